@@ -1,0 +1,32 @@
+// `moec check FILE…`: report every problem in the files and their imports.
+import * as path from "node:path";
+import type { CommandSpec } from "../args.js";
+import { parseArgs } from "../args.js";
+import type { CliIO } from "../output.js";
+import { checkFiles } from "../../driver.js";
+import { hasErrors } from "../../diagnostics/diagnostic.js";
+import { printDiagnostics } from "./print-diagnostics.js";
+
+export const checkSpec: CommandSpec = {
+  name: "check",
+  summary: "check .moe files for errors",
+  usage: "moec check FILE... [--json]",
+  positionals: { name: "at least one .moe file", min: 1, max: Infinity },
+  flags: [
+    { name: "json", type: "boolean", help: "print diagnostics as JSON: { files, diagnostics: [...] }" },
+    { name: "plugin", type: "multi", value: "PATH", help: "load a router plugin (repeatable)" },
+    { name: "help", short: "h", type: "boolean", help: "show this help" },
+  ],
+  details: "Exit status: 0 when there are no errors, 1 when there are, 2 for usage errors.",
+};
+
+export async function runCheck(argv: string[], io: CliIO): Promise<number> {
+  const args = parseArgs(argv, checkSpec);
+  const files = args.positionals.map((f) => path.resolve(io.cwd, f));
+  const c = checkFiles(files);
+  printDiagnostics(c.diagnostics, c, io, Boolean(args.flags.json), (json) => ({ files: files.map((f) => path.relative(io.cwd, f)), diagnostics: json }));
+  if (!args.flags.json && !hasErrors(c.diagnostics)) {
+    io.err(`checked ${files.length} file${files.length === 1 ? "" : "s"}${c.unit.files.size > files.length ? ` (and ${c.unit.files.size - files.length} imported)` : ""}: no errors`);
+  }
+  return hasErrors(c.diagnostics) ? 1 : 0;
+}

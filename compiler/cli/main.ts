@@ -1,0 +1,71 @@
+// `moec` command-line entry: dispatches to one command per file; never lets an exception escape
+// as a stack trace (an internal error is reported as such, with a request to file it).
+import type { CommandSpec } from "./args.js";
+import { UsageError, formatHelp } from "./args.js";
+import type { CliIO } from "./output.js";
+import { processIO } from "./output.js";
+import { checkSpec, runCheck } from "./commands/check.js";
+import { infoSpec, runInfo } from "./commands/info.js";
+
+interface Command {
+  spec: CommandSpec;
+  run(argv: string[], io: CliIO): Promise<number>;
+}
+
+const commands: Command[] = [
+  { spec: checkSpec, run: runCheck },
+  { spec: infoSpec, run: runInfo },
+];
+
+export function registerCommand(c: Command): void {
+  commands.push(c);
+}
+
+export const VERSION = "0.1.0";
+
+function mainHelp(): string {
+  const w = Math.max(...commands.map((c) => c.spec.name.length));
+  return [
+    "moec — compiler and runtime for Mixture-of-Experts architectures",
+    "",
+    "Usage: moec COMMAND [ARGS]",
+    "",
+    "Commands:",
+    ...commands.map((c) => `  ${c.spec.name.padEnd(w)}  ${c.spec.summary}`),
+    "",
+    "`moec COMMAND --help` describes a command. Exit status: 0 ok, 1 errors in the input, 2 usage errors.",
+  ].join("\n");
+}
+
+export async function main(argv: string[], io: CliIO = processIO()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    const topic = name === "help" ? commands.find((c) => c.spec.name === rest[0]) : undefined;
+    io.out(topic ? formatHelp(topic.spec) : mainHelp());
+    return 0;
+  }
+  if (name === "--version" || name === "-V") {
+    io.out(`moec ${VERSION}`);
+    return 0;
+  }
+  const cmd = commands.find((c) => c.spec.name === name);
+  if (!cmd) {
+    io.err(`moec: unknown command \`${name}\`\n\n${mainHelp()}`);
+    return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    io.out(formatHelp(cmd.spec));
+    return 0;
+  }
+  try {
+    return await cmd.run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`moec ${name}: ${e.message}\nRun \`moec ${name} --help\` for usage.`);
+      return 2;
+    }
+    const err = e as Error;
+    io.err(`moec ${name}: internal error: ${err?.message ?? String(e)}\nThis is a bug in moec; please report it with the input that caused it.${process.env.MOEC_DEBUG ? "\n" + err?.stack : ""}`);
+    return 70;
+  }
+}

@@ -1,0 +1,144 @@
+// Built-in weight-owning blocks (LANGUAGE.md §3 `linear`, §13 model blocks): their parameters,
+// weights (PyTorch [out, in] layout) and output widths. One table so checker, counter and docs agree.
+import type { ArgValues, ParamSpec, TensorShape } from "../../stdlib/registry.js";
+import type { OwnerCategory } from "./values.js";
+
+export interface AttentionShape {
+  heads: number;
+  kvHeads: number;
+  /** Per-head width of queries/keys (score products) and of values. */
+  qkDim: number;
+  vDim: number;
+  /** Bytes per token per layer are computed from these cached widths (K and V, or MLA's latent). */
+  cachedWidth: number;
+}
+
+export interface BlockDef {
+  name: string;
+  category: OwnerCategory;
+  params: readonly ParamSpec[];
+  /** Input kind: `ids` takes token ids [T]; `float` takes [T, D]. */
+  input: "ids" | "float";
+  doc: string;
+  /** Argument issues that depend on the input width D (e.g. heads not dividing D). */
+  check?(a: ArgValues, dim: number): string[];
+  weights(a: ArgValues, dim: number): TensorShape[];
+  outWidth(a: ArgValues, dim: number): number;
+  attention?(a: ArgValues, dim: number): AttentionShape;
+}
+
+const headDim = (a: ArgValues, D: number) => (a.head_dim as number | undefined) ?? D / (a.heads as number);
+
+export const BLOCKS: Record<string, BlockDef> = {
+  linear: {
+    name: "linear", category: "linear", input: "float",
+    doc: "`x · Wᵀ (+ b)`; weights `weight [out, D]`, `bias [out]`.",
+    params: [
+      { name: "out", type: "int", min: 1, doc: "output width" },
+      { name: "bias", type: "bool", default: false, doc: "adds `bias [out]`" },
+    ],
+    weights: (a, D) => [{ name: "weight", shape: [a.out as number, D], matmul: true }, ...(a.bias === true ? [{ name: "bias", shape: [a.out as number] }] : [])],
+    outWidth: (a) => a.out as number,
+  },
+  embed: {
+    name: "embed", category: "embedding", input: "ids",
+    doc: "Token embedding; weight `[vocab, dim]`.",
+    params: [
+      { name: "vocab", type: "int", min: 1, doc: "vocabulary size V" },
+      { name: "dim", type: "int", min: 1, doc: "embedding width D" },
+    ],
+    weights: (a) => [{ name: "weight", shape: [a.vocab as number, a.dim as number] }],
+    outWidth: (a) => a.dim as number,
+  },
+  rmsnorm: {
+    name: "rmsnorm", category: "norm", input: "float",
+    doc: "RMS normalization; weight `[D]`.",
+    params: [{ name: "eps", type: "number", default: 1e-6, min: 0, minExclusive: true, doc: "epsilon" }],
+    weights: (_a, D) => [{ name: "weight", shape: [D] }],
+    outWidth: (_a, D) => D,
+  },
+  layernorm: {
+    name: "layernorm", category: "norm", input: "float",
+    doc: "Layer normalization; `weight [D]`, `bias [D]`.",
+    params: [{ name: "eps", type: "number", default: 1e-5, min: 0, minExclusive: true, doc: "epsilon" }],
+    weights: (_a, D) => [{ name: "weight", shape: [D] }, { name: "bias", shape: [D] }],
+    outWidth: (_a, D) => D,
+  },
+  attention: {
+    name: "attention", category: "attention", input: "float",
+    doc: "Causal self-attention with rotary positions; grouped-query when kv_heads < heads.",
+    params: [
+      { name: "heads", type: "int", min: 1, doc: "query heads H" },
+      { name: "kv_heads", type: "int", min: 1, optional: true, doc: "key/value heads (default H)" },
+      { name: "head_dim", type: "int", min: 1, optional: true, doc: "per-head width (default D/H)" },
+      { name: "bias", type: "bool", default: false, doc: "q/k/v biases" },
+      { name: "qk_norm", type: "bool", default: false, doc: "RMS norm on queries and keys" },
+      { name: "rope_theta", type: "number", default: 10000.0, min: 0, minExclusive: true, doc: "rotary base" },
+    ],
+    check(a, D) {
+      const out: string[] = [];
+      const H = a.heads as number, KV = (a.kv_heads as number | undefined) ?? H;
+      if (H % KV !== 0) out.push(`kv_heads = ${KV} does not divide heads = ${H}`);
+      if (a.head_dim === undefined && D % H !== 0) out.push(`heads = ${H} does not divide the width ${D}; give head_dim explicitly`);
+      return out;
+    },
+    weights(a, D) {
+      const H = a.heads as number, KV = (a.kv_heads as number | undefined) ?? H, hd = headDim(a, D);
+      const w: TensorShape[] = [
+        { name: "wq", shape: [H * hd, D], matmul: true },
+        { name: "wk", shape: [KV * hd, D], matmul: true },
+        { name: "wv", shape: [KV * hd, D], matmul: true },
+        { name: "wo", shape: [D, H * hd], matmul: true },
+      ];
+      if (a.bias === true) w.push({ name: "bq", shape: [H * hd] }, { name: "bk", shape: [KV * hd] }, { name: "bv", shape: [KV * hd] });
+      if (a.qk_norm === true) w.push({ name: "q_norm", shape: [H * hd] }, { name: "k_norm", shape: [KV * hd] });
+      return w;
+    },
+    outWidth: (_a, D) => D,
+    attention(a, D) {
+      const H = a.heads as number, KV = (a.kv_heads as number | undefined) ?? H, hd = headDim(a, D);
+      return { heads: H, kvHeads: KV, qkDim: hd, vDim: hd, cachedWidth: 2 * KV * hd };
+    },
+  },
+  mla: {
+    name: "mla", category: "attention", input: "float",
+    doc: "Multi-head latent attention (DeepSeek-V2/V3).",
+    params: [
+      { name: "heads", type: "int", min: 1, doc: "heads H" },
+      { name: "q_rank", type: "int", min: 0, doc: "query latent rank (0: no query compression)" },
+      { name: "kv_rank", type: "int", min: 1, doc: "key/value latent rank" },
+      { name: "nope_dim", type: "int", min: 0, doc: "per-head width without rotary" },
+      { name: "rope_dim", type: "int", min: 0, doc: "per-head rotary width" },
+      { name: "v_dim", type: "int", min: 1, doc: "per-head value width" },
+    ],
+    weights(a, D) {
+      const H = a.heads as number, Rq = a.q_rank as number, Rkv = a.kv_rank as number;
+      const Dn = a.nope_dim as number, Dr = a.rope_dim as number, Dv = a.v_dim as number;
+      const w: TensorShape[] = [];
+      if (Rq === 0) w.push({ name: "wq", shape: [H * (Dn + Dr), D], matmul: true });
+      else w.push({ name: "wq_a", shape: [Rq, D], matmul: true }, { name: "q_norm", shape: [Rq] }, { name: "wq_b", shape: [H * (Dn + Dr), Rq], matmul: true });
+      w.push(
+        { name: "wkv_a", shape: [Rkv + Dr, D], matmul: true },
+        { name: "kv_norm", shape: [Rkv] },
+        { name: "wkv_b", shape: [H * (Dn + Dv), Rkv], matmul: true },
+        { name: "wo", shape: [D, H * Dv], matmul: true },
+      );
+      return w;
+    },
+    outWidth: (_a, D) => D,
+    attention(a) {
+      const H = a.heads as number;
+      return { heads: H, kvHeads: H, qkDim: (a.nope_dim as number) + (a.rope_dim as number), vDim: a.v_dim as number, cachedWidth: (a.kv_rank as number) + (a.rope_dim as number) };
+    },
+  },
+  lm_head: {
+    name: "lm_head", category: "lm_head", input: "float",
+    doc: "Output logits; weight `[vocab, D]`, or `tied = NAME` to share an embedding.",
+    params: [
+      { name: "vocab", type: "int", min: 1, optional: true, doc: "vocabulary size V" },
+      { name: "tied", type: "string", optional: true, doc: "name of the embedding whose weight is shared" },
+    ],
+    weights: (a, D) => (a.tied !== undefined ? [] : [{ name: "weight", shape: [a.vocab as number, D], matmul: true }]),
+    outWidth: (a) => a.vocab as number,
+  },
+};
