@@ -1,0 +1,101 @@
+// The tensor IR of one entry point, after every hyper-parameter is bound. It is what the GPU
+// executor, the float64 reference interpreter and the weight binder consume.
+//
+// Architecture invariants:
+// - SSA: every op defines exactly one new value; values are [T, width] f32 tensors (T = tokens of
+//   the run, symbolic) or [T] i32 token ids. Ops appear in execution order.
+// - Weights are named canonically (LANGUAGE.md §7). A pool's tensors are always *stacked* here
+//   (`E.w_gate` [N, I, D] over the N fine experts); the binder turns every file form (per member,
+//   stacked, coarse split, concatenated shared) into that layout.
+// - Routers are a typed list of stages (score, transforms, one select, post-select), as written
+//   in the source; canonicalization passes may rewrite the list but never its meaning.
+
+export type ValueId = number;
+
+export interface IrValue {
+  id: ValueId;
+  /** Width of the last dimension; the first is always the run's token count T. */
+  width: number;
+  /** `i32` only for token-id inputs. */
+  dtype: "f32" | "i32";
+  /** Source-level name, for messages and debugging (`x`, `h`, `moe#1`). */
+  name: string;
+}
+
+export interface IrWeight {
+  name: string;
+  shape: number[];
+  /** State (e_bias, BatchNorm statistics) is read from --state, else the weights file, else init. */
+  role: "param" | "state";
+  /** Value used when a state tensor is absent everywhere. */
+  init?: "zeros" | "ones";
+}
+
+export type ExpertAct = "swiglu" | "geglu" | "relu" | "gelu" | "silu" | "identity";
+
+export interface IrPool {
+  /** Weight-name prefix: `E`, `S`, `m.E`, `E.1` (iterate instance is not used for pools outside it). */
+  key: string;
+  /** Expert kind; the kernels issue implements `ffn`; the others come with granularity. */
+  kind: "ffn" | "atom" | "lowrank" | "identity" | "zero";
+  /** Number of (fine) experts N after `split`. */
+  count: number;
+  /** Input = output width D. */
+  dim: number;
+  /** Hidden units per fine expert (ffn), rank (lowrank); 1 for atom. */
+  hidden: number;
+  act: ExpertAct;
+  bias: boolean;
+  /** `split M` factor (1 without split): fine expert j = slice j mod M of coarse expert j div M. */
+  split: number;
+  shared: boolean;
+}
+
+export interface IrStage {
+  name: string;
+  role: "score" | "transform" | "select" | "post";
+  params: Record<string, number | string | boolean>;
+}
+
+export interface IrRouter {
+  /** Weight prefix and statistics key: `r`, `r.1`, `m.r`, `layers.3.block_sparse_moe.r`. */
+  key: string;
+  numExperts: number;
+  /** Input width D. */
+  dim: number;
+  stages: IrStage[];
+  /** Static upper bound of experts a token can select (k for topk; max for topp/threshold; E for dense/choose). */
+  maxPerToken: number;
+  /** `token`: decisions per token; `run`: the select stage needs the whole batch (expert choice). */
+  scope: "token" | "run";
+  /** Statistics to report for this router (LANGUAGE.md §10). */
+  report: string[];
+  /** `loss balance(coef)` coefficient, if any. */
+  balanceCoef?: number;
+}
+
+export type UnaryFn = "sigmoid" | "silu" | "gelu" | "relu" | "softmax" | "neg";
+export type BinaryFn = "add" | "sub" | "mul" | "div";
+
+export type IrOp =
+  /** out = x · Wᵀ (+ b); W = `${weight}.weight` [out, in], b = `${weight}.bias`. */
+  | { op: "linear"; out: ValueId; x: ValueId; weight: string; outDim: number; bias: boolean }
+  | { op: "unary"; out: ValueId; fn: UnaryFn; x: ValueId }
+  /** Elementwise; either operand may have width 1 (broadcast along the last dimension). */
+  | { op: "binary"; out: ValueId; fn: BinaryFn; a: ValueId; b: ValueId }
+  /** Elementwise with a scalar: `x op c` or, with `scalarFirst`, `c op x`. */
+  | { op: "scalar"; out: ValueId; fn: BinaryFn; x: ValueId; value: number; scalarFirst: boolean }
+  /** A shared pool: sum over all its experts applied to x (weights 1). */
+  | { op: "shared"; out: ValueId; x: ValueId; pool: IrPool }
+  /** Routed experts: weighted sum of the selected experts' outputs. */
+  | { op: "moe"; out: ValueId; x: ValueId; router: IrRouter; pool: IrPool };
+
+export interface IrProgram {
+  entry: string;
+  values: IrValue[];
+  inputs: { name: string; value: ValueId }[];
+  /** A single output is named `y`; a record's outputs use its keys. */
+  outputs: { name: string; value: ValueId }[];
+  weights: IrWeight[];
+  ops: IrOp[];
+}
