@@ -1,0 +1,238 @@
+// The weight binder: checks a weights file (and an optional state file) against an IrProgram and
+// returns every tensor in the canonical stacked layout the executor reads, or every problem at
+// once. Pools accept each file form of LANGUAGE.md §7: per member (`E.3.w_up`), stacked
+// (`E.w_up` [N, I, D]), coarse split (`E.15.w_up` [M·I, D], stacked [C, M·I, D]) and shared
+// concatenated (`S.w_up` [N·I, D]); forms are told apart by shape.
+
+import type { IrPool, IrProgram } from "../../compiler/ir/ir.js";
+import { DTYPE_SIZE, decodeFloats, isFloatDtype, type Dtype } from "../safetensors/dtype.js";
+import {
+  canonicalLayout,
+  groupingsFor,
+  groupShape,
+  type CanonicalLayout,
+  type Grouping,
+  type PoolTensorSpec,
+  type TensorSpec,
+} from "./canonical-layout.js";
+import * as msg from "./bind-messages.js";
+import { groupSize, scatterGroup } from "./pool-slicing.js";
+
+export type { BindError } from "./bind-messages.js";
+
+/** A tensor as the reader yields it (SafetensorsTensor satisfies this). */
+export interface TensorLike {
+  dtype: Dtype;
+  shape: readonly number[];
+  bytes: Uint8Array;
+}
+
+/** A weights or state file (SafetensorsFile satisfies this). */
+export interface WeightSource {
+  label: string;
+  tensors: ReadonlyMap<string, TensorLike>;
+}
+
+export type BindResult = { ok: true; weights: Map<string, Float32Array> } | { ok: false; errors: msg.BindError[] };
+
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+const numel = (s: readonly number[]) => s.reduce((a, d) => a * d, 1);
+
+/** Member tensors `PREFIX.INDEX.PARAM` by `PREFIX\0PARAM`, then index. */
+function indexMembers(src: WeightSource): Map<string, Map<number, string>> {
+  const out = new Map<string, Map<number, string>>();
+  for (const name of src.tensors.keys()) {
+    const m = /^(.+)\.(0|[1-9][0-9]*)\.([^.]+)$/.exec(name);
+    if (!m) continue;
+    const key = `${m[1]}\0${m[3]}`;
+    let byIndex = out.get(key);
+    if (!byIndex) out.set(key, (byIndex = new Map()));
+    byIndex.set(Number(m[2]), name);
+  }
+  return out;
+}
+
+export function bindWeights(program: IrProgram, weights: WeightSource, state?: WeightSource): BindResult {
+  const layout = canonicalLayout(program);
+  const b = new Binder(layout, weights, state);
+  b.bindTensors();
+  for (const pool of layout.pools) b.bindPool(pool);
+  b.reportExtras();
+  return b.errors.length ? { ok: false, errors: b.errors } : { ok: true, weights: b.out };
+}
+
+class Binder {
+  readonly errors: msg.BindError[] = [];
+  readonly out = new Map<string, Float32Array>();
+  private readonly claimedW = new Set<string>();
+  private readonly claimedS = new Set<string>();
+  private readonly members: Map<string, Map<number, string>>;
+
+  constructor(private readonly layout: CanonicalLayout, private readonly weights: WeightSource, private readonly state?: WeightSource) {
+    this.errors.push(...layout.problems);
+    this.members = indexMembers(weights);
+  }
+
+  /** f32 values of a float tensor, or undefined after recording why not. */
+  private decode(src: WeightSource, name: string, t: TensorLike): Float32Array | undefined {
+    if (!isFloatDtype(t.dtype)) {
+      this.errors.push(msg.badDtype(name, src.label, t.dtype));
+      return undefined;
+    }
+    const need = numel(t.shape) * DTYPE_SIZE[t.dtype];
+    if (t.bytes.byteLength !== need) {
+      this.errors.push(msg.badByteLength(name, src.label, t.bytes.byteLength, need));
+      return undefined;
+    }
+    return decodeFloats(t.dtype as "F32" | "F16" | "BF16", t.bytes);
+  }
+
+  private bindPlain(src: WeightSource, spec: TensorSpec, t: TensorLike): void {
+    if (!sameShape(t.shape, spec.shape)) {
+      this.errors.push(msg.misShaped(spec.name, src.label, t.shape, [{ shape: spec.shape }]));
+      return;
+    }
+    const data = this.decode(src, spec.name, t);
+    if (data) this.out.set(spec.name, data);
+  }
+
+  /** Linear, router and state tensors: one exact name each. */
+  bindTensors(): void {
+    for (const spec of this.layout.tensors) {
+      const inWeights = this.weights.tensors.get(spec.name);
+      if (inWeights) this.claimedW.add(spec.name);
+      if (spec.role === "state") {
+        // --state first, then the weights file (checkpoints store it there), then the init value.
+        const inState = this.state?.tensors.get(spec.name);
+        if (inState) {
+          this.claimedS.add(spec.name);
+          this.bindPlain(this.state!, spec, inState);
+        } else if (inWeights) {
+          this.bindPlain(this.weights, spec, inWeights);
+        } else {
+          this.out.set(spec.name, new Float32Array(numel(spec.shape)).fill(spec.init === "ones" ? 1 : 0));
+        }
+      } else if (inWeights) {
+        this.bindPlain(this.weights, spec, inWeights);
+      } else {
+        this.errors.push(msg.missingTensor(spec.name, spec.shape, this.weights.label, spec.owner));
+      }
+    }
+  }
+
+  bindPool(pool: IrPool): void {
+    // The member form used by this pool's unambiguous tensors decides the ambiguous ones
+    // (`b_down` is [D] both per fine and per coarse expert); matrices come first in the order.
+    let hint: Grouping["kind"] | undefined;
+    for (const spec of this.layout.poolTensors) {
+      if (spec.pool !== pool) continue;
+      const used = this.bindPoolTensor(spec, hint);
+      if (used && hint === undefined) hint = used;
+    }
+  }
+
+  /** Returns the member grouping it used when that was decided by shape alone. */
+  private bindPoolTensor(spec: PoolTensorSpec, hint: Grouping["kind"] | undefined): Grouping["kind"] | undefined {
+    const { pool, param: p, name } = spec;
+    const file = this.weights.label;
+    const gs = groupingsFor(pool, p);
+    const whole = this.weights.tensors.get(name);
+    const members = [...(this.members.get(`${pool.key}\0${p.name}`) ?? new Map<number, string>()).entries()].sort((a, b) => a[0] - b[0]);
+    if (whole) this.claimedW.add(name);
+    for (const [, n] of members) this.claimedW.add(n);
+
+    if (whole && members.length) {
+      this.errors.push(msg.givenTwice(name, file, whole.shape, members.map(([, n]) => n)));
+      return undefined;
+    }
+    if (whole) {
+      const forms = gs.map((g) => ({ g, ...msg.wholeForm(pool, p, g) }));
+      const form = forms.find((f) => sameShape(f.shape, whole.shape));
+      if (!form) {
+        this.errors.push(msg.misShaped(name, file, whole.shape, forms));
+        return undefined;
+      }
+      const data = this.decode(this.weights, name, whole);
+      if (!data) return undefined;
+      const dst = new Float32Array(numel(spec.shape));
+      const size = groupSize(p.layout, pool, form.g);
+      for (let gi = 0; gi < form.g.groups; gi++) scatterGroup(p.layout, pool, form.g, gi, data.subarray(gi * size, (gi + 1) * size), dst);
+      this.out.set(name, dst);
+      return undefined;
+    }
+    if (!members.length) {
+      this.errors.push(msg.missingPoolTensor(pool, p, gs, file));
+      return undefined;
+    }
+
+    // Per-member names: classify each by shape (fine or coarse expert) and index.
+    const memberForms = gs.filter((g) => g.kind !== "concat");
+    let usable = true;
+    const valid: { index: number; name: string; t: TensorLike; fits: Grouping[] }[] = [];
+    const given = new Map<Grouping, Set<number>>(memberForms.map((g) => [g, new Set()]));
+    for (const [index, mname] of members) {
+      const t = this.weights.tensors.get(mname)!;
+      const byShape = memberForms.filter((g) => sameShape(groupShape(pool, p, g), t.shape));
+      for (const g of memberForms) if (index < g.groups) given.get(g)!.add(index);
+      if (!byShape.length) {
+        this.errors.push(msg.misShapedMember(mname, file, t.shape, pool, p, memberForms));
+        usable = false;
+        continue;
+      }
+      const fits = byShape.filter((g) => index < g.groups);
+      if (!fits.length) {
+        this.errors.push(msg.memberOutOfRange(mname, file, pool, byShape[0]!));
+        usable = false;
+        continue;
+      }
+      valid.push({ index, name: mname, t, fits });
+    }
+    if (!valid.length) return undefined;
+
+    const candidates = memberForms.filter((g) => valid.every((m) => m.fits.includes(g)));
+    if (!candidates.length) {
+      const a = valid.find((m) => m.fits.length === 1)!;
+      const other = valid.find((m) => !m.fits.includes(a.fits[0]!))!;
+      this.errors.push(msg.mixedForms(name, file, { name: a.name, shape: a.t.shape, g: a.fits[0]! }, { name: other.name, shape: other.t.shape, g: other.fits[0]! }));
+      return undefined;
+    }
+    let chosen: Grouping;
+    let decided: Grouping["kind"] | undefined;
+    if (candidates.length === 1) {
+      chosen = candidates[0]!;
+      decided = chosen.kind;
+    } else {
+      // Shapes agree for every form: follow the pool's other tensors, else whichever form the
+      // given indices complete (C coarse members 0…C-1 versus N fine ones).
+      const coarse = candidates.find((g) => g.kind === "coarse");
+      chosen = candidates.find((g) => g.kind === hint) ?? (coarse && valid.length === coarse.groups ? coarse : candidates[0]!);
+    }
+
+    const present = given.get(chosen)!;
+    const missing: number[] = [];
+    for (let i = 0; i < chosen.groups; i++) if (!present.has(i)) missing.push(i);
+    if (missing.length) {
+      this.errors.push(msg.partialPool(pool, p, file, chosen, missing));
+      return decided;
+    }
+    if (!usable) return decided;
+    const dst = new Float32Array(numel(spec.shape));
+    for (const m of valid) {
+      const data = this.decode(this.weights, m.name, m.t);
+      if (!data) usable = false;
+      else if (usable) scatterGroup(p.layout, pool, chosen, m.index, data, dst);
+    }
+    if (usable) this.out.set(name, dst);
+    return decided;
+  }
+
+  reportExtras(): void {
+    for (const name of this.weights.tensors.keys()) {
+      if (!this.claimedW.has(name)) this.errors.push(msg.extraTensor(name, this.weights.label, this.layout, false));
+    }
+    if (!this.state) return;
+    for (const name of this.state.tensors.keys()) {
+      if (!this.claimedS.has(name)) this.errors.push(msg.extraTensor(name, this.state.label, this.layout, true));
+    }
+  }
+}

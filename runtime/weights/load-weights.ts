@@ -1,0 +1,23 @@
+// Files → canonical weights: reads the weights (and state) safetensors files and binds them.
+// A file that cannot be read or parsed becomes one more binder error, so callers handle one list.
+
+import type { IrProgram } from "../../compiler/ir/ir.js";
+import { SafetensorsError } from "../safetensors/errors.js";
+import { readSafetensors, type SafetensorsFile } from "../safetensors/reader.js";
+import { bindWeights, type BindResult } from "./bind-weights.js";
+
+export function loadWeights(program: IrProgram, weightsPath: string, statePath?: string): BindResult {
+  const errors = [];
+  let weights: SafetensorsFile | undefined, state: SafetensorsFile | undefined;
+  for (const [path, set] of [[weightsPath, (f: SafetensorsFile) => (weights = f)], [statePath, (f: SafetensorsFile) => (state = f)]] as const) {
+    if (path === undefined) continue;
+    try {
+      set(readSafetensors(path));
+    } catch (e) {
+      if (!(e instanceof SafetensorsError)) throw e;
+      errors.push({ tensor: e.tensor ?? "", message: e.message });
+    }
+  }
+  if (errors.length || !weights) return { ok: false, errors };
+  return bindWeights(program, weights, state);
+}
