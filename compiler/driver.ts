@@ -211,5 +211,6 @@ export function lowerEntry(files: string[], opts: CompileOptions = {}): LoweredP
 }
 
 function mkError(code: string, message: string, file: string, span: A.Span, help?: string): Diagnostic {
-  return { code, severity: "error", message, file, span, secondary: [], help };
+  const fileLevel = span.start === 0 && span.end === 0 ? { fileLevel: true } : {};
+  return { code, severity: "error", message, file, span, secondary: [], help, ...fileLevel };
 }

@@ -20,6 +20,8 @@ export interface Diagnostic {
   label?: string;
   secondary: Label[];
   help?: string;
+  /** About the file as a whole (no code frame), e.g. "choose an entry point". */
+  fileLevel?: boolean;
 }
 
 /** Collects diagnostics for one file; stages push into it instead of throwing. */

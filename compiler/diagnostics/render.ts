@@ -35,8 +35,8 @@ export function renderDiagnostic(d: Diagnostic, sources: SourceCache, opts: Rend
   const pos = ix?.position(d.span.start) ?? { line: 1, column: 1 };
   const sevColor = d.severity === "error" ? C.red : d.severity === "warning" ? C.yellow : C.cyan;
   const out: string[] = [];
-  out.push(`${show(d.file)}:${pos.line}:${pos.column}: ${col(sevColor, `${d.severity}[${d.code}]`)}: ${col(C.bold, d.message)}`);
-  if (ix) {
+  out.push(`${show(d.file)}${d.fileLevel ? "" : `:${pos.line}:${pos.column}`}: ${col(sevColor, `${d.severity}[${d.code}]`)}: ${col(C.bold, d.message)}`);
+  if (ix && !d.fileLevel) {
     const sameFile = d.secondary.filter((l) => l.file === d.file);
     const lines = [pos.line, ...sameFile.map((l) => ix.position(l.span.start).line)];
     const gutter = String(Math.max(...lines)).length;
