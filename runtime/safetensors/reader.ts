@@ -2,7 +2,7 @@
 // then the data section. Everything in the header is validated before any tensor is touched, and
 // every problem becomes a SafetensorsError naming the file, the tensor and what was expected.
 
-import { readFileSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { DTYPE_SIZE, DTYPES, decodeFloats, decodeI32, decodeI64, i64ToI32, isDtype, type Dtype } from "./dtype.js";
 import { SafetensorsError } from "./errors.js";
 
@@ -36,42 +36,75 @@ const describe = (v: unknown): string => {
   return `${typeof v} ${String(v)}`;
 };
 
-/** Parses safetensors bytes (or reads the file at `path`). `label` names the file in messages. */
-export function readSafetensors(source: string | Uint8Array, label?: string): SafetensorsFile {
-  let bytes: Uint8Array;
-  const file = label ?? (typeof source === "string" ? source : "<bytes>");
-  if (typeof source === "string") {
-    try {
-      bytes = readFileSync(source);
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : (e as Error).message;
-      throw new SafetensorsError(file, `${file}: cannot read the safetensors file (${why}).`);
-    }
-  } else {
-    bytes = source;
-  }
-  return parseSafetensors(bytes, file);
+/** Where the bytes come from: memory, or an open file read piecewise (files may exceed 2 GiB). */
+interface ByteSource {
+  size: number;
+  read(offset: number, length: number): Uint8Array;
 }
 
-function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFile {
+/** Parses safetensors bytes (or reads the file at `path`). `label` names the file in messages. */
+export function readSafetensors(source: string | Uint8Array, label?: string): SafetensorsFile {
+  const file = label ?? (typeof source === "string" ? source : "<bytes>");
+  if (typeof source !== "string") return parseSafetensors({ size: source.byteLength, read: (o, n) => source.subarray(o, o + n) }, file);
+  const ioError = (e: unknown): never => {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : code === "EACCES" ? "permission denied" : (e as Error).message;
+    throw new SafetensorsError(file, `${file}: cannot read the safetensors file (${why}).`);
+  };
+  let fd: number, size: number;
+  try {
+    fd = openSync(source, "r");
+  } catch (e) {
+    return ioError(e);
+  }
+  try {
+    try {
+      const st = fstatSync(fd);
+      size = st.isDirectory() ? -1 : st.size;
+    } catch (e) {
+      return ioError(e);
+    }
+    if (size < 0) ioError({ code: "EISDIR" });
+    return parseSafetensors({
+      size,
+      read(offset, length) {
+        const buf = new Uint8Array(length);
+        try {
+          for (let done = 0; done < length;) {
+            const n = readSync(fd, buf, done, length - done, offset + done);
+            if (n === 0) throw new Error(`unexpected end of file at byte ${offset + done}`);
+            done += n;
+          }
+        } catch (e) {
+          return ioError(e);
+        }
+        return buf;
+      },
+    }, file);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function parseSafetensors(src: ByteSource, file: string): SafetensorsFile {
   function fail(msg: string, tensor?: string): never {
     throw new SafetensorsError(file, `${file}: ${msg}`, tensor);
   }
-  if (bytes.byteLength < 8) fail(`file is ${bytes.byteLength} bytes; expected at least 8 (the header length).`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (src.size < 8) fail(`file is ${src.size} bytes; expected at least 8 (the header length).`);
+  const first = src.read(0, 8);
+  const dv = new DataView(first.buffer, first.byteOffset, 8);
   const lo = dv.getUint32(0, true);
   const hi = dv.getUint32(4, true);
   const headerLen = hi * 2 ** 32 + lo; // exact: < 2^53 since hi < 2^32
   if (headerLen > MAX_HEADER_BYTES) fail(`header length is ${headerLen} bytes; expected at most ${MAX_HEADER_BYTES}.`);
   if (headerLen < 2) fail(`header length is ${headerLen} bytes; expected at least 2 (a JSON object).`);
-  if (8 + headerLen > bytes.byteLength) {
-    fail(`header length is ${headerLen} bytes but the file has only ${bytes.byteLength - 8} bytes after the length field (truncated file?).`);
+  if (8 + headerLen > src.size) {
+    fail(`header length is ${headerLen} bytes but the file has only ${src.size - 8} bytes after the length field (truncated file?).`);
   }
 
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + headerLen));
+    text = new TextDecoder("utf-8", { fatal: true }).decode(src.read(8, headerLen));
   } catch {
     return fail("header is not valid UTF-8.");
   }
@@ -86,10 +119,10 @@ function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFile {
   }
 
   const dataStart = 8 + headerLen;
-  const dataLen = bytes.byteLength - dataStart;
+  const dataLen = src.size - dataStart;
   const metadata: Record<string, string> = {};
   const tensors = new Map<string, SafetensorsTensor>();
-  const ranges: { name: string; begin: number; end: number }[] = [];
+  const ranges: { name: string; begin: number; end: number; dtype: Dtype; shape: number[]; order: number }[] = [];
 
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
@@ -130,8 +163,7 @@ function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFile {
     if (end - begin !== expected) {
       fail(`${at}: ${dt} shape [${(shape as number[]).join(", ")}] needs ${expected} bytes; data_offsets [${begin}, ${end}] give ${end - begin}.`, name);
     }
-    tensors.set(name, { name, dtype: dt, shape: (shape as number[]).slice(), bytes: bytes.subarray(dataStart + begin, dataStart + end) });
-    ranges.push({ name, begin, end });
+    ranges.push({ name, begin, end, dtype: dt, shape: (shape as number[]).slice(), order: ranges.length });
   }
 
   // Overlap check: sorted by begin, every non-empty range must start at or after the previous end.
@@ -143,6 +175,10 @@ function parseSafetensors(bytes: Uint8Array, file: string): SafetensorsFile {
       fail(`tensors ${JSON.stringify(prev.name)} and ${JSON.stringify(r.name)} overlap in the data section (the first ends at ${prev.end}, the second begins at ${r.begin}).`, r.name);
     }
     if (!prev || r.end > prev.end) prev = r;
+  }
+  // Only now, with every range checked, touch the data (in header order, as the file lists them).
+  for (const r of [...ranges].sort((a, b) => a.order - b.order)) {
+    tensors.set(r.name, { name: r.name, dtype: r.dtype, shape: r.shape, bytes: src.read(dataStart + r.begin, r.end - r.begin) });
   }
 
   const get = (name: string): SafetensorsTensor => {

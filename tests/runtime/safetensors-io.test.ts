@@ -1,6 +1,6 @@
 // Reader and writer, on files assembled byte by byte here (so the expected layout is the format's,
 // not the writer's) and on every way a header can be wrong.
-import { mkdtempSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -128,9 +128,37 @@ describe("readSafetensors on hand-built files", () => {
     expect(thrown(() => f.getF32("nope")).message).toMatch(/has no tensor "nope"/);
   });
 
-  it("reports a missing file", () => {
+  it("reports a missing file and a directory", () => {
     const e = thrown(() => readSafetensors("/nonexistent/dir/w.safetensors"));
     expect(e.message).toBe("/nonexistent/dir/w.safetensors: cannot read the safetensors file (no such file).");
+    expect(thrown(() => readSafetensors(tmpdir(), "dir")).message).toBe("dir: cannot read the safetensors file (it is a directory).");
+  });
+
+  it("reads a file larger than 2 GiB (sparse) without loading it whole", () => {
+    const dir = mkdtempSync(join(tmpdir(), "moec-st-"));
+    try {
+      const path = join(dir, "big.safetensors");
+      const at = 3 * 2 ** 30; // data offset beyond what one Node buffer read can hold
+      const head = file(JSON.stringify({ far: { dtype: "F32", shape: [1], data_offsets: [at, at + 4] } }));
+      const fd = openSync(path, "w");
+      writeSync(fd, head, 0, head.length, 0);
+      writeSync(fd, new Uint8Array(F32_MINUS_TWO), 0, 4, head.length + at);
+      closeSync(fd);
+      expect([...readSafetensors(path).getF32("far")]).toEqual([-2]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("validates a file on disk the same way as bytes", () => {
+    const dir = mkdtempSync(join(tmpdir(), "moec-st-"));
+    try {
+      const path = join(dir, "short.safetensors");
+      writeFileSync(path, file(JSON.stringify({ w: { dtype: "F32", shape: [2], data_offsets: [0, 8] } }), F32_ONE));
+      expect(thrown(() => readSafetensors(path, "short")).message).toMatch(/^short: tensor "w": data_offsets \[0, 8\] ends beyond the data section of 4 bytes/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
