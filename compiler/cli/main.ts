@@ -6,6 +6,9 @@ import type { CliIO } from "./output.js";
 import { processIO } from "./output.js";
 import { checkSpec, runCheck } from "./commands/check.js";
 import { infoSpec, runInfo } from "./commands/info.js";
+import { lspSpec, runLsp } from "./commands/lsp.js";
+import { fmtSpec, runFmt } from "./commands/fmt.js";
+import { VERSION } from "./version.js";
 
 interface Command {
   spec: CommandSpec;
@@ -15,13 +18,14 @@ interface Command {
 const commands: Command[] = [
   { spec: checkSpec, run: runCheck },
   { spec: infoSpec, run: runInfo },
+  { spec: fmtSpec, run: runFmt },
+  { spec: lspSpec, run: runLsp },
 ];
 
 export function registerCommand(c: Command): void {
   commands.push(c);
 }
 
-export const VERSION = "0.1.0";
 
 function mainHelp(): string {
   const w = Math.max(...commands.map((c) => c.spec.name.length));

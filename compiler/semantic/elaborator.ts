@@ -83,6 +83,9 @@ export class Elaborator {
   private constCache = new Map<A.ConstDecl, Value | "pending">();
   private callCache = new Map<string, ElabResult>();
   private defaultsCache = new Map<A.LayerDecl | A.GraphDecl, ElabResult>();
+  /** Pools and routers as first elaborated (at defaults when checking), for editor hovers. */
+  readonly poolsByDecl = new Map<A.PoolDecl, PoolValue>();
+  readonly routersByDecl = new Map<A.RouterDecl, RouterValue>();
 
   constructor(readonly unit: Unit, readonly registry: Registry) {}
 
@@ -309,6 +312,7 @@ export class Elaborator {
     };
     pool.key = this.ownerName(s.name.name, frame, s.name.span);
     frame.pools.push(pool);
+    if (!this.poolsByDecl.has(s)) this.poolsByDecl.set(s, pool);
     this.declareLocal(s.name, { value: { t: "pool", pool }, span: s.name.span, kind: "pool" }, frame);
   }
 
@@ -428,6 +432,7 @@ export class Elaborator {
     const router: RouterValue = { name: s.name.name, key: "", stages, decl: s, valid };
     router.key = this.ownerName(s.name.name, frame, s.name.span);
     frame.routers.push(router);
+    if (!this.routersByDecl.has(s)) this.routersByDecl.set(s, router);
     this.declareLocal(s.name, { value: { t: "router", router }, span: s.name.span, kind: "router" }, frame);
   }
 
@@ -893,6 +898,7 @@ export class Elaborator {
     if (isOwner && owner) {
       const category: OwnerCategory = block ? block.category : "dense_ffn";
       const o = this.addOwner(frame, owner.name, category, [weights], owner.span);
+      o.info = { kind: name, args: [bound.values] };
       if (name === "lm_head" && tiedTo !== undefined) o.macs = [(bound.values.vocab as number) * dim];
       if (block?.attention) frame.instance.attention.push({ owner: o, shape: block.attention(bound.values, dim) });
     }
@@ -975,6 +981,7 @@ export class Elaborator {
     }
     const macs = members.map((m) => m.filter((t) => t.matmul).reduce((s, t) => s + product(t.shape), 0));
     pool.owner = { prefix: pool.key, category: pool.shared ? "shared" : "experts", members, macs, span: pool.decl.name.span, file: frame.file, applications: 0 };
+    pool.owner.info = { kind: pool.heterogeneous ? "mixed" : pool.experts[0]!.kind.name, args: pool.experts.map((s) => s.args), split: pool.split };
     frame.instance.owners.push(pool.owner);
     return true;
   }
@@ -1037,6 +1044,7 @@ export class Elaborator {
       prefix: router.key, category: "router", members: [[...rw, ...stateW]],
       macs: [rw.filter((t) => t.matmul).reduce((s, t) => s + product(t.shape), 0)],
       span: router.decl.name.span, file: frame.file, applications: 1,
+      info: { kind: "router", args: [], stages: router.stages },
     };
     frame.instance.owners.push(ro);
     if (frame.emit && x.ir !== undefined) {

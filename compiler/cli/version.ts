@@ -1,0 +1,2 @@
+// The moec version, in one place (kept equal to package.json's by a test).
+export const VERSION = "0.1.0";
