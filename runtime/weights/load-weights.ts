@@ -1,5 +1,6 @@
 // Files → canonical weights: reads the weights (and state) safetensors files and binds them.
-// A file that cannot be read or parsed becomes one more binder error, so callers handle one list.
+// A file that cannot be read or parsed becomes one more binder error (tensor "" unless the
+// problem is in one tensor's header entry), so callers handle one list.
 
 import type { IrProgram } from "../../compiler/ir/ir.js";
 import { SafetensorsError } from "../safetensors/errors.js";

@@ -473,3 +473,26 @@ describe("binder fuzz", () => {
     expect(failures).toBeGreaterThan(300);
   });
 });
+
+describe("loadWeights", () => {
+  it("reads and binds files, and turns an unreadable file into an error", async () => {
+    const { mkdtempSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { writeSafetensors } = await import("../../runtime/safetensors/writer.js");
+    const { loadWeights } = await import("../../runtime/weights/load-weights.js");
+    const dir = mkdtempSync(join(tmpdir(), "moec-lw-"));
+    try {
+      const w = join(dir, "w.safetensors"), s = join(dir, "s.safetensors");
+      writeSafetensors(w, { ...plain(), ...E_COARSE_MEMBERS(), ...S_CONCAT() });
+      writeSafetensors(s, { "r.e_bias": f32([4], [4, 3, 2, 1]) });
+      const r = loadWeights(program(LISTED), w, s);
+      expect(r.ok && [...r.weights.get("r.e_bias")!]).toEqual([4, 3, 2, 1]);
+      expect(r.ok && [...r.weights.get("E.w_down")!]).toEqual(CANON["E.w_down"]);
+      const bad = loadWeights(program(LISTED), join(dir, "nope.safetensors"));
+      expect(bad).toEqual({ ok: false, errors: [{ tensor: "", message: `${join(dir, "nope.safetensors")}: cannot read the safetensors file (no such file).` }] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
