@@ -1,0 +1,79 @@
+// The library API: `import { compile } from "moec"`.
+//
+//   const c = compile({ file: "examples/mixtral.moe", set: { D: 64, I: 96 } });
+//   if (!c.ok) throw new Error(c.formatDiagnostics());
+//   c.info.counts.total; c.program  // the IR, for createRuntime() from "moec/runtime"
+import * as path from "node:path";
+import type { Diagnostic } from "./diagnostics/diagnostic.js";
+import { hasErrors } from "./diagnostics/diagnostic.js";
+import { SourceCache, renderDiagnostics } from "./diagnostics/render.js";
+import type { SourceHost } from "./semantic/module-loader.js";
+import type { Registry } from "../stdlib/registry.js";
+import type { EntryInfo } from "./driver.js";
+import { fsHost, lowerEntry, checkFiles } from "./driver.js";
+import type { IrProgram } from "./ir/ir.js";
+import type { Unsupported } from "./ir/ir-builder.js";
+
+export interface CompileInput {
+  /** A .moe file on disk… */
+  file?: string;
+  /** …or source text (imports resolve relative to `file`, default `./inline.moe`). */
+  source?: string;
+  entry?: string;
+  set?: Record<string, string | number | boolean>;
+  registry?: Registry;
+}
+
+export interface CompileResult {
+  ok: boolean;
+  diagnostics: Diagnostic[];
+  /** Counts and weights of the entry (absent when it does not check). */
+  info?: EntryInfo;
+  /** The IR, when the entry checks and every construct in it can run. */
+  program?: IrProgram;
+  /** Constructs that check but cannot run yet. */
+  unsupported: Unsupported[];
+  /** Diagnostics rendered with code frames. */
+  formatDiagnostics(): string;
+}
+
+function hostFor(input: CompileInput): { host: SourceHost; file: string } {
+  const file = path.resolve(input.file ?? "inline.moe");
+  if (input.source === undefined) return { host: fsHost, file };
+  return { file, host: { readFile: (f) => (path.resolve(f) === file ? input.source : fsHost.readFile(f)) } };
+}
+
+export function compile(input: CompileInput): CompileResult {
+  if (input.file === undefined && input.source === undefined) throw new TypeError("compile() needs `file` or `source`");
+  const { host, file } = hostFor(input);
+  const lowered = lowerEntry([file], { entry: input.entry, set: input.set, host, registry: input.registry });
+  const diagnostics = lowered.diagnostics;
+  const ok = !hasErrors(diagnostics) && lowered.program !== undefined && lowered.unsupported.length === 0;
+  return {
+    ok,
+    diagnostics,
+    info: lowered.info,
+    program: lowered.program,
+    unsupported: lowered.unsupported,
+    formatDiagnostics: () => {
+      const sources = new SourceCache((f) => host.readFile(f));
+      const unsupported = lowered.unsupported.map((u) => `${u.file}: ${u.message}`);
+      return [renderDiagnostics(diagnostics, sources), ...unsupported].filter(Boolean).join("\n");
+    },
+  };
+}
+
+/** Checks files (and their imports) without choosing an entry point. */
+export function check(files: string[], opts: { registry?: Registry } = {}): { ok: boolean; diagnostics: Diagnostic[] } {
+  const c = checkFiles(files.map((f) => path.resolve(f)), opts);
+  return { ok: !hasErrors(c.diagnostics), diagnostics: c.diagnostics };
+}
+
+export type { Diagnostic } from "./diagnostics/diagnostic.js";
+export type { IrProgram, IrOp, IrPool, IrRouter, IrStage, IrWeight } from "./ir/ir.js";
+export type { EntryInfo } from "./driver.js";
+export type { Counts, WeightEntry } from "./semantic/count.js";
+export { createStdRegistry } from "../stdlib/index.js";
+export type { Registry, StageDef, ExpertKindDef, ParamSpec } from "../stdlib/registry.js";
+export { parseSource } from "./syntax/parse.js";
+export { VERSION } from "./cli/version.js";
