@@ -6,6 +6,7 @@ import type { CliIO } from "./output.js";
 import { processIO } from "./output.js";
 import { checkSpec, runCheck } from "./commands/check.js";
 import { infoSpec, runInfo } from "./commands/info.js";
+import { drawSpec, runDraw } from "./commands/draw.js";
 import { lspSpec, runLsp } from "./commands/lsp.js";
 import { fmtSpec, runFmt } from "./commands/fmt.js";
 import { VERSION } from "./version.js";
@@ -18,6 +19,7 @@ interface Command {
 const commands: Command[] = [
   { spec: checkSpec, run: runCheck },
   { spec: infoSpec, run: runInfo },
+  { spec: drawSpec, run: runDraw },
   { spec: fmtSpec, run: runFmt },
   { spec: lspSpec, run: runLsp },
 ];

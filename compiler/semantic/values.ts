@@ -80,6 +80,19 @@ export interface Owner {
   applications: number;
   /** Routed pools: experts computed per token by each `moe` call (FLOPs count every application). */
   uses?: ActiveCount[];
+  /** What the owner is, for reports and drawings (`moec info`, `moec draw`). */
+  info?: OwnerInfo;
+}
+
+export interface OwnerInfo {
+  /** Block or expert kind (`attention`, `ffn`), `mixed` for a heterogeneous pool, or `router`. */
+  kind: string;
+  /** Evaluated arguments of the block or expert kind; one per member for a heterogeneous pool. */
+  args: ArgValues[];
+  /** A pool's `split M`. */
+  split?: number;
+  /** A router's stages, in pipeline order. */
+  stages?: StageUse[];
 }
 
 export type OwnerCategory =

@@ -1,47 +1,126 @@
-// `moec info FILE`: total and active parameters, FLOPs per token and every weight (§9, §7).
+// `moec info FILE`: total and active parameters, FLOPs per token and every weight (§9, §7), with
+// the model report (breakdown, attention FLOPs, KV cache, weight memory); `--compare` puts
+// several entries side by side; `--weights-as hf` lists Hugging Face checkpoint names.
 import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
-import { parseArgs, parseSets } from "../args.js";
+import { UsageError, parseArgs, parseSets } from "../args.js";
 import type { CliIO } from "../output.js";
 import { formatCount, humanCount } from "../output.js";
 import { entryInfo } from "../../driver.js";
 import type { EntryInfo } from "../../driver.js";
 import { hasErrors } from "../../diagnostics/diagnostic.js";
 import { printDiagnostics } from "./print-diagnostics.js";
+import type { ModelReport, ReportOptions } from "../../report/model-report.js";
+import { DEFAULT_REPORT_OPTIONS, buildReport, reportJson, reportText } from "../../report/model-report.js";
+import { DTYPE_BYTES } from "../../report/memory.js";
+import { compareText } from "../../report/compare.js";
+import type { HfMap } from "../../hf/map.js";
+import { HfMapError, detectFamily, hfMap, resolveFamily } from "../../hf/map.js";
 
 export const infoSpec: CommandSpec = {
   name: "info",
-  summary: "parameters, FLOPs and weights of a layer, model or graph",
-  usage: "moec info FILE [--entry NAME] [--set NAME=VALUE ...] [--json] [--weights]",
-  positionals: { name: "a .moe file", min: 1, max: 1 },
+  summary: "parameters, FLOPs, KV cache, memory and weights of a layer, model or graph",
+  usage: "moec info FILE [--entry NAME] [--set NAME=VALUE ...] [--context N] [--kv-dtype T] [--json] [--weights] [--weights-as hf[:FAMILY]]\n       moec info --compare A.moe[:ENTRY] B.moe[:ENTRY] ... [--context N] [--kv-dtype T] [--json]",
+  positionals: { name: "a .moe file", min: 0, max: 1 },
   flags: [
     { name: "entry", type: "string", value: "NAME", help: "the layer/model/graph (optional when the file has exactly one entry point)" },
     { name: "set", type: "multi", value: "NAME=VALUE", help: "override hyper-parameters of the entry, e.g. --set D=32 N=16" },
-    { name: "json", type: "boolean", help: "print { entry, params: { total, active }, flops_per_token, weights } as JSON" },
+    { name: "context", type: "string", value: "N", help: `context length for attention FLOPs and the KV cache (default ${DEFAULT_REPORT_OPTIONS.context})` },
+    { name: "kv-dtype", type: "string", value: "T", help: `KV-cache element type: ${Object.keys(DTYPE_BYTES).join(", ")} (default ${DEFAULT_REPORT_OPTIONS.kvDtype})` },
+    { name: "compare", type: "multi", value: "FILE[:ENTRY]", help: "print several entries side by side" },
+    { name: "json", type: "boolean", help: "print { entry, params: { total, active }, flops_per_token, weights, breakdown, attention_flops_per_token, kv_cache, weight_memory_bytes, … } as JSON" },
     { name: "weights", type: "boolean", help: "list every weight tensor even when there are many" },
+    { name: "weights-as", type: "string", value: "hf[:FAMILY]", help: "list weights under Hugging Face checkpoint names (families: mixtral, olmoe, qwen2_moe, deepseek; detected when omitted)" },
     { name: "plugin", type: "multi", value: "PATH", help: "load a router plugin (repeatable)" },
     { name: "help", short: "h", type: "boolean", help: "show this help" },
   ],
-  details: "Active parameters count everything outside expert pools plus the experts each router selects per token;\nupper bounds (top-p, threshold, mixed pools) and expectations (expert choice) are labelled.",
+  details: [
+    "Active parameters count everything outside expert pools plus the experts each router selects per token;",
+    "upper bounds (top-p, threshold, mixed pools) and expectations (expert choice) are labelled.",
+    "FLOPs per token count the weights' matrix products; attention's score and value products are reported",
+    "separately, for one token attending to --context positions: 2·H·d_qk·N and 2·H·d_v·N per layer.",
+    "KV cache per token and layer: 2·kv_heads·head_dim elements (MLA: kv_rank + rope_dim).",
+  ].join("\n"),
 };
+
+function reportOptions(flags: Record<string, unknown>): ReportOptions {
+  const raw = flags.context as string | undefined;
+  let context = DEFAULT_REPORT_OPTIONS.context;
+  if (raw !== undefined) {
+    if (!/^\d[\d_]*$/.test(raw) || Number(raw.replace(/_/g, "")) < 1) throw new UsageError(`--context takes a positive integer, found \`${raw}\``);
+    context = Number(raw.replace(/_/g, ""));
+  }
+  const kvDtype = ((flags["kv-dtype"] as string | undefined) ?? DEFAULT_REPORT_OPTIONS.kvDtype).toLowerCase();
+  if (DTYPE_BYTES[kvDtype] === undefined) throw new UsageError(`--kv-dtype takes one of ${Object.keys(DTYPE_BYTES).join(", ")}, found \`${kvDtype}\``);
+  return { context, kvDtype };
+}
 
 export async function runInfo(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, infoSpec);
+  const json = Boolean(args.flags.json);
+  const opts = reportOptions(args.flags);
+  const compare = args.flags.compare as string[] | undefined;
+  if (compare) {
+    if (args.positionals.length) compare.unshift(args.positionals[0]!);
+    if (args.flags.set || args.flags.entry || args.flags["weights-as"]) throw new UsageError("--compare takes FILE[:ENTRY] arguments and does not combine with --entry, --set or --weights-as");
+    if (compare.length < 2) throw new UsageError("--compare needs at least two FILE[:ENTRY] arguments");
+    return runCompare(compare, opts, io, json);
+  }
+  if (args.positionals.length === 0) throw new UsageError("`moec info` needs a .moe file");
   const file = path.resolve(io.cwd, args.positionals[0]!);
   const set = parseSets(args.flags.set as string[] | undefined);
   const res = entryInfo([file], { entry: args.flags.entry as string | undefined, set });
-  const json = Boolean(args.flags.json);
   if (!res.info || hasErrors(res.diagnostics)) {
     printDiagnostics(res.diagnostics, res.compilation, io, json, (d) => ({ diagnostics: d }));
     return 1;
   }
   printDiagnostics(res.diagnostics, res.compilation, io, false);
-  if (json) io.out(JSON.stringify(infoJson(res.info), null, 2));
-  else io.out(infoText(res.info, io.cwd, Boolean(args.flags.weights)));
+  let hf: HfMap | undefined;
+  const as = args.flags["weights-as"] as string | undefined;
+  if (as !== undefined) {
+    const m = /^hf(?::(\w+))?$/i.exec(as);
+    if (!m) throw new UsageError(`--weights-as takes \`hf\` or \`hf:FAMILY\`, found \`${as}\``);
+    try {
+      hf = hfMap(res.info.instance, resolveFamily(m[1] ?? detectFamily(res.info.instance, res.info.name)));
+    } catch (e) {
+      if (!(e instanceof HfMapError)) throw e;
+      io.err(`moec info: ${e.message}`);
+      return 1;
+    }
+  }
+  const report = buildReport(res.info, opts);
+  if (json) io.out(JSON.stringify({ ...infoJson(res.info), ...reportJson(report), ...(hf ? hfJson(hf) : {}) }, null, 2));
+  else io.out(infoText(res.info, io.cwd, Boolean(args.flags.weights), report, hf));
   return 0;
 }
 
-export function infoJson(info: EntryInfo): Record<string, unknown> {
+/** `path/to/file.moe:entry` → file and entry; the entry may be left out. */
+export function parseCompareSpec(spec: string): { file: string; entry?: string } {
+  const m = /^(.*\.moe):([A-Za-z_][A-Za-z0-9_]*)$/.exec(spec);
+  return m ? { file: m[1]!, entry: m[2]! } : { file: spec };
+}
+
+async function runCompare(specs: string[], opts: ReportOptions, io: CliIO, json: boolean): Promise<number> {
+  const reports: ModelReport[] = [];
+  let failed = false;
+  for (const spec of specs) {
+    const { file, entry } = parseCompareSpec(spec);
+    const res = entryInfo([path.resolve(io.cwd, file)], { entry });
+    if (!res.info || hasErrors(res.diagnostics)) {
+      printDiagnostics(res.diagnostics, res.compilation, io, false);
+      failed = true;
+      continue;
+    }
+    reports.push(buildReport(res.info, opts));
+  }
+  if (failed) return 1;
+  if (json) io.out(JSON.stringify({ context: opts.context, kv_dtype: opts.kvDtype, models: reports.map((r) => ({ ...infoJson(r.info, false), ...reportJson(r) })) }, null, 2));
+  else io.out(compareText(reports, opts.context, opts.kvDtype));
+  return 0;
+}
+
+/** The stable JSON shape (`entry`, `params`, `flops_per_token`, `weights`); `weights` optional for --compare. */
+export function infoJson(info: EntryInfo, withWeights = true): Record<string, unknown> {
   const c = info.counts;
   return {
     entry: info.name,
@@ -51,11 +130,23 @@ export function infoJson(info: EntryInfo): Record<string, unknown> {
     flops_per_token: c.flops,
     ...(c.flopsLabel !== "exact" ? { flops_per_token_is: c.flopsLabel } : {}),
     params_by_category: c.byCategory,
-    weights: info.weights,
+    ...(withWeights ? { weights: info.weights } : {}),
   };
 }
 
-function infoText(info: EntryInfo, cwd: string, allWeights: boolean): string {
+function hfJson(hf: HfMap): Record<string, unknown> {
+  return {
+    weights_as: `hf:${hf.family.name}`,
+    weights: hf.tensors.map((t) => ({
+      name: t.hf, shape: t.shape, moec: t.moec.map((p) => p.name),
+      ...(t.axis !== undefined && t.moec.length > 1 ? { concatenated_along: t.axis } : {}),
+      ...(t.stacked ? { moec_stacked: t.stacked } : {}),
+      ...(t.state ? { state: true } : {}),
+    })),
+  };
+}
+
+function infoText(info: EntryInfo, cwd: string, allWeights: boolean, report: ModelReport, hf?: HfMap): string {
   const c = info.counts;
   const note = (l: string) => (l === "exact" ? "" : `  (${l})`);
   const hyper = Object.entries(info.hyper).map(([k, v]) => `${k} = ${v}`).join(", ");
@@ -65,13 +156,20 @@ function infoText(info: EntryInfo, cwd: string, allWeights: boolean): string {
     `  total parameters   ${formatCount(c.total).padStart(18)}  ${humanCount(c.total)}`,
     `  active per token   ${formatCount(c.active).padStart(18)}  ${humanCount(c.active)}${note(c.activeLabel)}`,
     `  FLOPs per token    ${formatCount(c.flops).padStart(18)}  ${humanCount(c.flops)}${note(c.flopsLabel)}`,
+    reportText(report),
     "",
   ];
-  const ws = info.weights;
+  const ws = hf
+    ? hf.tensors.map((t) => ({ name: t.hf, shape: t.shape, state: t.state, from: t.moec.length === 1 ? t.moec[0]!.name : `${t.moec.map((p) => p.name).join(" + ")} (concatenated)` }))
+    : info.weights.map((w) => ({ ...w, from: undefined as string | undefined }));
   const shown = allWeights || ws.length <= 100 ? ws : ws.slice(0, 40);
   const w = Math.max(0, ...shown.map((x) => x.name.length));
-  rows.push(`weights (${ws.length} tensors):`);
-  for (const x of shown) rows.push(`  ${x.name.padEnd(w)}  [${x.shape.join(", ")}]${x.state ? "  state" : ""}`);
+  const sw = Math.max(0, ...shown.map((x) => x.shape.join(", ").length + 2));
+  rows.push(hf ? `weights as Hugging Face ${hf.family.name} names (${ws.length} tensors; ${hf.family.modeling}):` : `weights (${ws.length} tensors):`);
+  for (const x of shown) {
+    const shape = `[${x.shape.join(", ")}]`;
+    rows.push(`  ${x.name.padEnd(w)}  ${x.from ? shape.padEnd(sw) : shape}${x.state ? "  state" : ""}${x.from ? `  ← ${x.from}` : ""}`);
+  }
   if (shown.length < ws.length) rows.push(`  … and ${ws.length - shown.length} more (--weights lists all, --json gives them as data)`);
   return rows.join("\n");
 }

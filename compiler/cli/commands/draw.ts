@@ -1,0 +1,58 @@
+// `moec draw FILE [--entry NAME] [-o OUT.svg]`: an SVG of a layer's or model's structure —
+// blocks, routers with their pipelines, pools with their sizes, shared experts, data flow, and
+// repeat stacks drawn once with ×N.
+import * as path from "node:path";
+import { writeFileSync } from "node:fs";
+import type { CommandSpec } from "../args.js";
+import { parseArgs, parseSets } from "../args.js";
+import type { CliIO } from "../output.js";
+import { humanCount } from "../output.js";
+import { entryInfo, selectEntry } from "../../driver.js";
+import { hasErrors } from "../../diagnostics/diagnostic.js";
+import { printDiagnostics } from "./print-diagnostics.js";
+import { diagramOf } from "../../report/draw/diagram.js";
+import { diagramSvg } from "../../report/draw/svg.js";
+
+export const drawSpec: CommandSpec = {
+  name: "draw",
+  summary: "draw a layer's or model's structure as SVG",
+  usage: "moec draw FILE [--entry NAME] [--set NAME=VALUE ...] [-o OUT.svg]",
+  positionals: { name: "a .moe file", min: 1, max: 1 },
+  flags: [
+    { name: "entry", type: "string", value: "NAME", help: "the layer/model/graph (optional when the file has exactly one entry point)" },
+    { name: "set", type: "multi", value: "NAME=VALUE", help: "override hyper-parameters of the entry" },
+    { name: "output", short: "o", type: "string", value: "OUT.svg", help: "where to write the SVG (default: FILE's name with .svg, next to it; `-` for stdout)" },
+    { name: "plugin", type: "multi", value: "PATH", help: "load a router plugin (repeatable)" },
+    { name: "help", short: "h", type: "boolean", help: "show this help" },
+  ],
+};
+
+export async function runDraw(argv: string[], io: CliIO): Promise<number> {
+  const args = parseArgs(argv, drawSpec);
+  const file = path.resolve(io.cwd, args.positionals[0]!);
+  const entry = args.flags.entry as string | undefined;
+  const res = entryInfo([file], { entry, set: parseSets(args.flags.set as string[] | undefined) });
+  if (!res.info || hasErrors(res.diagnostics)) {
+    printDiagnostics(res.diagnostics, res.compilation, io, false);
+    return 1;
+  }
+  printDiagnostics(res.diagnostics, res.compilation, io, false);
+  const sel = selectEntry(res.compilation, file, entry);
+  const info = res.info;
+  const d = diagramOf(res.compilation.unit, sel.decl!, sel.file, info.instance);
+  const c = info.counts;
+  const label = (l: string) => (l === "exact" ? "" : ` (${l})`);
+  const svg = diagramSvg(d, [
+    `${info.name} (${info.kind})`,
+    `${humanCount(c.total)} parameters · ${humanCount(c.active)} active per token${label(c.activeLabel)} · ${humanCount(c.flops)} FLOPs per token (weights)`,
+    `${path.relative(io.cwd, info.file) || info.file}${Object.keys(info.hyper).length ? "  ·  " + Object.entries(info.hyper).map(([k, v]) => `${k} = ${v}`).join(", ") : ""}`,
+  ]);
+  const out = (args.flags.output as string | undefined) ?? file.replace(/\.moe$/, "") + (entry ? `.${entry}` : "") + ".svg";
+  if (out === "-") io.out(svg);
+  else {
+    const target = path.resolve(io.cwd, out);
+    writeFileSync(target, svg);
+    io.err(`wrote ${path.relative(io.cwd, target) || target}`);
+  }
+  return 0;
+}
