@@ -58,7 +58,7 @@ export function renderDiagnostic(d: Diagnostic, sources: SourceCache, opts: Rend
       const lineLen = ix.lineText(p.line).length;
       const width = end.line === p.line ? Math.max(1, end.column - p.column + 1) : Math.max(1, lineLen - p.column + 1);
       const underline = (m.primary ? "^" : "-").repeat(width);
-      out.push(bar + " " + " ".repeat(p.column - 1) + col(m.primary ? sevColor : C.blue, underline + (m.message ? " " + m.message : "")));
+      out.push(bar + " " + indentUnder(ix.lineText(p.line), p.column) + col(m.primary ? sevColor : C.blue, underline + (m.message ? " " + m.message : "")));
     }
     for (const l of d.secondary.filter((x) => x.file !== d.file)) {
       const oix = sources.index(l.file);
@@ -68,11 +68,16 @@ export function renderDiagnostic(d: Diagnostic, sources: SourceCache, opts: Rend
       out.push(col(C.blue, String(p.line).padStart(gutter) + " |") + " " + oix.lineText(p.line));
       const e = oix.position(Math.max(l.span.start, l.span.end - 1));
       const width = e.line === p.line ? Math.max(1, e.column - p.column + 1) : 1;
-      out.push(bar + " " + " ".repeat(p.column - 1) + col(C.blue, "-".repeat(width) + " " + l.message));
+      out.push(bar + " " + indentUnder(oix.lineText(p.line), p.column) + col(C.blue, "-".repeat(width) + " " + l.message));
     }
   }
   if (d.help) out.push(col(C.blue, " = ") + col(C.bold, "help") + ": " + d.help);
   return out.join("\n");
+}
+
+/** Spaces up to a column, keeping the line's tabs so that the underline lines up under them. */
+function indentUnder(lineText: string, column: number): string {
+  return lineText.slice(0, column - 1).replace(/[^\t]/g, " ").padEnd(column - 1, " ");
 }
 
 export function renderDiagnostics(diags: Diagnostic[], sources: SourceCache, opts: RenderOptions = {}): string {

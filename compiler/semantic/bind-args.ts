@@ -85,7 +85,7 @@ export function bindArgs(
     } else if (!spec.optional) {
       sink.error("E0304", `${what} needs the argument \`${spec.name}\` (${spec.doc})`, call.span, {
         label: `\`${spec.name}\` missing`,
-        help: `write \`${call.callee.name}(${spec.positional ? "" : spec.name + " = "}…)\``,
+        help: `write \`${call.callee.name}(${spec.name} = …)\``,
       });
       complete = false;
     }

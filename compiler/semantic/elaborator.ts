@@ -124,7 +124,7 @@ export class Elaborator {
     for (const p of decl.params) {
       const prev = seen.get(p.name.name);
       if (prev) {
-        this.err(frame, "E0210", `parameter \`${p.name.name}\` is declared twice`, p.name.span, { secondary: [{ file, span: prev, message: "first declared here" }] });
+        this.err(frame, "E0210", `parameter \`${p.name.name}\` is declared twice`, p.name.span, { label: "declared again here", secondary: [{ file, span: prev, message: "first declared here" }] });
         continue;
       }
       seen.set(p.name.name, p.name.span);
@@ -180,12 +180,12 @@ export class Elaborator {
     } else {
       this.elaborateBody(decl.body, frame, true);
       const ret = findReturn(decl.body);
-      if (!ret) {
+      if (!ret && !decl.recovered) {
         this.err(frame, "E0220", `${decl.kind === "Model" ? "model" : "layer"} \`${decl.name.name}\` has no \`return\``, decl.endSpan, {
           label: "missing `return` before this brace",
           help: "end the body with `return EXPR` (or `return { name: EXPR, … }` for several outputs)",
         });
-      } else {
+      } else if (ret) {
         Object.assign(output, this.evalReturn(ret, frame));
       }
       this.finishLayer(frame);
@@ -223,7 +223,8 @@ export class Elaborator {
     }
   }
 
-  private declareLocal(name: A.Ident, binding: Binding, frame: Frame): void {
+  /** Declares a local name; false (after reporting) when it is already declared. */
+  private declareLocal(name: A.Ident, binding: Binding, frame: Frame): boolean {
     const here = frame.scope.vars.get(name.name);
     const outer = frame.scope.parent?.lookup(name.name);
     const prev = here ?? outer?.binding;
@@ -233,16 +234,17 @@ export class Elaborator {
         secondary: [{ file: frame.file, span: prev.span, message: "first declared here" }],
         help: prev.kind === "let" || prev.kind === "tensor" ? `to give \`${name.name}\` a new value, write \`${name.name} = …\` without \`let\`` : undefined,
       });
-      return;
+      return false;
     }
     frame.scope.vars.set(name.name, binding);
+    return true;
   }
 
   private ownerName(name: string, frame: Frame, span: A.Span): string {
     const full = name + frame.iterSuffix;
     const prev = frame.ownerNames.get(full);
-    if (prev) {
-      this.err(frame, "E0214", `two declarations would own weights named \`${full}.…\``, span, { secondary: [{ file: frame.file, span: prev, message: "the other owner" }] });
+    if (prev && !frame.scope.vars.has(name)) {
+      this.err(frame, "E0214", `two declarations would own weights named \`${full}.…\``, span, { label: "owns the same weight names", secondary: [{ file: frame.file, span: prev, message: "the other owner" }] });
     } else {
       frame.ownerNames.set(full, span);
     }
@@ -257,7 +259,7 @@ export class Elaborator {
     if (s.count) {
       const c = this.evalCompileTime(s.count, frame);
       if (c.t === "int") {
-        if (c.v < 1) this.err(frame, "E0230", `an ${what} needs at least one expert, found ${c.v}`, s.count.span, { label: "pool size < 1" });
+        if (c.v < 1) this.err(frame, "E0230", `${s.shared ? "a" : "an"} ${what} needs at least one expert, found ${c.v}`, s.count.span, { label: "pool size < 1" });
         else count = c.v;
       } else if (c.t !== "unknown" && c.t !== "error") {
         this.err(frame, "E0231", `the size of ${what} \`${s.name.name}\` must be an integer, found ${describeValue(c)}`, s.count.span);
@@ -275,7 +277,7 @@ export class Elaborator {
       if (count === 0) { this.err(frame, "E0230", "a heterogeneous pool needs at least one expert", s.expert.span); count = undefined; }
       if (experts.length !== s.expert.items.length) count = undefined;
     } else {
-      this.err(frame, "E0233", `an ${what} needs a size \`${s.name.name}[N]\`, or a list of experts \`[ffn(…), lowrank(…)]\``, s.name.span, {
+      this.err(frame, "E0233", `${s.shared ? "a" : "an"} ${what} needs a size \`${s.name.name}[N]\`, or a list of experts \`[ffn(…), lowrank(…)]\``, s.name.span, {
         help: `write \`${s.shared ? "shared" : "experts"} ${s.name.name}[N] = …\``,
       });
       const spec = this.expertSpec(s.expert, frame);
@@ -288,7 +290,7 @@ export class Elaborator {
       if (m.t === "int" && m.v >= 1) {
         split = m.v;
         if (heterogeneous || (kind && !kind.splits)) {
-          this.err(frame, "E0234", `\`split\` applies to \`ffn\` pools only${kind ? `, not to \`${kind.name}\`` : ""}`, s.split.span, { label: "cannot split this pool" });
+          this.err(frame, "E0234", heterogeneous ? "`split` applies to pools of one `ffn` kind, not to a heterogeneous pool" : `\`split\` applies to \`ffn\` pools only${kind ? `, not to \`${kind.name}\`` : ""}`, s.split.span, { label: "cannot split this pool" });
           split = 1;
         } else if (kind?.splits && experts[0]) {
           const hidden = experts[0].args[kind.splits];
@@ -313,7 +315,7 @@ export class Elaborator {
     pool.key = this.ownerName(s.name.name, frame, s.name.span);
     frame.pools.push(pool);
     if (!this.poolsByDecl.has(s)) this.poolsByDecl.set(s, pool);
-    this.declareLocal(s.name, { value: { t: "pool", pool }, span: s.name.span, kind: "pool" }, frame);
+    if (!this.declareLocal(s.name, { value: { t: "pool", pool }, span: s.name.span, kind: "pool" }, frame)) pool.duplicate = true;
   }
 
   /** Resolves `KIND(args)` after `experts … =` (names here are expert kinds, §2). */
@@ -360,9 +362,14 @@ export class Elaborator {
       }
       const def = this.registry.stages.get(item.callee.name);
       if (!def) {
+        const kindNamed = this.registry.expertKinds.has(item.callee.name);
+        const declNamed = this.unit.scopes.get(frame.file)?.names.get(item.callee.name);
         this.err(frame, "E0242", `unknown router stage \`${item.callee.name}\``, item.callee.span, {
           label: "not a router stage",
-          help: didYouMean(item.callee.name, this.registry.stages.keys()) ?? `stages: ${[...this.registry.stages.keys()].join(", ")}`,
+          help: didYouMean(item.callee.name, this.registry.stages.keys()) ??
+            (kindNamed ? `\`${item.callee.name}\` is an expert kind; it goes in a pool (\`experts E[8] = ${item.callee.name}(…)\`), not in a router pipeline`
+              : declNamed ? `\`${item.callee.name}\` is a ${declNamed.decl.kind === "Const" ? "constant" : declNamed.decl.kind.toLowerCase()}; a pipeline is made of stages: ${[...this.registry.stages.keys()].join(", ")}`
+              : `stages: ${[...this.registry.stages.keys()].join(", ")}`),
         });
         valid = false;
         continue;
@@ -433,7 +440,7 @@ export class Elaborator {
     router.key = this.ownerName(s.name.name, frame, s.name.span);
     frame.routers.push(router);
     if (!this.routersByDecl.has(s)) this.routersByDecl.set(s, router);
-    this.declareLocal(s.name, { value: { t: "router", router }, span: s.name.span, kind: "router" }, frame);
+    if (!this.declareLocal(s.name, { value: { t: "router", router }, span: s.name.span, kind: "router" }, frame)) router.duplicate = true;
   }
 
   private letStmt(s: A.LetStmt, frame: Frame): void {
@@ -557,7 +564,7 @@ export class Elaborator {
       const record: { name: string; value: Value }[] = [];
       for (const f of s.value.fields) {
         const prev = seen.get(f.name.name);
-        if (prev) this.err(frame, "E0222", `output \`${f.name.name}\` is returned twice`, f.name.span, { secondary: [{ file: frame.file, span: prev, message: "first here" }] });
+        if (prev) this.err(frame, "E0222", `output \`${f.name.name}\` is returned twice`, f.name.span, { label: "returned again here", secondary: [{ file: frame.file, span: prev, message: "first here" }] });
         seen.set(f.name.name, f.name.span);
         const v = this.evalExpr(f.value, frame);
         this.expectFloatTensor(v, f.value.span, frame, "a returned value");
@@ -572,11 +579,14 @@ export class Elaborator {
 
   /** Post-body checks: unused routers and pools; counts of active experts per pool. */
   private finishLayer(frame: Frame): void {
+    // After a syntax error the body may have lost the statements that used these declarations.
+    const quiet = frame.decl.kind !== "Graph" && frame.decl.recovered === true;
     for (const r of frame.routers) {
-      if (!r.usedBy && r.valid) this.warn(frame, "W0001", `router \`${r.name}\` does not feed any \`moe\` call`, r.decl.name.span, { help: `use it: \`moe(x, ${r.name}, POOL)\`` });
+      if (!r.usedBy && r.valid && !quiet && !r.duplicate) this.warn(frame, "W0001", `router \`${r.name}\` does not feed any \`moe\` call`, r.decl.name.span, { help: `use it: \`moe(x, ${r.name}, POOL)\`` });
     }
     for (const p of frame.pools) {
-      if (!p.owner && p.count !== undefined) {
+      // A pool whose expert kind or arguments were in error has been reported already.
+      if (!p.owner && p.count !== undefined && p.experts.length > 0 && !p.referenced && !quiet && !p.duplicate) {
         this.warn(frame, "W0002", `${p.shared ? "shared pool" : "expert pool"} \`${p.name}\` is never used, so its input size is unknown and it owns no weights`, p.decl.name.span, {
           help: p.shared ? `apply it: \`${p.name}(x)\`` : `route to it: \`moe(x, ROUTER, ${p.name})\``,
         });
@@ -752,7 +762,7 @@ export class Elaborator {
       return this.callMoe(e, frame);
     }
     if (this.registry.stages.has(name)) {
-      this.err(frame, "E0283", `\`${name}\` is a router stage; it can only appear in a router pipeline (\`router r = linear |> … \`)`, e.callee.span);
+      this.err(frame, "E0283", `\`${name}\` is a router stage; it can only appear in a router pipeline (\`router r = linear |> …\`)`, e.callee.span);
       return { t: "error" };
     }
     if (name === "parallel" || (GRAPH_COMBINERS as readonly string[]).includes(name)) {
@@ -882,7 +892,7 @@ export class Elaborator {
       }
     }
     if (D !== undefined && typeof D !== "number") {
-      if (D !== UNKNOWN_DIM) this.symbolicWeightError(frame, D, e.span, name);
+      if (D !== UNKNOWN_DIM) this.symbolicWeightError(frame, D, e.span, `\`${name}\``);
       return { t: "tensor", tokens: x.tokens, width: block ? UNKNOWN_DIM : D };
     }
     const dim = D ?? 0;
@@ -942,6 +952,7 @@ export class Elaborator {
       this.err(frame, "E0293", `shared pool \`${pool.name}\` is applied to one tensor: \`${pool.name}(x)\``, e.span);
       return { t: "error" };
     }
+    pool.referenced = true;
     const x = this.evalExpr(args[0]!.value, frame);
     if (!this.expectFloatTensor(x, args[0]!.span, frame, `the input of \`${pool.name}\``) || x.t !== "tensor") return { t: "error" };
     if (!this.fixPoolDim(pool, x, e, frame)) return { t: "tensor", tokens: x.tokens, width: x.width };
@@ -995,6 +1006,7 @@ export class Elaborator {
     const x = this.evalExpr(args[0]!.value, frame);
     const rv = this.evalExpr(args[1]!.value, frame);
     const pv = this.evalExpr(args[2]!.value, frame);
+    if (pv.t === "pool") pv.pool.referenced = true;
     let ok = this.expectFloatTensor(x, args[0]!.span, frame, "the first argument of `moe`");
     if (rv.t !== "router") {
       if (rv.t !== "error") this.err(frame, "E0296", `the second argument of \`moe\` must be a router, found ${describeValue(rv)}`, args[1]!.span, { help: "declare one: `router r = linear |> softmax |> topk(2)`" });
@@ -1021,8 +1033,13 @@ export class Elaborator {
     let stagesOk = true;
     for (const st of router.stages) {
       const args = { ...st.args };
+      const seenParams = new Set<string | undefined>();
       for (const issue of st.def.check?.(args, E) ?? []) {
         stagesOk = false;
+        // One error per argument: `group_topk(9, groups = 2, keep = 2)` over 8 experts is k > E; that
+        // k also exceeds keep·E/groups adds nothing.
+        if (issue.param !== undefined && seenParams.has(issue.param)) continue;
+        seenParams.add(issue.param);
         this.err(frame, "E0299", issue.message, (issue.param && st.argSpans[issue.param]) || st.call.span, {
           label: "does not fit the pool",
           secondary: [{ file: frame.file, span: e.span, message: `routes over \`${pool.name}\` (${E} experts) here` }],

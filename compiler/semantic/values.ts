@@ -44,6 +44,10 @@ export interface PoolValue {
   dim?: number;
   owner?: Owner;
   uses: { active: ActiveCount; span: A.Span }[];
+  /** Named by a `moe` call or applied, even where that use had errors (no "never used" warning). */
+  referenced?: boolean;
+  /** Declared again in the same scope (reported as a duplicate). */
+  duplicate?: boolean;
 }
 
 export interface StageUse {
@@ -62,6 +66,8 @@ export interface RouterValue {
   decl: A.RouterDecl;
   usedBy?: A.Span;
   valid: boolean;
+  /** Declared again in the same scope (reported as a duplicate). */
+  duplicate?: boolean;
 }
 
 /** Something that owns weights under a prefix (relative to its instance). */

@@ -179,6 +179,8 @@ export interface LayerDecl {
   /** The closing brace, where "missing return" is reported. */
   endSpan: Span;
   span: Span;
+  /** The parser dropped a statement of the body (or the whole body) while recovering from a syntax error. */
+  recovered?: boolean;
 }
 export interface GraphDecl {
   kind: "Graph";

@@ -1,13 +1,16 @@
 // The .moe grammar (LANGUAGE.md §1–§13) as one chevrotain parser that builds the AST directly.
 // LL(2): the contextual keywords (`experts`, `router`, …) start a statement only when a name
 // follows them, so `experts = x` is an assignment and `experts experts[8] = …` a pool.
-import { EmbeddedActionsParser, type IToken, type TokenType, type IRecognitionException } from "chevrotain";
+import { EmbeddedActionsParser, EOF, type IToken, type TokenType, type IRecognitionException } from "chevrotain";
 import * as T from "./tokens.js";
 import type * as A from "./ast.js";
 
 const NO_SPAN: A.Span = { start: 0, end: 0 };
 
 export class MoeParser extends EmbeddedActionsParser {
+  /** Statements dropped by error recovery so far (a layer compares it before and after its body). */
+  private lostStatements = 0;
+
   constructor() {
     super(T.allTokens, { recoveryEnabled: true, maxLookahead: 2 });
     this.performSelfAnalysis();
@@ -104,6 +107,7 @@ export class MoeParser extends EmbeddedActionsParser {
     ]);
     const name = this.CONSUME(T.Identifier);
     const params = this.SUBRULE(this.paramList);
+    const lostBefore = this.lostStatements;
     const body = this.SUBRULE(this.block);
     return this.ACTION(() => ({
       kind: (kw.tokenType === T.Model ? "Model" : "Layer") as "Layer" | "Model",
@@ -112,6 +116,7 @@ export class MoeParser extends EmbeddedActionsParser {
       body: body?.stmts ?? [],
       endSpan: body?.end ?? this.sp(this.LA(0), this.LA(0)),
       span: this.sp(kw),
+      ...(!body || this.lostStatements > lostBefore ? { recovered: true } : {}),
     }));
   });
 
@@ -190,16 +195,52 @@ export class MoeParser extends EmbeddedActionsParser {
 
   // ---- statements ----
 
+  /** Whether the next tokens start a statement (LL(2)); anything else in a block is skipped by recovery. */
+  private startsStatement(): boolean {
+    const tt = this.LA(1).tokenType;
+    if (tt === T.Let || tt === T.Iterate || tt === T.Repeat || tt === T.Return) return true;
+    if ((tt === T.Experts || tt === T.Shared || tt === T.Router || tt === T.Loss || tt === T.Report) && this.isNameAt(2)) return true;
+    return this.isNameAt(1) && this.isNext(T.Equals, 2);
+  }
+
   private block = this.RULE("block", (): { stmts: A.Stmt[]; end: A.Span } => {
     const stmts: A.Stmt[] = [];
     this.CONSUME(T.LBrace);
-    this.MANY(() => {
-      const s = this.SUBRULE(this.statement);
-      this.ACTION(() => { if (s) stmts.push(s); });
+    // The gate makes recovery skip tokens that cannot start a statement (one error for the run)
+    // instead of failing inside `statement` and dropping the rest of the declaration.
+    this.MANY({
+      GATE: () => this.startsStatement(),
+      DEF: () => {
+        const s = this.SUBRULE(this.statement);
+        this.ACTION(() => { if (s) stmts.push(s); else this.lostStatements++; });
+      },
     });
     const close = this.CONSUME(T.RBrace);
-    return this.ACTION(() => ({ stmts, end: this.sp(close, close) }));
+    return this.ACTION(() => {
+      if (Number.isFinite(close.startOffset)) return { stmts, end: this.sp(close, close) };
+      // A `}` inserted by recovery (see canRecoverWithSingleTokenInsertion): empty, where the next
+      // token starts. Statements meant for the enclosing body may have landed in this one.
+      this.lostStatements++;
+      const next = this.LA(1);
+      const at = Number.isFinite(next.startOffset) ? next.startOffset : this.sp(this.LA(0), this.LA(0)).end;
+      return { stmts, end: { start: at, end: at } };
+    });
   });
+
+  /**
+   * Chevrotain inserts a missing token only when what follows fits the rest of the current rule;
+   * a block's `}` ends its rule, so a `}` missing before the next declaration (or the end of the
+   * file) would make recovery drop the whole layer. Insert it there instead: one error, and the
+   * body is kept and checked.
+   */
+  canRecoverWithSingleTokenInsertion(expected: TokenType, follows: TokenType[]): boolean {
+    if (expected === T.RBrace) {
+      const next = this.LA(1).tokenType;
+      if (next === EOF || next === T.Layer || next === T.Model || next === T.Graph || next === T.Const || next === T.Import) return true;
+    }
+    const base = EmbeddedActionsParser.prototype as unknown as { canRecoverWithSingleTokenInsertion(e: TokenType, f: TokenType[]): boolean };
+    return base.canRecoverWithSingleTokenInsertion.call(this, expected, follows);
+  }
 
   private statement = this.RULE("statement", (): A.Stmt => {
     return this.OR([
