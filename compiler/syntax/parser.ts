@@ -10,6 +10,10 @@ const NO_SPAN: A.Span = { start: 0, end: 0 };
 export class MoeParser extends EmbeddedActionsParser {
   /** Statements dropped by error recovery so far (a layer compares it before and after its body). */
   private lostStatements = 0;
+  /** Names of the named arguments being parsed, innermost last (for recovery inside a value). */
+  private namedArgs: IToken[] = [];
+  /** Declarations completed so far in this parse. */
+  private parsedDecls: A.Decl[] = [];
 
   constructor() {
     super(T.allTokens, { recoveryEnabled: true, maxLookahead: 2 });
@@ -49,11 +53,19 @@ export class MoeParser extends EmbeddedActionsParser {
 
   public program = this.RULE("program", (): A.Program => {
     const decls: A.Decl[] = [];
+    this.ACTION(() => {
+      this.namedArgs.length = 0;
+      this.parsedDecls = decls;
+    });
     this.MANY(() => {
       const d = this.SUBRULE(this.declaration);
       this.ACTION(() => { if (d) decls.push(d); });
     });
     return { kind: "Program", decls, comments: [], span: NO_SPAN };
+  }, {
+    // Only the end of the file resyncs at this level (e.g. `return f(x` at the very end): keep the
+    // declarations read so far instead of losing the whole file.
+    recoveryValueFunc: (): A.Program => ({ kind: "Program", decls: [...this.parsedDecls], comments: [], span: NO_SPAN }),
   });
 
   private declaration = this.RULE("declaration", (): A.Decl => {
@@ -536,8 +548,12 @@ export class MoeParser extends EmbeddedActionsParser {
         ALT: () => {
           const n = this.CONSUME(T.Identifier);
           this.CONSUME(T.Equals);
+          this.ACTION(() => this.namedArgs.push(n));
           const v = this.SUBRULE(this.expression);
-          return this.ACTION(() => ({ name: this.ident(n), value: v ?? this.errorExpr(), span: this.sp(n) }));
+          return this.ACTION(() => {
+            this.namedArgs.pop();
+            return { name: this.ident(n), value: v ?? this.errorExpr(), span: this.sp(n) };
+          });
         },
       },
       {
@@ -550,6 +566,15 @@ export class MoeParser extends EmbeddedActionsParser {
         },
       },
     ]);
+  }, {
+    // `out = )`: keep the named argument with an error value, so that the call is not also
+    // reported for a missing `out`.
+    recoveryValueFunc: () => {
+      const n = this.namedArgs.pop();
+      if (!n) return undefined as unknown as A.Arg;
+      const at = this.sp(n, n);
+      return { name: this.ident(n), value: { kind: "ErrorExpr" as const, span: { start: at.end, end: at.end } }, span: at };
+    },
   });
 
   private list = this.RULE("list", (): A.ListExpr => {
