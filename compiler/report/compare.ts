@@ -4,7 +4,7 @@ import { formatCount, humanCount } from "../cli/output.js";
 import type { ModelReport } from "./model-report.js";
 import { firstPool } from "./model-report.js";
 import { humanBytes } from "./memory.js";
-import { activeText, poolText } from "./describe.js";
+import { activeText, compactPool } from "./describe.js";
 
 interface Row {
   label: string;
@@ -20,8 +20,9 @@ function rowsFor(ctx: number, kvDtype: string): Row[] {
     { label: "total parameters", value: (r) => humanCount(r.info.counts.total) },
     { label: "active parameters", value: (r) => humanCount(r.info.counts.active) + (r.info.counts.activeLabel !== "exact" ? ` (${r.info.counts.activeLabel})` : "") },
     { label: "active share", value: (r) => pct(r.info.counts.active, r.info.counts.total) },
-    { label: "routed experts (first pool)", value: (r) => { const p = firstPool(r.info.instance); return p ? `${poolText(p)}` : "–"; } },
-    { label: "experts per token", value: (r) => { const p = firstPool(r.info.instance); return p ? activeText(p) : "–"; } },
+    { label: "routed experts (first pool)", value: (r) => { const p = firstPool(r.info.instance, "experts"); return p ? compactPool(p) : "–"; } },
+    { label: "experts per token", value: (r) => { const p = firstPool(r.info.instance, "experts"); return p ? activeText(p).replace(" per token", "") : "–"; } },
+    { label: "shared experts", value: (r) => { const p = firstPool(r.info.instance, "shared"); return p ? compactPool(p) : "–"; } },
     { label: "FLOPs/token, weights", value: (r) => humanCount(r.info.counts.flops) },
     { label: `FLOPs/token, attention @${ctx}`, value: (r) => humanCount(r.attention.scoreFlops + r.attention.valueFlops) },
     { label: `KV cache per token (${kvDtype})`, value: (r) => humanBytes(r.kv.bytesPerToken) },
@@ -40,6 +41,8 @@ export function compareText(reports: ModelReport[], ctx: number, kvDtype: string
   const line = (t: string[]) => t.map((cell, j) => (j === 0 ? cell.padEnd(widths[j]!) : cell.padStart(widths[j]!))).join("   ").trimEnd();
   const out = [line(table[0]!), widths.map((w) => "─".repeat(w)).join("   ")];
   for (const t of table.slice(1)) out.push(line(t));
-  out.push("", `exact: ${reports.map((r) => `${r.info.name} ${formatCount(r.info.counts.total)} / ${formatCount(r.info.counts.active)}`).join("; ")}`);
+  out.push("", "exact parameters (total / active):");
+  const nw = Math.max(...reports.map((r) => r.info.name.length));
+  for (const r of reports) out.push(`  ${r.info.name.padEnd(nw)}  ${formatCount(r.info.counts.total).padStart(19)} / ${formatCount(r.info.counts.active)}`);
   return out.join("\n");
 }

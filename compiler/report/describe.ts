@@ -59,6 +59,15 @@ function kindOf(o: Owner, i: number): string {
   return "expert";
 }
 
+/** `64 × ffn(1408)`: count and size only, for tables. */
+export function compactPool(o: Owner): string {
+  const info = o.info;
+  if (!info || info.kind === "mixed") return `${o.members.length} experts`;
+  const a = info.args[0] ?? {};
+  const size = a.hidden ?? a.rank;
+  return `${o.members.length} × ${info.kind}${size !== undefined ? `(${size})` : ""}`;
+}
+
 export function routerText(o: Owner): string {
   return o.info?.stages ? pipelineText(o.info.stages) : "router";
 }

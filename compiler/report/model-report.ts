@@ -139,11 +139,11 @@ export function reportText(r: ModelReport): string {
   return lines.join("\n");
 }
 
-/** Number of routed experts and per-token picks of the first routed pool, for the compare table. */
-export function firstPool(inst: Instance): Owner | undefined {
-  for (const o of inst.owners) if (o.category === "experts") return o;
+/** The first routed (or shared) pool in weight order, for the compare table. */
+export function firstPool(inst: Instance, category: "experts" | "shared"): Owner | undefined {
+  for (const o of inst.owners) if (o.category === category) return o;
   for (const ch of inst.children) {
-    const p = firstPool(ch.instance);
+    const p = firstPool(ch.instance, category);
     if (p) return p;
   }
   return undefined;
