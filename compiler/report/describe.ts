@@ -45,18 +45,9 @@ export function poolText(o: Owner): string {
   const info = o.info;
   const n = o.members.length;
   if (!info) return `${n} experts`;
-  if (info.kind === "mixed") return `[${info.args.map((a, i) => kindText(kindOf(o, i), a)).join(", ")}]`;
+  if (info.kind === "mixed") return `[${info.args.map((a, i) => kindText(info.kinds?.[i] ?? "expert", a)).join(", ")}]`;
   const split = info.split && info.split > 1 ? ` (split ${info.split})` : "";
   return `${n} × ${kindText(info.kind, info.args[0] ?? {})}${split}`;
-}
-
-// Heterogeneous members carry their kind only implicitly (through their tensors).
-function kindOf(o: Owner, i: number): string {
-  const names = (o.members[i] ?? []).map((t) => t.name);
-  if (names.includes("w_down")) return "ffn";
-  if (names.includes("a") && names.includes("b")) return "lowrank";
-  if (names.includes("v")) return "atom";
-  return "expert";
 }
 
 /** `64 × ffn(1408)`: count and size only, for tables. */

@@ -115,7 +115,7 @@ export function reportText(r: ModelReport): string {
   lines.push(`  ${"".padEnd(lw)}  ${pad("total", 18)}  ${pad("active", 18)}`);
   for (const x of cats) lines.push(`  ${x.label.padEnd(lw)}  ${pad(formatCount(x.total), 18)}  ${pad(formatCount(x.active), 18)}`);
   lines.push(`  ${"sum".padEnd(lw)}  ${pad(formatCount(c.total), 18)}  ${pad(formatCount(c.active), 18)}`);
-  lines.push("", "parameters by layer (each: one copy of a stack):");
+  lines.push("", r.info.kind === "model" ? "parameters by layer (each: one copy of a stack):" : "parameters by part:");
   const nw = Math.max(18, ...r.rows.map((x) => x.name.length));
   lines.push(`  ${"".padEnd(nw)}  ${pad("each", 16)}  ${pad("copies", 6)}  ${pad("total", 18)}  ${pad("active", 18)}`);
   for (const x of r.rows) {

@@ -992,7 +992,7 @@ export class Elaborator {
     }
     const macs = members.map((m) => m.filter((t) => t.matmul).reduce((s, t) => s + product(t.shape), 0));
     pool.owner = { prefix: pool.key, category: pool.shared ? "shared" : "experts", members, macs, span: pool.decl.name.span, file: frame.file, applications: 0 };
-    pool.owner.info = { kind: pool.heterogeneous ? "mixed" : pool.experts[0]!.kind.name, args: pool.experts.map((s) => s.args), split: pool.split };
+    pool.owner.info = { kind: pool.heterogeneous ? "mixed" : pool.experts[0]!.kind.name, args: pool.experts.map((s) => s.args), split: pool.split, ...(pool.heterogeneous ? { kinds: pool.experts.map((s) => s.kind.name) } : {}) };
     frame.instance.owners.push(pool.owner);
     return true;
   }

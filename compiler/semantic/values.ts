@@ -95,6 +95,8 @@ export interface OwnerInfo {
   kind: string;
   /** Evaluated arguments of the block or expert kind; one per member for a heterogeneous pool. */
   args: ArgValues[];
+  /** A heterogeneous pool's member kinds, in order. */
+  kinds?: string[];
   /** A pool's `split M`. */
   split?: number;
   /** A router's stages, in pipeline order. */

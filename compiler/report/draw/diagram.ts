@@ -116,8 +116,8 @@ function splitTop(text: string, sep: string, depth: number): string[] {
   let d = 0, start = 0;
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
-    if (ch === "(") d++;
-    else if (ch === ")") d--;
+    if (ch === "(" || ch === "[") d++;
+    else if (ch === ")" || ch === "]") d--;
     else if (d <= depth && text.startsWith(sep, i)) {
       out.push(text.slice(start, i + sep.length));
       start = i + sep.length;
@@ -161,7 +161,7 @@ function owner(ctx: Ctx, name: string): Owner | undefined {
 
 function poolNode(s: A.PoolDecl, ctx: Ctx): void {
   const o = owner(ctx, s.name.name);
-  const lines = o ? [poolText(o)] : wrap(src(ctx, s.expert.span));
+  const lines = wrap(o ? poolText(o) : src(ctx, s.expert.span));
   if (o) {
     const c = ownerCounts(o);
     lines.push(o.category === "shared" ? `always on · ${humanCount(c.total)} params` : `${humanCount(c.total)} params · ${activeText(o) || "unused"}`);
