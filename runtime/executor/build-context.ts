@@ -1,0 +1,110 @@
+// What every op lowering needs while building a plan for a token capacity: buffers it owns
+// (checked against the binding limit), uniform buffers, pipelines and bind groups.
+
+import type { IrProgram, ValueId } from "../../compiler/ir/ir.js";
+import { bytesPer, createBuffer, STORAGE_USAGE, type StorageDtype, uniformBuffer } from "../gpu/buffers.js";
+import type { GpuContext } from "../gpu/device.js";
+import type { KernelSpec } from "../kernels/kernel-spec.js";
+import type { Recorder } from "./recorder.js";
+import type { WeightStore } from "./weight-store.js";
+
+export class ActivationTooLargeError extends Error {
+  override name = "ActivationTooLargeError";
+}
+
+/** A recorded dispatch: grid(T) gives the workgroup grid for a run of T tokens (null: skip). */
+export interface Step {
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  grid(T: number): [number, number, number] | null;
+}
+
+export interface RoutingBuffers {
+  key: string;
+  maxPerToken: number;
+  tokCount: GPUBuffer;
+  ids: GPUBuffer;
+  wts: GPUBuffer;
+}
+
+export interface Lowering {
+  op: number;
+  kind: string;
+  name: string;
+  /** Buffers zeroed at the start of every run, before the first pass. */
+  clears: GPUBuffer[];
+  encode(rec: Recorder, T: number): void | Promise<void>;
+  routing?: RoutingBuffers;
+}
+
+export class BuildContext {
+  private readonly owned: GPUBuffer[] = [];
+
+  constructor(
+    readonly gpu: GpuContext,
+    readonly program: IrProgram,
+    readonly dtype: StorageDtype,
+    /** Token capacity of this plan. */
+    readonly cap: number,
+    readonly runUniform: GPUBuffer,
+    readonly weights: WeightStore,
+    private readonly values: Map<ValueId, GPUBuffer>,
+  ) {}
+
+  get device(): GPUDevice {
+    return this.gpu.device;
+  }
+
+  value(id: ValueId): GPUBuffer {
+    const b = this.values.get(id);
+    if (!b) throw new Error(`internal: value %${id} has no buffer`);
+    return b;
+  }
+
+  width(id: ValueId): number {
+    const v = this.program.values.find((x) => x.id === id);
+    if (!v) throw new Error(`internal: unknown value %${id}`);
+    return v.width;
+  }
+
+  /** A storage buffer of `elements` × `elementBytes` (default: the storage dtype). */
+  storage(elements: number, label: string, elementBytes = bytesPer(this.dtype)): GPUBuffer {
+    const bytes = elements * elementBytes;
+    const limit = this.gpu.limits.maxStorageBufferBindingSize;
+    if (bytes > limit) {
+      throw new ActivationTooLargeError(
+        `buffer '${label}' needs ${bytes} bytes for ${this.cap} tokens, above the adapter's storage binding limit of ${limit} bytes; run fewer tokens per call`,
+      );
+    }
+    const buf = createBuffer(this.device, bytes, STORAGE_USAGE(), label);
+    this.owned.push(buf);
+    return buf;
+  }
+
+  uniform(words: number[], label: string): GPUBuffer {
+    const buf = uniformBuffer(this.device, words, label);
+    this.owned.push(buf);
+    return buf;
+  }
+
+  async step(spec: KernelSpec, resources: Record<string, GPUBuffer>, grid: Step["grid"]): Promise<Step> {
+    const { pipeline, layout } = await this.gpu.pipelines.get(spec);
+    const entries = spec.bindings.map((b, i) => {
+      const buffer = b.name === "run" ? this.runUniform : resources[b.name];
+      if (!buffer) throw new Error(`internal: kernel '${spec.name}' binding '${b.name}' has no buffer`);
+      return { binding: i, resource: { buffer } };
+    });
+    return { pipeline, bindGroup: this.device.createBindGroup({ label: spec.name, layout, entries }), grid };
+  }
+
+  dispose(): void {
+    for (const b of this.owned) b.destroy();
+    this.owned.length = 0;
+  }
+}
+
+/** Records a step if its grid is non-empty. */
+export function record(rec: Recorder, step: Step, T: number): void {
+  const g = step.grid(T);
+  if (g) rec.dispatch(step.pipeline, step.bindGroup, g);
+}

@@ -1,0 +1,204 @@
+// The GPU executor of an IrProgram: weights uploaded once; per token capacity a plan (activation
+// buffers, bind groups, recorded steps) built once and reused; each run writes the inputs and T,
+// records every op into ONE command buffer (fused) and reads all outputs back in ONE map.
+
+import type { IrOp, IrProgram, ValueId } from "../../compiler/ir/ir.js";
+import { bytesPer, type StorageDtype, writeFloats } from "../gpu/buffers.js";
+import type { GpuContext } from "../gpu/device.js";
+import { fromF16 } from "../gpu/f16.js";
+import { BuildContext, type Lowering } from "./build-context.js";
+import { lowerSimpleOp } from "./lower-ops.js";
+import { lowerMoeFused, lowerSharedFused } from "./lower-moe-fused.js";
+import { lowerMoeUnfused, lowerSharedUnfused } from "./lower-moe-unfused.js";
+import { Recorder, type ReadRequest } from "./recorder.js";
+import type { Executor, ExecutorOptions, RoutingResult, RunInfo, RunOptions } from "./types.js";
+import { WeightStore } from "./weight-store.js";
+
+export class ExecutorInputError extends Error {
+  override name = "ExecutorInputError";
+}
+
+interface Plan {
+  cap: number;
+  build: BuildContext;
+  values: Map<ValueId, GPUBuffer>;
+  lowerings: Lowering[];
+}
+
+function opName(program: IrProgram, op: IrOp): string {
+  return program.values.find((v) => v.id === op.out)?.name ?? `%${op.out}`;
+}
+
+class GpuExecutor implements Executor {
+  readonly dtype: StorageDtype;
+  readonly fused: boolean;
+  lastRunInfo: RunInfo | undefined;
+  lastRouting: Map<string, RoutingResult> | undefined;
+  private plan: Plan | undefined;
+  private readonly runUniform: GPUBuffer;
+  private disposed = false;
+  private busy = false;
+
+  constructor(
+    private readonly gpu: GpuContext,
+    readonly program: IrProgram,
+    private readonly weights: WeightStore,
+    opts: ExecutorOptions,
+  ) {
+    this.dtype = opts.dtype ?? "f32";
+    this.fused = opts.fused ?? true;
+    this.runUniform = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: "run" });
+  }
+
+  /** Builds (or reuses) the plan for at least `tokens` tokens; capacity grows by powers of two. */
+  async ensurePlan(tokens: number): Promise<Plan> {
+    if (this.plan && this.plan.cap >= tokens) return this.plan;
+    const cap = Math.max(1, 2 ** Math.ceil(Math.log2(tokens)));
+    const values = new Map<ValueId, GPUBuffer>();
+    const build = new BuildContext(this.gpu, this.program, this.dtype, cap, this.runUniform, this.weights, values);
+    try {
+      for (const v of this.program.values) {
+        values.set(v.id, build.storage(cap * v.width, `value ${v.name}`, v.dtype === "i32" ? 4 : bytesPer(this.dtype)));
+      }
+      // All ops' pipelines compile concurrently.
+      const lowerings = await Promise.all(
+        this.program.ops.map((op, i) => {
+          const name = opName(this.program, op);
+          switch (op.op) {
+            case "moe":
+              return this.fused ? lowerMoeFused(build, op, i, name) : lowerMoeUnfused(build, op, i, name);
+            case "shared":
+              return this.fused ? lowerSharedFused(build, op, i, name) : lowerSharedUnfused(build, op, i, name);
+            default:
+              return lowerSimpleOp(build, op, i, name);
+          }
+        }),
+      );
+      this.plan?.build.dispose();
+      this.plan = { cap, build, values, lowerings };
+      return this.plan;
+    } catch (e) {
+      build.dispose();
+      throw e;
+    }
+  }
+
+  private validate(inputs: Map<string, Float32Array | Int32Array>, tokens: number): void {
+    if (!Number.isInteger(tokens) || tokens < 1) throw new ExecutorInputError(`tokens must be a positive integer, got ${tokens}`);
+    for (const name of inputs.keys()) {
+      if (!this.program.inputs.some((i) => i.name === name)) {
+        throw new ExecutorInputError(`unknown input '${name}'; the program's inputs are ${this.program.inputs.map((i) => `'${i.name}'`).join(", ")}`);
+      }
+    }
+    for (const inp of this.program.inputs) {
+      const v = this.program.values.find((x) => x.id === inp.value)!;
+      const data = inputs.get(inp.name);
+      const want = `${v.dtype === "i32" ? "Int32Array" : "Float32Array"} of tokens × ${v.width} = ${tokens * v.width} values`;
+      if (!data) throw new ExecutorInputError(`missing input '${inp.name}' (expected a ${want})`);
+      const okType = v.dtype === "i32" ? data instanceof Int32Array : data instanceof Float32Array;
+      if (!okType) throw new ExecutorInputError(`input '${inp.name}' is a ${data.constructor.name}, expected a ${want}`);
+      if (data.length !== tokens * v.width) {
+        throw new ExecutorInputError(`input '${inp.name}' has ${data.length} values, expected a ${want}`);
+      }
+    }
+  }
+
+  async run(inputs: Map<string, Float32Array | Int32Array>, tokens: number, opts: RunOptions = {}): Promise<Map<string, Float32Array>> {
+    if (this.disposed) throw new Error("executor is disposed");
+    if (this.busy) throw new Error("executor.run is already in progress; await the previous run");
+    this.validate(inputs, tokens);
+    if (opts.profile && !this.gpu.features.timestamps) throw new Error("profile needs the timestamp-query feature, which this adapter lacks");
+    this.busy = true;
+    try {
+      const plan = await this.ensurePlan(tokens);
+      const { device } = this.gpu;
+      device.queue.writeBuffer(this.runUniform, 0, new Uint32Array([tokens, 0, 0, 0]));
+      for (const inp of this.program.inputs) {
+        const data = inputs.get(inp.name)!;
+        const buf = plan.values.get(inp.value)!;
+        if (data instanceof Int32Array) device.queue.writeBuffer(buf, 0, data);
+        else writeFloats(device, buf, 0, data, this.dtype);
+      }
+
+      const rec = new Recorder(device, tokens, !!opts.profile);
+      for (const l of plan.lowerings) for (const c of l.clears) rec.clear(c);
+      for (const l of plan.lowerings) {
+        rec.beginOp(l.op, l.kind, l.name);
+        await l.encode(rec, tokens);
+      }
+
+      const reads: ReadRequest[] = this.program.outputs.map((o) => ({
+        buffer: plan.values.get(o.value)!,
+        bytes: tokens * plan.build.width(o.value) * bytesPer(this.dtype),
+      }));
+      const routed = opts.returnRouting ? plan.lowerings.filter((l) => l.routing) : [];
+      for (const l of routed) {
+        const r = l.routing!;
+        reads.push({ buffer: r.tokCount, bytes: tokens * 4 }, { buffer: r.ids, bytes: tokens * r.maxPerToken * 4 }, { buffer: r.wts, bytes: tokens * r.maxPerToken * 4 });
+      }
+      const data = await rec.finish(reads);
+
+      const result = new Map<string, Float32Array>();
+      this.program.outputs.forEach((o, i) => {
+        const n = tokens * plan.build.width(o.value);
+        const raw = data[i]!;
+        result.set(o.name, this.dtype === "f16" ? fromF16(new Uint16Array(raw, 0, n)) : new Float32Array(raw, 0, n));
+      });
+      if (opts.returnRouting) {
+        this.lastRouting = new Map();
+        routed.forEach((l, j) => {
+          const r = l.routing!;
+          const base = this.program.outputs.length + 3 * j;
+          this.lastRouting!.set(r.key, {
+            key: r.key,
+            maxPerToken: r.maxPerToken,
+            counts: new Uint32Array(data[base]!, 0, tokens),
+            ids: new Uint32Array(data[base + 1]!, 0, tokens * r.maxPerToken),
+            weights: new Float32Array(data[base + 2]!, 0, tokens * r.maxPerToken),
+          });
+        });
+      }
+      this.lastRunInfo = rec.info;
+      return result;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.plan?.build.dispose();
+    this.plan = undefined;
+    this.weights.dispose();
+    this.runUniform.destroy();
+  }
+}
+
+/**
+ * Creates a GPU executor for `program`. Weights use the canonical stacked layout (see
+ * docs/kernels.md); they are validated and uploaded here, once.
+ */
+export async function createExecutor(
+  ctx: GpuContext,
+  program: IrProgram,
+  weights: Map<string, Float32Array>,
+  opts: ExecutorOptions = {},
+): Promise<Executor> {
+  const dtype = opts.dtype ?? "f32";
+  if (dtype === "f16" && !ctx.features.f16) {
+    throw new Error(`dtype f16 needs the 'shader-f16' feature, which adapter '${ctx.adapterInfo.description}' lacks; use dtype f32`);
+  }
+  const maxBinding = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize, opts.maxBindingBytes ?? Infinity);
+  const store = new WeightStore(ctx.device, weights, dtype, maxBinding);
+  const exec = new GpuExecutor(ctx, program, store, opts);
+  try {
+    // Validate and upload every weight now (and compile the pipelines) with a 1-token plan.
+    await exec.ensurePlan(1);
+  } catch (e) {
+    exec.dispose();
+    throw e;
+  }
+  return exec;
+}
+

@@ -1,0 +1,221 @@
+// Fused lowering of a routed pool (`moe`) and of a shared pool (`shared`).
+//
+//   moe:    router ─► dispatch ─► GEMM1 (+act) ─► GEMM2 (×weight) ─► combine      5 dispatches
+//           (+1 GEMM1 and +1 GEMM2 per extra weight chunk; nothing read back; counts and
+//            cursors zeroed by clearBuffer before the pass)
+//   shared: GEMM1 dense over N·I hidden units ─► GEMM2 dense (Σ over experts)     2 dispatches
+
+import type { IrOp, IrPool } from "../../compiler/ir/ir.js";
+import { COMBINE_WG, combineKernel } from "../kernels/combine-kernel.js";
+import { DISPATCH_SLOTS_PER_WORKGROUP, dispatchKernel, maxRowTiles } from "../kernels/dispatch-kernel.js";
+import { expertGemmDownKernel, expertGemmDownParams } from "../kernels/expert-gemm-down.js";
+import { expertGemmUpKernel, expertGemmUpParams, GEMM_BM, GEMM_BN, isGated } from "../kernels/expert-gemm-up.js";
+import {
+  ROUTER_TOKENS_PER_WORKGROUP,
+  routerKernel,
+  routerKernelOptions,
+  routerMaxPerToken,
+  routerParams,
+} from "../kernels/router-kernel.js";
+import { grid2D } from "../kernels/wgsl-common.js";
+import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
+import { elementwiseGrid } from "./grids.js";
+
+type MoeOp = Extract<IrOp, { op: "moe" }>;
+type SharedOp = Extract<IrOp, { op: "shared" }>;
+
+export function checkFfnPool(pool: IrPool, where: string): void {
+  if (pool.kind !== "ffn") {
+    throw new Error(`${where}: expert kind '${pool.kind}' of pool '${pool.key}' is not implemented on the GPU yet (the reference interpreter has it)`);
+  }
+}
+
+/** Pool tensors, chunked to the binding limit. */
+export function poolWeights(b: BuildContext, pool: IrPool) {
+  const { key, count: N, hidden: I, dim: D } = pool;
+  const gated = isGated(pool.act);
+  const what = (t: string): string => `pool '${key}' ${t}`;
+  return {
+    up: b.weights.chunked(`${key}.w_up`, N * I, D, what("w_up [N, I, D]")),
+    gate: gated ? b.weights.chunked(`${key}.w_gate`, N * I, D, what("w_gate [N, I, D]")) : undefined,
+    down: b.weights.chunked(`${key}.w_down`, N * D, I, what("w_down [N, D, I]")),
+    bUp: pool.bias ? b.weights.whole(`${key}.b_up`, [N, I], what("b_up [N, I]")) : undefined,
+    bGate: pool.bias && gated ? b.weights.whole(`${key}.b_gate`, [N, I], what("b_gate [N, I]")) : undefined,
+    bDown: pool.bias ? b.weights.whole(`${key}.b_down`, [N, D], what("b_down [N, D]")) : undefined,
+  };
+}
+
+export async function lowerMoeFused(b: BuildContext, op: MoeOp, index: number, name: string): Promise<Lowering> {
+  const { router, pool } = op;
+  checkFfnPool(pool, `moe '${name}'`);
+  if (router.scope !== "token") throw new Error(`moe '${name}': batch-scope routing (expert choice) is not implemented on the GPU yet`);
+  if (router.numExperts !== pool.count) throw new Error(`moe '${name}': router has ${router.numExperts} experts, pool ${pool.count}`);
+  const ro = routerKernelOptions(router, b.dtype);
+  const E = pool.count;
+  const D = pool.dim;
+  const I = pool.hidden;
+  const maxK = routerMaxPerToken(ro);
+  const cap = b.cap;
+  const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
+  const tilesCap = maxRowTiles(cap * maxK, E, GEMM_BM);
+  const tiles = (T: number): number => maxRowTiles(T * maxK, E, GEMM_BM);
+
+  // Routing state.
+  const u32 = 4;
+  const scr = b.storage(cap * E, `${name}.scores`, 4);
+  const tokCount = b.storage(cap, `${name}.tok_count`, u32);
+  const ids = b.storage(cap * maxK, `${name}.ids`, u32);
+  const wts = b.storage(cap * maxK, `${name}.wts`, 4);
+  const expertCount = b.storage(E, `${name}.expert_count`, u32);
+  const cursor = b.storage(E, `${name}.cursor`, u32);
+  const sorted = b.storage(tilesCap * GEMM_BM, `${name}.sorted`, u32);
+  const tileExpert = b.storage(tilesCap, `${name}.tile_expert`, u32);
+  const tile_info = b.storage(4, `${name}.tile_info`, u32);
+  const h = b.storage(tilesCap * GEMM_BM * I, `${name}.h`);
+  const y = b.storage(cap * maxK * D, `${name}.y`);
+  const out = b.value(op.out);
+  const x = b.value(op.x);
+
+  const steps: Step[] = [];
+  {
+    const res: Record<string, GPUBuffer> = {
+      params: b.uniform(routerParams(ro, D), `${name}.router.params`),
+      x,
+      weight: b.weights.whole(`${router.key}.weight`, [E, D], `router '${router.key}'`),
+      scr,
+      tok_count: tokCount,
+      ids,
+      wts,
+      expert_count: expertCount,
+    };
+    if (ro.scoreBias) res["bias"] = b.weights.whole(`${router.key}.bias`, [E], `router '${router.key}' bias`);
+    if (ro.selectionBias) res["ebias"] = b.weights.stateF32(`${router.key}.e_bias`, E);
+    steps.push(await b.step(routerKernel(ro), res, (T) => grid2D(Math.ceil(T / ROUTER_TOKENS_PER_WORKGROUP), maxDim)));
+  }
+  steps.push(
+    await b.step(
+      dispatchKernel(),
+      {
+        params: b.uniform([E, maxK, GEMM_BM, 0], `${name}.dispatch.params`),
+        expert_count: expertCount,
+        tok_count: tokCount,
+        ids,
+        cursor,
+        sorted,
+        tile_expert: tileExpert,
+        tile_info,
+      },
+      (T) => grid2D(Math.ceil((T * maxK) / DISPATCH_SLOTS_PER_WORKGROUP), maxDim),
+    ),
+  );
+  const w = poolWeights(b, pool);
+  const upSpec = expertGemmUpKernel({ dtype: b.dtype, act: pool.act, bias: pool.bias, mode: "grouped" });
+  for (let c = 0; c < w.up.chunks.length; c++) {
+    const ch = w.up.chunks[c]!;
+    const res: Record<string, GPUBuffer> = {
+      params: b.uniform(expertGemmUpParams({ D, I, N: E, maxK, mode: "grouped", g0: ch.g0, g1: ch.g1 }), `${name}.up.params`),
+      x,
+      sorted,
+      tile_expert: tileExpert,
+      tile_info,
+      w_up: ch.buffer,
+      h,
+    };
+    if (w.gate) res["w_gate"] = w.gate.chunks[c]!.buffer;
+    if (w.bUp) res["b_up"] = w.bUp;
+    if (w.bGate) res["b_gate"] = w.bGate;
+    const ntn = Math.ceil(I / GEMM_BN);
+    steps.push(await b.step(upSpec, res, (T) => grid2D(ntn * tiles(T), maxDim)));
+  }
+  const downSpec = expertGemmDownKernel({ dtype: b.dtype, bias: pool.bias, mode: "grouped" });
+  for (const ch of w.down.chunks) {
+    const res: Record<string, GPUBuffer> = {
+      params: b.uniform(
+        expertGemmDownParams({ D, I, N: E, maxK, mode: "grouped", g0: ch.g0, g1: ch.g1, accumulate: false }),
+        `${name}.down.params`,
+      ),
+      h,
+      sorted,
+      tile_expert: tileExpert,
+      tile_info,
+      wts,
+      w_down: ch.buffer,
+      y,
+    };
+    if (w.bDown) res["b_down"] = w.bDown;
+    const ntn = Math.ceil(D / GEMM_BN);
+    steps.push(await b.step(downSpec, res, (T) => grid2D(ntn * tiles(T), maxDim)));
+  }
+  steps.push(
+    await b.step(
+      combineKernel(b.dtype),
+      { params: b.uniform([D, maxK, 0, 0], `${name}.combine.params`), tok_count: tokCount, y, out },
+      (T) => elementwiseGrid(T * D, COMBINE_WG, maxDim),
+    ),
+  );
+
+  return {
+    op: index,
+    kind: "moe",
+    name,
+    clears: [expertCount, cursor],
+    encode(rec, T) {
+      for (const s of steps) record(rec, s, T);
+    },
+    routing: { key: router.key, maxPerToken: maxK, tokCount, ids, wts },
+  };
+}
+
+export async function lowerSharedFused(b: BuildContext, op: SharedOp, index: number, name: string): Promise<Lowering> {
+  const { pool } = op;
+  checkFfnPool(pool, `shared '${name}'`);
+  const N = pool.count;
+  const D = pool.dim;
+  const I = pool.hidden;
+  const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
+  const h = b.storage(b.cap * N * I, `${name}.h`);
+  const out = b.value(op.out);
+  const w = poolWeights(b, pool);
+  const steps: Step[] = [];
+  const upSpec = expertGemmUpKernel({ dtype: b.dtype, act: pool.act, bias: pool.bias, mode: "dense" });
+  for (let c = 0; c < w.up.chunks.length; c++) {
+    const ch = w.up.chunks[c]!;
+    const res: Record<string, GPUBuffer> = {
+      params: b.uniform(expertGemmUpParams({ D, I, N, maxK: 1, mode: "dense", g0: ch.g0, g1: ch.g1 }), `${name}.up.params`),
+      x: b.value(op.x),
+      w_up: ch.buffer,
+      h,
+    };
+    if (w.gate) res["w_gate"] = w.gate.chunks[c]!.buffer;
+    if (w.bUp) res["b_up"] = w.bUp;
+    if (w.bGate) res["b_gate"] = w.bGate;
+    const ntn = Math.ceil((N * I) / GEMM_BN);
+    steps.push(await b.step(upSpec, res, (T) => grid2D(ntn * Math.ceil(T / GEMM_BM), maxDim)));
+  }
+  const downSpec = expertGemmDownKernel({ dtype: b.dtype, bias: pool.bias, mode: "dense" });
+  const bSum = pool.bias ? b.weights.biasSum(pool) : undefined;
+  for (let c = 0; c < w.down.chunks.length; c++) {
+    const ch = w.down.chunks[c]!;
+    const res: Record<string, GPUBuffer> = {
+      params: b.uniform(
+        expertGemmDownParams({ D, I, N, maxK: 1, mode: "dense", g0: ch.g0, g1: ch.g1, accumulate: c > 0 }),
+        `${name}.down.params`,
+      ),
+      h,
+      w_down: ch.buffer,
+      out,
+    };
+    if (bSum) res["b_down_sum"] = bSum;
+    const ntn = Math.ceil(D / GEMM_BN);
+    steps.push(await b.step(downSpec, res, (T) => grid2D(ntn * Math.ceil(T / GEMM_BM), maxDim)));
+  }
+  return {
+    op: index,
+    kind: "shared",
+    name,
+    clears: [],
+    encode(rec, T) {
+      for (const s of steps) record(rec, s, T);
+    },
+  };
+}

@@ -1,0 +1,75 @@
+// Lowering of the IR's simple ops (linear, unary, binary, scalar) to one dispatch each (a
+// `linear` whose weight exceeds the binding limit: one per weight chunk).
+
+import type { IrOp } from "../../compiler/ir/ir.js";
+import { elementwiseGrid } from "./grids.js";
+import { binaryKernel, ELEMENTWISE_WG, scalarKernel, unaryKernel } from "../kernels/elementwise-kernels.js";
+import { LINEAR_BM, LINEAR_BN, linearKernel, linearParams } from "../kernels/linear-kernel.js";
+import { softmaxKernel } from "../kernels/softmax-kernel.js";
+import { grid2D } from "../kernels/wgsl-common.js";
+import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
+
+type SimpleOp = Extract<IrOp, { op: "linear" | "unary" | "binary" | "scalar" }>;
+
+export async function lowerSimpleOp(b: BuildContext, op: SimpleOp, index: number, name: string): Promise<Lowering> {
+  const steps: Step[] = [];
+  const out = b.value(op.out);
+  const width = b.width(op.out);
+  const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
+  switch (op.op) {
+    case "linear": {
+      const inDim = b.width(op.x);
+      const w = b.weights.chunked(`${op.weight}.weight`, op.outDim, inDim, `linear '${op.weight}'`);
+      const bias = op.bias ? b.weights.whole(`${op.weight}.bias`, [op.outDim], `linear '${op.weight}' bias`) : undefined;
+      for (const c of w.chunks) {
+        const params = b.uniform(linearParams({ rows: 0, N: op.outDim, K: inDim, g0: c.g0, g1: c.g1 }), `${name}.params`);
+        const res: Record<string, GPUBuffer> = { params, a: b.value(op.x), w: c.buffer, out };
+        if (bias) res["b"] = bias;
+        const ntn = Math.ceil(op.outDim / LINEAR_BN);
+        steps.push(await b.step(linearKernel(b.dtype, op.bias), res, (T) => grid2D(ntn * Math.ceil(T / LINEAR_BM), maxDim)));
+      }
+      break;
+    }
+    case "unary": {
+      const params = b.uniform([width, 0, 0, 0], `${name}.params`);
+      if (op.fn === "softmax") {
+        steps.push(await b.step(softmaxKernel(b.dtype), { params, x: b.value(op.x), out }, (T) => grid2D(T, maxDim)));
+      } else {
+        steps.push(
+          await b.step(unaryKernel(op.fn, b.dtype), { params, x: b.value(op.x), out }, (T) => elementwiseGrid(T * width, ELEMENTWISE_WG, maxDim)),
+        );
+      }
+      break;
+    }
+    case "binary": {
+      const aw = b.width(op.a);
+      const bw = b.width(op.b);
+      if (aw !== bw && aw !== 1 && bw !== 1) throw new Error(`binary '${name}': widths ${aw} and ${bw} do not broadcast`);
+      const params = b.uniform([width, aw, bw, 0], `${name}.params`);
+      steps.push(
+        await b.step(binaryKernel(op.fn, b.dtype), { params, a: b.value(op.a), b: b.value(op.b), out }, (T) =>
+          elementwiseGrid(T * width, ELEMENTWISE_WG, maxDim),
+        ),
+      );
+      break;
+    }
+    case "scalar": {
+      const params = b.uniform([width, 0, 0, 0], `${name}.params`);
+      steps.push(
+        await b.step(scalarKernel(op.fn, op.value, op.scalarFirst, b.dtype), { params, x: b.value(op.x), out }, (T) =>
+          elementwiseGrid(T * width, ELEMENTWISE_WG, maxDim),
+        ),
+      );
+      break;
+    }
+  }
+  return {
+    op: index,
+    kind: op.op,
+    name,
+    clears: [],
+    encode(rec, T) {
+      for (const s of steps) record(rec, s, T);
+    },
+  };
+}

@@ -1,0 +1,65 @@
+// Public types of the GPU executor.
+
+import type { IrProgram } from "../../compiler/ir/ir.js";
+
+export interface ExecutorOptions {
+  /** Storage type of weights and activations; arithmetic is f32 either way. Default f32. */
+  dtype?: "f32" | "f16";
+  /** false: the unfused baseline lowering (per-expert host loop, selection read back). Default true. */
+  fused?: boolean;
+  /** Largest weight binding, in bytes; defaults to the device's maxStorageBufferBindingSize.
+   *  Lower it to exercise weight chunking on small pools (tests). */
+  maxBindingBytes?: number;
+}
+
+export interface RunOptions {
+  /** Also read back each router's selection (exposed as `executor.lastRouting`), in the same read-back. */
+  returnRouting?: boolean;
+  /** Time every compute pass with GPU timestamps (needs timestamp-query); see `lastRunInfo.gpuNs`. */
+  profile?: boolean;
+}
+
+export interface OpDispatches {
+  op: number;
+  kind: string;
+  /** The op's value name (`moe#1`, `h`). */
+  name: string;
+  dispatches: number;
+}
+
+export interface RunInfo {
+  tokens: number;
+  /** Compute dispatches of the whole run. */
+  dispatches: number;
+  dispatchesPerOp: OpDispatches[];
+  /** Command buffers submitted. */
+  commandBuffers: number;
+  /** GPU→CPU read-backs (map of a staging buffer); 1 per run for the fused executor. */
+  readbacks: number;
+  /** Sum of compute-pass GPU times, when run with `profile` on an adapter with timestamps. */
+  gpuNs?: number;
+}
+
+export interface RoutingResult {
+  /** Router key (`r`, `m.r`). */
+  key: string;
+  maxPerToken: number;
+  /** Experts selected per token [T]. */
+  counts: Uint32Array;
+  /** Selected expert ids [T·maxPerToken]; slots ≥ counts[t] are unspecified. */
+  ids: Uint32Array;
+  /** Routing weights [T·maxPerToken], after post-select stages. */
+  weights: Float32Array;
+}
+
+export interface Executor {
+  readonly program: IrProgram;
+  readonly dtype: "f32" | "f16";
+  readonly fused: boolean;
+  /** Statistics of the latest run. */
+  readonly lastRunInfo: RunInfo | undefined;
+  /** Selections of the latest run made with `returnRouting`, keyed by router key. */
+  readonly lastRouting: Map<string, RoutingResult> | undefined;
+  run(inputs: Map<string, Float32Array | Int32Array>, tokens: number, opts?: RunOptions): Promise<Map<string, Float32Array>>;
+  dispose(): void;
+}

@@ -1,0 +1,127 @@
+// Weights on the device: validated against the shapes the program needs, converted to the
+// storage dtype, uploaded once. Tensors larger than the binding limit are split into row chunks,
+// each its own buffer (a chunk never cuts a row), which the kernels consume one dispatch each.
+
+import type { IrPool } from "../../compiler/ir/ir.js";
+import { bytesPer, type StorageDtype, uploadFloats } from "../gpu/buffers.js";
+
+export class WeightError extends Error {
+  override name = "WeightError";
+}
+
+export interface WeightChunk {
+  buffer: GPUBuffer;
+  /** Rows [g0, g1) of the flattened tensor [rows, rowLen]. */
+  g0: number;
+  g1: number;
+}
+
+export interface ChunkedTensor {
+  name: string;
+  rows: number;
+  rowLen: number;
+  chunks: WeightChunk[];
+}
+
+const shapeText = (s: number[]): string => `[${s.join(", ")}]`;
+
+export class WeightStore {
+  private readonly uploaded = new Map<string, ChunkedTensor>();
+  private readonly derived = new Map<string, GPUBuffer>();
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly weights: Map<string, Float32Array>,
+    private readonly dtype: StorageDtype,
+    /** Largest buffer a kernel may bind, in bytes. */
+    private readonly maxBindingBytes: number,
+  ) {}
+
+  /** The raw host tensor, checked against `shape`. */
+  host(name: string, shape: number[], what: string): Float32Array {
+    const t = this.weights.get(name);
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (!t) throw new WeightError(`missing weight '${name}' ${shapeText(shape)} (${what})`);
+    if (!(t instanceof Float32Array)) throw new WeightError(`weight '${name}' must be a Float32Array, got ${(t as object).constructor.name}`);
+    if (t.length !== n) {
+      throw new WeightError(`weight '${name}' has ${t.length} values, expected ${shapeText(shape)} = ${n} (${what})`);
+    }
+    return t;
+  }
+
+  /** Uploads `name` ([rows, rowLen]) as row chunks that each fit the binding limit. */
+  chunked(name: string, rows: number, rowLen: number, what: string): ChunkedTensor {
+    const key = `${name}@${this.dtype}`;
+    const have = this.uploaded.get(key);
+    if (have) return have;
+    const data = this.host(name, [rows, rowLen], what);
+    const rowBytes = rowLen * bytesPer(this.dtype);
+    const rowsPerChunk = Math.floor(this.maxBindingBytes / Math.max(1, rowBytes));
+    if (rowsPerChunk < 1) {
+      throw new WeightError(
+        `weight '${name}': one row of ${rowLen} values (${rowBytes} bytes) exceeds the device's storage binding limit of ${this.maxBindingBytes} bytes`,
+      );
+    }
+    const chunks: WeightChunk[] = [];
+    for (let g0 = 0; g0 < rows; g0 += rowsPerChunk) {
+      const g1 = Math.min(rows, g0 + rowsPerChunk);
+      const buffer = uploadFloats(this.device, data.subarray(g0 * rowLen, g1 * rowLen), this.dtype, `${name}[${g0}:${g1}]`);
+      chunks.push({ buffer, g0, g1 });
+    }
+    const t: ChunkedTensor = { name, rows, rowLen, chunks };
+    this.uploaded.set(key, t);
+    return t;
+  }
+
+  /** A tensor the kernels bind whole (router weights, biases); errors if it exceeds the limit. */
+  whole(name: string, shape: number[], what: string): GPUBuffer {
+    const rows = shape[0] ?? 1;
+    const rowLen = shape.slice(1).reduce((a, b) => a * b, 1);
+    const bytes = rows * rowLen * bytesPer(this.dtype);
+    if (bytes > this.maxBindingBytes) {
+      throw new WeightError(
+        `weight '${name}' ${shapeText(shape)} is ${bytes} bytes, above the storage binding limit of ${this.maxBindingBytes} bytes; splitting it is not implemented`,
+      );
+    }
+    return this.chunked(name, rows, rowLen, what).chunks[0]!.buffer;
+  }
+
+  /** Σ_e b_down[e] for a shared pool on the dense path (bias of the concatenated FFN). */
+  biasSum(pool: IrPool): GPUBuffer {
+    const key = `${pool.key}.b_down_sum@${this.dtype}`;
+    const have = this.derived.get(key);
+    if (have) return have;
+    const b = this.host(`${pool.key}.b_down`, [pool.count, pool.dim], `pool '${pool.key}' b_down`);
+    const sum = new Float32Array(pool.dim);
+    for (let e = 0; e < pool.count; e++) for (let d = 0; d < pool.dim; d++) sum[d] += b[e * pool.dim + d]!;
+    const buf = uploadFloats(this.device, sum, this.dtype, `${pool.key}.b_down_sum`);
+    this.derived.set(key, buf);
+    return buf;
+  }
+
+  /** A state tensor kept in f32 (selection-only bias): from the weights if present, else zeros. */
+  stateF32(name: string, length: number): GPUBuffer {
+    const have = this.derived.get(name);
+    if (have) return have;
+    const t = this.weights.get(name);
+    if (t && t.length !== length) throw new WeightError(`state '${name}' has ${t.length} values, expected [${length}]`);
+    const buf = uploadFloats(this.device, t ?? new Float32Array(length), "f32", name);
+    this.derived.set(name, buf);
+    return buf;
+  }
+
+  /** Bytes currently on the device. */
+  get bytes(): number {
+    let n = 0;
+    for (const t of this.uploaded.values()) for (const c of t.chunks) n += c.buffer.size;
+    for (const b of this.derived.values()) n += b.size;
+    return n;
+  }
+
+  dispose(): void {
+    for (const t of this.uploaded.values()) for (const c of t.chunks) c.buffer.destroy();
+    for (const b of this.derived.values()) b.destroy();
+    this.uploaded.clear();
+    this.derived.clear();
+  }
+}

@@ -1,0 +1,172 @@
+// Expert GEMM 2: the down projection, same 16×64×16 tiling as GEMM 1.
+//
+// grouped mode (routed pools): A = h rows in sorted order [rows, I]; expert from tile_expert;
+//   epilogue y[slot] = routing_weight[slot] · (h·W_downᵀ + b_down), written per slot
+//   [T·maxK, D] so that the combine can sum each token's slots in slot order (no atomics).
+// dense mode (shared pools): A = h [T, N·I]; K runs over all experts' hidden units, W_down
+//   element (d, e·I + i) = w_down[e, d, i]; epilogue out[t] = h·W_downᵀ + Σ_e b_down[e]
+//   (the bias sum is precomputed at upload), weight 1.
+//
+// Weight chunking: the bound W buffer holds flattened rows [g0, g1) of [N·D, I] (row g = e·D + d).
+// grouped: a dispatch writes only the columns whose row is in its chunk. dense: every chunk
+// contributes to every output column, so chunk c > 0 adds to what chunk c − 1 wrote (dispatches
+// in one pass are ordered), over K restricted to the experts the chunk touches.
+
+import type { StorageDtype } from "../gpu/buffers.js";
+import type { KernelSpec } from "./kernel-spec.js";
+import { GEMM_BM, GEMM_BN } from "./expert-gemm-up.js";
+import { header, NONE, RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
+
+const BK = 16;
+
+export interface ExpertGemmDownOptions {
+  dtype: StorageDtype;
+  bias: boolean;
+  mode: "grouped" | "dense";
+}
+
+/** Params: D, I, K (I grouped, N·I dense), maxK, nTilesN, g0, g1, accumulate, kLo, kHi. */
+export function expertGemmDownParams(o: {
+  D: number;
+  I: number;
+  N: number;
+  maxK: number;
+  mode: "grouped" | "dense";
+  g0: number;
+  g1: number;
+  accumulate: boolean;
+}): number[] {
+  const K = o.mode === "grouped" ? o.I : o.N * o.I;
+  // dense: only the experts whose rows [e·D, e·D + D) meet the chunk contribute.
+  const kLo = o.mode === "dense" ? Math.floor(o.g0 / o.D) * o.I : 0;
+  const kHi = o.mode === "dense" ? Math.min(K, (Math.floor((o.g1 - 1) / o.D) + 1) * o.I) : K;
+  return [o.D, o.I, K, o.maxK, Math.ceil(o.D / GEMM_BN), o.g0, o.g1, o.accumulate ? 1 : 0, kLo, kHi, 0, 0];
+}
+
+export function expertGemmDownKernel(o: ExpertGemmDownOptions): KernelSpec {
+  const grouped = o.mode === "grouped";
+  const bindings: KernelSpec["bindings"] = [
+    { name: "run", kind: "uniform" },
+    { name: "params", kind: "uniform" },
+    { name: "h", kind: "read" },
+  ];
+  let decl = "";
+  const bind = (name: string, kind: "read" | "storage", type: string): void => {
+    decl += `@group(0) @binding(${bindings.length}) var<storage, ${kind === "read" ? "read" : "read_write"}> ${name}: ${type};\n`;
+    bindings.push({ name, kind });
+  };
+  if (grouped) {
+    bind("sorted", "read", "array<u32>");
+    bind("tile_expert", "read", "array<u32>");
+    bind("tile_info", "read", "array<u32>");
+    bind("wts", "read", "array<f32>");
+  }
+  bind("w_down", "read", "array<st>");
+  if (o.bias) bind(grouped ? "b_down" : "b_down_sum", "read", "array<st>");
+  bind(grouped ? "y" : "out", "storage", "array<st>");
+
+  const rowSetup = grouped
+    ? `
+  if (tid == 0u) { sh_u = tile_info[0]; }
+  let ntiles = workgroupUniformLoad(&sh_u);
+  if (tile_m >= ntiles) { return; }
+  if (tid == 0u) { sh_u = tile_expert[tile_m]; }
+  let expert = workgroupUniformLoad(&sh_u);
+  let g_lo = expert * p.D + tile_n * BN;
+  let g_hi = expert * p.D + min(tile_n * BN + BN, p.D);
+  if (g_hi <= p.g0 || g_lo >= p.g1) { return; }
+  if (tid < BM) { row_slot[tid] = sorted[tile_m * BM + tid]; }`
+    : `
+  if (tile_m * BM >= run.T) { return; }
+  let expert = 0u;
+  if (tid < BM) { row_slot[tid] = select(NONE, tile_m * BM + tid, tile_m * BM + tid < run.T); }`;
+
+  // B element (column d, k): grouped k = i of the tile's expert; dense k = e·I + i.
+  const bAddr = grouped
+    ? `let g = expert * D + col; let i = k;`
+    : `let e = k / p.I; let i = k % p.I; let g = e * D + col;`;
+
+  const epilogue = grouped
+    ? `
+      let slot = row_slot[ty];
+      let v = (acc[j]${o.bias ? " + f32(b_down[g])" : ""}) * wts[slot];
+      y[slot * D + col] = st(v);`
+    : `
+      let t = row_slot[ty];
+      var v = acc[j];
+      if (p.accumulate != 0u) { v += f32(out[t * D + col]); }${o.bias ? `
+      else { v += f32(b_down_sum[col]); }` : ""}
+      out[t * D + col] = st(v);`;
+
+  const code = `${header(o.dtype)}
+${RUN_STRUCT}
+struct Params { D: u32, I: u32, K: u32, maxK: u32, ntn: u32, g0: u32, g1: u32, accumulate: u32, k_lo: u32, k_hi: u32, _a: u32, _b: u32 }
+@group(0) @binding(1) var<uniform> p: Params;
+@group(0) @binding(2) var<storage, read> h: array<st>;
+${decl}
+const BM = ${GEMM_BM}u;
+const BN = ${GEMM_BN}u;
+const BK = ${BK}u;
+const NONE = ${NONE}u;
+var<workgroup> sh_u: u32;
+var<workgroup> row_slot: array<u32, BM>;
+var<workgroup> as_: array<f32, ${GEMM_BM * BK}>;
+var<workgroup> bs: array<f32, ${BK * GEMM_BN}>;
+
+@compute @workgroup_size(256)
+fn main(${WG_BUILTINS}) {
+  ${WG_LINEAR}
+  let tile_n = wg_linear % p.ntn;
+  let tile_m = wg_linear / p.ntn;
+  ${rowSetup}
+  workgroupBarrier();
+
+  let ty = tid / 16u;
+  let tx = tid % 16u;
+  let D = p.D;
+  let K = p.K;
+  var acc: array<f32, 4>;
+  for (var k0 = p.k_lo; k0 < p.k_hi; k0 += BK) {
+    {
+      // A rows are contiguous (sorted order / token order): no gather needed here.
+      let r = tid / BK;
+      let k = k0 + tid % BK;
+      var v = 0.0;
+      if (row_slot[r] != NONE && k < p.k_hi) { v = f32(h[(tile_m * BM + r) * K + k]); }
+      as_[tid] = v;
+    }
+    for (var q = 0u; q < 4u; q++) {
+      let idx = tid + q * 256u;
+      let c = idx / BK;
+      let kk = idx % BK;
+      let k = k0 + kk;
+      let col = tile_n * BN + c;
+      var w = 0.0;
+      if (col < D && k < p.k_hi) {
+        ${bAddr}
+        if (g >= p.g0 && g < p.g1) { w = f32(w_down[(g - p.g0) * p.I + i]); }
+      }
+      bs[kk * BN + c] = w;
+    }
+    workgroupBarrier();
+    // Bounded by the remaining K, not the constant BK: lavapipe's JIT takes seconds on the fully
+    // unrolled 16×4 loop; GPU drivers do not care.
+    let kn = min(BK, p.k_hi - k0);
+    for (var kk = 0u; kk < kn; kk++) {
+      let a = as_[ty * BK + kk];
+      for (var j = 0u; j < 4u; j++) { acc[j] = fma(a, bs[kk * BN + tx + 16u * j], acc[j]); }
+    }
+    workgroupBarrier();
+  }
+
+  if (row_slot[ty] == NONE) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    let col = tile_n * BN + tx + 16u * j;
+    ${grouped ? "let g = expert * D + col;\n    if (col < D && g >= p.g0 && g < p.g1) {" : "if (col < D) {"}
+      ${epilogue}
+    }
+  }
+}
+`;
+  return { name: `expert_gemm_down[${o.mode}${o.bias ? ",bias" : ""},${o.dtype}]`, code, entryPoint: "main", bindings };
+}

@@ -1,0 +1,175 @@
+// Expert GEMM 1: h = act(x·W_gateᵀ + b_gate) ⊙ (x·W_upᵀ + b_up) (gated) or act(x·W_upᵀ + b_up),
+// tiled BM×BN×BK = 16×64×16 with 256 threads (each: 1 row × 4 columns, f32 accumulators).
+//
+// grouped mode (routed pools): row tile m covers rows m·BM.. of the expert-sorted list; its
+//   expert comes from tile_expert[m]; input rows are gathered in-kernel from x via the slot
+//   index (token = slot / maxK). Tiles ≥ tile_info[0] exit at once (the grid is an upper bound, so no
+//   count ever comes back to the CPU). Output h [rows, I], rows in sorted order.
+// dense mode (shared pools): all N experts at once as one FFN of hidden N·I, since the stacked
+//   [N, I, D] up/gate tensors are exactly [N·I, D]; row = token. Output h [T, N·I].
+//
+// Weight chunking: the W buffers bound here hold flattened rows [g0, g1) of [N·I, D] (row
+// g = e·I + i). A dispatch computes and writes only the columns whose row lies in its chunk, so a
+// pool larger than maxStorageBufferBindingSize costs one more dispatch per chunk, not a failure.
+
+import type { StorageDtype } from "../gpu/buffers.js";
+import type { KernelSpec } from "./kernel-spec.js";
+import { ACT_WGSL, actExpr, header, NONE, RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
+
+export const GEMM_BM = 16;
+export const GEMM_BN = 64;
+const BK = 16;
+
+export type ExpertAct = "swiglu" | "geglu" | "relu" | "gelu" | "silu" | "identity";
+
+export interface ExpertGemmUpOptions {
+  dtype: StorageDtype;
+  act: ExpertAct;
+  bias: boolean;
+  mode: "grouped" | "dense";
+}
+
+export const isGated = (act: ExpertAct): boolean => act === "swiglu" || act === "geglu";
+
+/** Params: D, I (hidden per expert), ncols (I grouped, N·I dense), maxK, nTilesN, g0, g1. */
+export function expertGemmUpParams(o: { D: number; I: number; N: number; maxK: number; mode: "grouped" | "dense"; g0: number; g1: number }): number[] {
+  const ncols = o.mode === "grouped" ? o.I : o.N * o.I;
+  return [o.D, o.I, ncols, o.maxK, Math.ceil(ncols / GEMM_BN), o.g0, o.g1, 0];
+}
+
+export function expertGemmUpKernel(o: ExpertGemmUpOptions): KernelSpec {
+  const gated = isGated(o.act);
+  const inner = o.act === "swiglu" ? "silu" : o.act === "geglu" ? "gelu" : o.act;
+  const bindings: KernelSpec["bindings"] = [
+    { name: "run", kind: "uniform" },
+    { name: "params", kind: "uniform" },
+    { name: "x", kind: "read" },
+  ];
+  let decl = "";
+  const bind = (name: string, kind: "read" | "storage", type: string): void => {
+    decl += `@group(0) @binding(${bindings.length}) var<storage, ${kind === "read" ? "read" : "read_write"}> ${name}: ${type};\n`;
+    bindings.push({ name, kind });
+  };
+  if (o.mode === "grouped") {
+    bind("sorted", "read", "array<u32>");
+    bind("tile_expert", "read", "array<u32>");
+    bind("tile_info", "read", "array<u32>");
+  }
+  bind("w_up", "read", "array<st>");
+  if (gated) bind("w_gate", "read", "array<st>");
+  if (o.bias) bind("b_up", "read", "array<st>");
+  if (o.bias && gated) bind("b_gate", "read", "array<st>");
+  bind("h", "storage", "array<st>");
+
+  const rowSetup =
+    o.mode === "grouped"
+      ? `
+  if (tid == 0u) { sh_u = tile_info[0]; }
+  let ntiles = workgroupUniformLoad(&sh_u);
+  if (tile_m >= ntiles) { return; }
+  if (tid == 0u) { sh_u = tile_expert[tile_m]; }
+  let expert = workgroupUniformLoad(&sh_u);
+  if (tid < BM) {
+    let slot = sorted[tile_m * BM + tid];
+    row_tok[tid] = select(slot / p.maxK, NONE, slot == NONE);
+  }`
+      : `
+  if (tile_m * BM >= run.T) { return; }
+  let expert = 0u;
+  if (tid < BM) {
+    let t = tile_m * BM + tid;
+    row_tok[tid] = select(NONE, t, t < run.T);
+  }`;
+
+  const code = `${header(o.dtype)}
+${RUN_STRUCT}
+struct Params { D: u32, I: u32, ncols: u32, maxK: u32, ntn: u32, g0: u32, g1: u32, _p: u32 }
+@group(0) @binding(1) var<uniform> p: Params;
+@group(0) @binding(2) var<storage, read> x: array<st>;
+${decl}
+${ACT_WGSL}
+const BM = ${GEMM_BM}u;
+const BN = ${GEMM_BN}u;
+const BK = ${BK}u;
+const NONE = ${NONE}u;
+var<workgroup> sh_u: u32;
+var<workgroup> row_tok: array<u32, BM>;
+var<workgroup> as_: array<f32, ${GEMM_BM * BK}>;
+var<workgroup> bu: array<f32, ${BK * GEMM_BN}>;
+${gated ? `var<workgroup> bg: array<f32, ${BK * GEMM_BN}>;` : ""}
+
+@compute @workgroup_size(256)
+fn main(${WG_BUILTINS}) {
+  ${WG_LINEAR}
+  let tile_n = wg_linear % p.ntn;
+  let tile_m = wg_linear / p.ntn;
+  ${rowSetup}
+  // Flattened W rows of this column tile; skip the tile if it misses this weight chunk.
+  let row_base = expert * select(0u, p.I, ${o.mode === "grouped" ? "true" : "false"});
+  let g_lo = row_base + tile_n * BN;
+  let g_hi = row_base + min(tile_n * BN + BN, p.ncols);
+  if (g_hi <= p.g0 || g_lo >= p.g1) { return; }
+  workgroupBarrier();
+
+  let ty = tid / 16u;
+  let tx = tid % 16u;
+  let D = p.D;
+  var acc_u: array<f32, 4>;
+  ${gated ? "var acc_g: array<f32, 4>;" : ""}
+  for (var k0 = 0u; k0 < D; k0 += BK) {
+    {
+      // A: one element per thread, gathered from the token's row of x.
+      let r = tid / BK;
+      let k = k0 + tid % BK;
+      let t = row_tok[r];
+      var v = 0.0;
+      if (t != NONE && k < D) { v = f32(x[t * D + k]); }
+      as_[tid] = v;
+    }
+    for (var q = 0u; q < 4u; q++) {
+      // B: 64 columns × 16 k, stored k-major so the inner loop reads consecutive columns.
+      let idx = tid + q * 256u;
+      let c = idx / BK;
+      let kk = idx % BK;
+      let k = k0 + kk;
+      let col = tile_n * BN + c;
+      let g = row_base + col;
+      var u = 0.0;
+      ${gated ? "var gv = 0.0;" : ""}
+      if (col < p.ncols && g >= p.g0 && g < p.g1 && k < D) {
+        let a = (g - p.g0) * D + k;
+        u = f32(w_up[a]);
+        ${gated ? "gv = f32(w_gate[a]);" : ""}
+      }
+      bu[kk * BN + c] = u;
+      ${gated ? "bg[kk * BN + c] = gv;" : ""}
+    }
+    workgroupBarrier();
+    // Bounded by the remaining K, not the constant BK: lavapipe's JIT takes seconds on the fully
+    // unrolled 16×4 loop; GPU drivers do not care.
+    let kn = min(BK, D - k0);
+    for (var kk = 0u; kk < kn; kk++) {
+      let a = as_[ty * BK + kk];
+      for (var j = 0u; j < 4u; j++) {
+        acc_u[j] = fma(a, bu[kk * BN + tx + 16u * j], acc_u[j]);
+        ${gated ? "acc_g[j] = fma(a, bg[kk * BN + tx + 16u * j], acc_g[j]);" : ""}
+      }
+    }
+    workgroupBarrier();
+  }
+
+  if (row_tok[ty] == NONE) { return; }
+  let row = tile_m * BM + ty;
+  for (var j = 0u; j < 4u; j++) {
+    let col = tile_n * BN + tx + 16u * j;
+    let g = row_base + col;
+    if (col < p.ncols && g >= p.g0 && g < p.g1) {
+      let u = acc_u[j]${o.bias ? " + f32(b_up[g])" : ""};
+      ${gated ? `let gt = acc_g[j]${o.bias ? " + f32(b_gate[g])" : ""};\n      let v = ${actExpr(inner as "silu" | "gelu", "gt")} * u;` : `let v = ${actExpr(inner as "relu", "u")};`}
+      h[row * p.ncols + col] = st(v);
+    }
+  }
+}
+`;
+  return { name: `expert_gemm_up[${o.mode},${o.act}${o.bias ? ",bias" : ""},${o.dtype}]`, code, entryPoint: "main", bindings };
+}

@@ -1,0 +1,93 @@
+// WGSL snippets shared by the generators: the storage-type alias, math functions WGSL lacks
+// (erf), activations, and the 2D-grid linearization that keeps every dispatch dimension
+// ≤ maxComputeWorkgroupsPerDimension (65 535).
+
+import type { StorageDtype } from "../gpu/buffers.js";
+
+/** Sentinel for "no row / no expert" in index buffers. */
+export const NONE = 0xffffffff;
+
+/** `enable f16;` where needed and `st` = the storage type of weights and activations. */
+export function header(dtype: StorageDtype): string {
+  return dtype === "f16" ? "enable f16;\nalias st = f16;\n" : "alias st = f32;\n";
+}
+
+/**
+ * erf in f32 after N. Juffa's erff (two minimax pieces, the outer one through exp). Measured on
+ * the host with f32-rounded arithmetic against a float64 erf on [-6, 6]: max abs error 5.5e-8
+ * (about 1 ulp near ±1); the GPU measurement is in docs/kernels.md. Abramowitz–Stegun 7.1.26
+ * (1.5e-7 in exact arithmetic, 4.2e-7 with f32 rounding) was too coarse.
+ */
+export const ERF_WGSL = /* wgsl */ `
+fn erf_f32(a: f32) -> f32 {
+  let t = abs(a);
+  let s = a * a;
+  if (t > 0.927734375) {
+    var r = fma(-1.72853470e-5, t, 3.83197126e-4);
+    let u = fma(-3.88396438e-3, t, 2.42546219e-2);
+    r = fma(r, s, u);
+    r = fma(r, t, -1.06777877e-1);
+    r = fma(r, t, -6.34846687e-1);
+    r = fma(r, t, -1.28717512e-1);
+    r = fma(r, t, -t);
+    // exp(r) underflows to 0 for large t, so erf saturates at exactly ±1.
+    let e = 1.0 - exp(r);
+    return select(e, -e, a < 0.0);
+  }
+  var r = -5.96761703e-4;
+  r = fma(r, s, 4.99119423e-3);
+  r = fma(r, s, -2.67681349e-2);
+  r = fma(r, s, 1.12819925e-1);
+  r = fma(r, s, -3.76125336e-1);
+  r = fma(r, s, 1.28379166e-1);
+  return fma(r, a, a);
+}
+`;
+
+export const ACT_WGSL = /* wgsl */ `
+${ERF_WGSL}
+fn sigmoid_f32(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
+fn silu_f32(x: f32) -> f32 { return x / (1.0 + exp(-x)); }
+fn gelu_f32(x: f32) -> f32 { return 0.5 * x * (1.0 + erf_f32(x * 0.70710678118654752)); }
+fn relu_f32(x: f32) -> f32 { return max(x, 0.0); }
+`;
+
+export type ActName = "relu" | "gelu" | "silu" | "identity" | "sigmoid";
+
+/** WGSL expression applying `act` to the f32 expression `v`. */
+export function actExpr(act: ActName, v: string): string {
+  switch (act) {
+    case "relu":
+      return `relu_f32(${v})`;
+    case "gelu":
+      return `gelu_f32(${v})`;
+    case "silu":
+      return `silu_f32(${v})`;
+    case "sigmoid":
+      return `sigmoid_f32(${v})`;
+    case "identity":
+      return `(${v})`;
+  }
+}
+
+/** Declares `wg_linear` from the 2D workgroup grid (x fastest). */
+export const WG_LINEAR = `let wg_linear = wid.x + wid.y * nwg.x;`;
+export const WG_BUILTINS = `@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) tid: u32`;
+
+/** Host side: a grid covering `n` workgroups with no dimension above `maxPerDim`. */
+export function grid2D(n: number, maxPerDim = 65535): [number, number, number] {
+  if (n <= maxPerDim) return [Math.max(1, n), 1, 1];
+  const y = Math.ceil(n / maxPerDim);
+  if (y > maxPerDim) throw new Error(`dispatch of ${n} workgroups exceeds ${maxPerDim}² even as a 2D grid`);
+  return [Math.ceil(n / y), y, 1];
+}
+
+/** Run-wide uniform (the token count of this run), binding 0 of every kernel. */
+export const RUN_STRUCT = `struct Run { T: u32, _a: u32, _b: u32, _c: u32 }\n@group(0) @binding(0) var<uniform> run: Run;\n`;
+
+/** Formats a JS number as a WGSL f32 literal. */
+export function f32Lit(v: number): string {
+  if (!Number.isFinite(v)) throw new Error(`non-finite constant ${v} in a kernel`);
+  const s = String(Math.fround(v));
+  return /[.eE]/.test(s) ? s : `${s}.0`;
+}

@@ -1,0 +1,214 @@
+// A float64 CPU interpreter of the IR: the reference every GPU result is compared with for the
+// constructs ONNX Runtime does not cover. Deliberately simple and independent of the kernels:
+// token by token, expert by expert, in float64.
+
+import type { IrOp, IrProgram, IrRouter, ValueId } from "../../compiler/ir/ir.js";
+import { expertForward, type RefTensors, tensor } from "./ref-experts.js";
+import { gelu, relu, sigmoid, silu, softmax } from "./ref-math.js";
+import {
+  post,
+  score,
+  selectChoose,
+  selectDense,
+  selectGroupTopk,
+  selectThreshold,
+  selectTopk,
+  selectTopp,
+  type Streams,
+  type TokenSelection,
+  transform,
+} from "./ref-router.js";
+
+export type { TokenSelection } from "./ref-router.js";
+
+export interface RouterTrace {
+  /** Pre-select streams per token (after transforms). */
+  streams: Streams[];
+  /** Final selection per token (after post-select). */
+  selection: TokenSelection[];
+}
+
+export interface ReferenceOptions {
+  /** Per router key, per token: use these expert ids instead of selecting (near-tie tests). */
+  forcedSelection?: Map<string, number[][]>;
+  /** Filled with each router's streams and selection. */
+  trace?: Map<string, RouterTrace>;
+}
+
+const row = (v: Float64Array, t: number, w: number): Float64Array => v.subarray(t * w, (t + 1) * w);
+
+/** Routes T tokens (rows of x [T, D]) through the router's stage pipeline. */
+export function route(r: IrRouter, W: RefTensors, x: Float64Array, T: number, opts: ReferenceOptions = {}): TokenSelection[] {
+  const stages = r.stages;
+  const selAt = stages.findIndex((s) => s.role === "select");
+  if (stages[0]?.role !== "score" || selAt < 0) throw new Error(`reference: router '${r.key}' needs a score and a select stage`);
+  const streams: Streams[] = [];
+  for (let t = 0; t < T; t++) {
+    const z = score(r, stages[0]!, W, row(x, t, r.dim));
+    let st: Streams = { sel: z, w: Float64Array.from(z) };
+    for (let i = 1; i < selAt; i++) st = transform(r, stages[i]!, W, st);
+    streams.push(st);
+  }
+  const sel = stages[selAt]!;
+  const forced = opts.forcedSelection?.get(r.key);
+  let picked: TokenSelection[];
+  if (forced) {
+    if (forced.length !== T) throw new Error(`reference: forced selection for '${r.key}' has ${forced.length} tokens, expected ${T}`);
+    picked = forced.map((ids, t) => ({ ids: ids.slice(), weights: ids.map((e) => streams[t]!.w[e]!) }));
+  } else if (sel.name === "choose") {
+    picked = selectChoose(sel, streams);
+  } else {
+    picked = streams.map((st) => {
+      switch (sel.name) {
+        case "topk":
+          return selectTopk(sel, st);
+        case "topp":
+          return selectTopp(sel, st);
+        case "threshold":
+          return selectThreshold(sel, st);
+        case "group_topk":
+          return selectGroupTopk(sel, st);
+        case "dense":
+          return selectDense(st);
+        default:
+          throw new Error(`reference: unknown select stage '${sel.name}'`);
+      }
+    });
+  }
+  for (let i = selAt + 1; i < stages.length; i++) picked = picked.map((p) => post(stages[i]!, p));
+  opts.trace?.set(r.key, { streams, selection: picked });
+  return picked;
+}
+
+function unary(fn: string, v: number): number {
+  switch (fn) {
+    case "sigmoid":
+      return sigmoid(v);
+    case "silu":
+      return silu(v);
+    case "gelu":
+      return gelu(v);
+    case "relu":
+      return relu(v);
+    case "neg":
+      return -v;
+    default:
+      throw new Error(`reference: unknown unary '${fn}'`);
+  }
+}
+
+function arith(fn: string, a: number, b: number): number {
+  switch (fn) {
+    case "add":
+      return a + b;
+    case "sub":
+      return a - b;
+    case "mul":
+      return a * b;
+    case "div":
+      return a / b;
+    default:
+      throw new Error(`reference: unknown binary '${fn}'`);
+  }
+}
+
+function evalOp(op: IrOp, get: (id: ValueId) => Float64Array, width: (id: ValueId) => number, W: RefTensors, T: number, opts: ReferenceOptions): Float64Array {
+  const outW = width(op.out);
+  const out = new Float64Array(T * outW);
+  switch (op.op) {
+    case "linear": {
+      const inW = width(op.x);
+      const w = tensor(W, `${op.weight}.weight`, op.outDim * inW);
+      const b = op.bias ? tensor(W, `${op.weight}.bias`, op.outDim) : undefined;
+      const x = get(op.x);
+      for (let t = 0; t < T; t++) {
+        for (let n = 0; n < op.outDim; n++) {
+          let s = b ? b[n]! : 0;
+          for (let k = 0; k < inW; k++) s += w[n * inW + k]! * x[t * inW + k]!;
+          out[t * outW + n] = s;
+        }
+      }
+      return out;
+    }
+    case "unary": {
+      const x = get(op.x);
+      if (op.fn === "softmax") {
+        for (let t = 0; t < T; t++) out.set(softmax(row(x, t, outW)), t * outW);
+      } else {
+        for (let i = 0; i < out.length; i++) out[i] = unary(op.fn, x[i]!);
+      }
+      return out;
+    }
+    case "binary": {
+      const a = get(op.a);
+      const b = get(op.b);
+      const aw = width(op.a);
+      const bw = width(op.b);
+      for (let t = 0; t < T; t++) {
+        for (let j = 0; j < outW; j++) {
+          out[t * outW + j] = arith(op.fn, a[t * aw + (aw === 1 ? 0 : j)]!, b[t * bw + (bw === 1 ? 0 : j)]!);
+        }
+      }
+      return out;
+    }
+    case "scalar": {
+      const x = get(op.x);
+      for (let i = 0; i < out.length; i++) out[i] = op.scalarFirst ? arith(op.fn, op.value, x[i]!) : arith(op.fn, x[i]!, op.value);
+      return out;
+    }
+    case "shared": {
+      const x = get(op.x);
+      for (let t = 0; t < T; t++) {
+        for (let e = 0; e < op.pool.count; e++) {
+          const y = expertForward(op.pool, W, e, row(x, t, op.pool.dim));
+          for (let d = 0; d < outW; d++) out[t * outW + d]! += y[d]!;
+        }
+      }
+      return out;
+    }
+    case "moe": {
+      const x = get(op.x);
+      const sel = route(op.router, W, x, T, opts);
+      for (let t = 0; t < T; t++) {
+        const s = sel[t]!;
+        s.ids.forEach((e, j) => {
+          const y = expertForward(op.pool, W, e, row(x, t, op.pool.dim));
+          for (let d = 0; d < outW; d++) out[t * outW + d]! += s.weights[j]! * y[d]!;
+        });
+      }
+      return out;
+    }
+  }
+}
+
+/** Runs `program` on the CPU in float64; outputs keyed by program.outputs names. */
+export function interpretReference(
+  program: IrProgram,
+  weights: RefTensors,
+  inputs: Map<string, Float32Array | Float64Array | Int32Array>,
+  tokens: number,
+  opts: ReferenceOptions = {},
+): Map<string, Float64Array> {
+  const env = new Map<ValueId, Float64Array>();
+  const widthOf = new Map(program.values.map((v) => [v.id, v.width]));
+  const width = (id: ValueId): number => {
+    const w = widthOf.get(id);
+    if (w === undefined) throw new Error(`reference: unknown value %${id}`);
+    return w;
+  };
+  for (const inp of program.inputs) {
+    const data = inputs.get(inp.name);
+    if (!data) throw new Error(`reference: missing input '${inp.name}'`);
+    if (data.length !== tokens * width(inp.value)) {
+      throw new Error(`reference: input '${inp.name}' has ${data.length} values, expected ${tokens} × ${width(inp.value)}`);
+    }
+    env.set(inp.value, Float64Array.from(data));
+  }
+  const get = (id: ValueId): Float64Array => {
+    const v = env.get(id);
+    if (!v) throw new Error(`reference: value %${id} used before it is defined`);
+    return v;
+  };
+  for (const op of program.ops) env.set(op.out, evalOp(op, get, width, weights, tokens, opts));
+  return new Map(program.outputs.map((o) => [o.name, get(o.value)]));
+}
