@@ -196,9 +196,11 @@ function bind(s: A.LetStmt | A.AssignStmt, ctx: Ctx): void {
     const callee = v.callee.name;
     const top = ctx.unit.scopes.get(ctx.file)?.names.get(callee);
     const local = lookup(ctx, callee);
-    if (!local && (BLOCKS[callee] || callee === "ffn" || (top && top.decl.kind === "Layer"))) {
+    // A weight-owning block (the elaborator made an owner of this name) or a called layer.
+    const isLayer = top?.decl.kind === "Layer";
+    if (!local && (isLayer || BLOCKS[callee] || owner(ctx, s.name.name)?.category === "dense_ffn")) {
       const ins = v.args.filter((a) => !a.name).flatMap((a) => sources(a.value, ctx));
-      const id = top && top.decl.kind === "Layer" ? layerCall(s.name.name, v, top.decl, top.file, ctx) : blockNode(s.name.name, v, ctx);
+      const id = isLayer ? layerCall(s.name.name, v, top!.decl as A.LayerDecl, top!.file, ctx) : blockNode(s.name.name, v, ctx);
       edge(ctx, ins, id);
       ctx.env.set(s.name.name, [id]);
       return;
@@ -224,7 +226,8 @@ function blockNode(name: string, call: A.Call, ctx: Ctx): number {
     if (callee === "lm_head" && args.tied !== undefined) delete args.vocab;
     lines.push(...wrap(kindText(o.info.kind, args).replace(/^\w+\(/, "(")));
   } else lines.push(...wrap(src(ctx, call.span)));
-  if (o) lines.push(`${humanCount(ownerCounts(o).total)} params`);
+  const tied = o?.info?.args[0]?.tied;
+  if (o) lines.push(tied !== undefined ? `shares ${tied}.weight` : `${humanCount(ownerCounts(o).total)} params`);
   return add(ctx, { kind, title: `${name} = ${callee}`, lines, name });
 }
 
