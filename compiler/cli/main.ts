@@ -9,6 +9,7 @@ import { infoSpec, runInfo } from "./commands/info.js";
 import { drawSpec, runDraw } from "./commands/draw.js";
 import { lspSpec, runLsp } from "./commands/lsp.js";
 import { fmtSpec, runFmt } from "./commands/fmt.js";
+import { runSpec, runRun } from "./commands/run.js";
 import { VERSION } from "./version.js";
 
 interface Command {
@@ -20,6 +21,7 @@ const commands: Command[] = [
   { spec: checkSpec, run: runCheck },
   { spec: infoSpec, run: runInfo },
   { spec: drawSpec, run: runDraw },
+  { spec: runSpec, run: runRun },
   { spec: fmtSpec, run: runFmt },
   { spec: lspSpec, run: runLsp },
 ];

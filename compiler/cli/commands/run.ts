@@ -1,0 +1,137 @@
+// `moec run`: compile the entry, bind weights, run it on the GPU, write the outputs (§8).
+import * as path from "node:path";
+import type { CommandSpec } from "../args.js";
+import { parseArgs, parseSets, UsageError } from "../args.js";
+import type { CliIO } from "../output.js";
+import { lowerEntry } from "../../driver.js";
+import { hasErrors } from "../../diagnostics/diagnostic.js";
+import { printDiagnostics } from "./print-diagnostics.js";
+import { displayPath } from "../../diagnostics/render.js";
+
+export const runSpec: CommandSpec = {
+  name: "run",
+  summary: "run a layer or graph on the GPU",
+  usage: "moec run FILE [--entry NAME] (--weights W.safetensors | --random-weights [--seed N]) (--input X.safetensors | --tokens T) [--output Y.safetensors] [options]",
+  positionals: { name: "a .moe file", min: 1, max: 1 },
+  flags: [
+    { name: "entry", type: "string", value: "NAME", help: "the layer/graph to run (optional when the file has exactly one entry point)" },
+    { name: "weights", type: "string", value: "FILE", help: "safetensors checkpoint (f32, f16 or bf16; any weight form of LANGUAGE.md §7)" },
+    { name: "state", type: "string", value: "FILE", help: "router state (e_bias, BatchNorm statistics); default: the weights file, else zeros" },
+    { name: "random-weights", type: "boolean", help: "run without a checkpoint, with seeded N(0, 1/fan_in) weights" },
+    { name: "seed", type: "string", value: "N", help: "seed for --random-weights and random inputs (default 1)" },
+    { name: "input", type: "string", value: "FILE", help: "inputs by parameter name (`x` [T, D] as f32/f16/bf16; token ids as I32/I64)" },
+    { name: "tokens", type: "string", value: "T", help: "without --input: run on T tokens of seeded N(0, 1) inputs" },
+    { name: "output", type: "string", value: "FILE", help: "write outputs as f32 safetensors (`y`, or a record's keys)" },
+    { name: "dtype", type: "string", value: "f32|f16", help: "storage precision on the GPU (f16 needs shader-f16; accumulation is f32)" },
+    { name: "set", type: "multi", value: "NAME=VALUE", help: "override hyper-parameters of the entry, e.g. --set D=64 I=96" },
+    { name: "adapter", type: "string", value: "NAME", help: "pick the WebGPU adapter whose name contains NAME (or MOEC_ADAPTER)" },
+    { name: "plugin", type: "multi", value: "PATH", help: "load a router plugin (repeatable)" },
+    { name: "help", short: "h", type: "boolean", help: "show this help" },
+  ],
+};
+
+export function intFlag(v: unknown, name: string, min = 0): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} takes an integer ≥ ${min}, found \`${String(v)}\``);
+  return n;
+}
+
+export async function runRun(argv: string[], io: CliIO): Promise<number> {
+  const args = parseArgs(argv, runSpec);
+  const f = args.flags;
+  const file = path.resolve(io.cwd, args.positionals[0]!);
+  const dtype = (f.dtype as string | undefined) ?? "f32";
+  if (dtype !== "f32" && dtype !== "f16") throw new UsageError(`--dtype takes f32 or f16, found \`${dtype}\``);
+  if (f.weights === undefined && !f["random-weights"]) throw new UsageError("give a checkpoint with --weights FILE, or run with --random-weights");
+  if (f.weights !== undefined && f["random-weights"]) throw new UsageError("--weights and --random-weights exclude each other");
+  if (f.input === undefined && f.tokens === undefined) throw new UsageError("give inputs with --input FILE, or --tokens T for random inputs");
+  if (f.input !== undefined && f.tokens !== undefined) throw new UsageError("--input and --tokens exclude each other (the input file fixes T)");
+  const seed = intFlag(f.seed, "seed") ?? 1;
+  const tokens = intFlag(f.tokens, "tokens", 1);
+
+  io.err(`moec run: compiling ${displayPath(file, io.cwd)}…`);
+  const lowered = lowerEntry([file], { entry: f.entry as string | undefined, set: parseSets(f.set as string[] | undefined) });
+  printDiagnostics(lowered.diagnostics, undefined, io, false);
+  if (hasErrors(lowered.diagnostics) || !lowered.program) return 1;
+  if (lowered.unsupported.length) {
+    for (const u of lowered.unsupported) io.err(`${displayPath(u.file, io.cwd)}: cannot run yet: ${u.message}`);
+    return 1;
+  }
+  const program = lowered.program;
+  const rt = await import("../../../runtime/index.js");
+
+  let inputs;
+  try {
+    inputs = f.input !== undefined ? rt.readInputs(program, path.resolve(io.cwd, f.input as string)) : rt.randomInputs(program, tokens!, seed);
+  } catch (e) {
+    if (e instanceof rt.RunInputError) {
+      io.err(`moec run: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+  for (const name of inputs.ignored) io.err(`moec run: warning: the input file's tensor \`${name}\` is not an input of \`${program.entry}\`; ignored`);
+
+  let weights;
+  try {
+    io.err(f.weights !== undefined ? `moec run: loading weights from ${f.weights}…` : `moec run: drawing random weights (seed ${seed})…`);
+    weights = rt.resolveWeights(program, f.weights !== undefined
+      ? { weights: path.resolve(io.cwd, f.weights as string), state: f.state !== undefined ? path.resolve(io.cwd, f.state as string) : undefined }
+      : { randomSeed: seed });
+  } catch (e) {
+    if (e instanceof rt.WeightsError) {
+      io.err(`moec run: the weights do not fit \`${program.entry}\`:\n${e.errors.map((x) => "  - " + x.message).join("\n")}`);
+      return 1;
+    }
+    throw e;
+  }
+
+  let gpu;
+  try {
+    gpu = await rt.acquireGpu({ adapter: f.adapter as string | undefined, requireF16: dtype === "f16" });
+  } catch (e) {
+    if (e instanceof rt.GpuUnavailableError) {
+      io.err(`moec run: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+  try {
+    io.err(`moec run: uploading weights and compiling kernels on ${gpu.adapterInfo.description || gpu.adapterInfo.device || "the adapter"}…`);
+    const exec = await rt.createExecutor(gpu, program, weights, { dtype });
+    const t0 = performance.now();
+    const out = await exec.run(inputs.values, inputs.tokens);
+    const ms = performance.now() - t0;
+    const info = exec.lastRunInfo;
+    io.err(`moec run: ${inputs.tokens} token${inputs.tokens === 1 ? "" : "s"} in ${ms.toFixed(1)} ms (${info?.dispatches ?? "?"} dispatches, ${info?.commandBuffers ?? "?"} command buffer, ${info?.readbacks ?? "?"} read-back)`);
+    if (f.output !== undefined) {
+      const outFile = path.resolve(io.cwd, f.output as string);
+      rt.writeOutputs(program, out, inputs.tokens, outFile);
+      io.err(`moec run: wrote ${[...out.keys()].join(", ")} to ${displayPath(outFile, io.cwd)}`);
+    } else {
+      for (const o of program.outputs) {
+        const v = out.get(o.name)!;
+        const width = program.values[o.value]!.width;
+        io.out(`${o.name}: [${inputs.tokens}, ${width}] f32  ${summary(v)}`);
+        io.out(`  token 0: [${[...v.slice(0, Math.min(width, 6))].map((x) => x.toFixed(5)).join(", ")}${width > 6 ? ", …" : ""}]`);
+      }
+    }
+    exec.dispose();
+    return 0;
+  } finally {
+    gpu.dispose();
+  }
+}
+
+function summary(v: Float32Array): string {
+  let sum = 0, sq = 0, min = Infinity, max = -Infinity;
+  for (const x of v) {
+    sum += x;
+    sq += x * x;
+    if (x < min) min = x;
+    if (x > max) max = x;
+  }
+  const mean = sum / v.length;
+  return `mean ${mean.toFixed(5)}  std ${Math.sqrt(Math.max(0, sq / v.length - mean * mean)).toFixed(5)}  min ${min.toFixed(5)}  max ${max.toFixed(5)}`;
+}

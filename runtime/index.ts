@@ -1,0 +1,101 @@
+// The runtime library API: `import { createRuntime } from "moec/runtime"`.
+//
+//   const rt = await createRuntime();                        // a WebGPU adapter through Dawn
+//   const layer = await rt.load(program, { weights: "w.safetensors" });   // or { randomSeed: 1 }
+//   const { y } = await layer.run({ x }, tokens);
+//   layer.dispose(); rt.dispose();
+import type { IrProgram } from "../compiler/ir/ir.js";
+import type { GpuContext, AcquireGpuOptions } from "./gpu/device.js";
+import { acquireGpu } from "./gpu/device.js";
+import { createExecutor } from "./executor/executor.js";
+import type { Executor, RunInfo, RoutingResult } from "./executor/types.js";
+import { loadWeights } from "./weights/load-weights.js";
+import { randomWeights } from "./weights/random-weights.js";
+
+export class WeightsError extends Error {
+  override name = "WeightsError";
+  constructor(readonly errors: { tensor: string; message: string }[]) {
+    super(errors.map((e) => e.message).join("\n"));
+  }
+}
+
+export interface LoadOptions {
+  /** A safetensors checkpoint in any form of LANGUAGE.md §7… */
+  weights?: string;
+  /** …with state (e_bias, BatchNorm statistics) from another file. */
+  state?: string;
+  /** …or seeded random weights, N(0, 1/fan_in). */
+  randomSeed?: number;
+  /** …or weights already in the canonical stacked layout. */
+  canonical?: Map<string, Float32Array>;
+  dtype?: "f32" | "f16";
+}
+
+export interface LoadedProgram {
+  readonly program: IrProgram;
+  readonly weights: Map<string, Float32Array>;
+  /** Runs on `tokens` tokens (inferred from the first input when omitted); outputs by name (`y`, or a record's keys). */
+  run(inputs: Record<string, Float32Array | Int32Array> | Map<string, Float32Array | Int32Array>, tokens?: number): Promise<Record<string, Float32Array>>;
+  readonly lastRunInfo: RunInfo | undefined;
+  readonly lastRouting: Map<string, RoutingResult> | undefined;
+  dispose(): void;
+}
+
+export interface Runtime {
+  readonly gpu: GpuContext;
+  load(program: IrProgram, opts: LoadOptions): Promise<LoadedProgram>;
+  dispose(): void;
+}
+
+/** Binds the weights of a program (file, random or canonical), throwing WeightsError with every problem. */
+export function resolveWeights(program: IrProgram, opts: LoadOptions): Map<string, Float32Array> {
+  if (opts.canonical) return opts.canonical;
+  if (opts.weights !== undefined) {
+    const r = loadWeights(program, opts.weights, opts.state);
+    if (!r.ok) throw new WeightsError(r.errors);
+    return r.weights;
+  }
+  if (opts.randomSeed !== undefined) return randomWeights(program, opts.randomSeed);
+  throw new TypeError("load() needs `weights`, `randomSeed` or `canonical`");
+}
+
+export async function createRuntime(opts: AcquireGpuOptions = {}): Promise<Runtime> {
+  const gpu = await acquireGpu(opts);
+  return {
+    gpu,
+    async load(program, lopts) {
+      const weights = resolveWeights(program, lopts);
+      const exec: Executor = await createExecutor(gpu, program, weights, { dtype: lopts.dtype });
+      return {
+        program,
+        weights,
+        get lastRunInfo() { return exec.lastRunInfo; },
+        get lastRouting() { return exec.lastRouting; },
+        async run(inputs, tokens) {
+          const map = inputs instanceof Map ? inputs : new Map(Object.entries(inputs));
+          let T = tokens;
+          if (T === undefined) {
+            const first = program.inputs[0];
+            const v = first && map.get(first.name);
+            if (!first || !v) throw new TypeError(`run() needs the input \`${first?.name ?? "x"}\``);
+            const width = program.values[first.value]!.dtype === "i32" ? 1 : program.values[first.value]!.width;
+            T = v.length / width;
+          }
+          const out = await exec.run(map, T);
+          return Object.fromEntries(out);
+        },
+        dispose: () => exec.dispose(),
+      };
+    },
+    dispose: () => gpu.dispose(),
+  };
+}
+
+export { acquireGpu, GpuUnavailableError } from "./gpu/device.js";
+export type { GpuContext, AcquireGpuOptions } from "./gpu/device.js";
+export { createExecutor } from "./executor/executor.js";
+export type { Executor, ExecutorOptions, RunInfo, RoutingResult } from "./executor/types.js";
+export { interpretReference } from "./reference/interpret.js";
+export * from "./safetensors/index.js";
+export * from "./weights/index.js";
+export { readInputs, randomInputs, writeOutputs, RunInputError } from "./run-io.js";
