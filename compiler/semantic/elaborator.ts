@@ -83,6 +83,8 @@ export class Elaborator {
   private constCache = new Map<A.ConstDecl, Value | "pending">();
   private callCache = new Map<string, ElabResult>();
   private defaultsCache = new Map<A.LayerDecl | A.GraphDecl, ElabResult>();
+  /** Declarations being elaborated, outermost first (to stop recursive layers and graphs). */
+  private inProgress: (A.LayerDecl | A.GraphDecl)[] = [];
   /** Pools and routers as first elaborated (at defaults when checking), for editor hovers. */
   readonly poolsByDecl = new Map<A.PoolDecl, PoolValue>();
   readonly routersByDecl = new Map<A.RouterDecl, RouterValue>();
@@ -110,6 +112,29 @@ export class Elaborator {
     file: string,
     bindings: Map<string, Value>,
     opts: { defaults?: boolean; emit?: IrBuilder; irPath?: string; inputs?: Value[]; entry?: boolean; agentCounter?: { n: number } } = {},
+  ): ElabResult {
+    this.inProgress.push(decl);
+    try {
+      return this.elaborateNow(decl, file, bindings, opts);
+    } finally {
+      this.inProgress.pop();
+    }
+  }
+
+  /** Reports a layer or graph that uses itself (directly or through others): it would never finish. */
+  private recursive(decl: A.LayerDecl | A.GraphDecl, span: A.Span, frame: Frame): boolean {
+    const at = this.inProgress.indexOf(decl);
+    if (at < 0) return false;
+    const chain = [...this.inProgress.slice(at), decl].map((d) => d.name.name).join(" → ");
+    this.err(frame, "E0309", `\`${decl.name.name}\` uses itself (${chain}); layers and graphs cannot be recursive`, span, { label: "recursive use" });
+    return true;
+  }
+
+  private elaborateNow(
+    decl: A.LayerDecl | A.GraphDecl,
+    file: string,
+    bindings: Map<string, Value>,
+    opts: { defaults?: boolean; emit?: IrBuilder; irPath?: string; inputs?: Value[]; entry?: boolean; agentCounter?: { n: number } },
   ): ElabResult {
     const frame: Frame = {
       file, decl, scope: new Scope(), instance: emptyInstance(decl.name.name, decl.kind),
@@ -980,7 +1005,8 @@ export class Elaborator {
         });
         return false;
       }
-      return pool.count !== undefined;
+      // The first application created the owner unless the pool itself was in error.
+      return pool.owner !== undefined;
     }
     pool.dim = x.width;
     if (pool.count === undefined || pool.experts.length === 0) return false;
@@ -1140,6 +1166,7 @@ export class Elaborator {
     call: A.Call, frame: Frame, childName: string, asAgent: boolean,
   ): Value {
     const what = `${decl.kind === "Graph" ? "graph" : "layer"} \`${decl.name.name}\``;
+    if (this.recursive(decl, call.span, frame)) return { t: "error" };
     const hyperParams = decl.params.filter((p): p is A.HyperParam => p.kind === "HyperParam");
     const tensorParams = decl.params.filter((p): p is A.TensorParam => p.kind === "TensorParam");
     const bindings = new Map<string, Value>();
@@ -1349,6 +1376,7 @@ export class Elaborator {
   }
 
   private instantiateAgentGraph(decl: A.GraphDecl, file: string, input: Value, named: A.Arg[], e: A.Call, frame: Frame, prefix: string): Value {
+    if (this.recursive(decl, e.span, frame)) return { t: "error" };
     const bindings = new Map<string, Value>();
     for (const a of named) bindings.set(a.name!.name, this.evalCompileTime(a.value, frame));
     if (input.t === "tensor" && typeof input.width === "number") {
