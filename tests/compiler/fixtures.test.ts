@@ -17,7 +17,7 @@ import { printAst } from "../helpers/frontend/ast-printer.js";
 import { matchGolden } from "../helpers/frontend/golden.js";
 import { compareExpectations, parseExpectations, positioned } from "../helpers/frontend/expectations.js";
 import { renderForGolden } from "../helpers/frontend/render.js";
-import { FIXTURES, REPO_ROOT, rel } from "../helpers/frontend/paths.js";
+import { FIXTURES, REPO_ROOT, moeFilesUnder, rel } from "../helpers/frontend/paths.js";
 
 function moeFiles(dir: string): string[] {
   return fs.readdirSync(dir).filter((f) => f.endsWith(".moe")).sort().map((f) => path.join(dir, f));
@@ -99,7 +99,7 @@ describe("check fixtures", () => {
 describe("valid programs check clean", () => {
   const programs = [
     ...moeFiles(path.join(FIXTURES, "contract")),
-    ...moeFiles(path.join(REPO_ROOT, "examples")),
+    ...moeFilesUnder(path.join(REPO_ROOT, "examples")),
   ];
   it("include the contract files and every example", () => {
     expect(programs.map(rel)).toEqual(expect.arrayContaining(["tests/fixtures/contract/section12.moe", "tests/fixtures/contract/section13.moe", "examples/mixtral.moe"]));
