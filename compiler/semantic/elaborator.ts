@@ -1068,7 +1068,7 @@ export class Elaborator {
         seenParams.add(issue.param);
         this.err(frame, "E0299", issue.message, (issue.param && st.argSpans[issue.param]) || st.call.span, {
           label: "does not fit the pool",
-          secondary: [{ file: frame.file, span: e.span, message: `routes over \`${pool.name}\` (${E} experts) here` }],
+          secondary: [{ file: frame.file, span: e.span, message: `routes over \`${pool.name}\` (${E} expert${E === 1 ? "" : "s"}) here` }],
           help: issue.help,
         });
       }

@@ -142,7 +142,7 @@ export function loadUnit(rootFiles: string[], host: SourceHost, registry: Regist
     if (text === undefined) {
       unit.diagnostics.push({
         code: "E0003", severity: "error", message: `cannot read file \`${root}\``, file: root,
-        span: { start: 0, end: 0 }, secondary: [],
+        span: { start: 0, end: 0 }, secondary: [], fileLevel: true,
       });
       continue;
     }
