@@ -107,12 +107,14 @@ function runCase(i: number): { problems: string[]; errors: number; applied: stri
 }
 
 describe(`front end on ${CASES} mutated programs (seed ${SEED})`, () => {
-  it("never throws and reports well-formed diagnostics", () => {
+  it("never throws and reports well-formed diagnostics", async () => {
     expect(sourceFiles.length).toBeGreaterThanOrEqual(13);
     const failures: string[] = [];
     let withErrors = 0;
     const started = performance.now();
     for (let i = 0; i < CASES; i++) {
+      // Let the test runner's worker breathe during long on-demand runs.
+      if (i % 500 === 499) await new Promise((r) => setImmediate(r));
       const r = runCase(i);
       if (r.errors > 0) withErrors++;
       if (r.problems.length && failures.length < 20) {
@@ -124,5 +126,5 @@ describe(`front end on ${CASES} mutated programs (seed ${SEED})`, () => {
     expect(failures).toEqual([]);
     // The mutations are not all harmless: most cases must exercise error paths.
     expect(withErrors).toBeGreaterThan(CASES / 2);
-  });
+  }, Math.max(60_000, CASES * 15));
 });
