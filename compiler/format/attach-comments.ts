@@ -57,6 +57,28 @@ const OPERATORS = new Set(["|>", "->", "+", "-", "*", "/"]);
 const FLOATABLE = new Set([",", ...CLOSERS, ...OPERATORS]);
 /** Nodes whose `{ … }` body would carry a comment trailing them far from where it was written. */
 const HAS_BODY = new Set(["Layer", "Model", "Iterate", "Repeat"]);
+const LIST_ITEMS = new Set(["Import", "Const", "Layer", "Model", "Graph", "PoolDecl", "RouterDecl", "Let", "Assign", "Iterate", "Repeat", "Loss", "Report", "Return"]);
+
+function isListItem(node: MoeNode): boolean {
+  return LIST_ITEMS.has(kindOf(node));
+}
+
+/** The comment ends its line (nothing after it, not even another comment) and the next line is blank. */
+function blankLineAfter(text: string, end: number): boolean {
+  let i = end;
+  while (text[i] === " " || text[i] === "\t" || text[i] === "\r") i++;
+  if (text[i] !== "\n") return false;
+  i++;
+  while (text[i] === " " || text[i] === "\t" || text[i] === "\r") i++;
+  return i >= text.length || text[i] === "\n";
+}
+
+/** Where a statement or declaration ends, counting the comments that trail it (for blank-line checks). */
+export function endWithTrailingComments(node: MoeNode): number {
+  let end = locEnd(node);
+  for (const c of (node as WithComments<MoeNode>).comments ?? []) if (c.trailing) end = Math.max(end, locEnd(c));
+  return end;
+}
 
 type Placement = "ownLine" | "endOfLine" | "remaining";
 
@@ -71,13 +93,23 @@ type Placement = "ownLine" | "endOfLine" | "remaining";
  *    right operand (the chain printer hoists it above that operand's `|>` line);
  * 4. among keywords, `=` or `:` (`router r = … // c` + `per token`): a line suffix would float
  *    past them, so a comment ending its line trails the enclosing statement, argument or field,
- *    and one on its own line leads it; in a header whose body follows, it leads the next node.
+ *    and one on its own line leads it; in a header whose body follows, it leads the next node;
+ * 5. on its own line right under a statement or declaration and followed by a blank line: trail
+ *    that statement (as it prints when it follows another trailing comment there).
  */
-function placeComment(comment: DecoratedComment, ast: MoeProgram, placement: Placement): boolean {
+function placeComment(comment: DecoratedComment, text: string, ast: MoeProgram, placement: Placement): boolean {
   const { precedingNode: prev, enclosingNode: encl, followingNode: next } = comment;
   const textEnd = ast.span.end;
   const before = tokensBetween(ast, prev ? locEnd(prev) : encl ? locStart(encl) : 0, locStart(comment));
   const after = tokensBetween(ast, locEnd(comment), next ? locStart(next) : encl ? locEnd(encl) : textEnd);
+  // 5 (checked first). A comment right under a statement or declaration, with a blank line after it, belongs to the one above.
+  if (placement === "ownLine" && prev && next && isListItem(prev) && isListItem(next)) {
+    const between = ast.allComments.filter((c) => c.span.start >= locEnd(prev) && c.span.start < locStart(comment));
+    const rightUnder = !util.isPreviousLineEmpty(text, locStart(comment)) && between.every((c) => !util.hasNewlineInRange(text, locEnd(prev), c.span.start));
+    if (rightUnder && blankLineAfter(text, locEnd(comment))) {
+      return util.addTrailingComment(prev, comment);
+    }
+  }
   const opener = before.at(-1);
   if (opener !== undefined && OPENERS.has(opener)) {
     if (next && !after.some((t) => CLOSERS.has(t))) util.addLeadingComment(next, comment);
@@ -108,8 +140,8 @@ function placeComment(comment: DecoratedComment, ast: MoeProgram, placement: Pla
 
 const handler =
   (placement: Placement) =>
-  (comment: DecoratedComment, _text: string, _options: ParserOptions<MoeNode>, ast: MoeNode): boolean =>
-    placeComment(comment, ast as MoeProgram, placement);
+  (comment: DecoratedComment, text: string, _options: ParserOptions<MoeNode>, ast: MoeNode): boolean =>
+    placeComment(comment, text, ast as MoeProgram, placement);
 
 export const handleComments = { ownLine: handler("ownLine"), endOfLine: handler("endOfLine"), remaining: handler("remaining") };
 
@@ -166,10 +198,13 @@ export function appendUnplacedComments(path: AstPath<MoeNode>, printed: Doc): Do
 /**
  * Operands of a chain print their own comments: the chain printer puts a right operand's leading
  * comments above its operator line, and the first operand's trailing ones inside the indentation.
+ * Declarations do too, so that the program printer can measure them without their comments.
  */
 export function willPrintOwnComments(path: AstPath<MoeNode>): boolean {
   const parent = path.parent as MoeNode | null;
-  return (path.key === "right" || path.key === "left") && parent !== null && kindOf(parent) === "Binary";
+  if (parent === null) return false;
+  if (kindOf(parent) === "Program") return true;
+  return (path.key === "right" || path.key === "left") && kindOf(parent) === "Binary";
 }
 
 export interface OwnComments {

@@ -25,6 +25,8 @@ export interface SourceToken {
 /** The root as the printer sees it; Prettier detaches `comments` before printing. */
 export type MoeProgram = Omit<A.Program, "comments"> & {
   comments?: MoeComment[];
+  /** Every comment (Prettier detaches `comments` from the root before placing them). */
+  allComments: MoeComment[];
   /** The tokens without grouping parentheses, which the printer re-derives. */
   tokens: SourceToken[];
   /** The right-hand operands of binary operators (comment placement needs to know them). */

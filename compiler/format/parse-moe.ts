@@ -39,7 +39,7 @@ export function parseMoe(text: string, file = "<input>"): MoeProgram {
   if (errors.length > 0) throw new MoeSyntaxError(text, errors);
   const comments: MoeComment[] = program.comments.map((c) => ({ ...c, value: c.text }));
   const all = tokens.map((t) => ({ image: t.image, start: t.startOffset, end: t.startOffset + t.image.length }));
-  const root: MoeProgram = { ...program, comments, tokens: all, rightOperands: new WeakSet() };
+  const root: MoeProgram = { ...program, comments, allComments: comments, tokens: all, rightOperands: new WeakSet() };
   // Parentheses that open an argument or parameter list follow a callee or declaration name.
   const listParenAfter = new Set<number>();
   for (const node of descendants(root)) {

@@ -3,8 +3,7 @@
 import { doc, util, type AstPath, type Doc, type ParserOptions } from "prettier";
 import type * as A from "../syntax/ast.js";
 import type { MoeNode } from "./moe-nodes.js";
-import { printDangling } from "./attach-comments.js";
-import { locEnd } from "./parse-moe.js";
+import { endWithTrailingComments, printDangling } from "./attach-comments.js";
 import { Prec, printOperand } from "./print-expressions.js";
 import type { PrintFn } from "./print-lists.js";
 
@@ -62,7 +61,7 @@ export function printBlock(path: AstPath<MoeNode>, options: ParserOptions<MoeNod
     parts.push(print());
     if (i < body.length - 1) {
       parts.push(hardline);
-      if (util.isNextLineEmpty(options.originalText, locEnd(p.node as MoeNode))) parts.push(hardline);
+      if (util.isNextLineEmpty(options.originalText, endWithTrailingComments(p.node as MoeNode))) parts.push(hardline);
     }
   }, "body");
   return ["{", indent([hardline, ...parts]), hardline, "}"];
