@@ -23,7 +23,7 @@ export class MoeSyntaxError extends SyntaxError {
   readonly loc: { start: { line: number; column: number } };
   readonly diagnostics: Diagnostic[];
   constructor(text: string, errors: Diagnostic[]) {
-    const first = errors[0]!;
+    const first = errors.reduce((a, b) => (b.span.start < a.span.start ? b : a));
     const at = lineColumn(text, first.span.start);
     const more = errors.length > 1 ? ` (and ${errors.length - 1} more syntax error${errors.length > 2 ? "s" : ""})` : "";
     super(`${first.message} [${first.code}]${more} (${at.line}:${at.column})`);
