@@ -1016,7 +1016,9 @@ export class Elaborator {
       const w = pool.experts[0]!.kind.weights(pool.experts[0]!.args, x.width);
       for (let i = 0; i < pool.count; i++) members.push(w);
     }
-    const macs = members.map((m) => m.filter((t) => t.matmul).reduce((s, t) => s + product(t.shape), 0));
+    // Members of a homogeneous pool share one tensor list: count its products once (4096 atoms).
+    const macOf = (m: TensorShape[]) => m.filter((t) => t.matmul).reduce((s, t) => s + product(t.shape), 0);
+    const macs = pool.heterogeneous ? members.map(macOf) : new Array<number>(members.length).fill(macOf(members[0] ?? []));
     pool.owner = { prefix: pool.key, category: pool.shared ? "shared" : "experts", members, macs, span: pool.decl.name.span, file: frame.file, applications: 0 };
     pool.owner.info = { kind: pool.heterogeneous ? "mixed" : pool.experts[0]!.kind.name, args: pool.experts.map((s) => s.args), split: pool.split, ...(pool.heterogeneous ? { kinds: pool.experts.map((s) => s.kind.name) } : {}) };
     frame.instance.owners.push(pool.owner);
