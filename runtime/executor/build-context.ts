@@ -81,6 +81,13 @@ export class BuildContext {
     return buf;
   }
 
+  private dummyBuffer: GPUBuffer | undefined;
+  /** A 16-byte zero buffer for optional bindings a kernel will not read (flag off in its params). */
+  dummy(): GPUBuffer {
+    this.dummyBuffer ??= this.storage(4, "unused binding", 4);
+    return this.dummyBuffer;
+  }
+
   uniform(words: number[], label: string): GPUBuffer {
     const buf = uniformBuffer(this.device, words, label);
     this.owned.push(buf);

@@ -7,16 +7,10 @@
 
 import type { IrOp, IrPool } from "../../compiler/ir/ir.js";
 import { COMBINE_WG, combineKernel } from "../kernels/combine-kernel.js";
-import { DISPATCH_SLOTS_PER_WORKGROUP, dispatchKernel, maxRowTiles } from "../kernels/dispatch-kernel.js";
+import { DISPATCH_SLOTS_PER_WORKGROUP, dispatchKernel, dispatchParams, maxRowTiles } from "../kernels/dispatch-kernel.js";
 import { expertGemmDownKernel, expertGemmDownParams } from "../kernels/expert-gemm-down.js";
 import { expertGemmUpKernel, expertGemmUpParams, GEMM_BM, GEMM_BN, isGated } from "../kernels/expert-gemm-up.js";
-import {
-  ROUTER_TOKENS_PER_WORKGROUP,
-  routerKernel,
-  routerKernelOptions,
-  routerMaxPerToken,
-  routerParams,
-} from "../kernels/router-kernel.js";
+import { ROUTER_TOKENS_PER_WORKGROUP, routerKernel, routerKernelOptions, routerMaxPerToken, routerParams } from "../kernels/router-kernel.js";
 import { grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
 import { elementwiseGrid } from "./grids.js";
@@ -39,9 +33,9 @@ export function poolWeights(b: BuildContext, pool: IrPool) {
     up: b.weights.chunked(`${key}.w_up`, N * I, D, what("w_up [N, I, D]")),
     gate: gated ? b.weights.chunked(`${key}.w_gate`, N * I, D, what("w_gate [N, I, D]")) : undefined,
     down: b.weights.chunked(`${key}.w_down`, N * D, I, what("w_down [N, D, I]")),
-    bUp: pool.bias ? b.weights.whole(`${key}.b_up`, [N, I], what("b_up [N, I]")) : undefined,
-    bGate: pool.bias && gated ? b.weights.whole(`${key}.b_gate`, [N, I], what("b_gate [N, I]")) : undefined,
-    bDown: pool.bias ? b.weights.whole(`${key}.b_down`, [N, D], what("b_down [N, D]")) : undefined,
+    bUp: pool.bias ? b.weights.whole(`${key}.b_up`, [N, I], what("b_up [N, I]")) : b.dummy(),
+    bGate: pool.bias && gated ? b.weights.whole(`${key}.b_gate`, [N, I], what("b_gate [N, I]")) : b.dummy(),
+    bDown: pool.bias ? b.weights.whole(`${key}.b_down`, [N, D], what("b_down [N, D]")) : b.dummy(),
   };
 }
 
@@ -82,21 +76,21 @@ export async function lowerMoeFused(b: BuildContext, op: MoeOp, index: number, n
       params: b.uniform(routerParams(ro, D), `${name}.router.params`),
       x,
       weight: b.weights.whole(`${router.key}.weight`, [E, D], `router '${router.key}'`),
+      bias: ro.scoreBias ? b.weights.whole(`${router.key}.bias`, [E], `router '${router.key}' bias`) : b.dummy(),
+      ebias: ro.selectionBias ? b.weights.stateF32(`${router.key}.e_bias`, E) : b.dummy(),
       scr,
       tok_count: tokCount,
       ids,
       wts,
       expert_count: expertCount,
     };
-    if (ro.scoreBias) res["bias"] = b.weights.whole(`${router.key}.bias`, [E], `router '${router.key}' bias`);
-    if (ro.selectionBias) res["ebias"] = b.weights.stateF32(`${router.key}.e_bias`, E);
-    steps.push(await b.step(routerKernel(ro), res, (T) => grid2D(Math.ceil(T / ROUTER_TOKENS_PER_WORKGROUP), maxDim)));
+    steps.push(await b.step(routerKernel({ dtype: b.dtype, maxExperts: E }), res, (T) => grid2D(Math.ceil(T / ROUTER_TOKENS_PER_WORKGROUP), maxDim)));
   }
   steps.push(
     await b.step(
       dispatchKernel(),
       {
-        params: b.uniform([E, maxK, GEMM_BM, 0], `${name}.dispatch.params`),
+        params: b.uniform(dispatchParams(E, maxK, GEMM_BM), `${name}.dispatch.params`),
         expert_count: expertCount,
         tok_count: tokCount,
         ids,
@@ -109,29 +103,29 @@ export async function lowerMoeFused(b: BuildContext, op: MoeOp, index: number, n
     ),
   );
   const w = poolWeights(b, pool);
-  const upSpec = expertGemmUpKernel({ dtype: b.dtype, act: pool.act, bias: pool.bias, mode: "grouped" });
+  const upSpec = expertGemmUpKernel({ dtype: b.dtype, gated: isGated(pool.act), mode: "grouped" });
   for (let c = 0; c < w.up.chunks.length; c++) {
     const ch = w.up.chunks[c]!;
     const res: Record<string, GPUBuffer> = {
-      params: b.uniform(expertGemmUpParams({ D, I, N: E, maxK, mode: "grouped", g0: ch.g0, g1: ch.g1 }), `${name}.up.params`),
+      params: b.uniform(expertGemmUpParams({ D, I, N: E, maxK, mode: "grouped", g0: ch.g0, g1: ch.g1, act: pool.act, bias: pool.bias }), `${name}.up.params`),
       x,
       sorted,
       tile_expert: tileExpert,
       tile_info,
       w_up: ch.buffer,
+      b_up: w.bUp,
+      b_gate: w.bGate,
       h,
     };
     if (w.gate) res["w_gate"] = w.gate.chunks[c]!.buffer;
-    if (w.bUp) res["b_up"] = w.bUp;
-    if (w.bGate) res["b_gate"] = w.bGate;
     const ntn = Math.ceil(I / GEMM_BN);
     steps.push(await b.step(upSpec, res, (T) => grid2D(ntn * tiles(T), maxDim)));
   }
-  const downSpec = expertGemmDownKernel({ dtype: b.dtype, bias: pool.bias, mode: "grouped" });
+  const downSpec = expertGemmDownKernel({ dtype: b.dtype, mode: "grouped" });
   for (const ch of w.down.chunks) {
     const res: Record<string, GPUBuffer> = {
       params: b.uniform(
-        expertGemmDownParams({ D, I, N: E, maxK, mode: "grouped", g0: ch.g0, g1: ch.g1, accumulate: false }),
+        expertGemmDownParams({ D, I, N: E, maxK, mode: "grouped", g0: ch.g0, g1: ch.g1, accumulate: false, bias: pool.bias }),
         `${name}.down.params`,
       ),
       h,
@@ -140,9 +134,9 @@ export async function lowerMoeFused(b: BuildContext, op: MoeOp, index: number, n
       tile_info,
       wts,
       w_down: ch.buffer,
+      b_down: w.bDown,
       y,
     };
-    if (w.bDown) res["b_down"] = w.bDown;
     const ntn = Math.ceil(D / GEMM_BN);
     steps.push(await b.step(downSpec, res, (T) => grid2D(ntn * tiles(T), maxDim)));
   }
@@ -177,35 +171,35 @@ export async function lowerSharedFused(b: BuildContext, op: SharedOp, index: num
   const out = b.value(op.out);
   const w = poolWeights(b, pool);
   const steps: Step[] = [];
-  const upSpec = expertGemmUpKernel({ dtype: b.dtype, act: pool.act, bias: pool.bias, mode: "dense" });
+  const upSpec = expertGemmUpKernel({ dtype: b.dtype, gated: isGated(pool.act), mode: "dense" });
   for (let c = 0; c < w.up.chunks.length; c++) {
     const ch = w.up.chunks[c]!;
     const res: Record<string, GPUBuffer> = {
-      params: b.uniform(expertGemmUpParams({ D, I, N, maxK: 1, mode: "dense", g0: ch.g0, g1: ch.g1 }), `${name}.up.params`),
+      params: b.uniform(expertGemmUpParams({ D, I, N, maxK: 1, mode: "dense", g0: ch.g0, g1: ch.g1, act: pool.act, bias: pool.bias }), `${name}.up.params`),
       x: b.value(op.x),
       w_up: ch.buffer,
+      b_up: w.bUp,
+      b_gate: w.bGate,
       h,
     };
     if (w.gate) res["w_gate"] = w.gate.chunks[c]!.buffer;
-    if (w.bUp) res["b_up"] = w.bUp;
-    if (w.bGate) res["b_gate"] = w.bGate;
     const ntn = Math.ceil((N * I) / GEMM_BN);
     steps.push(await b.step(upSpec, res, (T) => grid2D(ntn * Math.ceil(T / GEMM_BM), maxDim)));
   }
-  const downSpec = expertGemmDownKernel({ dtype: b.dtype, bias: pool.bias, mode: "dense" });
-  const bSum = pool.bias ? b.weights.biasSum(pool) : undefined;
+  const downSpec = expertGemmDownKernel({ dtype: b.dtype, mode: "dense" });
+  const bSum = pool.bias ? b.weights.biasSum(pool) : b.dummy();
   for (let c = 0; c < w.down.chunks.length; c++) {
     const ch = w.down.chunks[c]!;
     const res: Record<string, GPUBuffer> = {
       params: b.uniform(
-        expertGemmDownParams({ D, I, N, maxK: 1, mode: "dense", g0: ch.g0, g1: ch.g1, accumulate: c > 0 }),
+        expertGemmDownParams({ D, I, N, maxK: 1, mode: "dense", g0: ch.g0, g1: ch.g1, accumulate: c > 0, bias: pool.bias }),
         `${name}.down.params`,
       ),
       h,
       w_down: ch.buffer,
+      b_down_sum: bSum,
       out,
     };
-    if (bSum) res["b_down_sum"] = bSum;
     const ntn = Math.ceil(D / GEMM_BN);
     steps.push(await b.step(downSpec, res, (T) => grid2D(ntn * Math.ceil(T / GEMM_BM), maxDim)));
   }

@@ -7,13 +7,13 @@
 //   shared: per expert: up ─► (gate) ─► activation ─► down ─► out +=
 
 import type { IrOp } from "../../compiler/ir/ir.js";
-import { isGated } from "../kernels/expert-gemm-up.js";
+import { innerAct, isGated } from "../kernels/expert-gemm-up.js";
+import { ACT_CODE, grid2D } from "../kernels/wgsl-common.js";
 import { LINEAR_BM, LINEAR_BN, linearKernel, linearParams } from "../kernels/linear-kernel.js";
 import { routerKernelOptions, routerMaxPerToken } from "../kernels/router-kernel.js";
-import { softmaxKernel } from "../kernels/softmax-kernel.js";
+import { softmaxKernel, softmaxParams } from "../kernels/softmax-kernel.js";
 import { activationKernel, gatherRowsKernel, naiveSelectKernel, UNFUSED_WG, weightedMixKernel } from "../kernels/unfused-kernels.js";
-import { ELEMENTWISE_WG, unaryKernel } from "../kernels/elementwise-kernels.js";
-import { grid2D } from "../kernels/wgsl-common.js";
+import { ELEMENTWISE_WG, unaryKernel, unaryParams } from "../kernels/elementwise-kernels.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
 import { elementwiseGrid } from "./grids.js";
 import { checkFfnPool, poolWeights } from "./lower-moe-fused.js";
@@ -48,18 +48,17 @@ async function expertChain(
     prog.uniforms.push({ buffer, words });
     return buffer;
   };
-  const lin = async (t: ChunkedTensor, rowsPerExpert: number, K: number, a: GPUBuffer, bias: GPUBuffer | undefined, out: GPUBuffer, label: string): Promise<void> => {
+  const lin = async (t: ChunkedTensor, rowsPerExpert: number, K: number, a: GPUBuffer, bias: GPUBuffer, out: GPUBuffer, label: string): Promise<void> => {
     const lo = e * rowsPerExpert;
     const hi = lo + rowsPerExpert;
     for (const c of t.chunks) {
       if (c.g1 <= lo || c.g0 >= hi) continue;
       const g0 = Math.max(0, c.g0 - lo);
       const g1 = Math.min(rowsPerExpert, c.g1 - lo);
-      const params = uni((n) => linearParams({ rows: n, N: rowsPerExpert, K, wOff: (lo + g0 - c.g0) * K, bOff: lo, g0, g1 }), label);
-      const res: Record<string, GPUBuffer> = { params, a, w: c.buffer, out };
-      if (bias) res["b"] = bias;
+      const params = uni((n) => linearParams({ rows: n, N: rowsPerExpert, K, wOff: (lo + g0 - c.g0) * K, bOff: lo, g0, g1, bias: pool.bias }), label);
+      const res: Record<string, GPUBuffer> = { params, a, w: c.buffer, b: bias, out };
       const ntn = Math.ceil(rowsPerExpert / LINEAR_BN);
-      prog.steps.push({ step: await b.step(linearKernel(b.dtype, !!bias), res, () => null), grid: (n) => grid2D(ntn * Math.ceil(n / LINEAR_BM), maxDim) });
+      prog.steps.push({ step: await b.step(linearKernel(b.dtype), res, () => null), grid: (n) => grid2D(ntn * Math.ceil(n / LINEAR_BM), maxDim) });
     }
   };
   const a = gather ? bufs.xe : bufs.x;
@@ -73,10 +72,10 @@ async function expertChain(
   await lin(w.up, I, D, a, w.bUp, bufs.ue, `${name}.up.${e}`);
   if (w.gate) await lin(w.gate, I, D, a, w.bGate, bufs.ge, `${name}.gate.${e}`);
   {
-    const params = uni((n) => [n * I, 0, 0, 0], `${name}.act.${e}`);
+    const params = uni((n) => [n * I, ACT_CODE[innerAct(pool.act)], 0, 0], `${name}.act.${e}`);
     const res: Record<string, GPUBuffer> = { params, u: bufs.ue, out: bufs.he };
     if (isGated(pool.act)) res["g"] = bufs.ge;
-    prog.steps.push({ step: await b.step(activationKernel(pool.act, b.dtype), res, () => null), grid: (n) => elementwiseGrid(n * I, UNFUSED_WG, maxDim) });
+    prog.steps.push({ step: await b.step(activationKernel(isGated(pool.act), b.dtype), res, () => null), grid: (n) => elementwiseGrid(n * I, UNFUSED_WG, maxDim) });
   }
   await lin(w.down, D, I, bufs.he, w.bDown, bufs.ye, `${name}.down.${e}`);
   {
@@ -130,21 +129,21 @@ export async function lowerMoeUnfused(b: BuildContext, op: MoeOp, index: number,
   const routerSteps: Step[] = [];
   {
     const res: Record<string, GPUBuffer> = {
-      params: b.uniform(linearParams({ rows: 0, N: E, K: D }), `${name}.logits.params`),
+      params: b.uniform(linearParams({ rows: 0, N: E, K: D, bias: ro.scoreBias }), `${name}.logits.params`),
       a: bufs.x,
       w: b.weights.whole(`${router.key}.weight`, [E, D], `router '${router.key}'`),
+      b: ro.scoreBias ? b.weights.whole(`${router.key}.bias`, [E], `router '${router.key}' bias`) : b.dummy(),
       out: scores[0]!,
     };
-    if (ro.scoreBias) res["b"] = b.weights.whole(`${router.key}.bias`, [E], `router '${router.key}' bias`);
-    routerSteps.push(await b.step(linearKernel(b.dtype, ro.scoreBias), res, (T) => grid2D(Math.ceil(E / LINEAR_BN) * Math.ceil(T / LINEAR_BM), maxDim)));
+    routerSteps.push(await b.step(linearKernel(b.dtype), res, (T) => grid2D(Math.ceil(E / LINEAR_BN) * Math.ceil(T / LINEAR_BM), maxDim)));
   }
   let cur = 0;
   for (const t of ro.transforms) {
-    const params = b.uniform([E, 0, 0, 0], `${name}.transform.params`);
+    const params = b.uniform(t.kind === "softmax" ? softmaxParams(E) : unaryParams("sigmoid", E), `${name}.transform.params`);
     const io = { params, x: scores[cur]!, out: scores[1 - cur]! };
     if (t.kind === "softmax") routerSteps.push(await b.step(softmaxKernel(b.dtype), io, (T) => grid2D(T, maxDim)));
     else if (t.kind === "sigmoid") {
-      routerSteps.push(await b.step(unaryKernel("sigmoid", b.dtype), io, (T) => elementwiseGrid(T * E, ELEMENTWISE_WG, maxDim)));
+      routerSteps.push(await b.step(unaryKernel(b.dtype), io, (T) => elementwiseGrid(T * E, ELEMENTWISE_WG, maxDim)));
     } else throw new Error(`moe '${name}': the unfused baseline does not implement the '${t.kind}' transform`);
     cur = 1 - cur;
   }

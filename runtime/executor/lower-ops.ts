@@ -3,9 +3,9 @@
 
 import type { IrOp } from "../../compiler/ir/ir.js";
 import { elementwiseGrid } from "./grids.js";
-import { binaryKernel, ELEMENTWISE_WG, scalarKernel, unaryKernel } from "../kernels/elementwise-kernels.js";
+import { binaryKernel, binaryParams, ELEMENTWISE_WG, scalarKernel, scalarParams, unaryKernel, unaryParams } from "../kernels/elementwise-kernels.js";
 import { LINEAR_BM, LINEAR_BN, linearKernel, linearParams } from "../kernels/linear-kernel.js";
-import { softmaxKernel } from "../kernels/softmax-kernel.js";
+import { softmaxKernel, softmaxParams } from "../kernels/softmax-kernel.js";
 import { grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
 
@@ -20,23 +20,23 @@ export async function lowerSimpleOp(b: BuildContext, op: SimpleOp, index: number
     case "linear": {
       const inDim = b.width(op.x);
       const w = b.weights.chunked(`${op.weight}.weight`, op.outDim, inDim, `linear '${op.weight}'`);
-      const bias = op.bias ? b.weights.whole(`${op.weight}.bias`, [op.outDim], `linear '${op.weight}' bias`) : undefined;
+      const bias = op.bias ? b.weights.whole(`${op.weight}.bias`, [op.outDim], `linear '${op.weight}' bias`) : b.dummy();
       for (const c of w.chunks) {
-        const params = b.uniform(linearParams({ rows: 0, N: op.outDim, K: inDim, g0: c.g0, g1: c.g1 }), `${name}.params`);
-        const res: Record<string, GPUBuffer> = { params, a: b.value(op.x), w: c.buffer, out };
-        if (bias) res["b"] = bias;
+        const params = b.uniform(linearParams({ rows: 0, N: op.outDim, K: inDim, g0: c.g0, g1: c.g1, bias: op.bias }), `${name}.params`);
+        const res: Record<string, GPUBuffer> = { params, a: b.value(op.x), w: c.buffer, b: bias, out };
         const ntn = Math.ceil(op.outDim / LINEAR_BN);
-        steps.push(await b.step(linearKernel(b.dtype, op.bias), res, (T) => grid2D(ntn * Math.ceil(T / LINEAR_BM), maxDim)));
+        steps.push(await b.step(linearKernel(b.dtype), res, (T) => grid2D(ntn * Math.ceil(T / LINEAR_BM), maxDim)));
       }
       break;
     }
     case "unary": {
-      const params = b.uniform([width, 0, 0, 0], `${name}.params`);
       if (op.fn === "softmax") {
+        const params = b.uniform(softmaxParams(width), `${name}.params`);
         steps.push(await b.step(softmaxKernel(b.dtype), { params, x: b.value(op.x), out }, (T) => grid2D(T, maxDim)));
       } else {
+        const params = b.uniform(unaryParams(op.fn, width), `${name}.params`);
         steps.push(
-          await b.step(unaryKernel(op.fn, b.dtype), { params, x: b.value(op.x), out }, (T) => elementwiseGrid(T * width, ELEMENTWISE_WG, maxDim)),
+          await b.step(unaryKernel(b.dtype), { params, x: b.value(op.x), out }, (T) => elementwiseGrid(T * width, ELEMENTWISE_WG, maxDim)),
         );
       }
       break;
@@ -45,18 +45,18 @@ export async function lowerSimpleOp(b: BuildContext, op: SimpleOp, index: number
       const aw = b.width(op.a);
       const bw = b.width(op.b);
       if (aw !== bw && aw !== 1 && bw !== 1) throw new Error(`binary '${name}': widths ${aw} and ${bw} do not broadcast`);
-      const params = b.uniform([width, aw, bw, 0], `${name}.params`);
+      const params = b.uniform(binaryParams(op.fn, width, aw, bw), `${name}.params`);
       steps.push(
-        await b.step(binaryKernel(op.fn, b.dtype), { params, a: b.value(op.a), b: b.value(op.b), out }, (T) =>
+        await b.step(binaryKernel(b.dtype), { params, a: b.value(op.a), b: b.value(op.b), out }, (T) =>
           elementwiseGrid(T * width, ELEMENTWISE_WG, maxDim),
         ),
       );
       break;
     }
     case "scalar": {
-      const params = b.uniform([width, 0, 0, 0], `${name}.params`);
+      const params = b.uniform(scalarParams(op.fn, op.value, op.scalarFirst, width), `${name}.params`);
       steps.push(
-        await b.step(scalarKernel(op.fn, op.value, op.scalarFirst, b.dtype), { params, x: b.value(op.x), out }, (T) =>
+        await b.step(scalarKernel(b.dtype), { params, x: b.value(op.x), out }, (T) =>
           elementwiseGrid(T * width, ELEMENTWISE_WG, maxDim),
         ),
       );

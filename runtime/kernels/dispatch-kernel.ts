@@ -20,6 +20,11 @@ const WG = 256;
 const ITEMS = 4;
 export const DISPATCH_SLOTS_PER_WORKGROUP = WG * ITEMS;
 
+/** Uniform words of the dispatch kernel's Params. */
+export function dispatchParams(E: number, maxK: number, bm: number): number[] {
+  return [E, maxK, bm, WG];
+}
+
 /** Upper bound of row tiles for `slots` selected (token, expert) pairs over E experts. */
 export function maxRowTiles(slots: number, numExperts: number, bm: number): number {
   return Math.ceil(slots / bm) + Math.min(numExperts, slots);
@@ -28,7 +33,8 @@ export function maxRowTiles(slots: number, numExperts: number, bm: number): numb
 export function dispatchKernel(): KernelSpec {
   const code = /* wgsl */ `
 ${RUN_STRUCT}
-struct Params { E: u32, maxK: u32, BM: u32, _p: u32 }
+// wg = the workgroup size, from the host so the scan loop stays rolled (see router-kernel).
+struct Params { E: u32, maxK: u32, BM: u32, wg: u32 }
 @group(0) @binding(1) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> expert_count: array<u32>;
 @group(0) @binding(3) var<storage, read> tok_count: array<u32>;
@@ -57,7 +63,7 @@ fn main(${WG_BUILTINS}) {
   }
   part[tid] = own;
   workgroupBarrier();
-  for (var off = 1u; off < WG; off = off << 1u) {
+  for (var off = 1u; off < p.wg; off = off << 1u) {
     var v = 0u;
     if (tid >= off) { v = part[tid - off]; }
     workgroupBarrier();

@@ -19,9 +19,9 @@ import { header, NONE, RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.
 
 const BK = 16;
 
+/** Structural variants only; the bias flag is a uniform. */
 export interface ExpertGemmDownOptions {
   dtype: StorageDtype;
-  bias: boolean;
   mode: "grouped" | "dense";
 }
 
@@ -35,12 +35,13 @@ export function expertGemmDownParams(o: {
   g0: number;
   g1: number;
   accumulate: boolean;
+  bias: boolean;
 }): number[] {
   const K = o.mode === "grouped" ? o.I : o.N * o.I;
   // dense: only the experts whose rows [e·D, e·D + D) meet the chunk contribute.
   const kLo = o.mode === "dense" ? Math.floor(o.g0 / o.D) * o.I : 0;
   const kHi = o.mode === "dense" ? Math.min(K, (Math.floor((o.g1 - 1) / o.D) + 1) * o.I) : K;
-  return [o.D, o.I, K, o.maxK, Math.ceil(o.D / GEMM_BN), o.g0, o.g1, o.accumulate ? 1 : 0, kLo, kHi, 0, 0];
+  return [o.D, o.I, K, o.maxK, Math.ceil(o.D / GEMM_BN), o.g0, o.g1, o.accumulate ? 1 : 0, kLo, kHi, o.bias ? 1 : 0, 0];
 }
 
 export function expertGemmDownKernel(o: ExpertGemmDownOptions): KernelSpec {
@@ -62,7 +63,7 @@ export function expertGemmDownKernel(o: ExpertGemmDownOptions): KernelSpec {
     bind("wts", "read", "array<f32>");
   }
   bind("w_down", "read", "array<st>");
-  if (o.bias) bind(grouped ? "b_down" : "b_down_sum", "read", "array<st>");
+  bind(grouped ? "b_down" : "b_down_sum", "read", "array<st>");
   bind(grouped ? "y" : "out", "storage", "array<st>");
 
   const rowSetup = grouped
@@ -89,18 +90,20 @@ export function expertGemmDownKernel(o: ExpertGemmDownOptions): KernelSpec {
   const epilogue = grouped
     ? `
       let slot = row_slot[ty];
-      let v = (acc[j]${o.bias ? " + f32(b_down[g])" : ""}) * wts[slot];
+      var v = acc[j];
+      if (p.bias != 0u) { v += f32(b_down[g]); }
+      v *= wts[slot];
       y[slot * D + col] = st(v);`
     : `
       let t = row_slot[ty];
       var v = acc[j];
-      if (p.accumulate != 0u) { v += f32(out[t * D + col]); }${o.bias ? `
-      else { v += f32(b_down_sum[col]); }` : ""}
+      if (p.accumulate != 0u) { v += f32(out[t * D + col]); }
+      else if (p.bias != 0u) { v += f32(b_down_sum[col]); }
       out[t * D + col] = st(v);`;
 
   const code = `${header(o.dtype)}
 ${RUN_STRUCT}
-struct Params { D: u32, I: u32, K: u32, maxK: u32, ntn: u32, g0: u32, g1: u32, accumulate: u32, k_lo: u32, k_hi: u32, _a: u32, _b: u32 }
+struct Params { D: u32, I: u32, K: u32, maxK: u32, ntn: u32, g0: u32, g1: u32, accumulate: u32, k_lo: u32, k_hi: u32, bias: u32, _b: u32 }
 @group(0) @binding(1) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> h: array<st>;
 ${decl}
@@ -149,10 +152,7 @@ fn main(${WG_BUILTINS}) {
       bs[kk * BN + c] = w;
     }
     workgroupBarrier();
-    // Bounded by the remaining K, not the constant BK: lavapipe's JIT takes seconds on the fully
-    // unrolled 16×4 loop; GPU drivers do not care.
-    let kn = min(BK, p.k_hi - k0);
-    for (var kk = 0u; kk < kn; kk++) {
+    for (var kk = 0u; kk < BK; kk++) {
       let a = as_[ty * BK + kk];
       for (var j = 0u; j < 4u; j++) { acc[j] = fma(a, bs[kk * BN + tx + 16u * j], acc[j]); }
     }
@@ -168,5 +168,5 @@ fn main(${WG_BUILTINS}) {
   }
 }
 `;
-  return { name: `expert_gemm_down[${o.mode}${o.bias ? ",bias" : ""},${o.dtype}]`, code, entryPoint: "main", bindings };
+  return { name: `expert_gemm_down[${o.mode},${o.dtype}]`, code, entryPoint: "main", bindings };
 }

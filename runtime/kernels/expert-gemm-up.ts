@@ -14,7 +14,7 @@
 
 import type { StorageDtype } from "../gpu/buffers.js";
 import type { KernelSpec } from "./kernel-spec.js";
-import { ACT_WGSL, actExpr, header, NONE, RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
+import { ACT_CODE, ACT_WGSL, header, NONE, RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
 
 export const GEMM_BM = 16;
 export const GEMM_BN = 64;
@@ -22,60 +22,78 @@ const BK = 16;
 
 export type ExpertAct = "swiglu" | "geglu" | "relu" | "gelu" | "silu" | "identity";
 
+/** Structural variants only; the activation and the bias flag are uniforms (one pipeline each). */
 export interface ExpertGemmUpOptions {
   dtype: StorageDtype;
-  act: ExpertAct;
-  bias: boolean;
+  gated: boolean;
   mode: "grouped" | "dense";
 }
 
 export const isGated = (act: ExpertAct): boolean => act === "swiglu" || act === "geglu";
 
-/** Params: D, I (hidden per expert), ncols (I grouped, N·I dense), maxK, nTilesN, g0, g1. */
-export function expertGemmUpParams(o: { D: number; I: number; N: number; maxK: number; mode: "grouped" | "dense"; g0: number; g1: number }): number[] {
+/** The activation applied elementwise (to the gate for gated kinds). */
+export function innerAct(act: ExpertAct): keyof typeof ACT_CODE {
+  return act === "swiglu" ? "silu" : act === "geglu" ? "gelu" : act;
+}
+
+/** Params: D, I (hidden per expert), ncols (I grouped, N·I dense), maxK, nTilesN, g0, g1, act, bias. */
+export function expertGemmUpParams(o: {
+  D: number;
+  I: number;
+  N: number;
+  maxK: number;
+  mode: "grouped" | "dense";
+  g0: number;
+  g1: number;
+  act: ExpertAct;
+  bias: boolean;
+}): number[] {
   const ncols = o.mode === "grouped" ? o.I : o.N * o.I;
-  return [o.D, o.I, ncols, o.maxK, Math.ceil(ncols / GEMM_BN), o.g0, o.g1, 0];
+  return [o.D, o.I, ncols, o.maxK, Math.ceil(ncols / GEMM_BN), o.g0, o.g1, ACT_CODE[innerAct(o.act)], o.bias ? 1 : 0, 0, 0, 0];
 }
 
 export function expertGemmUpKernel(o: ExpertGemmUpOptions): KernelSpec {
-  const gated = isGated(o.act);
-  const inner = o.act === "swiglu" ? "silu" : o.act === "geglu" ? "gelu" : o.act;
+  const gated = o.gated;
+  const grouped = o.mode === "grouped";
+  const names: [string, "read" | "storage", string][] = [
+    ["x", "read", "array<st>"],
+    ...(grouped
+      ? ([
+          ["sorted", "read", "array<u32>"],
+          ["tile_expert", "read", "array<u32>"],
+          ["tile_info", "read", "array<u32>"],
+        ] as [string, "read", string][])
+      : []),
+    ["w_up", "read", "array<st>"],
+    ...(gated ? ([["w_gate", "read", "array<st>"]] as [string, "read", string][]) : []),
+    ["b_up", "read", "array<st>"],
+    ...(gated ? ([["b_gate", "read", "array<st>"]] as [string, "read", string][]) : []),
+    ["h", "storage", "array<st>"],
+  ];
   const bindings: KernelSpec["bindings"] = [
     { name: "run", kind: "uniform" },
     { name: "params", kind: "uniform" },
-    { name: "x", kind: "read" },
+    ...names.map(([name, kind]) => ({ name, kind })),
   ];
-  let decl = "";
-  const bind = (name: string, kind: "read" | "storage", type: string): void => {
-    decl += `@group(0) @binding(${bindings.length}) var<storage, ${kind === "read" ? "read" : "read_write"}> ${name}: ${type};\n`;
-    bindings.push({ name, kind });
-  };
-  if (o.mode === "grouped") {
-    bind("sorted", "read", "array<u32>");
-    bind("tile_expert", "read", "array<u32>");
-    bind("tile_info", "read", "array<u32>");
-  }
-  bind("w_up", "read", "array<st>");
-  if (gated) bind("w_gate", "read", "array<st>");
-  if (o.bias) bind("b_up", "read", "array<st>");
-  if (o.bias && gated) bind("b_gate", "read", "array<st>");
-  bind("h", "storage", "array<st>");
+  const decl = names
+    .map(([name, kind, type], i) => `@group(0) @binding(${i + 2}) var<storage, ${kind === "read" ? "read" : "read_write"}> ${name}: ${type};`)
+    .join("\n");
 
-  const rowSetup =
-    o.mode === "grouped"
-      ? `
+  const rowSetup = grouped
+    ? `
   if (tid == 0u) { sh_u = tile_info[0]; }
   let ntiles = workgroupUniformLoad(&sh_u);
   if (tile_m >= ntiles) { return; }
   if (tid == 0u) { sh_u = tile_expert[tile_m]; }
   let expert = workgroupUniformLoad(&sh_u);
+  let row_base = expert * p.I;
   if (tid < BM) {
     let slot = sorted[tile_m * BM + tid];
     row_tok[tid] = select(slot / p.maxK, NONE, slot == NONE);
   }`
-      : `
+    : `
   if (tile_m * BM >= run.T) { return; }
-  let expert = 0u;
+  let row_base = 0u;
   if (tid < BM) {
     let t = tile_m * BM + tid;
     row_tok[tid] = select(NONE, t, t < run.T);
@@ -83,9 +101,8 @@ export function expertGemmUpKernel(o: ExpertGemmUpOptions): KernelSpec {
 
   const code = `${header(o.dtype)}
 ${RUN_STRUCT}
-struct Params { D: u32, I: u32, ncols: u32, maxK: u32, ntn: u32, g0: u32, g1: u32, _p: u32 }
+struct Params { D: u32, I: u32, ncols: u32, maxK: u32, ntn: u32, g0: u32, g1: u32, act: u32, bias: u32, _a: u32, _b: u32, _c: u32 }
 @group(0) @binding(1) var<uniform> p: Params;
-@group(0) @binding(2) var<storage, read> x: array<st>;
 ${decl}
 ${ACT_WGSL}
 const BM = ${GEMM_BM}u;
@@ -105,7 +122,6 @@ fn main(${WG_BUILTINS}) {
   let tile_m = wg_linear / p.ntn;
   ${rowSetup}
   // Flattened W rows of this column tile; skip the tile if it misses this weight chunk.
-  let row_base = expert * select(0u, p.I, ${o.mode === "grouped" ? "true" : "false"});
   let g_lo = row_base + tile_n * BN;
   let g_hi = row_base + min(tile_n * BN + BN, p.ncols);
   if (g_hi <= p.g0 || g_lo >= p.g1) { return; }
@@ -145,10 +161,7 @@ fn main(${WG_BUILTINS}) {
       ${gated ? "bg[kk * BN + c] = gv;" : ""}
     }
     workgroupBarrier();
-    // Bounded by the remaining K, not the constant BK: lavapipe's JIT takes seconds on the fully
-    // unrolled 16×4 loop; GPU drivers do not care.
-    let kn = min(BK, D - k0);
-    for (var kk = 0u; kk < kn; kk++) {
+    for (var kk = 0u; kk < BK; kk++) {
       let a = as_[ty * BK + kk];
       for (var j = 0u; j < 4u; j++) {
         acc_u[j] = fma(a, bu[kk * BN + tx + 16u * j], acc_u[j]);
@@ -164,12 +177,16 @@ fn main(${WG_BUILTINS}) {
     let col = tile_n * BN + tx + 16u * j;
     let g = row_base + col;
     if (col < p.ncols && g >= p.g0 && g < p.g1) {
-      let u = acc_u[j]${o.bias ? " + f32(b_up[g])" : ""};
-      ${gated ? `let gt = acc_g[j]${o.bias ? " + f32(b_gate[g])" : ""};\n      let v = ${actExpr(inner as "silu" | "gelu", "gt")} * u;` : `let v = ${actExpr(inner as "relu", "u")};`}
-      h[row * p.ncols + col] = st(v);
+      var u = acc_u[j];
+      ${gated ? "var gt = acc_g[j];" : ""}
+      if (p.bias != 0u) {
+        u += f32(b_up[g]);
+        ${gated ? "gt += f32(b_gate[g]);" : ""}
+      }
+      h[row * p.ncols + col] = st(${gated ? "act_f32(p.act, gt) * u" : "act_f32(p.act, u)"});
     }
   }
 }
 `;
-  return { name: `expert_gemm_up[${o.mode},${o.act}${o.bias ? ",bias" : ""},${o.dtype}]`, code, entryPoint: "main", bindings };
+  return { name: `expert_gemm_up[${o.mode}${gated ? ",gated" : ""},${o.dtype}]`, code, entryPoint: "main", bindings };
 }

@@ -11,19 +11,21 @@ export const LINEAR_BM = 16;
 export const LINEAR_BN = 64;
 const BK = 16;
 
-/** Params: rows (0 = the run's T), N, K, w_off, b_off, g0, g1, ntn. */
-export function linearParams(o: { rows: number; N: number; K: number; wOff?: number; bOff?: number; g0?: number; g1?: number }): number[] {
-  return [o.rows, o.N, o.K, o.wOff ?? 0, o.bOff ?? 0, o.g0 ?? 0, o.g1 ?? 0xffffffff, Math.ceil(o.N / LINEAR_BN)];
+/** Params: rows (0 = the run's T), N, K, w_off, b_off, g0, g1, ntn, bias. */
+export function linearParams(o: { rows: number; N: number; K: number; wOff?: number; bOff?: number; g0?: number; g1?: number; bias: boolean }): number[] {
+  return [o.rows, o.N, o.K, o.wOff ?? 0, o.bOff ?? 0, o.g0 ?? 0, o.g1 ?? 0xffffffff, Math.ceil(o.N / LINEAR_BN), o.bias ? 1 : 0, 0, 0, 0];
 }
 
-export function linearKernel(dtype: StorageDtype, bias: boolean): KernelSpec {
+/** One pipeline per storage dtype; bias presence is a uniform (bind any buffer as `b` without). */
+export function linearKernel(dtype: StorageDtype): KernelSpec {
   const code = `${header(dtype)}
 ${RUN_STRUCT}
-struct Params { rows: u32, N: u32, K: u32, w_off: u32, b_off: u32, g0: u32, g1: u32, ntn: u32 }
+struct Params { rows: u32, N: u32, K: u32, w_off: u32, b_off: u32, g0: u32, g1: u32, ntn: u32, bias: u32, _a: u32, _b: u32, _c: u32 }
 @group(0) @binding(1) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> a: array<st>;
 @group(0) @binding(3) var<storage, read> w: array<st>;
-${bias ? "@group(0) @binding(4) var<storage, read> b: array<st>;\n" : ""}@group(0) @binding(${bias ? 5 : 4}) var<storage, read_write> out: array<st>;
+@group(0) @binding(4) var<storage, read> b: array<st>;
+@group(0) @binding(5) var<storage, read_write> out: array<st>;
 const BM = ${LINEAR_BM}u;
 const BN = ${LINEAR_BN}u;
 const BK = ${BK}u;
@@ -62,10 +64,7 @@ fn main(${WG_BUILTINS}) {
       bs[kk * BN + c] = v;
     }
     workgroupBarrier();
-    // Bounded by the remaining K, not the constant BK: lavapipe's JIT takes seconds on the fully
-    // unrolled 16×4 loop; GPU drivers do not care.
-    let kn = min(BK, K - k0);
-    for (var kk = 0u; kk < kn; kk++) {
+    for (var kk = 0u; kk < BK; kk++) {
       let av = as_[ty * BK + kk];
       for (var j = 0u; j < 4u; j++) { acc[j] = fma(av, bs[kk * BN + tx + 16u * j], acc[j]); }
     }
@@ -76,7 +75,9 @@ fn main(${WG_BUILTINS}) {
   for (var j = 0u; j < 4u; j++) {
     let n = n_lo + tx + 16u * j;
     if (n < p.N && n >= p.g0 && n < p.g1) {
-      out[r * p.N + n] = st(acc[j]${bias ? " + f32(b[p.b_off + n])" : ""});
+      var v = acc[j];
+      if (p.bias != 0u) { v += f32(b[p.b_off + n]); }
+      out[r * p.N + n] = st(v);
     }
   }
 }
@@ -86,8 +87,8 @@ fn main(${WG_BUILTINS}) {
     { name: "params", kind: "uniform" },
     { name: "a", kind: "read" },
     { name: "w", kind: "read" },
+    { name: "b", kind: "read" },
+    { name: "out", kind: "storage" },
   ];
-  if (bias) bindings.push({ name: "b", kind: "read" });
-  bindings.push({ name: "out", kind: "storage" });
-  return { name: `linear[${bias ? "bias," : ""}${dtype}]`, code, entryPoint: "main", bindings };
+  return { name: `linear[${dtype}]`, code, entryPoint: "main", bindings };
 }

@@ -16,7 +16,7 @@
 import type { IrRouter } from "../../compiler/ir/ir.js";
 import type { StorageDtype } from "../gpu/buffers.js";
 import type { KernelSpec } from "./kernel-spec.js";
-import { f32Lit, header, NONE, RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
+import { header, NONE, RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
 
 export type RouterTransform =
   | { kind: "softmax" }
@@ -158,139 +158,70 @@ export function routerMaxPerToken(o: RouterKernelOptions): number {
 const WG = 256;
 const TT = 4;
 const BKR = 32;
+/** Stage slots in the uniform block (more transforms or post stages than this are rejected). */
+export const ROUTER_MAX_STAGES = 4;
 
 export const ROUTER_TOKENS_PER_WORKGROUP = TT;
 
-/** Uniform words of the router's Params struct. */
+const TRANSFORM_CODE: Record<RouterTransform["kind"], number> = { softmax: 0, log_softmax: 1, sigmoid: 2, exp: 3, temp: 4 };
+const SELECT_CODE: Record<RouterSelect["kind"], number> = { topk: 0, topp: 1, threshold: 2, dense: 3 };
+const POST_CODE: Record<RouterPost["kind"], number> = { renorm: 0, softmax: 1, exp: 2, scale: 3 };
+
+const f32Bits = (v: number): number => new Uint32Array(Float32Array.of(v).buffer)[0]!;
+
+/**
+ * Uniform words of the router's Params: the stage pipeline is data, not code, so ONE pipeline
+ * serves every router (compiling a WGSL variant costs seconds on lavapipe and ~100 ms on GPUs).
+ */
 export function routerParams(o: RouterKernelOptions, dim: number): number[] {
-  const rounds = o.select.kind === "topk" ? o.select.k : o.select.kind === "dense" ? 0 : o.select.max;
-  return [dim, o.numExperts, routerMaxPerToken(o), rounds];
-}
-
-function transformCode(t: RouterTransform): string {
-  const loop = (body: string): string =>
-    `for (var j = 0u; j < NJ; j++) { let e = tid + j * WG; if (e < E) { let q = row + e; ${body} } }`;
-  switch (t.kind) {
-    case "sigmoid":
-      return loop(`scr[q] = 1.0 / (1.0 + exp(-scr[q]));`);
-    case "exp":
-      return loop(`scr[q] = exp(scr[q]);`);
-    case "temp":
-      return loop(`scr[q] = scr[q] / ${f32Lit(t.tau)};`);
-    case "softmax":
-    case "log_softmax": {
-      const write = t.kind === "softmax" ? `scr[q] = exp(scr[q] - m) / s;` : `scr[q] = scr[q] - m - log(s);`;
-      return `{
-        var lm = -3.402823e38;
-        for (var j = 0u; j < NJ; j++) { let e = tid + j * WG; if (e < E) { lm = max(lm, scr[row + e]); } }
-        let m = reduce_max(lm);
-        var ls = 0.0;
-        for (var j = 0u; j < NJ; j++) { let e = tid + j * WG; if (e < E) { ls += exp(scr[row + e] - m); } }
-        let s = reduce_sum(ls);
-        ${loop(write)}
-      }`;
-    }
+  if (o.transforms.length > ROUTER_MAX_STAGES || o.post.length > ROUTER_MAX_STAGES) {
+    throw new UnsupportedStageError(`the GPU router takes at most ${ROUTER_MAX_STAGES} transforms and ${ROUTER_MAX_STAGES} post-select stages`);
   }
-}
-
-function postCode(p: RouterPost): string {
-  const each = (body: string): string => `for (var s = 0u; s < cnt; s++) { let q = slot0 + s; ${body} }`;
-  switch (p.kind) {
-    case "renorm":
-      // All-zero weights stay zero (LANGUAGE.md §5).
-      return `{ var sum = 0.0; ${each("sum += wts[q];")} if (sum != 0.0) { ${each("wts[q] = wts[q] / sum;")} } }`;
-    case "softmax":
-      return `{ var m = -3.402823e38; ${each("m = max(m, wts[q]);")} var sum = 0.0; ${each("let v = exp(wts[q] - m); wts[q] = v; sum += v;")} ${each("wts[q] = wts[q] / sum;")} }`;
-    case "exp":
-      return each("wts[q] = exp(wts[q]);");
-    case "scale":
-      return each(`wts[q] = wts[q] * ${f32Lit(p.s)};`);
-  }
-}
-
-export function routerKernel(o: RouterKernelOptions): KernelSpec {
-  // E, D and the round count are uniforms so that one pipeline serves every pool size; only the
-  // mask width (1 word up to E = 8192) and the stage constants are baked into the source.
-  const MASKW = Math.max(1, Math.ceil(Math.ceil(o.numExperts / WG) / 32));
   const sel = o.select;
-  const selValue = o.selectionBias ? `scr[row + e] + f32(ebias[e])` : `scr[row + e]`;
-
-  const bindings: KernelSpec["bindings"] = [
-    { name: "run", kind: "uniform" },
-    { name: "params", kind: "uniform" },
-    { name: "x", kind: "read" },
-    { name: "weight", kind: "read" },
+  const rounds = sel.kind === "topk" ? sel.k : sel.kind === "dense" ? 0 : sel.max;
+  const selParam = sel.kind === "topp" ? sel.p : sel.kind === "threshold" ? sel.delta : 0;
+  const words = [
+    dim, o.numExperts, routerMaxPerToken(o), rounds,
+    WG / 2, o.transforms.length, SELECT_CODE[sel.kind], o.post.length,
+    f32Bits(selParam), o.scoreBias ? 1 : 0, o.selectionBias ? 1 : 0, 0,
   ];
-  let decl = "";
-  const bind = (name: string, kind: "read" | "storage", type: string): void => {
-    decl += `@group(0) @binding(${bindings.length}) var<storage, ${kind === "read" ? "read" : "read_write"}> ${name}: ${type};\n`;
-    bindings.push({ name, kind });
-  };
-  if (o.scoreBias) bind("bias", "read", "array<st>");
-  if (o.selectionBias) bind("ebias", "read", "array<f32>");
-  bind("scr", "storage", "array<f32>");
-  bind("tok_count", "storage", "array<u32>");
-  bind("ids", "storage", "array<u32>");
-  bind("wts", "storage", "array<f32>");
-  bind("expert_count", "storage", "array<atomic<u32>>");
+  const tc = [0, 0, 0, 0], tp = [0, 0, 0, 0], pc = [0, 0, 0, 0], pp = [0, 0, 0, 0];
+  o.transforms.forEach((t, i) => {
+    tc[i] = TRANSFORM_CODE[t.kind];
+    tp[i] = f32Bits(t.kind === "temp" ? t.tau : 0);
+  });
+  o.post.forEach((q, i) => {
+    pc[i] = POST_CODE[q.kind];
+    pp[i] = f32Bits(q.kind === "scale" ? q.s : 0);
+  });
+  return [...words, ...tc, ...tp, ...pc, ...pp];
+}
 
-  let selectBody: string;
-  if (sel.kind === "dense") {
-    // Every expert in index order; the weights of other threads are then read by thread 0
-    // (post-select), hence the storage barrier.
-    selectBody = `
-      for (var j = 0u; j < NJ; j++) {
-        let e = tid + j * WG;
-        if (e < E) { ids[slot0 + e] = e; wts[slot0 + e] = scr[row + e]; atomicAdd(&expert_count[e], 1u); }
-      }
-      storageBarrier();
-      workgroupBarrier();
-      let cnt = E;`;
-  } else {
-    const accept =
-      sel.kind === "threshold"
-        ? `if (c.v < ${f32Lit(sel.delta)}) { break; }`
-        : "";
-    const stopAfter = sel.kind === "topp" ? `cum += c.w; if (cum > ${f32Lit(sel.p)}) { break; }` : "";
-    selectBody = `
-      var mask: array<u32, MASKW>;
-      var best = Cand(-3.402823e38, NONE, 0.0);
-      for (var j = 0u; j < NJ; j++) {
-        let e = tid + j * WG;
-        if (e < E) { let c = Cand(${selValue}, e, scr[row + e]); if (better(c, best)) { best = c; } }
-      }
-      var cnt = 0u;
-      var cum = 0.0;
-      for (var r = 0u; r < p.rounds; r++) {
-        let c = reduce_best(best);
-        if (c.i == NONE) { break; }
-        ${accept}
-        if (tid == 0u) { ids[slot0 + cnt] = c.i; wts[slot0 + cnt] = c.w; atomicAdd(&expert_count[c.i], 1u); }
-        cnt += 1u;
-        if (c.i % WG == tid) {
-          // Only the owner of the winner rescans its items, skipping the ones already taken.
-          let jw = c.i / WG;
-          mask[jw / 32u] |= 1u << (jw % 32u);
-          best = Cand(-3.402823e38, NONE, 0.0);
-          for (var j = 0u; j < NJ; j++) {
-            let e = tid + j * WG;
-            if (e < E && (mask[j / 32u] & (1u << (j % 32u))) == 0u) {
-              let cc = Cand(${selValue}, e, scr[row + e]);
-              if (better(cc, best)) { best = cc; }
-            }
-          }
-        }
-        ${stopAfter}
-      }`;
-  }
-
+/** The fused router kernel; `maxExperts` only sizes the per-thread selection mask (1 word up to 8192). */
+export function routerKernel(o: { dtype: StorageDtype; maxExperts?: number }): KernelSpec {
+  const MASKW = Math.max(1, Math.ceil(Math.ceil((o.maxExperts ?? 1) / WG) / 32));
   const code = `${header(o.dtype)}
 ${RUN_STRUCT}
-struct Params { D: u32, E: u32, maxK: u32, rounds: u32 }
+// wg_half = WG/2 comes from the host so the reduction loops stay rolled: llvmpipe (lavapipe)
+// turns each barrier of an unrolled loop into a coroutine suspend point and its JIT then takes
+// seconds; GPU drivers unroll either way. Stage codes: see routerParams.
+struct Params {
+  D: u32, E: u32, maxK: u32, rounds: u32,
+  wg_half: u32, n_transforms: u32, select_kind: u32, n_post: u32,
+  select_param: f32, score_bias: u32, selection_bias: u32, _a: u32,
+  tcode: vec4<u32>, tparam: vec4<f32>, pcode: vec4<u32>, pparam: vec4<f32>,
+}
 @group(0) @binding(1) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> x: array<st>;
 @group(0) @binding(3) var<storage, read> weight: array<st>;
-${decl}
+@group(0) @binding(4) var<storage, read> bias: array<st>;
+@group(0) @binding(5) var<storage, read> ebias: array<f32>;
+@group(0) @binding(6) var<storage, read_write> scr: array<f32>;
+@group(0) @binding(7) var<storage, read_write> tok_count: array<u32>;
+@group(0) @binding(8) var<storage, read_write> ids: array<u32>;
+@group(0) @binding(9) var<storage, read_write> wts: array<f32>;
+@group(0) @binding(10) var<storage, read_write> expert_count: array<atomic<u32>>;
+
 const WG = ${WG}u;
 const TT = ${TT}u;
 const BKR = ${BKR}u;
@@ -301,6 +232,7 @@ struct Cand { v: f32, i: u32, w: f32 }
 var<workgroup> xs: array<f32, ${TT * BKR}>;
 var<workgroup> red: array<Cand, ${WG}>;
 var<workgroup> redf: array<f32, ${WG}>;
+var<private> lid: u32;
 
 // Higher selection score wins; ties go to the lower expert index; NONE always loses.
 fn better(a: Cand, b: Cand) -> bool {
@@ -312,41 +244,36 @@ fn better(a: Cand, b: Cand) -> bool {
 // Each reduction starts with a barrier: the previous one's broadcast load must be finished
 // everywhere before slot 0 is overwritten.
 fn reduce_best(c: Cand) -> Cand {
-  let tid = lid;
   workgroupBarrier();
-  red[tid] = c;
+  red[lid] = c;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (tid < s && better(red[tid + s], red[tid])) { red[tid] = red[tid + s]; }
+  for (var s = p.wg_half; s > 0u; s = s >> 1u) {
+    if (lid < s && better(red[lid + s], red[lid])) { red[lid] = red[lid + s]; }
     workgroupBarrier();
   }
-  let r = workgroupUniformLoad(&red[0]);
-  return r;
+  return workgroupUniformLoad(&red[0]);
 }
 
-fn reduce_max(v: f32) -> f32 {
+// op 0: max, 1: sum.
+fn reduce_f32(v: f32, op: u32) -> f32 {
   workgroupBarrier();
   redf[lid] = v;
   workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) { redf[lid] = max(redf[lid], redf[lid + s]); }
+  for (var s = p.wg_half; s > 0u; s = s >> 1u) {
+    if (lid < s) {
+      let o = redf[lid + s];
+      redf[lid] = select(redf[lid] + o, max(redf[lid], o), op == 0u);
+    }
     workgroupBarrier();
   }
   return workgroupUniformLoad(&redf[0]);
 }
 
-fn reduce_sum(v: f32) -> f32 {
-  workgroupBarrier();
-  redf[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s = s >> 1u) {
-    if (lid < s) { redf[lid] = redf[lid] + redf[lid + s]; }
-    workgroupBarrier();
-  }
-  return workgroupUniformLoad(&redf[0]);
+fn sel_value(row: u32, e: u32) -> f32 {
+  var v = scr[row + e];
+  if (p.selection_bias != 0u) { v += ebias[e]; }
+  return v;
 }
-
-var<private> lid: u32;
 
 @compute @workgroup_size(${WG})
 fn main(${WG_BUILTINS}) {
@@ -362,7 +289,10 @@ fn main(${WG_BUILTINS}) {
   // 1. Gate GEMM for TT tokens: scr[t, e] = x[t] · W[e] (+ b[e]).
   for (var e0 = 0u; e0 < E; e0 += WG) {
     let e = e0 + tid;
+    // Zeroed explicitly: the per-iteration zero-init of a loop-body var left stale sums for the
+    // second expert chunk on lavapipe.
     var acc: array<f32, TT>;
+    for (var t = 0u; t < TT; t++) { acc[t] = 0.0; }
     for (var k0 = 0u; k0 < D; k0 += BKR) {
       workgroupBarrier();
       if (tid < TT * BKR) {
@@ -382,8 +312,10 @@ fn main(${WG_BUILTINS}) {
       }
     }
     if (e < E) {
+      var b = 0.0;
+      if (p.score_bias != 0u) { b = f32(bias[e]); }
       for (var t = 0u; t < TT; t++) {
-        if (tok0 + t < T) { scr[(tok0 + t) * E + e] = acc[t]${o.scoreBias ? " + f32(bias[e])" : ""}; }
+        if (tok0 + t < T) { scr[(tok0 + t) * E + e] = acc[t] + b; }
       }
     }
   }
@@ -393,25 +325,128 @@ fn main(${WG_BUILTINS}) {
     if (tok >= T) { break; }
     let row = tok * E;
     let slot0 = tok * p.maxK;
-    // 2. Transforms, on both streams.
-    ${o.transforms.map(transformCode).join("\n    ")}
+
+    // 2. Transforms on both streams, each thread on its own experts.
+    for (var ti = 0u; ti < p.n_transforms; ti++) {
+      let code = p.tcode[ti];
+      if (code <= 1u) {
+        var lm = -3.402823e38;
+        for (var j = 0u; j < NJ; j++) { let e = tid + j * WG; if (e < E) { lm = max(lm, scr[row + e]); } }
+        let m = reduce_f32(lm, 0u);
+        var ls = 0.0;
+        for (var j = 0u; j < NJ; j++) { let e = tid + j * WG; if (e < E) { ls += exp(scr[row + e] - m); } }
+        let s = reduce_f32(ls, 1u);
+        let lse = m + log(s);
+        for (var j = 0u; j < NJ; j++) {
+          let e = tid + j * WG;
+          if (e < E) {
+            let z = scr[row + e];
+            scr[row + e] = select(z - lse, exp(z - m) / s, code == 0u);
+          }
+        }
+      } else {
+        let tau = p.tparam[ti];
+        for (var j = 0u; j < NJ; j++) {
+          let e = tid + j * WG;
+          if (e < E) {
+            let z = scr[row + e];
+            var v = z / tau;
+            if (code == 2u) { v = 1.0 / (1.0 + exp(-z)); }
+            if (code == 3u) { v = exp(z); }
+            scr[row + e] = v;
+          }
+        }
+      }
+    }
+
     // 3. Selection.
-    ${selectBody}
-    // 4. Post-select, in slot order.
+    var cnt = 0u;
+    if (p.select_kind == 3u) {
+      // dense: every expert in index order; other threads' weights are then read by thread 0.
+      for (var j = 0u; j < NJ; j++) {
+        let e = tid + j * WG;
+        if (e < E) { ids[slot0 + e] = e; wts[slot0 + e] = scr[row + e]; atomicAdd(&expert_count[e], 1u); }
+      }
+      cnt = E;
+      storageBarrier();
+      workgroupBarrier();
+    } else {
+      var mask: array<u32, MASKW>;
+      for (var q = 0u; q < MASKW; q++) { mask[q] = 0u; }
+      var best = Cand(-3.402823e38, NONE, 0.0);
+      for (var j = 0u; j < NJ; j++) {
+        let e = tid + j * WG;
+        if (e < E) { let c = Cand(sel_value(row, e), e, scr[row + e]); if (better(c, best)) { best = c; } }
+      }
+      var cum = 0.0;
+      for (var r = 0u; r < p.rounds; r++) {
+        let c = reduce_best(best);
+        if (c.i == NONE) { break; }
+        // threshold: highest first, stop below delta (possibly selecting none).
+        if (p.select_kind == 2u && c.v < p.select_param) { break; }
+        if (tid == 0u) { ids[slot0 + cnt] = c.i; wts[slot0 + cnt] = c.w; atomicAdd(&expert_count[c.i], 1u); }
+        cnt += 1u;
+        if (c.i % WG == tid) {
+          // Only the owner of the winner rescans its items, skipping the ones already taken.
+          let jw = c.i / WG;
+          mask[jw / 32u] |= 1u << (jw % 32u);
+          best = Cand(-3.402823e38, NONE, 0.0);
+          for (var j = 0u; j < NJ; j++) {
+            let e = tid + j * WG;
+            if (e < E && (mask[j / 32u] & (1u << (j % 32u))) == 0u) {
+              let cc = Cand(sel_value(row, e), e, scr[row + e]);
+              if (better(cc, best)) { best = cc; }
+            }
+          }
+        }
+        // topp: the shortest prefix whose weight sum exceeds p.
+        cum += c.w;
+        if (p.select_kind == 1u && cum > p.select_param) { break; }
+      }
+    }
+
+    // 4. Post-select on the selected weights, in slot order (thread 0: deterministic).
     if (tid == 0u) {
-      ${o.post.map(postCode).join("\n      ")}
+      for (var pi = 0u; pi < p.n_post; pi++) {
+        let code = p.pcode[pi];
+        if (code == 0u || code == 1u) {
+          var m = -3.402823e38;
+          for (var s = 0u; s < cnt; s++) { m = max(m, wts[slot0 + s]); }
+          var sum = 0.0;
+          for (var s = 0u; s < cnt; s++) {
+            var v = wts[slot0 + s];
+            if (code == 1u) { v = exp(v - m); wts[slot0 + s] = v; }
+            sum += v;
+          }
+          // renorm: all-zero weights stay zero (LANGUAGE.md §5).
+          if (sum != 0.0) { for (var s = 0u; s < cnt; s++) { wts[slot0 + s] = wts[slot0 + s] / sum; } }
+        } else {
+          let f = p.pparam[pi];
+          for (var s = 0u; s < cnt; s++) {
+            let v = wts[slot0 + s];
+            wts[slot0 + s] = select(v * f, exp(v), code == 2u);
+          }
+        }
+      }
       tok_count[tok] = cnt;
     }
     workgroupBarrier();
   }
 }
 `;
-  const name = `router[${[
-    o.scoreBias ? "linear+b" : "linear",
-    ...o.transforms.map((t) => t.kind),
-    ...(o.selectionBias ? ["bias"] : []),
-    sel.kind === "topk" ? `topk(${sel.k})` : sel.kind,
-    ...o.post.map((p) => p.kind),
-  ].join("|")}]`;
-  return { name, code, entryPoint: "main", bindings };
+  return { name: `router[${o.dtype}${MASKW > 1 ? `,mask${MASKW}` : ""}]`, code, entryPoint: "main", bindings: ROUTER_BINDINGS };
 }
+
+const ROUTER_BINDINGS: KernelSpec["bindings"] = [
+  { name: "run", kind: "uniform" },
+  { name: "params", kind: "uniform" },
+  { name: "x", kind: "read" },
+  { name: "weight", kind: "read" },
+  { name: "bias", kind: "read" },
+  { name: "ebias", kind: "read" },
+  { name: "scr", kind: "storage" },
+  { name: "tok_count", kind: "storage" },
+  { name: "ids", kind: "storage" },
+  { name: "wts", kind: "storage" },
+  { name: "expert_count", kind: "storage" },
+];

@@ -7,10 +7,16 @@ import { header, RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
 
 const WG = 128;
 
+/** Uniform words of the softmax kernel's Params. */
+export function softmaxParams(width: number): number[] {
+  return [width, WG / 2, 0, 0];
+}
+
 export function softmaxKernel(dtype: StorageDtype): KernelSpec {
   const code = `${header(dtype)}
 ${RUN_STRUCT}
-struct Params { width: u32, _a: u32, _b: u32, _c: u32 }
+// wg_half from the host keeps the reductions rolled (see router-kernel).
+struct Params { width: u32, wg_half: u32, _b: u32, _c: u32 }
 @group(0) @binding(1) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> x: array<st>;
 @group(0) @binding(3) var<storage, read_write> out: array<st>;
@@ -26,7 +32,7 @@ fn main(${WG_BUILTINS}) {
   for (var j = tid; j < p.width; j += ${WG}u) { m = max(m, f32(x[base + j])); }
   red[tid] = m;
   workgroupBarrier();
-  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
+  for (var s = p.wg_half; s > 0u; s = s >> 1u) {
     if (tid < s) { red[tid] = max(red[tid], red[tid + s]); }
     workgroupBarrier();
   }
@@ -36,7 +42,7 @@ fn main(${WG_BUILTINS}) {
   for (var j = tid; j < p.width; j += ${WG}u) { sum += exp(f32(x[base + j]) - mx); }
   red[tid] = sum;
   workgroupBarrier();
-  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
+  for (var s = p.wg_half; s > 0u; s = s >> 1u) {
     if (tid < s) { red[tid] = red[tid] + red[tid + s]; }
     workgroupBarrier();
   }

@@ -6,8 +6,7 @@
 import type { StorageDtype } from "../gpu/buffers.js";
 import type { KernelSpec } from "./kernel-spec.js";
 import type { RouterKernelOptions } from "./router-kernel.js";
-import { ACT_WGSL, actExpr, f32Lit, header, NONE, RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
-import type { ExpertAct } from "./expert-gemm-up.js";
+import { ACT_WGSL, f32Lit, header, NONE, RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
 
 const WG = 64;
 export const UNFUSED_WG = WG;
@@ -120,13 +119,11 @@ fn main(${WG_BUILTINS}) {
   ]);
 }
 
-/** h = act(g) ⊙ u (gated) or act(u), n·I elements. Params: count. */
-export function activationKernel(act: ExpertAct, dtype: StorageDtype): KernelSpec {
-  const gated = act === "swiglu" || act === "geglu";
-  const inner = act === "swiglu" ? "silu" : act === "geglu" ? "gelu" : act;
+/** h = act(g) ⊙ u (gated) or act(u), n·I elements. Params: count, act code (ACT_CODE). */
+export function activationKernel(gated: boolean, dtype: StorageDtype): KernelSpec {
   const code = `${header(dtype)}
 ${RUN_STRUCT}
-struct Params { count: u32, _a: u32, _b: u32, _c: u32 }
+struct Params { count: u32, act: u32, _b: u32, _c: u32 }
 @group(0) @binding(1) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> u: array<st>;
 ${gated ? "@group(0) @binding(3) var<storage, read> g: array<st>;\n" : ""}@group(0) @binding(${gated ? 4 : 3}) var<storage, read_write> out: array<st>;
@@ -136,7 +133,7 @@ fn main(${WG_BUILTINS}) {
   ${WG_LINEAR}
   let i = wg_linear * ${WG}u + tid;
   if (i >= p.count) { return; }
-  out[i] = st(${gated ? `${actExpr(inner as "silu", "f32(g[i])")} * f32(u[i])` : actExpr(inner as "relu", "f32(u[i])")});
+  out[i] = st(${gated ? "act_f32(p.act, f32(g[i])) * f32(u[i])" : "act_f32(p.act, f32(u[i]))"});
 }
 `;
   const bindings: KernelSpec["bindings"] = [
@@ -146,7 +143,7 @@ fn main(${WG_BUILTINS}) {
   ];
   if (gated) bindings.push({ name: "g", kind: "read" });
   bindings.push({ name: "out", kind: "storage" });
-  return spec(`activation[${act},${dtype}]`, code, bindings);
+  return spec(`activation[${gated ? "gated," : ""}${dtype}]`, code, bindings);
 }
 
 /** out[rows[off + r]] += rw[off + r] · ye[r] (the "final mix" of a naive port). Params: D, n, off. */

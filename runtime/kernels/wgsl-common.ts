@@ -50,24 +50,26 @@ fn sigmoid_f32(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
 fn silu_f32(x: f32) -> f32 { return x / (1.0 + exp(-x)); }
 fn gelu_f32(x: f32) -> f32 { return 0.5 * x * (1.0 + erf_f32(x * 0.70710678118654752)); }
 fn relu_f32(x: f32) -> f32 { return max(x, 0.0); }
+// Activation chosen by a uniform code (ACT_CODE), so one pipeline serves every activation.
+fn act_f32(code: u32, x: f32) -> f32 {
+  switch code {
+    case 1u: { return relu_f32(x); }
+    case 2u: { return gelu_f32(x); }
+    case 3u: { return silu_f32(x); }
+    case 4u: { return sigmoid_f32(x); }
+    case 5u: { return -x; }
+    default: { return x; }
+  }
+}
 `;
 
-export type ActName = "relu" | "gelu" | "silu" | "identity" | "sigmoid";
+/** Uniform codes of act_f32. */
+export const ACT_CODE = { identity: 0, relu: 1, gelu: 2, silu: 3, sigmoid: 4, neg: 5 } as const;
+export type ActCodeName = keyof typeof ACT_CODE;
 
-/** WGSL expression applying `act` to the f32 expression `v`. */
-export function actExpr(act: ActName, v: string): string {
-  switch (act) {
-    case "relu":
-      return `relu_f32(${v})`;
-    case "gelu":
-      return `gelu_f32(${v})`;
-    case "silu":
-      return `silu_f32(${v})`;
-    case "sigmoid":
-      return `sigmoid_f32(${v})`;
-    case "identity":
-      return `(${v})`;
-  }
+/** Bits of an f32 (uniform words are u32; the WGSL struct field is declared f32). */
+export function f32Bits(v: number): number {
+  return new Uint32Array(Float32Array.of(v).buffer)[0]!;
 }
 
 /** Declares `wg_linear` from the 2D workgroup grid (x fastest). */
