@@ -1,12 +1,10 @@
-// Where comments go, and how the ones no node owns are printed. Prettier's default attachment
-// (leading the following node, trailing the preceding one) needs four .moe-specific exceptions,
-// listed at `placeComment`.
-import { doc, util, type AstPath, type Doc, type ParserOptions } from "prettier";
+// Where comments go. Prettier's default attachment (a comment on its own line leads the
+// following node; one at a line end trails the preceding node) misplaces comments around .moe's
+// brackets, operator chains and keywords; `placeComment` lists the rules tried first.
+import { util, type ParserOptions } from "prettier";
 import type * as A from "../syntax/ast.js";
-import { isComment, kindOf, type MoeComment, type MoeNode, type MoeProgram, type WithComments } from "./moe-nodes.js";
+import { isComment, kindOf, type MoeComment, type MoeNode, type MoeProgram } from "./moe-nodes.js";
 import { locEnd, locStart } from "./parse-moe.js";
-
-const { group, indent, softline, hardline, join, breakParent, lineSuffix } = doc.builders;
 
 /** Pipeline and arithmetic nodes take no comments: the printer flattens their chains, so a comment goes to the nearest operand. */
 export function canAttachComment(node: MoeNode): boolean {
@@ -17,15 +15,6 @@ export function canAttachComment(node: MoeNode): boolean {
 
 export function isBlockComment(node: MoeNode): boolean {
   return isComment(node) && node.block;
-}
-
-/** Comment text as written; a line comment loses trailing blanks (Prettier trims line ends anyway). */
-export function commentText(comment: MoeComment): string {
-  return comment.block ? comment.text : comment.text.trimEnd();
-}
-
-export function printComment(path: AstPath<MoeNode>): Doc {
-  return commentText(path.node as MoeComment);
 }
 
 interface DecoratedComment extends MoeComment {
@@ -73,36 +62,28 @@ function blankLineAfter(text: string, end: number): boolean {
   return i >= text.length || text[i] === "\n";
 }
 
-/** Where a statement or declaration ends, counting the comments that trail it (for blank-line checks). */
-export function endWithTrailingComments(node: MoeNode): number {
-  let end = locEnd(node);
-  for (const c of (node as WithComments<MoeNode>).comments ?? []) if (c.trailing) end = Math.max(end, locEnd(c));
-  return end;
-}
-
 type Placement = "ownLine" | "endOfLine" | "remaining";
 
 /**
- * Placement rules, tried before Prettier's defaults (a comment on its own line leads the
- * following node; one at a line end trails the preceding node). Each is chosen so that
- * formatting the output places the comment the same way again (idempotence):
+ * Placement rules, tried before Prettier's defaults. Each is chosen so that formatting the output
+ * places the comment the same way again (idempotence):
  * 1. right after `(`, `[` or `{`: lead the first thing inside, or dangle in the empty brackets;
  * 2. right before an opening bracket: lead the first thing inside it, or dangle there if empty;
  *    right before a closing one: trail the last item (the list breaks after that item);
- * 3. between two operands (around the operator): trail the left one, except that a comment on its own line leads a
- *    right operand (the chain printer hoists it above that operand's `|>` line);
+ * 3. between two operands (around the operator): trail the left one, except that a comment on
+ *    its own line leads a right operand (the chain printer hoists it above its `|>` line);
  * 4. among keywords, `=` or `:` (`router r = … // c` + `per token`): a line suffix would float
  *    past them, so a comment ending its line trails the enclosing statement, argument or field,
  *    and one on its own line leads it; in a header whose body follows, it leads the next node;
- * 5. on its own line right under a statement or declaration and followed by a blank line: trail
- *    that statement (as it prints when it follows another trailing comment there).
+ * 5. (checked first) on its own line right under a statement or declaration and followed by a
+ *    blank line: trail that statement (as it prints when it follows another trailing comment).
  */
 function placeComment(comment: DecoratedComment, text: string, ast: MoeProgram, placement: Placement): boolean {
   const { precedingNode: prev, enclosingNode: encl, followingNode: next } = comment;
   const textEnd = ast.span.end;
   const before = tokensBetween(ast, prev ? locEnd(prev) : encl ? locStart(encl) : 0, locStart(comment));
   const after = tokensBetween(ast, locEnd(comment), next ? locStart(next) : encl ? locEnd(encl) : textEnd);
-  // 5 (checked first). A comment right under a statement or declaration, with a blank line after it, belongs to the one above.
+  // Rule 5.
   if (placement === "ownLine" && prev && next && isListItem(prev) && isListItem(next)) {
     const between = ast.allComments.filter((c) => c.span.start >= locEnd(prev) && c.span.start < locStart(comment));
     const rightUnder = !util.isPreviousLineEmpty(text, locStart(comment)) && between.every((c) => !util.hasNewlineInRange(text, locEnd(prev), c.span.start));
@@ -110,6 +91,7 @@ function placeComment(comment: DecoratedComment, text: string, ast: MoeProgram, 
       return util.addTrailingComment(prev, comment);
     }
   }
+  // Rules 1 and 2.
   const opener = before.at(-1);
   if (opener !== undefined && OPENERS.has(opener)) {
     if (next && !after.some((t) => CLOSERS.has(t))) util.addLeadingComment(next, comment);
@@ -124,11 +106,13 @@ function placeComment(comment: DecoratedComment, text: string, ast: MoeProgram, 
   }
   const closer = after.findIndex((t) => CLOSERS.has(t));
   if (prev && closer >= 0) return util.addTrailingComment(prev, comment);
+  // Rule 3.
   const gap = [...before, ...after];
   if (prev && next && gap.length > 0 && gap.every((t) => OPERATORS.has(t))) {
     if (placement === "ownLine" && ast.rightOperands.has(next as A.Expr)) return util.addLeadingComment(next, comment);
     return util.addTrailingComment(prev, comment);
   }
+  // Rule 4.
   const floatsPast = [...before, ...(closer < 0 ? after : after.slice(0, closer))];
   if (encl && floatsPast.some((t) => !FLOATABLE.has(t) && !OPENERS.has(t))) {
     if (HAS_BODY.has(kindOf(encl))) return next ? util.addLeadingComment(next, comment) : false;
@@ -144,104 +128,3 @@ const handler =
     placeComment(comment, text, ast as MoeProgram, placement);
 
 export const handleComments = { ownLine: handler("ownLine"), endOfLine: handler("endOfLine"), remaining: handler("remaining") };
-
-export interface PrintedDangling {
-  docs: Doc[];
-  comments: MoeComment[];
-  hasLineComment: boolean;
-}
-
-/** Prints the node's not-yet-printed dangling comments (only those with `marker`, when given). */
-export function printDangling(path: AstPath<MoeNode>, marker?: string): PrintedDangling {
-  const out: PrintedDangling = { docs: [], comments: [], hasLineComment: false };
-  const node = path.node as WithComments<MoeNode>;
-  if (!node.comments?.length) return out;
-  (path as AstPath<WithComments<MoeNode>>).each((p) => {
-    const c = p.node as unknown as MoeComment;
-    if (c.leading || c.trailing || c.printed) return;
-    if (marker !== undefined && c.marker !== marker) return;
-    c.printed = true;
-    out.docs.push(commentText(c));
-    out.comments.push(c);
-    if (!c.block) out.hasLineComment = true;
-  }, "comments");
-  return out;
-}
-
-/** `open close`, or the dangling comments of an empty bracket pair between them. */
-export function printEmptyBrackets(path: AstPath<MoeNode>, open: string, close: string): Doc {
-  const { docs, hasLineComment } = printDangling(path, open);
-  if (docs.length === 0) return [open, close];
-  return group([
-    open,
-    indent([softline, join(hasLineComment ? hardline : " ", docs)]),
-    softline,
-    close,
-    hasLineComment ? breakParent : "",
-  ]);
-}
-
-/** A last resort so no comment is ever dropped: append what no printer placed, line comments as line suffixes. */
-export function appendUnplacedComments(path: AstPath<MoeNode>, printed: Doc): Doc {
-  const node = path.node as WithComments<MoeNode>;
-  if (!node.comments?.some((c) => !c.leading && !c.trailing && !c.printed)) return printed;
-  const parts: Doc[] = [printed];
-  (path as AstPath<WithComments<MoeNode>>).each((p) => {
-    const c = p.node as unknown as MoeComment;
-    if (c.leading || c.trailing || c.printed) return;
-    c.printed = true;
-    parts.push(c.block ? [" ", commentText(c)] : [lineSuffix([" ", commentText(c)]), breakParent]);
-  }, "comments");
-  return parts;
-}
-
-/**
- * Operands of a chain print their own comments: the chain printer puts a right operand's leading
- * comments above its operator line, and the first operand's trailing ones inside the indentation.
- * Declarations do too, so that the program printer can measure them without their comments.
- */
-export function willPrintOwnComments(path: AstPath<MoeNode>): boolean {
-  const parent = path.parent as MoeNode | null;
-  if (parent === null) return false;
-  if (kindOf(parent) === "Program") return true;
-  return (path.key === "right" || path.key === "left") && kindOf(parent) === "Binary";
-}
-
-export interface OwnComments {
-  /** Leading comments that end their line (each doc ends with its line break). */
-  above: Doc[];
-  /** Leading block comments on the operand's own line. */
-  inline: Doc[];
-  trailing: Doc[];
-}
-
-/** Prettier's leading/trailing comment layout, for a node that prints its own comments. */
-export function printOwnComments(path: AstPath<MoeNode>, options: ParserOptions<MoeNode>): OwnComments {
-  const out: OwnComments = { above: [], inline: [], trailing: [] };
-  const node = path.node as WithComments<MoeNode>;
-  if (!node.comments?.length) return out;
-  const text = options.originalText;
-  let lineSuffixBefore: { block: boolean } | undefined;
-  (path as AstPath<WithComments<MoeNode>>).each((p) => {
-    const c = p.node as unknown as MoeComment;
-    if (c.printed || (!c.leading && !c.trailing)) return;
-    c.printed = true;
-    const printed = commentText(c);
-    if (c.leading) {
-      if (c.block && c.placement !== "ownLine" && !util.hasNewline(text, locEnd(c))) out.inline.push([printed, " "]);
-      else out.above.push([printed, hardline, util.isNextLineEmpty(text, locEnd(c)) ? hardline : ""]);
-      return;
-    }
-    if ((lineSuffixBefore && !lineSuffixBefore.block) || util.hasNewline(text, locStart(c), { backwards: true })) {
-      const blankBefore = util.isPreviousLineEmpty(text, locStart(c));
-      out.trailing.push(lineSuffix([hardline, blankBefore ? hardline : "", printed]));
-      lineSuffixBefore = { block: c.block };
-    } else if (!c.block || lineSuffixBefore) {
-      out.trailing.push([lineSuffix([" ", printed]), breakParent]);
-      lineSuffixBefore = { block: c.block };
-    } else {
-      out.trailing.push([" ", printed]);
-    }
-  }, "comments");
-  return out;
-}

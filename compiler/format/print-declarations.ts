@@ -3,7 +3,7 @@
 import { doc, util, type AstPath, type Doc, type ParserOptions } from "prettier";
 import type * as A from "../syntax/ast.js";
 import type { MoeNode, MoeProgram } from "./moe-nodes.js";
-import { endWithTrailingComments, printDangling, printOwnComments, type OwnComments } from "./attach-comments.js";
+import { endWithTrailingComments, printDangling, printOwnComments, type OwnComments } from "./print-comments.js";
 import { locEnd } from "./parse-moe.js";
 import { printBracketedList, type PrintFn } from "./print-lists.js";
 import { Prec, parenthesize } from "./print-expressions.js";

@@ -5,7 +5,7 @@ import { doc, type AstPath, type Doc, type ParserOptions } from "prettier";
 import type * as A from "../syntax/ast.js";
 import type { MoeNode, RecordField } from "./moe-nodes.js";
 import { printBracketedList, type PrintFn } from "./print-lists.js";
-import { printOwnComments } from "./attach-comments.js";
+import { printOwnComments } from "./print-comments.js";
 
 const { group, indent, line, softline } = doc.builders;
 

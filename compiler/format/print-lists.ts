@@ -2,7 +2,7 @@
 // trailing comma (the only place a trailing comma is printed).
 import { doc, type AstPath, type Doc } from "prettier";
 import type { MoeNode } from "./moe-nodes.js";
-import { printEmptyBrackets } from "./attach-comments.js";
+import { printEmptyBrackets } from "./print-comments.js";
 
 const { group, indent, line, softline, join, ifBreak } = doc.builders;
 

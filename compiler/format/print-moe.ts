@@ -2,7 +2,8 @@
 import type { AstPath, Doc, Printer } from "prettier";
 import type { MoeNode } from "./moe-nodes.js";
 import { kindOf, visitorKeys } from "./moe-nodes.js";
-import { appendUnplacedComments, canAttachComment, handleComments, isBlockComment, printComment, willPrintOwnComments } from "./attach-comments.js";
+import { canAttachComment, handleComments, isBlockComment } from "./attach-comments.js";
+import { appendUnplacedComments, printComment, willPrintOwnComments } from "./print-comments.js";
 import { printArgOrField, printExpression } from "./print-expressions.js";
 import { printStatement } from "./print-statements.js";
 import { printDeclaration, printParam, printProgram } from "./print-declarations.js";

@@ -3,7 +3,7 @@
 import { doc, util, type AstPath, type Doc, type ParserOptions } from "prettier";
 import type * as A from "../syntax/ast.js";
 import type { MoeNode } from "./moe-nodes.js";
-import { endWithTrailingComments, printDangling } from "./attach-comments.js";
+import { endWithTrailingComments, printDangling } from "./print-comments.js";
 import { Prec, printOperand } from "./print-expressions.js";
 import type { PrintFn } from "./print-lists.js";
 
