@@ -85,7 +85,7 @@ describe("the .vsix", () => {
       { command: "moec.showInfo", title: "moec: Show info for the layer under the cursor" },
       { command: "moec.restartServer", title: "moec: Restart language server" },
     ]);
-    expect(text("extension.vsixmanifest")).toMatch(/<Identity Language="en-US" Id="moec-vscode" Version="0\.1\.0" Publisher="moec"/);
+    expect(text("extension.vsixmanifest")).toContain(`<Identity Language="en-US" Id="moec-vscode" Version="${pkg.version}" Publisher="moec"`);
   });
 
   it("bundles the client with `vscode` left to the editor and the moec/info request in it", () => {
