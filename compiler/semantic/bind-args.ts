@@ -36,6 +36,8 @@ export function bindArgs(
   const positional = specs.filter((s) => s.positional);
   let posIndex = 0;
   let sawNamed = false;
+  /** A positional argument written after named ones: it was reported, so do not also call it missing. */
+  let misplacedPositional = false;
 
   for (const arg of args) {
     let spec: ParamSpec | undefined;
@@ -52,6 +54,7 @@ export function bindArgs(
       }
     } else {
       if (sawNamed) {
+        misplacedPositional = true;
         sink.error("E0301", `a positional argument cannot follow named arguments`, arg.span, { label: "positional after named" });
         complete = false;
         continue;
@@ -82,7 +85,7 @@ export function bindArgs(
     if (spec.name in spans) continue;
     if (spec.default !== undefined) {
       values[spec.name] = spec.default;
-    } else if (!spec.optional) {
+    } else if (!spec.optional && !(misplacedPositional && spec.positional)) {
       sink.error("E0304", `${what} needs the argument \`${spec.name}\` (${spec.doc})`, call.span, {
         label: `\`${spec.name}\` missing`,
         help: `write \`${call.callee.name}(${spec.name} = …)\``,

@@ -71,7 +71,8 @@ interface Frame {
   pools: PoolValue[];
   routers: RouterValue[];
   reports: string[];
-  balanceCoef?: number;
+  /** Shared by reference with inner blocks, so `loss` anywhere in the body reaches every router. */
+  loss: { coef?: number };
   /** Routers of this layer as IR, so reports/losses declared anywhere in the body apply to all. */
   irRouters: IrRouter[];
   agentCounter: { n: number };
@@ -139,7 +140,7 @@ export class Elaborator {
     const frame: Frame = {
       file, decl, scope: new Scope(), instance: emptyInstance(decl.name.name, decl.kind),
       iterSuffix: "", irPath: opts.irPath ?? "", emit: opts.emit, isModel: decl.kind === "Model",
-      diags: [], ownerNames: new Map(), pools: [], routers: [], reports: [], irRouters: [],
+      diags: [], ownerNames: new Map(), pools: [], routers: [], reports: [], loss: {}, irRouters: [],
       agentCounter: opts.agentCounter ?? { n: 0 },
     };
     const hyper = new Map<string, Value>();
@@ -241,7 +242,7 @@ export class Elaborator {
         case "Loss": this.lossStmt(s, frame); break;
         case "Report": this.reportStmt(s, frame); break;
         case "Return":
-          if (!top) this.err(frame, "E0221", "`return` is only allowed at the end of a layer or model body, not inside a block", s.span);
+          if (!top) this.err(frame, "E0221", "`return` belongs at the top level of a layer or model body, not inside `iterate` or `repeat`", s.span);
           returned = s;
           break;
       }
@@ -461,7 +462,7 @@ export class Elaborator {
         help: later ? undefined : didYouMean(s.per.name, ["token", ...PER_UNITS_LATER]),
       });
     }
-    const router: RouterValue = { name: s.name.name, key: "", stages, decl: s, valid };
+    const router: RouterValue = { name: s.name.name, key: "", stages, decl: s, valid, iterSuffix: frame.iterSuffix };
     router.key = this.ownerName(s.name.name, frame, s.name.span);
     frame.routers.push(router);
     if (!this.routersByDecl.has(s)) this.routersByDecl.set(s, router);
@@ -533,6 +534,12 @@ export class Elaborator {
   private repeatStmt(s: A.RepeatStmt, frame: Frame): void {
     if (!frame.isModel) {
       this.err(frame, "E0251", "`repeat` stamps out copies of a model's layers and is only allowed in a `model`; a layer repeats with `iterate`", s.keywordSpan);
+    } else if (frame.iterSuffix !== "") {
+      // Every iteration would stamp the same names NAME.(K+i): weights would collide.
+      this.err(frame, "E0251", "`repeat` cannot be nested inside `iterate`: every iteration would stamp the same weight names", s.keywordSpan, {
+        help: "put the `iterate` inside the `repeat` body, or repeat with a larger count",
+      });
+      return;
     }
     const n = this.evalCompileTime(s.count, frame);
     const from = s.from ? this.evalCompileTime(s.from, frame) : ({ t: "int", v: 0 } as Value);
@@ -570,8 +577,8 @@ export class Elaborator {
     }
     const spec: ParamSpec[] = [{ name: "coef", type: "number", min: 0, positional: true, doc: "coefficient α" }];
     const bound = bindArgs(s.call.args ?? [], spec, s.call, "loss `balance`", (x) => this.evalCompileTime(x, frame), this.sink(frame));
-    if (bound.complete) frame.balanceCoef = bound.values.coef as number;
-    for (const r of frame.irRouters) r.balanceCoef = frame.balanceCoef;
+    if (bound.complete) frame.loss.coef = bound.values.coef as number;
+    for (const r of frame.irRouters) r.balanceCoef = frame.loss.coef;
   }
 
   private reportStmt(s: A.ReportStmt, frame: Frame): void {
@@ -607,7 +614,7 @@ export class Elaborator {
     // After a syntax error the body may have lost the statements that used these declarations.
     const quiet = frame.decl.kind !== "Graph" && frame.decl.recovered === true;
     for (const r of frame.routers) {
-      if (!r.usedBy && r.valid && !quiet && !r.duplicate) this.warn(frame, "W0001", `router \`${r.name}\` does not feed any \`moe\` call`, r.decl.name.span, { help: `use it: \`moe(x, ${r.name}, POOL)\`` });
+      if (!r.usedBy && !r.referenced && r.valid && !quiet && !r.duplicate) this.warn(frame, "W0001", `router \`${r.name}\` does not feed any \`moe\` call`, r.decl.name.span, { help: `use it: \`moe(x, ${r.name}, POOL)\`` });
     }
     for (const p of frame.pools) {
       // A pool whose expert kind or arguments were in error has been reported already.
@@ -739,6 +746,9 @@ export class Elaborator {
     const local = frame.scope.lookup(name);
     if (local) {
       const v = local.binding.value;
+      // Any mention counts as a use for the "never used" warnings: a wrong use is an error already.
+      if (v.t === "pool") v.pool.referenced = true;
+      if (v.t === "router") v.router.referenced = true;
       if (e.args === undefined) return v;
       if (v.t === "pool" && v.pool.shared) return this.applyShared(v.pool, e, frame);
       if (v.t === "pool") {
@@ -886,8 +896,10 @@ export class Elaborator {
     // `lm_head(x, tied = NAME)`: NAME is an embedding binding, not a value.
     let tiedTo: string | undefined;
     let tiedVocab: number | undefined;
+    let tiedWritten = false;
     const named = got.named.filter((a) => {
       if (name === "lm_head" && a.name!.name === "tied") {
+        tiedWritten = true;
         if (a.value.kind === "Call" && a.value.args === undefined) {
           const b = frame.scope.lookup(a.value.callee.name)?.binding;
           if (!b?.embeddingOf) {
@@ -907,6 +919,13 @@ export class Elaborator {
     if (!bound.complete) return { t: "error" };
     const D = x.width;
     if (name === "lm_head") {
+      if (tiedWritten && bound.spans.vocab) {
+        this.err(frame, "E0291", "`lm_head` takes `vocab = V` (its own weight) or `tied = EMBEDDING` (the embedding's), not both", bound.spans.vocab, {
+          help: "a tied head has the embedding's vocabulary; drop `vocab`",
+        });
+        return { t: "error" };
+      }
+      if (tiedWritten && tiedTo === undefined) return { t: "error" }; // E0290 said why
       if (tiedTo === undefined && bound.values.vocab === undefined) {
         this.err(frame, "E0304", "`lm_head` needs `vocab = V` or `tied = EMBEDDING`", e.span);
         return { t: "error" };
@@ -1029,6 +1048,8 @@ export class Elaborator {
     const args = e.args ?? [];
     if (args.length !== 3 || args.some((a) => a.name)) {
       this.err(frame, "E0295", "`moe` takes three arguments: `moe(x, ROUTER, POOL)`", e.span);
+      // Still resolve what was written: its errors are real, and its names count as used.
+      for (const a of args) this.evalExpr(a.value, frame);
       return { t: "error" };
     }
     const x = this.evalExpr(args[0]!.value, frame);
@@ -1048,7 +1069,13 @@ export class Elaborator {
     }
     if (!ok || x.t !== "tensor" || rv.t !== "router" || pv.t !== "pool") return x.t === "tensor" ? { t: "tensor", tokens: x.tokens, width: x.width } : { t: "error" };
     const router = rv.router, pool = pv.pool;
-    if (router.usedBy) {
+    if (router.iterSuffix !== frame.iterSuffix && !router.usedBy) {
+      this.err(frame, "E0298", `router \`${router.name}\` is declared outside \`iterate\`, so it would feed a \`moe\` call in every iteration; a router feeds exactly one`, args[1]!.span, {
+        secondary: [{ file: frame.file, span: router.decl.name.span, message: "declared outside the block" }],
+        help: "declare the router inside the `iterate` block: each iteration then gets its own (`r.0`, `r.1`, …)",
+      });
+      router.usedBy = e.span;
+    } else if (router.usedBy) {
       this.err(frame, "E0298", `router \`${router.name}\` already feeds a \`moe\` call; a router feeds exactly one`, args[1]!.span, {
         secondary: [{ file: frame.file, span: router.usedBy, message: "first used here" }],
         help: "declare a second router for this call",
@@ -1101,7 +1128,7 @@ export class Elaborator {
         maxPerToken: select?.def.maxPerToken?.(select.args, E) ?? E,
         scope: select?.def.scope === "run" ? "run" : "token",
         report: [...frame.reports],
-        balanceCoef: frame.balanceCoef,
+        balanceCoef: frame.loss.coef,
       };
       frame.irRouters.push(irRouter);
       out.ir = frame.emit.value(D, `moe(${router.name}, ${pool.name})`);
@@ -1447,7 +1474,7 @@ export class Elaborator {
     const frame: Frame = {
       file, decl: { kind: "Layer", name: decl.name, params: [], body: [], endSpan: decl.span, span: decl.span },
       scope: new Scope(), instance: emptyInstance("", "Layer"), iterSuffix: "", irPath: "", isModel: false, diags: [],
-      ownerNames: new Map(), pools: [], routers: [], reports: [], irRouters: [], agentCounter: { n: 0 },
+      ownerNames: new Map(), pools: [], routers: [], reports: [], loss: {}, irRouters: [], agentCounter: { n: 0 },
     };
     this.constCache.delete(decl);
     this.constValue(decl, file, frame);

@@ -66,6 +66,10 @@ export interface RouterValue {
   decl: A.RouterDecl;
   usedBy?: A.Span;
   valid: boolean;
+  /** The `iterate` pass it was declared in (`""` outside any). */
+  iterSuffix: string;
+  /** Named by a `moe` call, even where that call had errors (no "unused" warning). */
+  referenced?: boolean;
   /** Declared again in the same scope (reported as a duplicate). */
   duplicate?: boolean;
 }
