@@ -1,6 +1,6 @@
 // `moec fmt` without the CLI: format files in place, check them, or print them. The CLI wires
 // arguments and exit codes; this module does the work and reports per file.
-import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as prettier from "prettier";
 import { formatMoe, type FormatMoeOptions } from "./format-moe.js";
@@ -59,7 +59,10 @@ async function formatOne(file: string, options: FormatFilesOptions): Promise<For
   }
   if (output === input) return { file, status: "unchanged", output };
   if (options.check) return { file, status: "would-change", output };
-  await writeFile(file, output);
+  // Write beside the file and rename over it, so an interrupted run never leaves a truncated file.
+  const tmp = `${file}.moec-fmt-${process.pid}.tmp`;
+  await writeFile(tmp, output);
+  await rename(tmp, file);
   return { file, status: "formatted", output };
 }
 
