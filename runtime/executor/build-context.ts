@@ -49,6 +49,8 @@ export class BuildContext {
     readonly runUniform: GPUBuffer,
     readonly weights: WeightStore,
     private readonly values: Map<ValueId, GPUBuffer>,
+    /** Use subgroup kernels (the adapter has `subgroups` and the executor was not told otherwise). */
+    readonly useSubgroups: boolean,
   ) {}
 
   get device(): GPUDevice {

@@ -32,6 +32,7 @@ function opName(program: IrProgram, op: IrOp): string {
 class GpuExecutor implements Executor {
   readonly dtype: StorageDtype;
   readonly fused: boolean;
+  private readonly subgroups: boolean;
   lastRunInfo: RunInfo | undefined;
   lastRouting: Map<string, RoutingResult> | undefined;
   private plan: Plan | undefined;
@@ -47,6 +48,7 @@ class GpuExecutor implements Executor {
   ) {
     this.dtype = opts.dtype ?? "f32";
     this.fused = opts.fused ?? true;
+    this.subgroups = gpu.features.subgroups && opts.subgroups !== false;
     this.runUniform = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: "run" });
   }
 
@@ -55,7 +57,7 @@ class GpuExecutor implements Executor {
     if (this.plan && this.plan.cap >= tokens) return this.plan;
     const cap = Math.max(1, 2 ** Math.ceil(Math.log2(tokens)));
     const values = new Map<ValueId, GPUBuffer>();
-    const build = new BuildContext(this.gpu, this.program, this.dtype, cap, this.runUniform, this.weights, values);
+    const build = new BuildContext(this.gpu, this.program, this.dtype, cap, this.runUniform, this.weights, values, this.subgroups);
     try {
       for (const v of this.program.values) {
         values.set(v.id, build.storage(cap * v.width, `value ${v.name}`, v.dtype === "i32" ? 4 : bytesPer(this.dtype)));
@@ -120,7 +122,7 @@ class GpuExecutor implements Executor {
         else writeFloats(device, buf, 0, data, this.dtype);
       }
 
-      const rec = new Recorder(device, tokens, !!opts.profile);
+      const rec = new Recorder(device, tokens, opts.profile ?? false);
       for (const l of plan.lowerings) for (const c of l.clears) rec.clear(c);
       for (const l of plan.lowerings) {
         rec.beginOp(l.op, l.kind, l.name);

@@ -10,7 +10,7 @@ import { COMBINE_WG, combineKernel } from "../kernels/combine-kernel.js";
 import { DISPATCH_SLOTS_PER_WORKGROUP, dispatchKernel, dispatchParams, maxRowTiles } from "../kernels/dispatch-kernel.js";
 import { expertGemmDownKernel, expertGemmDownParams } from "../kernels/expert-gemm-down.js";
 import { expertGemmUpKernel, expertGemmUpParams, GEMM_BM, GEMM_BN, isGated } from "../kernels/expert-gemm-up.js";
-import { ROUTER_TOKENS_PER_WORKGROUP, routerKernel, routerKernelOptions, routerMaxPerToken, routerParams } from "../kernels/router-kernel.js";
+import { routerKernel, routerKernelOptions, routerMaxPerToken, routerParams } from "../kernels/router-kernel.js";
 import { grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
 import { elementwiseGrid } from "./grids.js";
@@ -72,8 +72,9 @@ export async function lowerMoeFused(b: BuildContext, op: MoeOp, index: number, n
 
   const steps: Step[] = [];
   {
+    const rk = routerKernel({ dtype: b.dtype, subgroups: b.useSubgroups });
     const res: Record<string, GPUBuffer> = {
-      params: b.uniform(routerParams(ro, D), `${name}.router.params`),
+      params: b.uniform(routerParams(ro, D, rk.wgHalf), `${name}.router.params`),
       x,
       weight: b.weights.whole(`${router.key}.weight`, [E, D], `router '${router.key}'`),
       bias: ro.scoreBias ? b.weights.whole(`${router.key}.bias`, [E], `router '${router.key}' bias`) : b.dummy(),
@@ -84,7 +85,7 @@ export async function lowerMoeFused(b: BuildContext, op: MoeOp, index: number, n
       wts,
       expert_count: expertCount,
     };
-    steps.push(await b.step(routerKernel({ dtype: b.dtype, maxExperts: E }), res, (T) => grid2D(Math.ceil(T / ROUTER_TOKENS_PER_WORKGROUP), maxDim)));
+    steps.push(await b.step(rk.spec, res, (T) => grid2D(Math.ceil(T / rk.tokensPerWorkgroup), maxDim)));
   }
   steps.push(
     await b.step(

@@ -56,7 +56,7 @@ async function expertChain(
       const g0 = Math.max(0, c.g0 - lo);
       const g1 = Math.min(rowsPerExpert, c.g1 - lo);
       const params = uni((n) => linearParams({ rows: n, N: rowsPerExpert, K, wOff: (lo + g0 - c.g0) * K, bOff: lo, g0, g1, bias: pool.bias }), label);
-      const res: Record<string, GPUBuffer> = { params, a, w: c.buffer, b: bias, out };
+      const res: Record<string, GPUBuffer> = { params, a, weight: c.buffer, b: bias, out };
       const ntn = Math.ceil(rowsPerExpert / LINEAR_BN);
       prog.steps.push({ step: await b.step(linearKernel(b.dtype), res, () => null), grid: (n) => grid2D(ntn * Math.ceil(n / LINEAR_BM), maxDim) });
     }
@@ -131,7 +131,7 @@ export async function lowerMoeUnfused(b: BuildContext, op: MoeOp, index: number,
     const res: Record<string, GPUBuffer> = {
       params: b.uniform(linearParams({ rows: 0, N: E, K: D, bias: ro.scoreBias }), `${name}.logits.params`),
       a: bufs.x,
-      w: b.weights.whole(`${router.key}.weight`, [E, D], `router '${router.key}'`),
+      weight: b.weights.whole(`${router.key}.weight`, [E, D], `router '${router.key}'`),
       b: ro.scoreBias ? b.weights.whole(`${router.key}.bias`, [E], `router '${router.key}' bias`) : b.dummy(),
       out: scores[0]!,
     };

@@ -23,7 +23,7 @@ export async function lowerSimpleOp(b: BuildContext, op: SimpleOp, index: number
       const bias = op.bias ? b.weights.whole(`${op.weight}.bias`, [op.outDim], `linear '${op.weight}' bias`) : b.dummy();
       for (const c of w.chunks) {
         const params = b.uniform(linearParams({ rows: 0, N: op.outDim, K: inDim, g0: c.g0, g1: c.g1, bias: op.bias }), `${name}.params`);
-        const res: Record<string, GPUBuffer> = { params, a: b.value(op.x), w: c.buffer, b: bias, out };
+        const res: Record<string, GPUBuffer> = { params, a: b.value(op.x), weight: c.buffer, b: bias, out };
         const ntn = Math.ceil(op.outDim / LINEAR_BN);
         steps.push(await b.step(linearKernel(b.dtype), res, (T) => grid2D(ntn * Math.ceil(T / LINEAR_BM), maxDim)));
       }

@@ -20,10 +20,13 @@ export class Recorder {
   private currentOp: OpDispatches | null = null;
   readonly info: RunInfo;
 
+  /** Per pass (with per-dispatch profiling): the kernel and op it ran. */
+  private readonly passKernels: { kernel: string; op: number }[] = [];
+
   constructor(
     private readonly device: GPUDevice,
     tokens: number,
-    profile: boolean,
+    private readonly profile: boolean | "dispatch",
   ) {
     this.encoder = device.createCommandEncoder();
     this.querySet = profile ? device.createQuerySet({ type: "timestamp", count: 2 * MAX_PASSES }) : null;
@@ -60,6 +63,10 @@ export class Recorder {
     pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
     this.info.dispatches++;
     if (this.currentOp) this.currentOp.dispatches++;
+    if (this.profile === "dispatch") {
+      this.passKernels.push({ kernel: pipeline.label, op: this.currentOp?.op ?? -1 });
+      this.endPass();
+    }
   }
 
   /** Zero-fills a buffer (outside any pass: ends the current one). */
@@ -121,6 +128,9 @@ export class Recorder {
         if (b > a) ns += b - a;
       }
       this.info.gpuNs = Number(ns);
+      if (this.profile === "dispatch") {
+        this.info.kernels = this.passKernels.map((k, i) => ({ ...k, ns: Number(timestamps[2 * i + 1]! - timestamps[2 * i]!) }));
+      }
     }
     this.querySet?.destroy();
     return data;

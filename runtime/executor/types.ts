@@ -7,6 +7,8 @@ export interface ExecutorOptions {
   dtype?: "f32" | "f16";
   /** false: the unfused baseline lowering (per-expert host loop, selection read back). Default true. */
   fused?: boolean;
+  /** false: use the workgroup-memory kernels even where the adapter has `subgroups` (tests, A/B). */
+  subgroups?: boolean;
   /** Largest weight binding, in bytes; defaults to the device's maxStorageBufferBindingSize.
    *  Lower it to exercise weight chunking on small pools (tests). */
   maxBindingBytes?: number;
@@ -15,8 +17,9 @@ export interface ExecutorOptions {
 export interface RunOptions {
   /** Also read back each router's selection (exposed as `executor.lastRouting`), in the same read-back. */
   returnRouting?: boolean;
-  /** Time every compute pass with GPU timestamps (needs timestamp-query); see `lastRunInfo.gpuNs`. */
-  profile?: boolean;
+  /** Time every compute pass with GPU timestamps (needs timestamp-query); see `lastRunInfo.gpuNs`.
+   *  "dispatch": one pass per dispatch (slower, changes nothing else) and `lastRunInfo.kernels`. */
+  profile?: boolean | "dispatch";
 }
 
 export interface OpDispatches {
@@ -38,6 +41,8 @@ export interface RunInfo {
   readbacks: number;
   /** Sum of compute-pass GPU times, when run with `profile` on an adapter with timestamps. */
   gpuNs?: number;
+  /** Per dispatch, with `profile: "dispatch"`: kernel name, op index and GPU time. */
+  kernels?: { kernel: string; op: number; ns: number }[];
 }
 
 export interface RoutingResult {

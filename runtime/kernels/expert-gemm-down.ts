@@ -1,4 +1,4 @@
-// Expert GEMM 2: the down projection, same 16×64×16 tiling as GEMM 1.
+// Expert GEMM 2: the down projection, on the shared 16×64 tile (gemm-tile.ts).
 //
 // grouped mode (routed pools): A = h rows in sorted order [rows, I]; expert from tile_expert;
 //   epilogue y[slot] = routing_weight[slot] · (h·W_downᵀ + b_down), written per slot
@@ -15,9 +15,9 @@
 import type { StorageDtype } from "../gpu/buffers.js";
 import type { KernelSpec } from "./kernel-spec.js";
 import { GEMM_BM, GEMM_BN } from "./expert-gemm-up.js";
+import { TILE_WG, tileDecls, tileLoop } from "./gemm-tile.js";
 import { header, NONE, RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
 
-const BK = 16;
 
 /** Structural variants only; the bias flag is a uniform. */
 export interface ExpertGemmDownOptions {
@@ -83,23 +83,30 @@ export function expertGemmDownKernel(o: ExpertGemmDownOptions): KernelSpec {
   if (tid < BM) { row_slot[tid] = select(NONE, tile_m * BM + tid, tile_m * BM + tid < run.T); }`;
 
   // B element (column d, k): grouped k = i of the tile's expert; dense k = e·I + i.
-  const bAddr = grouped
-    ? `let g = expert * D + col; let i = k;`
-    : `let e = k / p.I; let i = k % p.I; let g = e * D + col;`;
+  const bAddr = grouped ? `let g = expert * p.D + col; let i = k;` : `let e = k / p.I; let i = k % p.I; let g = e * p.D + col;`;
+  const loop = tileLoop({
+    K: "p.k_hi",
+    kStart: "p.k_lo",
+    gated: false,
+    // A rows are contiguous (sorted order / token order): no gather needed here.
+    loadA: "if (row_slot[r] != NONE) { v = f32(h[(tile_m * BM + r) * p.K + k]); }",
+    loadB: `let col = tile_n * BN + c;
+        if (col < p.D) { ${bAddr} if (g >= p.g0 && g < p.g1) { w = f32(w_down[(g - p.g0) * p.I + i]); } }`,
+  });
 
   const epilogue = grouped
     ? `
-      let slot = row_slot[ty];
-      var v = acc[j];
-      if (p.bias != 0u) { v += f32(b_down[g]); }
-      v *= wts[slot];
-      y[slot * D + col] = st(v);`
+        let slot = row_slot[r];
+        var v = acc[i * 4u + j];
+        if (p.bias != 0u) { v += f32(b_down[g]); }
+        v *= wts[slot];
+        y[slot * p.D + col] = st(v);`
     : `
-      let t = row_slot[ty];
-      var v = acc[j];
-      if (p.accumulate != 0u) { v += f32(out[t * D + col]); }
-      else if (p.bias != 0u) { v += f32(b_down_sum[col]); }
-      out[t * D + col] = st(v);`;
+        let t = row_slot[r];
+        var v = acc[i * 4u + j];
+        if (p.accumulate != 0u) { v += f32(out[t * p.D + col]); }
+        else if (p.bias != 0u) { v += f32(b_down_sum[col]); }
+        out[t * p.D + col] = st(v);`;
 
   const code = `${header(o.dtype)}
 ${RUN_STRUCT}
@@ -109,61 +116,28 @@ struct Params { D: u32, I: u32, K: u32, maxK: u32, ntn: u32, g0: u32, g1: u32, a
 ${decl}
 const BM = ${GEMM_BM}u;
 const BN = ${GEMM_BN}u;
-const BK = ${BK}u;
 const NONE = ${NONE}u;
 var<workgroup> sh_u: u32;
 var<workgroup> row_slot: array<u32, BM>;
-var<workgroup> as_: array<f32, ${GEMM_BM * BK}>;
-var<workgroup> bs: array<f32, ${BK * GEMM_BN}>;
+${tileDecls(false)}
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(${TILE_WG})
 fn main(${WG_BUILTINS}) {
   ${WG_LINEAR}
   let tile_n = wg_linear % p.ntn;
   let tile_m = wg_linear / p.ntn;
   ${rowSetup}
   workgroupBarrier();
+  ${loop}
 
-  let ty = tid / 16u;
-  let tx = tid % 16u;
-  let D = p.D;
-  let K = p.K;
-  var acc: array<f32, 4>;
-  for (var k0 = p.k_lo; k0 < p.k_hi; k0 += BK) {
-    {
-      // A rows are contiguous (sorted order / token order): no gather needed here.
-      let r = tid / BK;
-      let k = k0 + tid % BK;
-      var v = 0.0;
-      if (row_slot[r] != NONE && k < p.k_hi) { v = f32(h[(tile_m * BM + r) * K + k]); }
-      as_[tid] = v;
-    }
-    for (var q = 0u; q < 4u; q++) {
-      let idx = tid + q * 256u;
-      let c = idx / BK;
-      let kk = idx % BK;
-      let k = k0 + kk;
-      let col = tile_n * BN + c;
-      var w = 0.0;
-      if (col < D && k < p.k_hi) {
-        ${bAddr}
-        if (g >= p.g0 && g < p.g1) { w = f32(w_down[(g - p.g0) * p.I + i]); }
+  for (var i = 0u; i < 4u; i++) {
+    let r = ty * 4u + i;
+    if (row_slot[r] == NONE) { continue; }
+    for (var j = 0u; j < 4u; j++) {
+      let col = tile_n * BN + tx + 16u * j;
+      ${grouped ? "let g = expert * p.D + col; if (col < p.D && g >= p.g0 && g < p.g1) {" : "if (col < p.D) {"}
+        ${epilogue}
       }
-      bs[kk * BN + c] = w;
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < BK; kk++) {
-      let a = as_[ty * BK + kk];
-      for (var j = 0u; j < 4u; j++) { acc[j] = fma(a, bs[kk * BN + tx + 16u * j], acc[j]); }
-    }
-    workgroupBarrier();
-  }
-
-  if (row_slot[ty] == NONE) { return; }
-  for (var j = 0u; j < 4u; j++) {
-    let col = tile_n * BN + tx + 16u * j;
-    ${grouped ? "let g = expert * D + col;\n    if (col < D && g >= p.g0 && g < p.g1) {" : "if (col < D) {"}
-      ${epilogue}
     }
   }
 }

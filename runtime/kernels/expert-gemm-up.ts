@@ -1,5 +1,6 @@
 // Expert GEMM 1: h = act(x·W_gateᵀ + b_gate) ⊙ (x·W_upᵀ + b_up) (gated) or act(x·W_upᵀ + b_up),
-// tiled BM×BN×BK = 16×64×16 with 256 threads (each: 1 row × 4 columns, f32 accumulators).
+// on the shared 16×64 tile (gemm-tile.ts); gate and up accumulate in the same tile, so the
+// activation is applied in registers and only h is written.
 //
 // grouped mode (routed pools): row tile m covers rows m·BM.. of the expert-sorted list; its
 //   expert comes from tile_expert[m]; input rows are gathered in-kernel from x via the slot
@@ -14,11 +15,11 @@
 
 import type { StorageDtype } from "../gpu/buffers.js";
 import type { KernelSpec } from "./kernel-spec.js";
+import { TILE_BM, TILE_BN, TILE_WG, tileDecls, tileLoop } from "./gemm-tile.js";
 import { ACT_CODE, ACT_WGSL, header, NONE, RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
 
-export const GEMM_BM = 16;
-export const GEMM_BN = 64;
-const BK = 16;
+export const GEMM_BM = TILE_BM;
+export const GEMM_BN = TILE_BN;
 
 export type ExpertAct = "swiglu" | "geglu" | "relu" | "gelu" | "silu" | "identity";
 
@@ -99,6 +100,14 @@ export function expertGemmUpKernel(o: ExpertGemmUpOptions): KernelSpec {
     row_tok[tid] = select(NONE, t, t < run.T);
   }`;
 
+  const loop = tileLoop({
+    K: "p.D",
+    gated,
+    loadA: "let t = row_tok[r]; if (t != NONE) { v = f32(x[t * p.D + k]); }",
+    loadB: `let col = tile_n * BN + c; let g = row_base + col;
+        if (col < p.ncols && g >= p.g0 && g < p.g1) { let a = (g - p.g0) * p.D + k; w = f32(w_up[a]);${gated ? " wg = f32(w_gate[a]);" : ""} }`,
+  });
+
   const code = `${header(o.dtype)}
 ${RUN_STRUCT}
 struct Params { D: u32, I: u32, ncols: u32, maxK: u32, ntn: u32, g0: u32, g1: u32, act: u32, bias: u32, _a: u32, _b: u32, _c: u32 }
@@ -107,15 +116,12 @@ ${decl}
 ${ACT_WGSL}
 const BM = ${GEMM_BM}u;
 const BN = ${GEMM_BN}u;
-const BK = ${BK}u;
 const NONE = ${NONE}u;
 var<workgroup> sh_u: u32;
 var<workgroup> row_tok: array<u32, BM>;
-var<workgroup> as_: array<f32, ${GEMM_BM * BK}>;
-var<workgroup> bu: array<f32, ${BK * GEMM_BN}>;
-${gated ? `var<workgroup> bg: array<f32, ${BK * GEMM_BN}>;` : ""}
+${tileDecls(gated)}
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(${TILE_WG})
 fn main(${WG_BUILTINS}) {
   ${WG_LINEAR}
   let tile_n = wg_linear % p.ntn;
@@ -126,64 +132,24 @@ fn main(${WG_BUILTINS}) {
   let g_hi = row_base + min(tile_n * BN + BN, p.ncols);
   if (g_hi <= p.g0 || g_lo >= p.g1) { return; }
   workgroupBarrier();
+  ${loop}
 
-  let ty = tid / 16u;
-  let tx = tid % 16u;
-  let D = p.D;
-  var acc_u: array<f32, 4>;
-  ${gated ? "var acc_g: array<f32, 4>;" : ""}
-  for (var k0 = 0u; k0 < D; k0 += BK) {
-    {
-      // A: one element per thread, gathered from the token's row of x.
-      let r = tid / BK;
-      let k = k0 + tid % BK;
-      let t = row_tok[r];
-      var v = 0.0;
-      if (t != NONE && k < D) { v = f32(x[t * D + k]); }
-      as_[tid] = v;
-    }
-    for (var q = 0u; q < 4u; q++) {
-      // B: 64 columns × 16 k, stored k-major so the inner loop reads consecutive columns.
-      let idx = tid + q * 256u;
-      let c = idx / BK;
-      let kk = idx % BK;
-      let k = k0 + kk;
-      let col = tile_n * BN + c;
+  for (var i = 0u; i < 4u; i++) {
+    let r = ty * 4u + i;
+    if (row_tok[r] == NONE) { continue; }
+    let row = tile_m * BM + r;
+    for (var j = 0u; j < 4u; j++) {
+      let col = tile_n * BN + tx + 16u * j;
       let g = row_base + col;
-      var u = 0.0;
-      ${gated ? "var gv = 0.0;" : ""}
-      if (col < p.ncols && g >= p.g0 && g < p.g1 && k < D) {
-        let a = (g - p.g0) * D + k;
-        u = f32(w_up[a]);
-        ${gated ? "gv = f32(w_gate[a]);" : ""}
+      if (col < p.ncols && g >= p.g0 && g < p.g1) {
+        var u = acc[i * 4u + j];
+        ${gated ? "var gt = acc_g[i * 4u + j];" : ""}
+        if (p.bias != 0u) {
+          u += f32(b_up[g]);
+          ${gated ? "gt += f32(b_gate[g]);" : ""}
+        }
+        h[row * p.ncols + col] = st(${gated ? "act_f32(p.act, gt) * u" : "act_f32(p.act, u)"});
       }
-      bu[kk * BN + c] = u;
-      ${gated ? "bg[kk * BN + c] = gv;" : ""}
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < BK; kk++) {
-      let a = as_[ty * BK + kk];
-      for (var j = 0u; j < 4u; j++) {
-        acc_u[j] = fma(a, bu[kk * BN + tx + 16u * j], acc_u[j]);
-        ${gated ? "acc_g[j] = fma(a, bg[kk * BN + tx + 16u * j], acc_g[j]);" : ""}
-      }
-    }
-    workgroupBarrier();
-  }
-
-  if (row_tok[ty] == NONE) { return; }
-  let row = tile_m * BM + ty;
-  for (var j = 0u; j < 4u; j++) {
-    let col = tile_n * BN + tx + 16u * j;
-    let g = row_base + col;
-    if (col < p.ncols && g >= p.g0 && g < p.g1) {
-      var u = acc_u[j];
-      ${gated ? "var gt = acc_g[j];" : ""}
-      if (p.bias != 0u) {
-        u += f32(b_up[g]);
-        ${gated ? "gt += f32(b_gate[g]);" : ""}
-      }
-      h[row * p.ncols + col] = st(${gated ? "act_f32(p.act, gt) * u" : "act_f32(p.act, u)"});
     }
   }
 }

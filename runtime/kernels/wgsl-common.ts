@@ -7,9 +7,18 @@ import type { StorageDtype } from "../gpu/buffers.js";
 /** Sentinel for "no row / no expert" in index buffers. */
 export const NONE = 0xffffffff;
 
-/** `enable f16;` where needed and `st` = the storage type of weights and activations. */
-export function header(dtype: StorageDtype): string {
-  return dtype === "f16" ? "enable f16;\nalias st = f16;\n" : "alias st = f32;\n";
+/**
+ * Directives (`enable f16;`, `enable subgroups;` — they must precede all declarations) and
+ * `st` = the storage type of weights and activations.
+ */
+export function header(dtype: StorageDtype, opts: { subgroups?: boolean } = {}): string {
+  let h = dtype === "f16" ? "enable f16;\n" : "";
+  if (opts.subgroups) {
+    // Control flow in subgroup kernels is uniform per subgroup (each subgroup works on one item
+    // at a time), which WGSL's workgroup-level uniformity analysis cannot prove.
+    h += "enable subgroups;\ndiagnostic(off, subgroup_uniformity);\n";
+  }
+  return `${h}alias st = ${dtype};\n`;
 }
 
 /**

@@ -17,11 +17,11 @@ afterAll(releaseTestGpu);
 
 const ATOL = 2e-4;
 
-async function check(program: IrProgram, T: number, seed: number, opts: { fused?: boolean; weights?: Map<string, Float32Array> } = {}) {
+async function check(program: IrProgram, T: number, seed: number, opts: { fused?: boolean; subgroups?: boolean; weights?: Map<string, Float32Array> } = {}) {
   const D = program.values[program.inputs[0]!.value]!.width;
   const weights = opts.weights ?? randomWeights(program, seed);
   const x = normals(rng(seed + 1000), T * D);
-  const res = await checkProgram(ctx, program, weights, new Map([["x", x]]), T, { fused: opts.fused });
+  const res = await checkProgram(ctx, program, weights, new Map([["x", x]]), T, { fused: opts.fused, subgroups: opts.subgroups });
   for (const [name, o] of res.outputs) {
     expect(o.err.excess, `${name}: max abs err ${o.err.maxAbs}`).toBeLessThanOrEqual(ATOL);
   }
@@ -80,11 +80,26 @@ describe("routed pools (fused) vs float64 reference", () => {
 
   it("dense soft gate (MMoE) and temp + selection-only bias (DeepSeek-V3 style)", async () => {
     await check(moeProgram({ D: 16, E: 4, I: 8, act: "relu", stages: stages("linear", "softmax", "dense") }), 7, 12);
+    await check(moeProgram({ D: 16, E: 5, I: 8, act: "relu", stages: stages("linear", "dense", "softmax", ["scale", { s: 2 }]) }), 7, 12);
     const p = moeProgram({ D: 16, E: 8, I: 8, act: "swiglu", stages: stages("linear", ["temp", { tau: 0.5 }], "sigmoid", ["bias", { mode: "aux_free" }], ["topk", { k: 2 }], "renorm") });
     const w = randomWeights(p, 13);
     // A strong selection bias changes which experts win but not their weights.
     w.set("r.e_bias", Float32Array.from({ length: 8 }, (_, e) => (e % 3) * 0.3));
     await check(p, 15, 13, { weights: w });
+  });
+});
+
+describe("workgroup-memory router (the fallback without the subgroups feature)", () => {
+  it("top-k at E = 8 and E = 4096, ragged top-p / threshold, dense, selection bias", async () => {
+    await check(mixtral(32, 8, 24), 37, 2, { subgroups: false });
+    await check(mixtral(4, 4096, 4, 2), 3, 9, { subgroups: false });
+    await check(moeProgram({ D: 16, E: 8, I: 8, act: "swiglu", stages: stages("linear", "softmax", ["topp", { p: 0.5, max: 4 }], "renorm") }), 23, 10, { subgroups: false });
+    await check(moeProgram({ D: 16, E: 8, I: 8, act: "swiglu", stages: stages("linear", "softmax", ["threshold", { delta: 0.2, max: 3 }]) }), 23, 11, { subgroups: false });
+    await check(moeProgram({ D: 16, E: 4, I: 8, act: "relu", stages: stages("linear", "softmax", "dense", ["scale", { s: 2 }]) }), 7, 12, { subgroups: false });
+    const p = moeProgram({ D: 16, E: 8, I: 8, act: "swiglu", stages: stages("linear", "sigmoid", ["bias", { mode: "aux_free" }], ["topk", { k: 2 }], "renorm") });
+    const w = randomWeights(p, 13);
+    w.set("r.e_bias", Float32Array.from({ length: 8 }, (_, e) => (e % 3) * 0.3));
+    await check(p, 15, 13, { weights: w, subgroups: false });
   });
 });
 
