@@ -81,16 +81,25 @@ export function f32Bits(v: number): number {
   return new Uint32Array(Float32Array.of(v).buffer)[0]!;
 }
 
-/** Declares `wg_linear` from the 2D workgroup grid (x fastest). */
-export const WG_LINEAR = `let wg_linear = wid.x + wid.y * nwg.x;`;
+/** Declares `wg_linear` from the (up to 3D) workgroup grid, x fastest. */
+export const WG_LINEAR = `let wg_linear = wid.x + (wid.y + wid.z * nwg.y) * nwg.x;`;
 export const WG_BUILTINS = `@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) tid: u32`;
 
-/** Host side: a grid covering `n` workgroups with no dimension above `maxPerDim`. */
+/**
+ * Host side: a grid of at least `n` workgroups with no dimension above `maxPerDim` (65 535 in
+ * WebGPU): 1D while it fits, else 2D, else 3D. Kernels linearize it (WG_LINEAR) and exit past n.
+ */
 export function grid2D(n: number, maxPerDim = 65535): [number, number, number] {
   if (n <= maxPerDim) return [Math.max(1, n), 1, 1];
-  const y = Math.ceil(n / maxPerDim);
-  if (y > maxPerDim) throw new Error(`dispatch of ${n} workgroups exceeds ${maxPerDim}² even as a 2D grid`);
-  return [Math.ceil(n / y), y, 1];
+  if (n <= maxPerDim * maxPerDim) {
+    const y = Math.ceil(n / maxPerDim);
+    return [Math.ceil(n / y), y, 1];
+  }
+  const z = Math.ceil(n / (maxPerDim * maxPerDim));
+  if (z > maxPerDim) throw new Error(`dispatch of ${n} workgroups exceeds ${maxPerDim}³`);
+  const perZ = Math.ceil(n / z);
+  const y = Math.ceil(perZ / maxPerDim);
+  return [Math.ceil(perZ / y), y, z];
 }
 
 /** Run-wide uniform (the token count of this run), binding 0 of every kernel. */

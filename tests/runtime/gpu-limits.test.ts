@@ -64,6 +64,20 @@ describe("weights larger than the binding limit are split, not refused", () => {
   });
 });
 
+describe("workgroup counts above the per-dimension limit", () => {
+  it("every kernel covers its work with 2D/3D grids when the limit is tiny (faked at 5)", async () => {
+    const tiny = { ...ctx, limits: { ...ctx.limits, maxComputeWorkgroupsPerDimension: 5 } };
+    const program = layer();
+    const weights = randomWeights(program, 39);
+    // 70 tokens: row-softmax 70 workgroups (3D at 5 per dimension), GEMMs and elementwise 2D.
+    const T = 70;
+    for (const fused of [true, false]) {
+      const res = await checkProgram(tiny, program, weights, new Map([["x", normals(rng(40), T * 32)]]), T, { fused });
+      expect(res.outputs.get("y")!.err.excess, fused ? "fused" : "unfused").toBeLessThanOrEqual(2e-4);
+    }
+  });
+});
+
 describe("validation", () => {
   const program = moeProgram({ D: 16, E: 4, I: 8, stages: stages("linear", "softmax", ["topk", { k: 2 }]) });
 
