@@ -2,6 +2,8 @@
 // The standard library registers itself here through the same interface that plugins use, so a
 // plugin stage is checked, completed and counted exactly like a built-in one.
 
+import type { StageSpec } from "@moec/plugin-api";
+
 export type ParamType = "int" | "number" | "bool" | "string" | "enum";
 
 export interface ParamSpec {
@@ -28,6 +30,8 @@ export interface TensorShape {
   name: string;
   shape: number[];
   state?: boolean;
+  /** State only: the value of every element when no file has the tensor. */
+  init?: "zeros" | "ones";
   /** Whether the tensor is a matrix used in products (counted in FLOPs). */
   matmul?: boolean;
 }
@@ -65,6 +69,8 @@ export interface StageDef {
   maxPerToken?(args: ArgValues, experts: number): number;
   /** Where it came from: `std` or a plugin's name@version. */
   source: string;
+  /** The full stage (plugin API): reference, WGSL, state; what the runtime executes. */
+  spec?: StageSpec;
 }
 
 export interface ExpertKindDef {

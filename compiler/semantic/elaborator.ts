@@ -1121,7 +1121,7 @@ export class Elaborator {
     frame.instance.owners.push(ro);
     if (frame.emit && x.ir !== undefined) {
       const key = frame.irPath + router.key;
-      for (const w of [...rw, ...stateW]) frame.emit.weight({ name: `${key}.${w.name}`, shape: w.shape, role: w.state ? "state" : "param", init: w.state ? (w.name.endsWith("running_var") ? "ones" : "zeros") : undefined });
+      for (const w of [...rw, ...stateW]) frame.emit.weight({ name: `${key}.${w.name}`, shape: w.shape, role: w.state ? "state" : "param", init: w.state ? (w.init ?? (w.name.endsWith("running_var") ? "ones" : "zeros")) : undefined });
       const irRouter: IrRouter = {
         key, numExperts: E, dim: D,
         stages: router.stages.map((s) => ({ name: s.def.name, role: s.role, params: { ...s.args } })),

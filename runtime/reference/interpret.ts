@@ -5,19 +5,7 @@
 import type { IrOp, IrProgram, IrRouter, ValueId } from "../../compiler/ir/ir.js";
 import { expertForward, type RefTensors, tensor } from "./ref-experts.js";
 import { gelu, relu, sigmoid, silu, softmax } from "./ref-math.js";
-import {
-  post,
-  score,
-  selectChoose,
-  selectDense,
-  selectGroupTopk,
-  selectThreshold,
-  selectTopk,
-  selectTopp,
-  type Streams,
-  type TokenSelection,
-  transform,
-} from "./ref-router.js";
+import { routeReference, type Streams, type TokenSelection } from "./ref-router.js";
 
 export type { TokenSelection } from "./ref-router.js";
 
@@ -39,45 +27,9 @@ const row = (v: Float64Array, t: number, w: number): Float64Array => v.subarray(
 
 /** Routes T tokens (rows of x [T, D]) through the router's stage pipeline. */
 export function route(r: IrRouter, W: RefTensors, x: Float64Array, T: number, opts: ReferenceOptions = {}): TokenSelection[] {
-  const stages = r.stages;
-  const selAt = stages.findIndex((s) => s.role === "select");
-  if (stages[0]?.role !== "score" || selAt < 0) throw new Error(`reference: router '${r.key}' needs a score and a select stage`);
-  const streams: Streams[] = [];
-  for (let t = 0; t < T; t++) {
-    const z = score(r, stages[0]!, W, row(x, t, r.dim));
-    let st: Streams = { sel: z, w: Float64Array.from(z) };
-    for (let i = 1; i < selAt; i++) st = transform(r, stages[i]!, W, st);
-    streams.push(st);
-  }
-  const sel = stages[selAt]!;
-  const forced = opts.forcedSelection?.get(r.key);
-  let picked: TokenSelection[];
-  if (forced) {
-    if (forced.length !== T) throw new Error(`reference: forced selection for '${r.key}' has ${forced.length} tokens, expected ${T}`);
-    picked = forced.map((ids, t) => ({ ids: ids.slice(), weights: ids.map((e) => streams[t]!.w[e]!) }));
-  } else if (sel.name === "choose") {
-    picked = selectChoose(sel, streams);
-  } else {
-    picked = streams.map((st) => {
-      switch (sel.name) {
-        case "topk":
-          return selectTopk(sel, st);
-        case "topp":
-          return selectTopp(sel, st);
-        case "threshold":
-          return selectThreshold(sel, st);
-        case "group_topk":
-          return selectGroupTopk(sel, st);
-        case "dense":
-          return selectDense(st);
-        default:
-          throw new Error(`reference: unknown select stage '${sel.name}'`);
-      }
-    });
-  }
-  for (let i = selAt + 1; i < stages.length; i++) picked = picked.map((p) => post(stages[i]!, p));
-  opts.trace?.set(r.key, { streams, selection: picked });
-  return picked;
+  const res = routeReference(r, W, x, T, opts.forcedSelection?.get(r.key));
+  opts.trace?.set(r.key, res);
+  return res.selection;
 }
 
 function unary(fn: string, v: number): number {

@@ -1,10 +1,13 @@
-// float64 router pipeline (LANGUAGE.md §5), one small function per stage. Two streams per token:
-// `sel` (what selectors compare) and `w` (what multiplies expert outputs); every stage updates
-// both the same way except `bias`, which touches selection only. Ties go to the lower index.
+// float64 router pipeline (LANGUAGE.md §5), interpreted from each stage's `reference` (plugin
+// API; std stages in stdlib/stages/). Two streams per token: `sel` (what selectors compare) and
+// `w` (what multiplies expert outputs); a transform updates the streams its `stream` names
+// (both by default; `bias` touches selection only).
 
+import type { Args, StageSpec } from "@moec/plugin-api";
 import type { IrRouter, IrStage } from "../../compiler/ir/ir.js";
-import { logSoftmax, matVec, sigmoid, softmax } from "./ref-math.js";
-import { type RefTensors, tensor } from "./ref-experts.js";
+import { runtimeStage } from "../../stdlib/stage-table.js";
+import { stateLength, stateSpecs } from "../../stdlib/stage-adapter.js";
+import type { RefTensors } from "./ref-experts.js";
 
 export interface Streams {
   sel: Float64Array;
@@ -17,204 +20,97 @@ export interface TokenSelection {
   weights: number[];
 }
 
-const numParam = (s: IrStage, name: string, fallback?: number): number => {
-  const v = s.params[name];
-  if (typeof v === "number") return v;
-  if (fallback !== undefined) return fallback;
-  throw new Error(`reference: stage '${s.name}' needs a numeric '${name}'`);
+export function stageSpecOf(s: IrStage, where: string): StageSpec {
+  const rs = runtimeStage(s.name);
+  if (!rs) throw new Error(`${where}: no implementation of router stage '${s.name}' is loaded (is its plugin loaded?)`);
+  return rs.spec;
+}
+
+/** A stage's state vector `r.NAME`: from the tensors, else its init value. */
+export function stateOf(r: IrRouter, spec: StageSpec, args: Args, W: RefTensors, name: string): Float64Array {
+  const t = W.get(`${r.key}.${name}`);
+  if (t) return t instanceof Float64Array ? t : Float64Array.from(t);
+  const st = stateSpecs(spec, args, r.numExperts).find((x) => x.name === name);
+  if (!st) throw new Error(`reference: stage '${spec.name}' of router '${r.key}' has no state '${name}'`);
+  return new Float64Array(stateLength(st, args, r.numExperts)).fill(st.init ?? 0);
+}
+
+const f64 = (v: ArrayLike<number>, n: number, what: string): Float64Array => {
+  if (v.length !== n) throw new Error(`reference: ${what} returned ${v.length} values, expected ${n}`);
+  return v instanceof Float64Array ? v : Float64Array.from(v);
 };
 
-// ---- score stages: x [D] → z [E] ----
+/** Routes T tokens (rows of x [T, D]): streams after the transforms, and the final selection. */
+export function routeReference(
+  r: IrRouter,
+  W: RefTensors,
+  x: Float64Array,
+  T: number,
+  forced?: number[][],
+): { streams: Streams[]; selection: TokenSelection[] } {
+  const stages = r.stages;
+  const selAt = stages.findIndex((s) => s.role === "select");
+  if (stages[0]?.role !== "score" || selAt < 0) throw new Error(`reference: router '${r.key}' needs a score and a select stage`);
+  const E = r.numExperts;
+  const where = `router '${r.key}'`;
+  const specs = stages.map((s) => stageSpecOf(s, where));
+  const ctxOf = (i: number) => {
+    const args = stages[i]!.params as Args;
+    return { args, E, state: (name: string) => stateOf(r, specs[i]!, args, W, name) };
+  };
 
-function scoreLinear(r: IrRouter, s: IrStage, W: RefTensors, x: ArrayLike<number>): Float64Array {
-  const w = tensor(W, `${r.key}.weight`, r.numExperts * r.dim);
-  const b = s.params["bias"] === true ? tensor(W, `${r.key}.bias`, r.numExperts) : undefined;
-  return matVec(w, 0, r.numExperts, r.dim, x, b);
-}
-
-function scoreCosine(r: IrRouter, s: IrStage, W: RefTensors, x: ArrayLike<number>): Float64Array {
-  const tau = numParam(s, "temp", 1);
-  const w = tensor(W, `${r.key}.weight`, r.numExperts * r.dim);
-  let nx = 0;
-  for (let i = 0; i < r.dim; i++) nx += x[i]! * x[i]!;
-  nx = Math.sqrt(nx);
-  const z = new Float64Array(r.numExperts);
-  for (let e = 0; e < r.numExperts; e++) {
-    let d = 0;
-    let nw = 0;
-    for (let i = 0; i < r.dim; i++) {
-      const v = w[e * r.dim + i]!;
-      d += v * x[i]!;
-      nw += v * v;
+  const score = specs[0]!.reference.score;
+  if (!score) throw new Error(`reference: score stage '${stages[0]!.name}' has no reference.score`);
+  const streams: Streams[] = [];
+  for (let t = 0; t < T; t++) {
+    const xt = x.subarray(t * r.dim, (t + 1) * r.dim);
+    const ctx = {
+      ...ctxOf(0),
+      D: r.dim,
+      token: t,
+      weight(name: string): Float64Array {
+        const w = W.get(`${r.key}.${name}`);
+        if (!w) throw new Error(`reference: missing weight '${r.key}.${name}'`);
+        return w instanceof Float64Array ? w : Float64Array.from(w);
+      },
+    };
+    const z = f64(score(xt, ctx), E, `score '${stages[0]!.name}'`);
+    let st: Streams = { sel: Float64Array.from(z), w: Float64Array.from(z) };
+    for (let i = 1; i < selAt; i++) {
+      const tf = specs[i]!.reference.transform;
+      if (!tf) throw new Error(`reference: transform '${stages[i]!.name}' has no reference.transform`);
+      const which = specs[i]!.stream ?? "both";
+      const c = ctxOf(i);
+      st = {
+        sel: which === "weight" ? st.sel : f64(tf(st.sel, c), E, `transform '${stages[i]!.name}'`),
+        w: which === "selection" ? st.w : f64(tf(st.w, c), E, `transform '${stages[i]!.name}'`),
+      };
     }
-    z[e] = d / (nx * Math.sqrt(nw)) / tau;
+    streams.push(st);
   }
-  return z;
-}
 
-function scoreProduct(r: IrRouter, s: IrStage, W: RefTensors, x: ArrayLike<number>): Float64Array {
-  const parts = numParam(s, "parts", 2);
-  const n = numParam(s, "size");
-  const perPart: Float64Array[] = [];
-  for (let i = 0; i < parts; i++) {
-    let z = matVec(tensor(W, `${r.key}.${i}.weight`, n * r.dim), 0, n, r.dim, x);
-    if (s.params["norm"] === "batch") {
-      const mean = W.get(`${r.key}.${i}.running_mean`) ?? new Float64Array(n);
-      const vari = W.get(`${r.key}.${i}.running_var`) ?? new Float64Array(n).fill(1);
-      z = z.map((v, j) => (v - mean[j]!) / Math.sqrt(vari[j]! + 1e-5));
-    }
-    perPart.push(logSoftmax(z));
+  const selSpec = specs[selAt]!;
+  const pick = (ids: number[], t: number): TokenSelection => ({ ids, weights: ids.map((e) => streams[t]!.w[e]!) });
+  let picked: TokenSelection[];
+  if (forced) {
+    if (forced.length !== T) throw new Error(`reference: forced selection for '${r.key}' has ${forced.length} tokens, expected ${T}`);
+    picked = forced.map((ids, t) => pick(ids.slice(), t));
+  } else if ((selSpec.scope ?? "token") === "run") {
+    const run = selSpec.reference.selectRun;
+    if (!run) throw new Error(`reference: select stage '${selSpec.name}' has no reference.selectRun`);
+    const ids = run(streams.map((s) => s.sel), streams.map((s) => s.w), { ...ctxOf(selAt), tokens: T });
+    picked = ids.map((row, t) => pick(row, t));
+  } else {
+    const one = selSpec.reference.select;
+    if (!one) throw new Error(`reference: select stage '${selSpec.name}' has no reference.select`);
+    const c = ctxOf(selAt);
+    picked = streams.map((s, t) => pick(one(s.sel, s.w, c), t));
   }
-  // Expert index i0·n^(parts−1) + … (part 0 most significant).
-  const E = n ** parts;
-  const out = new Float64Array(E);
-  for (let e = 0; e < E; e++) {
-    let rest = e;
-    let sum = 0;
-    for (let i = parts - 1; i >= 0; i--) {
-      sum += perPart[i]![rest % n]!;
-      rest = Math.floor(rest / n);
-    }
-    out[e] = sum;
+  for (let i = selAt + 1; i < stages.length; i++) {
+    const p = specs[i]!.reference.post;
+    if (!p) throw new Error(`reference: post-select stage '${stages[i]!.name}' has no reference.post`);
+    const c = ctxOf(i);
+    picked = picked.map((sel) => ({ ids: sel.ids, weights: Array.from(f64(p(Float64Array.from(sel.weights), c), sel.ids.length, `post '${stages[i]!.name}'`)) }));
   }
-  return out;
-}
-
-export function score(r: IrRouter, s: IrStage, W: RefTensors, x: ArrayLike<number>): Float64Array {
-  switch (s.name) {
-    case "linear":
-      return scoreLinear(r, s, W, x);
-    case "cosine":
-      return scoreCosine(r, s, W, x);
-    case "product":
-      return scoreProduct(r, s, W, x);
-    default:
-      throw new Error(`reference: unknown score stage '${s.name}'`);
-  }
-}
-
-// ---- transforms: both streams (bias: selection only) ----
-
-export function transform(r: IrRouter, s: IrStage, W: RefTensors, st: Streams): Streams {
-  switch (s.name) {
-    case "softmax":
-      return { sel: softmax(st.sel), w: softmax(st.w) };
-    case "log_softmax":
-      return { sel: logSoftmax(st.sel), w: logSoftmax(st.w) };
-    case "sigmoid":
-      return { sel: st.sel.map(sigmoid), w: st.w.map(sigmoid) };
-    case "exp":
-      return { sel: st.sel.map(Math.exp), w: st.w.map(Math.exp) };
-    case "temp": {
-      const tau = numParam(s, "tau");
-      return { sel: st.sel.map((v) => v / tau), w: st.w.map((v) => v / tau) };
-    }
-    case "bias": {
-      const b = W.get(`${r.key}.e_bias`) ?? new Float64Array(r.numExperts);
-      return { sel: st.sel.map((v, e) => v + b[e]!), w: st.w };
-    }
-    default:
-      throw new Error(`reference: unknown transform stage '${s.name}'`);
-  }
-}
-
-// ---- per-token selectors ----
-
-/** Expert indices sorted by selection score, highest first, ties to the lower index. */
-export function ranked(sel: Float64Array, among?: (e: number) => boolean): number[] {
-  const idx: number[] = [];
-  for (let e = 0; e < sel.length; e++) if (!among || among(e)) idx.push(e);
-  return idx.sort((a, b) => (sel[b]! !== sel[a]! ? sel[b]! - sel[a]! : a - b));
-}
-
-function pick(ids: number[], st: Streams): TokenSelection {
-  return { ids, weights: ids.map((e) => st.w[e]!) };
-}
-
-export function selectTopk(s: IrStage, st: Streams): TokenSelection {
-  return pick(ranked(st.sel).slice(0, numParam(s, "k")), st);
-}
-
-export function selectTopp(s: IrStage, st: Streams): TokenSelection {
-  const p = numParam(s, "p");
-  const max = Math.min(st.sel.length, numParam(s, "max", st.sel.length));
-  const order = ranked(st.sel);
-  const ids: number[] = [];
-  let cum = 0;
-  for (const e of order) {
-    if (ids.length >= max) break;
-    ids.push(e);
-    cum += st.w[e]!;
-    if (cum > p) break;
-  }
-  return pick(ids, st);
-}
-
-export function selectThreshold(s: IrStage, st: Streams): TokenSelection {
-  const delta = numParam(s, "delta");
-  const max = Math.min(st.sel.length, numParam(s, "max", st.sel.length));
-  return pick(ranked(st.sel).filter((e) => st.sel[e]! >= delta).slice(0, max), st);
-}
-
-export function selectGroupTopk(s: IrStage, st: Streams): TokenSelection {
-  const k = numParam(s, "k");
-  const G = numParam(s, "groups");
-  const keep = numParam(s, "keep");
-  const E = st.sel.length;
-  const size = E / G;
-  const top = Math.min(2, size);
-  const groupScore = Array.from({ length: G }, (_, g) => {
-    const vals = Array.from(st.sel.subarray(g * size, (g + 1) * size)).sort((a, b) => b - a);
-    return vals.slice(0, top).reduce((a, b) => a + b, 0);
-  });
-  const kept = new Set(
-    Array.from({ length: G }, (_, g) => g)
-      .sort((a, b) => (groupScore[b]! !== groupScore[a]! ? groupScore[b]! - groupScore[a]! : a - b))
-      .slice(0, keep),
-  );
-  return pick(ranked(st.sel, (e) => kept.has(Math.floor(e / size))).slice(0, k), st);
-}
-
-export function selectDense(st: Streams): TokenSelection {
-  return pick(Array.from({ length: st.sel.length }, (_, e) => e), st);
-}
-
-/** Expert choice over the whole run: each expert takes its highest-scoring tokens. */
-export function selectChoose(s: IrStage, streams: Streams[]): TokenSelection[] {
-  const c = numParam(s, "capacity");
-  const T = streams.length;
-  const E = T ? streams[0]!.sel.length : 0;
-  const cap = Math.max(1, Math.min(T, Math.floor((c * T) / E)));
-  const chosen: boolean[][] = Array.from({ length: T }, () => new Array<boolean>(E).fill(false));
-  for (let e = 0; e < E; e++) {
-    const toks = Array.from({ length: T }, (_, t) => t).sort((a, b) => {
-      const d = streams[b]!.sel[e]! - streams[a]!.sel[e]!;
-      return d !== 0 ? d : a - b;
-    });
-    for (const t of toks.slice(0, cap)) chosen[t]![e] = true;
-  }
-  // A token's slots in expert-index order.
-  return streams.map((st, t) => pick(chosen[t]!.flatMap((on, e) => (on ? [e] : [])), st));
-}
-
-// ---- post-select: on the selected weights only ----
-
-export function post(s: IrStage, sel: TokenSelection): TokenSelection {
-  const w = sel.weights;
-  switch (s.name) {
-    case "renorm": {
-      const sum = w.reduce((a, b) => a + b, 0);
-      return { ids: sel.ids, weights: sum === 0 ? w.slice() : w.map((v) => v / sum) };
-    }
-    case "softmax":
-      return { ids: sel.ids, weights: Array.from(softmax(w)) };
-    case "exp":
-      return { ids: sel.ids, weights: w.map(Math.exp) };
-    case "scale": {
-      const f = numParam(s, "s");
-      return { ids: sel.ids, weights: w.map((v) => v * f) };
-    }
-    default:
-      throw new Error(`reference: unknown post-select stage '${s.name}'`);
-  }
+  return { streams, selection: picked };
 }

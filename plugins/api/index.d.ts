@@ -1,0 +1,197 @@
+// @moec/plugin-api: the types of a moec router plugin (API version 1).
+//
+// A plugin declares router stages (LANGUAGE.md §5). Each stage gives, in one object:
+//   - what the checker needs: kind, scope, typed parameters, checks against the pool, weights;
+//   - a float64 reference implementation (`reference`), the meaning of the stage;
+//   - the WGSL it contributes to the fused router kernel (`wgsl`): small expressions the kernel
+//     generator splices into fixed places (see docs/plugins.md, "The WGSL contract");
+//   - runtime state with its update rule, and the statistics it reports.
+// The standard library's stages are written against these same types (stdlib/stages/).
+
+/** Version of the contract; a plugin whose `apiVersion` differs is refused at load. */
+export declare const API_VERSION: 1;
+export declare const STAGE_KINDS: readonly StageKind[];
+export declare const TRANSFORM_REDUCTIONS: readonly TransformReduction[];
+export declare const POST_REDUCTIONS: readonly PostReduction[];
+
+/** score → transform* → select → post* (post = post-select). */
+export type StageKind = "score" | "transform" | "select" | "post";
+
+export type ParamType = "int" | "number" | "bool" | "enum";
+
+export interface ParamSpec {
+  name: string;
+  type: ParamType;
+  /** Vocabulary of an `enum` parameter. */
+  values?: readonly string[];
+  default?: number | boolean | string;
+  /** Lower bound; `minExclusive` makes it strict. */
+  min?: number;
+  minExclusive?: boolean;
+  max?: number;
+  /** May be given positionally, in declaration order: `topk(2)`. */
+  positional?: boolean;
+  /** May be left out although it has no default (the stage derives it). */
+  optional?: boolean;
+  doc: string;
+}
+
+/** Bound arguments by parameter name (enum values as their strings). */
+export type Args = Readonly<Record<string, number | boolean | string>>;
+
+/** A problem with a stage's arguments against its pool; `param` points the diagnostic at it. */
+export interface Issue {
+  message: string;
+  param?: string;
+  help?: string;
+}
+
+/** A weight the stage owns under the router's prefix (`r.weight` for name `weight`). */
+export interface TensorSpec {
+  name: string;
+  shape: number[];
+  /** Used in a matrix product (counted in FLOPs). */
+  matmul?: boolean;
+}
+
+/** Per-run statistics handed to a state update rule. */
+export interface UpdateContext {
+  /** The state vector before the update. */
+  old: Float64Array;
+  args: Args;
+  E: number;
+  /** Tokens per expert in this run. */
+  load: Float64Array;
+  meanLoad: number;
+  tokens: number;
+}
+
+/**
+ * Runtime state of a stage: a vector of f32 under the router's prefix (`r.NAME`). It is read
+ * from `--state FILE`, else from the weights file, else filled with `init`; written by
+ * `moec run --state-out FILE`. With `update`, the runtime applies the rule after every run, on
+ * the GPU (`wgsl`), and the float64 reference applies `reference`.
+ */
+export interface StateSpec {
+  name: string;
+  /** Vector length (default E). */
+  length?(args: Args, E: number): number;
+  /** Value of every element when no file has the tensor: 0 (default) or 1. */
+  init?: 0 | 1;
+  update?: {
+    /** f32 expression for the new element: `old`, `e`, `load`, `mean_load`, `tokens` (f32), parameters by name. */
+    wgsl: string;
+    reference(ctx: UpdateContext): ArrayLike<number>;
+  };
+}
+
+export interface ScoreContext {
+  args: Args;
+  E: number;
+  D: number;
+  /** Index of the token in the run. */
+  token: number;
+  /** One of the stage's weights, by its name in `weights()`. */
+  weight(name: string): Float64Array;
+  /** One of the stage's state vectors. */
+  state(name: string): Float64Array;
+}
+
+export interface StageContext {
+  args: Args;
+  E: number;
+  state(name: string): Float64Array;
+}
+
+export interface RunContext extends StageContext {
+  tokens: number;
+}
+
+/** The float64 meaning of a stage (the reference every GPU result is compared with). */
+export interface Reference {
+  /** score: the token's input x [D] → scores [E]. */
+  score?(x: Float64Array, ctx: ScoreContext): ArrayLike<number>;
+  /** transform: one stream [E] → [E] (applied to the streams named by `stream`). */
+  transform?(z: Float64Array, ctx: StageContext): ArrayLike<number>;
+  /** select, per token: expert ids in slot order, from the selection stream `sel` and weights `w`. */
+  select?(sel: Float64Array, w: Float64Array, ctx: StageContext): number[];
+  /** select, per run (`scope: "run"`): per token, its expert ids in slot order. */
+  selectRun?(sel: Float64Array[], w: Float64Array[], ctx: RunContext): number[][];
+  /** post-select: the token's selected weights in slot order → new weights. */
+  post?(w: Float64Array, ctx: StageContext): ArrayLike<number>;
+}
+
+export type TransformReduction = "max" | "sum" | "sumexp" | "sumsq";
+export type PostReduction = "max" | "sum" | "sumexp";
+
+/**
+ * The WGSL a stage contributes to the fused router kernel. Every field is a WGSL EXPRESSION
+ * (no statements, no `;`), evaluated per token (and per expert or slot) at a fixed place of the
+ * kernel. In every expression the stage's numeric, boolean and enum parameters are f32 values
+ * by name (booleans 0/1, enums the index of the value), `E` and `D` are u32, and each state
+ * vector NAME is read with `state_NAME(i: u32) -> f32`. `helpers` may declare functions whose
+ * names start with the stage's name and `_`; no bindings, barriers, atomics or entry points.
+ */
+export interface WgslContract {
+  /** score: `expr` → z_e. `dot` = x·w_e over the [E, D] weight named by `gemm` (0 without),
+   *  `e`, `t` (token) u32; `x_at(t, k)` reads the token's input. */
+  score?: { gemm?: string; expr: string; helpers?: string };
+  /** transform: `u = pre` (default `z`) per expert; the asked reductions of u over the experts
+   *  (`u_max`, `u_sum`, `u_sumexp` = Σ exp(u − u_max), `u_sumsq`); then `expr` → new value,
+   *  with `z`, `u`, `e` and those reductions in scope. */
+  transform?: { pre?: string; reduce?: readonly TransformReduction[]; expr: string; helpers?: string };
+  /** select (token scope): the kernel takes candidates in order of selection score (ties to the
+   *  lower index). `limit` (u32; default maxPerToken): most experts; `eligible` (bool over `e`,
+   *  `v` selection score, `w` weight): candidates; `accept` (bool over `v`, `w`, `n` taken so far,
+   *  `cum` weight taken so far): checked before taking, false ends the selection; `stop` (same
+   *  variables, after taking): true ends it. select (run scope): `capacity` (u32 over `T`, `E`):
+   *  each expert takes its `capacity` best tokens. */
+  select?: { limit?: string; eligible?: string; accept?: string; stop?: string; capacity?: string; helpers?: string };
+  /** post-select: the asked reductions over the token's selected weights (`w_max`, `w_sum`,
+   *  `w_sumexp` = Σ exp(w − w_max)); then `expr` over `w`, `s` (slot), `n` (count) → new weight. */
+  post?: { reduce?: readonly PostReduction[]; expr: string; helpers?: string };
+}
+
+export interface StageSpec {
+  /** The name used in pipelines: `router r = linear |> NAME(…) |> …`. */
+  name: string;
+  /** Kind(s): a stage may be a transform before the select and a post-select after it. */
+  kind: StageKind | readonly StageKind[];
+  doc: string;
+  params?: readonly ParamSpec[];
+  /** `run`: the select stage needs the whole batch (expert choice). Default `token`. */
+  scope?: "token" | "run";
+  /** transform: which streams it changes (default both). */
+  stream?: "both" | "selection" | "weight";
+  /** score/transform: whether the weight stream it produces is never negative (for `entropy`,
+   *  §10); `"preserve"`: non-negative exactly when its input is (e.g. a division by τ > 0). */
+  nonNegative?: boolean | "preserve";
+  /** Checks against the pool size E; issues (or plain messages) become diagnostics at the stage. */
+  check?(args: Args, E: number): ReadonlyArray<Issue | string>;
+  /** score: weights under the router's prefix for D inputs and E experts. */
+  weights?(args: Args, E: number, D: number): TensorSpec[];
+  /** State vectors (a list, or a function of the arguments when their number depends on them). */
+  state?: readonly StateSpec[] | ((args: Args, E: number) => readonly StateSpec[]);
+  /** select: static bound on experts per token (sizes the kernel's buffers). */
+  maxPerToken?(args: Args, E: number): number;
+  /** select: experts per token for `moec info` (§9). */
+  active?(args: Args, E: number): { count: number; label: "exact" | "upper bound" | "expectation" };
+  /** Statistics the stage adds under its router in `--stats`: names of its state vectors. */
+  stats?: { state?: readonly string[] };
+  reference: Reference;
+  wgsl?: WgslContract;
+}
+
+export interface Plugin {
+  apiVersion: number;
+  name: string;
+  version: string;
+  description?: string;
+  stages: readonly StageSpec[];
+}
+
+export declare function definePlugin<P extends Plugin>(plugin: P): P;
+export declare function defineStage<S extends StageSpec>(stage: S): S;
+
+/** What a plugin module's default export may be: the plugin, or a function of this module. */
+export type PluginModule = Plugin | ((api: typeof import("./index.js")) => Plugin);
