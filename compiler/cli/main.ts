@@ -10,6 +10,7 @@ import { drawSpec, runDraw } from "./commands/draw.js";
 import { lspSpec, runLsp } from "./commands/lsp.js";
 import { fmtSpec, runFmt } from "./commands/fmt.js";
 import { runSpec, runRun } from "./commands/run.js";
+import { benchSpec, runBench } from "./commands/bench.js";
 import { upcycleSpec, runUpcycle } from "./commands/upcycle.js";
 import { VERSION } from "./version.js";
 
@@ -23,6 +24,7 @@ const commands: Command[] = [
   { spec: infoSpec, run: runInfo },
   { spec: drawSpec, run: runDraw },
   { spec: runSpec, run: runRun },
+  { spec: benchSpec, run: runBench },
   { spec: upcycleSpec, run: runUpcycle },
   { spec: fmtSpec, run: runFmt },
   { spec: lspSpec, run: runLsp },

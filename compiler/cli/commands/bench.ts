@@ -1,0 +1,86 @@
+// `moec bench`: the fused kernels against a straightforward unfused lowering of the same layer,
+// on the same device and inputs in one process, reported as a ratio (absolute times on a shared or
+// CPU adapter mean little; the ratio is what to compare).
+import * as path from "node:path";
+import type { CommandSpec } from "../args.js";
+import { parseArgs, parseSets, UsageError } from "../args.js";
+import type { CliIO } from "../output.js";
+import { lowerEntry } from "../../driver.js";
+import { hasErrors } from "../../diagnostics/diagnostic.js";
+import { printDiagnostics } from "./print-diagnostics.js";
+import { displayPath } from "../../diagnostics/render.js";
+import { intFlag } from "./run.js";
+
+export const benchSpec: CommandSpec = {
+  name: "bench",
+  summary: "time the fused kernels against an unfused lowering of the same layer",
+  usage: "moec bench FILE --tokens T [--entry NAME] [--set NAME=VALUE ...] [--dtype f32|f16] [--iterations N] [--json]",
+  positionals: { name: "a .moe file", min: 1, max: 1 },
+  flags: [
+    { name: "tokens", type: "string", value: "T", help: "tokens per run (required)" },
+    { name: "entry", type: "string", value: "NAME", help: "the layer/graph (optional when the file has exactly one entry point)" },
+    { name: "set", type: "multi", value: "NAME=VALUE", help: "override hyper-parameters, e.g. --set D=64 I=128" },
+    { name: "dtype", type: "string", value: "f32|f16", help: "storage precision (default f32)" },
+    { name: "iterations", type: "string", value: "N", help: "timed runs per side, alternating (default 10)" },
+    { name: "warmup", type: "string", value: "N", help: "untimed runs per side first (default 2)" },
+    { name: "seed", type: "string", value: "N", help: "seed of the random weights and inputs (default 1)" },
+    { name: "adapter", type: "string", value: "NAME", help: "pick the WebGPU adapter whose name contains NAME" },
+    { name: "json", type: "boolean", help: "print the measurements as JSON" },
+    { name: "help", short: "h", type: "boolean", help: "show this help" },
+  ],
+  details: "Times are GPU timestamps summed over compute passes where the adapter has timestamp-query, else wall clock.\nThe unfused baseline routes with small kernels, reads the selection back and loops over experts on the host.",
+};
+
+export async function runBench(argv: string[], io: CliIO): Promise<number> {
+  const args = parseArgs(argv, benchSpec);
+  const f = args.flags;
+  const tokens = intFlag(f.tokens, "tokens", 1);
+  if (tokens === undefined) throw new UsageError("give the tokens per run with --tokens T");
+  const dtype = (f.dtype as string | undefined) ?? "f32";
+  if (dtype !== "f32" && dtype !== "f16") throw new UsageError(`--dtype takes f32 or f16, found \`${dtype}\``);
+  const iterations = intFlag(f.iterations, "iterations", 1) ?? 10;
+  const warmup = intFlag(f.warmup, "warmup", 0) ?? 2;
+  const seed = intFlag(f.seed, "seed") ?? 1;
+  const file = path.resolve(io.cwd, args.positionals[0]!);
+  const lowered = lowerEntry([file], { entry: f.entry as string | undefined, set: parseSets(f.set as string[] | undefined) });
+  printDiagnostics(lowered.diagnostics, undefined, io, false);
+  if (hasErrors(lowered.diagnostics) || !lowered.program) return 1;
+  if (lowered.unsupported.length) {
+    for (const u of lowered.unsupported) io.err(`${displayPath(u.file, io.cwd)}: cannot run yet: ${u.message}`);
+    return 1;
+  }
+  const program = lowered.program;
+  const rt = await import("../../../runtime/index.js");
+  const { benchmarkProgram } = await import("../../../runtime/bench/benchmark.js");
+  let gpu;
+  try {
+    gpu = await rt.acquireGpu({ adapter: f.adapter as string | undefined, requireF16: dtype === "f16" });
+  } catch (e) {
+    if (e instanceof rt.GpuUnavailableError) {
+      io.err(`moec bench: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+  try {
+    const adapter = gpu.adapterInfo.description || gpu.adapterInfo.device || gpu.adapterInfo.vendor || "unknown adapter";
+    io.err(`moec bench: ${program.entry} at ${tokens} tokens on ${adapter}: compiling both lowerings, ${warmup} warm-up and ${iterations} timed runs each…`);
+    const weights = rt.randomWeights(program, seed);
+    const r = await benchmarkProgram(gpu, program, weights, tokens, { warmup, iterations, dtype, seed });
+    if (f.json) {
+      io.out(JSON.stringify({ entry: program.entry, adapter, dtype, ...r }, null, 2));
+      return 0;
+    }
+    const row = (name: string, s: typeof r.fused) =>
+      `  ${name.padEnd(8)} ${s.msPerRun.toFixed(3).padStart(9)} ms  ${Math.round(s.tokensPerSec).toLocaleString("en-US").padStart(10)} tokens/s  ${s.gflops.toFixed(2).padStart(7)} GFLOP/s  ${String(s.dispatches).padStart(4)} dispatches  ${s.commandBuffers} cmd buf  ${s.readbacks} read-back`;
+    io.out([
+      `${program.entry}: ${tokens} tokens, ${dtype}, ${adapter} (${r.timing}, median of ${iterations})`,
+      row("fused", r.fused),
+      row("unfused", r.unfused),
+      `  unfused / fused = ${r.ratio.toFixed(2)}× (fastest runs ${r.minRatio.toFixed(2)}×, wall clock ${r.wallRatio.toFixed(2)}×)`,
+    ].join("\n"));
+    return 0;
+  } finally {
+    gpu.dispose();
+  }
+}
