@@ -1,14 +1,10 @@
 // `moec bench`: the fused kernels against a straightforward unfused lowering of the same layer,
 // on the same device and inputs in one process, reported as a ratio (absolute times on a shared or
 // CPU adapter mean little; the ratio is what to compare).
-import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
-import { parseArgs, parseSets, UsageError } from "../args.js";
+import { parseArgs, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
-import { lowerEntry } from "../../driver.js";
-import { hasErrors } from "../../diagnostics/diagnostic.js";
-import { printDiagnostics } from "./print-diagnostics.js";
-import { displayPath } from "../../diagnostics/render.js";
+import { lowerForRun, withGpu, adapterName } from "./gpu-commands.js";
 import { intFlag } from "./run.js";
 
 export const benchSpec: CommandSpec = {
@@ -41,29 +37,12 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
   const iterations = intFlag(f.iterations, "iterations", 1) ?? 10;
   const warmup = intFlag(f.warmup, "warmup", 0) ?? 2;
   const seed = intFlag(f.seed, "seed") ?? 1;
-  const file = path.resolve(io.cwd, args.positionals[0]!);
-  const lowered = lowerEntry([file], { entry: f.entry as string | undefined, set: parseSets(f.set as string[] | undefined) });
-  printDiagnostics(lowered.diagnostics, undefined, io, false);
-  if (hasErrors(lowered.diagnostics) || !lowered.program) return 1;
-  if (lowered.unsupported.length) {
-    for (const u of lowered.unsupported) io.err(`${displayPath(u.file, io.cwd)}: cannot run yet: ${u.message}`);
-    return 1;
-  }
-  const program = lowered.program;
+  const program = lowerForRun(io, args.positionals[0]!, f);
+  if (!program) return 1;
   const rt = await import("../../../runtime/index.js");
   const { benchmarkProgram } = await import("../../../runtime/bench/benchmark.js");
-  let gpu;
-  try {
-    gpu = await rt.acquireGpu({ adapter: f.adapter as string | undefined, requireF16: dtype === "f16" });
-  } catch (e) {
-    if (e instanceof rt.GpuUnavailableError) {
-      io.err(`moec bench: ${e.message}`);
-      return 1;
-    }
-    throw e;
-  }
-  try {
-    const adapter = gpu.adapterInfo.description || gpu.adapterInfo.device || gpu.adapterInfo.vendor || "unknown adapter";
+  return withGpu(io, "bench", { adapter: f.adapter as string | undefined, requireF16: dtype === "f16" }, async (gpu) => {
+    const adapter = adapterName(gpu);
     io.err(`moec bench: ${program.entry} at ${tokens} tokens on ${adapter}: compiling both lowerings, ${warmup} warm-up and ${iterations} timed runs each…`);
     const weights = rt.randomWeights(program, seed);
     const r = await benchmarkProgram(gpu, program, weights, tokens, { warmup, iterations, dtype, seed });
@@ -80,7 +59,5 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
       `  unfused / fused = ${r.ratio.toFixed(2)}× (fastest runs ${r.minRatio.toFixed(2)}×, wall clock ${r.wallRatio.toFixed(2)}×)`,
     ].join("\n"));
     return 0;
-  } finally {
-    gpu.dispose();
-  }
+  });
 }

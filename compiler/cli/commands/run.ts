@@ -1,11 +1,9 @@
 // `moec run`: compile the entry, bind weights, run it on the GPU, write the outputs (§8).
 import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
-import { parseArgs, parseSets, UsageError } from "../args.js";
+import { parseArgs, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
-import { lowerEntry } from "../../driver.js";
-import { hasErrors } from "../../diagnostics/diagnostic.js";
-import { printDiagnostics } from "./print-diagnostics.js";
+import { lowerForRun, withGpu, adapterName } from "./gpu-commands.js";
 import { displayPath } from "../../diagnostics/render.js";
 
 export const runSpec: CommandSpec = {
@@ -51,14 +49,8 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   const tokens = intFlag(f.tokens, "tokens", 1);
 
   io.err(`moec run: compiling ${displayPath(file, io.cwd)}…`);
-  const lowered = lowerEntry([file], { entry: f.entry as string | undefined, set: parseSets(f.set as string[] | undefined) });
-  printDiagnostics(lowered.diagnostics, undefined, io, false);
-  if (hasErrors(lowered.diagnostics) || !lowered.program) return 1;
-  if (lowered.unsupported.length) {
-    for (const u of lowered.unsupported) io.err(`${displayPath(u.file, io.cwd)}: cannot run yet: ${u.message}`);
-    return 1;
-  }
-  const program = lowered.program;
+  const program = lowerForRun(io, args.positionals[0]!, f);
+  if (!program) return 1;
   const rt = await import("../../../runtime/index.js");
 
   let inputs;
@@ -87,18 +79,8 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
     throw e;
   }
 
-  let gpu;
-  try {
-    gpu = await rt.acquireGpu({ adapter: f.adapter as string | undefined, requireF16: dtype === "f16" });
-  } catch (e) {
-    if (e instanceof rt.GpuUnavailableError) {
-      io.err(`moec run: ${e.message}`);
-      return 1;
-    }
-    throw e;
-  }
-  try {
-    io.err(`moec run: uploading weights and compiling kernels on ${gpu.adapterInfo.description || gpu.adapterInfo.device || "the adapter"}…`);
+  return withGpu(io, "run", { adapter: f.adapter as string | undefined, requireF16: dtype === "f16" }, async (gpu) => {
+    io.err(`moec run: uploading weights and compiling kernels on ${adapterName(gpu)}…`);
     const exec = await rt.createExecutor(gpu, program, weights, { dtype });
     const t0 = performance.now();
     const out = await exec.run(inputs.values, inputs.tokens);
@@ -119,9 +101,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
     }
     exec.dispose();
     return 0;
-  } finally {
-    gpu.dispose();
-  }
+  });
 }
 
 function summary(v: Float32Array): string {

@@ -1,0 +1,49 @@
+// What the commands that run programs share: lowering the entry (printing diagnostics and the
+// constructs that cannot run yet), and a GPU session that is always disposed and that turns a
+// missing adapter into the message of what to install.
+import * as path from "node:path";
+import type { CliIO } from "../output.js";
+import { parseSets } from "../args.js";
+import { lowerEntry } from "../../driver.js";
+import { hasErrors } from "../../diagnostics/diagnostic.js";
+import { displayPath } from "../../diagnostics/render.js";
+import { printDiagnostics } from "./print-diagnostics.js";
+import type { IrProgram } from "../../ir/ir.js";
+import type { GpuContext } from "../../../runtime/gpu/device.js";
+
+/** The entry's IR, or undefined after printing why there is none. */
+export function lowerForRun(io: CliIO, fileArg: string, flags: Record<string, unknown>): IrProgram | undefined {
+  const file = path.resolve(io.cwd, fileArg);
+  const lowered = lowerEntry([file], { entry: flags.entry as string | undefined, set: parseSets(flags.set as string[] | undefined) });
+  printDiagnostics(lowered.diagnostics, undefined, io, false);
+  if (hasErrors(lowered.diagnostics) || !lowered.program) return undefined;
+  if (lowered.unsupported.length) {
+    for (const u of lowered.unsupported) io.err(`${displayPath(u.file, io.cwd)}: cannot run yet: ${u.message}`);
+    return undefined;
+  }
+  return lowered.program;
+}
+
+export function adapterName(gpu: GpuContext): string {
+  return gpu.adapterInfo.description || gpu.adapterInfo.device || gpu.adapterInfo.vendor || "the adapter";
+}
+
+/** Runs `body` with a GPU; exit 1 with the install advice when there is no adapter. */
+export async function withGpu(io: CliIO, command: string, opts: { adapter?: string; requireF16?: boolean }, body: (gpu: GpuContext) => Promise<number>): Promise<number> {
+  const { acquireGpu, GpuUnavailableError } = await import("../../../runtime/gpu/device.js");
+  let gpu: GpuContext;
+  try {
+    gpu = await acquireGpu(opts);
+  } catch (e) {
+    if (e instanceof GpuUnavailableError) {
+      io.err(`moec ${command}: ${e.message}`);
+      return 1;
+    }
+    throw e;
+  }
+  try {
+    return await body(gpu);
+  } finally {
+    gpu.dispose();
+  }
+}
