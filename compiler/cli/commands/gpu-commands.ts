@@ -43,7 +43,19 @@ export async function withGpu(io: CliIO, command: string, opts: { adapter?: stri
   }
   try {
     return await body(gpu);
+  } catch (e) {
+    // The runtime's own errors describe a limitation or bad input, not a bug in moec.
+    if (e instanceof Error && RUNTIME_ERRORS.has(e.name)) {
+      io.err(`moec ${command}: ${e.message}`);
+      return 1;
+    }
+    throw e;
   } finally {
     gpu.dispose();
   }
 }
+
+const RUNTIME_ERRORS = new Set([
+  "ActivationTooLargeError", "ExecutorInputError", "KernelCompileError", "PluginWgslError", "RouterPlanError",
+  "RunInputError", "UnsupportedStageError", "WeightError", "WeightsError",
+]);
