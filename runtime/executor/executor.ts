@@ -8,7 +8,8 @@ import type { GpuContext } from "../gpu/device.js";
 import { fromF16 } from "../gpu/f16.js";
 import { BuildContext, type Lowering } from "./build-context.js";
 import { lowerSimpleOp } from "./lower-ops.js";
-import { lowerMoeFused, lowerSharedFused } from "./lower-moe-fused.js";
+import { lowerRoutedPool, lowerSharedPool } from "./lower-pools.js";
+import type { FineSchedule } from "./lower-moe-fine.js";
 import { lowerMoeUnfused, lowerSharedUnfused } from "./lower-moe-unfused.js";
 import { Recorder, type ReadRequest } from "./recorder.js";
 import type { Executor, ExecutorOptions, RoutingResult, RunInfo, RunOptions } from "./types.js";
@@ -32,6 +33,7 @@ function opName(program: IrProgram, op: IrOp): string {
 class GpuExecutor implements Executor {
   readonly dtype: StorageDtype;
   readonly fused: boolean;
+  private readonly fineSchedule: FineSchedule;
   private readonly subgroups: boolean;
   lastRunInfo: RunInfo | undefined;
   lastRouting: Map<string, RoutingResult> | undefined;
@@ -48,6 +50,7 @@ class GpuExecutor implements Executor {
   ) {
     this.dtype = opts.dtype ?? "f32";
     this.fused = opts.fused ?? true;
+    this.fineSchedule = opts.fineSchedule ?? "auto";
     this.subgroups = gpu.features.subgroups && opts.subgroups !== false;
     this.runUniform = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: "run" });
   }
@@ -68,9 +71,9 @@ class GpuExecutor implements Executor {
           const name = opName(this.program, op);
           switch (op.op) {
             case "moe":
-              return this.fused ? lowerMoeFused(build, op, i, name) : lowerMoeUnfused(build, op, i, name);
+              return this.fused ? lowerRoutedPool(build, op, i, name, this.fineSchedule) : lowerMoeUnfused(build, op, i, name);
             case "shared":
-              return this.fused ? lowerSharedFused(build, op, i, name) : lowerSharedUnfused(build, op, i, name);
+              return this.fused ? lowerSharedPool(build, op, i, name) : lowerSharedUnfused(build, op, i, name);
             default:
               return lowerSimpleOp(build, op, i, name);
           }

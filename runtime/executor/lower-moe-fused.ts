@@ -14,25 +14,29 @@ import { routerKernel, routerKernelOptions, routerMaxPerToken, routerParams } fr
 import { grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
 import { elementwiseGrid } from "./grids.js";
+import { ffnTensorNames, isFfnLike } from "./pool-view.js";
 
 type MoeOp = Extract<IrOp, { op: "moe" }>;
 type SharedOp = Extract<IrOp, { op: "shared" }>;
 
+/** The FFN kernels run ffn pools and, through pool-view.ts, atom and lowrank pools. */
 export function checkFfnPool(pool: IrPool, where: string): void {
-  if (pool.kind !== "ffn") {
+  if (!isFfnLike(pool)) {
     throw new Error(`${where}: expert kind '${pool.kind}' of pool '${pool.key}' is not implemented on the GPU yet (the reference interpreter has it)`);
   }
 }
 
-/** Pool tensors, chunked to the binding limit. */
+/** Pool tensors, chunked to the binding limit (atom/lowrank pools under their FFN roles). */
 export function poolWeights(b: BuildContext, pool: IrPool) {
   const { key, count: N, hidden: I, dim: D } = pool;
   const gated = isGated(pool.act);
   const what = (t: string): string => `pool '${key}' ${t}`;
+  const n = ffnTensorNames(pool);
+  if (!n) throw new Error(`internal: pool '${key}' (${pool.kind}) has no FFN view`);
   return {
-    up: b.weights.chunked(`${key}.w_up`, N * I, D, what("w_up [N, I, D]")),
-    gate: gated ? b.weights.chunked(`${key}.w_gate`, N * I, D, what("w_gate [N, I, D]")) : undefined,
-    down: b.weights.chunked(`${key}.w_down`, N * D, I, what("w_down [N, D, I]")),
+    up: b.weights.chunked(n.up, N * I, D, what(n.what.up)),
+    gate: gated ? b.weights.chunked(n.gate, N * I, D, what(n.what.gate)) : undefined,
+    down: b.weights.chunked(n.down, N * D, I, what(n.what.down)),
     bUp: pool.bias ? b.weights.whole(`${key}.b_up`, [N, I], what("b_up [N, I]")) : b.dummy(),
     bGate: pool.bias && gated ? b.weights.whole(`${key}.b_gate`, [N, I], what("b_gate [N, I]")) : b.dummy(),
     bDown: pool.bias ? b.weights.whole(`${key}.b_down`, [N, D], what("b_down [N, D]")) : b.dummy(),
@@ -47,12 +51,9 @@ export async function lowerMoeFused(b: BuildContext, op: MoeOp, index: number, n
   const ro = routerKernelOptions(router, b.dtype);
   const E = pool.count;
   const D = pool.dim;
-  const I = pool.hidden;
   const maxK = routerMaxPerToken(ro);
   const cap = b.cap;
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
-  const tilesCap = maxRowTiles(cap * maxK, E, GEMM_BM);
-  const tiles = (T: number): number => maxRowTiles(T * maxK, E, GEMM_BM);
 
   // Routing state.
   const u32 = 4;
@@ -61,13 +62,6 @@ export async function lowerMoeFused(b: BuildContext, op: MoeOp, index: number, n
   const ids = b.storage(cap * maxK, `${name}.ids`, u32);
   const wts = b.storage(cap * maxK, `${name}.wts`, 4);
   const expertCount = b.storage(E, `${name}.expert_count`, u32);
-  const cursor = b.storage(E, `${name}.cursor`, u32);
-  const sorted = b.storage(tilesCap * GEMM_BM, `${name}.sorted`, u32);
-  const tileExpert = b.storage(tilesCap, `${name}.tile_expert`, u32);
-  const tile_info = b.storage(4, `${name}.tile_info`, u32);
-  const h = b.storage(tilesCap * GEMM_BM * I, `${name}.h`);
-  const y = b.storage(cap * maxK * D, `${name}.y`);
-  const out = b.value(op.out);
   const x = b.value(op.x);
 
   const steps: Step[] = [];
@@ -87,6 +81,57 @@ export async function lowerMoeFused(b: BuildContext, op: MoeOp, index: number, n
     };
     steps.push(await b.step(rk.spec, res, (T) => grid2D(Math.ceil(T / rk.tokensPerWorkgroup), maxDim)));
   }
+  const experts = await expertCentricSteps(b, op, { tokCount, ids, wts, expertCount, maxK }, name);
+  steps.push(...experts.steps);
+
+  return {
+    op: index,
+    kind: "moe",
+    name,
+    clears: [expertCount, ...experts.clears],
+    encode(rec, T) {
+      for (const s of steps) record(rec, s, T);
+    },
+    routing: { key: router.key, maxPerToken: maxK, tokCount, ids, wts },
+  };
+}
+
+/** The routing result a pool lowering consumes: per token count [cap], ids and weights [cap·maxK]; per expert count [E]. */
+export interface RoutedSlots {
+  tokCount: GPUBuffer;
+  ids: GPUBuffer;
+  wts: GPUBuffer;
+  expertCount: GPUBuffer;
+  maxK: number;
+}
+
+/**
+ * The expert-centric half of a routed ffn-like pool (everything after the router):
+ * dispatch ─► GEMM1 (+act) ─► GEMM2 (×weight) ─► combine, 4 dispatches (+2 per extra weight chunk).
+ * `clears` must be zeroed at the start of every run.
+ */
+export async function expertCentricSteps(b: BuildContext, op: MoeOp, routed: RoutedSlots, name: string): Promise<{ steps: Step[]; clears: GPUBuffer[] }> {
+  const { pool } = op;
+  checkFfnPool(pool, `moe '${name}'`);
+  const { tokCount, ids, wts, expertCount, maxK } = routed;
+  const E = pool.count;
+  const D = pool.dim;
+  const I = pool.hidden;
+  const cap = b.cap;
+  const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
+  const tilesCap = maxRowTiles(cap * maxK, E, GEMM_BM);
+  const tiles = (T: number): number => maxRowTiles(T * maxK, E, GEMM_BM);
+  const u32 = 4;
+  const cursor = b.storage(E, `${name}.cursor`, u32);
+  const sorted = b.storage(tilesCap * GEMM_BM, `${name}.sorted`, u32);
+  const tileExpert = b.storage(tilesCap, `${name}.tile_expert`, u32);
+  const tile_info = b.storage(4, `${name}.tile_info`, u32);
+  const h = b.storage(tilesCap * GEMM_BM * I, `${name}.h`);
+  const y = b.storage(cap * maxK * D, `${name}.y`);
+  const out = b.value(op.out);
+  const x = b.value(op.x);
+
+  const steps: Step[] = [];
   steps.push(
     await b.step(
       dispatchKernel(),
@@ -149,16 +194,7 @@ export async function lowerMoeFused(b: BuildContext, op: MoeOp, index: number, n
     ),
   );
 
-  return {
-    op: index,
-    kind: "moe",
-    name,
-    clears: [expertCount, cursor],
-    encode(rec, T) {
-      for (const s of steps) record(rec, s, T);
-    },
-    routing: { key: router.key, maxPerToken: maxK, tokCount, ids, wts },
-  };
+  return { steps, clears: [cursor] };
 }
 
 export async function lowerSharedFused(b: BuildContext, op: SharedOp, index: number, name: string): Promise<Lowering> {

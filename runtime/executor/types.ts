@@ -9,6 +9,9 @@ export interface ExecutorOptions {
   fused?: boolean;
   /** false: use the workgroup-memory kernels even where the adapter has `subgroups` (tests, A/B). */
   subgroups?: boolean;
+  /** Schedule of routed atom/lowrank pools: token-centric gather–dot–axpy, expert-centric grouped
+   *  GEMMs, or `auto` (per run, from the rows each expert sees). Default auto. */
+  fineSchedule?: "auto" | "token" | "expert";
   /** Largest weight binding, in bytes; defaults to the device's maxStorageBufferBindingSize.
    *  Lower it to exercise weight chunking on small pools (tests). */
   maxBindingBytes?: number;

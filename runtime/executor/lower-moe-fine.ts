@@ -1,0 +1,147 @@
+// Fused lowering of routed pools of fine experts (atom, lowrank) and null experts (identity,
+// zero), and of shared null pools. Two schedules share one router:
+//
+//   token-centric (gather–dot–axpy; OmniMoE's "tail" path, PEER):
+//     router ─► fine_dot (h = w·act(a·x) per token, slot, unit) ─► fine_axpy (out += h·b, slot order)
+//     [─► fine_reduce when a token's slots are cut into chunks]          3–4 dispatches
+//   expert-centric (OmniMoE's grouped schedule; the FFN kernels through pool-view.ts):
+//     router ─► dispatch ─► grouped GEMM up ─► grouped GEMM down ─► combine   5 dispatches
+//
+// Neither does per-expert work: the token-centric cost is T·k·R·D whatever N is, and the
+// expert-centric one pads each expert's rows to the 16-row GEMM tile, which pays only when experts
+// see many tokens each (T·k/N rows). `auto` picks per run from T (docs/kernels.md, "Fine grains").
+// identity: out = (Σ_s w_s)·x (router + 1 dispatch); zero: out = 0 (router only, for its statistics
+// and routing read-back).
+
+import type { IrOp } from "../../compiler/ir/ir.js";
+import { FINE_AXPY_WG, FINE_SLOT_CHUNK, fineAxpyKernel, fineAxpyParams, fineReduceKernel } from "../kernels/fine-axpy.js";
+import { FINE_WG, fineDotKernel, fineDotParams } from "../kernels/fine-gather-dot.js";
+import { ELEMENTWISE_WG, scalarKernel, scalarParams } from "../kernels/elementwise-kernels.js";
+import { innerAct, isGated } from "../kernels/expert-gemm-up.js";
+import { ACT_CODE, grid2D } from "../kernels/wgsl-common.js";
+import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
+import { elementwiseGrid } from "./grids.js";
+import { expertCentricSteps, poolWeights } from "./lower-moe-fused.js";
+import { routeSlots } from "./route-slots.js";
+
+type MoeOp = Extract<IrOp, { op: "moe" }>;
+type SharedOp = Extract<IrOp, { op: "shared" }>;
+
+/** How a routed atom/lowrank pool is scheduled; `auto` decides per run. */
+export type FineSchedule = "auto" | "token" | "expert";
+
+/**
+ * `auto` switches to the expert-centric schedule when experts see at least this many rows each on
+ * average (T·k/N). Measured on lavapipe (bench/fine-vs-coarse, docs/kernels.md): the grouped GEMMs
+ * win only once a 16-row tile is mostly full.
+ */
+export const EXPERT_CENTRIC_MIN_ROWS = 16;
+
+export function pickSchedule(schedule: FineSchedule, T: number, maxK: number, N: number): "token" | "expert" {
+  if (schedule !== "auto") return schedule;
+  return (T * maxK) / N >= EXPERT_CENTRIC_MIN_ROWS ? "expert" : "token";
+}
+
+export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, name: string, schedule: FineSchedule = "auto"): Promise<Lowering> {
+  const { pool } = op;
+  if (pool.kind !== "atom" && pool.kind !== "lowrank" && pool.kind !== "identity" && pool.kind !== "zero") {
+    throw new Error(`internal: lowerMoeFine got a '${pool.kind}' pool`);
+  }
+  const routed = await routeSlots(b, op, name);
+  const { tokCount, ids, wts, maxK } = routed;
+  const N = pool.count;
+  const D = pool.dim;
+  const R = pool.hidden;
+  const cap = b.cap;
+  const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
+  const x = b.value(op.x);
+  const out = b.value(op.out);
+  const clears = [...routed.clears];
+
+  // Token-centric steps (also the whole story for identity and zero pools).
+  const token: Step[] = [];
+  if (pool.kind === "zero") {
+    clears.push(out);
+  } else {
+    const nc = Math.ceil(maxK / FINE_SLOT_CHUNK);
+    const identity = pool.kind === "identity";
+    let h = b.dummy();
+    let bChunks: { buffer: GPUBuffer; g0: number; g1: number }[] = [{ buffer: b.dummy(), g0: 0, g1: 0 }];
+    if (!identity) {
+      const w = poolWeights(b, pool);
+      h = b.storage(cap * maxK * R, `${name}.h`, 4);
+      const gated = isGated(pool.act);
+      const dot = fineDotKernel(b.dtype);
+      for (let c = 0; c < w.up.chunks.length; c++) {
+        const ch = w.up.chunks[c]!;
+        const params = b.uniform(fineDotParams({ D, R, maxK, act: ACT_CODE[innerAct(pool.act)], gated, g0: ch.g0, g1: ch.g1 }), `${name}.dot.params`);
+        const res = { params, x, tok_count: tokCount, ids, wts, a_up: ch.buffer, a_gate: gated ? w.gate!.chunks[c]!.buffer : b.dummy(), h };
+        token.push(await b.step(dot, res, (T) => grid2D(Math.ceil((T * maxK * R) / FINE_WG), maxDim)));
+      }
+      bChunks = w.down.chunks;
+    }
+    const partial = nc > 1 || bChunks.length > 1;
+    // Never the shared dummy: a buffer may not be bound both read-only (h, b) and writable.
+    const part = b.storage(partial ? cap * nc * D : 1, `${name}.partial`, 4);
+    const axpy = fineAxpyKernel(b.dtype);
+    for (let c = 0; c < bChunks.length; c++) {
+      const ch = bChunks[c]!;
+      const params = b.uniform(
+        fineAxpyParams({ D, R, maxK, chunks: nc, mode: identity ? 1 : 0, g0: ch.g0, g1: ch.g1, partial, accumulate: c > 0 }),
+        `${name}.axpy.params`,
+      );
+      const res = { params, x, tok_count: tokCount, ids, wts, h, b: ch.buffer, out, part };
+      token.push(await b.step(axpy, res, (T) => elementwiseGrid(T * nc * D, FINE_AXPY_WG, maxDim)));
+    }
+    if (partial) {
+      const params = b.uniform([D, nc, 0, 0], `${name}.reduce.params`);
+      token.push(await b.step(fineReduceKernel(b.dtype), { params, part, out }, (T) => elementwiseGrid(T * D, FINE_AXPY_WG, maxDim)));
+    }
+  }
+
+  // Expert-centric steps, built only when a run may use them.
+  let expert: Step[] | undefined;
+  const weighted = pool.kind === "atom" || pool.kind === "lowrank";
+  if (weighted && schedule !== "token" && (schedule === "expert" || pickSchedule("auto", cap, maxK, N) === "expert")) {
+    const ec = await expertCentricSteps(b, op, routed, name);
+    expert = ec.steps;
+    clears.push(...ec.clears);
+  }
+
+  return {
+    op: index,
+    kind: "moe",
+    name,
+    clears,
+    encode(rec, T) {
+      for (const s of routed.steps) record(rec, s, T);
+      const steps = weighted && expert && pickSchedule(schedule, T, maxK, N) === "expert" ? expert : token;
+      for (const s of steps) record(rec, s, T);
+    },
+    routing: { key: op.router.key, maxPerToken: maxK, tokCount, ids, wts },
+  };
+}
+
+/** Shared pools of null experts: identity → N·x (one dispatch), zero → 0 (a clear). */
+export async function lowerSharedNull(b: BuildContext, op: SharedOp, index: number, name: string): Promise<Lowering> {
+  const { pool } = op;
+  const out = b.value(op.out);
+  const steps: Step[] = [];
+  if (pool.kind === "identity") {
+    const D = pool.dim;
+    const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
+    const params = b.uniform(scalarParams("mul", pool.count, false, D), `${name}.params`);
+    steps.push(await b.step(scalarKernel(b.dtype), { params, x: b.value(op.x), out }, (T) => elementwiseGrid(T * D, ELEMENTWISE_WG, maxDim)));
+  } else if (pool.kind !== "zero") {
+    throw new Error(`internal: lowerSharedNull got a '${pool.kind}' pool`);
+  }
+  return {
+    op: index,
+    kind: "shared",
+    name,
+    clears: pool.kind === "zero" ? [out] : [],
+    encode(rec, T) {
+      for (const s of steps) record(rec, s, T);
+    },
+  };
+}

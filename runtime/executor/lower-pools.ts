@@ -1,0 +1,22 @@
+// Which fused lowering runs a pool: ffn pools the grouped-GEMM path (lower-moe-fused.ts), fine and
+// null experts lower-moe-fine.ts.
+
+import type { IrOp } from "../../compiler/ir/ir.js";
+import type { BuildContext, Lowering } from "./build-context.js";
+import { lowerMoeFused, lowerSharedFused } from "./lower-moe-fused.js";
+import { type FineSchedule, lowerMoeFine, lowerSharedNull } from "./lower-moe-fine.js";
+import { ffnView } from "./pool-view.js";
+
+type MoeOp = Extract<IrOp, { op: "moe" }>;
+type SharedOp = Extract<IrOp, { op: "shared" }>;
+
+export function lowerRoutedPool(b: BuildContext, op: MoeOp, index: number, name: string, schedule: FineSchedule = "auto"): Promise<Lowering> {
+  if (op.pool.kind === "ffn") return lowerMoeFused(b, op, index, name);
+  return lowerMoeFine(b, { ...op, pool: ffnView(op.pool) }, index, name, schedule);
+}
+
+export function lowerSharedPool(b: BuildContext, op: SharedOp, index: number, name: string): Promise<Lowering> {
+  // A shared atom or lowrank pool is one dense FFN of N·R hidden units (pool-view.ts).
+  if (op.pool.kind === "identity" || op.pool.kind === "zero") return lowerSharedNull(b, op, index, name);
+  return lowerSharedFused(b, { ...op, pool: ffnView(op.pool) }, index, name);
+}

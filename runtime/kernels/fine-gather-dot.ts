@@ -1,0 +1,107 @@
+// Token-centric kernels for fine experts (atom, lowrank; OmniMoE's "tail" path, PEER):
+// gather–dot–axpy over the router's (token, slot) list, with no per-expert work and no sort.
+//
+//   fine_dot  (this file): one thread per (token, slot, unit r):
+//       h[slot, r] = w_slot · act(a[e·R + r] · x_t)             (gated: act(g·x_t) · (a·x_t))
+//   fine_axpy (fine-axpy.ts): one thread per (token, slot chunk, d):
+//       out[t, d] = Σ_{slot in chunk, slot < count[t]} Σ_r h[slot, r] · b[e, d, r]
+//
+// Units are the R rows of a lowrank expert (act = identity) or the single row of an atom (R = 1):
+// the stacked layouts a [N, R, D] / u [N, D] and b [N, D, R] / v [N, D] are read in place.
+// Each thread computes a whole dot product with 4 independent accumulators: no barrier, no
+// workgroup memory (lavapipe pays ~5 µs per barrier), and the x row is shared through the cache.
+//
+// Weight chunking: `a` (and `a_gate`) may be bound as row chunks [g0, g1) of [N·R, D]; one
+// dispatch per chunk, each computing the units whose row it holds.
+
+import type { StorageDtype } from "../gpu/buffers.js";
+import type { KernelSpec } from "./kernel-spec.js";
+import { ACT_WGSL, header, RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
+
+export const FINE_WG = 64;
+
+export interface FineDotParams {
+  D: number;
+  /** Units (rank) per expert. */
+  R: number;
+  maxK: number;
+  /** act_f32 code applied to the (gate) dot product. */
+  act: number;
+  gated: boolean;
+  /** Rows [g0, g1) of [N·R, D] held by the bound chunk. */
+  g0: number;
+  g1: number;
+}
+
+export function fineDotParams(o: FineDotParams): number[] {
+  return [o.D, o.R, o.maxK, o.act, o.gated ? 1 : 0, o.g0, o.g1, 0];
+}
+
+/** Dot of `D` elements of array `arr` from `a0` with x from `x0`, 4 accumulators. */
+function dotLoop(arr: string, acc: string): string {
+  return `
+    var ${acc}0 = 0.0; var ${acc}1 = 0.0; var ${acc}2 = 0.0; var ${acc}3 = 0.0;
+    var d = 0u;
+    for (; d + 4u <= p.D; d += 4u) {
+      ${acc}0 = fma(f32(${arr}[a0 + d]), f32(x[x0 + d]), ${acc}0);
+      ${acc}1 = fma(f32(${arr}[a0 + d + 1u]), f32(x[x0 + d + 1u]), ${acc}1);
+      ${acc}2 = fma(f32(${arr}[a0 + d + 2u]), f32(x[x0 + d + 2u]), ${acc}2);
+      ${acc}3 = fma(f32(${arr}[a0 + d + 3u]), f32(x[x0 + d + 3u]), ${acc}3);
+    }
+    for (; d < p.D; d++) { ${acc}0 = fma(f32(${arr}[a0 + d]), f32(x[x0 + d]), ${acc}0); }
+    let ${acc} = (${acc}0 + ${acc}1) + (${acc}2 + ${acc}3);`;
+}
+
+export function fineDotKernel(dtype: StorageDtype): KernelSpec {
+  const code = `${header(dtype)}
+${RUN_STRUCT}
+struct Params { D: u32, R: u32, maxK: u32, act: u32, gated: u32, g0: u32, g1: u32, _a: u32 }
+@group(0) @binding(1) var<uniform> p: Params;
+@group(0) @binding(2) var<storage, read> x: array<st>;
+@group(0) @binding(3) var<storage, read> tok_count: array<u32>;
+@group(0) @binding(4) var<storage, read> ids: array<u32>;
+@group(0) @binding(5) var<storage, read> wts: array<f32>;
+@group(0) @binding(6) var<storage, read> a_up: array<st>;
+@group(0) @binding(7) var<storage, read> a_gate: array<st>;
+@group(0) @binding(8) var<storage, read_write> h: array<f32>;
+${ACT_WGSL}
+
+@compute @workgroup_size(${FINE_WG})
+fn main(${WG_BUILTINS}) {
+  ${WG_LINEAR}
+  let i = wg_linear * ${FINE_WG}u + tid;
+  let slot = i / p.R;
+  let t = slot / p.maxK;
+  if (t >= run.T || slot % p.maxK >= tok_count[t]) { return; }
+  let row = ids[slot] * p.R + i % p.R;
+  if (row < p.g0 || row >= p.g1) { return; }
+  let a0 = (row - p.g0) * p.D;
+  let x0 = t * p.D;
+  ${dotLoop("a_up", "z")}
+  var v = 0.0;
+  if (p.gated != 0u) {
+    ${dotLoop("a_gate", "zg")}
+    v = act_f32(p.act, zg) * z;
+  } else {
+    v = act_f32(p.act, z);
+  }
+  h[i] = wts[slot] * v;
+}
+`;
+  return {
+    name: `fine_dot[${dtype}]`,
+    code,
+    entryPoint: "main",
+    bindings: [
+      { name: "run", kind: "uniform" },
+      { name: "params", kind: "uniform" },
+      { name: "x", kind: "read" },
+      { name: "tok_count", kind: "read" },
+      { name: "ids", kind: "read" },
+      { name: "wts", kind: "read" },
+      { name: "a_up", kind: "read" },
+      { name: "a_gate", kind: "read" },
+      { name: "h", kind: "storage" },
+    ],
+  };
+}

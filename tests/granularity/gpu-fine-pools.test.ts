@@ -1,0 +1,111 @@
+// Atom, lowrank, identity and zero pools on the GPU vs the float64 reference (evaluated with the
+// GPU's own selection, so near-ties cannot fail the numeric check), under both schedules.
+// f32 bound: |gpu − ref| ≤ 2e-4 + 1e-4·|ref|.
+
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ExpertAct, IrPool, IrProgram } from "../../compiler/ir/ir.js";
+import type { GpuContext } from "../../runtime/gpu/device.js";
+import { checkProgram } from "../helpers/moe-check.js";
+import { normals, rng } from "../helpers/random.js";
+import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { finePool, fineMoeProgram, sharedProgram, stages, weightsFor } from "./fine-programs.js";
+
+let ctx: GpuContext;
+beforeAll(async () => {
+  ctx = await testGpu();
+});
+afterAll(releaseTestGpu);
+
+const ATOL = 2e-4;
+type Schedule = "token" | "expert" | "auto";
+
+async function check(program: IrProgram, T: number, seed: number, opts: { schedule?: Schedule; maxBindingBytes?: number; dtype?: "f32" | "f16" } = {}) {
+  const D = program.values[program.inputs[0]!.value]!.width;
+  const weights = weightsFor(program, seed);
+  const x = normals(rng(seed + 1000), T * D);
+  const res = await checkProgram(ctx, program, weights, new Map([["x", x]]), T, { fineSchedule: opts.schedule, maxBindingBytes: opts.maxBindingBytes });
+  for (const [name, o] of res.outputs) expect(o.err.excess, `${name}: max abs err ${o.err.maxAbs}`).toBeLessThanOrEqual(ATOL);
+  expect(res.selection.mismatches).toEqual([]);
+  expect(res.routingWeightErr).toBeLessThan(1e-5);
+  return res;
+}
+
+const topk = (k: number) => stages("linear", "softmax", ["topk", { k }], "renorm");
+
+describe("atom pools: gather–dot–axpy (token-centric) and grouped GEMMs (expert-centric)", () => {
+  const acts: ExpertAct[] = ["silu", "gelu", "relu", "identity", "swiglu", "geglu"];
+  for (const act of acts) {
+    it(`atom(act = ${act}): T = 19, N = 64, k = 4, both schedules`, async () => {
+      const p = fineMoeProgram(finePool({ kind: "atom", count: 64, dim: 24, act }), topk(4));
+      const tok = await check(p, 19, 11, { schedule: "token" });
+      expect(tok.info.dispatches).toBe(3); // router, dot, axpy
+      const exp = await check(p, 19, 11, { schedule: "expert" });
+      expect(exp.info.dispatches).toBe(5);
+    });
+  }
+
+  it("T = 1, N = 4096 atoms, k = N (every atom, in score order): 4 dispatches", async () => {
+    const p = fineMoeProgram(finePool({ kind: "atom", count: 4096, dim: 16, act: "silu" }), stages("linear", ["topk", { k: 4096 }], "softmax"));
+    const r = await check(p, 1, 21, { schedule: "token" });
+    expect(r.info.dispatches).toBe(4); // router, dot, axpy over 64 slot chunks, reduce
+    expect(r.selection.checked).toBe(1);
+  });
+
+  it("T = 3, N = 2048 gated atoms, dense selection (k = N)", async () => {
+    const p = fineMoeProgram(finePool({ kind: "atom", count: 2048, dim: 8, act: "swiglu" }), stages("linear", "softmax", "dense"));
+    const r = await check(p, 3, 22, { schedule: "token" });
+    expect(r.info.dispatches).toBe(4);
+  });
+
+  it("weight chunks: lowrank(rank = 4) over 512 experts with 16 KiB bindings (a, b in 4 chunks each)", async () => {
+    // The router's [512, 8] weight is exactly 16 KiB (router weights are bound whole).
+    const p = fineMoeProgram(finePool({ kind: "lowrank", count: 512, dim: 8, hidden: 4 }), stages("linear", "softmax", ["topk", { k: 100 }]));
+    const r = await check(p, 5, 23, { schedule: "token", maxBindingBytes: 16384 });
+    expect(r.info.dispatches).toBe(1 + 4 + 4 + 1);
+    await check(p, 5, 23, { schedule: "expert", maxBindingBytes: 16384 });
+  });
+});
+
+describe("lowrank pools", () => {
+  for (const R of [1, 3, 8]) {
+    it(`lowrank(rank = ${R}): T = 13, N = 32, k = 6, both schedules, with a residual`, async () => {
+      const p = fineMoeProgram(finePool({ kind: "lowrank", count: 32, dim: 20, hidden: R }), stages("linear", ["topk", { k: 6 }]), { residual: true });
+      await check(p, 13, 30 + R, { schedule: "token" });
+      await check(p, 13, 30 + R, { schedule: "expert" });
+    });
+  }
+
+  it("random shapes: D, N, R, k, T drawn from a seeded generator", async () => {
+    const r = rng(77);
+    const pick = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+    for (let i = 0; i < 6; i++) {
+      const kind = i % 2 ? "lowrank" : "atom";
+      const N = pick(1, 300);
+      const k = pick(1, Math.min(N, 70));
+      const D = pick(1, 40);
+      const T = pick(1, 33);
+      const pool: IrPool = finePool({ kind, count: N, dim: D, hidden: pick(1, 9), act: (["silu", "gelu", "swiglu"] as const)[i % 3] });
+      const p = fineMoeProgram(pool, stages("linear", "softmax", ["topk", { k }]));
+      const what = `${kind} N=${N} k=${k} D=${D} T=${T} R=${pool.hidden} act=${pool.act}`;
+      await check(p, T, 100 + i, { schedule: i % 3 === 2 ? "expert" : "auto" }).catch((e: Error) => {
+        throw new Error(`${what}: ${e.message}`);
+      });
+    }
+  });
+});
+
+describe("null experts and shared fine pools", () => {
+  it("identity() and zero() routed pools", async () => {
+    const id = await check(fineMoeProgram(finePool({ kind: "identity", count: 5, dim: 12 }), stages("linear", "softmax", ["topk", { k: 2 }])), 9, 40);
+    expect(id.info.dispatches).toBe(2);
+    const z = await check(fineMoeProgram(finePool({ kind: "zero", count: 5, dim: 12 }), stages("linear", "softmax", ["topk", { k: 2 }]), { residual: true }), 9, 41);
+    expect(z.outputs.get("y")!.err.maxAbs).toBeLessThan(1e-6);
+  });
+
+  it("shared atom, lowrank, identity and zero pools", async () => {
+    await check(sharedProgram(finePool({ key: "S", kind: "atom", count: 16, dim: 12, act: "geglu", shared: true })), 7, 50);
+    await check(sharedProgram(finePool({ key: "S", kind: "lowrank", count: 3, dim: 12, hidden: 4, shared: true })), 7, 51);
+    await check(sharedProgram(finePool({ key: "S", kind: "identity", count: 3, dim: 12, shared: true })), 7, 52);
+    await check(sharedProgram(finePool({ key: "S", kind: "zero", count: 3, dim: 12, shared: true })), 7, 53);
+  });
+});
