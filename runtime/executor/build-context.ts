@@ -6,6 +6,7 @@ import { bytesPer, createBuffer, STORAGE_USAGE, type StorageDtype, uniformBuffer
 import type { GpuContext } from "../gpu/device.js";
 import type { KernelSpec } from "../kernels/kernel-spec.js";
 import type { Recorder } from "./recorder.js";
+import type { RouterStateHandle, RouterStatsReadback, RoutingOptions } from "./lower-router.js";
 import type { WeightStore } from "./weight-store.js";
 
 export class ActivationTooLargeError extends Error {
@@ -35,6 +36,10 @@ export interface Lowering {
   clears: GPUBuffer[];
   encode(rec: Recorder, T: number): void | Promise<void>;
   routing?: RoutingBuffers;
+  /** Routing statistics to read back with the outputs (executor option `stats`). */
+  routerStats?: RouterStatsReadback;
+  /** A router with state (e_bias, …): read back by `readState()`. */
+  routerState?: RouterStateHandle;
 }
 
 export class BuildContext {
@@ -51,6 +56,8 @@ export class BuildContext {
     private readonly values: Map<ValueId, GPUBuffer>,
     /** Use subgroup kernels (the adapter has `subgroups` and the executor was not told otherwise). */
     readonly useSubgroups: boolean,
+    /** Routing passes: statistics on or off (lower-router.ts). */
+    readonly routing: RoutingOptions = { stats: false },
   ) {}
 
   get device(): GPUDevice {

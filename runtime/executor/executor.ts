@@ -14,6 +14,8 @@ import { lowerMoeUnfused, lowerSharedUnfused } from "./lower-moe-unfused.js";
 import { Recorder, type ReadRequest } from "./recorder.js";
 import type { Executor, ExecutorOptions, RoutingResult, RunInfo, RunOptions } from "./types.js";
 import { WeightStore } from "./weight-store.js";
+import { readRouterState } from "./lower-router.js";
+import { finishStats, type RouterStats } from "../stats/router-stats.js";
 
 export class ExecutorInputError extends Error {
   override name = "ExecutorInputError";
@@ -37,6 +39,8 @@ class GpuExecutor implements Executor {
   private readonly subgroups: boolean;
   lastRunInfo: RunInfo | undefined;
   lastRouting: Map<string, RoutingResult> | undefined;
+  lastStats: Map<string, RouterStats> | undefined;
+  private readonly stats: boolean;
   private plan: Plan | undefined;
   private readonly runUniform: GPUBuffer;
   private disposed = false;
@@ -52,6 +56,7 @@ class GpuExecutor implements Executor {
     this.fused = opts.fused ?? true;
     this.fineSchedule = opts.fineSchedule ?? "auto";
     this.subgroups = gpu.features.subgroups && opts.subgroups !== false;
+    this.stats = opts.stats ?? false;
     this.runUniform = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: "run" });
   }
 
@@ -60,7 +65,7 @@ class GpuExecutor implements Executor {
     if (this.plan && this.plan.cap >= tokens) return this.plan;
     const cap = Math.max(1, 2 ** Math.ceil(Math.log2(tokens)));
     const values = new Map<ValueId, GPUBuffer>();
-    const build = new BuildContext(this.gpu, this.program, this.dtype, cap, this.runUniform, this.weights, values, this.subgroups);
+    const build = new BuildContext(this.gpu, this.program, this.dtype, cap, this.runUniform, this.weights, values, this.subgroups, { stats: this.stats });
     try {
       for (const v of this.program.values) {
         values.set(v.id, build.storage(cap * v.width, `value ${v.name}`, v.dtype === "i32" ? 4 : bytesPer(this.dtype)));
@@ -141,7 +146,21 @@ class GpuExecutor implements Executor {
         const r = l.routing!;
         reads.push({ buffer: r.tokCount, bytes: tokens * 4 }, { buffer: r.ids, bytes: tokens * r.maxPerToken * 4 }, { buffer: r.wts, bytes: tokens * r.maxPerToken * 4 });
       }
+      // Routing statistics (executor option `stats`) come back in the same read-back.
+      const statted = plan.lowerings.filter((l) => l.routerStats);
+      const statReads = statted.map((l) => l.routerStats!.reads(tokens));
+      const statBase = reads.length;
+      for (const r of statReads) reads.push(...r);
       const data = await rec.finish(reads);
+      if (statted.length) {
+        this.lastStats = new Map();
+        let at = statBase;
+        statted.forEach((l, j) => {
+          const n = statReads[j]!.length;
+          this.lastStats!.set(l.routerStats!.key, finishStats(l.routerStats!.decode(data.slice(at, at + n), tokens)));
+          at += n;
+        });
+      }
 
       const result = new Map<string, Float32Array>();
       this.program.outputs.forEach((o, i) => {
@@ -168,6 +187,13 @@ class GpuExecutor implements Executor {
     } finally {
       this.busy = false;
     }
+  }
+
+  /** Current router state (e_bias, …) by tensor name, as `--state-out` writes it. */
+  async readState(): Promise<Map<string, Float32Array>> {
+    if (this.disposed) throw new Error("executor is disposed");
+    const plan = await this.ensurePlan(1);
+    return readRouterState(this.gpu.device, plan.lowerings.flatMap((l) => (l.routerState ? [l.routerState] : [])));
   }
 
   dispose(): void {

@@ -10,10 +10,10 @@ import { COMBINE_WG, combineKernel } from "../kernels/combine-kernel.js";
 import { DISPATCH_SLOTS_PER_WORKGROUP, dispatchKernel, dispatchParams, maxRowTiles } from "../kernels/dispatch-kernel.js";
 import { expertGemmDownKernel, expertGemmDownParams } from "../kernels/expert-gemm-down.js";
 import { expertGemmUpKernel, expertGemmUpParams, GEMM_BM, GEMM_BN, isGated } from "../kernels/expert-gemm-up.js";
-import { routerKernel, routerKernelOptions, routerMaxPerToken, routerParams } from "../kernels/router-kernel.js";
 import { grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
 import { elementwiseGrid } from "./grids.js";
+import { lowerRouter } from "./lower-router.js";
 import { ffnTensorNames, isFfnLike } from "./pool-view.js";
 
 type MoeOp = Extract<IrOp, { op: "moe" }>;
@@ -46,41 +46,11 @@ export function poolWeights(b: BuildContext, pool: IrPool) {
 export async function lowerMoeFused(b: BuildContext, op: MoeOp, index: number, name: string): Promise<Lowering> {
   const { router, pool } = op;
   checkFfnPool(pool, `moe '${name}'`);
-  if (router.scope !== "token") throw new Error(`moe '${name}': batch-scope routing (expert choice) is not implemented on the GPU yet`);
   if (router.numExperts !== pool.count) throw new Error(`moe '${name}': router has ${router.numExperts} experts, pool ${pool.count}`);
-  const ro = routerKernelOptions(router, b.dtype);
-  const E = pool.count;
-  const D = pool.dim;
-  const maxK = routerMaxPerToken(ro);
-  const cap = b.cap;
-  const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
-
-  // Routing state.
-  const u32 = 4;
-  const scr = b.storage(cap * E, `${name}.scores`, 4);
-  const tokCount = b.storage(cap, `${name}.tok_count`, u32);
-  const ids = b.storage(cap * maxK, `${name}.ids`, u32);
-  const wts = b.storage(cap * maxK, `${name}.wts`, 4);
-  const expertCount = b.storage(E, `${name}.expert_count`, u32);
-  const x = b.value(op.x);
-
-  const steps: Step[] = [];
-  {
-    const rk = routerKernel({ dtype: b.dtype, subgroups: b.useSubgroups });
-    const res: Record<string, GPUBuffer> = {
-      params: b.uniform(routerParams(ro, D, rk.wgHalf), `${name}.router.params`),
-      x,
-      weight: b.weights.whole(`${router.key}.weight`, [E, D], `router '${router.key}'`),
-      bias: ro.scoreBias ? b.weights.whole(`${router.key}.bias`, [E], `router '${router.key}' bias`) : b.dummy(),
-      ebias: ro.selectionBias ? b.weights.stateF32(`${router.key}.e_bias`, E) : b.dummy(),
-      scr,
-      tok_count: tokCount,
-      ids,
-      wts,
-      expert_count: expertCount,
-    };
-    steps.push(await b.step(rk.spec, res, (T) => grid2D(Math.ceil(T / rk.tokensPerWorkgroup), maxDim)));
-  }
+  // Routing (every §5 stage, plugin stages, expert choice, statistics, state): lower-router.ts.
+  const rl = await lowerRouter(b, router, b.value(op.x), name, b.routing);
+  const { maxK, tokCount, ids, wts, expertCount } = rl;
+  const steps: Step[] = [...rl.steps];
   const experts = await expertCentricSteps(b, op, { tokCount, ids, wts, expertCount, maxK }, name);
   steps.push(...experts.steps);
 
@@ -88,11 +58,14 @@ export async function lowerMoeFused(b: BuildContext, op: MoeOp, index: number, n
     op: index,
     kind: "moe",
     name,
-    clears: [expertCount, ...experts.clears],
+    clears: [...rl.clears, ...experts.clears],
     encode(rec, T) {
+      rl.prepare(T);
       for (const s of steps) record(rec, s, T);
     },
     routing: { key: router.key, maxPerToken: maxK, tokCount, ids, wts },
+    routerStats: rl.stats,
+    routerState: rl.state,
   };
 }
 

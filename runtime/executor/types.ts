@@ -1,6 +1,7 @@
 // Public types of the GPU executor.
 
 import type { IrProgram } from "../../compiler/ir/ir.js";
+import type { RouterStats } from "../stats/router-stats.js";
 
 export interface ExecutorOptions {
   /** Storage type of weights and activations; arithmetic is f32 either way. Default f32. */
@@ -12,6 +13,8 @@ export interface ExecutorOptions {
   /** Schedule of routed atom/lowrank pools: token-centric gather–dot–axpy, expert-centric grouped
    *  GEMMs, or `auto` (per run, from the rows each expert sees). Default auto. */
   fineSchedule?: "auto" | "token" | "expert";
+  /** Compute routing statistics (LANGUAGE.md §10) on the GPU every run: `lastStats`. */
+  stats?: boolean;
   /** Largest weight binding, in bytes; defaults to the device's maxStorageBufferBindingSize.
    *  Lower it to exercise weight chunking on small pools (tests). */
   maxBindingBytes?: number;
@@ -68,6 +71,10 @@ export interface Executor {
   readonly lastRunInfo: RunInfo | undefined;
   /** Selections of the latest run made with `returnRouting`, keyed by router key. */
   readonly lastRouting: Map<string, RoutingResult> | undefined;
+  /** Routing statistics of the latest run (executor option `stats`), keyed by router key. */
+  readonly lastStats: Map<string, RouterStats> | undefined;
+  /** Router state (e_bias, BatchNorm statistics, plugin state) as it is now, by tensor name. */
+  readState(): Promise<Map<string, Float32Array>>;
   run(inputs: Map<string, Float32Array | Int32Array>, tokens: number, opts?: RunOptions): Promise<Map<string, Float32Array>>;
   dispose(): void;
 }

@@ -110,6 +110,21 @@ export class WeightStore {
     return buf;
   }
 
+  /** The raw host tensor if the weights have it (state may be absent: then its init applies). */
+  hostMaybe(name: string): Float32Array | undefined {
+    return this.weights.get(name);
+  }
+
+  /** A device buffer derived from the weights, made once and kept across plans (router aux/state). */
+  derivedBuffer(key: string, make: () => GPUBuffer): GPUBuffer {
+    let buf = this.derived.get(key);
+    if (!buf) {
+      buf = make();
+      this.derived.set(key, buf);
+    }
+    return buf;
+  }
+
   /** Bytes currently on the device. */
   get bytes(): number {
     let n = 0;

@@ -1,0 +1,228 @@
+// Lowering of one router (the routing half of a fused `moe`): plan (router-plan.ts), buffers,
+// and the recorded passes:
+//
+//   token scope:  router                                                   1 dispatch
+//   run scope:    router (scores) ─► choose thresholds ─► router (select)  3 dispatches
+//   then, when asked: statistics (1), state update (1, routers with state update rules)
+//
+// The router's `aux` vector (score bias, cosine norms, stage weights and STATE) lives in the
+// weight store, so state persists across runs and plans; `readState` reads it back.
+
+import type { IrRouter } from "../../compiler/ir/ir.js";
+import { createBuffer, uploadFloats } from "../gpu/buffers.js";
+import { fromF16, toF16 } from "../gpu/f16.js";
+import { chooseThresholdKernel, routerStateKernel, routerStatsKernel, stateParams, STATS_WG } from "../kernels/router-aux-kernels.js";
+import { fusedRouterKernel, fusedRouterTokensPerWorkgroup, SUB_WG, WG_WG } from "../kernels/router-fused.js";
+import { MODE, STATS } from "../kernels/router-layout.js";
+import { planRouter, type RouterPlan } from "../kernels/router-plan.js";
+import { grid2D } from "../kernels/wgsl-common.js";
+import type { RawRouterStats } from "../stats/router-stats.js";
+import type { BuildContext, Step } from "./build-context.js";
+import type { ReadRequest } from "./recorder.js";
+
+export interface RouterStatsReadback {
+  key: string;
+  reads(T: number): ReadRequest[];
+  decode(data: ArrayBuffer[], T: number): RawRouterStats;
+}
+
+export interface RouterStateHandle {
+  key: string;
+  aux: GPUBuffer;
+  plan: RouterPlan;
+}
+
+export interface RouterLowering {
+  plan: RouterPlan;
+  steps: Step[];
+  clears: GPUBuffer[];
+  maxK: number;
+  tokCount: GPUBuffer;
+  ids: GPUBuffer;
+  wts: GPUBuffer;
+  expertCount: GPUBuffer;
+  /** Per-run uniform writes before recording (expert choice's capacity depends on T). */
+  prepare(T: number): void;
+  stats?: RouterStatsReadback;
+  state?: RouterStateHandle;
+}
+
+/** Options of the routing passes, from the executor. */
+export interface RoutingOptions {
+  stats: boolean;
+}
+
+function rowNorms(w: Float32Array, rows: number, cols: number, dtype: "f32" | "f16"): Float32Array {
+  // Norms of the weights the kernel actually multiplies (f16-rounded under f16 storage).
+  const v = dtype === "f16" ? fromF16(toF16(w)) : w;
+  const out = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    for (let c = 0; c < cols; c++) s += v[r * cols + c]! * v[r * cols + c]!;
+    out[r] = Math.sqrt(s);
+  }
+  return out;
+}
+
+/** The router's aux vector, built from the weights once (state: file value, else its init). */
+function auxBuffer(b: BuildContext, plan: RouterPlan): GPUBuffer {
+  const key = plan.router.key;
+  return b.weights.derivedBuffer(`${key}#router-aux`, () => {
+    const a = new Float32Array(Math.max(1, plan.auxLength));
+    for (const e of plan.aux) {
+      if (e.derive === "row-norms") {
+        const w = b.weights.host(e.of!, [plan.E, plan.D], `router '${key}'`);
+        a.set(rowNorms(w, plan.E, plan.D, b.dtype), e.offset);
+        continue;
+      }
+      const t = e.state ? b.weights.hostMaybe(e.name) : b.weights.host(e.name, [e.length], `router '${key}'`);
+      if (t && t.length !== e.length) throw new Error(`${e.state ? "state" : "weight"} '${e.name}' has ${t.length} values, expected [${e.length}]`);
+      if (t) a.set(t, e.offset);
+      else a.fill(e.init, e.offset, e.offset + e.length);
+    }
+    return uploadFloats(b.device, a, "f32", `${key}.aux`);
+  });
+}
+
+function gemmBuffer(b: BuildContext, plan: RouterPlan): GPUBuffer {
+  const g = plan.gemm;
+  if (!g) return b.dummy();
+  if (g.tensors.length === 1) return b.weights.whole(g.tensors[0]!.name, [g.rows, plan.D], `router '${plan.router.key}'`);
+  return b.weights.derivedBuffer(`${plan.router.key}#gemm@${b.dtype}`, () => {
+    const all = new Float32Array(g.rows * plan.D);
+    let row = 0;
+    for (const t of g.tensors) {
+      all.set(b.weights.host(t.name, [t.rows, plan.D], `router '${plan.router.key}'`), row * plan.D);
+      row += t.rows;
+    }
+    return uploadFloats(b.device, all, b.dtype, `${plan.router.key}.gemm`);
+  });
+}
+
+export async function lowerRouter(b: BuildContext, router: IrRouter, x: GPUBuffer, name: string, opts: RoutingOptions): Promise<RouterLowering> {
+  const plan = planRouter(router);
+  const { E, maxK } = plan;
+  const cap = b.cap;
+  const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
+  const u32 = 4;
+  const sizes = plan.scratch(cap);
+  const scr = b.storage(sizes.scr, `${name}.router.scr`, 4);
+  const tokCount = b.storage(cap, `${name}.tok_count`, u32);
+  const ids = b.storage(cap * maxK, `${name}.ids`, u32);
+  const wts = b.storage(cap * maxK, `${name}.wts`, 4);
+  const expertCount = b.storage(E, `${name}.expert_count`, u32);
+  const tstats = opts.stats ? b.storage(sizes.tstats, `${name}.router.tstats`, 4) : b.dummy();
+  const aux = auxBuffer(b, plan);
+  const weight = gemmBuffer(b, plan);
+  const wgHalf = (b.useSubgroups ? SUB_WG : WG_WG) / 2;
+  const spec = fusedRouterKernel({ dtype: b.dtype, subgroups: b.useSubgroups, plugins: plan.plugins });
+  const tpw = fusedRouterTokensPerWorkgroup(b.useSubgroups);
+  const grid = (T: number) => grid2D(Math.ceil(T / tpw), maxDim);
+  const res = (params: GPUBuffer): Record<string, GPUBuffer> => ({ params, x, weight, aux, scr, tok_count: tokCount, ids, wts, expert_count: expertCount, tstats });
+
+  const steps: Step[] = [];
+  const clears: GPUBuffer[] = [expertCount];
+  if (opts.stats) clears.push(tstats);
+  let prepare = (_T: number): void => {};
+  const mainParams = (mode: number, stats: number) => b.uniform(plan.params(cap, mode, stats, wgHalf), `${name}.router.params.${mode}`);
+  let statsParams: GPUBuffer;
+  if (plan.scope === "token") {
+    statsParams = mainParams(MODE.FULL, opts.stats ? STATS.ENTROPY | STATS.DENSE : 0);
+    steps.push(await b.step(spec, res(statsParams), grid));
+  } else {
+    statsParams = mainParams(MODE.SCORES, opts.stats ? STATS.ENTROPY : 0);
+    steps.push(await b.step(spec, res(statsParams), grid));
+    const ch = plan.choose!;
+    const cu = b.uniform([0, ch.code, 0, 0], `${name}.choose.params`);
+    prepare = (T) => {
+      const capT = ch.capacity === null ? 0 : Math.max(1, Math.min(T, Math.floor((ch.capacity * T) / E)));
+      b.device.queue.writeBuffer(cu, 0, new Uint32Array([capT, ch.code, 0, 0]));
+    };
+    steps.push(await b.step(chooseThresholdKernel(plan.plugins), { params: statsParams, choose: cu, scr }, () => grid2D(E, maxDim)));
+    steps.push(await b.step(spec, res(mainParams(MODE.FROM_THRESHOLDS, opts.stats ? STATS.DENSE : 0)), grid));
+  }
+
+  let stats: RouterStatsReadback | undefined;
+  if (opts.stats) {
+    const sout = b.storage(2 * E + 1, `${name}.router.stats`, 4);
+    const hist = b.storage(maxK + 1, `${name}.router.hist`, u32);
+    clears.push(hist);
+    steps.push(
+      await b.step(routerStatsKernel(), { params: statsParams, scr, tstats, tok_count: tokCount, sout, hist }, () => grid2D(Math.ceil(E / STATS_WG) + 1, maxDim)),
+    );
+    const auxBytes = plan.statState.length ? Math.max(1, plan.auxLength) * 4 : 0;
+    stats = {
+      key: plan.router.key,
+      reads: () => [
+        { buffer: expertCount, bytes: E * 4 },
+        { buffer: sout, bytes: (2 * E + 1) * 4 },
+        { buffer: hist, bytes: (maxK + 1) * 4 },
+        ...(auxBytes ? [{ buffer: aux, bytes: auxBytes }] : []),
+      ],
+      decode(data, T) {
+        const s = new Float32Array(data[1]!, 0, 2 * E + 1);
+        const a = auxBytes ? new Float32Array(data[3]!, 0, plan.auxLength) : undefined;
+        return {
+          key: plan.router.key,
+          experts: E,
+          tokens: T,
+          maxPerToken: maxK,
+          load: new Uint32Array(data[0]!, 0, E),
+          importanceSum: s.subarray(0, E),
+          pSum: s.subarray(E, 2 * E),
+          entropySum: s[2 * E]!,
+          histogram: new Uint32Array(data[2]!, 0, maxK + 1),
+          report: [...plan.router.report],
+          balanceCoef: plan.router.balanceCoef,
+          state: Object.fromEntries(plan.statState.map((e) => [e.name.slice(plan.router.key.length + 1), Array.from(a!.subarray(e.offset, e.offset + e.length))])),
+        };
+      },
+    };
+  }
+
+  if (plan.stateUpdates.length) {
+    const words = stateParams(E, plan.stateUpdates, plan.stateXp);
+    steps.push(await b.step(routerStateKernel(plan.stateRules), { params: b.uniform(words, `${name}.router.state.params`), expert_count: expertCount, aux }, () => [1, 1, 1]));
+  }
+
+  return {
+    plan,
+    steps,
+    clears,
+    maxK,
+    tokCount,
+    ids,
+    wts,
+    expertCount,
+    prepare,
+    stats,
+    state: plan.state.length ? { key: plan.router.key, aux, plan } : undefined,
+  };
+}
+
+/** Reads the state vectors of routers back (for `--state-out` and the library's `state()`). */
+export async function readRouterState(device: GPUDevice, handles: RouterStateHandle[]): Promise<Map<string, Float32Array>> {
+  const out = new Map<string, Float32Array>();
+  if (!handles.length) return out;
+  const enc = device.createCommandEncoder();
+  const staging = handles.map((h) => {
+    const bytes = Math.max(1, h.plan.auxLength) * 4;
+    const s = createBuffer(device, bytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, `${h.key}.state-readback`);
+    enc.copyBufferToBuffer(h.aux, 0, s, 0, bytes);
+    return s;
+  });
+  device.queue.submit([enc.finish()]);
+  try {
+    for (let i = 0; i < handles.length; i++) {
+      const h = handles[i]!;
+      await staging[i]!.mapAsync(GPUMapMode.READ);
+      const a = new Float32Array(staging[i]!.getMappedRange().slice(0));
+      staging[i]!.unmap();
+      for (const e of h.plan.state) out.set(e.name, a.slice(e.offset, e.offset + e.length));
+    }
+  } finally {
+    for (const s of staging) s.destroy();
+  }
+  return out;
+}
+
