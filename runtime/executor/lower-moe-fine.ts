@@ -114,11 +114,12 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
     name,
     clears,
     encode(rec, T) {
+      routed.prepare(T);
       for (const s of routed.steps) record(rec, s, T);
       const steps = weighted && expert && pickSchedule(schedule, T, maxK, N) === "expert" ? expert : token;
       for (const s of steps) record(rec, s, T);
     },
-    routing: { key: op.router.key, maxPerToken: maxK, tokCount, ids, wts },
+    ...routed.lowering,
   };
 }
 
