@@ -33,22 +33,33 @@ export interface IrWeight {
 
 export type ExpertAct = "swiglu" | "geglu" | "relu" | "gelu" | "silu" | "identity";
 
+/** One member of a heterogeneous pool: its kind and the fields IrPool has for that kind. */
+export interface IrExpertSpec {
+  kind: "ffn" | "atom" | "lowrank" | "identity" | "zero";
+  /** Hidden units (ffn), rank (lowrank), 1 (atom), 0 (identity, zero). */
+  hidden: number;
+  act: ExpertAct;
+  bias: boolean;
+}
+
 export interface IrPool {
   /** Weight-name prefix: `E`, `S`, `m.E`, `E.1` (iterate instance is not used for pools outside it). */
   key: string;
-  /** Expert kind; the kernels issue implements `ffn`; the others come with granularity. */
-  kind: "ffn" | "atom" | "lowrank" | "identity" | "zero";
+  /** Expert kind; `mixed`: a heterogeneous pool (`experts E = [ffn(…), lowrank(…)]`), see `members`. */
+  kind: "ffn" | "atom" | "lowrank" | "identity" | "zero" | "mixed";
   /** Number of (fine) experts N after `split`. */
   count: number;
   /** Input = output width D. */
   dim: number;
-  /** Hidden units per fine expert (ffn), rank (lowrank); 1 for atom. */
+  /** Hidden units per fine expert (ffn), rank (lowrank); 1 for atom; the largest member's for mixed. */
   hidden: number;
   act: ExpertAct;
   bias: boolean;
   /** `split M` factor (1 without split): fine expert j = slice j mod M of coarse expert j div M. */
   split: number;
   shared: boolean;
+  /** `mixed` pools only: member j, whose weights are named per member (`E.j.w_up`, `E.j.a`). */
+  members?: IrExpertSpec[];
 }
 
 export interface IrStage {

@@ -16,7 +16,7 @@ import { didYouMean } from "./suggest.js";
 import type { Instance } from "./instance.js";
 import { emptyInstance } from "./instance.js";
 import { IrBuilder } from "../ir/ir-builder.js";
-import type { IrPool, IrRouter, BinaryFn, UnaryFn, ExpertAct } from "../ir/ir.js";
+import type { IrPool, IrRouter, BinaryFn, UnaryFn, ExpertAct, IrExpertSpec } from "../ir/ir.js";
 
 /** Unknown dimension (a hyper-parameter without a value while checking at defaults). */
 export const UNKNOWN_DIM = "?";
@@ -1132,14 +1132,22 @@ export class Elaborator {
       };
       frame.irRouters.push(irRouter);
       out.ir = frame.emit.value(D, `moe(${router.name}, ${pool.name})`);
-      if (pool.heterogeneous) {
-        frame.emit.unsupported.push({ message: "running heterogeneous pools is not supported yet", file: frame.file, span: pool.decl.span });
-      } else {
-        const spec = pool.experts[0]!;
-        frame.emit.op({ op: "moe", out: out.ir, x: x.ir, router: irRouter, pool: this.irPool(frame.irPath + pool.key, spec.kind, spec.args, E, D, pool.split, false) });
-      }
+      const poolKey = frame.irPath + pool.key;
+      const spec = pool.experts[0]!;
+      const irPool = pool.heterogeneous ? this.irMixedPool(poolKey, pool.experts, D) : this.irPool(poolKey, spec.kind, spec.args, E, D, pool.split, false);
+      frame.emit.op({ op: "moe", out: out.ir, x: x.ir, router: irRouter, pool: irPool });
     }
     return out;
+  }
+
+  /** A heterogeneous pool: one member per listed expert, weights named per member (`E.j.PARAM`). */
+  private irMixedPool(key: string, experts: { kind: ExpertKindDef; args: Record<string, unknown> }[], dim: number): IrPool {
+    const members = experts.map((s) => {
+      const p = this.irPool(key, s.kind, s.args, 1, dim, 1, false);
+      return { kind: p.kind as IrExpertSpec["kind"], hidden: p.kind === "identity" || p.kind === "zero" ? 0 : p.hidden, act: p.act, bias: p.bias };
+    });
+    const hidden = Math.max(0, ...members.map((m) => m.hidden));
+    return { key, kind: "mixed", count: members.length, dim, hidden, act: "identity", bias: false, split: 1, shared: false, members };
   }
 
   private irPool(key: string, kind: ExpertKindDef, args: Record<string, unknown>, count: number, dim: number, split: number, shared: boolean): IrPool {

@@ -1,10 +1,11 @@
 // Which fused lowering runs a pool: ffn pools the grouped-GEMM path (lower-moe-fused.ts), fine and
-// null experts lower-moe-fine.ts.
+// null experts lower-moe-fine.ts, heterogeneous pools lower-moe-mixed.ts.
 
 import type { IrOp } from "../../compiler/ir/ir.js";
 import type { BuildContext, Lowering } from "./build-context.js";
 import { lowerMoeFused, lowerSharedFused } from "./lower-moe-fused.js";
 import { type FineSchedule, lowerMoeFine, lowerSharedNull } from "./lower-moe-fine.js";
+import { lowerMoeMixed } from "./lower-moe-mixed.js";
 import { ffnView } from "./pool-view.js";
 
 type MoeOp = Extract<IrOp, { op: "moe" }>;
@@ -12,6 +13,7 @@ type SharedOp = Extract<IrOp, { op: "shared" }>;
 
 export function lowerRoutedPool(b: BuildContext, op: MoeOp, index: number, name: string, schedule: FineSchedule = "auto"): Promise<Lowering> {
   if (op.pool.kind === "ffn") return lowerMoeFused(b, op, index, name);
+  if (op.pool.kind === "mixed") return lowerMoeMixed(b, op, index, name);
   return lowerMoeFine(b, { ...op, pool: ffnView(op.pool) }, index, name, schedule);
 }
 

@@ -2,6 +2,7 @@
 
 import type { ExpertAct, IrPool } from "../../compiler/ir/ir.js";
 import { dot, gelu, matVec, relu, silu } from "./ref-math.js";
+import { mixedMemberPool } from "../weights/canonical-layout.js";
 
 export type RefTensors = Map<string, Float32Array | Float64Array>;
 
@@ -33,6 +34,8 @@ const gated = (a: ExpertAct): boolean => a === "swiglu" || a === "geglu";
 export function expertForward(pool: IrPool, weights: RefTensors, e: number, x: ArrayLike<number>): Float64Array {
   const { key, count: N, dim: D, hidden: I } = pool;
   switch (pool.kind) {
+    case "mixed":
+      return expertForward(mixedMemberPool(pool, e), weights, 0, x);
     case "identity":
       return Float64Array.from(x);
     case "zero":

@@ -2,7 +2,7 @@
 // what was found, so `moec run` can print it as is.
 
 import type { IrPool } from "../../compiler/ir/ir.js";
-import { fmtShape, groupShape, poolParams, type CanonicalLayout, type Grouping, type PoolParam } from "./canonical-layout.js";
+import { fmtShape, groupShape, mixedMemberPool, poolParams, type CanonicalLayout, type Grouping, type PoolParam } from "./canonical-layout.js";
 
 export interface BindError {
   tensor: string;
@@ -96,6 +96,19 @@ export function extraTensor(name: string, file: string, layout: CanonicalLayout,
   const known = all.find((t) => t.name === name);
   if (known && isStateFile) return { tensor: name, message: `${head} as state: ${name} is a parameter, which belongs in the weights file.` };
   const pool = [...layout.pools].sort((a, b) => b.key.length - a.key.length).find((p) => name.startsWith(p.key + "."));
+  if (pool?.kind === "mixed") {
+    // Per-member names only; say what the named member (if any) holds.
+    const rest = name.slice(pool.key.length + 1).split(".");
+    const j = /^(0|[1-9][0-9]*)$/.test(rest[0]!) ? Number(rest[0]) : -1;
+    const m = j >= 0 && j < pool.count ? mixedMemberPool(pool, j) : undefined;
+    const holds = m ? poolParams(m).map((p) => `${m.key}.${p.name}`) : [];
+    const why = !m
+      ? `pool ${pool.key} is heterogeneous (${pool.count} members), so its tensors are named per member (${pool.key}.0.…)`
+      : holds.length
+        ? `member ${j} of pool ${pool.key} is ${m.kind}, whose tensors are ${holds.join(", ")}`
+        : `member ${j} of pool ${pool.key} is ${m.kind}(), which has no weights`;
+    return { tensor: name, message: `${head}: ${why}.` };
+  }
   if (pool) {
     const params = poolParams(pool).map((p) => p.name);
     const last = name.slice(name.lastIndexOf(".") + 1);

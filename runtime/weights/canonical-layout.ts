@@ -46,8 +46,19 @@ export function poolParams(pool: IrPool): PoolParam[] {
         ? [{ name: "u_gate", layout: "dvec", fanIn: D }, { name: "u_up", layout: "dvec", fanIn: D }, { name: "v", layout: "dvec", fanIn: 1 }]
         : [{ name: "u", layout: "dvec", fanIn: D }, { name: "v", layout: "dvec", fanIn: 1 }];
     default:
-      return []; // identity, zero: no weights
+      return []; // identity, zero: no weights; mixed: per member (mixedMemberPool)
   }
+}
+
+/**
+ * Member j of a heterogeneous (`mixed`) pool as a one-expert pool keyed `KEY.j`: its per-member
+ * tensors (`E.3.w_up` [I, D]) are exactly that pool's stacked tensors, so every consumer of
+ * homogeneous pools (reference, kernels' FFN view) reads members unchanged.
+ */
+export function mixedMemberPool(pool: IrPool, j: number): IrPool {
+  const m = pool.members?.[j];
+  if (pool.kind !== "mixed" || !m) throw new Error(`internal: pool ${pool.key} has no member ${j}`);
+  return { key: `${pool.key}.${j}`, kind: m.kind, count: 1, dim: pool.dim, hidden: m.hidden, act: m.act, bias: m.bias, split: 1, shared: pool.shared };
 }
 
 /** Shape of a group of `g` hidden units (one fine expert: g = I). */
@@ -138,6 +149,11 @@ export const fmtShape = (s: readonly number[]) => `[${s.join(", ")}]`;
 export function poolOwns(pool: IrPool, name: string): boolean {
   if (!name.startsWith(pool.key + ".")) return false;
   const rest = name.slice(pool.key.length + 1).split(".");
+  if (pool.kind === "mixed") {
+    // Per-member names only: `E.j.PARAM` with PARAM a tensor of member j's kind.
+    const j = /^(0|[1-9][0-9]*)$/.test(rest[0]!) ? Number(rest[0]) : -1;
+    return rest.length === 2 && j < pool.count && j >= 0 && poolParams(mixedMemberPool(pool, j)).some((p) => p.name === rest[1]);
+  }
   const param = rest[rest.length - 1]!;
   if (!poolParams(pool).some((p) => p.name === param)) return false;
   return rest.length === 1 || (rest.length === 2 && /^(0|[1-9][0-9]*)$/.test(rest[0]!));
@@ -215,6 +231,18 @@ export function canonicalLayout(program: IrProgram): CanonicalLayout {
         }
       }
     }
+  }
+
+  // A heterogeneous pool's tensors are per member, one exact name and shape each.
+  for (const pool of pools) {
+    if (pool.kind !== "mixed") continue;
+    pool.members?.forEach((m, j) => {
+      const mp = mixedMemberPool(pool, j);
+      for (const param of poolParams(mp)) {
+        const shape = memberShape(param.layout, pool.dim, mp.hidden);
+        add({ name: `${mp.key}.${param.name}`, shape, role: "param", fanIn: Math.max(1, param.fanIn), owner: `pool ${pool.key} member ${j} (${m.kind})` }, true);
+      }
+    });
   }
 
   const poolTensors: PoolTensorSpec[] = [];

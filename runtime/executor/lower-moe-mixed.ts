@@ -1,0 +1,208 @@
+// Fused lowering of a heterogeneous (`mixed`) routed pool:
+//
+//   router ─► dispatch ─► hetero GEMM up ─► hetero GEMM down ─► hetero combine      5 dispatches
+//
+// Every member with weights (ffn of any hidden size, act and bias; lowrank of any rank; atoms) runs
+// in the same two ragged grouped-GEMM launches, each 16-row tile reading its member's size,
+// offsets and activation from a table (hetero-gemm.ts); identity and zero members cost nothing but
+// a branch in the combine. Members' tensors are packed into one buffer per role at plan time.
+
+import type { IrOp, IrPool } from "../../compiler/ir/ir.js";
+import { writeFloats, bytesPer } from "../gpu/buffers.js";
+import { DISPATCH_SLOTS_PER_WORKGROUP, dispatchKernel, dispatchParams, maxRowTiles } from "../kernels/dispatch-kernel.js";
+import { innerAct, isGated } from "../kernels/expert-gemm-up.js";
+import {
+  HETERO_BM,
+  HETERO_BN,
+  HETERO_COMBINE_WG,
+  heteroCombineKernel,
+  heteroGemmDownKernel,
+  heteroGemmParams,
+  heteroGemmUpKernel,
+  MEMBER_KIND,
+  MEMBER_WORDS,
+} from "../kernels/hetero-gemm.js";
+import { ACT_CODE, grid2D } from "../kernels/wgsl-common.js";
+import { mixedMemberPool } from "../weights/canonical-layout.js";
+import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
+import { elementwiseGrid } from "./grids.js";
+import { ffnTensorNames, ffnView } from "./pool-view.js";
+import { routeSlots } from "./route-slots.js";
+import { WeightError } from "./weight-store.js";
+
+type MoeOp = Extract<IrOp, { op: "moe" }>;
+
+interface Packed {
+  table: Uint32Array;
+  wUp: Float32Array;
+  wGate: Float32Array | undefined;
+  bUp: Float32Array;
+  bGate: Float32Array;
+  wDown: Float32Array;
+  bDown: Float32Array;
+  Imax: number;
+}
+
+/** Packs the members' tensors (validated against their shapes) member after member. */
+function packMembers(b: BuildContext, pool: IrPool): Packed {
+  const members = pool.members ?? [];
+  const D = pool.dim;
+  const N = members.length;
+  const table = new Uint32Array(N * MEMBER_WORDS);
+  let rows = 0;
+  for (const m of members) if (m.kind !== "identity" && m.kind !== "zero") rows += m.hidden;
+  const anyGated = members.some((m) => m.kind !== "identity" && m.kind !== "zero" && isGated(m.act));
+  const p: Packed = {
+    table,
+    wUp: new Float32Array(rows * D),
+    wGate: anyGated ? new Float32Array(rows * D) : undefined,
+    bUp: new Float32Array(Math.max(1, rows)),
+    bGate: new Float32Array(Math.max(1, rows)),
+    wDown: new Float32Array(rows * D),
+    bDown: new Float32Array(N * D),
+    Imax: 0,
+  };
+  let row = 0;
+  members.forEach((m, j) => {
+    const t = j * MEMBER_WORDS;
+    if (m.kind === "identity" || m.kind === "zero") {
+      table[t] = m.kind === "identity" ? MEMBER_KIND.identity : MEMBER_KIND.zero;
+      return;
+    }
+    const mp = ffnView(mixedMemberPool(pool, j));
+    const I = mp.hidden;
+    const gated = isGated(mp.act);
+    const names = ffnTensorNames(mp)!;
+    const what = (s: string) => `pool '${pool.key}' member ${j} (${m.kind}) ${s}`;
+    p.wUp.set(b.weights.host(names.up, [I, D], what(names.what.up)), row * D);
+    if (gated) p.wGate!.set(b.weights.host(names.gate, [I, D], what(names.what.gate)), row * D);
+    p.wDown.set(b.weights.host(names.down, [D, I], what(names.what.down)), row * D);
+    if (mp.bias) {
+      p.bUp.set(b.weights.host(`${mp.key}.b_up`, [I], what("b_up")), row);
+      if (gated) p.bGate.set(b.weights.host(`${mp.key}.b_gate`, [I], what("b_gate")), row);
+      p.bDown.set(b.weights.host(`${mp.key}.b_down`, [D], what("b_down")), j * D);
+    }
+    table.set([MEMBER_KIND.weights, I, row, row * D, ACT_CODE[innerAct(mp.act)], gated ? 1 : 0, mp.bias ? 1 : 0, 0], t);
+    row += I;
+    p.Imax = Math.max(p.Imax, I);
+  });
+  return p;
+}
+
+export async function lowerMoeMixed(b: BuildContext, op: MoeOp, index: number, name: string): Promise<Lowering> {
+  const { pool } = op;
+  if (pool.kind !== "mixed" || !pool.members || pool.members.length !== pool.count) throw new Error(`internal: lowerMoeMixed got pool '${pool.key}' without members`);
+  const routed = await routeSlots(b, op, name);
+  const { tokCount, ids, wts, expertCount, maxK } = routed;
+  const E = pool.count;
+  const D = pool.dim;
+  const cap = b.cap;
+  const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
+  const x = b.value(op.x);
+  const out = b.value(op.out);
+  const pk = packMembers(b, pool);
+
+  // Packed tensors live with the plan; a pool too large for one binding is reported, not split.
+  const limit = Math.min(b.gpu.limits.maxStorageBufferBindingSize, b.gpu.limits.maxBufferSize);
+  const upload = (data: Float32Array, label: string): GPUBuffer => {
+    const bytes = data.length * bytesPer(b.dtype);
+    if (bytes > limit) {
+      throw new WeightError(`heterogeneous pool '${pool.key}': its packed ${label} needs ${bytes} bytes, above the storage binding limit of ${limit} bytes; splitting heterogeneous pools is not implemented`);
+    }
+    const buf = b.storage(Math.max(1, data.length), `${name}.${label}`);
+    writeFloats(b.device, buf, 0, data, b.dtype);
+    return buf;
+  };
+  const table = b.storage(pk.table.length, `${name}.members`, 4);
+  b.device.queue.writeBuffer(table, 0, pk.table);
+
+  const steps: Step[] = [];
+  const clears = [...routed.clears];
+  let y = b.dummy();
+  if (pk.Imax > 0) {
+    const tilesCap = maxRowTiles(cap * maxK, E, HETERO_BM);
+    const tiles = (T: number): number => maxRowTiles(T * maxK, E, HETERO_BM);
+    const cursor = b.storage(E, `${name}.cursor`, 4);
+    const sorted = b.storage(tilesCap * HETERO_BM, `${name}.sorted`, 4);
+    const tileExpert = b.storage(tilesCap, `${name}.tile_expert`, 4);
+    const tileInfo = b.storage(4, `${name}.tile_info`, 4);
+    const h = b.storage(tilesCap * HETERO_BM * pk.Imax, `${name}.h`);
+    y = b.storage(cap * maxK * D, `${name}.y`);
+    clears.push(cursor);
+    steps.push(
+      await b.step(
+        dispatchKernel(),
+        {
+          params: b.uniform(dispatchParams(E, maxK, HETERO_BM), `${name}.dispatch.params`),
+          expert_count: expertCount,
+          tok_count: tokCount,
+          ids,
+          cursor,
+          sorted,
+          tile_expert: tileExpert,
+          tile_info: tileInfo,
+        },
+        (T) => grid2D(Math.ceil((T * maxK) / DISPATCH_SLOTS_PER_WORKGROUP), maxDim),
+      ),
+    );
+    const ntnUp = Math.ceil(pk.Imax / HETERO_BN);
+    steps.push(
+      await b.step(
+        heteroGemmUpKernel(b.dtype),
+        {
+          params: b.uniform(heteroGemmParams({ D, Imax: pk.Imax, maxK, ntn: ntnUp }), `${name}.up.params`),
+          x,
+          sorted,
+          tile_expert: tileExpert,
+          tile_info: tileInfo,
+          table,
+          w_up: upload(pk.wUp, "w_up"),
+          w_gate: pk.wGate ? upload(pk.wGate, "w_gate") : b.dummy(),
+          b_up: upload(pk.bUp, "b_up"),
+          b_gate: upload(pk.bGate, "b_gate"),
+          h,
+        },
+        (T) => grid2D(ntnUp * tiles(T), maxDim),
+      ),
+    );
+    const ntnDown = Math.ceil(D / HETERO_BN);
+    steps.push(
+      await b.step(
+        heteroGemmDownKernel(b.dtype),
+        {
+          params: b.uniform(heteroGemmParams({ D, Imax: pk.Imax, maxK, ntn: ntnDown }), `${name}.down.params`),
+          h,
+          sorted,
+          tile_expert: tileExpert,
+          tile_info: tileInfo,
+          table,
+          wts,
+          w_down: upload(pk.wDown, "w_down"),
+          b_down: upload(pk.bDown, "b_down"),
+          y,
+        },
+        (T) => grid2D(ntnDown * tiles(T), maxDim),
+      ),
+    );
+  }
+  steps.push(
+    await b.step(
+      heteroCombineKernel(b.dtype),
+      { params: b.uniform(heteroGemmParams({ D, Imax: pk.Imax, maxK, ntn: 0 }), `${name}.combine.params`), x, tok_count: tokCount, ids, wts, table, y, out },
+      (T) => elementwiseGrid(T * D, HETERO_COMBINE_WG, maxDim),
+    ),
+  );
+
+  return {
+    op: index,
+    kind: "moe",
+    name,
+    clears,
+    encode(rec, T) {
+      routed.prepare(T);
+      for (const s of routed.steps) record(rec, s, T);
+      for (const s of steps) record(rec, s, T);
+    },
+    ...routed.lowering,
+  };
+}
