@@ -21,14 +21,17 @@ import { innerAct, isGated } from "../kernels/expert-gemm-up.js";
 import { ACT_CODE, grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
 import { elementwiseGrid } from "./grids.js";
-import { expertCentricSteps, poolWeights } from "./lower-moe-fused.js";
+import { expertGemmDownKernel, expertGemmDownParams } from "../kernels/expert-gemm-down.js";
+import { expertGemmUpKernel, expertGemmUpParams, GEMM_BM, GEMM_BN } from "../kernels/expert-gemm-up.js";
+import { FINE_WEIGH_WG, fineWeighKernel, fineWeighParams } from "../kernels/fine-weigh.js";
+import { expertCentricSteps, poolWeights, type RoutedSlots } from "./lower-moe-fused.js";
 import { routeSlots } from "./route-slots.js";
 
 type MoeOp = Extract<IrOp, { op: "moe" }>;
 type SharedOp = Extract<IrOp, { op: "shared" }>;
 
 /** How a routed atom/lowrank pool is scheduled; `auto` decides per run. */
-export type FineSchedule = "auto" | "token" | "expert";
+export type FineSchedule = "auto" | "token" | "expert" | "dense";
 
 /**
  * `auto` switches to the expert-centric schedule when experts see at least this many rows each on
@@ -37,7 +40,7 @@ export type FineSchedule = "auto" | "token" | "expert";
  */
 export const EXPERT_CENTRIC_MIN_ROWS = 16;
 
-export function pickSchedule(schedule: FineSchedule, T: number, maxK: number, N: number): "token" | "expert" {
+export function pickSchedule(schedule: FineSchedule, T: number, maxK: number, N: number): "token" | "expert" | "dense" {
   if (schedule !== "auto") return schedule;
   return (T * maxK) / N >= EXPERT_CENTRIC_MIN_ROWS ? "expert" : "token";
 }
@@ -102,10 +105,16 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
   // Expert-centric steps, built only when a run may use them.
   let expert: Step[] | undefined;
   const weighted = pool.kind === "atom" || pool.kind === "lowrank";
-  if (weighted && schedule !== "token" && (schedule === "expert" || pickSchedule("auto", cap, maxK, N) === "expert")) {
+  if (weighted && (schedule === "expert" || (schedule === "auto" && pickSchedule("auto", cap, maxK, N) === "expert"))) {
     const ec = await expertCentricSteps(b, op, routed, name);
     expert = ec.steps;
     clears.push(...ec.clears);
+  }
+  let dense: Step[] | undefined;
+  if (weighted && schedule === "dense") {
+    const ds = await denseSteps(b, op, routed, name);
+    dense = ds.steps;
+    clears.push(...ds.clears);
   }
 
   return {
@@ -116,11 +125,67 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
     encode(rec, T) {
       routed.prepare(T);
       for (const s of routed.steps) record(rec, s, T);
-      const steps = weighted && expert && pickSchedule(schedule, T, maxK, N) === "expert" ? expert : token;
+      const pick = weighted ? pickSchedule(schedule, T, maxK, N) : "token";
+      const steps = (pick === "expert" && expert) || (pick === "dense" && dense) || token;
       for (const s of steps) record(rec, s, T);
     },
     ...routed.lowering,
   };
+}
+
+/**
+ * The dense schedule (fine-weigh.ts): every unit of every expert for every token as two dense
+ * GEMMs, the routing weights scattered in between. Exact for any selection; it pays only when the
+ * experts share their tokens (dense selection, k near N). 3 dispatches after the router
+ * (+1 per extra weight chunk of either GEMM).
+ */
+async function denseSteps(b: BuildContext, op: MoeOp, routed: RoutedSlots, name: string): Promise<{ steps: Step[]; clears: GPUBuffer[] }> {
+  const { pool } = op;
+  const { tokCount, ids, wts, maxK } = routed;
+  const N = pool.count;
+  const D = pool.dim;
+  const R = pool.hidden;
+  const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
+  const h = b.storage(b.cap * N * R, `${name}.dense.h`);
+  const hw = b.storage(b.cap * N * R, `${name}.dense.hw`);
+  const out = b.value(op.out);
+  const w = poolWeights(b, pool);
+  const steps: Step[] = [];
+  const upSpec = expertGemmUpKernel({ dtype: b.dtype, gated: isGated(pool.act), mode: "dense" });
+  for (let c = 0; c < w.up.chunks.length; c++) {
+    const ch = w.up.chunks[c]!;
+    const res: Record<string, GPUBuffer> = {
+      params: b.uniform(expertGemmUpParams({ D, I: R, N, maxK: 1, mode: "dense", g0: ch.g0, g1: ch.g1, act: pool.act, bias: false }), `${name}.up.params`),
+      x: b.value(op.x),
+      w_up: ch.buffer,
+      b_up: b.dummy(),
+      b_gate: b.dummy(),
+      h,
+    };
+    if (w.gate) res["w_gate"] = w.gate.chunks[c]!.buffer;
+    const ntn = Math.ceil((N * R) / GEMM_BN);
+    steps.push(await b.step(upSpec, res, (T) => grid2D(ntn * Math.ceil(T / GEMM_BM), maxDim)));
+  }
+  steps.push(
+    await b.step(
+      fineWeighKernel(b.dtype),
+      { params: b.uniform(fineWeighParams(R, maxK, N * R), `${name}.weigh.params`), tok_count: tokCount, ids, wts, h, hw },
+      (T) => grid2D(Math.ceil((T * maxK * R) / FINE_WEIGH_WG), maxDim),
+    ),
+  );
+  const downSpec = expertGemmDownKernel({ dtype: b.dtype, mode: "dense" });
+  for (let c = 0; c < w.down.chunks.length; c++) {
+    const ch = w.down.chunks[c]!;
+    const res: Record<string, GPUBuffer> = {
+      params: b.uniform(expertGemmDownParams({ D, I: R, N, maxK: 1, mode: "dense", g0: ch.g0, g1: ch.g1, accumulate: c > 0, bias: false }), `${name}.down.params`),
+      h: hw,
+      w_down: ch.buffer,
+      b_down_sum: b.dummy(),
+      out,
+    };
+    steps.push(await b.step(downSpec, res, (T) => grid2D(Math.ceil(D / GEMM_BN) * Math.ceil(T / GEMM_BM), maxDim)));
+  }
+  return { steps, clears: [hw] };
 }
 
 /** Shared pools of null experts: identity → N·x (one dispatch), zero → 0 (a clear). */

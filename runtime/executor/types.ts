@@ -11,8 +11,9 @@ export interface ExecutorOptions {
   /** false: use the workgroup-memory kernels even where the adapter has `subgroups` (tests, A/B). */
   subgroups?: boolean;
   /** Schedule of routed atom/lowrank pools: token-centric gather–dot–axpy, expert-centric grouped
-   *  GEMMs, or `auto` (per run, from the rows each expert sees). Default auto. */
-  fineSchedule?: "auto" | "token" | "expert";
+   *  GEMMs, dense GEMMs over the whole pool, or `auto` (per run, from the rows each expert sees).
+   *  Default auto. */
+  fineSchedule?: "auto" | "token" | "expert" | "dense";
   /** Compute routing statistics (LANGUAGE.md §10) on the GPU every run: `lastStats`. */
   stats?: boolean;
   /** Largest weight binding, in bytes; defaults to the device's maxStorageBufferBindingSize.

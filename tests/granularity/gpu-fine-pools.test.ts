@@ -17,7 +17,7 @@ beforeAll(async () => {
 afterAll(releaseTestGpu);
 
 const ATOL = 2e-4;
-type Schedule = "token" | "expert" | "auto";
+type Schedule = "token" | "expert" | "dense" | "auto";
 
 async function check(program: IrProgram, T: number, seed: number, opts: { schedule?: Schedule; maxBindingBytes?: number; dtype?: "f32" | "f16" } = {}) {
   const D = program.values[program.inputs[0]!.value]!.width;
@@ -63,6 +63,18 @@ describe("atom pools: gather–dot–axpy (token-centric) and grouped GEMMs (exp
     const r = await check(p, 5, 23, { schedule: "token", maxBindingBytes: 16384 });
     expect(r.info.dispatches).toBe(1 + 4 + 4 + 1);
     await check(p, 5, 23, { schedule: "expert", maxBindingBytes: 16384 });
+  });
+});
+
+describe("dense schedule (all experts share the tokens: one pair of dense GEMMs)", () => {
+  it("atoms with k = N, gated atoms with k < N (unselected units weigh 0), lowrank(rank = 3), chunked weights", async () => {
+    const a = await check(fineMoeProgram(finePool({ kind: "atom", count: 512, dim: 16, act: "silu" }), stages("linear", "softmax", "dense")), 7, 80, { schedule: "dense" });
+    expect(a.info.dispatches).toBe(4); // router, GEMM up, weigh, GEMM down
+    await check(fineMoeProgram(finePool({ kind: "atom", count: 300, dim: 12, act: "geglu" }), topk(40)), 21, 81, { schedule: "dense" });
+    await check(fineMoeProgram(finePool({ kind: "lowrank", count: 64, dim: 20, hidden: 3 }), stages("linear", ["topk", { k: 64 }]), { residual: true }), 5, 82, { schedule: "dense" });
+    const p = fineMoeProgram(finePool({ kind: "lowrank", count: 512, dim: 8, hidden: 4 }), stages("linear", "softmax", ["topk", { k: 100 }]));
+    const c = await check(p, 5, 23, { schedule: "dense", maxBindingBytes: 16384 });
+    expect(c.info.dispatches).toBe(1 + 4 + 1 + 4);
   });
 });
 
