@@ -29,6 +29,12 @@ export interface LoadOptions {
   /** …or weights already in the canonical stacked layout. */
   canonical?: Map<string, Float32Array>;
   dtype?: "f32" | "f16";
+  /** Largest weight binding in bytes (default: the device limit); bigger tensors, router weights
+   *  included, are split into row chunks. */
+  maxBindingBytes?: number;
+  /** Largest activation buffer in bytes (default: the device limit); a run that needs more is
+   *  split into token chunks in one command buffer (docs/kernels.md, "Adapter limits"). */
+  maxActivationBytes?: number;
 }
 
 export interface LoadedProgram {
@@ -65,7 +71,11 @@ export async function createRuntime(opts: AcquireGpuOptions = {}): Promise<Runti
     gpu,
     async load(program, lopts) {
       const weights = resolveWeights(program, lopts);
-      const exec: Executor = await createExecutor(gpu, program, weights, { dtype: lopts.dtype });
+      const exec: Executor = await createExecutor(gpu, program, weights, {
+        dtype: lopts.dtype,
+        maxBindingBytes: lopts.maxBindingBytes,
+        maxActivationBytes: lopts.maxActivationBytes,
+      });
       return {
         program,
         weights,

@@ -85,9 +85,7 @@ export class BuildContext {
         `buffer '${label}' needs ${bytes} bytes for ${this.cap} tokens, above the adapter's storage binding limit of ${limit} bytes; run fewer tokens per call`,
       );
     }
-    const buf = createBuffer(this.device, bytes, STORAGE_USAGE(), label);
-    this.owned.push(buf);
-    return buf;
+    return this.own(createBuffer(this.device, bytes, STORAGE_USAGE(), label));
   }
 
   private dummyBuffer: GPUBuffer | undefined;
@@ -98,9 +96,7 @@ export class BuildContext {
   }
 
   uniform(words: number[], label: string): GPUBuffer {
-    const buf = uniformBuffer(this.device, words, label);
-    this.owned.push(buf);
-    return buf;
+    return this.own(uniformBuffer(this.device, words, label));
   }
 
   async step(spec: KernelSpec, resources: Record<string, GPUBuffer>, grid: Step["grid"]): Promise<Step> {
@@ -114,8 +110,19 @@ export class BuildContext {
   }
 
   dispose(): void {
+    this.disposed = true;
     for (const b of this.owned) b.destroy();
     this.owned.length = 0;
+  }
+
+  /** Set by dispose(): a build abandoned on an error (other ops' lowerings may still be running)
+   *  destroys what they create afterwards instead of leaking it. */
+  private disposed = false;
+
+  private own(buf: GPUBuffer): GPUBuffer {
+    if (this.disposed) buf.destroy();
+    else this.owned.push(buf);
+    return buf;
   }
 }
 

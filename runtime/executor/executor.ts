@@ -6,7 +6,7 @@ import type { IrOp, IrProgram, ValueId } from "../../compiler/ir/ir.js";
 import { bytesPer, type StorageDtype, writeFloats } from "../gpu/buffers.js";
 import type { GpuContext } from "../gpu/device.js";
 import { fromF16 } from "../gpu/f16.js";
-import { BuildContext, type Lowering } from "./build-context.js";
+import { ActivationTooLargeError, BuildContext, type Lowering } from "./build-context.js";
 import { lowerSimpleOp } from "./lower-ops.js";
 import { lowerRoutedPool, lowerSharedPool } from "./lower-pools.js";
 import type { FineSchedule } from "./lower-moe-fine.js";
@@ -14,6 +14,7 @@ import { lowerMoeUnfused, lowerSharedUnfused } from "./lower-moe-unfused.js";
 import { Recorder, type ReadRequest } from "./recorder.js";
 import type { Executor, ExecutorOptions, RoutingResult, RunInfo, RunOptions } from "./types.js";
 import { WeightStore } from "./weight-store.js";
+import { assertChunkable, chunkSize, ioBytes, largestFitting, runChunked, SizingContext } from "./token-chunks.js";
 import { readRouterState } from "./lower-router.js";
 import { finishStats, type RouterStats } from "../stats/router-stats.js";
 
@@ -42,6 +43,10 @@ class GpuExecutor implements Executor {
   lastStats: Map<string, RouterStats> | undefined;
   private readonly stats: boolean;
   private plan: Plan | undefined;
+  /** The device context plans are built with: its binding limit lowered to `maxActivationBytes`. */
+  private readonly buildGpu: GpuContext;
+  /** Largest token capacity whose buffers fit (known once a plan hit the limit; token-chunks.ts). */
+  private maxChunk: number | undefined;
   private readonly runUniform: GPUBuffer;
   private disposed = false;
   private busy = false;
@@ -58,14 +63,50 @@ class GpuExecutor implements Executor {
     this.subgroups = gpu.features.subgroups && opts.subgroups !== false;
     this.stats = opts.stats ?? false;
     this.runUniform = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: "run" });
+    const activationLimit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize, opts.maxActivationBytes ?? Infinity);
+    this.buildGpu = { ...gpu, limits: { ...gpu.limits, maxStorageBufferBindingSize: activationLimit } };
   }
 
-  /** Builds (or reuses) the plan for at least `tokens` tokens; capacity grows by powers of two. */
+  /**
+   * Builds (or reuses) the plan for at least min(tokens, largest capacity that fits) tokens;
+   * capacity grows by powers of two. When a plan's buffers exceed the binding limit, the largest
+   * capacity that fits is measured (sizing builds, binary search) and runs above it are chunked.
+   */
   async ensurePlan(tokens: number): Promise<Plan> {
-    if (this.plan && this.plan.cap >= tokens) return this.plan;
-    const cap = Math.max(1, 2 ** Math.ceil(Math.log2(tokens)));
+    const want = Math.min(tokens, this.maxChunk ?? Infinity);
+    if (this.plan && this.plan.cap >= want) return this.plan;
+    const cap = Math.min(Math.max(1, 2 ** Math.ceil(Math.log2(want))), this.maxChunk ?? Infinity);
+    try {
+      return await this.buildPlan(cap);
+    } catch (e) {
+      if (!(e instanceof ActivationTooLargeError) || this.maxChunk !== undefined) throw e;
+    }
+    const limit = this.buildGpu.limits.maxStorageBufferBindingSize;
+    const { device } = this.gpu;
+    device.pushErrorScope("validation"); // sizing lowerings may write into placeholders
+    try {
+      const measure = async (c: number) => {
+        const p = await this.buildPlan(c, true);
+        p.build.dispose();
+        return (p.build as SizingContext).largest;
+      };
+      this.maxChunk = await largestFitting(cap - 1, async (c) => (await measure(c)).bytes <= limit);
+      if (this.maxChunk === 0) {
+        const one = await measure(1);
+        throw new ActivationTooLargeError(
+          `buffer '${one.label}' needs ${one.bytes} bytes for a single token, above the storage binding limit of ${limit} bytes`,
+        );
+      }
+    } finally {
+      await device.popErrorScope();
+    }
+    return this.buildPlan(Math.min(cap, this.maxChunk));
+  }
+
+  /** Builds the plan for `cap` tokens and installs it; `sizing`: only measures its buffers. */
+  private async buildPlan(cap: number, sizing = false): Promise<Plan> {
     const values = new Map<ValueId, GPUBuffer>();
-    const build = new BuildContext(this.gpu, this.program, this.dtype, cap, this.runUniform, this.weights, values, this.subgroups, { stats: this.stats });
+    const build = new (sizing ? SizingContext : BuildContext)(this.buildGpu, this.program, this.dtype, cap, this.runUniform, this.weights, values, this.subgroups, { stats: this.stats });
     try {
       for (const v of this.program.values) {
         values.set(v.id, build.storage(cap * v.width, `value ${v.name}`, v.dtype === "i32" ? 4 : bytesPer(this.dtype)));
@@ -84,6 +125,7 @@ class GpuExecutor implements Executor {
           }
         }),
       );
+      if (sizing) return { cap, build, values, lowerings };
       this.plan?.build.dispose();
       this.plan = { cap, build, values, lowerings };
       return this.plan;
@@ -122,6 +164,22 @@ class GpuExecutor implements Executor {
     try {
       const plan = await this.ensurePlan(tokens);
       const { device } = this.gpu;
+      const returnRouting = opts.returnRouting ?? false;
+      const maxBufferSize = this.gpu.limits.maxBufferSize;
+      const chunk = chunkSize(tokens, plan.cap, ioBytes(this.program, this.dtype, plan.lowerings, returnRouting), maxBufferSize);
+      if (chunk < tokens) {
+        // Token chunks (token-chunks.ts): one command buffer, one read-back, as below.
+        assertChunkable(this.program, plan.lowerings, tokens, chunk, `buffers for more tokens exceed the ${this.buildGpu.limits.maxStorageBufferBindingSize}-byte binding limit`);
+        const rec = new Recorder(device, tokens, opts.profile ?? false);
+        const res = await runChunked({
+          device, program: this.program, dtype: this.dtype, fused: this.fused, values: plan.values, lowerings: plan.lowerings,
+          runUniform: this.runUniform, inputs, tokens, chunk, maxBufferSize, rec, returnRouting,
+        });
+        if (res.stats) this.lastStats = new Map([...res.stats].map(([k, s]) => [k, finishStats(s as Parameters<typeof finishStats>[0])]));
+        if (res.routing) this.lastRouting = res.routing;
+        this.lastRunInfo = { ...rec.info, chunks: { count: res.chunks, tokens: chunk } };
+        return res.outputs;
+      }
       device.queue.writeBuffer(this.runUniform, 0, new Uint32Array([tokens, 0, 0, 0]));
       for (const inp of this.program.inputs) {
         const data = inputs.get(inp.name)!;

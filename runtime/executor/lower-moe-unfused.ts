@@ -127,12 +127,15 @@ export async function lowerMoeUnfused(b: BuildContext, op: MoeOp, index: number,
   };
 
   const routerSteps: Step[] = [];
-  {
+  // Logits: one linear dispatch per row chunk of the router weight (chunked above the binding limit).
+  const routerW = b.weights.chunked(`${router.key}.weight`, E, D, `router '${router.key}'`);
+  const rbias = ro.scoreBias ? b.weights.whole(`${router.key}.bias`, [E], `router '${router.key}' bias`) : b.dummy();
+  for (const c of routerW.chunks) {
     const res: Record<string, GPUBuffer> = {
-      params: b.uniform(linearParams({ rows: 0, N: E, K: D, bias: ro.scoreBias }), `${name}.logits.params`),
+      params: b.uniform(linearParams({ rows: 0, N: E, K: D, g0: c.g0, g1: c.g1, bias: ro.scoreBias }), `${name}.logits.params`),
       a: bufs.x,
-      weight: b.weights.whole(`${router.key}.weight`, [E, D], `router '${router.key}'`),
-      b: ro.scoreBias ? b.weights.whole(`${router.key}.bias`, [E], `router '${router.key}' bias`) : b.dummy(),
+      weight: c.buffer,
+      b: rbias,
       out: scores[0]!,
     };
     routerSteps.push(await b.step(linearKernel(b.dtype), res, (T) => grid2D(Math.ceil(E / LINEAR_BN) * Math.ceil(T / LINEAR_BM), maxDim)));

@@ -13,11 +13,12 @@ import { createBuffer, uploadFloats } from "../gpu/buffers.js";
 import { fromF16, toF16 } from "../gpu/f16.js";
 import { chooseThresholdKernel, routerStateKernel, routerStatsKernel, stateParams, STATS_WG } from "../kernels/router-aux-kernels.js";
 import { fusedRouterKernel, fusedRouterTokensPerWorkgroup, SUB_WG, WG_WG } from "../kernels/router-fused.js";
-import { MODE, STATS } from "../kernels/router-layout.js";
+import { MODE, P, R_PRECOMPUTED, STATS } from "../kernels/router-layout.js";
 import { planRouter, type RouterPlan } from "../kernels/router-plan.js";
 import { grid2D } from "../kernels/wgsl-common.js";
 import type { RawRouterStats } from "../stats/router-stats.js";
 import type { BuildContext, Step } from "./build-context.js";
+import { splitRouterGate } from "./router-gate.js";
 import type { ReadRequest } from "./recorder.js";
 
 export interface RouterStatsReadback {
@@ -113,8 +114,14 @@ export async function lowerRouter(b: BuildContext, router: IrRouter, x: GPUBuffe
   const expertCount = b.storage(E, `${name}.expert_count`, u32);
   const tstats = opts.stats ? b.storage(sizes.tstats, `${name}.router.tstats`, 4) : b.dummy();
   const aux = auxBuffer(b, plan);
-  const weight = gemmBuffer(b, plan);
   const wgHalf = (b.useSubgroups ? SUB_WG : WG_WG) / 2;
+  // A GEMM matrix above the binding limit: its row chunks run as separate dispatches before the
+  // pass that would do the GEMM (router-gate.ts), and the router kernel skips it.
+  const probe = plan.params(cap, MODE.FULL, 0, wgHalf);
+  const gate = plan.gemm
+    ? await splitRouterGate(b, { key: plan.router.key, tensors: plan.gemm.tensors, D: plan.D, x, scr, goff: probe[P.GOFF]!, gstride: probe[P.GSTRIDE]!, name })
+    : null;
+  const weight = gate ? gate.weight : gemmBuffer(b, plan);
   const spec = fusedRouterKernel({ dtype: b.dtype, subgroups: b.useSubgroups, plugins: plan.plugins });
   const tpw = fusedRouterTokensPerWorkgroup(b.useSubgroups);
   const grid = (T: number) => grid2D(Math.ceil(T / tpw), maxDim);
@@ -124,7 +131,13 @@ export async function lowerRouter(b: BuildContext, router: IrRouter, x: GPUBuffe
   const clears: GPUBuffer[] = [expertCount];
   if (opts.stats) clears.push(tstats);
   let prepare = (_T: number): void => {};
-  const mainParams = (mode: number, stats: number) => b.uniform(plan.params(cap, mode, stats, wgHalf), `${name}.router.params.${mode}`);
+  const mainParams = (mode: number, stats: number) => {
+    const words = plan.params(cap, mode, stats, wgHalf);
+    if (gate) words[P.R] = (words[P.R]! | R_PRECOMPUTED) >>> 0;
+    return b.uniform(words, `${name}.router.params.${mode}`);
+  };
+  // The pass that computes scores (FULL, or expert choice's SCORES) comes first.
+  if (gate) steps.push(...gate.steps);
   let statsParams: GPUBuffer;
   if (plan.scope === "token") {
     statsParams = mainParams(MODE.FULL, opts.stats ? STATS.ENTROPY | STATS.DENSE : 0);

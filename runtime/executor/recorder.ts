@@ -1,13 +1,17 @@
 // Records one run: one command encoder and one compute pass for as long as nothing needs the
 // CPU; counts dispatches (per op), command buffers and read-backs; optional timestamps per pass.
 // `sync` (used only by the unfused baseline) ends the command buffer, reads buffers back and
-// starts a new one; `finish` does the run's single output read-back.
+// starts a new one; `finish` does the run's single output read-back. A run split into token
+// chunks (token-chunks.ts) records every chunk into the same encoder, moving data with `copy`,
+// and hands `finish` the staging buffers it copied its results into.
 
 import type { OpDispatches, RunInfo } from "./types.js";
 
 export interface ReadRequest {
   buffer: GPUBuffer;
   bytes: number;
+  /** Byte offset in `buffer` (default 0; a multiple of 4). */
+  offset?: number;
 }
 
 const MAX_PASSES = 512;
@@ -33,7 +37,13 @@ export class Recorder {
     this.info = { tokens, dispatches: 0, dispatchesPerOp: [], commandBuffers: 0, readbacks: 0 };
   }
 
+  /** Attributes the next dispatches to op `op` (again for every token chunk: counts add up). */
   beginOp(op: number, kind: string, name: string): void {
+    const have = this.info.dispatchesPerOp.find((o) => o.op === op);
+    if (have) {
+      this.currentOp = have;
+      return;
+    }
     this.currentOp = { op, kind, name, dispatches: 0 };
     this.info.dispatchesPerOp.push(this.currentOp);
   }
@@ -69,13 +79,39 @@ export class Recorder {
     }
   }
 
+  /** A buffer-to-buffer copy, ordered with the dispatches around it (ends the current pass).
+   *  Offsets and size must be multiples of 4. */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    if (bytes <= 0) return;
+    this.endPass();
+    this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+  }
+
+  /** Submits what was recorded so far (no read-back) and continues in a new command buffer. */
+  submit(): void {
+    this.endPass();
+    this.device.queue.submit([this.encoder.finish()]);
+    this.info.commandBuffers++;
+    this.encoder = this.device.createCommandEncoder();
+  }
+
   /** Zero-fills a buffer (outside any pass: ends the current one). */
   clear(buffer: GPUBuffer): void {
     this.endPass();
     this.encoder.clearBuffer(buffer);
   }
 
-  private async readBack(reads: ReadRequest[], withTimestamps: boolean): Promise<{ data: ArrayBuffer[]; timestamps?: BigUint64Array }> {
+  /**
+   * Submits and maps: `reads` are copied into one new staging buffer; `staged` are MAP_READ
+   * buffers the run already copied data into (consumed: destroyed here). All are mapped after the
+   * one submit and awaited together, which counts as ONE read-back. Returns the reads' data, then
+   * each staged buffer's whole contents.
+   */
+  private async readBack(
+    reads: ReadRequest[],
+    withTimestamps: boolean,
+    staged: GPUBuffer[] = [],
+  ): Promise<{ data: ArrayBuffer[]; timestamps?: BigUint64Array }> {
     this.endPass();
     const sizes = reads.map((r) => Math.ceil(r.bytes / 4) * 4);
     let total = sizes.reduce((a, b) => a + b, 0);
@@ -86,27 +122,39 @@ export class Recorder {
       this.encoder.resolveQuerySet(this.querySet, 0, 2 * this.passes, resolve, 0);
       total = tsOffset + 16 * this.passes;
     }
-    const staging = this.device.createBuffer({ size: Math.max(4, total), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    // Without reads or timestamps, the staged buffers are all there is to map.
+    const staging =
+      reads.length > 0 || resolve || staged.length === 0
+        ? this.device.createBuffer({ size: Math.max(4, total), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST })
+        : null;
     let off = 0;
     reads.forEach((r, i) => {
-      if (sizes[i]! > 0) this.encoder.copyBufferToBuffer(r.buffer, 0, staging, off, sizes[i]!);
+      if (sizes[i]! > 0) this.encoder.copyBufferToBuffer(r.buffer, r.offset ?? 0, staging!, off, sizes[i]!);
       off += sizes[i]!;
     });
-    if (resolve) this.encoder.copyBufferToBuffer(resolve, 0, staging, tsOffset, 16 * this.passes);
+    if (resolve) this.encoder.copyBufferToBuffer(resolve, 0, staging!, tsOffset, 16 * this.passes);
     this.device.queue.submit([this.encoder.finish()]);
     this.info.commandBuffers++;
-    await staging.mapAsync(GPUMapMode.READ);
+    await Promise.all([staging?.mapAsync(GPUMapMode.READ), ...staged.map((s) => s.mapAsync(GPUMapMode.READ))]);
     this.info.readbacks++;
-    const mapped = staging.getMappedRange();
-    off = 0;
-    const data = reads.map((_, i) => {
-      const copy = mapped.slice(off, off + sizes[i]!);
-      off += sizes[i]!;
-      return copy;
-    });
-    const timestamps = resolve ? new BigUint64Array(mapped.slice(tsOffset, tsOffset + 16 * this.passes)) : undefined;
-    staging.unmap();
-    staging.destroy();
+    const data: ArrayBuffer[] = [];
+    let timestamps: BigUint64Array | undefined;
+    if (staging) {
+      const mapped = staging.getMappedRange();
+      off = 0;
+      for (const size of sizes) {
+        data.push(mapped.slice(off, off + size));
+        off += size;
+      }
+      timestamps = resolve ? new BigUint64Array(mapped.slice(tsOffset, tsOffset + 16 * this.passes)) : undefined;
+      staging.unmap();
+      staging.destroy();
+    }
+    for (const s of staged) {
+      data.push(s.getMappedRange().slice(0));
+      s.unmap();
+      s.destroy();
+    }
     resolve?.destroy();
     this.encoder = this.device.createCommandEncoder();
     return { data, timestamps };
@@ -117,9 +165,9 @@ export class Recorder {
     return (await this.readBack(reads, false)).data;
   }
 
-  /** Submits the rest of the run and reads back the outputs (and timestamps). */
-  async finish(reads: ReadRequest[]): Promise<ArrayBuffer[]> {
-    const { data, timestamps } = await this.readBack(reads, true);
+  /** Submits the rest of the run and reads back the outputs (and timestamps); `staged`: see readBack. */
+  async finish(reads: ReadRequest[], staged: GPUBuffer[] = []): Promise<ArrayBuffer[]> {
+    const { data, timestamps } = await this.readBack(reads, true, staged);
     if (timestamps) {
       let ns = 0n;
       for (let i = 0; i < this.passes; i++) {

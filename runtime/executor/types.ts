@@ -19,6 +19,10 @@ export interface ExecutorOptions {
   /** Largest weight binding, in bytes; defaults to the device's maxStorageBufferBindingSize.
    *  Lower it to exercise weight chunking on small pools (tests). */
   maxBindingBytes?: number;
+  /** Largest activation buffer, in bytes (any [T, width] value, router scratch, expert-sorted rows);
+   *  defaults to the device's maxStorageBufferBindingSize. A run whose buffers would exceed it is
+   *  split into token chunks (docs/kernels.md); lower it to exercise chunking at small shapes. */
+  maxActivationBytes?: number;
 }
 
 export interface RunOptions {
@@ -44,8 +48,12 @@ export interface RunInfo {
   dispatchesPerOp: OpDispatches[];
   /** Command buffers submitted. */
   commandBuffers: number;
-  /** GPU→CPU read-backs (map of a staging buffer); 1 per run for the fused executor. */
+  /** GPU→CPU read-backs (one submit, then its staging buffers mapped together); 1 per run for the
+   *  fused executor, token chunks included. */
   readbacks: number;
+  /** Present when the run was split into token chunks: how many, of how many tokens (the last one
+   *  the remainder). */
+  chunks?: { count: number; tokens: number };
   /** Sum of compute-pass GPU times, when run with `profile` on an adapter with timestamps. */
   gpuNs?: number;
   /** Per dispatch, with `profile: "dispatch"`: kernel name, op index and GPU time. */

@@ -34,7 +34,7 @@ export class WeightStore {
     private readonly weights: Map<string, Float32Array>,
     private readonly dtype: StorageDtype,
     /** Largest buffer a kernel may bind, in bytes. */
-    private readonly maxBindingBytes: number,
+    readonly maxBindingBytes: number,
   ) {}
 
   /** The raw host tensor, checked against `shape`. */

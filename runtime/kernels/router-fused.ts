@@ -450,9 +450,10 @@ fn arg_best(c: Cand) -> Cand {
 `;
 
 // The gate GEMM writes scr[GOFF + t·GSTRIDE + r] = x[t] · W[r] for r < R.
+// R's high bit (R_PRECOMPUTED): the rows are already there, no GEMM here.
 function gemmSubgroup(): string {
   return /* wgsl */ `
-  let R = hw(P_R);
+  let R = select(hw(P_R), 0u, hw(P_R) >= 0x80000000u);
   if (hw(P_MODE) != 2u) {
     let goff = hw(P_GOFF);
     let gs = hw(P_GSTRIDE);
@@ -474,7 +475,7 @@ function gemmSubgroup(): string {
 
 function gemmWorkgroup(): string {
   return /* wgsl */ `
-  let R = hw(P_R);
+  let R = select(hw(P_R), 0u, hw(P_R) >= 0x80000000u);
   if (hw(P_MODE) != 2u) {
     let goff = hw(P_GOFF);
     let gs = hw(P_GSTRIDE);

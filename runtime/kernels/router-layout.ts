@@ -8,7 +8,9 @@ export const P = {
   D: 0, E: 1, MAXK: 2, ROUNDS: 3,
   /** Score code: 0 linear, 1 cosine, 2 product, ≥ 16 plugin. */
   SCORE: 4,
-  /** Rows of the gate GEMM (0: none), where its output goes in `scr`, and its row stride. */
+  /** Rows of the gate GEMM (0: none), where its output goes in `scr`, and its row stride.
+   *  R | R_PRECOMPUTED: the rows were written by earlier dispatches (router-gate-kernel.ts, for a
+   *  GEMM matrix above the binding limit); the kernel skips its own GEMM. */
   R: 5, GOFF: 6, GSTRIDE: 7,
   /** Offsets of the weight stream and the selection stream in `scr` ([T, E] each). */
   WOFF: 8, SOFF: 9,
@@ -54,6 +56,9 @@ export const STATS = { ENTROPY: 1, DENSE: 2 } as const;
 export const PLUGIN_CODE0 = 16;
 
 export const NONE = 0xffffffff;
+
+/** High bit of the R word: the gate GEMM's output is already in `scr` (see P.R). */
+export const R_PRECOMPUTED = 0x80000000;
 
 /** WGSL declarations of the block and its accessors. */
 export function paramsWgsl(): string {
