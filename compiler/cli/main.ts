@@ -12,6 +12,8 @@ import { fmtSpec, runFmt } from "./commands/fmt.js";
 import { runSpec, runRun } from "./commands/run.js";
 import { benchSpec, runBench } from "./commands/bench.js";
 import { upcycleSpec, runUpcycle } from "./commands/upcycle.js";
+import { pluginsSpec, runPlugins } from "./commands/plugins.js";
+import { statsSpec, runStats } from "./commands/stats.js";
 import { VERSION } from "./version.js";
 
 interface Command {
@@ -28,6 +30,8 @@ const commands: Command[] = [
   { spec: upcycleSpec, run: runUpcycle },
   { spec: fmtSpec, run: runFmt },
   { spec: lspSpec, run: runLsp },
+  { spec: pluginsSpec, run: runPlugins },
+  { spec: statsSpec, run: runStats },
 ];
 
 export function registerCommand(c: Command): void {

@@ -155,6 +155,15 @@ function guarded(def: StageDef, source: string): StageDef {
  * both sources) and makes them executable. Validate first (validatePlugin).
  */
 export function registerPluginStages(reg: Registry, plugin: Plugin, source: string): void {
+  // All or nothing: a taken name leaves the registry as it was.
+  const names = new Set<string>();
+  for (const spec of plugin.stages) {
+    const prev = reg.stages.get(spec.name);
+    if (prev || names.has(spec.name)) {
+      throw new PluginError("E0903", `router stage \`${spec.name}\` is registered twice: by ${prev ? prev.source : source} and by ${source}`, "rename one of the stages, or load only one of the plugins");
+    }
+    names.add(spec.name);
+  }
   for (const spec of plugin.stages) {
     try {
       reg.addStage(guarded(stageDefFromSpec(spec, source), source));

@@ -169,3 +169,8 @@ export function statsFile(entry: string, tokens: number, stats: Map<string, Rout
   }
   return { moec_stats: 1, entry, tokens, routers, losses: Object.keys(balance).length ? { balance } : {} };
 }
+
+/** The statistics as JSON, indented, with number lists on one line (loads of 256 experts stay readable). */
+export function formatStatsJson(data: StatsFile): string {
+  return JSON.stringify(data, null, 2).replace(/\[\s*(-?[\d.eE+-]+(?:,\s*-?[\d.eE+-]+)*)\s*\]/g, (_m, body: string) => `[${body.split(/,\s*/).join(", ")}]`) + "\n";
+}

@@ -6,6 +6,7 @@ import type { CliIO } from "../output.js";
 import { checkFiles } from "../../driver.js";
 import { hasErrors } from "../../diagnostics/diagnostic.js";
 import { printDiagnostics } from "./print-diagnostics.js";
+import { cliPlugins } from "../../plugins/cli-plugins.js";
 
 export const checkSpec: CommandSpec = {
   name: "check",
@@ -14,7 +15,7 @@ export const checkSpec: CommandSpec = {
   positionals: { name: "at least one .moe file", min: 1, max: Infinity },
   flags: [
     { name: "json", type: "boolean", help: "print diagnostics as JSON: { files, diagnostics: [...] }" },
-    { name: "plugin", type: "multi", value: "PATH", help: "load a router plugin (repeatable)" },
+    { name: "plugin", type: "multi", value: "PATH|PACKAGE", help: "load a router plugin (repeatable; also from moec.config.json)" },
     { name: "help", short: "h", type: "boolean", help: "show this help" },
   ],
   details: "Exit status: 0 when there are no errors, 1 when there are, 2 for usage errors.",
@@ -23,10 +24,12 @@ export const checkSpec: CommandSpec = {
 export async function runCheck(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, checkSpec);
   const files = args.positionals.map((f) => path.resolve(io.cwd, f));
-  const c = checkFiles(files);
-  printDiagnostics(c.diagnostics, c, io, Boolean(args.flags.json), (json) => ({ files: files.map((f) => path.relative(io.cwd, f)), diagnostics: json }));
-  if (!args.flags.json && !hasErrors(c.diagnostics)) {
+  const pl = await cliPlugins(io.cwd, args.flags.plugin);
+  const c = checkFiles(files, { registry: pl.registry });
+  const diagnostics = [...pl.diagnostics, ...c.diagnostics];
+  printDiagnostics(diagnostics, c, io, Boolean(args.flags.json), (json) => ({ files: files.map((f) => path.relative(io.cwd, f)), diagnostics: json }));
+  if (!args.flags.json && !hasErrors(diagnostics)) {
     io.err(`checked ${files.length} file${files.length === 1 ? "" : "s"}${c.unit.files.size > files.length ? ` (and ${c.unit.files.size - files.length} imported)` : ""}: no errors`);
   }
-  return hasErrors(c.diagnostics) ? 1 : 0;
+  return hasErrors(diagnostics) ? 1 : 0;
 }

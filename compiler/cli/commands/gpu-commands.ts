@@ -10,11 +10,12 @@ import { displayPath } from "../../diagnostics/render.js";
 import { printDiagnostics } from "./print-diagnostics.js";
 import type { IrProgram } from "../../ir/ir.js";
 import type { GpuContext } from "../../../runtime/gpu/device.js";
+import type { Registry } from "../../../stdlib/registry.js";
 
 /** The entry's IR, or undefined after printing why there is none. */
-export function lowerForRun(io: CliIO, fileArg: string, flags: Record<string, unknown>): IrProgram | undefined {
+export function lowerForRun(io: CliIO, fileArg: string, flags: Record<string, unknown>, registry?: Registry): IrProgram | undefined {
   const file = path.resolve(io.cwd, fileArg);
-  const lowered = lowerEntry([file], { entry: flags.entry as string | undefined, set: parseSets(flags.set as string[] | undefined) });
+  const lowered = lowerEntry([file], { entry: flags.entry as string | undefined, set: parseSets(flags.set as string[] | undefined), registry });
   printDiagnostics(lowered.diagnostics, undefined, io, false);
   if (hasErrors(lowered.diagnostics) || !lowered.program) return undefined;
   if (lowered.unsupported.length) {

@@ -10,6 +10,8 @@ import { entryInfo } from "../../driver.js";
 import type { EntryInfo } from "../../driver.js";
 import { hasErrors } from "../../diagnostics/diagnostic.js";
 import { printDiagnostics } from "./print-diagnostics.js";
+import { cliPlugins } from "../../plugins/cli-plugins.js";
+import type { Registry } from "../../../stdlib/registry.js";
 import type { ModelReport, ReportOptions } from "../../report/model-report.js";
 import { DEFAULT_REPORT_OPTIONS, buildReport, reportJson, reportText } from "../../report/model-report.js";
 import { DTYPE_BYTES } from "../../report/memory.js";
@@ -31,7 +33,7 @@ export const infoSpec: CommandSpec = {
     { name: "json", type: "boolean", help: "print { entry, params: { total, active }, flops_per_token, weights, breakdown, attention_flops_per_token, kv_cache, weight_memory_bytes, … } as JSON" },
     { name: "weights", type: "boolean", help: "list every weight tensor even when there are many" },
     { name: "weights-as", type: "string", value: "hf[:FAMILY]", help: "list weights under Hugging Face checkpoint names (families: mixtral, olmoe, qwen2_moe, deepseek; detected when omitted)" },
-    { name: "plugin", type: "multi", value: "PATH", help: "load a router plugin (repeatable)" },
+    { name: "plugin", type: "multi", value: "PATH|PACKAGE", help: "load a router plugin (repeatable; also from moec.config.json)" },
     { name: "help", short: "h", type: "boolean", help: "show this help" },
   ],
   details: [
@@ -59,17 +61,23 @@ export async function runInfo(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, infoSpec);
   const json = Boolean(args.flags.json);
   const opts = reportOptions(args.flags);
+  const pl = await cliPlugins(io.cwd, args.flags.plugin);
+  if (hasErrors(pl.diagnostics)) {
+    printDiagnostics(pl.diagnostics, undefined, io, json, (d) => ({ diagnostics: d }));
+    return 1;
+  }
+  const registry = pl.registry;
   const compare = args.flags.compare as string[] | undefined;
   if (compare) {
     if (args.positionals.length) compare.unshift(args.positionals[0]!);
     if (args.flags.set || args.flags.entry || args.flags["weights-as"]) throw new UsageError("--compare takes FILE[:ENTRY] arguments and does not combine with --entry, --set or --weights-as");
     if (compare.length < 2) throw new UsageError("--compare needs at least two FILE[:ENTRY] arguments");
-    return runCompare(compare, opts, io, json);
+    return runCompare(compare, opts, io, json, registry);
   }
   if (args.positionals.length === 0) throw new UsageError("`moec info` needs a .moe file");
   const file = path.resolve(io.cwd, args.positionals[0]!);
   const set = parseSets(args.flags.set as string[] | undefined);
-  const res = entryInfo([file], { entry: args.flags.entry as string | undefined, set });
+  const res = entryInfo([file], { entry: args.flags.entry as string | undefined, set, registry });
   if (!res.info || hasErrors(res.diagnostics)) {
     printDiagnostics(res.diagnostics, res.compilation, io, json, (d) => ({ diagnostics: d }));
     return 1;
@@ -100,12 +108,12 @@ export function parseCompareSpec(spec: string): { file: string; entry?: string }
   return m ? { file: m[1]!, entry: m[2]! } : { file: spec };
 }
 
-async function runCompare(specs: string[], opts: ReportOptions, io: CliIO, json: boolean): Promise<number> {
+async function runCompare(specs: string[], opts: ReportOptions, io: CliIO, json: boolean, registry?: Registry): Promise<number> {
   const reports: ModelReport[] = [];
   let failed = false;
   for (const spec of specs) {
     const { file, entry } = parseCompareSpec(spec);
-    const res = entryInfo([path.resolve(io.cwd, file)], { entry });
+    const res = entryInfo([path.resolve(io.cwd, file)], { entry, registry });
     if (!res.info || hasErrors(res.diagnostics)) {
       printDiagnostics(res.diagnostics, res.compilation, io, false);
       failed = true;

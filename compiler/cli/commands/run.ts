@@ -5,6 +5,11 @@ import { parseArgs, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
 import { lowerForRun, withGpu, adapterName } from "./gpu-commands.js";
 import { displayPath } from "../../diagnostics/render.js";
+import * as fs from "node:fs";
+import { hasErrors } from "../../diagnostics/diagnostic.js";
+import { printDiagnostics } from "./print-diagnostics.js";
+import { cliPlugins } from "../../plugins/cli-plugins.js";
+import { formatStatsJson, statsFile, type RouterStats } from "../../../runtime/stats/router-stats.js";
 
 export const runSpec: CommandSpec = {
   name: "run",
@@ -23,7 +28,9 @@ export const runSpec: CommandSpec = {
     { name: "dtype", type: "string", value: "f32|f16", help: "storage precision on the GPU (f16 needs shader-f16; accumulation is f32)" },
     { name: "set", type: "multi", value: "NAME=VALUE", help: "override hyper-parameters of the entry, e.g. --set D=64 I=96" },
     { name: "adapter", type: "string", value: "NAME", help: "pick the WebGPU adapter whose name contains NAME (or MOEC_ADAPTER)" },
-    { name: "plugin", type: "multi", value: "PATH", help: "load a router plugin (repeatable)" },
+    { name: "plugin", type: "multi", value: "PATH|PACKAGE", help: "load a router plugin (repeatable; also from moec.config.json)" },
+    { name: "stats", type: "string", value: "FILE", help: "write routing statistics (LANGUAGE.md §10) per router as JSON" },
+    { name: "state-out", type: "string", value: "FILE", help: "write the router state after the run (e.g. updated e_bias) as safetensors" },
     { name: "help", short: "h", type: "boolean", help: "show this help" },
   ],
 };
@@ -48,8 +55,11 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   const seed = intFlag(f.seed, "seed") ?? 1;
   const tokens = intFlag(f.tokens, "tokens", 1);
 
+  const pl = await cliPlugins(io.cwd, f.plugin);
+  printDiagnostics(pl.diagnostics, undefined, io, false);
+  if (hasErrors(pl.diagnostics)) return 1;
   io.err(`moec run: compiling ${displayPath(file, io.cwd)}…`);
-  const program = lowerForRun(io, args.positionals[0]!, f);
+  const program = lowerForRun(io, args.positionals[0]!, f, pl.registry);
   if (!program) return 1;
   const rt = await import("../../../runtime/index.js");
 
@@ -81,7 +91,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
 
   return withGpu(io, "run", { adapter: f.adapter as string | undefined, requireF16: dtype === "f16" }, async (gpu) => {
     io.err(`moec run: uploading weights and compiling kernels on ${adapterName(gpu)}…`);
-    const exec = await rt.createExecutor(gpu, program, weights, { dtype });
+    const exec = await rt.createExecutor(gpu, program, weights, { dtype, stats: f.stats !== undefined });
     const t0 = performance.now();
     const out = await exec.run(inputs.values, inputs.tokens);
     const ms = performance.now() - t0;
@@ -99,9 +109,23 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
         io.out(`  token 0: [${[...v.slice(0, Math.min(width, 6))].map((x) => x.toFixed(5)).join(", ")}${width > 6 ? ", …" : ""}]`);
       }
     }
+    if (f.stats !== undefined) writeStats(io, path.resolve(io.cwd, f.stats as string), program.entry, inputs.tokens, exec.lastStats);
+    if (f["state-out"] !== undefined) {
+      const stateFile = path.resolve(io.cwd, f["state-out"] as string);
+      const state = await exec.readState();
+      rt.writeSafetensors(stateFile, Object.fromEntries([...state].map(([k, v]) => [k, { dtype: "F32" as const, shape: [v.length], data: v }])), { producer: "moec", entry: program.entry });
+      io.err(state.size ? `moec run: wrote router state (${[...state.keys()].join(", ")}) to ${displayPath(stateFile, io.cwd)}` : `moec run: warning: \`${program.entry}\` has no router state; wrote an empty ${displayPath(stateFile, io.cwd)}`);
+    }
     exec.dispose();
     return 0;
   });
+}
+
+function writeStats(io: CliIO, file: string, entry: string, tokens: number, stats: Map<string, RouterStats> | undefined): void {
+  const data = statsFile(entry, tokens, stats ?? new Map());
+  fs.writeFileSync(file, formatStatsJson(data));
+  const lines = Object.entries(data.routers).map(([k, s]) => `  ${k}: maxvio ${s.maxvio.toFixed(3)}, entropy ${s.entropy.toFixed(3)}, active_k ${s.active_k.mean.toFixed(2)}, drop_rate ${(100 * s.drop_rate).toFixed(1)}%${s.balance !== undefined ? `, loss balance ${s.balance.toPrecision(4)}` : ""}`);
+  io.err(`moec run: routing statistics of ${lines.length} router${lines.length === 1 ? "" : "s"} written to ${displayPath(file, io.cwd)}${lines.length ? "\n" + lines.join("\n") : ""}`);
 }
 
 function summary(v: Float32Array): string {
