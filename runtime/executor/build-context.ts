@@ -32,9 +32,18 @@ export interface Lowering {
   op: number;
   kind: string;
   name: string;
-  /** Buffers zeroed at the start of every run, before the first pass. */
+  /** Buffers zeroed at the start of every run (of every token chunk), before the first pass. */
   clears: GPUBuffer[];
+  /**
+   * Records the op for T tokens. A run above the activation limit calls it once per token chunk
+   * (token-chunks.ts), all into ONE command buffer: record everything through `rec` (T also
+   * reaches the kernels through the run uniform); a host write (queue.writeBuffer) made here lands
+   * before the whole command buffer runs, so it would see only the last chunk's T.
+   */
   encode(rec: Recorder, T: number): void | Promise<void>;
+  /** Set when the op needs every token of the run in one pass (it cannot be split into token
+   *  chunks): why, for the TokenChunkError that names it. */
+  wholeRun?: string;
   routing?: RoutingBuffers;
   /** Routing statistics to read back with the outputs (executor option `stats`). */
   routerStats?: RouterStatsReadback;

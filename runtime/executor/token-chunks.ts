@@ -166,7 +166,7 @@ export interface RawStatsLike {
 }
 
 interface ChunkHooks {
-  /** Set by a lowering that needs every token of the run in one pass: why (for the error). */
+  /** Lowering.wholeRun: the op needs every token of the run in one pass: why (for the error). */
   wholeRun?: string;
   routerStats?: StatsHook;
   routerState?: { key: string; plan?: { stateUpdates?: readonly unknown[] } };
