@@ -13,6 +13,8 @@ import type { EntryInfo } from "./driver.js";
 import { fsHost, lowerEntry, checkFiles } from "./driver.js";
 import type { IrProgram } from "./ir/ir.js";
 import type { Unsupported } from "./ir/ir-builder.js";
+import type { Plugin } from "@moec/plugin-api";
+import { loadPlugins as loadPluginSet, pluginSetFromObjects } from "./plugins/loader.js";
 
 export interface CompileInput {
   /** A .moe file on disk… */
@@ -22,6 +24,9 @@ export interface CompileInput {
   entry?: string;
   set?: Record<string, string | number | boolean>;
   registry?: Registry;
+  /** Router plugins (objects; `loadPlugins` imports them from paths or packages). Their stages
+   *  join the standard library's; their problems are diagnostics of the result. */
+  plugins?: Plugin[];
 }
 
 export interface CompileResult {
@@ -46,8 +51,9 @@ function hostFor(input: CompileInput): { host: SourceHost; file: string } {
 export function compile(input: CompileInput): CompileResult {
   if (input.file === undefined && input.source === undefined) throw new TypeError("compile() needs `file` or `source`");
   const { host, file } = hostFor(input);
-  const lowered = lowerEntry([file], { entry: input.entry, set: input.set, host, registry: input.registry });
-  const diagnostics = lowered.diagnostics;
+  const pl = input.plugins?.length ? pluginSetFromObjects(input.plugins) : undefined;
+  const lowered = lowerEntry([file], { entry: input.entry, set: input.set, host, registry: pl?.registry ?? input.registry });
+  const diagnostics = [...(pl?.diagnostics ?? []), ...lowered.diagnostics];
   const ok = !hasErrors(diagnostics) && lowered.program !== undefined && lowered.unsupported.length === 0;
   return {
     ok,
@@ -64,9 +70,20 @@ export function compile(input: CompileInput): CompileResult {
 }
 
 /** Checks files (and their imports) without choosing an entry point. */
-export function check(files: string[], opts: { registry?: Registry } = {}): { ok: boolean; diagnostics: Diagnostic[] } {
-  const c = checkFiles(files.map((f) => path.resolve(f)), opts);
-  return { ok: !hasErrors(c.diagnostics), diagnostics: c.diagnostics };
+export function check(files: string[], opts: { registry?: Registry; plugins?: Plugin[] } = {}): { ok: boolean; diagnostics: Diagnostic[] } {
+  const pl = opts.plugins?.length ? pluginSetFromObjects(opts.plugins) : undefined;
+  const c = checkFiles(files.map((f) => path.resolve(f)), { registry: pl?.registry ?? opts.registry });
+  const diagnostics = [...(pl?.diagnostics ?? []), ...c.diagnostics];
+  return { ok: !hasErrors(diagnostics), diagnostics };
+}
+
+/**
+ * Imports router plugins by path or package name (relative to `baseDir`, default the working
+ * directory): `const { plugins, diagnostics } = await loadPlugins(["./my-router.mjs"])`.
+ */
+export async function loadPlugins(specifiers: string[], baseDir = process.cwd()): Promise<{ plugins: Plugin[]; diagnostics: Diagnostic[] }> {
+  const set = await loadPluginSet(specifiers.map((specifier) => ({ specifier, baseDir: path.resolve(baseDir), requestedBy: "loadPlugins" })));
+  return { plugins: set.plugins.map((p) => p.plugin), diagnostics: set.diagnostics };
 }
 
 export type { Diagnostic } from "./diagnostics/diagnostic.js";
@@ -77,3 +94,6 @@ export { createStdRegistry } from "../stdlib/index.js";
 export type { Registry, StageDef, ExpertKindDef, ParamSpec } from "../stdlib/registry.js";
 export { parseSource } from "./syntax/parse.js";
 export { VERSION } from "./cli/version.js";
+export type { Plugin, StageSpec, WgslContract } from "@moec/plugin-api";
+export { API_VERSION } from "@moec/plugin-api";
+export { canonicalizeRouter, printStages } from "./ir/passes/canonicalize-router.js";

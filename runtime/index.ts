@@ -9,6 +9,7 @@ import type { GpuContext, AcquireGpuOptions } from "./gpu/device.js";
 import { acquireGpu } from "./gpu/device.js";
 import { createExecutor } from "./executor/executor.js";
 import type { Executor, RunInfo, RoutingResult } from "./executor/types.js";
+import type { RouterStats } from "./stats/router-stats.js";
 import { loadWeights } from "./weights/load-weights.js";
 import { randomWeights } from "./weights/random-weights.js";
 
@@ -35,6 +36,8 @@ export interface LoadOptions {
   /** Largest activation buffer in bytes (default: the device limit); a run that needs more is
    *  split into token chunks in one command buffer (docs/kernels.md, "Adapter limits"). */
   maxActivationBytes?: number;
+  /** Compute routing statistics (LANGUAGE.md §10) on the GPU every run: `lastStats`. */
+  stats?: boolean;
 }
 
 export interface LoadedProgram {
@@ -44,6 +47,12 @@ export interface LoadedProgram {
   run(inputs: Record<string, Float32Array | Int32Array> | Map<string, Float32Array | Int32Array>, tokens?: number): Promise<Record<string, Float32Array>>;
   readonly lastRunInfo: RunInfo | undefined;
   readonly lastRouting: Map<string, RoutingResult> | undefined;
+  /** Routing statistics of the latest run, by router key (with `stats: true`). */
+  readonly lastStats: Map<string, RouterStats> | undefined;
+  /** Router state now (e_bias after its updates, …), by tensor name. */
+  readState(): Promise<Map<string, Float32Array>>;
+  /** Sets router state vectors by tensor name (e.g. `r.elastic_k`) for the next runs. */
+  writeState(values: Map<string, ArrayLike<number>> | Record<string, ArrayLike<number>>): Promise<void>;
   dispose(): void;
 }
 
@@ -75,12 +84,16 @@ export async function createRuntime(opts: AcquireGpuOptions = {}): Promise<Runti
         dtype: lopts.dtype,
         maxBindingBytes: lopts.maxBindingBytes,
         maxActivationBytes: lopts.maxActivationBytes,
+        stats: lopts.stats,
       });
       return {
         program,
         weights,
         get lastRunInfo() { return exec.lastRunInfo; },
         get lastRouting() { return exec.lastRouting; },
+        get lastStats() { return exec.lastStats; },
+        readState: () => exec.readState(),
+        writeState: (v) => exec.writeState(v instanceof Map ? v : new Map(Object.entries(v))),
         async run(inputs, tokens) {
           const map = inputs instanceof Map ? inputs : new Map(Object.entries(inputs));
           let T = tokens;
@@ -109,3 +122,5 @@ export { interpretReference } from "./reference/interpret.js";
 export * from "./safetensors/index.js";
 export * from "./weights/index.js";
 export { readInputs, randomInputs, writeOutputs, RunInputError } from "./run-io.js";
+export { statsFile, formatStatsJson, referenceStats } from "./stats/router-stats.js";
+export type { RouterStats, StatsFile } from "./stats/router-stats.js";

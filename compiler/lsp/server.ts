@@ -22,6 +22,8 @@ import { quickFixes } from "./features/code-actions.js";
 import type { InfoParams } from "./features/info-request.js";
 import { infoAt } from "./features/info-request.js";
 import { VERSION } from "../cli/version.js";
+import type { Registry } from "../../stdlib/registry.js";
+import { loadPlugins } from "../plugins/loader.js";
 
 export interface ServerOptions {
   connection?: Connection;
@@ -52,7 +54,7 @@ export function startLanguageServer(opts: ServerOptions = {}): Connection {
     const hit = cache.get(uri);
     if (hit && hit.version === version) return hit.analysis;
     if (!doc && !fsHost.readFile(file)) return undefined;
-    const analysis = analyze(path.resolve(file), host);
+    const analysis = analyze(path.resolve(file), host, registry);
     cache.set(uri, { version, analysis });
     return analysis;
   };
@@ -77,7 +79,27 @@ export function startLanguageServer(opts: ServerOptions = {}): Connection {
     }, debounceMs));
   };
 
-  connection.onInitialize((_params: InitializeParams): InitializeResult => ({
+  // Plugins from the client's initializationOptions ({ plugins: string[] }, from trusted user
+  // settings): loaded once at start-up; paths resolve from the workspace root. Load problems are
+  // logged and shown once; the server then runs with the plugins that did load.
+  let registry: Registry | undefined;
+  connection.onInitialize(async (params: InitializeParams): Promise<InitializeResult> => {
+    const wanted = (params.initializationOptions as { plugins?: unknown } | undefined)?.plugins;
+    if (Array.isArray(wanted) && wanted.length) {
+      const root = params.rootUri ? URI.toPath(params.rootUri) : (params.rootPath ?? process.cwd());
+      const names = wanted.filter((p): p is string => typeof p === "string" && p.length > 0);
+      const set = await loadPlugins(names.map((specifier) => ({ specifier, baseDir: root, requestedBy: "the editor's moec.plugins setting" })));
+      registry = set.registry;
+      const problems = set.diagnostics.map((d) => `${d.code}: ${d.message}`);
+      if (problems.length) {
+        connection.console.error(`moec: plugins: ${problems.join("; ")}`);
+        void connection.window.showWarningMessage(`moec: ${problems.length} plugin problem${problems.length === 1 ? "" : "s"}: ${problems[0]}`);
+      }
+      connection.console.log(`moec: plugins loaded: ${set.plugins.map((p) => p.source).join(", ") || "none"}`);
+    }
+    return initializeResult();
+  });
+  const initializeResult = (): InitializeResult => ({
     capabilities: {
       textDocumentSync: TextDocumentSyncKind.Incremental,
       hoverProvider: true,
@@ -92,7 +114,7 @@ export function startLanguageServer(opts: ServerOptions = {}): Connection {
       documentFormattingProvider: true,
     },
     serverInfo: { name: "moec", version: VERSION },
-  }));
+  });
 
   documents.onDidChangeContent(schedule);
   documents.onDidClose((e) => {

@@ -13,8 +13,9 @@ import { lintSnippet, PluginWgslError } from "../../runtime/kernels/router-plugi
 export class PluginError extends Error {
   override name = "PluginError";
   constructor(
-    /** E0900 cannot load, E0901 API version, E0902 invalid plugin, E0903 stage registered twice. */
-    readonly code: "E0900" | "E0901" | "E0902" | "E0903",
+    /** E0900 cannot load, E0901 API version, E0902 invalid plugin, E0903 stage registered twice.
+     *  (E0904, WGSL that does not compile, is found by the runtime: runtime/plugins/plugin-kernels.ts.) */
+    readonly code: "E0900" | "E0901" | "E0902" | "E0903" | "E0904",
     message: string,
     readonly help?: string,
   ) {

@@ -15,7 +15,7 @@ import { Recorder, type ReadRequest } from "./recorder.js";
 import type { Executor, ExecutorOptions, RoutingResult, RunInfo, RunOptions } from "./types.js";
 import { WeightStore } from "./weight-store.js";
 import { assertChunkable, chunkSize, ioBytes, largestFitting, runChunked, SizingContext } from "./token-chunks.js";
-import { readRouterState } from "./lower-router.js";
+import { readRouterState, writeRouterState } from "./lower-router.js";
 import { finishStats, type RouterStats } from "../stats/router-stats.js";
 
 export class ExecutorInputError extends Error {
@@ -252,6 +252,13 @@ class GpuExecutor implements Executor {
     if (this.disposed) throw new Error("executor is disposed");
     const plan = await this.ensurePlan(1);
     return readRouterState(this.gpu.device, plan.lowerings.flatMap((l) => (l.routerState ? [l.routerState] : [])));
+  }
+
+  /** Sets router state vectors by tensor name (e.g. `r.elastic_k`) for the next runs. */
+  async writeState(values: Map<string, ArrayLike<number>>): Promise<void> {
+    if (this.disposed) throw new Error("executor is disposed");
+    const plan = await this.ensurePlan(1);
+    writeRouterState(this.gpu.device, plan.lowerings.flatMap((l) => (l.routerState ? [l.routerState] : [])), values);
   }
 
   dispose(): void {

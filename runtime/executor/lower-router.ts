@@ -20,6 +20,7 @@ import type { RawRouterStats } from "../stats/router-stats.js";
 import type { BuildContext, Step } from "./build-context.js";
 import { splitRouterGate } from "./router-gate.js";
 import type { ReadRequest } from "./recorder.js";
+import { checkPluginKernels } from "../plugins/plugin-kernels.js";
 
 export interface RouterStatsReadback {
   key: string;
@@ -123,6 +124,8 @@ export async function lowerRouter(b: BuildContext, router: IrRouter, x: GPUBuffe
     : null;
   const weight = gate ? gate.weight : gemmBuffer(b, plan);
   const spec = fusedRouterKernel({ dtype: b.dtype, subgroups: b.useSubgroups, plugins: plan.plugins });
+  // WGSL of plugin stages that fails to compile is reported against its plugin and stage.
+  if (plan.plugins.length) await checkPluginKernels(b.gpu, plan, b.dtype, b.useSubgroups);
   const tpw = fusedRouterTokensPerWorkgroup(b.useSubgroups);
   const grid = (T: number) => grid2D(Math.ceil(T / tpw), maxDim);
   const res = (params: GPUBuffer): Record<string, GPUBuffer> => ({ params, x, weight, aux, scr, tok_count: tokCount, ids, wts, expert_count: expertCount, tstats });
@@ -239,3 +242,20 @@ export async function readRouterState(device: GPUDevice, handles: RouterStateHan
   return out;
 }
 
+/** Writes state vectors by tensor name into the routers' aux buffers (queue order: before the next run). */
+export function writeRouterState(device: GPUDevice, handles: RouterStateHandle[], values: Map<string, ArrayLike<number>>): void {
+  const left = new Set(values.keys());
+  for (const h of handles) {
+    for (const e of h.plan.state) {
+      const v = values.get(e.name);
+      if (!v) continue;
+      if (v.length !== e.length) throw new Error(`state '${e.name}' has ${e.length} values; ${v.length} were given`);
+      device.queue.writeBuffer(h.aux, e.offset * 4, Float32Array.from(v));
+      left.delete(e.name);
+    }
+  }
+  if (left.size) {
+    const known = handles.flatMap((h) => h.plan.state.map((e) => e.name));
+    throw new Error(`no router state named ${[...left].map((n) => `'${n}'`).join(", ")}${known.length ? `; the program's state: ${known.join(", ")}` : "; the program has no router state"}`);
+  }
+}

@@ -84,6 +84,8 @@ export interface Executor {
   readonly lastStats: Map<string, RouterStats> | undefined;
   /** Router state (e_bias, BatchNorm statistics, plugin state) as it is now, by tensor name. */
   readState(): Promise<Map<string, Float32Array>>;
+  /** Sets router state vectors by tensor name for the next runs (elastic k, a bias, …). */
+  writeState(values: Map<string, ArrayLike<number>>): Promise<void>;
   run(inputs: Map<string, Float32Array | Int32Array>, tokens: number, opts?: RunOptions): Promise<Map<string, Float32Array>>;
   dispose(): void;
 }
