@@ -58,5 +58,5 @@ export async function withGpu(io: CliIO, command: string, opts: { adapter?: stri
 
 const RUNTIME_ERRORS = new Set([
   "ActivationTooLargeError", "ExecutorInputError", "KernelCompileError", "PluginWgslError", "RouterPlanError",
-  "RunInputError", "UnsupportedStageError", "WeightError", "WeightsError",
+  "RunInputError", "TokenChunkError", "UnsupportedStageError", "WeightError", "WeightsError",
 ]);
