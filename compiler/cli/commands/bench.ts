@@ -10,11 +10,17 @@ import { intFlag } from "./run.js";
 export const benchSpec: CommandSpec = {
   name: "bench",
   summary: "time the fused kernels against an unfused lowering of the same layer",
-  usage: "moec bench FILE --tokens T [--entry NAME] [--set NAME=VALUE ...] [--dtype f32|f16] [--iterations N] [--json]",
+  usage: "moec bench FILE --tokens T [--entry NAME | --compare ENTRY[@SCHEDULE],…] [--set NAME=VALUE ...] [--dtype f32|f16] [--iterations N] [--json]",
   positionals: { name: "a .moe file", min: 1, max: 1 },
   flags: [
     { name: "tokens", type: "string", value: "T", help: "tokens per run (required)" },
     { name: "entry", type: "string", value: "NAME", help: "the layer/graph (optional when the file has exactly one entry point)" },
+    {
+      name: "compare",
+      type: "string",
+      value: "A,B,…",
+      help: "time these entries fused against the first (fine vs coarse pools); ENTRY@token|expert|dense picks the schedule of fine pools",
+    },
     { name: "set", type: "multi", value: "NAME=VALUE", help: "override hyper-parameters, e.g. --set D=64 I=128" },
     { name: "dtype", type: "string", value: "f32|f16", help: "storage precision (default f32)" },
     { name: "iterations", type: "string", value: "N", help: "timed runs per side, alternating (default 10)" },
@@ -24,7 +30,7 @@ export const benchSpec: CommandSpec = {
     { name: "json", type: "boolean", help: "print the measurements as JSON" },
     { name: "help", short: "h", type: "boolean", help: "show this help" },
   ],
-  details: "Times are GPU timestamps summed over compute passes where the adapter has timestamp-query, else wall clock.\nThe unfused baseline routes with small kernels, reads the selection back and loops over experts on the host.",
+  details: "Times are GPU timestamps summed over compute passes where the adapter has timestamp-query, else wall clock.\nThe unfused baseline routes with small kernels, reads the selection back and loops over experts on the host.\n--compare runs every listed entry fused on the same inputs, round-robin, and prints each one's time as a multiple of the first's,\nwith the expert and router FLOPs per token of the experts really selected (bench/fine-vs-coarse.moe holds layers at equal FLOPs).",
 };
 
 export async function runBench(argv: string[], io: CliIO): Promise<number> {
@@ -37,6 +43,10 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
   const iterations = intFlag(f.iterations, "iterations", 1) ?? 10;
   const warmup = intFlag(f.warmup, "warmup", 0) ?? 2;
   const seed = intFlag(f.seed, "seed") ?? 1;
+  if (f.compare !== undefined) {
+    if (f.entry !== undefined) throw new UsageError("give either --entry or --compare, not both");
+    return runCompare(io, args.positionals[0]!, f, { tokens, dtype, iterations, warmup, seed });
+  }
   const program = lowerForRun(io, args.positionals[0]!, f);
   if (!program) return 1;
   const rt = await import("../../../runtime/index.js");
@@ -58,6 +68,43 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
       row("unfused", r.unfused),
       `  unfused / fused = ${r.ratio.toFixed(2)}× (fastest runs ${r.minRatio.toFixed(2)}×, wall clock ${r.wallRatio.toFixed(2)}×)`,
     ].join("\n"));
+    return 0;
+  });
+}
+
+const SCHEDULES = ["auto", "token", "expert", "dense"] as const;
+
+/** `--compare A,B@token,…`: each entry fused on the same inputs, timed against the first in one process. */
+async function runCompare(
+  io: CliIO,
+  fileArg: string,
+  f: Record<string, unknown>,
+  o: { tokens: number; dtype: "f32" | "f16"; iterations: number; warmup: number; seed: number },
+): Promise<number> {
+  const items = String(f.compare).split(",").map((x) => x.trim()).filter(Boolean);
+  if (items.length < 2) throw new UsageError("--compare takes at least two entries, separated by commas (the first is the baseline)");
+  const programs: { label: string; program: NonNullable<ReturnType<typeof lowerForRun>>; schedule: (typeof SCHEDULES)[number] }[] = [];
+  for (const item of items) {
+    const [entry, schedule = "auto"] = item.split("@") as [string, string | undefined];
+    if (!(SCHEDULES as readonly string[]).includes(schedule)) throw new UsageError(`unknown schedule \`${schedule}\` in \`${item}\`; use ${SCHEDULES.join(", ")}`);
+    const program = lowerForRun(io, fileArg, { ...f, entry });
+    if (!program) return 1;
+    programs.push({ label: item, program, schedule: schedule as (typeof SCHEDULES)[number] });
+  }
+  const rt = await import("../../../runtime/index.js");
+  const { comparePrograms, formatComparison } = await import("../../../runtime/bench/compare-programs.js");
+  return withGpu(io, "bench", { adapter: f.adapter as string | undefined, requireF16: o.dtype === "f16" }, async (gpu) => {
+    const adapter = adapterName(gpu);
+    io.err(`moec bench: ${items.length} entries at ${o.tokens} tokens on ${adapter}: compiling, ${o.warmup} warm-up and ${o.iterations} timed runs each…`);
+    const entries = programs.map((p) => ({
+      label: p.label,
+      program: p.program,
+      weights: rt.randomWeights(p.program, o.seed),
+      options: { dtype: o.dtype, fineSchedule: p.schedule },
+    }));
+    const r = await comparePrograms(gpu, entries, o.tokens, { warmup: o.warmup, iterations: o.iterations, seed: o.seed });
+    if (f.json) io.out(JSON.stringify({ adapter, dtype: o.dtype, ...r }, null, 2));
+    else io.out(`${o.tokens} tokens, ${o.dtype}, ${adapter} (${r.timing}, median of ${o.iterations}); baseline ${items[0]}\n${formatComparison(r)}`);
     return 0;
   });
 }
