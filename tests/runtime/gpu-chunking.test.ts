@@ -342,6 +342,25 @@ describe("router GEMM matrices above the weight binding limit", () => {
     }
   });
 
+  it("product keys: the stacked GEMM of its parts split across tensors (BatchNorm state untouched)", async () => {
+    const program = compiled(`layer l(x: [T, D], D = 16, N = 16) {
+  experts E[N] = ffn(hidden = 2, act = relu)
+  router r = product(parts = 2, size = 4, norm = batch) |> topk(3) |> exp
+  return moe(x, r, E)
+}`);
+    const weights = randomWeights(program, 27);
+    // Two [4, 16] parts, 512 bytes stacked, at a 256-byte limit: one gate dispatch per part.
+    const exec = await createExecutor(ctx, program, weights, { maxBindingBytes: 256, maxActivationBytes: 2048 });
+    try {
+      const r = await runChecked(exec, program, weights, normals(rng(28), 21 * 16), 21);
+      expect(r.info.chunks!.count).toBeGreaterThan(1);
+      // Per chunk: gate 2 + router + dispatch + GEMM 1 (w_up [32, 16]: 8 chunks) + GEMM 2 (w_down [256, 2]: 8) + combine.
+      expect(r.info.dispatches).toBe(r.info.chunks!.count * (2 + 1 + 1 + 8 + 8 + 1));
+    } finally {
+      exec.dispose();
+    }
+  });
+
   it("the unfused baseline splits its router logits too", async () => {
     const program = moeProgram({ D: 24, E: 80, I: 4, stages: stages(["linear", { bias: true }], "softmax", ["topk", { k: 2 }], "renorm") });
     const weights = randomWeights(program, 25);
