@@ -1,15 +1,17 @@
-// Fused lowering of routed pools of fine experts (atom, lowrank) and null experts (identity,
-// zero), and of shared null pools. Two schedules share one router:
+// Fused lowering of routed pools of fine experts (atom, lowrank), null experts (identity, zero)
+// and, when asked, ffn experts; and of shared null pools. Three schedules share one router:
 //
 //   token-centric (gather–dot–axpy; OmniMoE's "tail" path, PEER):
 //     router ─► fine_dot (h = w·act(a·x) per token, slot, unit) ─► fine_axpy (out += h·b, slot order)
 //     [─► fine_reduce when a token's slots are cut into chunks]          3–4 dispatches
 //   expert-centric (OmniMoE's grouped schedule; the FFN kernels through pool-view.ts):
 //     router ─► dispatch ─► grouped GEMM up ─► grouped GEMM down ─► combine   5 dispatches
+//   dense (experts sharing their tokens as ONE group: dense selection or k = N):
+//     router ─► dense GEMM up ─► weigh (routing weights) ─► dense GEMM down  4 dispatches
 //
-// Neither does per-expert work: the token-centric cost is T·k·R·D whatever N is, and the
+// None does per-expert work: the token-centric cost is T·k·R·D whatever N is, and the
 // expert-centric one pads each expert's rows to the 16-row GEMM tile, which pays only when experts
-// see many tokens each (T·k/N rows). `auto` picks per run from T (docs/kernels.md, "Fine grains").
+// see many tokens each (T·k/N rows). `auto` picks per run (pickSchedule; docs/kernels.md, "Fine grains").
 // identity: out = (Σ_s w_s)·x (router + 1 dispatch); zero: out = 0 (router only, for its statistics
 // and routing read-back).
 
@@ -30,29 +32,37 @@ import { routeSlots } from "./route-slots.js";
 type MoeOp = Extract<IrOp, { op: "moe" }>;
 type SharedOp = Extract<IrOp, { op: "shared" }>;
 
-/** How a routed atom/lowrank pool is scheduled; `auto` decides per run. */
+/** How a routed pool is scheduled (atom/lowrank pools; ffn pools when forced); `auto` decides per run. */
 export type FineSchedule = "auto" | "token" | "expert" | "dense";
 
-/**
- * `auto` switches to the expert-centric schedule when experts see at least this many rows each on
- * average (T·k/N). Measured on lavapipe (bench/fine-vs-coarse, docs/kernels.md): the grouped GEMMs
- * win only once a 16-row tile is mostly full.
- */
-export const EXPERT_CENTRIC_MIN_ROWS = 16;
+/** `auto` uses the dense schedule for pools whose experts all see every token from this many tokens on. */
+export const DENSE_MIN_TOKENS = 16;
 
-export function pickSchedule(schedule: FineSchedule, T: number, maxK: number, N: number): "token" | "expert" | "dense" {
+/** Does the router give every token every expert (the experts share one token list)? */
+export function selectsAll(op: MoeOp): boolean {
+  const sel = op.router.stages.find((s) => s.role === "select");
+  if (!sel) return false;
+  if (sel.name === "dense") return true;
+  return sel.name === "topk" && Number(sel.params["k"] ?? sel.params["0"]) === op.pool.count;
+}
+
+/**
+ * The `auto` policy, from measurements on lavapipe (bench/RESULTS.md, "Fine grains"): for atom and
+ * lowrank pools the token-centric path won at every size measured (up to 256 rows per expert and
+ * rank 64), except when every expert sees every token, where one pair of dense GEMMs wins from
+ * T = 16 on. ffn pools keep the expert-centric grouped GEMMs (lower-moe-fused.ts) unless forced.
+ */
+export function pickSchedule(schedule: FineSchedule, T: number, op: MoeOp): "token" | "expert" | "dense" {
   if (schedule !== "auto") return schedule;
-  return (T * maxK) / N >= EXPERT_CENTRIC_MIN_ROWS ? "expert" : "token";
+  if (op.pool.kind === "ffn") return "expert";
+  return selectsAll(op) && T >= DENSE_MIN_TOKENS ? "dense" : "token";
 }
 
 export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, name: string, schedule: FineSchedule = "auto"): Promise<Lowering> {
   const { pool } = op;
-  if (pool.kind !== "atom" && pool.kind !== "lowrank" && pool.kind !== "identity" && pool.kind !== "zero") {
-    throw new Error(`internal: lowerMoeFine got a '${pool.kind}' pool`);
-  }
+  if (pool.kind === "mixed") throw new Error(`internal: lowerMoeFine got a mixed pool`);
   const routed = await routeSlots(b, op, name);
   const { tokCount, ids, wts, maxK } = routed;
-  const N = pool.count;
   const D = pool.dim;
   const R = pool.hidden;
   const cap = b.cap;
@@ -60,16 +70,21 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
   const x = b.value(op.x);
   const out = b.value(op.out);
   const clears = [...routed.clears];
+  const weighted = pool.kind === "atom" || pool.kind === "lowrank" || pool.kind === "ffn";
+  // Which schedules some run of this plan (T ≤ cap) may use.
+  const may = (s: "token" | "expert" | "dense"): boolean =>
+    !weighted ? s === "token" : schedule === s || (schedule === "auto" && (pickSchedule("auto", 1, op) === s || pickSchedule("auto", cap, op) === s));
 
   // Token-centric steps (also the whole story for identity and zero pools).
   const token: Step[] = [];
   if (pool.kind === "zero") {
     clears.push(out);
-  } else {
+  } else if (may("token")) {
     const nc = Math.ceil(maxK / FINE_SLOT_CHUNK);
     const identity = pool.kind === "identity";
     let h = b.dummy();
     let bChunks: { buffer: GPUBuffer; g0: number; g1: number }[] = [{ buffer: b.dummy(), g0: 0, g1: 0 }];
+    let bDown = b.dummy();
     if (!identity) {
       const w = poolWeights(b, pool);
       h = b.storage(cap * maxK * R, `${name}.h`, 4);
@@ -77,11 +92,12 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
       const dot = fineDotKernel(b.dtype);
       for (let c = 0; c < w.up.chunks.length; c++) {
         const ch = w.up.chunks[c]!;
-        const params = b.uniform(fineDotParams({ D, R, maxK, act: ACT_CODE[innerAct(pool.act)], gated, g0: ch.g0, g1: ch.g1 }), `${name}.dot.params`);
-        const res = { params, x, tok_count: tokCount, ids, wts, a_up: ch.buffer, a_gate: gated ? w.gate!.chunks[c]!.buffer : b.dummy(), h };
+        const params = b.uniform(fineDotParams({ D, R, maxK, act: ACT_CODE[innerAct(pool.act)], gated, g0: ch.g0, g1: ch.g1, bias: pool.bias }), `${name}.dot.params`);
+        const res = { params, x, tok_count: tokCount, ids, wts, a_up: ch.buffer, a_gate: gated ? w.gate!.chunks[c]!.buffer : b.dummy(), b_up: w.bUp, b_gate: w.bGate, h };
         token.push(await b.step(dot, res, (T) => grid2D(Math.ceil((T * maxK * R) / FINE_WG), maxDim)));
       }
       bChunks = w.down.chunks;
+      bDown = w.bDown;
     }
     const partial = nc > 1 || bChunks.length > 1;
     // Never the shared dummy: a buffer may not be bound both read-only (h, b) and writable.
@@ -90,10 +106,10 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
     for (let c = 0; c < bChunks.length; c++) {
       const ch = bChunks[c]!;
       const params = b.uniform(
-        fineAxpyParams({ D, R, maxK, chunks: nc, mode: identity ? 1 : 0, g0: ch.g0, g1: ch.g1, partial, accumulate: c > 0 }),
+        fineAxpyParams({ D, R, maxK, chunks: nc, mode: identity ? 1 : 0, g0: ch.g0, g1: ch.g1, partial, accumulate: c > 0, bias: pool.bias && c === 0 }),
         `${name}.axpy.params`,
       );
-      const res = { params, x, tok_count: tokCount, ids, wts, h, b: ch.buffer, out, part };
+      const res = { params, x, tok_count: tokCount, ids, wts, h, b: ch.buffer, b_down: bDown, out, part };
       token.push(await b.step(axpy, res, (T) => elementwiseGrid(T * nc * D, FINE_AXPY_WG, maxDim)));
     }
     if (partial) {
@@ -102,16 +118,15 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
     }
   }
 
-  // Expert-centric steps, built only when a run may use them.
+  // Expert-centric and dense steps, built only when a run may use them.
   let expert: Step[] | undefined;
-  const weighted = pool.kind === "atom" || pool.kind === "lowrank";
-  if (weighted && (schedule === "expert" || (schedule === "auto" && pickSchedule("auto", cap, maxK, N) === "expert"))) {
+  if (weighted && may("expert")) {
     const ec = await expertCentricSteps(b, op, routed, name);
     expert = ec.steps;
     clears.push(...ec.clears);
   }
   let dense: Step[] | undefined;
-  if (weighted && schedule === "dense") {
+  if (weighted && may("dense")) {
     const ds = await denseSteps(b, op, routed, name);
     dense = ds.steps;
     clears.push(...ds.clears);
@@ -125,7 +140,7 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
     encode(rec, T) {
       routed.prepare(T);
       for (const s of routed.steps) record(rec, s, T);
-      const pick = weighted ? pickSchedule(schedule, T, maxK, N) : "token";
+      const pick = weighted ? pickSchedule(schedule, T, op) : "token";
       const steps = (pick === "expert" && expert) || (pick === "dense" && dense) || token;
       for (const s of steps) record(rec, s, T);
     },
@@ -141,6 +156,7 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
  */
 async function denseSteps(b: BuildContext, op: MoeOp, routed: RoutedSlots, name: string): Promise<{ steps: Step[]; clears: GPUBuffer[] }> {
   const { pool } = op;
+  if (pool.bias) throw new Error(`moe over pool '${pool.key}': the dense schedule does not take expert biases; use the token or expert schedule`);
   const { tokCount, ids, wts, maxK } = routed;
   const N = pool.count;
   const D = pool.dim;

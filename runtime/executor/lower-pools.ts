@@ -12,7 +12,8 @@ type MoeOp = Extract<IrOp, { op: "moe" }>;
 type SharedOp = Extract<IrOp, { op: "shared" }>;
 
 export function lowerRoutedPool(b: BuildContext, op: MoeOp, index: number, name: string, schedule: FineSchedule = "auto"): Promise<Lowering> {
-  if (op.pool.kind === "ffn") return lowerMoeFused(b, op, index, name);
+  // ffn pools take the token-centric or dense path only when asked (executor option fineSchedule).
+  if (op.pool.kind === "ffn" && (schedule === "auto" || schedule === "expert")) return lowerMoeFused(b, op, index, name);
   if (op.pool.kind === "mixed") return lowerMoeMixed(b, op, index, name);
   return lowerMoeFine(b, { ...op, pool: ffnView(op.pool) }, index, name, schedule);
 }

@@ -2,6 +2,7 @@
 //
 //   fine_axpy:   one thread per (token t, slot chunk c, output d), summing its chunk's slots in
 //                slot order:  acc = Σ_{s ∈ chunk c, s < count[t]} Σ_r h[t·maxK + s, r] · b[e_s, d, r]
+//                (+ w_s · b_down[e_s, d] for ffn experts with biases)
 //                (identity pools: acc = (Σ_s w_s) · x[t, d]); it writes out[t, d] directly when
 //                there is one chunk, else partial[t, c, d]. Threads with the same t, c read the same
 //                h values (broadcast) and consecutive b[e, d, ·] (coalesced for R = 1).
@@ -35,16 +36,18 @@ export interface FineAxpyParams {
   partial: boolean;
   /** Add to `partial` instead of overwriting it (second and later weight chunks). */
   accumulate: boolean;
+  /** Add w_slot · b_down[e] (ffn(…, bias = true); set on one weight chunk only). */
+  bias?: boolean;
 }
 
 export function fineAxpyParams(o: FineAxpyParams): number[] {
-  return [o.D, o.R, o.maxK, FINE_SLOT_CHUNK, o.chunks, o.mode, o.g0, o.g1, o.partial ? 1 : 0, o.accumulate ? 1 : 0, 0, 0];
+  return [o.D, o.R, o.maxK, FINE_SLOT_CHUNK, o.chunks, o.mode, o.g0, o.g1, o.partial ? 1 : 0, o.accumulate ? 1 : 0, o.bias ? 1 : 0, 0];
 }
 
 export function fineAxpyKernel(dtype: StorageDtype): KernelSpec {
   const code = `${header(dtype)}
 ${RUN_STRUCT}
-struct Params { D: u32, R: u32, maxK: u32, SC: u32, nc: u32, mode: u32, g0: u32, g1: u32, partial: u32, accumulate: u32, _a: u32, _b: u32 }
+struct Params { D: u32, R: u32, maxK: u32, SC: u32, nc: u32, mode: u32, g0: u32, g1: u32, partial: u32, accumulate: u32, bias: u32, _b: u32 }
 @group(0) @binding(1) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> x: array<st>;
 @group(0) @binding(3) var<storage, read> tok_count: array<u32>;
@@ -52,8 +55,9 @@ struct Params { D: u32, R: u32, maxK: u32, SC: u32, nc: u32, mode: u32, g0: u32,
 @group(0) @binding(5) var<storage, read> wts: array<f32>;
 @group(0) @binding(6) var<storage, read> h: array<f32>;
 @group(0) @binding(7) var<storage, read> b: array<st>;
-@group(0) @binding(8) var<storage, read_write> out: array<st>;
-@group(0) @binding(9) var<storage, read_write> part: array<f32>;
+@group(0) @binding(8) var<storage, read> b_down: array<st>;
+@group(0) @binding(9) var<storage, read_write> out: array<st>;
+@group(0) @binding(10) var<storage, read_write> part: array<f32>;
 
 @compute @workgroup_size(${FINE_AXPY_WG})
 fn main(${WG_BUILTINS}) {
@@ -75,6 +79,7 @@ fn main(${WG_BUILTINS}) {
     for (var s = s0; s < s1; s++) {
       let slot = t * p.maxK + s;
       let row = ids[slot] * p.D + d;
+      if (p.bias != 0u) { acc = fma(wts[slot], f32(b_down[row]), acc); }
       if (row >= p.g0 && row < p.g1) {
         let b0 = (row - p.g0) * p.R;
         let h0 = slot * p.R;
@@ -103,6 +108,7 @@ fn main(${WG_BUILTINS}) {
       { name: "wts", kind: "read" },
       { name: "h", kind: "read" },
       { name: "b", kind: "read" },
+      { name: "b_down", kind: "read" },
       { name: "out", kind: "storage" },
       { name: "part", kind: "storage" },
     ],

@@ -6,8 +6,10 @@
 //   fine_axpy (fine-axpy.ts): one thread per (token, slot chunk, d):
 //       out[t, d] = Σ_{slot in chunk, slot < count[t]} Σ_r h[slot, r] · b[e, d, r]
 //
-// Units are the R rows of a lowrank expert (act = identity) or the single row of an atom (R = 1):
-// the stacked layouts a [N, R, D] / u [N, D] and b [N, D, R] / v [N, D] are read in place.
+// Units are the R rows of a lowrank expert (act = identity), the single row of an atom (R = 1) or
+// the I hidden units of an ffn expert (with b_up/b_gate when it has biases): the stacked layouts
+// a [N, R, D] / u [N, D] / w_up [N, I, D] and b [N, D, R] / v [N, D] / w_down [N, D, I] are read
+// in place.
 // Each thread computes a whole dot product with 4 independent accumulators: no barrier, no
 // workgroup memory (lavapipe pays ~5 µs per barrier), and the x row is shared through the cache.
 //
@@ -31,10 +33,12 @@ export interface FineDotParams {
   /** Rows [g0, g1) of [N·R, D] held by the bound chunk. */
   g0: number;
   g1: number;
+  /** Add b_up (and b_gate) [N·R] before the activation (ffn(…, bias = true)). */
+  bias?: boolean;
 }
 
 export function fineDotParams(o: FineDotParams): number[] {
-  return [o.D, o.R, o.maxK, o.act, o.gated ? 1 : 0, o.g0, o.g1, 0];
+  return [o.D, o.R, o.maxK, o.act, o.gated ? 1 : 0, o.g0, o.g1, o.bias ? 1 : 0];
 }
 
 /** Dot of `D` elements of array `arr` from `a0` with x from `x0`, 4 accumulators. */
@@ -55,7 +59,7 @@ function dotLoop(arr: string, acc: string): string {
 export function fineDotKernel(dtype: StorageDtype): KernelSpec {
   const code = `${header(dtype)}
 ${RUN_STRUCT}
-struct Params { D: u32, R: u32, maxK: u32, act: u32, gated: u32, g0: u32, g1: u32, _a: u32 }
+struct Params { D: u32, R: u32, maxK: u32, act: u32, gated: u32, g0: u32, g1: u32, bias: u32 }
 @group(0) @binding(1) var<uniform> p: Params;
 @group(0) @binding(2) var<storage, read> x: array<st>;
 @group(0) @binding(3) var<storage, read> tok_count: array<u32>;
@@ -63,7 +67,9 @@ struct Params { D: u32, R: u32, maxK: u32, act: u32, gated: u32, g0: u32, g1: u3
 @group(0) @binding(5) var<storage, read> wts: array<f32>;
 @group(0) @binding(6) var<storage, read> a_up: array<st>;
 @group(0) @binding(7) var<storage, read> a_gate: array<st>;
-@group(0) @binding(8) var<storage, read_write> h: array<f32>;
+@group(0) @binding(8) var<storage, read> b_up: array<st>;
+@group(0) @binding(9) var<storage, read> b_gate: array<st>;
+@group(0) @binding(10) var<storage, read_write> h: array<f32>;
 ${ACT_WGSL}
 
 @compute @workgroup_size(${FINE_WG})
@@ -77,10 +83,14 @@ fn main(${WG_BUILTINS}) {
   if (row < p.g0 || row >= p.g1) { return; }
   let a0 = (row - p.g0) * p.D;
   let x0 = t * p.D;
-  ${dotLoop("a_up", "z")}
+  ${dotLoop("a_up", "z0s")}
+  var z = z0s;
+  if (p.bias != 0u) { z += f32(b_up[row]); }
   var v = 0.0;
   if (p.gated != 0u) {
-    ${dotLoop("a_gate", "zg")}
+    ${dotLoop("a_gate", "zg0")}
+    var zg = zg0;
+    if (p.bias != 0u) { zg += f32(b_gate[row]); }
     v = act_f32(p.act, zg) * z;
   } else {
     v = act_f32(p.act, z);
@@ -101,6 +111,8 @@ fn main(${WG_BUILTINS}) {
       { name: "wts", kind: "read" },
       { name: "a_up", kind: "read" },
       { name: "a_gate", kind: "read" },
+      { name: "b_up", kind: "read" },
+      { name: "b_gate", kind: "read" },
       { name: "h", kind: "storage" },
     ],
   };

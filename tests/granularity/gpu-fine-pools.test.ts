@@ -78,6 +78,30 @@ describe("dense schedule (all experts share the tokens: one pair of dense GEMMs)
   });
 });
 
+describe("the auto schedule", () => {
+  it("token-centric below 16 tokens, one dense GEMM pair from 16 tokens on when every atom sees every token", async () => {
+    const p = fineMoeProgram(finePool({ kind: "atom", count: 64, dim: 16, act: "swiglu" }), stages("linear", "softmax", "dense"));
+    const small = await check(p, 5, 90);
+    expect(small.info.dispatches).toBe(3); // router, dot, axpy
+    const big = await check(p, 20, 91);
+    expect(big.info.dispatches).toBe(4); // router, GEMM up, weigh, GEMM down
+    const topk = await check(fineMoeProgram(finePool({ kind: "atom", count: 256, dim: 16 }), stages("linear", ["topk", { k: 8 }])), 40, 92);
+    expect(topk.info.dispatches).toBe(3);
+  });
+});
+
+describe("ffn pools on the token-centric path (opt-in: fineSchedule)", () => {
+  for (const [act, bias] of [["swiglu", false], ["geglu", true], ["relu", true], ["gelu", false]] as const) {
+    it(`ffn(hidden = 12, act = ${act}, bias = ${bias}), 40 experts, top-5, token${bias ? "" : " and dense"}`, async () => {
+      const pool = { ...finePool({ kind: "ffn", count: 40, dim: 20, hidden: 12, act }), bias };
+      const p = fineMoeProgram(pool, stages("linear", "softmax", ["topk", { k: 5 }], "renorm"));
+      const r = await check(p, 11, 95, { schedule: "token" });
+      expect(r.info.dispatches).toBe(3);
+      if (!bias) await check(p, 11, 95, { schedule: "dense" });
+    });
+  }
+});
+
 describe("lowrank pools", () => {
   for (const R of [1, 3, 8]) {
     it(`lowrank(rank = ${R}): T = 13, N = 32, k = 6, both schedules, with a residual`, async () => {
