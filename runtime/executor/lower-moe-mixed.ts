@@ -8,7 +8,7 @@
 // a branch in the combine. Members' tensors are packed into one buffer per role at plan time.
 
 import type { IrOp, IrPool } from "../../compiler/ir/ir.js";
-import { writeFloats, bytesPer } from "../gpu/buffers.js";
+import { bytesPer, createBuffer, STORAGE_USAGE, uploadFloats } from "../gpu/buffers.js";
 import { DISPATCH_SLOTS_PER_WORKGROUP, dispatchKernel, dispatchParams, maxRowTiles } from "../kernels/dispatch-kernel.js";
 import { innerAct, isGated } from "../kernels/expert-gemm-up.js";
 import {
@@ -102,19 +102,22 @@ export async function lowerMoeMixed(b: BuildContext, op: MoeOp, index: number, n
   const out = b.value(op.out);
   const pk = packMembers(b, pool);
 
-  // Packed tensors live with the plan; a pool too large for one binding is reported, not split.
-  const limit = Math.min(b.gpu.limits.maxStorageBufferBindingSize, b.gpu.limits.maxBufferSize);
+  // Packed tensors are weights: made once and kept by the weight store across plans (not
+  // activations: token chunking must not count them). A pool too large for one binding is
+  // reported, not split.
+  const limit = b.weights.maxBindingBytes;
   const upload = (data: Float32Array, label: string): GPUBuffer => {
     const bytes = data.length * bytesPer(b.dtype);
     if (bytes > limit) {
       throw new WeightError(`heterogeneous pool '${pool.key}': its packed ${label} needs ${bytes} bytes, above the storage binding limit of ${limit} bytes; splitting heterogeneous pools is not implemented`);
     }
-    const buf = b.storage(Math.max(1, data.length), `${name}.${label}`);
-    writeFloats(b.device, buf, 0, data, b.dtype);
-    return buf;
+    return b.weights.derivedBuffer(`${pool.key}#mixed.${label}@${b.dtype}`, () => uploadFloats(b.device, data.length ? data : new Float32Array(1), b.dtype, `${pool.key} packed ${label}`));
   };
-  const table = b.storage(pk.table.length, `${name}.members`, 4);
-  b.device.queue.writeBuffer(table, 0, pk.table);
+  const table = b.weights.derivedBuffer(`${pool.key}#mixed.members`, () => {
+    const buf = createBuffer(b.device, pk.table.byteLength, STORAGE_USAGE(), `${pool.key} members`);
+    b.device.queue.writeBuffer(buf, 0, pk.table);
+    return buf;
+  });
 
   const steps: Step[] = [];
   const clears = [...routed.clears];

@@ -19,11 +19,15 @@ afterAll(releaseTestGpu);
 const ATOL = 2e-4;
 type Schedule = "token" | "expert" | "dense" | "auto";
 
-async function check(program: IrProgram, T: number, seed: number, opts: { schedule?: Schedule; maxBindingBytes?: number; dtype?: "f32" | "f16" } = {}) {
+async function check(program: IrProgram, T: number, seed: number, opts: { schedule?: Schedule; maxBindingBytes?: number; maxActivationBytes?: number } = {}) {
   const D = program.values[program.inputs[0]!.value]!.width;
   const weights = weightsFor(program, seed);
   const x = normals(rng(seed + 1000), T * D);
-  const res = await checkProgram(ctx, program, weights, new Map([["x", x]]), T, { fineSchedule: opts.schedule, maxBindingBytes: opts.maxBindingBytes });
+  const res = await checkProgram(ctx, program, weights, new Map([["x", x]]), T, {
+    fineSchedule: opts.schedule,
+    maxBindingBytes: opts.maxBindingBytes,
+    maxActivationBytes: opts.maxActivationBytes,
+  });
   for (const [name, o] of res.outputs) expect(o.err.excess, `${name}: max abs err ${o.err.maxAbs}`).toBeLessThanOrEqual(ATOL);
   expect(res.selection.mismatches).toEqual([]);
   expect(res.routingWeightErr).toBeLessThan(1e-5);
@@ -75,6 +79,16 @@ describe("dense schedule (all experts share the tokens: one pair of dense GEMMs)
     const p = fineMoeProgram(finePool({ kind: "lowrank", count: 512, dim: 8, hidden: 4 }), stages("linear", "softmax", ["topk", { k: 100 }]));
     const c = await check(p, 5, 23, { schedule: "dense", maxBindingBytes: 16384 });
     expect(c.info.dispatches).toBe(1 + 4 + 1 + 4);
+  });
+});
+
+describe("token chunks", () => {
+  it("every schedule splits a run whose activations exceed the binding limit", async () => {
+    const p = fineMoeProgram(finePool({ kind: "atom", count: 300, dim: 16, act: "geglu" }), stages("linear", "softmax", ["topk", { k: 70 }]));
+    for (const schedule of ["token", "expert", "dense"] as const) {
+      const r = await check(p, 40, 93, { schedule, maxActivationBytes: 32768 });
+      expect(r.info.chunks!.count, schedule).toBeGreaterThan(1);
+    }
   });
 });
 

@@ -23,11 +23,11 @@ function compiled(source: string, set?: Record<string, number>): IrProgram {
   return c.program!;
 }
 
-async function check(program: IrProgram, T: number, seed: number, weights?: Map<string, Float32Array>) {
+async function check(program: IrProgram, T: number, seed: number, weights?: Map<string, Float32Array>, maxActivationBytes?: number) {
   const D = program.values[program.inputs[0]!.value]!.width;
   const w = weights ?? randomWeights(program, seed);
   const x = normals(rng(seed + 1000), T * D);
-  const res = await checkProgram(ctx, program, w, new Map([["x", x]]), T);
+  const res = await checkProgram(ctx, program, w, new Map([["x", x]]), T, { maxActivationBytes });
   for (const [name, o] of res.outputs) expect(o.err.excess, `${name}: max abs err ${o.err.maxAbs}`).toBeLessThanOrEqual(2e-4);
   expect(res.selection.mismatches).toEqual([]);
   expect(res.routingWeightErr).toBeLessThan(1e-5);
@@ -65,6 +65,17 @@ describe("heterogeneous pools", () => {
   return x + moe(x, r, E)
 }`);
     await check(p, 33, 5);
+  });
+
+  it("split into token chunks when activations exceed the binding limit (packed weights are not activations)", async () => {
+    const p = compiled(`layer mixed(x: [T, D], D = 32) {
+  experts E = [ffn(hidden = 64), lowrank(rank = 4), atom(), identity()]
+  router r = linear |> softmax |> topk(2) |> renorm
+  return moe(x, r, E)
+}`);
+    // 16 KiB activations: the [T·k, 64] hidden rows fit only a few tokens per chunk.
+    const r = await check(p, 50, 7, undefined, 16384);
+    expect(r.info.chunks!.count).toBeGreaterThan(1);
   });
 
   it("only null members: [identity(), zero(), identity()]", async () => {
