@@ -14,7 +14,7 @@ import { fsHost, lowerEntry, checkFiles } from "./driver.js";
 import type { IrProgram } from "./ir/ir.js";
 import type { Unsupported } from "./ir/ir-builder.js";
 import type { Plugin } from "@moec/plugin-api";
-import { loadPlugins as loadPluginSet, pluginSetFromObjects } from "./plugins/loader.js";
+import { loadPlugins as loadPluginSet, pluginSetFromObjects, type PluginLike } from "./plugins/loader.js";
 
 export interface CompileInput {
   /** A .moe file on disk… */
@@ -26,7 +26,7 @@ export interface CompileInput {
   registry?: Registry;
   /** Router plugins (objects; `loadPlugins` imports them from paths or packages). Their stages
    *  join the standard library's; their problems are diagnostics of the result. */
-  plugins?: Plugin[];
+  plugins?: PluginLike[];
 }
 
 export interface CompileResult {
@@ -70,7 +70,7 @@ export function compile(input: CompileInput): CompileResult {
 }
 
 /** Checks files (and their imports) without choosing an entry point. */
-export function check(files: string[], opts: { registry?: Registry; plugins?: Plugin[] } = {}): { ok: boolean; diagnostics: Diagnostic[] } {
+export function check(files: string[], opts: { registry?: Registry; plugins?: PluginLike[] } = {}): { ok: boolean; diagnostics: Diagnostic[] } {
   const pl = opts.plugins?.length ? pluginSetFromObjects(opts.plugins) : undefined;
   const c = checkFiles(files.map((f) => path.resolve(f)), { registry: pl?.registry ?? opts.registry });
   const diagnostics = [...(pl?.diagnostics ?? []), ...c.diagnostics];

@@ -129,10 +129,24 @@ export async function loadPlugins(requests: PluginRequest[], objects: Plugin[] =
   return set;
 }
 
-/** Synchronous: plugin objects already imported (the library's `compile({ plugins })`). */
-export function pluginSetFromObjects(objects: Plugin[]): PluginSet {
+/** A module's default export: the plugin, or a function of the plugin API returning it. */
+export function resolvePluginExport(p: unknown): unknown {
+  return typeof p === "function" ? (p as (a: typeof api) => unknown)(api) : p;
+}
+
+export type PluginLike = Plugin | ((a: typeof api) => Plugin);
+
+/** Synchronous: plugin objects (or plugin functions) already imported: `compile({ plugins })`. */
+export function pluginSetFromObjects(objects: PluginLike[]): PluginSet {
   const set: PluginSet = { plugins: [], diagnostics: [], registry: createStdRegistry() };
-  for (const p of objects) {
+  for (const entry of objects) {
+    let p: Plugin;
+    try {
+      p = resolvePluginExport(entry) as Plugin;
+    } catch (e) {
+      set.diagnostics.push(diag("E0900", `a plugin's function threw: ${e instanceof Error ? e.message : String(e)}`, "<plugins>"));
+      continue;
+    }
     const errors = validatePlugin(p, typeof (p as Plugin)?.name === "string" ? `'${p.name}'` : "(object)");
     for (const e of errors) set.diagnostics.push(diag(e.code, e.message, "<plugins>", e.help));
     if (!errors.length) addPlugin(set, p, undefined, "compile({ plugins })");

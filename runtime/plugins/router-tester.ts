@@ -20,7 +20,8 @@ import type { Plugin } from "@moec/plugin-api";
 import { compile } from "../../compiler/index.js";
 import type { IrProgram, IrRouter } from "../../compiler/ir/ir.js";
 import { createStdRegistry } from "../../stdlib/index.js";
-import { registerPluginStages } from "../../compiler/plugins/register.js";
+import { registerPluginStages, validatePlugin } from "../../compiler/plugins/register.js";
+import { resolvePluginExport, type PluginLike } from "../../compiler/plugins/loader.js";
 import { createExecutor } from "../executor/executor.js";
 import { acquireGpu, type GpuContext } from "../gpu/device.js";
 import { interpretReference, type RouterTrace } from "../reference/interpret.js";
@@ -72,7 +73,8 @@ export interface RouterTestReport {
 }
 
 interface Options {
-  plugins?: Plugin[];
+  /** Plugins (objects, or plugin modules' default-export functions). */
+  plugins?: PluginLike[];
   gpu?: GpuContext;
 }
 
@@ -84,7 +86,11 @@ export class RouterTester {
   ) {}
 
   static async create(opts: Options = {}): Promise<RouterTester> {
-    const plugins = opts.plugins ?? [];
+    const plugins = (opts.plugins ?? []).map((p) => resolvePluginExport(p) as Plugin);
+    for (const p of plugins) {
+      const problems = validatePlugin(p, typeof p?.name === "string" ? p.name : "(plugin)");
+      if (problems.length) throw new RouterTesterError(problems.map((e) => `${e.code}: ${e.message}`).join("\n"));
+    }
     for (const p of plugins) registerPluginStages(createStdRegistry(), p, `${p.name}@${p.version}`);
     const gpu = opts.gpu ?? (await acquireGpu());
     return new RouterTester(gpu, !opts.gpu, plugins);
