@@ -150,7 +150,7 @@ const TRANSFORM_CODE: Record<RouterTransform["kind"], number> = { softmax: 0, lo
 const SELECT_CODE: Record<RouterSelect["kind"], number> = { topk: 0, topp: 1, threshold: 2, dense: 3 };
 const POST_CODE: Record<RouterPost["kind"], number> = { renorm: 0, softmax: 1, exp: 2, scale: 3 };
 
-/** Uniform words of the router kernels' Params (layout: ROUTER_PARAMS_WGSL in router-common.ts). */
+/** Uniform words of the unfused baseline's router Params (lower-moe-unfused.ts). */
 export function routerParams(o: RouterKernelOptions, dim: number, wgHalf: number): number[] {
   if (o.transforms.length > ROUTER_MAX_STAGES || o.post.length > ROUTER_MAX_STAGES) {
     throw new UnsupportedStageError(`the GPU router takes at most ${ROUTER_MAX_STAGES} transforms and ${ROUTER_MAX_STAGES} post-select stages`);
