@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ExpertAct, IrPool, IrProgram } from "../../compiler/ir/ir.js";
 import type { GpuContext } from "../../runtime/gpu/device.js";
 import { checkProgram } from "../helpers/moe-check.js";
+import { compare } from "../helpers/numerics.js";
 import { normals, rng } from "../helpers/random.js";
 import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 import { finePool, fineMoeProgram, sharedProgram, stages, weightsFor } from "./fine-programs.js";
@@ -157,5 +158,48 @@ describe("null experts and shared fine pools", () => {
     await check(sharedProgram(finePool({ key: "S", kind: "lowrank", count: 3, dim: 12, hidden: 4, shared: true })), 7, 51);
     await check(sharedProgram(finePool({ key: "S", kind: "identity", count: 3, dim: 12, shared: true })), 7, 52);
     await check(sharedProgram(finePool({ key: "S", kind: "zero", count: 3, dim: 12, shared: true })), 7, 53);
+  });
+});
+
+describe("f16 storage and the unfused baseline", () => {
+  it("f16: atoms (token and dense), lowrank, and a heterogeneous pool within 4e-3 + 2e-3·|ref|", async () => {
+    const cases: [IrProgram, Schedule][] = [
+      [fineMoeProgram(finePool({ kind: "atom", count: 128, dim: 16, act: "swiglu" }), topk(8)), "token"],
+      [fineMoeProgram(finePool({ kind: "atom", count: 64, dim: 16, act: "gelu" }), stages("linear", "softmax", "dense")), "dense"],
+      [fineMoeProgram(finePool({ kind: "lowrank", count: 32, dim: 16, hidden: 4 }), topk(3), { residual: true }), "token"],
+      [
+        fineMoeProgram(
+          {
+            ...finePool({ kind: "atom", count: 3, dim: 16 }),
+            kind: "mixed",
+            hidden: 24,
+            members: [
+              { kind: "ffn", hidden: 24, act: "swiglu", bias: false },
+              { kind: "lowrank", hidden: 2, act: "identity", bias: false },
+              { kind: "identity", hidden: 0, act: "identity", bias: false },
+            ],
+          },
+          topk(2),
+        ),
+        "auto",
+      ],
+    ];
+    for (const [i, [p, schedule]] of cases.entries()) {
+      const T = 13;
+      const x = normals(rng(500 + i), T * 16);
+      const res = await checkProgram(ctx, p, weightsFor(p, 500 + i), new Map([["x", x]]), T, { dtype: "f16", fineSchedule: schedule });
+      const y = res.outputs.get("y")!;
+      expect(compare(y.gpu, y.ref, 2e-3).excess, `case ${i}`).toBeLessThanOrEqual(4e-3);
+    }
+  });
+
+  it("the unfused baseline runs atom and lowrank pools (per active expert) to the same result", async () => {
+    const p = fineMoeProgram(finePool({ kind: "atom", count: 24, dim: 12, act: "geglu" }), topk(3));
+    const weights = weightsFor(p, 600);
+    const res = await checkProgram(ctx, p, weights, new Map([["x", normals(rng(601), 7 * 12)]]), 7, { fused: false });
+    expect(res.outputs.get("y")!.err.excess).toBeLessThanOrEqual(ATOL);
+    const q = fineMoeProgram(finePool({ kind: "lowrank", count: 10, dim: 12, hidden: 3 }), topk(2));
+    const r2 = await checkProgram(ctx, q, weightsFor(q, 602), new Map([["x", normals(rng(603), 7 * 12)]]), 7, { fused: false });
+    expect(r2.outputs.get("y")!.err.excess).toBeLessThanOrEqual(ATOL);
   });
 });
