@@ -6,7 +6,8 @@
 //   the run, symbolic) or [T] i32 token ids. Ops appear in execution order.
 // - Weights are named canonically (LANGUAGE.md §7). A pool's tensors are always *stacked* here
 //   (`E.w_gate` [N, I, D] over the N fine experts); the binder turns every file form (per member,
-//   stacked, coarse split, concatenated shared) into that layout.
+//   stacked, coarse split, concatenated shared) into that layout. A heterogeneous (`mixed`) pool's
+//   members differ in shape, so its tensors are per member (`E.j.w_up`).
 // - Routers are a typed list of stages (score, transforms, one select, post-select), as written
 //   in the source; canonicalization passes may rewrite the list but never its meaning.
 
