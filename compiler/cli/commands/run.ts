@@ -10,6 +10,7 @@ import { hasErrors } from "../../diagnostics/diagnostic.js";
 import { printDiagnostics } from "./print-diagnostics.js";
 import { cliPlugins } from "../../plugins/cli-plugins.js";
 import { formatStatsJson, statsFile, type RouterStats } from "../../../runtime/stats/router-stats.js";
+import type { IrProgram } from "../../ir/ir.js";
 
 export const runSpec: CommandSpec = {
   name: "run",
@@ -19,7 +20,7 @@ export const runSpec: CommandSpec = {
   flags: [
     { name: "entry", type: "string", value: "NAME", help: "the layer/graph to run (optional when the file has exactly one entry point)" },
     { name: "weights", type: "string", value: "FILE", help: "safetensors checkpoint (f32, f16 or bf16; any weight form of LANGUAGE.md §7)" },
-    { name: "state", type: "string", value: "FILE", help: "router state (e_bias, BatchNorm statistics); default: the weights file, else zeros" },
+    { name: "state", type: "string", value: "FILE", help: "router state (e_bias, BatchNorm statistics, plugin state); default: the weights file, else its init" },
     { name: "random-weights", type: "boolean", help: "run without a checkpoint, with seeded N(0, 1/fan_in) weights" },
     { name: "seed", type: "string", value: "N", help: "seed for --random-weights and random inputs (default 1)" },
     { name: "input", type: "string", value: "FILE", help: "inputs by parameter name (`x` [T, D] as f32/f16/bf16; token ids as I32/I64)" },
@@ -88,6 +89,14 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
     }
     throw e;
   }
+  // --state with random weights: the state file's tensors replace the drawn state (LANGUAGE.md §7).
+  if (f.state !== undefined && f.weights === undefined) {
+    const problem = applyStateFile(rt, program, weights, path.resolve(io.cwd, f.state as string));
+    if (problem) {
+      io.err(`moec run: ${problem}`);
+      return 1;
+    }
+  }
 
   return withGpu(io, "run", { adapter: f.adapter as string | undefined, requireF16: dtype === "f16" }, async (gpu) => {
     io.err(`moec run: uploading weights and compiling kernels on ${adapterName(gpu)}…`);
@@ -119,6 +128,25 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
     exec.dispose();
     return 0;
   });
+}
+
+function applyStateFile(rt: typeof import("../../../runtime/index.js"), program: IrProgram, weights: Map<string, Float32Array>, file: string): string | undefined {
+  let st;
+  try {
+    st = rt.readSafetensors(file);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const state = new Map(program.weights.filter((w) => w.role === "state").map((w) => [w.name, w]));
+  for (const name of st.tensors.keys()) {
+    const spec = state.get(name);
+    if (!spec) return `${file}: \`${name}\` is not router state of \`${program.entry}\`${state.size ? ` (its state: ${[...state.keys()].join(", ")})` : " (it has none)"}`;
+    const data = st.getF32(name);
+    const n = spec.shape.reduce((a, b) => a * b, 1);
+    if (data.length !== n) return `${file}: state \`${name}\` has ${data.length} values, expected [${spec.shape.join(", ")}]`;
+    weights.set(name, data);
+  }
+  return undefined;
 }
 
 function writeStats(io: CliIO, file: string, entry: string, tokens: number, stats: Map<string, RouterStats> | undefined): void {
