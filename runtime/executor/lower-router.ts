@@ -113,7 +113,9 @@ export async function lowerRouter(b: BuildContext, router: IrRouter, x: GPUBuffe
   const ids = b.storage(cap * maxK, `${name}.ids`, u32);
   const wts = b.storage(cap * maxK, `${name}.wts`, 4);
   const expertCount = b.storage(E, `${name}.expert_count`, u32);
-  const tstats = opts.stats ? b.storage(sizes.tstats, `${name}.router.tstats`, 4) : b.dummy();
+  // Never the shared dummy: that one may also be bound read-only here (a score without a GEMM
+  // matrix), and one buffer bound read-only and writable in a dispatch is a validation error.
+  const tstats = b.storage(opts.stats ? sizes.tstats : 1, `${name}.router.tstats`, 4);
   const aux = auxBuffer(b, plan);
   const wgHalf = (b.useSubgroups ? SUB_WG : WG_WG) / 2;
   // A GEMM matrix above the binding limit: its row chunks run as separate dispatches before the

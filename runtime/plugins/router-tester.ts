@@ -23,6 +23,7 @@ import { createStdRegistry } from "../../stdlib/index.js";
 import { registerPluginStages, validatePlugin } from "../../compiler/plugins/register.js";
 import { resolvePluginExport, type PluginLike } from "../../compiler/plugins/loader.js";
 import { createExecutor } from "../executor/executor.js";
+import type { Executor } from "../executor/types.js";
 import { acquireGpu, type GpuContext } from "../gpu/device.js";
 import { interpretReference, type RouterTrace } from "../reference/interpret.js";
 import { normalSampler } from "../run-io.js";
@@ -139,7 +140,9 @@ export class RouterTester {
           for (let seed = 1; seed <= seeds; seed++) {
             const w = randomWeights(program, seed * 7919 + E);
             tc.weights?.(w, { E, D, seed });
+            // With and without statistics (their buffers change the kernel's bindings).
             const exec2 = await createExecutor(this.gpu, program, w, { subgroups, stats: true });
+            const plain = await createExecutor(this.gpu, program, w, { subgroups });
             try {
               for (const T of tokens) {
                 const x = new Float32Array(T * D);
@@ -155,10 +158,12 @@ export class RouterTester {
                 tc.inputs?.(x, { E, D, T, seed });
                 const where = `\`${tc.pipeline}\` E = ${E}, D = ${D}, T = ${T}, seed ${seed}, ${subgroups ? "subgroup" : "workgroup"} kernel`;
                 await this.check(exec2, program, router, w, x, T, tieTokens, tc, report, where, failures);
+                await this.checkSame(plain, exec2, router, x, T, `${where}, without statistics`, failures);
                 report.cases++;
               }
             } finally {
               exec2.dispose();
+              plain.dispose();
             }
           }
         }
@@ -174,7 +179,7 @@ export class RouterTester {
   }
 
   private async check(
-    exec: Awaited<ReturnType<typeof createExecutor>>,
+    exec: Executor,
     program: IrProgram,
     router: IrRouter,
     w: Map<string, Float32Array>,
@@ -191,6 +196,7 @@ export class RouterTester {
     const rtol = tc.rtol ?? 1e-4;
     // The state the GPU routes with is the state before the run (it updates after).
     const stateBefore = new Map(await exec.readState());
+    this.stateBefore.set(exec, stateBefore);
     const out = await exec.run(new Map([["x", x]]), T, { returnRouting: true });
     void out;
     const g = exec.lastRouting!.get(router.key)!;
@@ -243,6 +249,26 @@ export class RouterTester {
     s.importance.forEach((v, e) => close(v, rs.importanceSum[e]!, `importance[${e}]`));
     close(s.entropy, rs.entropySum / T, "entropy");
   }
+
+  /** The executor without statistics routes exactly as the one with (same state, same input). */
+  private async checkSame(plain: Executor, withStats: Executor, router: IrRouter, x: Float32Array, T: number, where: string, failures: string[]): Promise<void> {
+    // `withStats` already ran (and updated its state): give `plain` the state it routed with.
+    const before = this.stateBefore.get(withStats);
+    if (before?.size) await plain.writeState(before);
+    await plain.run(new Map([["x", x]]), T, { returnRouting: true });
+    const a = plain.lastRouting!.get(router.key)!;
+    const b = withStats.lastRouting!.get(router.key)!;
+    for (let t = 0; t < T; t++) {
+      const n = a.counts[t]!;
+      const same = n === b.counts[t]! && Array.from(a.ids.subarray(t * a.maxPerToken, t * a.maxPerToken + n)).join() === Array.from(b.ids.subarray(t * b.maxPerToken, t * b.maxPerToken + n)).join();
+      if (!same) {
+        failures.push(`${where}, token ${t}: routing differs from the run with statistics`);
+        return;
+      }
+    }
+  }
+
+  private readonly stateBefore = new Map<Executor, Map<string, Float32Array>>();
 
   dispose(): void {
     if (this.ownsGpu) this.gpu.dispose();
