@@ -29,6 +29,7 @@ const examples: [string, Record<string, number>, (s: { active_k: { mean: number 
   ["hash_layer.moe", { D: 32, I: 48 }, (s) => expect(s.active_k.mean).toBe(1)],
   ["elastic_k.moe", { D: 32, I: 48 }, (s) => expect(s.active_k.mean).toBe(2)],
   ["mora.moe", { D: 32 }, (s) => expect(s.active_k.mean).toBeGreaterThan(0)],
+  ["dume.moe", { D: 32, I: 48 }, (s) => expect(s.active_k.mean).toBe(1)],
 ];
 
 describe("examples/plugins", () => {
