@@ -16,6 +16,11 @@ export interface ReadRequest {
 
 const MAX_PASSES = 512;
 
+/** The device rejected the run's commands (an invalid command buffer runs nothing): a bug in moec. */
+export class GpuValidationError extends Error {
+  override name = "GpuValidationError";
+}
+
 export class Recorder {
   private encoder: GPUCommandEncoder;
   private pass: GPUComputePassEncoder | null = null;
@@ -26,6 +31,8 @@ export class Recorder {
 
   /** Per pass (with per-dispatch profiling): the kernel and op it ran. */
   private readonly passKernels: { kernel: string; op: number }[] = [];
+  /** Validation results of submitted command buffers, checked before anything is read back. */
+  private readonly submitChecks: Promise<GPUError | null>[] = [];
 
   constructor(
     private readonly device: GPUDevice,
@@ -90,9 +97,26 @@ export class Recorder {
   /** Submits what was recorded so far (no read-back) and continues in a new command buffer. */
   submit(): void {
     this.endPass();
-    this.device.queue.submit([this.encoder.finish()]);
-    this.info.commandBuffers++;
+    this.submitEncoder();
     this.encoder = this.device.createCommandEncoder();
+  }
+
+  /**
+   * Dawn reports an invalid command buffer (e.g. a buffer bound read-only and writable in one
+   * dispatch) only as an uncaptured warning, and the run would return stale data: submit inside a
+   * validation error scope, and fail the run before reading back.
+   */
+  private submitEncoder(): void {
+    this.device.pushErrorScope("validation");
+    this.device.queue.submit([this.encoder.finish()]);
+    this.submitChecks.push(this.device.popErrorScope());
+    this.info.commandBuffers++;
+  }
+
+  private async checkSubmits(): Promise<void> {
+    const errors = await Promise.all(this.submitChecks.splice(0));
+    const first = errors.find((e) => e !== null);
+    if (first) throw new GpuValidationError(`the GPU rejected this run's commands (a bug in moec, please report it): ${first.message}`);
   }
 
   /** Zero-fills a buffer (outside any pass: ends the current one). */
@@ -133,8 +157,16 @@ export class Recorder {
       off += sizes[i]!;
     });
     if (resolve) this.encoder.copyBufferToBuffer(resolve, 0, staging!, tsOffset, 16 * this.passes);
-    this.device.queue.submit([this.encoder.finish()]);
-    this.info.commandBuffers++;
+    this.submitEncoder();
+    try {
+      await this.checkSubmits();
+    } catch (e) {
+      staging?.destroy();
+      resolve?.destroy();
+      for (const s of staged) s.destroy();
+      this.encoder = this.device.createCommandEncoder();
+      throw e;
+    }
     await Promise.all([staging?.mapAsync(GPUMapMode.READ), ...staged.map((s) => s.mapAsync(GPUMapMode.READ))]);
     this.info.readbacks++;
     const data: ArrayBuffer[] = [];
