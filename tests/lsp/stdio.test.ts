@@ -18,7 +18,9 @@ describe("moec lsp --stdio", () => {
 
   beforeAll(async () => {
     proc = spawn(process.execPath, [path.join(repo, "bin/moec.js"), "lsp", "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
+    proc.stdin!.on("error", () => undefined); // EPIPE once the server exits
     conn = createProtocolConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
+    conn.onError(() => undefined);
     conn.onNotification("textDocument/publishDiagnostics", (m: { uri: string; diagnostics: unknown[] }) => {
       published.set(m.uri, m.diagnostics);
       waiters.splice(0).forEach((w) => w());
@@ -26,8 +28,9 @@ describe("moec lsp --stdio", () => {
     conn.listen();
   });
   afterAll(async () => {
+    // Every write may reject once the server is gone: await and catch each (no unhandled rejection).
     await conn.sendRequest("shutdown").catch(() => undefined);
-    conn.sendNotification("exit");
+    await Promise.resolve(conn.sendNotification("exit")).catch(() => undefined);
     conn.dispose();
     proc.kill();
   });

@@ -14,15 +14,23 @@ let proc: ChildProcess | undefined;
 let conn: ProtocolConnection | undefined;
 
 afterEach(async () => {
-  await conn?.sendRequest("shutdown").catch(() => undefined);
-  conn?.sendNotification("exit");
-  conn?.dispose();
+  // The server may already be gone: every write after that rejects, so each one is awaited and
+  // caught (an unhandled rejection fails the whole vitest run).
+  if (conn) {
+    await conn.sendRequest("shutdown").catch(() => undefined);
+    await Promise.resolve(conn.sendNotification("exit")).catch(() => undefined);
+    conn.dispose();
+  }
   proc?.kill();
+  conn = undefined;
+  proc = undefined;
 });
 
 async function serve(initializationOptions: unknown): Promise<{ diagnostics: Promise<{ code: string; message: string }[]> }> {
   proc = spawn(process.execPath, [path.join(REPO_ROOT, "bin/moec.js"), "lsp", "--stdio"], { stdio: ["pipe", "pipe", "pipe"] });
+  proc.stdin!.on("error", () => undefined); // EPIPE once the server exits
   conn = createProtocolConnection(new StreamMessageReader(proc.stdout!), new StreamMessageWriter(proc.stdin!));
+  conn.onError(() => undefined);
   const diagnostics = new Promise<{ code: string; message: string }[]>((resolve) =>
     conn!.onNotification("textDocument/publishDiagnostics", (m: { uri: string; diagnostics: { code: string; message: string }[] }) => {
       if (m.uri === uri) resolve(m.diagnostics);
