@@ -8,6 +8,7 @@ import type { IrOp, IrProgram } from "../../compiler/ir/ir.js";
 import { createExecutor } from "../executor/executor.js";
 import type { Executor, RunInfo } from "../executor/types.js";
 import type { GpuContext } from "../gpu/device.js";
+import { normalInputs } from "./compare-programs.js";
 
 export interface BenchOptions {
   warmup?: number;
@@ -50,28 +51,6 @@ function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function normalInputs(program: IrProgram, tokens: number, seed: number): Map<string, Float32Array | Int32Array> {
-  let a = seed >>> 0;
-  const uniform = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const inputs = new Map<string, Float32Array | Int32Array>();
-  for (const inp of program.inputs) {
-    const v = program.values.find((x) => x.id === inp.value)!;
-    if (v.dtype === "i32") {
-      inputs.set(inp.name, new Int32Array(tokens * v.width));
-      continue;
-    }
-    const data = new Float32Array(tokens * v.width);
-    for (let i = 0; i < data.length; i++) data[i] = Math.sqrt(-2 * Math.log(Math.max(uniform(), 1e-12))) * Math.cos(2 * Math.PI * uniform());
-    inputs.set(inp.name, data);
-  }
-  return inputs;
 }
 
 /** FLOPs of one run; routed pools count the (token, expert) pairs the router really selected. */

@@ -1,6 +1,8 @@
 // float64 scalar and vector math for the reference interpreter. Written independently of the
 // WGSL kernels: erf here is a Taylor series / continued fraction good to ~1e-15.
 
+import { sigmoid64, softmax64, logSoftmax64 } from "../../stdlib/stages/std-spec.js";
+
 /** erf(x) to ~1e-15: Maclaurin series for |x| < 3, Lentz continued fraction of erfc beyond. */
 export function erf(x: number): number {
   if (Number.isNaN(x)) return NaN;
@@ -34,31 +36,14 @@ export function erf(x: number): number {
   return x > 0 ? 1 - erfc : erfc - 1;
 }
 
-export const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+// The row functions are the std stage specs' own (one float64 implementation).
+export const sigmoid = sigmoid64;
 export const silu = (x: number): number => x * sigmoid(x);
 export const gelu = (x: number): number => 0.5 * x * (1 + erf(x / Math.SQRT2));
 export const relu = (x: number): number => (x > 0 ? x : 0);
+export const softmax = softmax64;
+export const logSoftmax = logSoftmax64;
 
-export function softmax(v: ArrayLike<number>): Float64Array {
-  let m = -Infinity;
-  for (let i = 0; i < v.length; i++) m = Math.max(m, v[i]!);
-  const out = new Float64Array(v.length);
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += out[i] = Math.exp(v[i]! - m);
-  for (let i = 0; i < v.length; i++) out[i]! /= s;
-  return out;
-}
-
-export function logSoftmax(v: ArrayLike<number>): Float64Array {
-  let m = -Infinity;
-  for (let i = 0; i < v.length; i++) m = Math.max(m, v[i]!);
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += Math.exp(v[i]! - m);
-  const lse = m + Math.log(s);
-  return Float64Array.from(v, (z) => z - lse);
-}
-
-/** y = W x (+ b) for W [rows, cols] row-major starting at element `off`. */
 export function matVec(W: ArrayLike<number>, off: number, rows: number, cols: number, x: ArrayLike<number>, b?: ArrayLike<number>, bOff = 0): Float64Array {
   const y = new Float64Array(rows);
   for (let r = 0; r < rows; r++) {

@@ -10,6 +10,7 @@ import type { IrPool, IrProgram, IrRouter, ExpertAct } from "../../compiler/ir/i
 import type { SafetensorsFile } from "../safetensors/reader.js";
 import { interpretReference } from "../reference/interpret.js";
 import { normalSampler } from "../run-io.js";
+import { gelu, silu } from "../reference/ref-math.js";
 
 export class UpcycleError extends Error {
   override name = "UpcycleError";
@@ -216,28 +217,4 @@ export function denseForward(f: DenseFfn, act: ExpertAct, x: Float64Array): Floa
     y[d] = s;
   }
   return y;
-}
-
-const silu = (v: number) => v / (1 + Math.exp(-v));
-/** Exact GELU via erf (Abramowitz–Stegun 7.1.26 is too coarse; this uses a series/continued fraction). */
-function gelu(v: number): number {
-  return 0.5 * v * (1 + erf(v / Math.SQRT2));
-}
-function erf(x: number): number {
-  // Maclaurin series for |x| < 3, continued fraction (erfc) beyond: ~1e-15 relative.
-  const ax = Math.abs(x);
-  if (ax < 3) {
-    let sum = x, term = x;
-    for (let n = 1; n < 100; n++) {
-      term *= (-x * x) / n;
-      const add = term / (2 * n + 1);
-      sum += add;
-      if (Math.abs(add) < 1e-17 * Math.abs(sum)) break;
-    }
-    return (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  let f = 0;
-  for (let n = 60; n >= 1; n--) f = (n / 2) / (ax + f);
-  const erfc = Math.exp(-ax * ax) / Math.sqrt(Math.PI) / (ax + f);
-  return Math.sign(x) * (1 - erfc);
 }
