@@ -200,7 +200,13 @@ function reportParseError(err: IRecognitionException, bag: DiagnosticBag, text: 
     const expectedType = T.allTokens.find((t) => t.name === expectedName);
     const expected = expectedType ? describeTokenType(expectedType) : expectedName ?? "something else";
     const help = closerHelp(expectedType, rules);
-    bag.error("E0100", `expected ${expected}, found ${found}`, span, { label: `expected ${expected} here`, help });
+    // When the found token is on a later line, also point just after the last token read: that is
+    // where the closer was forgotten (`ffn(hidden = 32` ⏎ `router …`).
+    const prev = (err as IRecognitionException & { previousToken?: IToken }).previousToken;
+    const secondary = prev && Number.isFinite(prev.startOffset) && tok.tokenType.name !== "EOF" && (prev.endLine ?? 0) < (tok.startLine ?? 0)
+      ? [{ file: bag.file, span: { start: (prev.endOffset ?? prev.startOffset) + 1, end: (prev.endOffset ?? prev.startOffset) + 1 }, message: `${expected} missing after this` }]
+      : [];
+    bag.error("E0100", `expected ${expected}, found ${found}`, span, { label: `expected ${expected} here`, help, secondary });
     return;
   }
   if (err.name === "NoViableAltException" || err.name === "EarlyExitException") {
