@@ -93,7 +93,7 @@ export type { Counts, WeightEntry } from "./semantic/count.js";
 export { createStdRegistry } from "../stdlib/index.js";
 export type { Registry, StageDef, ExpertKindDef, ParamSpec } from "../stdlib/registry.js";
 export { parseSource } from "./syntax/parse.js";
-export { VERSION } from "./cli/version.js";
+export { VERSION } from "./version.js";
 export type { Plugin, StageSpec, WgslContract } from "@moec/plugin-api";
 export { API_VERSION } from "@moec/plugin-api";
 export { canonicalizeRouter, printStages } from "./ir/passes/canonicalize-router.js";

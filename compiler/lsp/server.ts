@@ -21,7 +21,7 @@ import { semanticTokens, legend } from "./features/semantic-tokens.js";
 import { quickFixes } from "./features/code-actions.js";
 import type { InfoParams } from "./features/info-request.js";
 import { infoAt } from "./features/info-request.js";
-import { VERSION } from "../cli/version.js";
+import { VERSION } from "../version.js";
 import type { Registry } from "../../stdlib/registry.js";
 import { loadPlugins } from "../plugins/loader.js";
 

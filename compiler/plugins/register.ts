@@ -8,7 +8,7 @@ import type { Registry, StageDef } from "../../stdlib/registry.js";
 import { RegistryError } from "../../stdlib/registry.js";
 import { stageDefFromSpec } from "../../stdlib/stage-adapter.js";
 import { registerRuntimeStage } from "../../stdlib/stage-table.js";
-import { lintSnippet, PluginWgslError } from "../../runtime/kernels/router-plugin-wgsl.js";
+import { lintSnippet, PluginWgslError } from "../../stdlib/wgsl-lint.js";
 
 export class PluginError extends Error {
   override name = "PluginError";

@@ -1,6 +1,6 @@
 // `moec info --compare A.moe[:ENTRY] B.moe[:ENTRY] …`: several models side by side, one column
 // each, in the units a designer compares (B/M, GiB), with exact numbers in the JSON form.
-import { formatCount, humanCount } from "../cli/output.js";
+import { formatCount, humanCount } from "./numbers.js";
 import type { ModelReport } from "./model-report.js";
 import { firstPool } from "./model-report.js";
 import { humanBytes } from "./memory.js";

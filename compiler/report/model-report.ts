@@ -7,7 +7,7 @@ import { breakdownRows, orderedCategories } from "./breakdown.js";
 import type { AttentionCost, KvCache } from "./attention.js";
 import { attentionCost, attentionGroups, kvCache } from "./attention.js";
 import { dtypeBytes, humanBytes, weightMemory, WEIGHT_DTYPES } from "./memory.js";
-import { formatCount, humanCount } from "../cli/output.js";
+import { formatCount, humanCount } from "./numbers.js";
 import { activeText, poolText } from "./describe.js";
 import type { Instance } from "../semantic/instance.js";
 import type { Owner } from "../semantic/values.js";

@@ -9,7 +9,7 @@ import type { KernelSpec } from "../kernels/kernel-spec.js";
 import { chooseThresholdKernel, routerStateKernel } from "../kernels/router-aux-kernels.js";
 import { fusedRouterKernel } from "../kernels/router-fused.js";
 import { stdStateRules, type RouterPlan } from "../kernels/router-plan.js";
-import { PluginWgslError } from "../kernels/router-plugin-wgsl.js";
+import { PluginWgslError } from "../../stdlib/wgsl-lint.js";
 
 /** The compiler's first message, without the kernel listing. */
 function firstError(e: KernelCompileError): string {

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { entryInfo } from "../../compiler/driver.js";
-import { main } from "../../compiler/cli/main.js";
+import { main } from "../../cli/main.js";
 import { FIXTURES, REPO_ROOT } from "../helpers/frontend/paths.js";
 import { memoryHost } from "../helpers/frontend/memory-host.js";
 

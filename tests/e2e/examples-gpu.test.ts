@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { compile } from "../../compiler/index.js";
-import { main } from "../../compiler/cli/main.js";
+import { main } from "../../cli/main.js";
 import { acquireGpu, createExecutor, interpretReference, randomWeights, randomInputs, writeSafetensors, readSafetensors, canonicalToFile, type GpuContext } from "../../runtime/index.js";
 
 const repo = path.resolve(__dirname, "../..");

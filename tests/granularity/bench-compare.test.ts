@@ -3,7 +3,7 @@
 // from the selections the GPU made), and the report carries the router/pool split.
 import { describe, expect, it } from "vitest";
 import * as path from "node:path";
-import { main } from "../../compiler/cli/main.js";
+import { main } from "../../cli/main.js";
 
 const ROOT = path.resolve(__dirname, "../..");
 

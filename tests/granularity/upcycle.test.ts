@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { compile } from "../../compiler/index.js";
 import { createRuntime, writeSafetensors, readSafetensors, type Runtime } from "../../runtime/index.js";
-import { main } from "../../compiler/cli/main.js";
+import { main } from "../../cli/main.js";
 
 const D = 8, H = 24;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "moec-upcycle-"));

@@ -1,5 +1,5 @@
 // Runs the moec CLI in-process with captured output.
-import { main } from "../../compiler/cli/main.js";
+import { main } from "../../cli/main.js";
 
 export async function moec(args: string[], cwd = process.cwd()): Promise<{ code: number; out: string; err: string }> {
   let out = "";

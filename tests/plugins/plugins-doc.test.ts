@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RouterTester } from "../../runtime/plugins/router-tester.js";
+import { RouterTester } from "../../cli/testing/router-tester.js";
 import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 import { REPO_ROOT } from "../helpers/frontend/paths.js";
 

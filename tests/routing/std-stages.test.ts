@@ -3,7 +3,7 @@
 // shapes (E up to 4096, T = 1), exact ties (input 0 → ties to the lower index), near-ties
 // skipped as DESIGN.md says, weights on the GPU's own selection, §10 statistics.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RouterTester } from "../../runtime/plugins/router-tester.js";
+import { RouterTester } from "../../cli/testing/router-tester.js";
 import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 
 let tester: RouterTester;

@@ -10,7 +10,7 @@ import type { ParamSpec } from "../../../stdlib/registry.js";
 import { BLOCKS } from "../../semantic/blocks.js";
 import { ownerCounts } from "../../semantic/count.js";
 import { countInstance } from "../../semantic/count.js";
-import { humanCount, formatCount } from "../../cli/output.js";
+import { humanCount, formatCount } from "../../report/numbers.js";
 
 export function hover(a: Analysis, pos: Position): Hover | undefined {
   const offset = toOffset(a.lines(a.file), pos);

@@ -5,8 +5,8 @@ import type { Analysis } from "../analysis.js";
 import { toOffset } from "../analysis.js";
 import { entryInfo } from "../../driver.js";
 import type { SourceHost } from "../../semantic/module-loader.js";
-import { infoJson } from "../../cli/commands/info.js";
-import { humanCount, formatCount } from "../../cli/output.js";
+import { infoJson } from "../../report/info-json.js";
+import { humanCount, formatCount } from "../../report/numbers.js";
 
 export interface InfoParams {
   uri: string;

@@ -8,7 +8,7 @@ import type { Instance, ChildRef } from "../../semantic/instance.js";
 import type { Owner } from "../../semantic/values.js";
 import { ownerCounts, countInstance } from "../../semantic/count.js";
 import { BLOCKS } from "../../semantic/blocks.js";
-import { humanCount } from "../../cli/output.js";
+import { humanCount } from "../numbers.js";
 import { activeText, kindText, pipelineText, poolText } from "../describe.js";
 
 export type NodeKind =

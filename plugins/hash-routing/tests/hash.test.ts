@@ -1,7 +1,7 @@
 // hash(seed) on the GPU vs its float64 reference (RouterTester), and what makes it a hash router:
 // equal inputs share an expert, assignments spread over the pool, and the seed changes them.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { RouterTester } from "../../../runtime/plugins/router-tester.js";
+import { RouterTester } from "../../../cli/testing/router-tester.js";
 import { releaseTestGpu, testGpu } from "../../../tests/helpers/gpu-context.js";
 import hashPlugin, { hashExpert, mix32 } from "../index.js";
 

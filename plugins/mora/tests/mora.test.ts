@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compile } from "../../../compiler/index.js";
 import { createExecutor } from "../../../runtime/executor/executor.js";
 import type { GpuContext } from "../../../runtime/gpu/device.js";
-import { RouterTester } from "../../../runtime/plugins/router-tester.js";
+import { RouterTester } from "../../../cli/testing/router-tester.js";
 import { randomWeights } from "../../../runtime/weights/random-weights.js";
 import { releaseTestGpu, testGpu } from "../../../tests/helpers/gpu-context.js";
 import mora from "../index.js";

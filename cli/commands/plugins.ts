@@ -4,10 +4,10 @@ import type { CommandSpec } from "../args.js";
 import { parseArgs } from "../args.js";
 import type { CliIO } from "../output.js";
 import { API_VERSION } from "@moec/plugin-api";
-import { hasErrors } from "../../diagnostics/diagnostic.js";
-import { displayPath } from "../../diagnostics/render.js";
+import { hasErrors } from "../../compiler/diagnostics/diagnostic.js";
+import { displayPath } from "../../compiler/diagnostics/render.js";
 import { printDiagnostics } from "./print-diagnostics.js";
-import { cliPlugins } from "../../plugins/cli-plugins.js";
+import { cliPlugins } from "../../compiler/plugins/cli-plugins.js";
 
 export const pluginsSpec: CommandSpec = {
   name: "plugins",

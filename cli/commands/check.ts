@@ -3,10 +3,10 @@ import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { parseArgs } from "../args.js";
 import type { CliIO } from "../output.js";
-import { checkFiles } from "../../driver.js";
-import { hasErrors } from "../../diagnostics/diagnostic.js";
+import { checkFiles } from "../../compiler/driver.js";
+import { hasErrors } from "../../compiler/diagnostics/diagnostic.js";
 import { printDiagnostics } from "./print-diagnostics.js";
-import { cliPlugins } from "../../plugins/cli-plugins.js";
+import { cliPlugins } from "../../compiler/plugins/cli-plugins.js";
 
 export const checkSpec: CommandSpec = {
   name: "check",

@@ -5,11 +5,11 @@ import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, parseSets, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
-import { lowerEntry } from "../../driver.js";
-import { hasErrors } from "../../diagnostics/diagnostic.js";
+import { lowerEntry } from "../../compiler/driver.js";
+import { hasErrors } from "../../compiler/diagnostics/diagnostic.js";
 import { printDiagnostics } from "./print-diagnostics.js";
 import { intFlag } from "./run.js";
-import { displayPath } from "../../diagnostics/render.js";
+import { displayPath } from "../../compiler/diagnostics/render.js";
 
 export const upcycleSpec: CommandSpec = {
   name: "upcycle",
@@ -44,8 +44,8 @@ export async function runUpcycle(argv: string[], io: CliIO): Promise<number> {
   printDiagnostics(lowered.diagnostics, undefined, io, false);
   if (hasErrors(lowered.diagnostics) || !lowered.program) return 1;
   const program = lowered.program;
-  const rt = await import("../../../runtime/index.js");
-  const up = await import("../../../runtime/weights/upcycle.js");
+  const rt = await import("../../runtime/index.js");
+  const up = await import("../../runtime/weights/upcycle.js");
   try {
     const denseFile = rt.readSafetensors(path.resolve(io.cwd, denseRel));
     const moeOp = program.ops.find((o) => o.op === "moe" && (f.pool === undefined || o.pool.key === f.pool));

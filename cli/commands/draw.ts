@@ -6,12 +6,12 @@ import { writeFileSync } from "node:fs";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, parseSets } from "../args.js";
 import type { CliIO } from "../output.js";
-import { humanCount } from "../output.js";
-import { entryInfo, selectEntry } from "../../driver.js";
-import { hasErrors } from "../../diagnostics/diagnostic.js";
+import { humanCount } from "../../compiler/report/numbers.js";
+import { entryInfo, selectEntry } from "../../compiler/driver.js";
+import { hasErrors } from "../../compiler/diagnostics/diagnostic.js";
 import { printDiagnostics } from "./print-diagnostics.js";
-import { diagramOf } from "../../report/draw/diagram.js";
-import { diagramSvg } from "../../report/draw/svg.js";
+import { diagramOf } from "../../compiler/report/draw/diagram.js";
+import { diagramSvg } from "../../compiler/report/draw/svg.js";
 
 export const drawSpec: CommandSpec = {
   name: "draw",

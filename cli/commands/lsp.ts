@@ -17,7 +17,7 @@ export const lspSpec: CommandSpec = {
 export async function runLsp(argv: string[], _io: CliIO): Promise<number> {
   const args = parseArgs(argv, lspSpec);
   if (!args.flags.stdio) throw new UsageError("the language server talks over stdio: run `moec lsp --stdio`");
-  const { startLanguageServer } = await import("../../lsp/server.js");
+  const { startLanguageServer } = await import("../../compiler/lsp/server.js");
   const connection = startLanguageServer();
   // Serve until the client closes the connection.
   await new Promise<void>((resolve) => connection.onExit(() => resolve()));

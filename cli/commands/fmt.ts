@@ -6,9 +6,9 @@ import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { parseArgs } from "../args.js";
 import type { CliIO } from "../output.js";
-import { parseSource } from "../../syntax/parse.js";
+import { parseSource } from "../../compiler/syntax/parse.js";
 import { printDiagnostics } from "./print-diagnostics.js";
-import { displayPath } from "../../diagnostics/render.js";
+import { displayPath } from "../../compiler/diagnostics/render.js";
 
 export const fmtSpec: CommandSpec = {
   name: "fmt",
@@ -25,7 +25,7 @@ export const fmtSpec: CommandSpec = {
 
 export async function runFmt(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, fmtSpec);
-  const { formatFiles } = await import("../../format/format-files.js");
+  const { formatFiles } = await import("../../compiler/format/format-files.js");
   const files = args.positionals.map((f) => path.resolve(io.cwd, f));
   const { results } = await formatFiles({
     files, check: Boolean(args.flags.check), stdout: Boolean(args.flags.stdout),

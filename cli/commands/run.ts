@@ -4,13 +4,13 @@ import type { CommandSpec } from "../args.js";
 import { parseArgs, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
 import { lowerForRun, withGpu, adapterName } from "./gpu-commands.js";
-import { displayPath } from "../../diagnostics/render.js";
+import { displayPath } from "../../compiler/diagnostics/render.js";
 import * as fs from "node:fs";
-import { hasErrors } from "../../diagnostics/diagnostic.js";
+import { hasErrors } from "../../compiler/diagnostics/diagnostic.js";
 import { printDiagnostics } from "./print-diagnostics.js";
-import { cliPlugins } from "../../plugins/cli-plugins.js";
-import { formatStatsJson, statsFile, type RouterStats } from "../../../runtime/stats/router-stats.js";
-import type { IrProgram } from "../../ir/ir.js";
+import { cliPlugins } from "../../compiler/plugins/cli-plugins.js";
+import { formatStatsJson, statsFile, type RouterStats } from "../../runtime/stats/router-stats.js";
+import type { IrProgram } from "../../compiler/ir/ir.js";
 
 export const runSpec: CommandSpec = {
   name: "run",
@@ -62,7 +62,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   io.err(`moec run: compiling ${displayPath(file, io.cwd)}…`);
   const program = lowerForRun(io, args.positionals[0]!, f, pl.registry);
   if (!program) return 1;
-  const rt = await import("../../../runtime/index.js");
+  const rt = await import("../../runtime/index.js");
 
   let inputs;
   try {
@@ -130,7 +130,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   });
 }
 
-function applyStateFile(rt: typeof import("../../../runtime/index.js"), program: IrProgram, weights: Map<string, Float32Array>, file: string): string | undefined {
+function applyStateFile(rt: typeof import("../../runtime/index.js"), program: IrProgram, weights: Map<string, Float32Array>, file: string): string | undefined {
   let st;
   try {
     st = rt.readSafetensors(file);

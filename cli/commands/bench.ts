@@ -49,8 +49,8 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
   }
   const program = lowerForRun(io, args.positionals[0]!, f);
   if (!program) return 1;
-  const rt = await import("../../../runtime/index.js");
-  const { benchmarkProgram } = await import("../../../runtime/bench/benchmark.js");
+  const rt = await import("../../runtime/index.js");
+  const { benchmarkProgram } = await import("../../runtime/bench/benchmark.js");
   return withGpu(io, "bench", { adapter: f.adapter as string | undefined, requireF16: dtype === "f16" }, async (gpu) => {
     const adapter = adapterName(gpu);
     io.err(`moec bench: ${program.entry} at ${tokens} tokens on ${adapter}: compiling both lowerings, ${warmup} warm-up and ${iterations} timed runs each…`);
@@ -91,8 +91,8 @@ async function runCompare(
     if (!program) return 1;
     programs.push({ label: item, program, schedule: schedule as (typeof SCHEDULES)[number] });
   }
-  const rt = await import("../../../runtime/index.js");
-  const { comparePrograms, formatComparison } = await import("../../../runtime/bench/compare-programs.js");
+  const rt = await import("../../runtime/index.js");
+  const { comparePrograms, formatComparison } = await import("../../runtime/bench/compare-programs.js");
   return withGpu(io, "bench", { adapter: f.adapter as string | undefined, requireF16: o.dtype === "f16" }, async (gpu) => {
     const adapter = adapterName(gpu);
     io.err(`moec bench: ${items.length} entries at ${o.tokens} tokens on ${adapter}: compiling, ${o.warmup} warm-up and ${o.iterations} timed runs each…`);

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
-import { displayPath } from "../../diagnostics/render.js";
+import { displayPath } from "../../compiler/diagnostics/render.js";
 
 export const statsSpec: CommandSpec = {
   name: "stats",

@@ -5,19 +5,20 @@ import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { UsageError, parseArgs, parseSets } from "../args.js";
 import type { CliIO } from "../output.js";
-import { formatCount, humanCount } from "../output.js";
-import { entryInfo } from "../../driver.js";
-import type { EntryInfo } from "../../driver.js";
-import { hasErrors } from "../../diagnostics/diagnostic.js";
+import { formatCount, humanCount } from "../../compiler/report/numbers.js";
+import { entryInfo } from "../../compiler/driver.js";
+import type { EntryInfo } from "../../compiler/driver.js";
+import { hasErrors } from "../../compiler/diagnostics/diagnostic.js";
 import { printDiagnostics } from "./print-diagnostics.js";
-import { cliPlugins } from "../../plugins/cli-plugins.js";
-import type { Registry } from "../../../stdlib/registry.js";
-import type { ModelReport, ReportOptions } from "../../report/model-report.js";
-import { DEFAULT_REPORT_OPTIONS, buildReport, reportJson, reportText } from "../../report/model-report.js";
-import { DTYPE_BYTES } from "../../report/memory.js";
-import { compareText } from "../../report/compare.js";
-import type { HfMap } from "../../hf/map.js";
-import { HfMapError, detectFamily, hfMap, resolveFamily } from "../../hf/map.js";
+import { cliPlugins } from "../../compiler/plugins/cli-plugins.js";
+import type { Registry } from "../../stdlib/registry.js";
+import type { ModelReport, ReportOptions } from "../../compiler/report/model-report.js";
+import { DEFAULT_REPORT_OPTIONS, buildReport, reportJson, reportText } from "../../compiler/report/model-report.js";
+import { DTYPE_BYTES } from "../../compiler/report/memory.js";
+import { compareText } from "../../compiler/report/compare.js";
+import { infoJson } from "../../compiler/report/info-json.js";
+import type { HfMap } from "../../compiler/hf/map.js";
+import { HfMapError, detectFamily, hfMap, resolveFamily } from "../../compiler/hf/map.js";
 
 export const infoSpec: CommandSpec = {
   name: "info",
@@ -125,21 +126,6 @@ async function runCompare(specs: string[], opts: ReportOptions, io: CliIO, json:
   if (json) io.out(JSON.stringify({ context: opts.context, kv_dtype: opts.kvDtype, models: reports.map((r) => ({ ...infoJson(r.info, false), ...reportJson(r) })) }, null, 2));
   else io.out(compareText(reports, opts.context, opts.kvDtype));
   return 0;
-}
-
-/** The stable JSON shape (`entry`, `params`, `flops_per_token`, `weights`); `weights` optional for --compare. */
-export function infoJson(info: EntryInfo, withWeights = true): Record<string, unknown> {
-  const c = info.counts;
-  return {
-    entry: info.name,
-    kind: info.kind,
-    hyper_parameters: info.hyper,
-    params: { total: c.total, active: c.active, ...(c.activeLabel !== "exact" ? { active_is: c.activeLabel } : {}) },
-    flops_per_token: c.flops,
-    ...(c.flopsLabel !== "exact" ? { flops_per_token_is: c.flopsLabel } : {}),
-    params_by_category: c.byCategory,
-    ...(withWeights ? { weights: info.weights } : {}),
-  };
 }
 
 function hfJson(hf: HfMap): Record<string, unknown> {

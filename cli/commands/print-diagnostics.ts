@@ -1,9 +1,9 @@
 // Prints diagnostics for a command: code frames on stderr, or a JSON document on stdout.
-import type { Diagnostic } from "../../diagnostics/diagnostic.js";
-import type { JsonDiagnostic } from "../../diagnostics/render.js";
-import { SourceCache, renderDiagnostics, diagnosticToJson } from "../../diagnostics/render.js";
-import type { Compilation } from "../../driver.js";
-import { fsHost } from "../../driver.js";
+import type { Diagnostic } from "../../compiler/diagnostics/diagnostic.js";
+import type { JsonDiagnostic } from "../../compiler/diagnostics/render.js";
+import { SourceCache, renderDiagnostics, diagnosticToJson } from "../../compiler/diagnostics/render.js";
+import type { Compilation } from "../../compiler/driver.js";
+import { fsHost } from "../../compiler/driver.js";
 import type { CliIO } from "../output.js";
 
 export function sourcesOf(c: Compilation | undefined): SourceCache {

@@ -4,13 +4,13 @@
 import * as path from "node:path";
 import type { CliIO } from "../output.js";
 import { parseSets } from "../args.js";
-import { lowerEntry } from "../../driver.js";
-import { hasErrors } from "../../diagnostics/diagnostic.js";
-import { displayPath } from "../../diagnostics/render.js";
+import { lowerEntry } from "../../compiler/driver.js";
+import { hasErrors } from "../../compiler/diagnostics/diagnostic.js";
+import { displayPath } from "../../compiler/diagnostics/render.js";
 import { printDiagnostics } from "./print-diagnostics.js";
-import type { IrProgram } from "../../ir/ir.js";
-import type { GpuContext } from "../../../runtime/gpu/device.js";
-import type { Registry } from "../../../stdlib/registry.js";
+import type { IrProgram } from "../../compiler/ir/ir.js";
+import type { GpuContext } from "../../runtime/gpu/device.js";
+import type { Registry } from "../../stdlib/registry.js";
 
 /** The entry's IR, or undefined after printing why there is none. */
 export function lowerForRun(io: CliIO, fileArg: string, flags: Record<string, unknown>, registry?: Registry): IrProgram | undefined {
@@ -31,7 +31,7 @@ export function adapterName(gpu: GpuContext): string {
 
 /** Runs `body` with a GPU; exit 1 with the install advice when there is no adapter. */
 export async function withGpu(io: CliIO, command: string, opts: { adapter?: string; requireF16?: boolean }, body: (gpu: GpuContext) => Promise<number>): Promise<number> {
-  const { acquireGpu, GpuUnavailableError } = await import("../../../runtime/gpu/device.js");
+  const { acquireGpu, GpuUnavailableError } = await import("../../runtime/gpu/device.js");
   let gpu: GpuContext;
   try {
     gpu = await acquireGpu(opts);

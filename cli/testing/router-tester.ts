@@ -22,13 +22,13 @@ import type { IrProgram, IrRouter } from "../../compiler/ir/ir.js";
 import { createStdRegistry } from "../../stdlib/index.js";
 import { registerPluginStages, validatePlugin } from "../../compiler/plugins/register.js";
 import { resolvePluginExport, type PluginLike } from "../../compiler/plugins/loader.js";
-import { createExecutor } from "../executor/executor.js";
-import type { Executor } from "../executor/types.js";
-import { acquireGpu, type GpuContext } from "../gpu/device.js";
-import { interpretReference, type RouterTrace } from "../reference/interpret.js";
-import { normalSampler } from "../run-io.js";
-import { referenceStats } from "../stats/router-stats.js";
-import { randomWeights } from "../weights/random-weights.js";
+import { createExecutor } from "../../runtime/executor/executor.js";
+import type { Executor } from "../../runtime/executor/types.js";
+import { acquireGpu, type GpuContext } from "../../runtime/gpu/device.js";
+import { interpretReference, type RouterTrace } from "../../runtime/reference/interpret.js";
+import { normalSampler } from "../../runtime/run-io.js";
+import { referenceStats } from "../../runtime/stats/router-stats.js";
+import { randomWeights } from "../../runtime/weights/random-weights.js";
 import { runtimeStage } from "../../stdlib/stage-table.js";
 
 export class RouterTesterError extends Error {

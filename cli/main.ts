@@ -14,7 +14,7 @@ import { benchSpec, runBench } from "./commands/bench.js";
 import { upcycleSpec, runUpcycle } from "./commands/upcycle.js";
 import { pluginsSpec, runPlugins } from "./commands/plugins.js";
 import { statsSpec, runStats } from "./commands/stats.js";
-import { VERSION } from "./version.js";
+import { VERSION } from "../compiler/version.js";
 
 interface Command {
   spec: CommandSpec;
