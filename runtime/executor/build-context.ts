@@ -4,6 +4,7 @@
 import type { IrProgram, ValueId } from "../../compiler/ir/ir.js";
 import { bytesPer, createBuffer, STORAGE_USAGE, type StorageDtype, uniformBuffer } from "../gpu/buffers.js";
 import type { GpuContext } from "../gpu/device.js";
+import type { BufferDecl, Kernel, ParamValues, UniformType } from "../kernels/define-kernel.js";
 import type { KernelSpec } from "../kernels/kernel-spec.js";
 import type { Recorder } from "./recorder.js";
 import type { RouterStateHandle, RouterStatsReadback, RoutingOptions } from "./lower-router.js";
@@ -108,7 +109,47 @@ export class BuildContext {
     return this.own(uniformBuffer(this.device, words, label));
   }
 
-  async step(spec: KernelSpec, resources: Record<string, GPUBuffer>, grid: Step["grid"]): Promise<Step> {
+  /** The uniform buffer of a kernel's params (to share one block between kernels of the same layout). */
+  params<U extends Record<string, UniformType>>(kernel: Kernel<U>, values: ParamValues<U>, label: string): GPUBuffer {
+    return this.uniform(Array.from(kernel.params(values)), label);
+  }
+
+  /**
+   * A dispatch of a kernel declared with defineKernel: `params` are its uniform values (or a
+   * buffer made by `params()`), `buffers` one buffer per declared buffer, by name — a missing or
+   * unknown name is an error here, at plan time.
+   */
+  step<U extends Record<string, UniformType>, B extends Record<string, BufferDecl>>(
+    kernel: Kernel<U, B>,
+    params: ParamValues<U> | GPUBuffer | null,
+    buffers: { [K in keyof B]: GPUBuffer },
+    grid: Step["grid"],
+  ): Promise<Step>;
+  /** @deprecated a KernelSpec with its resources by binding name (kernels not yet on defineKernel). */
+  step(spec: KernelSpec, resources: Record<string, GPUBuffer>, grid: Step["grid"]): Promise<Step>;
+  async step(
+    k: KernelSpec | Kernel,
+    a: unknown,
+    c: Record<string, GPUBuffer> | Step["grid"],
+    d?: Step["grid"],
+  ): Promise<Step> {
+    if ("spec" in k) {
+      const buffers = c as Record<string, GPUBuffer>;
+      const names = new Set(k.spec.bindings.map((x) => x.name));
+      for (const n of Object.keys(buffers)) {
+        if (!names.has(n) || n === "run" || n === "params") throw new Error(`internal: kernel '${k.spec.name}' has no buffer '${n}'`);
+      }
+      const resources: Record<string, GPUBuffer> = { ...buffers };
+      if (names.has("params")) {
+        if (a === null || a === undefined) throw new Error(`internal: kernel '${k.spec.name}' needs its params`);
+        resources["params"] = isBuffer(a) ? a : this.params(k, a as ParamValues<Record<string, UniformType>>, `${k.spec.name}.params`);
+      }
+      return this.bindStep(k.spec, resources, d!);
+    }
+    return this.bindStep(k, a as Record<string, GPUBuffer>, c as Step["grid"]);
+  }
+
+  protected async bindStep(spec: KernelSpec, resources: Record<string, GPUBuffer>, grid: Step["grid"]): Promise<Step> {
     const { pipeline, layout } = await this.gpu.pipelines.get(spec);
     const entries = spec.bindings.map((b, i) => {
       const buffer = b.name === "run" ? this.runUniform : resources[b.name];
@@ -133,6 +174,11 @@ export class BuildContext {
     else this.owned.push(buf);
     return buf;
   }
+}
+
+/** A GPUBuffer (not a record of uniform values): uniform values are plain objects of numbers and arrays. */
+function isBuffer(v: unknown): v is GPUBuffer {
+  return typeof v === "object" && v !== null && typeof (v as GPUBuffer).destroy === "function" && typeof (v as GPUBuffer).size === "number";
 }
 
 /** Records a step if its grid is non-empty. */

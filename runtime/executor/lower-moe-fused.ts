@@ -160,11 +160,7 @@ export async function expertCentricSteps(b: BuildContext, op: MoeOp, routed: Rou
     steps.push(await b.step(downSpec, res, (T) => grid2D(ntn * tiles(T), maxDim)));
   }
   steps.push(
-    await b.step(
-      combineKernel(b.dtype),
-      { params: b.uniform([D, maxK, 0, 0], `${name}.combine.params`), tok_count: tokCount, y, out },
-      (T) => elementwiseGrid(T * D, COMBINE_WG, maxDim),
-    ),
+    await b.step(combineKernel(b.dtype), { D, maxK }, { tok_count: tokCount, y, out }, (T) => elementwiseGrid(T * D, COMBINE_WG, maxDim)),
   );
 
   return { steps, clears: [cursor] };

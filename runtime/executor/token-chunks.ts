@@ -65,7 +65,7 @@ export class SizingContext extends BuildContext {
     return this.placeholder(GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST);
   }
 
-  override async step(_spec: KernelSpec, _resources: Record<string, GPUBuffer>, grid: Step["grid"]): Promise<Step> {
+  protected override async bindStep(_spec: KernelSpec, _resources: Record<string, GPUBuffer>, grid: Step["grid"]): Promise<Step> {
     return { pipeline: undefined as unknown as GPUComputePipeline, bindGroup: undefined as unknown as GPUBindGroup, grid };
   }
 

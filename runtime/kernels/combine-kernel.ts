@@ -2,20 +2,18 @@
 // in f32 (no float atomics, so every run gives the same bits). A token with no expert gets 0.
 
 import type { StorageDtype } from "../gpu/buffers.js";
-import type { KernelSpec } from "./kernel-spec.js";
-import { header, RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
+import { defineKernel, read, write } from "./define-kernel.js";
+import { WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
 
 export const COMBINE_WG = 256;
 
-export function combineKernel(dtype: StorageDtype): KernelSpec {
-  const code = `${header(dtype)}
-${RUN_STRUCT}
-struct Params { D: u32, maxK: u32, _a: u32, _b: u32 }
-@group(0) @binding(1) var<uniform> p: Params;
-@group(0) @binding(2) var<storage, read> tok_count: array<u32>;
-@group(0) @binding(3) var<storage, read> y: array<st>;
-@group(0) @binding(4) var<storage, read_write> out: array<st>;
-
+export function combineKernel(dtype: StorageDtype) {
+  return defineKernel({
+    name: `combine[${dtype}]`,
+    dtype,
+    uniforms: { D: "u32", maxK: "u32" },
+    buffers: { tok_count: read("array<u32>"), y: read(), out: write() },
+    body: /* wgsl */ `
 @compute @workgroup_size(${COMBINE_WG})
 fn main(${WG_BUILTINS}) {
   ${WG_LINEAR}
@@ -27,17 +25,6 @@ fn main(${WG_BUILTINS}) {
   for (var s = 0u; s < tok_count[t]; s++) { acc += f32(y[(t * p.maxK + s) * p.D + d]); }
   out[i] = st(acc);
 }
-`;
-  return {
-    name: `combine[${dtype}]`,
-    code,
-    entryPoint: "main",
-    bindings: [
-      { name: "run", kind: "uniform" },
-      { name: "params", kind: "uniform" },
-      { name: "tok_count", kind: "read" },
-      { name: "y", kind: "read" },
-      { name: "out", kind: "storage" },
-    ],
-  };
+`,
+  });
 }
