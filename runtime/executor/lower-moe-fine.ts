@@ -19,13 +19,12 @@ import type { IrOp } from "../../compiler/ir/ir.js";
 import { FINE_AXPY_WG, FINE_SLOT_CHUNK, fineAxpyKernel, fineAxpyParams, fineReduceKernel } from "../kernels/fine-axpy.js";
 import { FINE_WG, fineDotKernel, fineDotParams } from "../kernels/fine-gather-dot.js";
 import { ELEMENTWISE_WG, scalarKernel, scalarParams } from "../kernels/elementwise-kernels.js";
-import { innerAct, isGated } from "../kernels/expert-gemm-up.js";
+import { innerAct, isGated } from "../kernels/gemm/ffn-gemms.js";
 import { ACT_CODE, grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
 import { elementwiseGrid } from "./grids.js";
-import { expertGemmDownKernel, expertGemmDownParams } from "../kernels/expert-gemm-down.js";
-import { expertGemmUpKernel, expertGemmUpParams, GEMM_BM, GEMM_BN } from "../kernels/expert-gemm-up.js";
 import { FINE_WEIGH_WG, fineWeighKernel, fineWeighParams } from "../kernels/fine-weigh.js";
+import { denseDownSteps, denseUpSteps } from "./ffn-steps.js";
 import { expertCentricSteps, poolWeights, type RoutedSlots } from "./lower-moe-fused.js";
 import { routeSlots } from "./route-slots.js";
 
@@ -159,29 +158,13 @@ async function denseSteps(b: BuildContext, op: MoeOp, routed: RoutedSlots, name:
   if (pool.bias) throw new Error(`moe over pool '${pool.key}': the dense schedule does not take expert biases; use the token or expert schedule`);
   const { tokCount, ids, wts, maxK } = routed;
   const N = pool.count;
-  const D = pool.dim;
   const R = pool.hidden;
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
   const h = b.storage(b.cap * N * R, `${name}.dense.h`);
   const hw = b.storage(b.cap * N * R, `${name}.dense.hw`);
   const out = b.value(op.out);
   const w = poolWeights(b, pool);
-  const steps: Step[] = [];
-  const upSpec = expertGemmUpKernel({ dtype: b.dtype, gated: isGated(pool.act), mode: "dense" });
-  for (let c = 0; c < w.up.chunks.length; c++) {
-    const ch = w.up.chunks[c]!;
-    const res: Record<string, GPUBuffer> = {
-      params: b.uniform(expertGemmUpParams({ D, I: R, N, maxK: 1, mode: "dense", g0: ch.g0, g1: ch.g1, act: pool.act, bias: false }), `${name}.up.params`),
-      x: b.value(op.x),
-      w_up: ch.buffer,
-      b_up: b.dummy(),
-      b_gate: b.dummy(),
-      h,
-    };
-    if (w.gate) res["w_gate"] = w.gate.chunks[c]!.buffer;
-    const ntn = Math.ceil((N * R) / GEMM_BN);
-    steps.push(await b.step(upSpec, res, (T) => grid2D(ntn * Math.ceil(T / GEMM_BM), maxDim)));
-  }
+  const steps: Step[] = [...(await denseUpSteps(b, pool, w, { x: b.value(op.x), h }, false))];
   steps.push(
     await b.step(
       fineWeighKernel(b.dtype),
@@ -189,18 +172,7 @@ async function denseSteps(b: BuildContext, op: MoeOp, routed: RoutedSlots, name:
       (T) => grid2D(Math.ceil((T * maxK * R) / FINE_WEIGH_WG), maxDim),
     ),
   );
-  const downSpec = expertGemmDownKernel({ dtype: b.dtype, mode: "dense" });
-  for (let c = 0; c < w.down.chunks.length; c++) {
-    const ch = w.down.chunks[c]!;
-    const res: Record<string, GPUBuffer> = {
-      params: b.uniform(expertGemmDownParams({ D, I: R, N, maxK: 1, mode: "dense", g0: ch.g0, g1: ch.g1, accumulate: c > 0, bias: false }), `${name}.down.params`),
-      h: hw,
-      w_down: ch.buffer,
-      b_down_sum: b.dummy(),
-      out,
-    };
-    steps.push(await b.step(downSpec, res, (T) => grid2D(Math.ceil(D / GEMM_BN) * Math.ceil(T / GEMM_BM), maxDim)));
-  }
+  steps.push(...(await denseDownSteps(b, pool, w, { h: hw, out, biasSum: undefined })));
   return { steps, clears: [hw] };
 }
 

@@ -4,27 +4,18 @@
 //
 // Every member with weights (ffn of any hidden size, act and bias; lowrank of any rank; atoms) runs
 // in the same two ragged grouped-GEMM launches, each 16-row tile reading its member's size,
-// offsets and activation from a table (hetero-gemm.ts); identity and zero members cost nothing but
+// offsets and activation from a table (gemm/hetero-gemms.ts); identity and zero members cost nothing but
 // a branch in the combine. Members' tensors are packed into one buffer per role at plan time.
 
 import type { IrOp, IrPool } from "../../compiler/ir/ir.js";
 import { bytesPer, createBuffer, STORAGE_USAGE, uploadFloats } from "../gpu/buffers.js";
-import { DISPATCH_SLOTS_PER_WORKGROUP, dispatchKernel, dispatchParams, maxRowTiles } from "../kernels/dispatch-kernel.js";
-import { innerAct, isGated } from "../kernels/expert-gemm-up.js";
-import {
-  HETERO_BM,
-  HETERO_BN,
-  HETERO_COMBINE_WG,
-  heteroCombineKernel,
-  heteroGemmDownKernel,
-  heteroGemmParams,
-  heteroGemmUpKernel,
-  MEMBER_KIND,
-  MEMBER_WORDS,
-} from "../kernels/hetero-gemm.js";
+import { innerAct, isGated } from "../kernels/gemm/ffn-gemms.js";
+import { heteroDownKernel, heteroDownParams, heteroUpKernel, heteroUpParams, MEMBER_KIND, MEMBER_WORDS } from "../kernels/gemm/hetero-gemms.js";
+import { HETERO_COMBINE_WG, heteroCombineKernel } from "../kernels/hetero-combine.js";
 import { ACT_CODE, grid2D } from "../kernels/wgsl-common.js";
 import { mixedMemberPool } from "../weights/canonical-layout.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
+import { sortSlots } from "./ffn-steps.js";
 import { elementwiseGrid } from "./grids.js";
 import { ffnTensorNames, ffnView } from "./pool-view.js";
 import { routeSlots } from "./route-slots.js";
@@ -123,77 +114,28 @@ export async function lowerMoeMixed(b: BuildContext, op: MoeOp, index: number, n
   const clears = [...routed.clears];
   let y = b.dummy();
   if (pk.Imax > 0) {
-    const tilesCap = maxRowTiles(cap * maxK, E, HETERO_BM);
-    const tiles = (T: number): number => maxRowTiles(T * maxK, E, HETERO_BM);
-    const cursor = b.storage(E, `${name}.cursor`, 4);
-    const sorted = b.storage(tilesCap * HETERO_BM, `${name}.sorted`, 4);
-    const tileExpert = b.storage(tilesCap, `${name}.tile_expert`, 4);
-    const tileInfo = b.storage(4, `${name}.tile_info`, 4);
-    const h = b.storage(tilesCap * HETERO_BM * pk.Imax, `${name}.h`);
+    const sort = await sortSlots(b, { E, maxK, expertCount, tokCount, ids }, name);
+    const { sorted, tile_expert, tile_info } = sort.slots;
+    const h = b.storage(sort.slots.rowsCap * pk.Imax, `${name}.h`);
     y = b.storage(cap * maxK * D, `${name}.y`);
-    clears.push(cursor);
-    steps.push(
-      await b.step(
-        dispatchKernel(),
-        {
-          params: b.uniform(dispatchParams(E, maxK, HETERO_BM), `${name}.dispatch.params`),
-          expert_count: expertCount,
-          tok_count: tokCount,
-          ids,
-          cursor,
-          sorted,
-          tile_expert: tileExpert,
-          tile_info: tileInfo,
-        },
-        (T) => grid2D(Math.ceil((T * maxK) / DISPATCH_SLOTS_PER_WORKGROUP), maxDim),
-      ),
-    );
-    const ntnUp = Math.ceil(pk.Imax / HETERO_BN);
-    steps.push(
-      await b.step(
-        heteroGemmUpKernel(b.dtype),
-        {
-          params: b.uniform(heteroGemmParams({ D, Imax: pk.Imax, maxK, ntn: ntnUp }), `${name}.up.params`),
-          x,
-          sorted,
-          tile_expert: tileExpert,
-          tile_info: tileInfo,
-          table,
-          w_up: upload(pk.wUp, "w_up"),
-          w_gate: pk.wGate ? upload(pk.wGate, "w_gate") : b.dummy(),
-          b_up: upload(pk.bUp, "b_up"),
-          b_gate: upload(pk.bGate, "b_gate"),
-          h,
-        },
-        (T) => grid2D(ntnUp * tiles(T), maxDim),
-      ),
-    );
-    const ntnDown = Math.ceil(D / HETERO_BN);
-    steps.push(
-      await b.step(
-        heteroGemmDownKernel(b.dtype),
-        {
-          params: b.uniform(heteroGemmParams({ D, Imax: pk.Imax, maxK, ntn: ntnDown }), `${name}.down.params`),
-          h,
-          sorted,
-          tile_expert: tileExpert,
-          tile_info: tileInfo,
-          table,
-          wts,
-          w_down: upload(pk.wDown, "w_down"),
-          b_down: upload(pk.bDown, "b_down"),
-          y,
-        },
-        (T) => grid2D(ntnDown * tiles(T), maxDim),
-      ),
-    );
+    clears.push(...sort.clears);
+    steps.push(sort.step);
+    const up = heteroUpParams({ D, Imax: pk.Imax, maxK });
+    const upBufs = {
+      x, sorted, tile_expert, tile_info, table,
+      w_up: upload(pk.wUp, "w_up"),
+      w_gate: pk.wGate ? upload(pk.wGate, "w_gate") : b.dummy(),
+      b_up: upload(pk.bUp, "b_up"),
+      b_gate: upload(pk.bGate, "b_gate"),
+      h,
+    };
+    steps.push(await b.step(heteroUpKernel(b.dtype), up.values, upBufs, (T) => grid2D(up.ntn * sort.slots.tiles(T), maxDim)));
+    const down = heteroDownParams({ D, Imax: pk.Imax });
+    const downBufs = { h, sorted, tile_expert, tile_info, table, wts, w_down: upload(pk.wDown, "w_down"), b_down: upload(pk.bDown, "b_down"), y };
+    steps.push(await b.step(heteroDownKernel(b.dtype), down.values, downBufs, (T) => grid2D(down.ntn * sort.slots.tiles(T), maxDim)));
   }
   steps.push(
-    await b.step(
-      heteroCombineKernel(b.dtype),
-      { params: b.uniform(heteroGemmParams({ D, Imax: pk.Imax, maxK, ntn: 0 }), `${name}.combine.params`), x, tok_count: tokCount, ids, wts, table, y, out },
-      (T) => elementwiseGrid(T * D, HETERO_COMBINE_WG, maxDim),
-    ),
+    await b.step(heteroCombineKernel(b.dtype), { D, maxK }, { x, tok_count: tokCount, ids, wts, table, y, out }, (T) => elementwiseGrid(T * D, HETERO_COMBINE_WG, maxDim)),
   );
 
   return {

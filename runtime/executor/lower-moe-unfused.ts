@@ -7,9 +7,9 @@
 //   shared: per expert: up ─► (gate) ─► activation ─► down ─► out +=
 
 import type { IrOp } from "../../compiler/ir/ir.js";
-import { innerAct, isGated } from "../kernels/expert-gemm-up.js";
+import { innerAct, isGated } from "../kernels/gemm/ffn-gemms.js";
 import { ACT_CODE, grid2D } from "../kernels/wgsl-common.js";
-import { LINEAR_BM, LINEAR_BN, linearKernel, linearParams } from "../kernels/linear-kernel.js";
+import { LINEAR_BM, linearKernel, linearParams } from "../kernels/gemm/linear-gemm.js";
 import { routerKernelOptions, routerMaxPerToken } from "../kernels/router-kernel.js";
 import { softmaxKernel, softmaxParams } from "../kernels/softmax-kernel.js";
 import { activationKernel, gatherRowsKernel, naiveSelectKernel, UNFUSED_WG, weightedMixKernel } from "../kernels/unfused-kernels.js";
@@ -55,10 +55,11 @@ async function expertChain(
       if (c.g1 <= lo || c.g0 >= hi) continue;
       const g0 = Math.max(0, c.g0 - lo);
       const g1 = Math.min(rowsPerExpert, c.g1 - lo);
-      const params = uni((n) => linearParams({ rows: n, N: rowsPerExpert, K, wOff: (lo + g0 - c.g0) * K, bOff: lo, g0, g1, bias: pool.bias }), label);
-      const res: Record<string, GPUBuffer> = { params, a, weight: c.buffer, b: bias, out };
-      const ntn = Math.ceil(rowsPerExpert / LINEAR_BN);
-      prog.steps.push({ step: await b.step(linearKernel(b.dtype), res, () => null), grid: (n) => grid2D(ntn * Math.ceil(n / LINEAR_BM), maxDim) });
+      const lp = (n: number) => linearParams({ rows: n, N: rowsPerExpert, K, wOff: (lo + g0 - c.g0) * K, bOff: lo, g0, g1, bias: pool.bias });
+      const kernel = linearKernel(b.dtype);
+      const params = uni((n) => Array.from(kernel.params(lp(n).values)), label);
+      const ntn = lp(1).ntn;
+      prog.steps.push({ step: await b.step(kernel, params, { a, weight: c.buffer, b: bias, out }, () => null), grid: (n) => grid2D(ntn * Math.ceil(n / LINEAR_BM), maxDim) });
     }
   };
   const a = gather ? bufs.xe : bufs.x;
@@ -131,14 +132,9 @@ export async function lowerMoeUnfused(b: BuildContext, op: MoeOp, index: number,
   const routerW = b.weights.chunked(`${router.key}.weight`, E, D, `router '${router.key}'`);
   const rbias = ro.scoreBias ? b.weights.whole(`${router.key}.bias`, [E], `router '${router.key}' bias`) : b.dummy();
   for (const c of routerW.chunks) {
-    const res: Record<string, GPUBuffer> = {
-      params: b.uniform(linearParams({ rows: 0, N: E, K: D, g0: c.g0, g1: c.g1, bias: ro.scoreBias }), `${name}.logits.params`),
-      a: bufs.x,
-      weight: c.buffer,
-      b: rbias,
-      out: scores[0]!,
-    };
-    routerSteps.push(await b.step(linearKernel(b.dtype), res, (T) => grid2D(Math.ceil(E / LINEAR_BN) * Math.ceil(T / LINEAR_BM), maxDim)));
+    const p = linearParams({ rows: 0, N: E, K: D, g0: c.g0, g1: c.g1, bias: ro.scoreBias });
+    const logitBufs = { a: bufs.x, weight: c.buffer, b: rbias, out: scores[0]! };
+    routerSteps.push(await b.step(linearKernel(b.dtype), p.values, logitBufs, (T) => grid2D(p.ntn * Math.ceil(T / LINEAR_BM), maxDim)));
   }
   let cur = 0;
   for (const t of ro.transforms) {

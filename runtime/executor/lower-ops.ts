@@ -4,7 +4,7 @@
 import type { IrOp } from "../../compiler/ir/ir.js";
 import { elementwiseGrid } from "./grids.js";
 import { binaryKernel, binaryParams, ELEMENTWISE_WG, scalarKernel, scalarParams, unaryKernel, unaryParams } from "../kernels/elementwise-kernels.js";
-import { LINEAR_BM, LINEAR_BN, linearKernel, linearParams } from "../kernels/linear-kernel.js";
+import { LINEAR_BM, linearKernel, linearParams } from "../kernels/gemm/linear-gemm.js";
 import { softmaxKernel, softmaxParams } from "../kernels/softmax-kernel.js";
 import { grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
@@ -22,10 +22,9 @@ export async function lowerSimpleOp(b: BuildContext, op: SimpleOp, index: number
       const w = b.weights.chunked(`${op.weight}.weight`, op.outDim, inDim, `linear '${op.weight}'`);
       const bias = op.bias ? b.weights.whole(`${op.weight}.bias`, [op.outDim], `linear '${op.weight}' bias`) : b.dummy();
       for (const c of w.chunks) {
-        const params = b.uniform(linearParams({ rows: 0, N: op.outDim, K: inDim, g0: c.g0, g1: c.g1, bias: op.bias }), `${name}.params`);
-        const res: Record<string, GPUBuffer> = { params, a: b.value(op.x), weight: c.buffer, b: bias, out };
-        const ntn = Math.ceil(op.outDim / LINEAR_BN);
-        steps.push(await b.step(linearKernel(b.dtype), res, (T) => grid2D(ntn * Math.ceil(T / LINEAR_BM), maxDim)));
+        const p = linearParams({ rows: 0, N: op.outDim, K: inDim, g0: c.g0, g1: c.g1, bias: op.bias });
+        const bufs = { a: b.value(op.x), weight: c.buffer, b: bias, out };
+        steps.push(await b.step(linearKernel(b.dtype), p.values, bufs, (T) => grid2D(p.ntn * Math.ceil(T / LINEAR_BM), maxDim)));
       }
       break;
     }

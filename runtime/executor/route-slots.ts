@@ -1,4 +1,4 @@
-// The router half of a routed pool for the lowerings of fine and mixed pools (lower-moe-fine.ts,
+// The router half of a routed pool for every pool lowering (lower-moe-fused.ts, lower-moe-fine.ts,
 // lower-moe-mixed.ts): the same lowerRouter as ffn pools (every §5 stage, expert choice,
 // statistics, state), plus the Lowering fields that carry its statistics and state.
 

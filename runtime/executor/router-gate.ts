@@ -1,12 +1,13 @@
 // A router's gate GEMM matrix above the storage binding limit (E·D·bytes > 128 MiB on lavapipe:
 // E = 4096, D = 16384 at f32 is 256 MiB) is split over expert ranges: the weight store uploads it
-// as row chunks (never cutting a row), and each chunk is one dispatch of router-gate-kernel.ts
-// writing its columns of the score rows. The router kernel then runs with R_PRECOMPUTED (no GEMM
-// of its own) and does everything after the dot products — bias, cosine norms, product keys,
-// plugin scores, transforms, selection — unchanged. Cost: one dispatch more per chunk.
+// as row chunks (never cutting a row), and each chunk is one dispatch of the router-gate GEMM
+// (gemm/linear-gemm.ts) writing its columns of the score rows. The router kernel then runs with
+// R_PRECOMPUTED (no GEMM of its own) and does everything after the dot products — bias, cosine
+// norms, product keys, plugin scores, transforms, selection — unchanged. Cost: one dispatch more
+// per chunk.
 
 import { bytesPer } from "../gpu/buffers.js";
-import { routerGateKernel, routerGateParams, routerGateTiles, ROUTER_GATE_BM } from "../kernels/router-gate-kernel.js";
+import { LINEAR_BM, routerGateKernel, routerGateParams } from "../kernels/gemm/linear-gemm.js";
 import { grid2D } from "../kernels/wgsl-common.js";
 import type { BuildContext, Step } from "./build-context.js";
 
@@ -41,9 +42,8 @@ export async function splitRouterGate(
     for (const c of ct.chunks) {
       const g0 = base + c.g0;
       const g1 = base + c.g1;
-      const params = b.uniform(routerGateParams({ K: o.D, g0, g1, goff: o.goff, gstride: o.gstride }), `${o.name}.router.gate[${g0}:${g1}]`);
-      const ntn = routerGateTiles(g0, g1);
-      steps.push(await b.step(spec, { params, x: o.x, weight: c.buffer, scr: o.scr }, (T) => grid2D(ntn * Math.ceil(T / ROUTER_GATE_BM), maxDim)));
+      const p = routerGateParams({ K: o.D, g0, g1, goff: o.goff, gstride: o.gstride });
+      steps.push(await b.step(spec, p.values, { x: o.x, weight: c.buffer, scr: o.scr }, (T) => grid2D(p.ntn * Math.ceil(T / LINEAR_BM), maxDim)));
       chunks.push({ g0, g1 });
       weight ??= c.buffer;
     }

@@ -12,38 +12,39 @@
 // Outputs: sorted [tilesMax·BM] (slot index t·maxK + s, or NONE), tile_expert [tilesMax],
 // tile_info[0] = number of row tiles used.
 
-import type { KernelSpec } from "./kernel-spec.js";
-import { NONE, RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
+import { defineKernel, read, write } from "./define-kernel.js";
+import { NONE, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
 
 const WG = 256;
 /** Slots scattered per thread. */
 const ITEMS = 4;
 export const DISPATCH_SLOTS_PER_WORKGROUP = WG * ITEMS;
 
-/** Uniform words of the dispatch kernel's Params. */
-export function dispatchParams(E: number, maxK: number, bm: number): number[] {
-  return [E, maxK, bm, WG];
-}
-
 /** Upper bound of row tiles for `slots` selected (token, expert) pairs over E experts. */
 export function maxRowTiles(slots: number, numExperts: number, bm: number): number {
   return Math.ceil(slots / bm) + Math.min(numExperts, slots);
 }
 
-export function dispatchKernel(): KernelSpec {
-  const code = /* wgsl */ `
-${RUN_STRUCT}
-// wg = the workgroup size, from the host so the scan loop stays rolled (see router-kernel).
-struct Params { E: u32, maxK: u32, BM: u32, wg: u32 }
-@group(0) @binding(1) var<uniform> p: Params;
-@group(0) @binding(2) var<storage, read> expert_count: array<u32>;
-@group(0) @binding(3) var<storage, read> tok_count: array<u32>;
-@group(0) @binding(4) var<storage, read> ids: array<u32>;
-@group(0) @binding(5) var<storage, read_write> cursor: array<atomic<u32>>;
-@group(0) @binding(6) var<storage, read_write> sorted: array<u32>;
-@group(0) @binding(7) var<storage, read_write> tile_expert: array<u32>;
-@group(0) @binding(8) var<storage, read_write> tile_info: array<u32>;
+/** Uniforms of the dispatch kernel: E experts, maxK slots per token, the row tile BM. */
+export function dispatchParams(E: number, maxK: number, bm: number) {
+  return { E, maxK, BM: bm, wg: WG };
+}
 
+export function dispatchKernel() {
+  return defineKernel({
+    name: "dispatch",
+    // wg = the workgroup size, from the host so the scan loop stays rolled (see router-kernel).
+    uniforms: { E: "u32", maxK: "u32", BM: "u32", wg: "u32" },
+    buffers: {
+      expert_count: read("array<u32>"),
+      tok_count: read("array<u32>"),
+      ids: read("array<u32>"),
+      cursor: write("array<atomic<u32>>"),
+      sorted: write("array<u32>"),
+      tile_expert: write("array<u32>"),
+      tile_info: write("array<u32>"),
+    },
+    body: /* wgsl */ `
 const WG = ${WG}u;
 const ITEMS = ${ITEMS}u;
 const NONE = ${NONE}u;
@@ -103,21 +104,6 @@ fn main(${WG_BUILTINS}) {
     }
   }
 }
-`;
-  return {
-    name: "dispatch",
-    code,
-    entryPoint: "main",
-    bindings: [
-      { name: "run", kind: "uniform" },
-      { name: "params", kind: "uniform" },
-      { name: "expert_count", kind: "read" },
-      { name: "tok_count", kind: "read" },
-      { name: "ids", kind: "read" },
-      { name: "cursor", kind: "storage" },
-      { name: "sorted", kind: "storage" },
-      { name: "tile_expert", kind: "storage" },
-      { name: "tile_info", kind: "storage" },
-    ],
-  };
+`,
+  });
 }

@@ -108,7 +108,7 @@ export function planRouter(ir: IrRouter): RouterPlan {
   const D = r.dim;
   const where = (i: number) => `router '${r.key}' stage ${i} '${r.stages[i]!.name}'`;
   const rts = r.stages.map((s, i) => {
-    const rs = runtimeStage(s.name);
+    const rs = runtimeStage(s.name, r.pluginStages);
     if (!rs) throw new RouterPlanError(`${where(i)}: no implementation is loaded (is its plugin loaded?)`);
     return rs;
   });

@@ -1,4 +1,4 @@
-// The tiled f32-accumulating GEMM main loop shared by expert GEMM 1/2 and the linear kernel.
+// The tiled f32-accumulating GEMM main loop, the one inner loop of every GEMM (gemm-kernel.ts).
 //
 // Output tile BM × BN = 16 × 64 per workgroup of 64 threads; each thread owns a 4 × 4 register
 // tile (rows ty·4 + i, columns tx + 16·j): 16 FMAs per 8 workgroup-memory loads, and 2 barriers

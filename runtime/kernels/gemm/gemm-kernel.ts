@@ -1,0 +1,311 @@
+// The one GEMM generator. Every matrix product moec runs — the IR's `linear`, the router's gate
+// GEMM above the binding limit, a pool's up and down projections (routed: grouped over the
+// expert-sorted rows; shared: dense), a heterogeneous pool's per-member GEMMs — is an instance:
+//
+//   out[row, col] = epilogue( Σ_{k in [k0, K)} A[a_row, k] · B[col, k] )
+//
+// on the register-tiled loop of tile-loop.ts (16 × 64 tile, 64 threads, 4 × 4 per thread). What
+// varies is a few choices, each a table entry below:
+//
+//   rows      which rows a tile computes: `tokens` (row = token < M) or `sorted` (a tile of the
+//             expert-sorted slot list of dispatch-kernel.ts; its expert is uniform per tile), the
+//             A rows `gather`ed from x (token = slot / maxK) or contiguous in sorted order;
+//             `members`: the tile's expert is a member of a heterogeneous pool, read from a table.
+//   weights   how B[col, k] is addressed: `rows` (row g of a [rows, K] matrix, stacked experts
+//             offset by expert · ncols; bound as the chunk [g0, g1) so a matrix above the binding
+//             limit costs a dispatch per chunk), `expert-concat` (a shared pool's down projection:
+//             K runs over every expert's hidden units), `member-up` / `member-down` (packed
+//             heterogeneous members); `gated`: a second matrix (SwiGLU's gate) in the same tile.
+//   epilogue  bias, activation (act(gate) · up when gated), routing weight, accumulate into the
+//             output (residuals, weight chunks), and the store: at the tile row's position or at
+//             its slot/token, as the storage type or f32, with a row stride and offset.
+//
+// The uniforms are named by the choices (defineKernel), so host code fills them by name.
+
+import type { StorageDtype } from "../../gpu/buffers.js";
+import { defineKernel, read, write, type BufferDecl, type Kernel } from "../define-kernel.js";
+import { ACT_WGSL, NONE, WG_BUILTINS, WG_LINEAR } from "../wgsl-common.js";
+import { TILE_BM, TILE_BN, TILE_WG, tileDecls, tileLoop } from "./tile-loop.js";
+
+export const GEMM_BM = TILE_BM;
+export const GEMM_BN = TILE_BN;
+
+/** Words of one member in a heterogeneous pool's table: [kind, I_j, up_row_j, down_off_j, act_j, gated_j, bias_j, 0]. */
+export const MEMBER_WORDS = 8;
+export const MEMBER_KIND = { weights: 0, identity: 1, zero: 2 } as const;
+
+export type GemmRows =
+  /** Row r of tile m is token m·BM + r, below M (the run's T, or `rows` when non-zero). */
+  | { kind: "tokens" }
+  /** Tile m of the expert-sorted slot list; A rows gathered from the token of each slot, or read in sorted order. */
+  | { kind: "sorted"; gather: boolean; members?: boolean };
+
+export type GemmWeights = "rows" | "expert-concat" | "member-up" | "member-down";
+
+export interface GemmEpilogue {
+  /** Bias buffer (and the gate's, when gated), added when the `bias` flag is set (per member: its table word). */
+  bias?: { buffer: string; gate?: string };
+  /** Apply act_f32(act, ·) (gated: act(gate) · up). */
+  act?: boolean;
+  /** Multiply by the routing weight of the row's slot (`wts`). */
+  routingWeight?: boolean;
+  /** Add what the output holds when the `accumulate` flag is set (weight chunks after the first, residuals). */
+  accumulate?: boolean;
+  /** Output buffer, where a row goes (`position`: the tile row m·BM + r; `id`: its slot or token) and its type. */
+  store: { buffer: string; row: "position" | "id"; type: "st" | "f32" };
+}
+
+export interface GemmDesign {
+  /** Kernel name prefix; the dtype is appended (`expert_gemm_up[grouped,gated,f16]`). */
+  name: string;
+  dtype: StorageDtype;
+  rows: GemmRows;
+  weights: GemmWeights;
+  /** Buffer names: A, B (and the gate matrix when gated). */
+  a: string;
+  b: string;
+  gate?: string;
+  epilogue: GemmEpilogue;
+}
+
+// ------------------------------------------------------------------------------------------ rows
+
+/** Sets up the tile's rows: may return (workgroup-uniformly), then fills row_id[r] (NONE: padding). */
+function rowSetup(d: GemmDesign): string {
+  if (d.rows.kind === "tokens") {
+    return `
+  let M = select(p.rows, run.T, p.rows == 0u);
+  if (tile_m * BM >= M) { return; }
+  if (tid < BM) {
+    let t = tile_m * BM + tid;
+    row_id[tid] = select(NONE, t, t < M);
+  }`;
+  }
+  const members = d.rows.members
+    ? `
+  if (tid < ${MEMBER_WORDS}u) { sh_m[tid] = table[expert * ${MEMBER_WORDS}u + tid]; }
+  let mt = workgroupUniformLoad(&sh_m);
+  if (mt[0] != ${MEMBER_KIND.weights}u) { return; }
+  let I_e = mt[1];
+  let up_row = mt[2];
+  let down_off = mt[3];
+  let act = mt[4];
+  let gated = mt[5];
+  let bias = mt[6];`
+    : "";
+  // gather: row_id = the token of the slot (A row, and where a gathered row is stored by position);
+  // otherwise row_id = the slot itself (its routing weight and its place in y).
+  const id = d.rows.gather ? "select(slot / p.maxK, NONE, slot == NONE)" : "slot";
+  return `
+  if (tid == 0u) { sh_u = tile_info[0]; }
+  let ntiles = workgroupUniformLoad(&sh_u);
+  if (tile_m >= ntiles) { return; }
+  if (tid == 0u) { sh_u = tile_expert[tile_m]; }
+  let expert = workgroupUniformLoad(&sh_u);${members}
+  if (tid < BM) {
+    let slot = sorted[tile_m * BM + tid];
+    row_id[tid] = ${id};
+  }`;
+}
+
+/** The A row of tile row r (NONE: none). */
+function aRow(d: GemmDesign): string {
+  return d.rows.kind === "sorted" && !d.rows.gather ? "select(tile_m * BM + r, NONE, row_id[r] == NONE)" : "row_id[r]";
+}
+
+// ------------------------------------------------------------------------------------------ weights
+
+interface WeightForm {
+  /** After the row setup: `col0`, the first column of the tile (and an early exit for a tile outside the bound chunk). */
+  setup: string;
+  /** Statements setting `w` (and `wg` when gated) to B[col, k] for tile-local column c. */
+  load: (gated: string | undefined) => string;
+  /** The column guard of a stored element (col = col0 + local column). */
+  guard: string;
+  /** Index of col's bias, and the K range (WGSL). */
+  biasIndex: string;
+  k0: string;
+  K: string;
+}
+
+function weightForm(d: GemmDesign): WeightForm {
+  const gate = d.gate;
+  switch (d.weights) {
+    case "rows": {
+      if (d.rows.kind === "tokens") {
+        // A dense matrix: the grid covers only the chunk's columns, [g0, g1).
+        return {
+          setup: `
+  let col0 = p.g0 + tile_n * BN;`,
+          load: (g) => `let col = col0 + c; if (col < p.g1) { let a = p.w_off + (col - p.g0) * p.K + k; w = f32(${d.b}[a]);${g ? ` wg = f32(${g}[a]);` : ""} }`,
+          guard: "col < p.g1",
+          biasIndex: "p.b_off + col",
+          k0: "0u",
+          K: "p.K",
+        };
+      }
+      // Stacked experts: the expert's rows start at expert · ncols; tiles missing the chunk exit.
+      return {
+        setup: `
+  let col0 = tile_n * BN;
+  let base = expert * p.ncols;
+  let g_lo = base + col0;
+  let g_hi = base + min(col0 + BN, p.ncols);
+  if (g_hi <= p.g0 || g_lo >= p.g1) { return; }`,
+        load: (g) => `let col = col0 + c; let gr = base + col;
+        if (col < p.ncols && gr >= p.g0 && gr < p.g1) { let a = (gr - p.g0) * p.K + k; w = f32(${d.b}[a]);${g ? ` wg = f32(${g}[a]);` : ""} }`,
+        guard: "col < p.ncols && base + col >= p.g0 && base + col < p.g1",
+        biasIndex: "base + col",
+        k0: "0u",
+        K: "p.K",
+      };
+    }
+    case "expert-concat":
+      // B element (col, k) with k = e·I + i is row e·ncols + col of the stacked [N·ncols, I] matrix.
+      return {
+        setup: `
+  let col0 = tile_n * BN;`,
+        load: () => `let col = col0 + c;
+        if (col < p.ncols) { let e = k / p.I; let i = k % p.I; let gr = e * p.ncols + col; if (gr >= p.g0 && gr < p.g1) { w = f32(${d.b}[(gr - p.g0) * p.I + i]); } }`,
+        guard: "col < p.ncols",
+        biasIndex: "col",
+        k0: "p.k_lo",
+        K: "p.k_hi",
+      };
+    case "member-up":
+      return {
+        setup: `
+  let col0 = tile_n * BN;
+  if (col0 >= I_e) { return; }`,
+        load: () => `let col = col0 + c;
+        if (col < I_e) { let a = (up_row + col) * p.K + k; w = f32(${d.b}[a]); if (gated != 0u) { wg = f32(${gate}[a]); } }`,
+        guard: "col < I_e",
+        biasIndex: "up_row + col",
+        k0: "0u",
+        K: "p.K",
+      };
+    case "member-down":
+      return {
+        setup: `
+  let col0 = tile_n * BN;`,
+        load: () => `let col = col0 + c;
+        if (col < p.ncols) { w = f32(${d.b}[down_off + col * I_e + k]); }`,
+        guard: "col < p.ncols",
+        biasIndex: "expert * p.ncols + col",
+        k0: "0u",
+        K: "I_e",
+      };
+  }
+}
+
+// ------------------------------------------------------------------------------------------ epilogue
+
+function epilogue(d: GemmDesign, wf: WeightForm, gated: boolean): string {
+  const e = d.epilogue;
+  const members = d.rows.kind === "sorted" && d.rows.members;
+  const lines: string[] = ["var v = acc[i * 4u + j];"];
+  if (gated) lines.push("var vg = acc_g[i * 4u + j];");
+  if (e.bias) {
+    const flag = members ? "bias != 0u" : "p.bias != 0u";
+    lines.push(`if (${flag}) { v += f32(${e.bias.buffer}[${wf.biasIndex}]);${gated && e.bias.gate ? ` vg += f32(${e.bias.gate}[${wf.biasIndex}]);` : ""} }`);
+  }
+  if (e.act) {
+    const code = members ? "act" : "p.act";
+    if (gated && members) lines.push(`v = select(act_f32(${code}, v), act_f32(${code}, vg) * v, gated != 0u);`);
+    else lines.push(gated ? `v = act_f32(${code}, vg) * v;` : `v = act_f32(${code}, v);`);
+  }
+  if (e.routingWeight) lines.push("v *= wts[row_id[r]];");
+  const row = e.store.row === "position" ? "tile_m * BM + r" : "row_id[r]";
+  const at = `p.out_off + (${row}) * p.ld + col`;
+  if (e.accumulate) lines.push(`if (p.accumulate != 0u) { v += f32(${e.store.buffer}[${at}]); }`);
+  lines.push(`${e.store.buffer}[${at}] = ${e.store.type === "st" ? "st(v)" : "v"};`);
+  return lines.join("\n        ");
+}
+
+// ------------------------------------------------------------------------------------------ the kernel
+
+/** The uniforms of a design, in struct order. */
+function uniformsOf(d: GemmDesign): Record<string, "u32"> {
+  const u: Record<string, "u32"> = { ntn: "u32", lda: "u32", ld: "u32", out_off: "u32" };
+  if (d.rows.kind === "tokens") u["rows"] = "u32";
+  else if (d.rows.gather) u["maxK"] = "u32";
+  if (d.weights === "rows" || d.weights === "member-up") u["K"] = "u32";
+  const denseRows = d.weights === "rows" && d.rows.kind === "tokens";
+  if (d.weights !== "member-up" && !denseRows) u["ncols"] = "u32";
+  if (d.weights === "rows" || d.weights === "expert-concat") Object.assign(u, { g0: "u32", g1: "u32" });
+  if (denseRows) Object.assign(u, { w_off: "u32", b_off: "u32" });
+  if (d.weights === "expert-concat") Object.assign(u, { I: "u32", k_lo: "u32", k_hi: "u32" });
+  const members = d.rows.kind === "sorted" && d.rows.members;
+  if (d.epilogue.act && !members) u["act"] = "u32";
+  if (d.epilogue.bias && !members) u["bias"] = "u32";
+  if (d.epilogue.accumulate) u["accumulate"] = "u32";
+  return u;
+}
+
+function buffersOf(d: GemmDesign): Record<string, BufferDecl> {
+  const bufs: Record<string, BufferDecl> = { [d.a]: read() };
+  if (d.rows.kind === "sorted") Object.assign(bufs, { sorted: read("array<u32>"), tile_expert: read("array<u32>"), tile_info: read("array<u32>") });
+  if (d.rows.kind === "sorted" && d.rows.members) bufs["table"] = read("array<u32>");
+  if (d.epilogue.routingWeight) bufs["wts"] = read("array<f32>");
+  bufs[d.b] = read();
+  if (d.gate) bufs[d.gate] = read();
+  if (d.epilogue.bias) {
+    bufs[d.epilogue.bias.buffer] = read();
+    if (d.gate && d.epilogue.bias.gate) bufs[d.epilogue.bias.gate] = read();
+  }
+  bufs[d.epilogue.store.buffer] = write(d.epilogue.store.type === "st" ? "array<st>" : "array<f32>");
+  return bufs;
+}
+
+/** A GEMM kernel; its uniforms are all u32 words, named by the design (uniformsOf). */
+export type GemmKernel = Kernel<Record<string, "u32">, Record<string, BufferDecl>>;
+
+export function gemmKernel(d: GemmDesign): GemmKernel {
+  if (d.epilogue.routingWeight && (d.rows.kind !== "sorted" || d.rows.gather)) throw new Error(`internal: GEMM '${d.name}': a routing weight needs slot rows (sorted, not gathered)`);
+  if (d.epilogue.store.row === "id" && d.rows.kind === "sorted" && d.rows.gather) throw new Error(`internal: GEMM '${d.name}': gathered rows are stored by position`);
+  if (d.weights.startsWith("member") && !(d.rows.kind === "sorted" && d.rows.members)) throw new Error(`internal: GEMM '${d.name}': member weights need member rows`);
+  const gated = d.gate !== undefined;
+  const wf = weightForm(d);
+  const sorted = d.rows.kind === "sorted";
+  const members = sorted && d.rows.kind === "sorted" && d.rows.members;
+  const loop = tileLoop({
+    K: wf.K,
+    kStart: wf.k0,
+    gated,
+    loadA: `let ar = ${aRow(d)}; if (ar != NONE) { v = f32(${d.a}[ar * p.lda + k]); }`,
+    loadB: wf.load(d.gate),
+  });
+  const body = /* wgsl */ `
+${d.epilogue.act ? ACT_WGSL : ""}
+const BM = ${GEMM_BM}u;
+const BN = ${GEMM_BN}u;
+const NONE = ${NONE}u;
+${sorted ? "var<workgroup> sh_u: u32;" : ""}
+${members ? `var<workgroup> sh_m: array<u32, ${MEMBER_WORDS}>;` : ""}
+var<workgroup> row_id: array<u32, BM>;
+${tileDecls(gated)}
+
+@compute @workgroup_size(${TILE_WG})
+fn main(${WG_BUILTINS}) {
+  ${WG_LINEAR}
+  let tile_n = wg_linear % p.ntn;
+  let tile_m = wg_linear / p.ntn;
+  ${rowSetup(d)}
+  ${wf.setup}
+  workgroupBarrier();
+  ${loop}
+
+  for (var i = 0u; i < 4u; i++) {
+    let r = ty * 4u + i;
+    if (row_id[r] == NONE) { continue; }
+    for (var j = 0u; j < 4u; j++) {
+      let col = col0 + tx + 16u * j;
+      if (${wf.guard}) {
+        ${epilogue(d, wf, gated)}
+      }
+    }
+  }
+}
+`;
+  return defineKernel({ name: `${d.name}[${d.dtype}]`, dtype: d.dtype, uniforms: uniformsOf(d), buffers: buffersOf(d), body });
+}

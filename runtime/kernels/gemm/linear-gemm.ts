@@ -1,0 +1,57 @@
+// Dense GEMMs as instances of the GEMM generator:
+//
+//   linear       out[r, n] = Σ_k a[r, k] · W[w_off + n·K + k] (+ b[b_off + n])
+//                the IR's `linear` (rows = T) and the unfused baseline's per-expert projections
+//                (rows = that expert's token count, W a slice of the stacked pool tensor).
+//   router gate  scr[goff + t·gstride + n] = Σ_k x[t, k] · W[n, k]   (f32 scores)
+//                the router's gate GEMM on its own, for a matrix above the binding limit
+//                (router-gate.ts): the fused router then runs with its GEMM off (R_PRECOMPUTED).
+//
+// The bound W may be a chunk holding rows [g0, g1): the grid covers only the chunk's columns, so a
+// matrix above the binding limit costs one dispatch per chunk.
+
+import type { StorageDtype } from "../../gpu/buffers.js";
+import { GEMM_BM, GEMM_BN, gemmKernel, type GemmKernel } from "./gemm-kernel.js";
+
+export { GEMM_BM as LINEAR_BM };
+
+export function linearKernel(dtype: StorageDtype): GemmKernel {
+  return gemmKernel({
+    name: "linear",
+    dtype,
+    rows: { kind: "tokens" },
+    weights: "rows",
+    a: "a",
+    b: "weight",
+    epilogue: { bias: { buffer: "b" }, store: { buffer: "out", row: "id", type: "st" } },
+  });
+}
+
+export function routerGateKernel(dtype: StorageDtype): GemmKernel {
+  return gemmKernel({
+    name: "router-gate",
+    dtype,
+    rows: { kind: "tokens" },
+    weights: "rows",
+    a: "x",
+    b: "weight",
+    epilogue: { store: { buffer: "scr", row: "id", type: "f32" } },
+  });
+}
+
+/** Column tiles of a chunk of rows [g0, g1) (the grid is tiles × ⌈rows / BM⌉). */
+export const chunkTiles = (g0: number, g1: number): number => Math.ceil((g1 - g0) / GEMM_BN);
+
+/** `linear` uniforms: rows (0: the run's T), N outputs of K inputs, the bound chunk [g0, g1) (default: all of N). */
+export function linearParams(o: { rows: number; N: number; K: number; wOff?: number; bOff?: number; g0?: number; g1?: number; bias: boolean }): { values: Record<string, number>; ntn: number } {
+  const g0 = o.g0 ?? 0;
+  const g1 = Math.min(o.g1 ?? o.N, o.N);
+  const ntn = chunkTiles(g0, g1);
+  return { values: { ntn, lda: o.K, ld: o.N, out_off: 0, rows: o.rows, K: o.K, g0, g1, w_off: o.wOff ?? 0, b_off: o.bOff ?? 0, bias: o.bias ? 1 : 0 }, ntn };
+}
+
+/** Router gate uniforms: scores of rows [g0, g1) of W [E, K] into scr at goff, row stride gstride. */
+export function routerGateParams(o: { K: number; g0: number; g1: number; goff: number; gstride: number }): { values: Record<string, number>; ntn: number } {
+  const ntn = chunkTiles(o.g0, o.g1);
+  return { values: { ntn, lda: o.K, ld: o.gstride, out_off: o.goff, rows: 0, K: o.K, g0: o.g0, g1: o.g1, w_off: 0, b_off: 0 }, ntn };
+}
