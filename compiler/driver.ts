@@ -17,6 +17,7 @@ import type { Counts, WeightEntry } from "./semantic/count.js";
 import { countInstance, listWeights } from "./semantic/count.js";
 import { didYouMean } from "./semantic/suggest.js";
 import { IrBuilder } from "./ir/ir-builder.js";
+import { attachPluginStages } from "./plugins/program-stages.js";
 import type { IrProgram } from "./ir/ir.js";
 import type { Unsupported } from "./ir/ir-builder.js";
 
@@ -207,7 +208,9 @@ export function lowerEntry(files: string[], opts: CompileOptions = {}): LoweredP
   const r = c.elaborator.elaborate(sel.decl!, sel.file, bindings, { emit: builder, entry: true });
   const errors = r.diagnostics.filter((d) => d.severity === "error");
   if (errors.length) return { diagnostics: [...res.diagnostics, ...errors], unsupported: builder.unsupported, info: res.info };
-  return { diagnostics: res.diagnostics, program: builder.build(res.info.name), unsupported: builder.unsupported, info: res.info };
+  const program = builder.build(res.info.name);
+  attachPluginStages(program, c.registry);
+  return { diagnostics: res.diagnostics, program, unsupported: builder.unsupported, info: res.info };
 }
 
 function mkError(code: string, message: string, file: string, span: A.Span, help?: string): Diagnostic {

@@ -1,7 +1,8 @@
-// Stage implementations by name, for the runtime (GPU kernels and the float64 reference): the
-// IR names its stages; the standard library's are always here, plugin stages are added when a
-// plugin is loaded (compiler/plugins/loader.ts). A process loads plugins explicitly (CLI flags,
-// trusted configuration, `compile({ plugins })`), never because of a .moe file.
+// Stage implementations by name, for the runtime (GPU kernels and the float64 reference). The
+// standard library's stages are constants here; a plugin's stages travel with the routers that
+// use them (IrRouter.pluginStages, attached by the compiler from the registry it checked with),
+// so there is no process-wide table: two programs compiled with different plugins run side by
+// side in one process, and a router whose plugin was not loaded names the missing stage.
 import type { StageSpec } from "@moec/plugin-api";
 import { SCORE_STAGES } from "./stages/score-stages.js";
 import { TRANSFORM_STAGES } from "./stages/transform-stages.js";
@@ -20,20 +21,14 @@ export interface RuntimeStage {
   native?: StdStageSpec["native"];
 }
 
-const plugins = new Map<string, RuntimeStage>();
+/** Plugin stages by name, as a router carries them. */
+export type PluginStages = ReadonlyMap<string, RuntimeStage>;
 
-/** Makes a plugin stage executable. A later registration of the same name replaces it. */
-export function registerRuntimeStage(spec: StageSpec, source: string): void {
-  if (std.has(spec.name)) throw new Error(`stage '${spec.name}' is a standard-library stage; ${source} cannot replace it`);
-  plugins.set(spec.name, { spec, source });
-}
+export const isStdStage = (name: string): boolean => std.has(name);
 
-export function unregisterRuntimeStage(name: string): void {
-  plugins.delete(name);
-}
-
-export function runtimeStage(name: string): RuntimeStage | undefined {
+/** The implementation of stage `name`: the standard library's, else the router's plugin stage. */
+export function runtimeStage(name: string, plugins?: PluginStages): RuntimeStage | undefined {
   const s = std.get(name);
   if (s) return { spec: s, source: "std", native: s.native };
-  return plugins.get(name);
+  return plugins?.get(name);
 }

@@ -209,7 +209,7 @@ export class RouterTester {
     interpretReference(program, refW, new Map([["x", x]]), T, { trace: forced, forcedSelection: new Map([[router.key, gpuIds]]) });
     const tr = trace.get(router.key)!;
     const ftr = forced.get(router.key)!;
-    const runScope = router.stages.some((s) => s.role === "select" && (runtimeStage(s.name)?.spec.scope ?? "token") === "run");
+    const runScope = router.stages.some((s) => s.role === "select" && (runtimeStage(s.name, router.pluginStages)?.spec.scope ?? "token") === "run");
     const fragile = runScope ? fragileTokens(router, tr, margin) : undefined;
     report.tokens += T;
     for (let t = 0; t < T; t++) {

@@ -11,6 +11,8 @@
 // - Routers are a typed list of stages (score, transforms, one select, post-select), as written
 //   in the source; canonicalization passes may rewrite the list but never its meaning.
 
+import type { PluginStages } from "../../stdlib/stage-table.js";
+
 export type ValueId = number;
 
 export interface IrValue {
@@ -84,6 +86,10 @@ export interface IrRouter {
   report: string[];
   /** `loss balance(coef)` coefficient, if any. */
   balanceCoef?: number;
+  /** The implementations of the plugin stages this router names (std stages are stdlib's
+   *  constants): the runtime executes them from here, never from a process-wide table. Not part
+   *  of the router's meaning as written; set by the compiler from the registry it checked with. */
+  pluginStages?: PluginStages;
 }
 
 export type UnaryFn = "sigmoid" | "silu" | "gelu" | "relu" | "softmax" | "neg";

@@ -7,7 +7,6 @@ import { API_VERSION, POST_REDUCTIONS, STAGE_KINDS, TRANSFORM_REDUCTIONS } from 
 import type { Registry, StageDef } from "../../stdlib/registry.js";
 import { RegistryError } from "../../stdlib/registry.js";
 import { stageDefFromSpec } from "../../stdlib/stage-adapter.js";
-import { registerRuntimeStage } from "../../stdlib/stage-table.js";
 import { lintSnippet, PluginWgslError } from "../../stdlib/wgsl-lint.js";
 
 export class PluginError extends Error {
@@ -153,7 +152,7 @@ function guarded(def: StageDef, source: string): StageDef {
 
 /**
  * Adds a plugin's stages to `reg` (throwing PluginError E0903 when a name is taken, naming
- * both sources) and makes them executable. Validate first (validatePlugin).
+ * both sources); programs compiled with `reg` carry them to the runtime. Validate first (validatePlugin).
  */
 export function registerPluginStages(reg: Registry, plugin: Plugin, source: string): void {
   // All or nothing: a taken name leaves the registry as it was.
@@ -175,7 +174,6 @@ export function registerPluginStages(reg: Registry, plugin: Plugin, source: stri
       throw e;
     }
   }
-  for (const spec of plugin.stages) registerRuntimeStage(spec, source);
 }
 
 export type { StageSpec };

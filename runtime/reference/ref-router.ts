@@ -20,8 +20,8 @@ export interface TokenSelection {
   weights: number[];
 }
 
-export function stageSpecOf(s: IrStage, where: string): StageSpec {
-  const rs = runtimeStage(s.name);
+export function stageSpecOf(s: IrStage, r: IrRouter, where: string): StageSpec {
+  const rs = runtimeStage(s.name, r.pluginStages);
   if (!rs) throw new Error(`${where}: no implementation of router stage '${s.name}' is loaded (is its plugin loaded?)`);
   return rs.spec;
 }
@@ -53,7 +53,7 @@ export function routeReference(
   if (stages[0]?.role !== "score" || selAt < 0) throw new Error(`reference: router '${r.key}' needs a score and a select stage`);
   const E = r.numExperts;
   const where = `router '${r.key}'`;
-  const specs = stages.map((s) => stageSpecOf(s, where));
+  const specs = stages.map((s) => stageSpecOf(s, r, where));
   const ctxOf = (i: number) => {
     const args = stages[i]!.params as Args;
     return { args, E, state: (name: string) => stateOf(r, specs[i]!, args, W, name) };

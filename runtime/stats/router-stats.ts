@@ -82,7 +82,7 @@ export function finishStats(raw: RawRouterStats): RouterStats {
  *  that stream can be negative")? Decided from the stages, not from the values. */
 export function streamCanBeNegative(r: IrRouter): boolean {
   const selAt = r.stages.findIndex((s) => s.role === "select");
-  const spec = (i: number) => runtimeStage(r.stages[i]!.name)?.spec;
+  const spec = (i: number) => runtimeStage(r.stages[i]!.name, r.pluginStages)?.spec;
   let nn = spec(0)?.nonNegative === true;
   for (let i = 1; i < selAt; i++) {
     const s = spec(i);
