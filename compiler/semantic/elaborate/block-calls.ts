@@ -12,7 +12,7 @@ import type { Frame } from "./context.js";
 import { ownerName, err, sink } from "./context.js";
 import { requireLetOwner, positionalTensors } from "./calls.js";
 import { expectFloatTensor, evalCompileTime } from "./expressions.js";
-import { irPool } from "./emit-ir.js";
+import * as emit from "./emit-ir.js";
 
 export function callBlock(e: A.Call, frame: Frame, owner: A.Ident | undefined): Value {
   const name = e.callee.name;
@@ -101,22 +101,7 @@ export function callBlock(e: A.Call, frame: Frame, owner: A.Ident | undefined): 
     if (block?.attention) frame.instance.attention.push({ owner: o, shape: block.attention(bound.values, dim) });
   }
   const out: Value = { t: "tensor", tokens: x.tokens, width: outWidth };
-  if (frame.emit && x.ir !== undefined) {
-    const key = frame.irPath + (owner ? owner.name + frame.iterSuffix : name);
-    if (name === "linear") {
-      out.ir = frame.emit.value(outWidth, owner?.name ?? name);
-      frame.emit.weight({ name: `${key}.weight`, shape: [outWidth, dim], role: "param" });
-      if (bound.values.bias === true) frame.emit.weight({ name: `${key}.bias`, shape: [outWidth], role: "param" });
-      frame.emit.op({ op: "linear", out: out.ir, x: x.ir, weight: key, outDim: outWidth, bias: bound.values.bias === true });
-    } else if (kind && kind.name === "ffn") {
-      // A dense FFN is a shared pool of one expert.
-      out.ir = frame.emit.value(dim, owner?.name ?? name);
-      const pool = irPool(key, kind, bound.values, 1, dim, 1, true);
-      frame.emit.op({ op: "shared", out: out.ir, x: x.ir, pool });
-    } else {
-      frame.emit.unsupported.push({ message: `running \`${name}\` is not supported yet`, file: frame.file, span: e.span });
-    }
-  }
+  out.ir = emit.block(frame, { name, kind, args: bound.values, x, dim, outWidth, owner, span: e.span });
   return out;
 }
 
@@ -128,10 +113,7 @@ export function callElementwise(e: A.Call, frame: Frame): Value {
   if (!expectFloatTensor(x, e.args![0]!.span, frame, `the argument of \`${e.callee.name}\``)) return x.t === "unknown" ? x : { t: "error" };
   if (x.t !== "tensor") return { t: "error" };
   const out: Value = { t: "tensor", tokens: x.tokens, width: x.width };
-  if (frame.emit && x.ir !== undefined && typeof x.width === "number") {
-    out.ir = frame.emit.value(x.width, e.callee.name);
-    frame.emit.op({ op: "unary", out: out.ir, fn: e.callee.name as UnaryFn, x: x.ir });
-  }
+  out.ir = emit.unary(frame, e.callee.name as UnaryFn, x);
   return out;
 }
 

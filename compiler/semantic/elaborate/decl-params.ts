@@ -6,6 +6,7 @@ import { describeValue } from "../values.js";
 import type { ElabResult, ElabOptions, Frame } from "./context.js";
 import { err } from "./context.js";
 import { evalCompileTime, evalDim } from "./expressions.js";
+import * as emit from "./emit-ir.js";
 
 /** Binds the hyper-parameters (explicit, else default, else unknown) and reports duplicate parameters. */
 export function bindHyperParams(decl: A.LayerDecl | A.GraphDecl, bindings: Map<string, Value>, frame: Frame): Map<string, Value> {
@@ -54,13 +55,8 @@ export function bindTensorParams(decl: A.LayerDecl | A.GraphDecl, opts: ElabOpti
     const given = opts.inputs?.[inputIndex++];
     if (given && given.t === "tensor" && value.t === "tensor") {
       value = { ...value, ir: given.ir };
-    } else if (opts.emit && value.t === "tensor") {
-      const width = value.width === undefined ? 1 : value.width;
-      if (typeof width === "number") {
-        const id = opts.emit.value(width, p.name.name, value.width === undefined ? "i32" : "f32");
-        opts.emit.inputs.push({ name: p.name.name, value: id });
-        value = { ...value, ir: id };
-      }
+    } else if (value.t === "tensor") {
+      value = emit.input(frame, p.name.name, value);
     }
     frame.scope.vars.set(p.name.name, { value, span: p.name.span, kind: "tensor" });
   }

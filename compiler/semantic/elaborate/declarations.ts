@@ -8,6 +8,7 @@ import { Scope, err } from "./context.js";
 import { bindHyperParams, bindTensorParams } from "./decl-params.js";
 import { elaborateBody, evalReturn, finishLayer } from "./statements.js";
 import { evalTopology } from "./graph-topology.js";
+import * as emit from "./emit-ir.js";
 
 /** Checks a declaration at its defaults (cached). */
 export function checkAtDefaults(ctx: ElabContext, decl: A.LayerDecl | A.GraphDecl, file: string): ElabResult {
@@ -73,10 +74,7 @@ function elaborateNow(ctx: ElabContext, decl: A.LayerDecl | A.GraphDecl, file: s
     }
     finishLayer(frame);
   }
-  if (opts.emit && opts.entry) {
-    if (output.single && output.single.t === "tensor" && output.single.ir !== undefined) opts.emit.outputs.push({ name: "y", value: output.single.ir });
-    for (const r of output.record ?? []) if (r.value.t === "tensor" && r.value.ir !== undefined) opts.emit.outputs.push({ name: r.name, value: r.value.ir });
-  }
+  if (opts.entry) emit.outputs(frame, output);
   return { instance: frame.instance, output, diagnostics: frame.diags, tensorParams, hyper };
 }
 

@@ -10,6 +10,7 @@ import { UNKNOWN_DIM, dimEq } from "./shapes.js";
 import type { ElabContext, Frame } from "./context.js";
 import { Scope, err } from "./context.js";
 import { evalCall } from "./calls.js";
+import * as emit from "./emit-ir.js";
 
 /** Evaluates an expression; `owner` is the `let` name when the expression is a let's right-hand side. */
 export function evalExpr(e: A.Expr, frame: Frame, owner?: A.Ident): Value {
@@ -31,7 +32,7 @@ export function evalExpr(e: A.Expr, frame: Frame, owner?: A.Ident): Value {
     case "Unary": {
       const v = evalExpr(e.operand, frame);
       if (v.t === "int" || v.t === "float") return { ...v, v: -v.v };
-      if (v.t === "tensor") return emitScalar(frame, "mul", v, -1, false);
+      if (v.t === "tensor") return tensorScalar(frame, "mul", v, -1, false);
       if (v.t !== "error" && v.t !== "unknown") err(frame, "E0272", `cannot negate ${describeValue(v)}`, e.span);
       return v.t === "unknown" ? v : { t: "error" };
     }
@@ -53,8 +54,8 @@ function evalBinary(e: A.Binary, frame: Frame): Value {
   const fn: BinaryFn = e.op === "+" ? "add" : e.op === "-" ? "sub" : e.op === "*" ? "mul" : "div";
   if (isNum(a) && isNum(b)) return arith(fn, a, b, e, frame);
   if (a.t === "unknown" || b.t === "unknown") return a.t === "tensor" ? a : b.t === "tensor" ? b : { t: "unknown" };
-  if (a.t === "tensor" && isNum(b)) return emitScalar(frame, fn, a, b.v, false, e);
-  if (isNum(a) && b.t === "tensor") return emitScalar(frame, fn, b, a.v, true, e);
+  if (a.t === "tensor" && isNum(b)) return tensorScalar(frame, fn, a, b.v, false, e);
+  if (isNum(a) && b.t === "tensor") return tensorScalar(frame, fn, b, a.v, true, e);
   if (a.t === "tensor" && b.t === "tensor") {
     if (a.width === undefined || b.width === undefined) {
       err(frame, "E0274", "token ids `[T]` can only be passed to `embed`; arithmetic needs `[T, D]` tensors", (a.width === undefined ? e.left : e.right).span);
@@ -75,10 +76,7 @@ function evalBinary(e: A.Binary, frame: Frame): Value {
     }
     const width = a.width === 1 ? b.width : a.width;
     const out: Value = { t: "tensor", tokens: a.tokens, width };
-    if (frame.emit && a.ir !== undefined && b.ir !== undefined && typeof width === "number") {
-      out.ir = frame.emit.value(width, e.op);
-      frame.emit.op({ op: "binary", out: out.ir, fn, a: a.ir, b: b.ir });
-    }
+    out.ir = emit.binary(frame, e.op, fn, a, b, width);
     return out;
   }
   err(frame, "E0276", `\`${e.op}\` is not defined between ${describeValue(a)} and ${describeValue(b)}`, e.opSpan, {
@@ -112,7 +110,8 @@ function arith(fn: BinaryFn, a: Extract<Value, { t: "int" | "float" }>, b: Extra
   }
 }
 
-function emitScalar(frame: Frame, fn: BinaryFn, x: Extract<Value, { t: "tensor" }>, value: number, scalarFirst: boolean, e?: A.Binary): Value {
+/** `tensor OP number` or `number OP tensor` (`scalarFirst`): checked here, lowered to a scalar op. */
+function tensorScalar(frame: Frame, fn: BinaryFn, x: Extract<Value, { t: "tensor" }>, value: number, scalarFirst: boolean, e?: A.Binary): Value {
   if (x.width === undefined) {
     err(frame, "E0274", "token ids `[T]` can only be passed to `embed`", e?.span ?? { start: 0, end: 0 });
     return { t: "error" };
@@ -122,10 +121,7 @@ function emitScalar(frame: Frame, fn: BinaryFn, x: Extract<Value, { t: "tensor" 
     return { t: "error" };
   }
   const out: Value = { t: "tensor", tokens: x.tokens, width: x.width };
-  if (frame.emit && x.ir !== undefined && typeof x.width === "number") {
-    out.ir = frame.emit.value(x.width, "scalar");
-    frame.emit.op({ op: "scalar", out: out.ir, fn, x: x.ir, value, scalarFirst });
-  }
+  out.ir = emit.scalar(frame, fn, x, value, scalarFirst);
   return out;
 }
 

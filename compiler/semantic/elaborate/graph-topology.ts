@@ -9,6 +9,7 @@ import { elaborate, recursive } from "./declarations.js";
 import { instantiate } from "./layer-calls.js";
 import { evalCompileTime } from "./expressions.js";
 import { dimEq } from "./shapes.js";
+import * as emit from "./emit-ir.js";
 
 /** Graph topologies (§11): `A -> B`, `parallel(A, B) |> mean`, agents named with hyper-parameters. */
 export function evalTopology(e: A.Expr, input: Value, frame: Frame, ctx: "chain" | "parallel"): Value {
@@ -48,21 +49,8 @@ export function evalTopology(e: A.Expr, input: Value, frame: Frame, ctx: "chain"
         return { t: "error" };
       }
     }
-    let acc: Value = good[0]!;
-    if (frame.emit && acc.t === "tensor" && typeof acc.width === "number") {
-      for (const o of good.slice(1)) {
-        if (acc.t !== "tensor" || acc.ir === undefined || o.ir === undefined) break;
-        const id = frame.emit.value(acc.width as number, "parallel");
-        frame.emit.op({ op: "binary", out: id, fn: "add", a: acc.ir, b: o.ir });
-        acc = { ...acc, ir: id };
-      }
-      if (comb.callee.name === "mean" && good.length > 1 && acc.t === "tensor" && acc.ir !== undefined) {
-        const id = frame.emit.value(acc.width as number, "mean");
-        frame.emit.op({ op: "scalar", out: id, fn: "mul", x: acc.ir, value: 1 / good.length, scalarFirst: false });
-        acc = { ...acc, ir: id };
-      }
-    }
-    return acc.t === "tensor" ? { t: "tensor", tokens: acc.tokens, width: acc.width, ir: acc.ir } : acc;
+    const acc = emit.parallel(frame, good, comb.callee.name);
+    return { t: "tensor", tokens: acc.tokens, width: acc.width, ir: acc.ir };
   }
   if (e.kind === "Call" && e.callee.name === "parallel") {
     err(frame, "E0269", "`parallel(…)` needs a combiner: `parallel(A, B) |> mean` (or `|> sum`)", e.span);
@@ -115,7 +103,7 @@ function instantiateAgentGraph(decl: A.GraphDecl, file: string, input: Value, na
     const d = tp?.dims[1];
     if (d && d.kind === "Call" && d.args === undefined && !bindings.has(d.callee.name)) bindings.set(d.callee.name, { t: "int", v: input.width });
   }
-  const result = elaborate(frame.ctx, decl, file, bindings, frame.emit ? { emit: frame.emit, irPath: frame.irPath + prefix + ".", inputs: [input], agentCounter: { n: 0 } } : {});
+  const result = elaborate(frame.ctx, decl, file, bindings, emit.calleeOptions(frame, prefix, [input]) ?? {});
   for (const d of result.diagnostics) if (d.severity === "error") err(frame, d.code, `in agent graph \`${decl.name.name}\`: ${d.message}`, e.span);
   frame.instance.children.push({ prefix, instance: result.instance, span: e.span, file: frame.file });
   return result.output.single ?? { t: "error" };

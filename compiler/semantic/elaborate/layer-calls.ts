@@ -12,6 +12,7 @@ import { checkAtDefaults, elaborate, recursive } from "./declarations.js";
 import { evalExpr, evalCompileTime } from "./expressions.js";
 import { requireLetOwner } from "./calls.js";
 import { dimEq } from "./shapes.js";
+import * as emit from "./emit-ir.js";
 
 export function callLayer(decl: TopDecl, declFile: string, e: A.Call, frame: Frame, owner: A.Ident | undefined): Value {
   if (decl.kind === "Const") return { t: "error" };
@@ -108,8 +109,9 @@ export function instantiate(
   const tensorsForCallee = asAgent ? tensors : tensors;
   const key = bindingKey(decl, bindings);
   let result: ElabResult;
-  if (frame.emit) {
-    result = elaborate(frame.ctx, decl, declFile, bindings, { emit: frame.emit, irPath: frame.irPath + childName + frame.iterSuffix + ".", inputs: tensorsForCallee, agentCounter: { n: 0 } });
+  const lowering = emit.calleeOptions(frame, childName + frame.iterSuffix, tensorsForCallee);
+  if (lowering) {
+    result = elaborate(frame.ctx, decl, declFile, bindings, lowering);
   } else {
     const cached = frame.ctx.callCache.get(key);
     result = cached ?? elaborate(frame.ctx, decl, declFile, bindings, {});

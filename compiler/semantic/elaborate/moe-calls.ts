@@ -3,12 +3,11 @@
 import type * as A from "../../syntax/ast.js";
 import type { Value, Owner } from "../values.js";
 import { describeValue, product } from "../values.js";
-import type { IrRouter } from "../../ir/ir.js";
 import type { Frame } from "./context.js";
 import { err } from "./context.js";
 import { evalExpr, expectFloatTensor } from "./expressions.js";
 import { fixPoolDim } from "./pool-decls.js";
-import { irMixedPool, irPool } from "./emit-ir.js";
+import * as emit from "./emit-ir.js";
 
 export function callMoe(e: A.Call, frame: Frame): Value {
   const args = e.args ?? [];
@@ -85,23 +84,6 @@ export function callMoe(e: A.Call, frame: Frame): Value {
     info: { kind: "router", args: [], stages: router.stages },
   };
   frame.instance.owners.push(ro);
-  if (frame.emit && x.ir !== undefined) {
-    const key = frame.irPath + router.key;
-    for (const w of [...rw, ...stateW]) frame.emit.weight({ name: `${key}.${w.name}`, shape: w.shape, role: w.state ? "state" : "param", init: w.state ? (w.init ?? (w.name.endsWith("running_var") ? "ones" : "zeros")) : undefined });
-    const irRouter: IrRouter = {
-      key, numExperts: E, dim: D,
-      stages: router.stages.map((s) => ({ name: s.def.name, role: s.role, params: { ...s.args } })),
-      maxPerToken: select?.def.maxPerToken?.(select.args, E) ?? E,
-      scope: select?.def.scope === "run" ? "run" : "token",
-      report: [...frame.reports],
-      balanceCoef: frame.loss.coef,
-    };
-    frame.irRouters.push(irRouter);
-    out.ir = frame.emit.value(D, `moe(${router.name}, ${pool.name})`);
-    const poolKey = frame.irPath + pool.key;
-    const spec = pool.experts[0]!;
-    const loweredPool = pool.heterogeneous ? irMixedPool(poolKey, pool.experts, D) : irPool(poolKey, spec.kind, spec.args, E, D, pool.split, false);
-    frame.emit.op({ op: "moe", out: out.ir, x: x.ir, router: irRouter, pool: loweredPool });
-  }
+  out.ir = emit.moe(frame, { router, pool, x, numExperts: E, dim: D, weights: [...rw, ...stateW], select });
   return out;
 }

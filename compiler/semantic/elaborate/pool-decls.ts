@@ -11,7 +11,7 @@ import { UNKNOWN_DIM, symbolicWeightError } from "./shapes.js";
 import type { Frame } from "./context.js";
 import { declareLocal, ownerName, err, warn, sink, exprWhat } from "./context.js";
 import { evalExpr, expectFloatTensor, evalCompileTime } from "./expressions.js";
-import { irPool } from "./emit-ir.js";
+import * as emit from "./emit-ir.js";
 
 export function poolDecl(s: A.PoolDecl, frame: Frame): void {
   const what = s.shared ? "shared pool" : "expert pool";
@@ -119,11 +119,7 @@ export function applyShared(pool: PoolValue, e: A.Call, frame: Frame): Value {
   pool.uses.push({ active: { count: pool.count ?? 0, label: "exact" }, span: e.span });
   if (pool.owner) pool.owner.applications = pool.uses.length;
   const out: Value = { t: "tensor", tokens: x.tokens, width: x.width };
-  if (frame.emit && x.ir !== undefined && typeof x.width === "number" && pool.count !== undefined) {
-    out.ir = frame.emit.value(x.width, `${pool.name}(x)`);
-    const spec = pool.experts[0]!;
-    frame.emit.op({ op: "shared", out: out.ir, x: x.ir, pool: irPool(frame.irPath + pool.key, spec.kind, spec.args, pool.count, x.width, pool.split, true) });
-  }
+  out.ir = emit.sharedPool(frame, pool, x);
   return out;
 }
 

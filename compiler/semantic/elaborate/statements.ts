@@ -14,6 +14,7 @@ import { poolDecl, finishPools } from "./pool-decls.js";
 import { routerDecl } from "./router-decls.js";
 import { evalExpr, expectFloatTensor, evalCompileTime } from "./expressions.js";
 import { sameShape } from "./shapes.js";
+import * as emit from "./emit-ir.js";
 
 export function elaborateBody(body: A.Stmt[], frame: Frame, top: boolean): void {
   let returned: A.ReturnStmt | undefined;
@@ -125,9 +126,7 @@ function repeatStmt(s: A.RepeatStmt, frame: Frame): void {
     ...frame, scope: new Scope(frame.scope), instance: child, iterSuffix: "", ownerNames: new Map(),
     pools: [], routers: [], emit: undefined,
   };
-  if (frame.emit) {
-    frame.emit.unsupported.push({ message: "running `repeat` stacks (whole models) is not supported yet", file: frame.file, span: s.keywordSpan });
-  }
+  emit.unsupported(frame, "running `repeat` stacks (whole models) is not supported yet", s.keywordSpan);
   elaborateBody(s.body, inner, false);
   finishLayer(inner);
   // Copies are named NAME.(K+i): two stacks may share NAME if their index ranges do not overlap.
@@ -148,7 +147,7 @@ function lossStmt(s: A.LossStmt, frame: Frame): void {
   const spec: ParamSpec[] = [{ name: "coef", type: "number", min: 0, positional: true, doc: "coefficient α" }];
   const bound = bindArgs(s.call.args ?? [], spec, s.call, "loss `balance`", (x) => evalCompileTime(x, frame), sink(frame));
   if (bound.complete) frame.loss.coef = bound.values.coef as number;
-  for (const r of frame.irRouters) r.balanceCoef = frame.loss.coef;
+  emit.routerLoss(frame);
 }
 
 function reportStmt(s: A.ReportStmt, frame: Frame): void {
@@ -157,7 +156,7 @@ function reportStmt(s: A.ReportStmt, frame: Frame): void {
       err(frame, "E0255", `unknown statistic \`${n.name}\``, n.span, { label: "cannot report this", help: didYouMean(n.name, REPORT_NAMES) ?? `statistics: ${REPORT_NAMES.join(", ")}` });
     } else if (!frame.reports.includes(n.name)) frame.reports.push(n.name);
   }
-  for (const r of frame.irRouters) r.report = [...frame.reports];
+  emit.routerReports(frame);
 }
 
 export function evalReturn(s: A.ReturnStmt, frame: Frame): LayerOutput {
