@@ -14,6 +14,7 @@ import { requireLetOwner, positionalTensors } from "./calls.js";
 import { expectFloatTensor, evalCompileTime } from "./expressions.js";
 import * as emit from "./emit-ir.js";
 
+/** A built-in block or an expert kind applied as a dense layer: `let NAME = BLOCK(x, …)`. */
 export function callBlock(e: A.Call, frame: Frame, owner: A.Ident | undefined): Value {
   const name = e.callee.name;
   const block = BLOCKS[name];
@@ -105,6 +106,7 @@ export function callBlock(e: A.Call, frame: Frame, owner: A.Ident | undefined): 
   return out;
 }
 
+/** An elementwise function (`gelu(x)`, …): same shape out, no weights. */
 export function callElementwise(e: A.Call, frame: Frame): Value {
   const got = positionalTensors(e, frame, 1, `\`${e.callee.name}\``);
   if (!got) return { t: "error" };

@@ -14,6 +14,7 @@ import { applyShared } from "./pool-decls.js";
 import { callMoe } from "./moe-calls.js";
 import { callLayer } from "./layer-calls.js";
 
+/** Resolves `NAME` or `NAME(…)` by what the name means here, innermost first. */
 export function evalCall(e: A.Call, frame: Frame, owner?: A.Ident): Value {
   const name = e.callee.name;
   const local = frame.scope.lookup(name);
@@ -93,6 +94,7 @@ function visibleNames(frame: Frame): string[] {
   return out;
 }
 
+/** A weight-owning call must be a `let`'s right-hand side, which names its weights. */
 export function requireLetOwner(e: A.Call, frame: Frame, owner: A.Ident | undefined, what: string): boolean {
   if (owner) return true;
   err(frame, "E0286", `${what} owns weights, so it must be the right-hand side of a \`let\``, e.span, {
@@ -102,6 +104,7 @@ export function requireLetOwner(e: A.Call, frame: Frame, owner: A.Ident | undefi
   return false;
 }
 
+/** Splits a call's arguments into `expected` leading tensors and named hyper-parameters. */
 export function positionalTensors(e: A.Call, frame: Frame, expected: number, what: string): { values: Value[]; named: A.Arg[] } | undefined {
   const args = e.args ?? [];
   const pos = args.filter((a) => !a.name);

@@ -123,6 +123,7 @@ export function warn(frame: Frame, code: string, message: string, span: A.Span, 
   frame.diags.push({ code, severity: "warning", message, file: frame.file, span, label: extra.label, secondary: extra.secondary ?? [], help: extra.help });
 }
 
+/** The error sink `bindArgs` reports through. */
 export function sink(frame: Frame) {
   return { error: (code: string, message: string, span: A.Span, extra?: { label?: string; help?: string }) => err(frame, code, message, span, extra) };
 }

@@ -41,6 +41,7 @@ export function unsupported(frame: Frame, message: string, span: A.Span): void {
 
 // ------------------------------------------------------------------ elementwise
 
+/** An elementwise function of one tensor. */
 export function unary(frame: Frame, fn: UnaryFn, x: Tensor): ValueId | undefined {
   if (!frame.emit || x.ir === undefined || typeof x.width !== "number") return undefined;
   const out = frame.emit.value(x.width, fn);
@@ -112,6 +113,7 @@ const BLOCK_LOWERINGS = new Map<string, BlockLowering>([["linear", linear]]);
 /** Expert kinds the runtime executes as a dense layer, by kind name. */
 const DENSE_EXPERT_LOWERINGS = new Map<string, BlockLowering>([["ffn", denseFfn]]);
 
+/** A built-in block call, by its lowering in the tables above, else reported unsupported. */
 export function block(frame: Frame, b: BlockCall): ValueId | undefined {
   if (!frame.emit || b.x.ir === undefined) return undefined;
   const key = frame.irPath + (b.owner ? b.owner.name + frame.iterSuffix : b.name);

@@ -125,6 +125,7 @@ function tensorScalar(frame: Frame, fn: BinaryFn, x: Extract<Value, { t: "tensor
   return out;
 }
 
+/** True for a `[T, D]` tensor; otherwise reports (unless already poisoned) and returns false. */
 export function expectFloatTensor(v: Value, span: A.Span, frame: Frame, what: string): boolean {
   if (v.t === "tensor" && v.width !== undefined) return true;
   if (v.t === "error" || v.t === "unknown") return false;
@@ -167,6 +168,7 @@ export function evalDim(e: A.Expr, frame: Frame): Dim {
   return UNKNOWN_DIM;
 }
 
+/** A top-level constant's value, evaluated once in its own file; a cycle is an error. */
 export function constValue(decl: A.ConstDecl, file: string, frame: Frame): Value {
   const cached = frame.ctx.constCache.get(decl);
   if (cached === "pending") {

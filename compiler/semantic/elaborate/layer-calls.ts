@@ -14,6 +14,7 @@ import { requireLetOwner } from "./calls.js";
 import { dimEq } from "./shapes.js";
 import * as emit from "./emit-ir.js";
 
+/** `let NAME = LAYER(x, …)`: models and graphs cannot be called this way. */
 export function callLayer(decl: TopDecl, declFile: string, e: A.Call, frame: Frame, owner: A.Ident | undefined): Value {
   if (decl.kind === "Const") return { t: "error" };
   const what = `${decl.kind === "Graph" ? "graph" : decl.kind === "Model" ? "model" : "layer"} \`${decl.name.name}\``;

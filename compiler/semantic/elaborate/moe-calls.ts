@@ -9,6 +9,7 @@ import { evalExpr, expectFloatTensor } from "./expressions.js";
 import { fixPoolDim } from "./pool-decls.js";
 import * as emit from "./emit-ir.js";
 
+/** Checks `moe(x, ROUTER, POOL)` and records what it routes; lowers it when emitting. */
 export function callMoe(e: A.Call, frame: Frame): Value {
   const args = e.args ?? [];
   if (args.length !== 3 || args.some((a) => a.name)) {

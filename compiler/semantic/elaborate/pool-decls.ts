@@ -13,6 +13,7 @@ import { declareLocal, ownerName, err, warn, sink, exprWhat } from "./context.js
 import { evalExpr, expectFloatTensor, evalCompileTime } from "./expressions.js";
 import * as emit from "./emit-ir.js";
 
+/** `experts E[N] = KIND(…)`, `experts E = [KIND(…), …]`, `shared S[N] = KIND(…)`, with `split M`. */
 export function poolDecl(s: A.PoolDecl, frame: Frame): void {
   const what = s.shared ? "shared pool" : "expert pool";
   let count: number | undefined;
@@ -106,6 +107,7 @@ function expertSpec(e: A.Expr, frame: Frame): ExpertSpec | undefined {
   return { kind, args: bound.values, span: e.span };
 }
 
+/** `S(x)`: a shared pool applied to every token; its first use fixes its width. */
 export function applyShared(pool: PoolValue, e: A.Call, frame: Frame): Value {
   const args = e.args ?? [];
   if (args.length !== 1 || args[0]!.name) {

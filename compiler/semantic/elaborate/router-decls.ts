@@ -10,6 +10,7 @@ import type { Frame } from "./context.js";
 import { declareLocal, ownerName, err, sink, exprWhat } from "./context.js";
 import { evalCompileTime } from "./expressions.js";
 
+/** `router r = STAGE |> … [per UNIT]`: roles follow from position, exactly one select stage. */
 export function routerDecl(s: A.RouterDecl, frame: Frame): void {
   const stages: StageUse[] = [];
   let valid = true;

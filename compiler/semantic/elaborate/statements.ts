@@ -16,6 +16,7 @@ import { evalExpr, expectFloatTensor, evalCompileTime } from "./expressions.js";
 import { sameShape } from "./shapes.js";
 import * as emit from "./emit-ir.js";
 
+/** Runs a body's statements in order; `top` is the layer's own body, not an inner block. */
 export function elaborateBody(body: A.Stmt[], frame: Frame, top: boolean): void {
   let returned: A.ReturnStmt | undefined;
   for (const s of body) {
@@ -159,6 +160,7 @@ function reportStmt(s: A.ReportStmt, frame: Frame): void {
   emit.routerReports(frame);
 }
 
+/** `return EXPR` or `return { name: EXPR, … }`: every output a `[T, D]` tensor. */
 export function evalReturn(s: A.ReturnStmt, frame: Frame): LayerOutput {
   if (s.value.kind === "Record") {
     const seen = new Map<string, A.Span>();
