@@ -10,7 +10,7 @@ import { createStdRegistry } from "../stdlib/index.js";
 import type { SourceHost, Unit } from "./semantic/module-loader.js";
 import { loadUnit } from "./semantic/module-loader.js";
 import { checkUnit, dedupe, sortDiagnostics } from "./semantic/check.js";
-import { Elaborator } from "./semantic/elaborator.js";
+import { Elaborator } from "./semantic/elaborate/elaborator.js";
 import type { Value } from "./semantic/values.js";
 import type { Instance } from "./semantic/instance.js";
 import type { Counts, WeightEntry } from "./semantic/count.js";

@@ -3,7 +3,7 @@
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import type { Registry } from "../../stdlib/registry.js";
 import type { Unit } from "./module-loader.js";
-import { Elaborator } from "./elaborator.js";
+import { Elaborator } from "./elaborate/elaborator.js";
 
 export function checkUnit(unit: Unit, registry: Registry, elaborator = new Elaborator(unit, registry)): Diagnostic[] {
   const out: Diagnostic[] = [...unit.diagnostics];

@@ -1,6 +1,8 @@
 // The .moe grammar (LANGUAGE.md §1–§13) as one chevrotain parser that builds the AST directly.
 // LL(2): the contextual keywords (`experts`, `router`, …) start a statement only when a name
 // follows them, so `experts = x` is an assignment and `experts experts[8] = …` a pool.
+// One file on purpose, though over 500 lines: a chevrotain grammar is one class whose rules are
+// fields calling each other through `this`, and `performSelfAnalysis` must see every rule on it.
 import { EmbeddedActionsParser, EOF, type IToken, type TokenType, type IRecognitionException } from "chevrotain";
 import * as T from "./tokens.js";
 import type * as A from "./ast.js";

@@ -1,0 +1,213 @@
+// Lowering to IR: the one place that builds IR values, weights and ops while the walk checks.
+// Every emitter does nothing (and returns undefined) unless the frame is lowering and its inputs
+// have IR values, so checking code calls it in one line. A new op is one emitter here.
+import type * as A from "../../syntax/ast.js";
+import type { ArgValues, ExpertKindDef, TensorShape } from "../../../stdlib/registry.js";
+import type { IrBuilder } from "../../ir/ir-builder.js";
+import type { IrPool, IrRouter, BinaryFn, UnaryFn, ExpertAct, IrExpertSpec, ValueId } from "../../ir/ir.js";
+import type { Value, Dim, PoolValue, RouterValue, StageUse } from "../values.js";
+import type { ElabOptions, Frame, LayerOutput } from "./context.js";
+
+type Tensor = Extract<Value, { t: "tensor" }>;
+
+// ------------------------------------------------------------------ inputs, outputs, calls
+
+/** A tensor parameter not supplied by a caller becomes an IR input (`[T]` token ids are i32). */
+export function input(frame: Frame, name: string, value: Tensor): Tensor {
+  if (!frame.emit) return value;
+  const width = value.width === undefined ? 1 : value.width;
+  if (typeof width !== "number") return value;
+  const id = frame.emit.value(width, name, value.width === undefined ? "i32" : "f32");
+  frame.emit.inputs.push({ name, value: id });
+  return { ...value, ir: id };
+}
+
+/** The entry's outputs: a single output is `y`, a record's outputs use its keys. */
+export function outputs(frame: Frame, output: LayerOutput): void {
+  if (!frame.emit) return;
+  if (output.single && output.single.t === "tensor" && output.single.ir !== undefined) frame.emit.outputs.push({ name: "y", value: output.single.ir });
+  for (const r of output.record ?? []) if (r.value.t === "tensor" && r.value.ir !== undefined) frame.emit.outputs.push({ name: r.name, value: r.value.ir });
+}
+
+/** Options that lower a callee into this frame's program under `PREFIX.`; undefined when not lowering. */
+export function calleeOptions(frame: Frame, prefix: string, inputs: Value[]): ElabOptions | undefined {
+  return frame.emit ? { emit: frame.emit, irPath: frame.irPath + prefix + ".", inputs, agentCounter: { n: 0 } } : undefined;
+}
+
+/** A construct the checker accepts but the runtime cannot execute yet. */
+export function unsupported(frame: Frame, message: string, span: A.Span): void {
+  frame.emit?.unsupported.push({ message, file: frame.file, span });
+}
+
+// ------------------------------------------------------------------ elementwise
+
+/** An elementwise function of one tensor. */
+export function unary(frame: Frame, fn: UnaryFn, x: Tensor): ValueId | undefined {
+  if (!frame.emit || x.ir === undefined || typeof x.width !== "number") return undefined;
+  const out = frame.emit.value(x.width, fn);
+  frame.emit.op({ op: "unary", out, fn, x: x.ir });
+  return out;
+}
+
+/** `a OP b` on two tensors of the given (broadcast) width; `name` names the IR value. */
+export function binary(frame: Frame, name: string, fn: BinaryFn, a: Tensor, b: Tensor, width: Dim | undefined): ValueId | undefined {
+  if (!frame.emit || a.ir === undefined || b.ir === undefined || typeof width !== "number") return undefined;
+  return binaryOp(frame.emit, width, name, fn, a.ir, b.ir);
+}
+
+/** `x OP value`, or `value OP x` with `scalarFirst`. */
+export function scalar(frame: Frame, fn: BinaryFn, x: Tensor, value: number, scalarFirst: boolean): ValueId | undefined {
+  if (!frame.emit || x.ir === undefined || typeof x.width !== "number") return undefined;
+  return scalarOp(frame.emit, x.width, "scalar", fn, x.ir, value, scalarFirst);
+}
+
+/** `parallel(A, B, …) |> COMBINER`: the agents' outputs summed, scaled for `mean`. */
+export function parallel(frame: Frame, agents: Tensor[], combiner: string): Tensor {
+  let acc = agents[0]!;
+  const width = acc.width;
+  if (!frame.emit || typeof width !== "number") return acc;
+  for (const o of agents.slice(1)) {
+    if (acc.ir === undefined || o.ir === undefined) break;
+    acc = { ...acc, ir: binaryOp(frame.emit, width, "parallel", "add", acc.ir, o.ir) };
+  }
+  if (combiner === "mean" && agents.length > 1 && acc.ir !== undefined) {
+    acc = { ...acc, ir: scalarOp(frame.emit, width, "mean", "mul", acc.ir, 1 / agents.length, false) };
+  }
+  return acc;
+}
+
+function binaryOp(ir: IrBuilder, width: number, name: string, fn: BinaryFn, a: ValueId, b: ValueId): ValueId {
+  const out = ir.value(width, name);
+  ir.op({ op: "binary", out, fn, a, b });
+  return out;
+}
+
+function scalarOp(ir: IrBuilder, width: number, name: string, fn: BinaryFn, x: ValueId, value: number, scalarFirst: boolean): ValueId {
+  const out = ir.value(width, name);
+  ir.op({ op: "scalar", out, fn, x, value, scalarFirst });
+  return out;
+}
+
+// ------------------------------------------------------------------ built-in blocks
+
+/** A checked call of a built-in block or of an expert kind applied as a dense layer. */
+export interface BlockCall {
+  name: string;
+  /** Set when `name` is an expert kind. */
+  kind: ExpertKindDef | undefined;
+  args: ArgValues;
+  x: Tensor;
+  /** Input width (0 for token ids). */
+  dim: number;
+  outWidth: number;
+  /** The `let` name that owns the block's weights. */
+  owner: A.Ident | undefined;
+  span: A.Span;
+}
+
+/** Lowers one block call to ops under the weight prefix `key`; returns its output value. */
+type BlockLowering = (ir: IrBuilder, key: string, b: BlockCall) => ValueId;
+
+/** Built-in blocks the runtime executes, by name; any other block is reported unsupported. */
+const BLOCK_LOWERINGS = new Map<string, BlockLowering>([["linear", linear]]);
+/** Expert kinds the runtime executes as a dense layer, by kind name. */
+const DENSE_EXPERT_LOWERINGS = new Map<string, BlockLowering>([["ffn", denseFfn]]);
+
+/** A built-in block call, by its lowering in the tables above, else reported unsupported. */
+export function block(frame: Frame, b: BlockCall): ValueId | undefined {
+  if (!frame.emit || b.x.ir === undefined) return undefined;
+  const key = frame.irPath + (b.owner ? b.owner.name + frame.iterSuffix : b.name);
+  const lower = BLOCK_LOWERINGS.get(b.name) ?? (b.kind && DENSE_EXPERT_LOWERINGS.get(b.kind.name));
+  if (lower) return lower(frame.emit, key, b);
+  unsupported(frame, `running \`${b.name}\` is not supported yet`, b.span);
+  return undefined;
+}
+
+function linear(ir: IrBuilder, key: string, b: BlockCall): ValueId {
+  const out = ir.value(b.outWidth, b.owner?.name ?? b.name);
+  ir.weight({ name: `${key}.weight`, shape: [b.outWidth, b.dim], role: "param" });
+  if (b.args.bias === true) ir.weight({ name: `${key}.bias`, shape: [b.outWidth], role: "param" });
+  ir.op({ op: "linear", out, x: b.x.ir!, weight: key, outDim: b.outWidth, bias: b.args.bias === true });
+  return out;
+}
+
+/** A dense FFN is a shared pool of one expert. */
+function denseFfn(ir: IrBuilder, key: string, b: BlockCall): ValueId {
+  const out = ir.value(b.dim, b.owner?.name ?? b.name);
+  ir.op({ op: "shared", out, x: b.x.ir!, pool: irPool(key, b.kind!, b.args, 1, b.dim, 1, true) });
+  return out;
+}
+
+// ------------------------------------------------------------------ pools and routers
+
+/** `S(x)`: every expert of a shared pool applied to every token. */
+export function sharedPool(frame: Frame, pool: PoolValue, x: Tensor): ValueId | undefined {
+  if (!frame.emit || x.ir === undefined || typeof x.width !== "number" || pool.count === undefined) return undefined;
+  const out = frame.emit.value(x.width, `${pool.name}(x)`);
+  const spec = pool.experts[0]!;
+  frame.emit.op({ op: "shared", out, x: x.ir, pool: irPool(frame.irPath + pool.key, spec.kind, spec.args, pool.count, x.width, pool.split, true) });
+  return out;
+}
+
+/** A checked `moe(x, ROUTER, POOL)` call over E experts of width D. */
+export interface MoeCall {
+  router: RouterValue;
+  pool: PoolValue;
+  x: Tensor;
+  numExperts: number;
+  dim: number;
+  /** The router's weights and state (score stage first). */
+  weights: TensorShape[];
+  select: StageUse | undefined;
+}
+
+/** `moe(x, ROUTER, POOL)`: the router's weights and state, the IR router, and the routed pool. */
+export function moe(frame: Frame, m: MoeCall): ValueId | undefined {
+  if (!frame.emit || m.x.ir === undefined) return undefined;
+  const E = m.numExperts, D = m.dim;
+  const key = frame.irPath + m.router.key;
+  for (const w of m.weights) frame.emit.weight({ name: `${key}.${w.name}`, shape: w.shape, role: w.state ? "state" : "param", init: w.state ? (w.init ?? (w.name.endsWith("running_var") ? "ones" : "zeros")) : undefined });
+  const irRouter: IrRouter = {
+    key, numExperts: E, dim: D,
+    stages: m.router.stages.map((s) => ({ name: s.def.name, role: s.role, params: { ...s.args } })),
+    maxPerToken: m.select?.def.maxPerToken?.(m.select.args, E) ?? E,
+    scope: m.select?.def.scope === "run" ? "run" : "token",
+    report: [...frame.reports],
+    balanceCoef: frame.loss.coef,
+  };
+  frame.irRouters.push(irRouter);
+  const out = frame.emit.value(D, `moe(${m.router.name}, ${m.pool.name})`);
+  const poolKey = frame.irPath + m.pool.key;
+  const spec = m.pool.experts[0]!;
+  const loweredPool = m.pool.heterogeneous ? irMixedPool(poolKey, m.pool.experts, D) : irPool(poolKey, spec.kind, spec.args, E, D, m.pool.split, false);
+  frame.emit.op({ op: "moe", out, x: m.x.ir, router: irRouter, pool: loweredPool });
+  return out;
+}
+
+/** `loss balance(α)` applies to every router of the layer, including those emitted before it. */
+export function routerLoss(frame: Frame): void {
+  for (const r of frame.irRouters) r.balanceCoef = frame.loss.coef;
+}
+
+/** `report …` applies to every router of the layer, including those emitted before it. */
+export function routerReports(frame: Frame): void {
+  for (const r of frame.irRouters) r.report = [...frame.reports];
+}
+
+/** A heterogeneous pool: one member per listed expert, weights named per member (`E.j.PARAM`). */
+function irMixedPool(key: string, experts: { kind: ExpertKindDef; args: Record<string, unknown> }[], dim: number): IrPool {
+  const members = experts.map((s) => {
+    const p = irPool(key, s.kind, s.args, 1, dim, 1, false);
+    return { kind: p.kind as IrExpertSpec["kind"], hidden: p.kind === "identity" || p.kind === "zero" ? 0 : p.hidden, act: p.act, bias: p.bias };
+  });
+  const hidden = Math.max(0, ...members.map((m) => m.hidden));
+  return { key, kind: "mixed", count: members.length, dim, hidden, act: "identity", bias: false, split: 1, shared: false, members };
+}
+
+/** An expert kind's arguments as IrPool fields: the kind-specific part of lowering a pool. */
+function irPool(key: string, kind: ExpertKindDef, args: Record<string, unknown>, count: number, dim: number, split: number, shared: boolean): IrPool {
+  const k = kind.name as IrPool["kind"];
+  const hidden = k === "ffn" ? (args.hidden as number) : k === "lowrank" ? (args.rank as number) : 1;
+  const act = ((args.act as string | undefined) ?? (k === "ffn" ? "swiglu" : "identity")) as ExpertAct;
+  return { key, kind: k, count, dim, hidden, act, bias: args.bias === true, split, shared };
+}
