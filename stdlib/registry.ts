@@ -2,7 +2,7 @@
 // The standard library registers itself here through the same interface that plugins use, so a
 // plugin stage is checked, completed and counted exactly like a built-in one.
 
-import type { StageSpec } from "@moec/plugin-api";
+import type { ExpertKindSpec, StageSpec } from "@moec/plugin-api";
 
 export type ParamType = "int" | "number" | "bool" | "string" | "enum";
 
@@ -84,6 +84,8 @@ export interface ExpertKindDef {
   /** Whether `split M` applies, and the parameter it divides. */
   splits?: string;
   source: string;
+  /** The full kind (plugin API): IR form, tensors, GPU form, reference; what the runtime executes. */
+  spec: ExpertKindSpec;
 }
 
 export class Registry {

@@ -11,7 +11,10 @@
 // - Routers are a typed list of stages (score, transforms, one select, post-select), as written
 //   in the source; canonicalization passes may rewrite the list but never its meaning.
 
+import type { ExpertAct, ExpertKindSpec } from "@moec/plugin-api";
 import type { PluginStages } from "../../stdlib/stage-table.js";
+
+export type { ExpertAct };
 
 export type ValueId = number;
 
@@ -34,27 +37,30 @@ export interface IrWeight {
   init?: "zeros" | "ones";
 }
 
-export type ExpertAct = "swiglu" | "geglu" | "relu" | "gelu" | "silu" | "identity";
-
 /** One member of a heterogeneous pool: its kind and the fields IrPool has for that kind. */
 export interface IrExpertSpec {
-  kind: "ffn" | "atom" | "lowrank" | "identity" | "zero";
-  /** Hidden units (ffn), rank (lowrank), 1 (atom), 0 (identity, zero). */
+  /** An expert kind's name (stdlib/expert-kinds/, or a plugin's). */
+  kind: string;
+  /** Hidden units (ffn), rank (lowrank), 1 (atom), 0 (identity, zero): the kind's `form`. */
   hidden: number;
   act: ExpertAct;
   bias: boolean;
+  /** A plugin kind's implementation, carried with the program (std kinds are stdlib's constants). */
+  pluginKind?: ExpertKindSpec;
 }
 
 export interface IrPool {
   /** Weight-name prefix: `E`, `S`, `m.E`, `E.1` (iterate instance is not used for pools outside it). */
   key: string;
-  /** Expert kind; `mixed`: a heterogeneous pool (`experts E = [ffn(…), lowrank(…)]`), see `members`. */
-  kind: "ffn" | "atom" | "lowrank" | "identity" | "zero" | "mixed";
+  /** Expert kind (stdlib/expert-kinds/ or a plugin's); `mixed`: a heterogeneous pool
+   *  (`experts E = [ffn(…), lowrank(…)]`), see `members`. */
+  kind: string;
   /** Number of (fine) experts N after `split`. */
   count: number;
   /** Input = output width D. */
   dim: number;
-  /** Hidden units per fine expert (ffn), rank (lowrank); 1 for atom; the largest member's for mixed. */
+  /** Hidden units per fine expert (the kind's `form`: ffn hidden, lowrank rank, atom 1, null 0);
+   *  the largest member's for mixed. */
   hidden: number;
   act: ExpertAct;
   bias: boolean;
@@ -63,6 +69,8 @@ export interface IrPool {
   shared: boolean;
   /** `mixed` pools only: member j, whose weights are named per member (`E.j.w_up`, `E.j.a`). */
   members?: IrExpertSpec[];
+  /** A plugin kind's implementation, carried with the program (std kinds are stdlib's constants). */
+  pluginKind?: ExpertKindSpec;
 }
 
 export interface IrStage {

@@ -1,6 +1,7 @@
 // @moec/plugin-api: the types of a moec router plugin (API version 1).
 //
-// A plugin declares router stages (LANGUAGE.md §5). Each stage gives, in one object:
+// A plugin declares router stages (LANGUAGE.md §5) and, optionally, expert kinds (§4, below).
+// Each stage gives, in one object:
 //   - what the checker needs: kind, scope, typed parameters, checks against the pool, weights;
 //   - a float64 reference implementation (`reference`), the meaning of the stage;
 //   - the WGSL it contributes to the fused router kernel (`wgsl`): small expressions the kernel
@@ -182,16 +183,94 @@ export interface StageSpec {
   wgsl?: WgslContract;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Expert kinds (LANGUAGE.md §4): `experts E[N] = NAME(…)`. One object says everything moec needs:
+// the checker's parameters, the IR form, the expert's tensors and their layout, how the GPU runs
+// it (as an FFN of some hidden units, or as a null expert), and its float64 meaning.
+
+/** Activations of an expert's hidden units; `swiglu`/`geglu` are gated (silu/gelu of a gate × up). */
+export type ExpertAct = "swiglu" | "geglu" | "relu" | "gelu" | "silu" | "identity";
+
+/** What the IR records for a pool of this kind (per fine expert, after `split`). */
+export interface ExpertForm {
+  /** Hidden units per expert (ffn: hidden; lowrank: rank; atom: 1; null experts: 0). */
+  hidden: number;
+  act: ExpertAct;
+  bias: boolean;
+}
+
+/**
+ * How one expert tensor depends on the hidden units h of an expert with D inputs:
+ * `rows` [h, D], `cols` [D, h], `hvec` [h], `ovec` [D] (an output bias: under `split`, slice 0's),
+ * `dvec` [D] with no hidden axis (atoms).
+ */
+export type ExpertTensorLayout = "rows" | "cols" | "hvec" | "ovec" | "dvec";
+
+export interface ExpertTensor {
+  /** Name under the pool (`w_up` → `E.w_up`, stacked [N, …] over the pool's experts). */
+  name: string;
+  layout: ExpertTensorLayout;
+  /** Inputs per output element, for N(0, 1/fan_in) random weights. */
+  fanIn: number;
+  /** Used in a matrix product (counted in FLOPs). */
+  matmul?: boolean;
+}
+
+/**
+ * How the GPU runs the kind. `ffn`: as an FFN of `hidden` units, `down · act(gate·x) ⊙ (up·x)` when
+ * `act` is gated, else `down · act(up·x)`: the tensors playing each role ([h, D] up/gate, [D, h]
+ * down; `dvec` tensors count as h = 1) and the biases when the form has them. `identity` / `zero`:
+ * a null expert (its input / zeros), no weights.
+ */
+export type ExpertGpuForm =
+  | { as: "ffn"; up: string; gate?: string; down: string; act: ExpertAct; bias?: { up: string; gate?: string; down: string } }
+  | { as: "identity" }
+  | { as: "zero" };
+
+/** What an expert kind's float64 reference receives: this expert's tensors by name, x [D]. */
+export interface ExpertContext {
+  form: ExpertForm;
+  dim: number;
+  x: ArrayLike<number>;
+  /** This expert's slice of a tensor, in its layout (`rows`: h·D values, row-major). */
+  tensor(name: string): ArrayLike<number>;
+}
+
+export interface ExpertKindSpec {
+  /** The name used in pools: `experts E[N] = NAME(…)`. */
+  name: string;
+  doc: string;
+  params?: readonly ParamSpec[];
+  /** The parameter `split M` divides (ffn: `hidden`); without it the kind cannot be split. */
+  splits?: string;
+  /** Issues with the arguments (or plain messages), reported at the pool. */
+  check?(args: Args): ReadonlyArray<Issue | string>;
+  /** The IR form of an expert with these arguments. */
+  form(args: Args): ExpertForm;
+  /** The expert's tensors, in a fixed order (matrices before biases). */
+  tensors(form: ExpertForm, dim: number): readonly ExpertTensor[];
+  gpu(form: ExpertForm): ExpertGpuForm;
+  /** The schedule a routed pool of this kind takes when left to `auto`: grouped GEMMs over its
+   *  experts (`expert`, good for wide experts) or the token-centric gather–dot–axpy (`token`, good
+   *  for tiny ones). Default `expert`. */
+  schedule?: "expert" | "token";
+  /** The expert's output [D], in float64: its meaning, against which the GPU is tested. */
+  reference(ctx: ExpertContext): ArrayLike<number>;
+}
+
 export interface Plugin {
   apiVersion: number;
   name: string;
   version: string;
   description?: string;
   stages: readonly StageSpec[];
+  /** Expert kinds the plugin adds (optional). */
+  expertKinds?: readonly ExpertKindSpec[];
 }
 
 export declare function definePlugin<P extends Plugin>(plugin: P): P;
 export declare function defineStage<S extends StageSpec>(stage: S): S;
+export declare function defineExpertKind<K extends ExpertKindSpec>(kind: K): K;
 
 /** What a plugin module's default export may be: the plugin, or a function of this module. */
 export type PluginModule = Plugin | ((api: typeof import("./index.js")) => Plugin);

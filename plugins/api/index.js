@@ -28,3 +28,8 @@ export function definePlugin(plugin) {
 export function defineStage(stage) {
   return stage;
 }
+
+/** Identity with types for an expert kind. */
+export function defineExpertKind(kind) {
+  return kind;
+}

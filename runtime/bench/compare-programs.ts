@@ -6,7 +6,10 @@
 // wall clock per run.
 
 import type { IrOp, IrPool, IrProgram } from "../../compiler/ir/ir.js";
+import { expertKindOf, formOf } from "../../stdlib/expert-kinds/index.js";
+import { layoutShape } from "../../stdlib/expert-kinds/kind-adapter.js";
 import { createExecutor } from "../executor/executor.js";
+import { mixedMemberPool } from "../weights/canonical-layout.js";
 import type { Executor, ExecutorOptions, RunInfo } from "../executor/types.js";
 import type { GpuContext } from "../gpu/device.js";
 
@@ -41,22 +44,14 @@ export interface CompareResult {
   rows: CompareRow[];
 }
 
-const gated = (act: string): boolean => act === "swiglu" || act === "geglu";
-
-/** FLOPs of one expert application (2 per multiply-add). */
+/** FLOPs of one expert application: 2 per multiply-add of its kind's matrix tensors. */
 export function expertFlops(pool: IrPool, member?: number): number {
-  const D = pool.dim;
-  const m = pool.kind === "mixed" ? pool.members![member ?? 0]! : pool;
-  switch (m.kind) {
-    case "ffn":
-      return 2 * D * m.hidden * (gated(m.act) ? 3 : 2);
-    case "atom":
-      return 2 * D * (gated(m.act) ? 3 : 2);
-    case "lowrank":
-      return 2 * D * m.hidden * 2;
-    default:
-      return 0;
-  }
+  const p = pool.kind === "mixed" ? mixedMemberPool(pool, member ?? 0) : pool;
+  const form = formOf(p);
+  return expertKindOf(p)
+    .tensors(form, p.dim)
+    .filter((t) => t.matmul)
+    .reduce((s, t) => s + 2 * layoutShape(t.layout, p.dim, form.hidden).reduce((a, b) => a * b, 1), 0);
 }
 
 /** FLOPs per token of a router's score stage. */

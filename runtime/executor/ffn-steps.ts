@@ -10,7 +10,7 @@
 
 import type { IrPool } from "../../compiler/ir/ir.js";
 import { DISPATCH_SLOTS_PER_WORKGROUP, dispatchKernel, dispatchParams, maxRowTiles } from "../kernels/dispatch-kernel.js";
-import { ffnDownKernel, ffnDownParams, ffnUpKernel, ffnUpParams, GEMM_BM, isGated } from "../kernels/gemm/ffn-gemms.js";
+import { ffnDownKernel, ffnDownParams, ffnUpKernel, ffnUpParams, GEMM_BM, isGatedAct } from "../kernels/gemm/ffn-gemms.js";
 import { grid2D } from "../kernels/wgsl-common.js";
 import type { BuildContext, Step } from "./build-context.js";
 import type { ChunkedTensor } from "./weight-store.js";
@@ -61,6 +61,8 @@ export interface FfnWeights {
   bUp: GPUBuffer;
   bGate: GPUBuffer;
   bDown: GPUBuffer;
+  /** The down bias tensor's name, when the pool has biases (the dense path sums it over experts). */
+  biasDown?: string;
 }
 
 /** Grouped up and down GEMMs of a routed pool over its sorted slots: h [rows, I] in sorted order, y [T·maxK, D] per slot. */
@@ -74,7 +76,7 @@ export async function groupedFfnSteps(
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
   const { sorted, tile_expert, tile_info } = io.slots;
   const steps: Step[] = [];
-  const gated = isGated(pool.act);
+  const gated = isGatedAct(pool.act);
   const up = ffnUpKernel({ dtype: b.dtype, gated, mode: "grouped" });
   for (let c = 0; c < w.up.chunks.length; c++) {
     const ch = w.up.chunks[c]!;
@@ -96,7 +98,7 @@ export async function groupedFfnSteps(
 export async function denseUpSteps(b: BuildContext, pool: IrPool, w: FfnWeights, io: { x: GPUBuffer; h: GPUBuffer }, bias: boolean): Promise<Step[]> {
   const { count: N, hidden: I, dim: D } = pool;
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
-  const gated = isGated(pool.act);
+  const gated = isGatedAct(pool.act);
   const up = ffnUpKernel({ dtype: b.dtype, gated, mode: "dense" });
   const steps: Step[] = [];
   for (let c = 0; c < w.up.chunks.length; c++) {

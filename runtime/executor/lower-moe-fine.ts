@@ -19,13 +19,14 @@ import type { IrOp } from "../../compiler/ir/ir.js";
 import { FINE_AXPY_WG, FINE_SLOT_CHUNK, fineAxpyKernel, fineAxpyParams, fineReduceKernel } from "../kernels/fine-axpy.js";
 import { FINE_WG, fineDotKernel, fineDotParams } from "../kernels/fine-gather-dot.js";
 import { ELEMENTWISE_WG, scalarKernel, scalarParams } from "../kernels/elementwise-kernels.js";
-import { innerAct, isGated } from "../kernels/gemm/ffn-gemms.js";
+import { innerAct, isGatedAct } from "../kernels/gemm/ffn-gemms.js";
 import { ACT_CODE, grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
 import { elementwiseGrid } from "./grids.js";
 import { FINE_WEIGH_WG, fineWeighKernel, fineWeighParams } from "../kernels/fine-weigh.js";
 import { denseDownSteps, denseUpSteps } from "./ffn-steps.js";
 import { expertCentricSteps, poolWeights, type RoutedSlots } from "./lower-moe-fused.js";
+import { gpuForm, kindSchedule } from "./pool-view.js";
 import { routeSlots } from "./route-slots.js";
 
 type MoeOp = Extract<IrOp, { op: "moe" }>;
@@ -53,7 +54,7 @@ export function selectsAll(op: MoeOp): boolean {
  */
 export function pickSchedule(schedule: FineSchedule, T: number, op: MoeOp): "token" | "expert" | "dense" {
   if (schedule !== "auto") return schedule;
-  if (op.pool.kind === "ffn") return "expert";
+  if (kindSchedule(op.pool) === "expert") return "expert";
   return selectsAll(op) && T >= DENSE_MIN_TOKENS ? "dense" : "token";
 }
 
@@ -69,25 +70,26 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
   const x = b.value(op.x);
   const out = b.value(op.out);
   const clears = [...routed.clears];
-  const weighted = pool.kind === "atom" || pool.kind === "lowrank" || pool.kind === "ffn";
+  const form = gpuForm(pool);
+  const weighted = form === "ffn";
   // Which schedules some run of this plan (T ≤ cap) may use.
   const may = (s: "token" | "expert" | "dense"): boolean =>
     !weighted ? s === "token" : schedule === s || (schedule === "auto" && (pickSchedule("auto", 1, op) === s || pickSchedule("auto", cap, op) === s));
 
   // Token-centric steps (also the whole story for identity and zero pools).
   const token: Step[] = [];
-  if (pool.kind === "zero") {
+  if (form === "zero") {
     clears.push(out);
   } else if (may("token")) {
     const nc = Math.ceil(maxK / FINE_SLOT_CHUNK);
-    const identity = pool.kind === "identity";
+    const identity = form === "identity";
     let h = b.dummy();
     let bChunks: { buffer: GPUBuffer; g0: number; g1: number }[] = [{ buffer: b.dummy(), g0: 0, g1: 0 }];
     let bDown = b.dummy();
     if (!identity) {
       const w = poolWeights(b, pool);
       h = b.storage(cap * maxK * R, `${name}.h`, 4);
-      const gated = isGated(pool.act);
+      const gated = isGatedAct(pool.act);
       const dot = fineDotKernel(b.dtype);
       for (let c = 0; c < w.up.chunks.length; c++) {
         const ch = w.up.chunks[c]!;
@@ -181,19 +183,20 @@ export async function lowerSharedNull(b: BuildContext, op: SharedOp, index: numb
   const { pool } = op;
   const out = b.value(op.out);
   const steps: Step[] = [];
-  if (pool.kind === "identity") {
+  const form = gpuForm(pool);
+  if (form === "identity") {
     const D = pool.dim;
     const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
     const params = b.uniform(scalarParams("mul", pool.count, false, D), `${name}.params`);
     steps.push(await b.step(scalarKernel(b.dtype), { params, x: b.value(op.x), out }, (T) => elementwiseGrid(T * D, ELEMENTWISE_WG, maxDim)));
-  } else if (pool.kind !== "zero") {
+  } else if (form !== "zero") {
     throw new Error(`internal: lowerSharedNull got a '${pool.kind}' pool`);
   }
   return {
     op: index,
     kind: "shared",
     name,
-    clears: pool.kind === "zero" ? [out] : [],
+    clears: form === "zero" ? [out] : [],
     encode(rec, T) {
       for (const s of steps) record(rec, s, T);
     },

@@ -7,7 +7,7 @@
 
 import type { IrOp, IrPool } from "../../compiler/ir/ir.js";
 import { COMBINE_WG, combineKernel } from "../kernels/combine-kernel.js";
-import { isGated } from "../kernels/gemm/ffn-gemms.js";
+import { isGatedAct } from "../kernels/gemm/ffn-gemms.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
 import { denseDownSteps, denseUpSteps, type FfnWeights, groupedFfnSteps, sortSlots } from "./ffn-steps.js";
 import { elementwiseGrid } from "./grids.js";
@@ -27,17 +27,19 @@ export function checkFfnPool(pool: IrPool, where: string): void {
 /** Pool tensors, chunked to the binding limit (atom/lowrank pools under their FFN roles). */
 export function poolWeights(b: BuildContext, pool: IrPool): FfnWeights {
   const { key, count: N, hidden: I, dim: D } = pool;
-  const gated = isGated(pool.act);
+  const gated = isGatedAct(pool.act);
   const what = (t: string): string => `pool '${key}' ${t}`;
+  const local = (name: string): string => name.slice(key.length + 1);
   const n = ffnTensorNames(pool);
   if (!n) throw new Error(`internal: pool '${key}' (${pool.kind}) has no FFN view`);
   return {
     up: b.weights.chunked(n.up, N * I, D, what(n.what.up)),
     gate: gated ? b.weights.chunked(n.gate, N * I, D, what(n.what.gate)) : undefined,
     down: b.weights.chunked(n.down, N * D, I, what(n.what.down)),
-    bUp: pool.bias ? b.weights.whole(`${key}.b_up`, [N, I], what("b_up [N, I]")) : b.dummy(),
-    bGate: pool.bias && gated ? b.weights.whole(`${key}.b_gate`, [N, I], what("b_gate [N, I]")) : b.dummy(),
-    bDown: pool.bias ? b.weights.whole(`${key}.b_down`, [N, D], what("b_down [N, D]")) : b.dummy(),
+    biasDown: n.bias?.down,
+    bUp: n.bias ? b.weights.whole(n.bias.up, [N, I], what(`${local(n.bias.up)} [N, I]`)) : b.dummy(),
+    bGate: n.bias && gated ? b.weights.whole(n.bias.gate, [N, I], what(`${local(n.bias.gate)} [N, I]`)) : b.dummy(),
+    bDown: n.bias ? b.weights.whole(n.bias.down, [N, D], what(`${local(n.bias.down)} [N, D]`)) : b.dummy(),
   };
 }
 
@@ -96,7 +98,7 @@ export async function lowerSharedFused(b: BuildContext, op: SharedOp, index: num
   const w = poolWeights(b, pool);
   const steps = [
     ...(await denseUpSteps(b, pool, w, { x: b.value(op.x), h }, pool.bias)),
-    ...(await denseDownSteps(b, pool, w, { h, out: b.value(op.out), biasSum: pool.bias ? b.weights.biasSum(pool) : undefined })),
+    ...(await denseDownSteps(b, pool, w, { h, out: b.value(op.out), biasSum: w.biasDown ? b.weights.biasSum(pool, w.biasDown) : undefined })),
   ];
   return {
     op: index,

@@ -9,7 +9,7 @@
 
 import type { IrOp, IrPool } from "../../compiler/ir/ir.js";
 import { bytesPer, createBuffer, STORAGE_USAGE, uploadFloats } from "../gpu/buffers.js";
-import { innerAct, isGated } from "../kernels/gemm/ffn-gemms.js";
+import { innerAct, isGatedAct } from "../kernels/gemm/ffn-gemms.js";
 import { heteroDownKernel, heteroDownParams, heteroUpKernel, heteroUpParams, MEMBER_KIND, MEMBER_WORDS } from "../kernels/gemm/hetero-gemms.js";
 import { HETERO_COMBINE_WG, heteroCombineKernel } from "../kernels/hetero-combine.js";
 import { ACT_CODE, grid2D } from "../kernels/wgsl-common.js";
@@ -17,7 +17,7 @@ import { mixedMemberPool } from "../weights/canonical-layout.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
 import { sortSlots } from "./ffn-steps.js";
 import { elementwiseGrid } from "./grids.js";
-import { ffnTensorNames, ffnView } from "./pool-view.js";
+import { ffnTensorNames, ffnView, gpuForm } from "./pool-view.js";
 import { routeSlots } from "./route-slots.js";
 import { WeightError } from "./weight-store.js";
 
@@ -40,9 +40,12 @@ function packMembers(b: BuildContext, pool: IrPool): Packed {
   const D = pool.dim;
   const N = members.length;
   const table = new Uint32Array(N * MEMBER_WORDS);
+  // Each member as the GPU runs it: an FFN view (with weights) or a null expert.
+  const views = members.map((_, j) => ffnView(mixedMemberPool(pool, j)));
+  const forms = views.map(gpuForm);
   let rows = 0;
-  for (const m of members) if (m.kind !== "identity" && m.kind !== "zero") rows += m.hidden;
-  const anyGated = members.some((m) => m.kind !== "identity" && m.kind !== "zero" && isGated(m.act));
+  views.forEach((v, j) => (rows += forms[j] === "ffn" ? v.hidden : 0));
+  const anyGated = views.some((v, j) => forms[j] === "ffn" && isGatedAct(v.act));
   const p: Packed = {
     table,
     wUp: new Float32Array(rows * D),
@@ -56,24 +59,26 @@ function packMembers(b: BuildContext, pool: IrPool): Packed {
   let row = 0;
   members.forEach((m, j) => {
     const t = j * MEMBER_WORDS;
-    if (m.kind === "identity" || m.kind === "zero") {
-      table[t] = m.kind === "identity" ? MEMBER_KIND.identity : MEMBER_KIND.zero;
+    const form = forms[j]!;
+    if (form !== "ffn") {
+      table[t] = MEMBER_KIND[form];
       return;
     }
-    const mp = ffnView(mixedMemberPool(pool, j));
+    const mp = views[j]!;
     const I = mp.hidden;
-    const gated = isGated(mp.act);
+    const gated = isGatedAct(mp.act);
     const names = ffnTensorNames(mp)!;
     const what = (s: string) => `pool '${pool.key}' member ${j} (${m.kind}) ${s}`;
     p.wUp.set(b.weights.host(names.up, [I, D], what(names.what.up)), row * D);
     if (gated) p.wGate!.set(b.weights.host(names.gate, [I, D], what(names.what.gate)), row * D);
     p.wDown.set(b.weights.host(names.down, [D, I], what(names.what.down)), row * D);
-    if (mp.bias) {
-      p.bUp.set(b.weights.host(`${mp.key}.b_up`, [I], what("b_up")), row);
-      if (gated) p.bGate.set(b.weights.host(`${mp.key}.b_gate`, [I], what("b_gate")), row);
-      p.bDown.set(b.weights.host(`${mp.key}.b_down`, [D], what("b_down")), j * D);
+    if (names.bias) {
+      const local = (n: string): string => n.slice(mp.key.length + 1);
+      p.bUp.set(b.weights.host(names.bias.up, [I], what(local(names.bias.up))), row);
+      if (gated) p.bGate.set(b.weights.host(names.bias.gate, [I], what(local(names.bias.gate))), row);
+      p.bDown.set(b.weights.host(names.bias.down, [D], what(local(names.bias.down))), j * D);
     }
-    table.set([MEMBER_KIND.weights, I, row, row * D, ACT_CODE[innerAct(mp.act)], gated ? 1 : 0, mp.bias ? 1 : 0, 0], t);
+    table.set([MEMBER_KIND.weights, I, row, row * D, ACT_CODE[innerAct(mp.act)], gated ? 1 : 0, names.bias ? 1 : 0, 0], t);
     row += I;
     p.Imax = Math.max(p.Imax, I);
   });

@@ -7,7 +7,7 @@
 //   shared: per expert: up ─► (gate) ─► activation ─► down ─► out +=
 
 import type { IrOp } from "../../compiler/ir/ir.js";
-import { innerAct, isGated } from "../kernels/gemm/ffn-gemms.js";
+import { innerAct, isGatedAct } from "../kernels/gemm/ffn-gemms.js";
 import { ACT_CODE, grid2D } from "../kernels/wgsl-common.js";
 import { LINEAR_BM, linearKernel, linearParams } from "../kernels/gemm/linear-gemm.js";
 import { routerKernelOptions, routerMaxPerToken } from "../kernels/router-kernel.js";
@@ -75,8 +75,8 @@ async function expertChain(
   {
     const params = uni((n) => [n * I, ACT_CODE[innerAct(pool.act)], 0, 0], `${name}.act.${e}`);
     const res: Record<string, GPUBuffer> = { params, u: bufs.ue, out: bufs.he };
-    if (isGated(pool.act)) res["g"] = bufs.ge;
-    prog.steps.push({ step: await b.step(activationKernel(isGated(pool.act), b.dtype), res, () => null), grid: (n) => elementwiseGrid(n * I, UNFUSED_WG, maxDim) });
+    if (isGatedAct(pool.act)) res["g"] = bufs.ge;
+    prog.steps.push({ step: await b.step(activationKernel(isGatedAct(pool.act), b.dtype), res, () => null), grid: (n) => elementwiseGrid(n * I, UNFUSED_WG, maxDim) });
   }
   await lin(w.down, D, I, bufs.he, w.bDown, bufs.ye, `${name}.down.${e}`);
   {

@@ -1,25 +1,26 @@
-// Which fused lowering runs a pool: ffn pools the grouped-GEMM path (lower-moe-fused.ts), fine and
-// null experts lower-moe-fine.ts, heterogeneous pools lower-moe-mixed.ts.
+// Which fused lowering runs a pool, from its kind's GPU form and schedule (pool-view.ts): kinds
+// scheduled on grouped GEMMs (ffn) the grouped-GEMM path (lower-moe-fused.ts), fine and null experts
+// lower-moe-fine.ts, heterogeneous pools lower-moe-mixed.ts.
 
 import type { IrOp } from "../../compiler/ir/ir.js";
 import type { BuildContext, Lowering } from "./build-context.js";
 import { lowerMoeFused, lowerSharedFused } from "./lower-moe-fused.js";
 import { type FineSchedule, lowerMoeFine, lowerSharedNull } from "./lower-moe-fine.js";
 import { lowerMoeMixed } from "./lower-moe-mixed.js";
-import { ffnView } from "./pool-view.js";
+import { ffnView, gpuForm, kindSchedule } from "./pool-view.js";
 
 type MoeOp = Extract<IrOp, { op: "moe" }>;
 type SharedOp = Extract<IrOp, { op: "shared" }>;
 
 export function lowerRoutedPool(b: BuildContext, op: MoeOp, index: number, name: string, schedule: FineSchedule = "auto"): Promise<Lowering> {
-  // ffn pools take the token-centric or dense path only when asked (executor option fineSchedule).
-  if (op.pool.kind === "ffn" && (schedule === "auto" || schedule === "expert")) return lowerMoeFused(b, op, index, name);
   if (op.pool.kind === "mixed") return lowerMoeMixed(b, op, index, name);
+  // Grouped-GEMM kinds take the token-centric or dense path only when asked (executor option fineSchedule).
+  if (kindSchedule(op.pool) === "expert" && gpuForm(op.pool) === "ffn" && (schedule === "auto" || schedule === "expert")) return lowerMoeFused(b, { ...op, pool: ffnView(op.pool) }, index, name);
   return lowerMoeFine(b, { ...op, pool: ffnView(op.pool) }, index, name, schedule);
 }
 
 export function lowerSharedPool(b: BuildContext, op: SharedOp, index: number, name: string): Promise<Lowering> {
   // A shared atom or lowrank pool is one dense FFN of N·R hidden units (pool-view.ts).
-  if (op.pool.kind === "identity" || op.pool.kind === "zero") return lowerSharedNull(b, op, index, name);
+  if (op.pool.kind !== "mixed" && gpuForm(op.pool) !== "ffn") return lowerSharedNull(b, op, index, name);
   return lowerSharedFused(b, { ...op, pool: ffnView(op.pool) }, index, name);
 }

@@ -1,46 +1,64 @@
-// Fine expert kinds seen as FFNs, so that every FFN kernel (grouped GEMMs, the shared pool's dense
-// GEMMs, the unfused baseline) runs them unchanged:
-//
-//   lowrank(rank = R)  ≡ ffn(hidden = R, act = identity)   w_up = a [N, R, D], w_down = b [N, D, R]
-//   atom(act)          ≡ ffn(hidden = 1, act)              w_up = u [N, D] = [N, 1, D], w_down = v [N, D] = [N, D, 1]
-//   atom(swiglu/geglu) ≡ ffn(hidden = 1, swiglu/geglu)     w_gate = u_gate, w_up = u_up, w_down = v
-//
-// The stacked canonical layouts (runtime/weights/canonical-layout.ts) already coincide, so no
-// weight is copied: only the tensor names differ.
+// Expert kinds as the GPU runs them: every kind's `gpu` form (stdlib/expert-kinds/) says whether it
+// is an FFN of some hidden units — and which of its tensors play the up, gate and down roles — or
+// a null expert. So every FFN kernel (grouped GEMMs, the shared pool's dense GEMMs, the
+// token-centric fine path, the unfused baseline) runs ffn, lowrank (= ffn(R, identity)), atoms
+// (= ffn(1, act)) and plugin kinds unchanged; the stacked canonical layouts already coincide
+// (a [D] vector is a [1, D] row or a [D, 1] column), so no weight is copied, only names differ.
 
-import type { IrPool } from "../../compiler/ir/ir.js";
+import type { ExpertAct, IrPool } from "../../compiler/ir/ir.js";
+import { expertKindOf, formOf } from "../../stdlib/expert-kinds/index.js";
 
 export interface FfnTensorNames {
   up: string;
   gate: string;
   down: string;
+  /** Bias tensors, when the pool has them. */
+  bias?: { up: string; gate: string; down: string };
   /** Human-readable shapes for error messages. */
   what: { up: string; gate: string; down: string };
 }
 
-const GATED = new Set(["swiglu", "geglu"]);
+/** How the GPU runs a (non-mixed) pool: `ffn`, `identity` or `zero`. */
+export function gpuForm(pool: IrPool): "ffn" | "identity" | "zero" {
+  return expertKindOf(pool).gpu(formOf(pool)).as;
+}
 
 /** The pool's tensors under FFN roles, or undefined for kinds with no weights (identity, zero, mixed). */
 export function ffnTensorNames(pool: IrPool): FfnTensorNames | undefined {
+  if (pool.kind === "mixed") return undefined;
+  const kind = expertKindOf(pool);
+  const form = formOf(pool);
+  const g = kind.gpu(form);
+  if (g.as !== "ffn") return undefined;
+  const layouts = new Map(kind.tensors(form, pool.dim).map((t) => [t.name, t.layout]));
+  const shape = (name: string): string => {
+    const l = layouts.get(name);
+    return `${name} ${l === "rows" ? "[N, I, D]" : l === "cols" ? "[N, D, I]" : l === "hvec" ? "[N, I]" : "[N, D]"}`;
+  };
   const k = pool.key;
-  switch (pool.kind) {
-    case "ffn":
-      return { up: `${k}.w_up`, gate: `${k}.w_gate`, down: `${k}.w_down`, what: { up: "w_up [N, I, D]", gate: "w_gate [N, I, D]", down: "w_down [N, D, I]" } };
-    case "lowrank":
-      return { up: `${k}.a`, gate: `${k}.a`, down: `${k}.b`, what: { up: "a [N, R, D]", gate: "a [N, R, D]", down: "b [N, D, R]" } };
-    case "atom":
-      return GATED.has(pool.act)
-        ? { up: `${k}.u_up`, gate: `${k}.u_gate`, down: `${k}.v`, what: { up: "u_up [N, D]", gate: "u_gate [N, D]", down: "v [N, D]" } }
-        : { up: `${k}.u`, gate: `${k}.u`, down: `${k}.v`, what: { up: "u [N, D]", gate: "u [N, D]", down: "v [N, D]" } };
-    default:
-      return undefined;
-  }
+  // Without a gate the gate role names the up tensor (never read: the kernels take it only when gated).
+  const gate = g.gate ?? g.up;
+  return {
+    up: `${k}.${g.up}`,
+    gate: `${k}.${gate}`,
+    down: `${k}.${g.down}`,
+    bias: g.bias ? { up: `${k}.${g.bias.up}`, gate: `${k}.${g.bias.gate ?? g.bias.up}`, down: `${k}.${g.bias.down}` } : undefined,
+    what: { up: shape(g.up), gate: shape(gate), down: shape(g.down) },
+  };
 }
 
 /** Kinds the FFN kernels run through ffnTensorNames. */
-export const isFfnLike = (pool: IrPool): boolean => pool.kind === "ffn" || pool.kind === "atom" || pool.kind === "lowrank";
+export const isFfnLike = (pool: IrPool): boolean => pool.kind !== "mixed" && gpuForm(pool) === "ffn";
 
-/** The pool as the FFN kernels must see it: a lowrank expert has no activation, whatever `act` says. */
+/** The pool as the FFN kernels must see it: the activation of its GPU form (lowrank: identity). */
 export function ffnView(pool: IrPool): IrPool {
-  return pool.kind === "lowrank" && pool.act !== "identity" ? { ...pool, act: "identity" } : pool;
+  if (pool.kind === "mixed") return pool;
+  const g = expertKindOf(pool).gpu(formOf(pool));
+  const act: ExpertAct = g.as === "ffn" ? g.act : pool.act;
+  return act === pool.act ? pool : { ...pool, act };
+}
+
+/** The schedule a routed pool takes under `auto`: its kind's (grouped GEMMs unless it says `token`). */
+export function kindSchedule(pool: IrPool): "expert" | "token" {
+  return pool.kind === "mixed" ? "expert" : (expertKindOf(pool).schedule ?? "expert");
 }

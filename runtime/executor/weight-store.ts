@@ -86,15 +86,15 @@ export class WeightStore {
     return this.chunked(name, rows, rowLen, what).chunks[0]!.buffer;
   }
 
-  /** Σ_e b_down[e] for a shared pool on the dense path (bias of the concatenated FFN). */
-  biasSum(pool: IrPool): GPUBuffer {
-    const key = `${pool.key}.b_down_sum@${this.dtype}`;
+  /** Σ_e b[e] of a shared pool's down bias `name` [N, D] on the dense path (bias of the concatenated FFN). */
+  biasSum(pool: IrPool, name: string): GPUBuffer {
+    const key = `${name}_sum@${this.dtype}`;
     const have = this.derived.get(key);
     if (have) return have;
-    const b = this.host(`${pool.key}.b_down`, [pool.count, pool.dim], `pool '${pool.key}' b_down`);
+    const b = this.host(name, [pool.count, pool.dim], `pool '${pool.key}' ${name.slice(pool.key.length + 1)}`);
     const sum = new Float32Array(pool.dim);
     for (let e = 0; e < pool.count; e++) for (let d = 0; d < pool.dim; d++) sum[d] += b[e * pool.dim + d]!;
-    const buf = uploadFloats(this.device, sum, this.dtype, `${pool.key}.b_down_sum`);
+    const buf = uploadFloats(this.device, sum, this.dtype, `${name}_sum`);
     this.derived.set(key, buf);
     return buf;
   }

@@ -4,7 +4,7 @@
 
 import type { IrOp, IrProgram, IrRouter, ValueId } from "../../compiler/ir/ir.js";
 import { expertForward, type RefTensors, tensor } from "./ref-experts.js";
-import { gelu, relu, sigmoid, silu, softmax } from "./ref-math.js";
+import { gelu, relu, sigmoid, silu, softmax } from "../../stdlib/math64.js";
 import { routeReference, type Streams, type TokenSelection } from "./ref-router.js";
 
 export type { TokenSelection } from "./ref-router.js";

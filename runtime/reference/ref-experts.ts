@@ -1,7 +1,9 @@
-// float64 forward of one expert of a pool (LANGUAGE.md §4), reading the stacked tensors.
+// float64 forward of one expert of a pool (LANGUAGE.md §4), reading the stacked tensors: each
+// kind's own `reference` (stdlib/expert-kinds/) on this expert's slice of its tensors.
 
-import type { ExpertAct, IrPool } from "../../compiler/ir/ir.js";
-import { dot, gelu, matVec, relu, silu } from "./ref-math.js";
+import type { IrPool } from "../../compiler/ir/ir.js";
+import { expertKindOf, formOf } from "../../stdlib/expert-kinds/index.js";
+import { layoutShape } from "../../stdlib/expert-kinds/kind-adapter.js";
 import { mixedMemberPool } from "../weights/canonical-layout.js";
 
 export type RefTensors = Map<string, Float32Array | Float64Array>;
@@ -13,68 +15,24 @@ export function tensor(weights: RefTensors, name: string, length: number): Float
   return t;
 }
 
-function act1(act: ExpertAct, v: number): number {
-  switch (act) {
-    case "relu":
-      return relu(v);
-    case "gelu":
-    case "geglu":
-      return gelu(v);
-    case "silu":
-    case "swiglu":
-      return silu(v);
-    case "identity":
-      return v;
-  }
-}
-
-const gated = (a: ExpertAct): boolean => a === "swiglu" || a === "geglu";
-
 /** Output [D] of expert e of `pool` applied to x [D]. */
 export function expertForward(pool: IrPool, weights: RefTensors, e: number, x: ArrayLike<number>): Float64Array {
-  const { key, count: N, dim: D, hidden: I } = pool;
-  switch (pool.kind) {
-    case "mixed":
-      return expertForward(mixedMemberPool(pool, e), weights, 0, x);
-    case "identity":
-      return Float64Array.from(x);
-    case "zero":
-      return new Float64Array(D);
-    case "ffn": {
-      const up = tensor(weights, `${key}.w_up`, N * I * D);
-      const down = tensor(weights, `${key}.w_down`, N * D * I);
-      const bUp = pool.bias ? tensor(weights, `${key}.b_up`, N * I) : undefined;
-      const bDown = pool.bias ? tensor(weights, `${key}.b_down`, N * D) : undefined;
-      const u = matVec(up, e * I * D, I, D, x, bUp, e * I);
-      const h = new Float64Array(I);
-      if (gated(pool.act)) {
-        const gate = tensor(weights, `${key}.w_gate`, N * I * D);
-        const bGate = pool.bias ? tensor(weights, `${key}.b_gate`, N * I) : undefined;
-        const g = matVec(gate, e * I * D, I, D, x, bGate, e * I);
-        for (let i = 0; i < I; i++) h[i] = act1(pool.act, g[i]!) * u[i]!;
-      } else {
-        for (let i = 0; i < I; i++) h[i] = act1(pool.act, u[i]!);
-      }
-      return matVec(down, e * D * I, D, I, h, bDown, e * D);
-    }
-    case "atom": {
-      const v = tensor(weights, `${key}.v`, N * D);
-      let s: number;
-      if (gated(pool.act)) {
-        const ug = tensor(weights, `${key}.u_gate`, N * D);
-        const uu = tensor(weights, `${key}.u_up`, N * D);
-        const g = dot(x, ug, e * D);
-        s = (pool.act === "swiglu" ? silu(g) : gelu(g)) * dot(x, uu, e * D);
-      } else {
-        s = act1(pool.act, dot(x, tensor(weights, `${key}.u`, N * D), e * D));
-      }
-      return Float64Array.from({ length: D }, (_, d) => s * v[e * D + d]!);
-    }
-    case "lowrank": {
-      const R = I;
-      const a = tensor(weights, `${key}.a`, N * R * D);
-      const b = tensor(weights, `${key}.b`, N * D * R);
-      return matVec(b, e * D * R, D, R, matVec(a, e * R * D, R, D, x));
-    }
-  }
+  if (pool.kind === "mixed") return expertForward(mixedMemberPool(pool, e), weights, 0, x);
+  const kind = expertKindOf(pool);
+  const form = formOf(pool);
+  const D = pool.dim;
+  const tensors = new Map(kind.tensors(form, D).map((t) => [t.name, t]));
+  const y = kind.reference({
+    form,
+    dim: D,
+    x,
+    tensor(name) {
+      const t = tensors.get(name);
+      if (!t) throw new Error(`reference: expert kind '${kind.name}' has no tensor '${name}'`);
+      const size = layoutShape(t.layout, D, form.hidden).reduce((a, b) => a * b, 1);
+      return tensor(weights, `${pool.key}.${name}`, pool.count * size).subarray(e * size, (e + 1) * size);
+    },
+  });
+  if (y.length !== D) throw new Error(`reference: expert kind '${kind.name}' returned ${y.length} values, expected ${D}`);
+  return y instanceof Float64Array ? y : Float64Array.from(y);
 }

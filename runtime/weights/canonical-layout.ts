@@ -3,17 +3,14 @@
 // tensors a program needs and how a pool's tensors are cut into "groups" of hidden units, which
 // is what tells the file forms (per member, stacked, coarse split, concatenated shared) apart.
 
+import type { ExpertTensorLayout } from "@moec/plugin-api";
 import type { IrPool, IrProgram, IrRouter } from "../../compiler/ir/ir.js";
+import { expertKindOf, formOf } from "../../stdlib/expert-kinds/index.js";
+import { layoutShape } from "../../stdlib/expert-kinds/kind-adapter.js";
 
-/**
- * How one pool tensor depends on the hidden units of an expert:
- * - `rows`: hidden units are rows, member `[h, D]` (w_gate, w_up; lowrank `a`);
- * - `cols`: hidden units are columns, member `[D, h]` (w_down; lowrank `b`);
- * - `hvec`: one value per hidden unit, member `[h]` (b_gate, b_up);
- * - `ovec`: one value per output, member `[D]`; a group's vector belongs to its first fine expert (b_down);
- * - `dvec`: a `[D]` vector per expert with no hidden axis (atom `u`, `v`).
- */
-export type ParamLayout = "rows" | "cols" | "hvec" | "ovec" | "dvec";
+/** How one pool tensor depends on an expert's hidden units (the plugin API's ExpertTensorLayout:
+ *  rows [h, D], cols [D, h], hvec [h], ovec [D] held by a group's first fine expert, dvec [D]). */
+export type ParamLayout = ExpertTensorLayout;
 
 export interface PoolParam {
   name: string;
@@ -22,32 +19,12 @@ export interface PoolParam {
   fanIn: number;
 }
 
-const GATED = new Set(["swiglu", "geglu"]);
-
-/** The tensors of one expert of a pool, in a fixed order (matrices before biases). */
+/** The tensors of one expert of a pool, in its kind's fixed order (matrices before biases). */
 export function poolParams(pool: IrPool): PoolParam[] {
-  const D = pool.dim, I = pool.hidden;
-  switch (pool.kind) {
-    case "ffn": {
-      const gated = GATED.has(pool.act);
-      const ps: PoolParam[] = [];
-      if (gated) ps.push({ name: "w_gate", layout: "rows", fanIn: D });
-      ps.push({ name: "w_up", layout: "rows", fanIn: D }, { name: "w_down", layout: "cols", fanIn: I });
-      if (pool.bias) {
-        if (gated) ps.push({ name: "b_gate", layout: "hvec", fanIn: D });
-        ps.push({ name: "b_up", layout: "hvec", fanIn: D }, { name: "b_down", layout: "ovec", fanIn: I });
-      }
-      return ps;
-    }
-    case "lowrank":
-      return [{ name: "a", layout: "rows", fanIn: D }, { name: "b", layout: "cols", fanIn: I }];
-    case "atom":
-      return GATED.has(pool.act)
-        ? [{ name: "u_gate", layout: "dvec", fanIn: D }, { name: "u_up", layout: "dvec", fanIn: D }, { name: "v", layout: "dvec", fanIn: 1 }]
-        : [{ name: "u", layout: "dvec", fanIn: D }, { name: "v", layout: "dvec", fanIn: 1 }];
-    default:
-      return []; // identity, zero: no weights; mixed: per member (mixedMemberPool)
-  }
+  if (pool.kind === "mixed") return []; // per member (mixedMemberPool)
+  return expertKindOf(pool)
+    .tensors(formOf(pool), pool.dim)
+    .map((t) => ({ name: t.name, layout: t.layout, fanIn: t.fanIn }));
 }
 
 /**
@@ -58,18 +35,11 @@ export function poolParams(pool: IrPool): PoolParam[] {
 export function mixedMemberPool(pool: IrPool, j: number): IrPool {
   const m = pool.members?.[j];
   if (pool.kind !== "mixed" || !m) throw new Error(`internal: pool ${pool.key} has no member ${j}`);
-  return { key: `${pool.key}.${j}`, kind: m.kind, count: 1, dim: pool.dim, hidden: m.hidden, act: m.act, bias: m.bias, split: 1, shared: pool.shared };
+  return { key: `${pool.key}.${j}`, kind: m.kind, count: 1, dim: pool.dim, hidden: m.hidden, act: m.act, bias: m.bias, split: 1, shared: pool.shared, ...(m.pluginKind ? { pluginKind: m.pluginKind } : {}) };
 }
 
 /** Shape of a group of `g` hidden units (one fine expert: g = I). */
-export function memberShape(layout: ParamLayout, D: number, g: number): number[] {
-  switch (layout) {
-    case "rows": return [g, D];
-    case "cols": return [D, g];
-    case "hvec": return [g];
-    case "ovec": case "dvec": return [D];
-  }
-}
+export const memberShape = (layout: ParamLayout, D: number, g: number): number[] => layoutShape(layout, D, g);
 
 /** Canonical stacked shape of a pool tensor. */
 export function canonicalPoolShape(pool: IrPool, p: PoolParam): number[] {
@@ -91,7 +61,7 @@ export interface Grouping {
 export function groupingsFor(pool: IrPool, p: PoolParam): Grouping[] {
   const gs: Grouping[] = [{ kind: "fine", groups: pool.count, perGroup: 1 }];
   if (p.layout === "dvec") return gs; // atoms have no hidden axis to regroup
-  if (pool.kind === "ffn" && pool.split > 1 && pool.count % pool.split === 0) {
+  if (pool.kind !== "mixed" && expertKindOf(pool).splits !== undefined && pool.split > 1 && pool.count % pool.split === 0) {
     gs.push({ kind: "coarse", groups: pool.count / pool.split, perGroup: pool.split });
   }
   if (pool.shared) gs.push({ kind: "concat", groups: 1, perGroup: pool.count });

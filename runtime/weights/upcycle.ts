@@ -10,7 +10,7 @@ import type { IrPool, IrProgram, IrRouter, ExpertAct } from "../../compiler/ir/i
 import type { SafetensorsFile } from "../safetensors/reader.js";
 import { interpretReference } from "../reference/interpret.js";
 import { normalSampler } from "../run-io.js";
-import { gelu, silu } from "../reference/ref-math.js";
+import { gelu, silu } from "../../stdlib/math64.js";
 
 export class UpcycleError extends Error {
   override name = "UpcycleError";

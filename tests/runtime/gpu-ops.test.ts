@@ -5,7 +5,7 @@ import { createExecutor } from "../../runtime/executor/executor.js";
 import type { GpuContext } from "../../runtime/gpu/device.js";
 import { ERF_WGSL, header, RUN_STRUCT } from "../../runtime/kernels/wgsl-common.js";
 import { interpretReference } from "../../runtime/reference/interpret.js";
-import { erf } from "../../runtime/reference/ref-math.js";
+import { erf } from "../../stdlib/math64.js";
 import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 import { ProgramBuilder } from "../helpers/ir-programs.js";
 import { expectClose } from "../helpers/numerics.js";

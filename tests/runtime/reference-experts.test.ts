@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { interpretReference } from "../../runtime/reference/interpret.js";
 import { expertForward } from "../../runtime/reference/ref-experts.js";
-import { erf, gelu } from "../../runtime/reference/ref-math.js";
+import { erf, gelu } from "../../stdlib/math64.js";
 import { pool, ProgramBuilder, router, stages } from "../helpers/ir-programs.js";
 
 const F = (...v: number[]) => Float64Array.from(v);

@@ -2,9 +2,10 @@
 // Every emitter does nothing (and returns undefined) unless the frame is lowering and its inputs
 // have IR values, so checking code calls it in one line. A new op is one emitter here.
 import type * as A from "../../syntax/ast.js";
+import type { Args } from "@moec/plugin-api";
 import type { ArgValues, ExpertKindDef, TensorShape } from "../../../stdlib/registry.js";
 import type { IrBuilder } from "../../ir/ir-builder.js";
-import type { IrPool, IrRouter, BinaryFn, UnaryFn, ExpertAct, IrExpertSpec, ValueId } from "../../ir/ir.js";
+import type { IrPool, IrRouter, BinaryFn, UnaryFn, IrExpertSpec, ValueId } from "../../ir/ir.js";
 import type { Value, Dim, PoolValue, RouterValue, StageUse } from "../values.js";
 import type { ElabOptions, Frame, LayerOutput } from "./context.js";
 
@@ -196,18 +197,16 @@ export function routerReports(frame: Frame): void {
 
 /** A heterogeneous pool: one member per listed expert, weights named per member (`E.j.PARAM`). */
 function irMixedPool(key: string, experts: { kind: ExpertKindDef; args: Record<string, unknown> }[], dim: number): IrPool {
-  const members = experts.map((s) => {
-    const p = irPool(key, s.kind, s.args, 1, dim, 1, false);
-    return { kind: p.kind as IrExpertSpec["kind"], hidden: p.kind === "identity" || p.kind === "zero" ? 0 : p.hidden, act: p.act, bias: p.bias };
+  const members: IrExpertSpec[] = experts.map((s) => {
+    const { kind, hidden, act, bias, pluginKind } = irPool(key, s.kind, s.args, 1, dim, 1, false);
+    return { kind, hidden, act, bias, ...(pluginKind ? { pluginKind } : {}) };
   });
   const hidden = Math.max(0, ...members.map((m) => m.hidden));
   return { key, kind: "mixed", count: members.length, dim, hidden, act: "identity", bias: false, split: 1, shared: false, members };
 }
 
-/** An expert kind's arguments as IrPool fields: the kind-specific part of lowering a pool. */
+/** A pool of one expert kind: its `form` at these arguments (a plugin kind's spec travels with it). */
 function irPool(key: string, kind: ExpertKindDef, args: Record<string, unknown>, count: number, dim: number, split: number, shared: boolean): IrPool {
-  const k = kind.name as IrPool["kind"];
-  const hidden = k === "ffn" ? (args.hidden as number) : k === "lowrank" ? (args.rank as number) : 1;
-  const act = ((args.act as string | undefined) ?? (k === "ffn" ? "swiglu" : "identity")) as ExpertAct;
-  return { key, kind: k, count, dim, hidden, act, bias: args.bias === true, split, shared };
+  const form = kind.spec.form(args as Args);
+  return { key, kind: kind.name, count, dim, ...form, split, shared, ...(kind.source === "std" ? {} : { pluginKind: kind.spec }) };
 }

@@ -16,12 +16,13 @@
 
 import type { ExpertAct } from "../../../compiler/ir/ir.js";
 import type { StorageDtype } from "../../gpu/buffers.js";
+import { isGatedAct } from "../../../stdlib/expert-kinds/index.js";
 import { ACT_CODE } from "../wgsl-common.js";
+
+export { isGatedAct };
 import { GEMM_BM, GEMM_BN, gemmKernel, type GemmKernel } from "./gemm-kernel.js";
 
 export { GEMM_BM, GEMM_BN };
-
-export const isGated = (act: ExpertAct): boolean => act === "swiglu" || act === "geglu";
 
 /** The activation applied elementwise (to the gate for gated kinds). */
 export function innerAct(act: ExpertAct): keyof typeof ACT_CODE {

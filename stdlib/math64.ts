@@ -1,7 +1,8 @@
-// float64 scalar and vector math for the reference interpreter. Written independently of the
-// WGSL kernels: erf here is a Taylor series / continued fraction good to ~1e-15.
+// float64 scalar and vector math for every reference (the interpreter, expert kinds, upcycling).
+// Written independently of the WGSL kernels: erf here is a Taylor series / continued fraction
+// good to ~1e-15.
 
-import { sigmoid64, softmax64, logSoftmax64 } from "../../stdlib/stages/std-spec.js";
+import { sigmoid64, softmax64, logSoftmax64 } from "./stages/std-spec.js";
 
 /** erf(x) to ~1e-15: Maclaurin series for |x| < 3, Lentz continued fraction of erfc beyond. */
 export function erf(x: number): number {
