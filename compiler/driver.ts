@@ -19,6 +19,8 @@ import { didYouMean } from "./semantic/suggest.js";
 import { IrBuilder } from "./ir/ir-builder.js";
 import type { IrProgram } from "./ir/ir.js";
 import type { Unsupported } from "./ir/ir-builder.js";
+import { assertValidIr, irDebugEnabled } from "./ir/verify.js";
+import { runtimeStage } from "../stdlib/stage-table.js";
 
 export interface CompileOptions {
   /** Entry declaration; optional when the file declares exactly one that no other uses (§8). */
@@ -27,6 +29,9 @@ export interface CompileOptions {
   set?: Record<string, string | number | boolean>;
   registry?: Registry;
   host?: SourceHost;
+  /** Verify the lowered IR (compiler/ir/verify.ts) and throw an IrVerifyError if it is malformed;
+   *  default: in debug builds (MOEC_DEBUG set) and tests. */
+  verifyIr?: boolean;
 }
 
 export interface EntryInfo {
@@ -207,7 +212,13 @@ export function lowerEntry(files: string[], opts: CompileOptions = {}): LoweredP
   const r = c.elaborator.elaborate(sel.decl!, sel.file, bindings, { emit: builder, entry: true });
   const errors = r.diagnostics.filter((d) => d.severity === "error");
   if (errors.length) return { diagnostics: [...res.diagnostics, ...errors], unsupported: builder.unsupported, info: res.info };
-  return { diagnostics: res.diagnostics, program: builder.build(res.info.name), unsupported: builder.unsupported, info: res.info };
+  const program = builder.build(res.info.name);
+  // A program with unsupported constructs is incomplete by design; there is nothing to verify.
+  if (builder.unsupported.length === 0 && (opts.verifyIr ?? irDebugEnabled())) {
+    // Stages as the checker defined them, else as the runtime would look them up.
+    assertValidIr(program, `of \`${program.entry}\` after lowering`, { stage: (n) => c.registry.stages.get(n)?.spec ?? runtimeStage(n)?.spec });
+  }
+  return { diagnostics: res.diagnostics, program, unsupported: builder.unsupported, info: res.info };
 }
 
 function mkError(code: string, message: string, file: string, span: A.Span, help?: string): Diagnostic {

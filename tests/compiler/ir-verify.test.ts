@@ -1,9 +1,17 @@
 // The IR verifier (compiler/ir/verify.ts): hand-built sound programs verify clean; hand-broken
-// ones (one defect each) give exactly the expected messages, with the op's index.
-import { describe, expect, it } from "vitest";
+// ones (one defect each) give exactly the expected messages, with the op's index. Then how it is
+// wired: the driver verifies after lowering (option or MOEC_DEBUG), and runPasses verifies around
+// each pass, naming the pass that broke the IR.
+import { afterEach, describe, expect, it } from "vitest";
 import type { IrProgram } from "../../compiler/ir/ir.js";
-import { IrVerifyError, assertValidIr, verifyIr } from "../../compiler/ir/verify.js";
+import { IrVerifyError, assertValidIr, irDebugEnabled, verifyIr } from "../../compiler/ir/verify.js";
+import { printIr } from "../../compiler/ir/print.js";
+import { parseIr } from "../../compiler/ir/parse.js";
+import { canonicalizeRouterPass, runPasses, type IrPass } from "../../compiler/ir/passes/run-passes.js";
+import { lowerEntry } from "../../compiler/driver.js";
+import { createStdRegistry } from "../../stdlib/index.js";
 import { ProgramBuilder, moeProgram, pool, router, stages } from "../helpers/ir-programs.js";
+import { memoryHost } from "../helpers/frontend/memory-host.js";
 
 /** x [T, 8] → g = linear(x, 4) → s = sigmoid(g) → y = moe(x) + s·… : small and sound. */
 function sound(): IrProgram {
@@ -190,5 +198,60 @@ describe("broken programs give every problem, with the op", () => {
         "  - op 1 (unary %2): result has width 4, but its operand's is 5",
       ].join("\n"));
     }
+  });
+});
+
+describe("wiring: the driver verifies every lowered program in tests and debug builds", () => {
+  const saved = process.env.MOEC_DEBUG;
+  afterEach(() => {
+    process.env.MOEC_DEBUG = saved;
+  });
+  // A stage only the checker knows (no spec, not in the runtime's table): the IR names a stage
+  // the runtime cannot run, so lowering produces IR the verifier must reject.
+  const registry = () => {
+    const reg = createStdRegistry();
+    reg.addStage({ name: "checker_only", roles: ["transform"], params: [], doc: "test", source: "test" });
+    return reg;
+  };
+  const source = "layer a(x: [T, D], D = 8) {\n  experts E[4] = ffn(hidden = 8)\n  router r = linear |> checker_only |> topk(2)\n  return moe(x, r, E)\n}\n";
+  const lower = (opts: { verifyIr?: boolean } = {}) => lowerEntry(["/mem/a.moe"], { host: memoryHost({ "a.moe": source }), registry: registry(), ...opts });
+
+  it("vitest turns debug checks on", () => {
+    expect(irDebugEnabled()).toBe(true);
+  });
+  it("with verification on (the default in tests), a malformed lowering is an IrVerifyError naming the op", () => {
+    expect(() => lower()).toThrowError(/the IR of `a` after lowering is malformed[\s\S]*op 0 \(moe %1\): router r: stage 1 `checker_only` is neither a standard stage/);
+    expect(() => lower({ verifyIr: true })).toThrowError(IrVerifyError);
+  });
+  it("off when asked, or without MOEC_DEBUG", () => {
+    expect(lower({ verifyIr: false }).program).toBeDefined();
+    process.env.MOEC_DEBUG = "";
+    expect(irDebugEnabled()).toBe(false);
+    expect(lower().program).toBeDefined();
+    process.env.MOEC_DEBUG = "0";
+    expect(lower().program).toBeDefined();
+  });
+});
+
+describe("runPasses verifies around each pass", () => {
+  const before = printIr(moeProgram({ D: 8, E: 4, I: 16, stages: stages("linear", "softmax", ["topk", { k: 2 }], "renorm") }));
+  it("canonicalize-router: softmax |> topk |> renorm becomes topk |> softmax (a before/after pair)", () => {
+    const after = before.replace("    transform softmax\n    select topk(k=2)\n    post renorm\n", "    select topk(k=2)\n    post softmax\n");
+    expect(after).not.toBe(before);
+    expect(printIr(runPasses(parseIr(before), ["canonicalize-router"], { verify: true }))).toBe(after);
+    expect(printIr(runPasses(parseIr(before), [canonicalizeRouterPass], { verify: true }))).toBe(after);
+  });
+  it("a pass that breaks the IR is named", () => {
+    const dropSelect: IrPass = {
+      name: "drop-select",
+      run: (p) => ({ ...p, ops: p.ops.map((o) => (o.op === "moe" ? { ...o, router: { ...o.router, stages: o.router.stages.filter((s) => s.role !== "select") } } : o)) }),
+    };
+    expect(() => runPasses(parseIr(before), ["canonicalize-router", dropSelect])).toThrowError(/the IR of `test` after pass `drop-select` is malformed[\s\S]*op 0 \(moe %1\): router r: has 0 select stages/);
+  });
+  it("and a program that is malformed to begin with is caught before the first pass", () => {
+    const p = parseIr(before);
+    p.values[1]!.width = 3;
+    expect(() => runPasses(p, ["canonicalize-router"], { verify: true })).toThrowError(/before the first pass/);
+    expect(() => runPasses(p, ["no-such-pass"], { verify: false })).toThrowError(/unknown IR pass `no-such-pass`/);
   });
 });
