@@ -2,11 +2,14 @@
 // program prints as hand-written text; numbers and names print exactly; every field of a program
 // shows in the text (changing any one changes the text); print → parse → print is the identity,
 // and parse errors name their line.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { IrProgram } from "../../compiler/ir/ir.js";
 import { printIr, printName, printNumber } from "../../compiler/ir/print.js";
 import { IrParseError, parseIr } from "../../compiler/ir/parse.js";
 import { ProgramBuilder, pool, router, stages } from "../helpers/ir-programs.js";
+import { FIXTURES } from "../helpers/frontend/paths.js";
 
 /** y = sigmoid(g) * moe(x) + 1 - x: every op kind but shared, plus a shared pool. */
 function sample(): IrProgram {
@@ -110,6 +113,16 @@ describe("the text form is complete", () => {
     expect(ms.length).toBeGreaterThan(80);
     const same = ms.filter((m) => printIr(m.value as IrProgram) === base).map((m) => m.path);
     expect(same).toEqual([]);
+  });
+  it("also for the golden programs (mixed pools, state, string parameters, records)", () => {
+    const dir = path.join(FIXTURES, "ir");
+    const goldens = fs.readdirSync(dir).filter((f) => f.endsWith(".ir"));
+    expect(goldens.length).toBeGreaterThan(5);
+    for (const f of goldens) {
+      const text = fs.readFileSync(path.join(dir, f), "utf8");
+      const same = mutations(parseIr(text)).filter((m) => printIr(m.value as IrProgram) === text).map((m) => m.path);
+      expect(same, f).toEqual([]);
+    }
   });
   it("and two programs that differ only in the order of weights, inputs or outputs print differently", () => {
     const p = sample();
