@@ -6,6 +6,7 @@ import type { CliIO } from "./output.js";
 import { processIO } from "./output.js";
 import { checkSpec, runCheck } from "./commands/check.js";
 import { infoSpec, runInfo } from "./commands/info.js";
+import { irSpec, runIr } from "./commands/ir.js";
 import { drawSpec, runDraw } from "./commands/draw.js";
 import { lspSpec, runLsp } from "./commands/lsp.js";
 import { fmtSpec, runFmt } from "./commands/fmt.js";
@@ -24,6 +25,7 @@ interface Command {
 const commands: Command[] = [
   { spec: checkSpec, run: runCheck },
   { spec: infoSpec, run: runInfo },
+  { spec: irSpec, run: runIr },
   { spec: drawSpec, run: runDraw },
   { spec: runSpec, run: runRun },
   { spec: benchSpec, run: runBench },

@@ -20,6 +20,8 @@ import { IrBuilder } from "./ir/ir-builder.js";
 import { attachPluginStages } from "./plugins/program-stages.js";
 import type { IrProgram } from "./ir/ir.js";
 import type { Unsupported } from "./ir/ir-builder.js";
+import { assertValidIr, irDebugEnabled } from "./ir/verify.js";
+import { runtimeStage } from "../stdlib/stage-table.js";
 
 export interface CompileOptions {
   /** Entry declaration; optional when the file declares exactly one that no other uses (§8). */
@@ -28,6 +30,9 @@ export interface CompileOptions {
   set?: Record<string, string | number | boolean>;
   registry?: Registry;
   host?: SourceHost;
+  /** Verify the lowered IR (compiler/ir/verify.ts) and throw an IrVerifyError if it is malformed;
+   *  default: in debug builds (MOEC_DEBUG set) and tests. */
+  verifyIr?: boolean;
 }
 
 export interface EntryInfo {
@@ -210,6 +215,11 @@ export function lowerEntry(files: string[], opts: CompileOptions = {}): LoweredP
   if (errors.length) return { diagnostics: [...res.diagnostics, ...errors], unsupported: builder.unsupported, info: res.info };
   const program = builder.build(res.info.name);
   attachPluginStages(program, c.registry);
+  // A program with unsupported constructs is incomplete by design; there is nothing to verify.
+  if (builder.unsupported.length === 0 && (opts.verifyIr ?? irDebugEnabled())) {
+    // Stages as the checker defined them (std stages are stdlib's).
+    assertValidIr(program, `of \`${program.entry}\` after lowering`, { stage: (n) => c.registry.stages.get(n)?.spec ?? runtimeStage(n)?.spec });
+  }
   return { diagnostics: res.diagnostics, program, unsupported: builder.unsupported, info: res.info };
 }
 

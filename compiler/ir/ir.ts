@@ -11,7 +11,8 @@
 // - Routers are a typed list of stages (score, transforms, one select, post-select), as written
 //   in the source; canonicalization passes may rewrite the list but never its meaning.
 
-import type { ExpertAct, ExpertKindSpec } from "@moec/plugin-api";
+import type { ExpertAct } from "@moec/plugin-api";
+import type { PluginKind } from "../../stdlib/expert-kinds/index.js";
 import type { PluginStages } from "../../stdlib/stage-table.js";
 
 export type { ExpertAct };
@@ -46,7 +47,7 @@ export interface IrExpertSpec {
   act: ExpertAct;
   bias: boolean;
   /** A plugin kind's implementation, carried with the program (std kinds are stdlib's constants). */
-  pluginKind?: ExpertKindSpec;
+  pluginKind?: PluginKind;
 }
 
 export interface IrPool {
@@ -70,7 +71,7 @@ export interface IrPool {
   /** `mixed` pools only: member j, whose weights are named per member (`E.j.w_up`, `E.j.a`). */
   members?: IrExpertSpec[];
   /** A plugin kind's implementation, carried with the program (std kinds are stdlib's constants). */
-  pluginKind?: ExpertKindSpec;
+  pluginKind?: PluginKind;
 }
 
 export interface IrStage {

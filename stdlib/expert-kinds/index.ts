@@ -17,9 +17,15 @@ const std = new Map(STD_EXPERT_KINDS.map((k) => [k.name, k]));
 
 export const isStdExpertKind = (name: string): boolean => std.has(name);
 
+/** A plugin's expert kind as a pool carries it: the spec and where it came from (`name@version`). */
+export interface PluginKind {
+  spec: ExpertKindSpec;
+  source: string;
+}
+
 /** The spec of a pool's (or member's) kind: the standard library's, else the plugin kind it carries. */
-export function expertKindOf(p: { kind: string; pluginKind?: ExpertKindSpec }): ExpertKindSpec {
-  const k = std.get(p.kind) ?? (p.pluginKind?.name === p.kind ? p.pluginKind : undefined);
+export function expertKindOf(p: { kind: string; pluginKind?: PluginKind }): ExpertKindSpec {
+  const k = std.get(p.kind) ?? (p.pluginKind?.spec.name === p.kind ? p.pluginKind.spec : undefined);
   if (!k) throw new Error(`no implementation of expert kind '${p.kind}' is loaded (is its plugin loaded?)`);
   return k;
 }

@@ -208,5 +208,5 @@ function irMixedPool(key: string, experts: { kind: ExpertKindDef; args: Record<s
 /** A pool of one expert kind: its `form` at these arguments (a plugin kind's spec travels with it). */
 function irPool(key: string, kind: ExpertKindDef, args: Record<string, unknown>, count: number, dim: number, split: number, shared: boolean): IrPool {
   const form = kind.spec.form(args as Args);
-  return { key, kind: kind.name, count, dim, ...form, split, shared, ...(kind.source === "std" ? {} : { pluginKind: kind.spec }) };
+  return { key, kind: kind.name, count, dim, ...form, split, shared, ...(kind.source === "std" ? {} : { pluginKind: { spec: kind.spec, source: kind.source } }) };
 }

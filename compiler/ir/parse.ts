@@ -1,0 +1,297 @@
+// Reads the IR's text form (compiler/ir/print.ts) back into an IrProgram, so that tests can state
+// a program, or a pass's expected result, as text: parseIr(printIr(p)) deep-equals p, and
+// printIr(parseIr(t)) === t for every printed t. It checks the form, not the meaning (that is
+// verifyIr's job), and throws IrParseError with the line of the first problem.
+import type { BinaryFn, ExpertAct, IrExpertSpec, IrOp, IrPool, IrProgram, IrRouter, IrStage, IrValue, IrWeight, UnaryFn } from "./ir.js";
+
+export class IrParseError extends Error {
+  constructor(readonly line: number, message: string) {
+    super(`line ${line}: ${message}`);
+    this.name = "IrParseError";
+  }
+}
+
+const NUMBER = /^-?(?:Infinity|NaN|\d+(?:\.\d+)?(?:e[+-]?\d+)?)/;
+
+/** A cursor over one line; every read skips the spaces before it. */
+class Line {
+  private pos = 0;
+  constructor(readonly text: string, readonly no: number) {}
+  fail(what: string): never {
+    throw new IrParseError(this.no, `expected ${what} at column ${this.pos + 1}: ${this.text.trim()}`);
+  }
+  private skip(): void {
+    while (this.text[this.pos] === " ") this.pos++;
+  }
+  private match(re: RegExp): string | undefined {
+    this.skip();
+    const m = re.exec(this.text.slice(this.pos));
+    if (!m) return undefined;
+    this.pos += m[0].length;
+    return m[0];
+  }
+  peek(s: string): boolean {
+    this.skip();
+    return this.text.startsWith(s, this.pos);
+  }
+  eat(s: string): void {
+    if (!this.peek(s)) this.fail(`\`${s}\``);
+    this.pos += s.length;
+  }
+  atEnd(): boolean {
+    this.skip();
+    return this.pos >= this.text.length;
+  }
+  end(): void {
+    if (!this.atEnd()) this.fail("the end of the line");
+  }
+  word(): string {
+    return this.match(/^[A-Za-z0-9_][A-Za-z0-9_.]*/) ?? this.fail("a word");
+  }
+  str(): string {
+    const s = this.match(/^"(?:[^"\\]|\\.)*"/) ?? this.fail("a string");
+    return JSON.parse(s) as string;
+  }
+  name(): string {
+    return this.peek("\"") ? this.str() : this.word();
+  }
+  num(): number {
+    const s = this.match(NUMBER) ?? this.fail("a number");
+    return Number(s);
+  }
+  bool(): boolean {
+    const w = this.word();
+    if (w !== "true" && w !== "false") this.fail("true or false");
+    return w === "true";
+  }
+  oneOf<T extends string>(options: readonly T[]): T {
+    const w = this.word();
+    if (!(options as readonly string[]).includes(w)) this.fail(options.join(" | "));
+    return w as T;
+  }
+  /** `key=`, checked. */
+  key(k: string): void {
+    this.eat(`${k}=`);
+  }
+  ref(): number {
+    this.eat("%");
+    return this.num();
+  }
+}
+
+const ACTS: readonly ExpertAct[] = ["swiglu", "geglu", "relu", "gelu", "silu", "identity"];
+const UNARY: readonly UnaryFn[] = ["sigmoid", "silu", "gelu", "relu", "softmax", "neg"];
+const BINARY: readonly BinaryFn[] = ["add", "sub", "mul", "div"];
+const ROLES: readonly IrStage["role"][] = ["score", "transform", "select", "post"];
+
+function parseShape(l: Line): number[] {
+  l.eat("[");
+  const dims: number[] = [];
+  while (!l.peek("]")) {
+    if (dims.length) l.eat(",");
+    dims.push(l.num());
+  }
+  l.eat("]");
+  return dims;
+}
+
+function parseValueHead(l: Line, id: number): IrValue {
+  const dtype = l.peek("i32") ? "i32" : "f32";
+  l.eat(`${dtype}[T`);
+  let width = 1;
+  if (l.peek(",")) {
+    l.eat(",");
+    width = l.num();
+  } else if (dtype === "f32") l.fail("`, WIDTH`");
+  l.eat("]");
+  const name = l.str();
+  let vid = id;
+  if (l.peek("id=")) {
+    l.key("id");
+    vid = l.num();
+  }
+  return { id: vid, width, dtype, name };
+}
+
+/** `from=[NAME: SOURCE, …]` names where plugin stages and kinds came from; their implementations
+ *  are code, not text, so a parsed program carries none (compile the source to run it). */
+function skipPluginSources(l: Line): void {
+  if (!l.peek("from=")) return;
+  l.key("from");
+  l.eat("[");
+  while (!l.peek("]")) {
+    l.name();
+    l.eat(":");
+    l.name();
+    if (l.peek(",")) l.eat(",");
+  }
+  l.eat("]");
+}
+
+function parseStage(l: Line): IrStage {
+  const role = l.oneOf(ROLES);
+  const name = l.name();
+  const params: IrStage["params"] = {};
+  if (l.peek("(")) {
+    l.eat("(");
+    while (!l.peek(")")) {
+      if (Object.keys(params).length) l.eat(",");
+      const k = l.name();
+      l.eat("=");
+      params[k] = l.peek("\"") ? l.str() : l.peek("true") || l.peek("false") ? l.bool() : l.num();
+    }
+    l.eat(")");
+  }
+  l.end();
+  return { name, role, params };
+}
+
+function parseRouterHead(l: Line, key: string): IrRouter {
+  l.eat("router");
+  l.key("experts"); const numExperts = l.num();
+  l.key("dim"); const dim = l.num();
+  l.key("maxPerToken"); const maxPerToken = l.num();
+  l.key("scope"); const scope = l.oneOf(["token", "run"] as const);
+  l.key("report"); l.eat("[");
+  const report: string[] = [];
+  while (!l.peek("]")) {
+    if (report.length) l.eat(",");
+    report.push(l.name());
+  }
+  l.eat("]");
+  const r: IrRouter = { key, numExperts, dim, stages: [], maxPerToken, scope, report };
+  if (l.peek("balance=")) {
+    l.key("balance");
+    r.balanceCoef = l.num();
+  }
+  skipPluginSources(l);
+  l.end();
+  return r;
+}
+
+function parsePoolHead(l: Line, key: string): { pool: IrPool; members: number } {
+  l.eat("pool");
+  const kind = l.name();
+  l.key("count"); const count = l.num();
+  l.key("dim"); const dim = l.num();
+  l.key("hidden"); const hidden = l.num();
+  l.key("act"); const act = l.oneOf(ACTS);
+  l.key("bias"); const bias = l.bool();
+  l.key("split"); const split = l.num();
+  l.key("shared"); const shared = l.bool();
+  let members = -1;
+  if (l.peek("members=")) {
+    l.key("members");
+    members = l.num();
+  }
+  skipPluginSources(l);
+  l.end();
+  return { pool: { key, kind, count, dim, hidden, act, bias, split, shared, ...(members >= 0 ? { members: [] } : {}) }, members };
+}
+
+function parseMember(l: Line, j: number): IrExpertSpec {
+  l.eat(`member ${j}:`);
+  const kind = l.name();
+  if (kind === "mixed") l.fail("a member's expert kind");
+  l.key("hidden"); const hidden = l.num();
+  l.key("act"); const act = l.oneOf(ACTS);
+  l.key("bias"); const bias = l.bool();
+  skipPluginSources(l);
+  l.end();
+  return { kind, hidden, act, bias };
+}
+
+/** The lines after an op: its descriptors, indented by 2 (heads) and 4 (stages, members). */
+interface Body {
+  take(indent: number): Line;
+  /** Whether the next line is indented by `indent` and starts with one of `words`. */
+  next(indent: number, words: readonly string[]): boolean;
+}
+
+/** The right-hand side of an op line, then its descriptor lines. */
+function parseOp(l: Line, out: number, body: Body): IrOp {
+  const op = l.oneOf(["linear", "unary", "binary", "scalar", "shared", "moe"] as const);
+  const pool = (key: string): IrPool => {
+    const { pool: p, members } = parsePoolHead(body.take(2), key);
+    for (let j = 0; j < members; j++) p.members!.push(parseMember(body.take(4), j));
+    return p;
+  };
+  switch (op) {
+    case "linear": {
+      const x = l.ref();
+      l.key("weight"); const weight = l.name();
+      l.key("out"); const outDim = l.num();
+      l.key("bias"); const bias = l.bool();
+      l.end();
+      return { op, out, x, weight, outDim, bias };
+    }
+    case "unary": { const fn = l.oneOf(UNARY); const x = l.ref(); l.end(); return { op, out, fn, x }; }
+    case "binary": { const fn = l.oneOf(BINARY); const a = l.ref(); l.eat(","); const b = l.ref(); l.end(); return { op, out, fn, a, b }; }
+    case "scalar": {
+      const fn = l.oneOf(BINARY);
+      const scalarFirst = !l.peek("%");
+      const first = scalarFirst ? l.num() : l.ref();
+      l.eat(",");
+      const second = scalarFirst ? l.ref() : l.num();
+      l.end();
+      return scalarFirst ? { op, out, fn, x: second, value: first, scalarFirst } : { op, out, fn, x: first, value: second, scalarFirst };
+    }
+    case "shared": { const x = l.ref(); l.key("pool"); const key = l.name(); l.end(); return { op, out, x, pool: pool(key) }; }
+    case "moe": {
+      const x = l.ref();
+      l.key("router"); const rkey = l.name();
+      l.key("pool"); const pkey = l.name();
+      l.end();
+      const router = parseRouterHead(body.take(2), rkey);
+      while (body.next(4, ROLES)) router.stages.push(parseStage(body.take(4)));
+      return { op, out, x, router, pool: pool(pkey) };
+    }
+  }
+}
+
+/** Parses the text form; throws IrParseError at the first line that does not fit it. */
+export function parseIr(text: string): IrProgram {
+  const raw = text.replace(/\r\n/g, "\n").split("\n");
+  if (raw[raw.length - 1] === "") raw.pop();
+  let i = 0;
+  const next = (): Line | undefined => (i < raw.length ? new Line(raw[i]!, ++i) : undefined);
+  const head = next() ?? new Line("", 1);
+  head.eat("ir ");
+  const p: IrProgram = { entry: head.name(), values: [], inputs: [], outputs: [], weights: [], ops: [] };
+  head.end();
+  const body: Body = {
+    take(indent) {
+      const l = next();
+      if (!l || !new RegExp(`^ {${indent}}\\S`).test(l.text)) throw new IrParseError(l?.no ?? i, `expected a descriptor line indented by ${indent}`);
+      return l;
+    },
+    next: (indent, words) => i < raw.length && words.some((w) => raw[i]!.startsWith(`${" ".repeat(indent)}${w} `)),
+  };
+  for (let l = next(); l; l = next()) {
+    if (/^\s/.test(l.text)) l.fail("a line that is not indented (a descriptor without its op)");
+    if (l.peek("weight ")) {
+      l.eat("weight");
+      const name = l.name();
+      l.eat(":");
+      const w: IrWeight = { name, shape: parseShape(l), role: l.oneOf(["param", "state"] as const) };
+      if (l.peek("init=")) { l.key("init"); w.init = l.oneOf(["zeros", "ones"] as const); }
+      l.end();
+      p.weights.push(w);
+    } else if (l.peek("output ")) {
+      l.eat("output");
+      const name = l.name();
+      l.eat("=");
+      p.outputs.push({ name, value: l.ref() });
+      l.end();
+    } else if (l.peek("%")) {
+      const id = l.ref();
+      if (l.peek(":")) { l.eat(":"); p.values[id] = parseValueHead(l, id); }
+      l.eat("=");
+      if (l.peek("input ")) { l.eat("input"); p.inputs.push({ name: l.name(), value: id }); l.end(); }
+      else if (l.peek("undef")) { l.eat("undef"); l.end(); }
+      else p.ops.push(parseOp(l, id, body));
+    } else l.fail("`weight`, `%N`, or `output`");
+  }
+  for (let k = 0; k < p.values.length; k++) if (!p.values[k]) throw new IrParseError(i, `value %${k} is never declared`);
+  return p;
+}

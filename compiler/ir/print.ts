@@ -1,0 +1,140 @@
+// The IR's text form (DESIGN.md: "the IR is small and printable"): what `moec ir` shows and what
+// golden and pass tests compare. One op per line in SSA style, each followed by its pool and
+// router descriptors, indented:
+//
+//   ir mixtral_moe
+//   weight r.weight: [4, 16] param
+//   %0: f32[T, 16] "x" = input x
+//   %1: f32[T, 16] "moe(r, E)" = moe %0 router=r pool=E
+//     router experts=4 dim=16 maxPerToken=2 scope=token report=[load]
+//       score linear(bias=false)
+//       transform softmax
+//       select topk(k=2)
+//       post renorm
+//     pool ffn count=4 dim=16 hidden=32 act=swiglu bias=false split=1 shared=false
+//   output y = %1
+//
+// The form is complete, so `compiler/ir/parse.ts` reads it back into the same program: every field
+// is printed (no defaults left out), numbers exactly (the shortest text that reads back as the
+// same double, `-0` kept), names that are not plain words as JSON strings. Order is the program's
+// where it means something (weights, inputs, ops, outputs, stages, members, reports); stage
+// parameters, a record, are sorted by name. A value's type and name are printed where it is first
+// defined (an input, else its op); values that nothing defines are listed as `= undef`, so even a
+// malformed program prints faithfully for the verifier's messages to refer to.
+import type { IrOp, IrPool, IrProgram, IrRouter, IrStage, IrValue, IrWeight } from "./ir.js";
+
+const WORD = /^[A-Za-z0-9_][A-Za-z0-9_.]*$/;
+
+/** A name: bare when it is a plain word (`layers.3.r`, `0.E`), else a JSON string. */
+export function printName(s: string): string {
+  return WORD.test(s) && s !== "true" && s !== "false" ? s : JSON.stringify(s);
+}
+
+/** A number exactly: JavaScript's shortest round-tripping form, plus the sign of zero. */
+export function printNumber(n: number): string {
+  return Object.is(n, -0) ? "-0" : String(n);
+}
+
+export function printType(v: IrValue): string {
+  // Token ids are `[T]`; the IR stores their width as 1.
+  const dims = v.dtype === "i32" && v.width === 1 ? "T" : `T, ${printNumber(v.width)}`;
+  return `${v.dtype}[${dims}]`;
+}
+
+const shape = (s: readonly number[]) => `[${s.map(printNumber).join(", ")}]`;
+
+function printWeight(w: IrWeight): string {
+  return `weight ${printName(w.name)}: ${shape(w.shape)} ${w.role}${w.init !== undefined ? ` init=${w.init}` : ""}`;
+}
+
+function printParam(v: number | string | boolean): string {
+  return typeof v === "number" ? printNumber(v) : typeof v === "string" ? JSON.stringify(v) : String(v);
+}
+
+export function printStage(s: IrStage): string {
+  const args = Object.keys(s.params).sort().map((k) => `${printName(k)}=${printParam(s.params[k]!)}`);
+  return `${s.role} ${printName(s.name)}${args.length ? `(${args.join(", ")})` : ""}`;
+}
+
+function routerLines(r: IrRouter): string[] {
+  const head = [
+    `router experts=${printNumber(r.numExperts)} dim=${printNumber(r.dim)} maxPerToken=${printNumber(r.maxPerToken)} scope=${r.scope}`,
+    `report=[${r.report.map(printName).join(", ")}]`,
+  ];
+  if (r.balanceCoef !== undefined) head.push(`balance=${printNumber(r.balanceCoef)}`);
+  if (r.pluginStages?.size) head.push(fromList([...r.pluginStages].map(([n, s]) => [n, s.source])));
+  return [head.join(" "), ...r.stages.map((s) => `  ${printStage(s)}`)];
+}
+
+function poolLines(p: IrPool): string[] {
+  const head = `pool ${printName(p.kind)} count=${printNumber(p.count)} dim=${printNumber(p.dim)} hidden=${printNumber(p.hidden)} act=${p.act} bias=${p.bias} split=${printNumber(p.split)} shared=${p.shared}`;
+  const from = (k?: { spec: { name: string }; source: string }) => (k ? ` ${fromList([[k.spec.name, k.source]])}` : "");
+  if (!p.members) return [head + from(p.pluginKind)];
+  return [
+    `${head} members=${p.members.length}`,
+    ...p.members.map((m, j) => `  member ${j}: ${printName(m.kind)} hidden=${printNumber(m.hidden)} act=${m.act} bias=${m.bias}${from(m.pluginKind)}`),
+  ];
+}
+
+const ref = (id: number) => `%${printNumber(id)}`;
+
+/** Where plugin stages or kinds came from (`from=[hash: hash-routing@1.0.0]`); their code is not text. */
+function fromList(entries: [string, string][]): string {
+  return `from=[${entries.map(([n, s]) => `${printName(n)}: ${printName(s)}`).join(", ")}]`;
+}
+
+/** The right-hand side of an op's line, and its indented descriptor lines. */
+function printOp(op: IrOp): { rhs: string; body: string[] } {
+  switch (op.op) {
+    case "linear": return { rhs: `linear ${ref(op.x)} weight=${printName(op.weight)} out=${printNumber(op.outDim)} bias=${op.bias}`, body: [] };
+    case "unary": return { rhs: `unary ${op.fn} ${ref(op.x)}`, body: [] };
+    case "binary": return { rhs: `binary ${op.fn} ${ref(op.a)}, ${ref(op.b)}`, body: [] };
+    case "scalar": {
+      const c = printNumber(op.value);
+      return { rhs: `scalar ${op.fn} ${op.scalarFirst ? `${c}, ${ref(op.x)}` : `${ref(op.x)}, ${c}`}`, body: [] };
+    }
+    case "shared": return { rhs: `shared ${ref(op.x)} pool=${printName(op.pool.key)}`, body: poolLines(op.pool) };
+    case "moe": return { rhs: `moe ${ref(op.x)} router=${printName(op.router.key)} pool=${printName(op.pool.key)}`, body: [...routerLines(op.router), ...poolLines(op.pool)] };
+    default: {
+      // Not an op of ir.ts (a malformed program): shown whole, for the verifier's messages.
+      const o = op as { op: string };
+      return { rhs: `${printName(o.op)} ${JSON.stringify(o)}`, body: [] };
+    }
+  }
+}
+
+/** The whole program as text, one line per weight, input, op (plus descriptors) and output. */
+export function printIr(p: IrProgram): string {
+  const lines = [`ir ${printName(p.entry)}`, ...p.weights.map(printWeight)];
+  const declared = new Set<number>();
+  // `%3: f32[T, 64] "h"` where the value is first defined, plain `%3` after that.
+  const def = (id: number): string => {
+    const v = p.values[id];
+    if (!v || declared.has(id)) return ref(id);
+    declared.add(id);
+    return `${ref(id)}: ${printType(v)} ${JSON.stringify(v.name)}${v.id !== id ? ` id=${printNumber(v.id)}` : ""}`;
+  };
+  for (const i of p.inputs) lines.push(`${def(i.value)} = input ${printName(i.name)}`);
+  for (const op of p.ops) {
+    const { rhs, body } = printOp(op);
+    lines.push(`${def(op.out)} = ${rhs}`, ...body.map((l) => `  ${l}`));
+  }
+  p.values.forEach((_, id) => {
+    if (!declared.has(id)) lines.push(`${def(id)} = undef`);
+  });
+  for (const o of p.outputs) lines.push(`output ${printName(o.name)} = ${ref(o.value)}`);
+  return lines.join("\n") + "\n";
+}
+
+/** The program as JSON data: plugin stages and kinds by name and source (their code is not data). */
+export function irJson(p: IrProgram): string {
+  return JSON.stringify(
+    p,
+    (k, v) => {
+      if (k === "pluginStages" && v instanceof Map) return Object.fromEntries([...v].map(([n, s]) => [n, { source: s.source }]));
+      if (k === "pluginKind" && v && typeof v === "object") return { name: v.spec?.name, source: v.source };
+      return v;
+    },
+    2,
+  );
+}
