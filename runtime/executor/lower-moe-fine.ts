@@ -212,8 +212,7 @@ export async function lowerSharedNull(b: BuildContext, op: SharedOp, index: numb
   if (pool.kind === "identity") {
     const D = pool.dim;
     const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
-    const params = b.uniform(scalarParams("mul", pool.count, false, D), `${name}.params`);
-    steps.push(await b.step(scalarKernel(b.dtype), { params, x: b.value(op.x), out }, (T) => elementwiseGrid(T * D, ELEMENTWISE_WG, maxDim)));
+    steps.push(await b.step(scalarKernel(b.dtype), scalarParams("mul", pool.count, false, D), { x: b.value(op.x), out }, (T) => elementwiseGrid(T * D, ELEMENTWISE_WG, maxDim)));
   } else if (pool.kind !== "zero") {
     throw new Error(`internal: lowerSharedNull got a '${pool.kind}' pool`);
   }

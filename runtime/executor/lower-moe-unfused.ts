@@ -142,11 +142,10 @@ export async function lowerMoeUnfused(b: BuildContext, op: MoeOp, index: number,
   }
   let cur = 0;
   for (const t of ro.transforms) {
-    const params = b.uniform(t.kind === "softmax" ? softmaxParams(E) : unaryParams("sigmoid", E), `${name}.transform.params`);
-    const io = { params, x: scores[cur]!, out: scores[1 - cur]! };
-    if (t.kind === "softmax") routerSteps.push(await b.step(softmaxKernel(b.dtype), io, (T) => grid2D(T, maxDim)));
+    const io = { x: scores[cur]!, out: scores[1 - cur]! };
+    if (t.kind === "softmax") routerSteps.push(await b.step(softmaxKernel(b.dtype), softmaxParams(E), io, (T) => grid2D(T, maxDim)));
     else if (t.kind === "sigmoid") {
-      routerSteps.push(await b.step(unaryKernel(b.dtype), io, (T) => elementwiseGrid(T * E, ELEMENTWISE_WG, maxDim)));
+      routerSteps.push(await b.step(unaryKernel(b.dtype), unaryParams("sigmoid", E), io, (T) => elementwiseGrid(T * E, ELEMENTWISE_WG, maxDim)));
     } else throw new Error(`moe '${name}': the unfused baseline does not implement the '${t.kind}' transform`);
     cur = 1 - cur;
   }
