@@ -25,7 +25,7 @@ import { type BuildContext, type Lowering, record, type Step } from "./build-con
 import { elementwiseGrid } from "./grids.js";
 import { expertGemmDownKernel, expertGemmDownParams } from "../kernels/expert-gemm-down.js";
 import { expertGemmUpKernel, expertGemmUpParams, GEMM_BM, GEMM_BN } from "../kernels/expert-gemm-up.js";
-import { FINE_WEIGH_WG, fineWeighKernel, fineWeighParams } from "../kernels/fine-weigh.js";
+import { FINE_WEIGH_WG, fineWeighKernel } from "../kernels/fine-weigh.js";
 import { expertCentricSteps, poolWeights, type RoutedSlots } from "./lower-moe-fused.js";
 import { routeSlots } from "./route-slots.js";
 
@@ -92,9 +92,9 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
       const dot = fineDotKernel(b.dtype);
       for (let c = 0; c < w.up.chunks.length; c++) {
         const ch = w.up.chunks[c]!;
-        const params = b.uniform(fineDotParams({ D, R, maxK, act: ACT_CODE[innerAct(pool.act)], gated, g0: ch.g0, g1: ch.g1, bias: pool.bias }), `${name}.dot.params`);
-        const res = { params, x, tok_count: tokCount, ids, wts, a_up: ch.buffer, a_gate: gated ? w.gate!.chunks[c]!.buffer : b.dummy(), b_up: w.bUp, b_gate: w.bGate, h };
-        token.push(await b.step(dot, res, (T) => grid2D(Math.ceil((T * maxK * R) / FINE_WG), maxDim)));
+        const params = fineDotParams({ D, R, maxK, act: ACT_CODE[innerAct(pool.act)], gated, g0: ch.g0, g1: ch.g1, bias: pool.bias });
+        const res = { x, tok_count: tokCount, ids, wts, a_up: ch.buffer, a_gate: gated ? w.gate!.chunks[c]!.buffer : b.dummy(), b_up: w.bUp, b_gate: w.bGate, h };
+        token.push(await b.step(dot, params, res, (T) => grid2D(Math.ceil((T * maxK * R) / FINE_WG), maxDim)));
       }
       bChunks = w.down.chunks;
       bDown = w.bDown;
@@ -105,16 +105,12 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
     const axpy = fineAxpyKernel(b.dtype);
     for (let c = 0; c < bChunks.length; c++) {
       const ch = bChunks[c]!;
-      const params = b.uniform(
-        fineAxpyParams({ D, R, maxK, chunks: nc, mode: identity ? 1 : 0, g0: ch.g0, g1: ch.g1, partial, accumulate: c > 0, bias: pool.bias && c === 0 }),
-        `${name}.axpy.params`,
-      );
-      const res = { params, x, tok_count: tokCount, ids, wts, h, b: ch.buffer, b_down: bDown, out, part };
-      token.push(await b.step(axpy, res, (T) => elementwiseGrid(T * nc * D, FINE_AXPY_WG, maxDim)));
+      const params = fineAxpyParams({ D, R, maxK, chunks: nc, mode: identity ? 1 : 0, g0: ch.g0, g1: ch.g1, partial, accumulate: c > 0, bias: pool.bias && c === 0 });
+      const res = { x, tok_count: tokCount, ids, wts, h, b: ch.buffer, b_down: bDown, out, part };
+      token.push(await b.step(axpy, params, res, (T) => elementwiseGrid(T * nc * D, FINE_AXPY_WG, maxDim)));
     }
     if (partial) {
-      const params = b.uniform([D, nc, 0, 0], `${name}.reduce.params`);
-      token.push(await b.step(fineReduceKernel(b.dtype), { params, part, out }, (T) => elementwiseGrid(T * D, FINE_AXPY_WG, maxDim)));
+      token.push(await b.step(fineReduceKernel(b.dtype), { D, nc }, { part, out }, (T) => elementwiseGrid(T * D, FINE_AXPY_WG, maxDim)));
     }
   }
 
@@ -183,10 +179,8 @@ async function denseSteps(b: BuildContext, op: MoeOp, routed: RoutedSlots, name:
     steps.push(await b.step(upSpec, res, (T) => grid2D(ntn * Math.ceil(T / GEMM_BM), maxDim)));
   }
   steps.push(
-    await b.step(
-      fineWeighKernel(b.dtype),
-      { params: b.uniform(fineWeighParams(R, maxK, N * R), `${name}.weigh.params`), tok_count: tokCount, ids, wts, h, hw },
-      (T) => grid2D(Math.ceil((T * maxK * R) / FINE_WEIGH_WG), maxDim),
+    await b.step(fineWeighKernel(b.dtype), { R, maxK, NR: N * R }, { tok_count: tokCount, ids, wts, h, hw }, (T) =>
+      grid2D(Math.ceil((T * maxK * R) / FINE_WEIGH_WG), maxDim),
     ),
   );
   const downSpec = expertGemmDownKernel({ dtype: b.dtype, mode: "dense" });
