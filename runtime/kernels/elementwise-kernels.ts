@@ -4,7 +4,7 @@
 
 import type { StorageDtype } from "../gpu/buffers.js";
 import { type BufferDecl, defineKernel, type ParamValues, read, type UniformType, write } from "./define-kernel.js";
-import { ACT_CODE, ACT_WGSL, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
+import { ACT_CODE, ACT_WGSL, threadMain } from "./wgsl-common.js";
 
 export const ELEMENTWISE_WG = 256;
 export type ElementwiseUnary = "sigmoid" | "silu" | "gelu" | "relu" | "neg";
@@ -39,10 +39,7 @@ function elementwise<const U extends Record<string, UniformType>, const B extend
     buffers: { ...inputs, out: write() },
     body: /* wgsl */ `${ACT_WGSL}
 ${ARITH_WGSL}
-@compute @workgroup_size(${ELEMENTWISE_WG})
-fn main(${WG_BUILTINS}) {
-  ${WG_LINEAR}
-  let i = wg_linear * ${ELEMENTWISE_WG}u + tid;
+${threadMain(ELEMENTWISE_WG)}
   if (i >= run.T * p.width) { return; }
   ${body}
 }

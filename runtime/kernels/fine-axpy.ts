@@ -17,7 +17,7 @@
 import type { StorageDtype } from "../gpu/buffers.js";
 import { defineKernel, type ParamValues, read, write } from "./define-kernel.js";
 import { ROUTED_SLOTS } from "./fine-gather-dot.js";
-import { WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
+import { threadMain } from "./wgsl-common.js";
 
 export const FINE_AXPY_WG = 64;
 /** Slots per chunk of fine_axpy. */
@@ -59,10 +59,7 @@ export function fineAxpyKernel(dtype: StorageDtype) {
     uniforms: FINE_AXPY_UNIFORMS,
     buffers: { x: read(), ...ROUTED_SLOTS, h: read("array<f32>"), b: read(), b_down: read(), out: write(), part: write("array<f32>") },
     body: /* wgsl */ `
-@compute @workgroup_size(${FINE_AXPY_WG})
-fn main(${WG_BUILTINS}) {
-  ${WG_LINEAR}
-  let i = wg_linear * ${FINE_AXPY_WG}u + tid;
+${threadMain(FINE_AXPY_WG)}
   let d = i % p.D;
   let tc = i / p.D;
   let t = tc / p.nc;
@@ -106,10 +103,7 @@ export function fineReduceKernel(dtype: StorageDtype) {
     uniforms: { D: "u32", nc: "u32" },
     buffers: { part: read("array<f32>"), out: write() },
     body: /* wgsl */ `
-@compute @workgroup_size(${FINE_AXPY_WG})
-fn main(${WG_BUILTINS}) {
-  ${WG_LINEAR}
-  let i = wg_linear * ${FINE_AXPY_WG}u + tid;
+${threadMain(FINE_AXPY_WG)}
   if (i >= run.T * p.D) { return; }
   let t = i / p.D;
   let d = i % p.D;

@@ -18,12 +18,18 @@
 
 import type { StorageDtype } from "../gpu/buffers.js";
 import { defineKernel, type ParamValues, read, write } from "./define-kernel.js";
-import { ACT_WGSL, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
+import { ACT_WGSL, threadMain } from "./wgsl-common.js";
 
 export const FINE_WG = 64;
 
 /** The router's (token, slot) lists, read-only: slots per token, expert id and weight per slot. */
 export const ROUTED_SLOTS = { tok_count: read("array<u32>"), ids: read("array<u32>"), wts: read("array<f32>") } as const;
+
+/** Thread i → unit i % R of `slot` (token t): threads past the run or the token's slots exit (uniforms R, maxK). */
+export const SLOT_UNIT_WGSL = /* wgsl */ `
+  let slot = i / p.R;
+  let t = slot / p.maxK;
+  if (t >= run.T || slot % p.maxK >= tok_count[t]) { return; }`;
 
 export interface FineDotParams {
   D: number;
@@ -77,13 +83,7 @@ export function fineDotKernel(dtype: StorageDtype) {
     },
     body: /* wgsl */ `${ACT_WGSL}
 
-@compute @workgroup_size(${FINE_WG})
-fn main(${WG_BUILTINS}) {
-  ${WG_LINEAR}
-  let i = wg_linear * ${FINE_WG}u + tid;
-  let slot = i / p.R;
-  let t = slot / p.maxK;
-  if (t >= run.T || slot % p.maxK >= tok_count[t]) { return; }
+${threadMain(FINE_WG)}${SLOT_UNIT_WGSL}
   let row = ids[slot] * p.R + i % p.R;
   if (row < p.g0 || row >= p.g1) { return; }
   let a0 = (row - p.g0) * p.D;

@@ -7,8 +7,8 @@
 
 import type { StorageDtype } from "../gpu/buffers.js";
 import { defineKernel, read, write } from "./define-kernel.js";
-import { ROUTED_SLOTS } from "./fine-gather-dot.js";
-import { WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
+import { ROUTED_SLOTS, SLOT_UNIT_WGSL } from "./fine-gather-dot.js";
+import { threadMain } from "./wgsl-common.js";
 
 export const FINE_WEIGH_WG = 64;
 
@@ -20,13 +20,7 @@ export function fineWeighKernel(dtype: StorageDtype) {
     uniforms: { R: "u32", maxK: "u32", NR: "u32" },
     buffers: { ...ROUTED_SLOTS, h: read(), hw: write() },
     body: /* wgsl */ `
-@compute @workgroup_size(${FINE_WEIGH_WG})
-fn main(${WG_BUILTINS}) {
-  ${WG_LINEAR}
-  let i = wg_linear * ${FINE_WEIGH_WG}u + tid;
-  let slot = i / p.R;
-  let t = slot / p.maxK;
-  if (t >= run.T || slot % p.maxK >= tok_count[t]) { return; }
+${threadMain(FINE_WEIGH_WG)}${SLOT_UNIT_WGSL}
   let a = t * p.NR + ids[slot] * p.R + i % p.R;
   hw[a] = st(wts[slot] * f32(h[a]));
 }

@@ -6,7 +6,7 @@
 import type { StorageDtype } from "../gpu/buffers.js";
 import { defineKernel, read, write } from "./define-kernel.js";
 import type { RouterKernelOptions } from "./router-kernel.js";
-import { ACT_WGSL, f32Lit, NONE, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
+import { ACT_WGSL, f32Lit, NONE, threadMain, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
 
 const WG = 64;
 export const UNFUSED_WG = WG;
@@ -96,10 +96,7 @@ export function gatherRowsKernel(dtype: StorageDtype) {
     uniforms: ROWS_UNIFORMS,
     buffers: { x: read(), rows: read("array<u32>"), out: write() },
     body: /* wgsl */ `
-@compute @workgroup_size(${WG})
-fn main(${WG_BUILTINS}) {
-  ${WG_LINEAR}
-  let i = wg_linear * ${WG}u + tid;
+${threadMain(WG)}
   if (i >= p.n * p.D) { return; }
   let r = i / p.D;
   out[i] = x[rows[p.off + r] * p.D + i % p.D];
@@ -116,10 +113,7 @@ export function activationKernel(gated: boolean, dtype: StorageDtype) {
     uniforms: { count: "u32", act: "u32" },
     buffers: { u: read(), ...(gated ? { g: read() } : {}), out: write() },
     body: /* wgsl */ `${ACT_WGSL}
-@compute @workgroup_size(${WG})
-fn main(${WG_BUILTINS}) {
-  ${WG_LINEAR}
-  let i = wg_linear * ${WG}u + tid;
+${threadMain(WG)}
   if (i >= p.count) { return; }
   out[i] = st(${gated ? "act_f32(p.act, f32(g[i])) * f32(u[i])" : "act_f32(p.act, f32(u[i]))"});
 }
@@ -135,10 +129,7 @@ export function weightedMixKernel(dtype: StorageDtype) {
     uniforms: ROWS_UNIFORMS,
     buffers: { ye: read(), rows: read("array<u32>"), rw: read("array<f32>"), out: write() },
     body: /* wgsl */ `
-@compute @workgroup_size(${WG})
-fn main(${WG_BUILTINS}) {
-  ${WG_LINEAR}
-  let i = wg_linear * ${WG}u + tid;
+${threadMain(WG)}
   if (i >= p.n * p.D) { return; }
   let r = i / p.D;
   let o = rows[p.off + r] * p.D + i % p.D;
