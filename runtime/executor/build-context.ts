@@ -119,34 +119,23 @@ export class BuildContext {
    * buffer made by `params()`), `buffers` one buffer per declared buffer, by name — a missing or
    * unknown name is an error here, at plan time.
    */
-  step<U extends Record<string, UniformType>, B extends Record<string, BufferDecl>>(
+  async step<U extends Record<string, UniformType>, B extends Record<string, BufferDecl>>(
     kernel: Kernel<U, B>,
     params: ParamValues<U> | GPUBuffer | null,
     buffers: { [K in keyof B]: GPUBuffer },
     grid: Step["grid"],
-  ): Promise<Step>;
-  /** @deprecated a KernelSpec with its resources by binding name (kernels not yet on defineKernel). */
-  step(spec: KernelSpec, resources: Record<string, GPUBuffer>, grid: Step["grid"]): Promise<Step>;
-  async step(
-    k: KernelSpec | Kernel,
-    a: unknown,
-    c: Record<string, GPUBuffer> | Step["grid"],
-    d?: Step["grid"],
   ): Promise<Step> {
-    if ("spec" in k) {
-      const buffers = c as Record<string, GPUBuffer>;
-      const names = new Set(k.spec.bindings.map((x) => x.name));
-      for (const n of Object.keys(buffers)) {
-        if (!names.has(n) || n === "run" || n === "params") throw new Error(`internal: kernel '${k.spec.name}' has no buffer '${n}'`);
-      }
-      const resources: Record<string, GPUBuffer> = { ...buffers };
-      if (names.has("params")) {
-        if (a === null || a === undefined) throw new Error(`internal: kernel '${k.spec.name}' needs its params`);
-        resources["params"] = isBuffer(a) ? a : this.params(k, a as ParamValues<Record<string, UniformType>>, `${k.spec.name}.params`);
-      }
-      return this.bindStep(k.spec, resources, d!);
+    const spec = kernel.spec;
+    const names = new Set(spec.bindings.map((x) => x.name));
+    for (const n of Object.keys(buffers)) {
+      if (!names.has(n) || n === "run" || n === "params") throw new Error(`internal: kernel '${spec.name}' has no buffer '${n}'`);
     }
-    return this.bindStep(k, a as Record<string, GPUBuffer>, c as Step["grid"]);
+    const resources: Record<string, GPUBuffer> = { ...(buffers as Record<string, GPUBuffer>) };
+    if (names.has("params")) {
+      if (params === null || params === undefined) throw new Error(`internal: kernel '${spec.name}' needs its params`);
+      resources["params"] = isBuffer(params) ? params : this.params(kernel, params, `${spec.name}.params`);
+    }
+    return this.bindStep(spec, resources, grid);
   }
 
   protected async bindStep(spec: KernelSpec, resources: Record<string, GPUBuffer>, grid: Step["grid"]): Promise<Step> {

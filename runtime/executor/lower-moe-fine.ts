@@ -23,7 +23,7 @@ import { innerAct, isGatedAct } from "../kernels/gemm/ffn-gemms.js";
 import { ACT_CODE, grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
 import { elementwiseGrid } from "./grids.js";
-import { FINE_WEIGH_WG, fineWeighKernel, fineWeighParams } from "../kernels/fine-weigh.js";
+import { FINE_WEIGH_WG, fineWeighKernel } from "../kernels/fine-weigh.js";
 import { denseDownSteps, denseUpSteps } from "./ffn-steps.js";
 import { expertCentricSteps, poolWeights, type RoutedSlots } from "./lower-moe-fused.js";
 import { gpuForm, kindSchedule } from "./pool-view.js";
@@ -93,9 +93,9 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
       const dot = fineDotKernel(b.dtype);
       for (let c = 0; c < w.up.chunks.length; c++) {
         const ch = w.up.chunks[c]!;
-        const params = b.uniform(fineDotParams({ D, R, maxK, act: ACT_CODE[innerAct(pool.act)], gated, g0: ch.g0, g1: ch.g1, bias: pool.bias }), `${name}.dot.params`);
-        const res = { params, x, tok_count: tokCount, ids, wts, a_up: ch.buffer, a_gate: gated ? w.gate!.chunks[c]!.buffer : b.dummy(), b_up: w.bUp, b_gate: w.bGate, h };
-        token.push(await b.step(dot, res, (T) => grid2D(Math.ceil((T * maxK * R) / FINE_WG), maxDim)));
+        const params = fineDotParams({ D, R, maxK, act: ACT_CODE[innerAct(pool.act)], gated, g0: ch.g0, g1: ch.g1, bias: pool.bias });
+        const res = { x, tok_count: tokCount, ids, wts, a_up: ch.buffer, a_gate: gated ? w.gate!.chunks[c]!.buffer : b.dummy(), b_up: w.bUp, b_gate: w.bGate, h };
+        token.push(await b.step(dot, params, res, (T) => grid2D(Math.ceil((T * maxK * R) / FINE_WG), maxDim)));
       }
       bChunks = w.down.chunks;
       bDown = w.bDown;
@@ -106,16 +106,12 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
     const axpy = fineAxpyKernel(b.dtype);
     for (let c = 0; c < bChunks.length; c++) {
       const ch = bChunks[c]!;
-      const params = b.uniform(
-        fineAxpyParams({ D, R, maxK, chunks: nc, mode: identity ? 1 : 0, g0: ch.g0, g1: ch.g1, partial, accumulate: c > 0, bias: pool.bias && c === 0 }),
-        `${name}.axpy.params`,
-      );
-      const res = { params, x, tok_count: tokCount, ids, wts, h, b: ch.buffer, b_down: bDown, out, part };
-      token.push(await b.step(axpy, res, (T) => elementwiseGrid(T * nc * D, FINE_AXPY_WG, maxDim)));
+      const params = fineAxpyParams({ D, R, maxK, chunks: nc, mode: identity ? 1 : 0, g0: ch.g0, g1: ch.g1, partial, accumulate: c > 0, bias: pool.bias && c === 0 });
+      const res = { x, tok_count: tokCount, ids, wts, h, b: ch.buffer, b_down: bDown, out, part };
+      token.push(await b.step(axpy, params, res, (T) => elementwiseGrid(T * nc * D, FINE_AXPY_WG, maxDim)));
     }
     if (partial) {
-      const params = b.uniform([D, nc, 0, 0], `${name}.reduce.params`);
-      token.push(await b.step(fineReduceKernel(b.dtype), { params, part, out }, (T) => elementwiseGrid(T * D, FINE_AXPY_WG, maxDim)));
+      token.push(await b.step(fineReduceKernel(b.dtype), { D, nc }, { part, out }, (T) => elementwiseGrid(T * D, FINE_AXPY_WG, maxDim)));
     }
   }
 
@@ -168,10 +164,8 @@ async function denseSteps(b: BuildContext, op: MoeOp, routed: RoutedSlots, name:
   const w = poolWeights(b, pool);
   const steps: Step[] = [...(await denseUpSteps(b, pool, w, { x: b.value(op.x), h }, false))];
   steps.push(
-    await b.step(
-      fineWeighKernel(b.dtype),
-      { params: b.uniform(fineWeighParams(R, maxK, N * R), `${name}.weigh.params`), tok_count: tokCount, ids, wts, h, hw },
-      (T) => grid2D(Math.ceil((T * maxK * R) / FINE_WEIGH_WG), maxDim),
+    await b.step(fineWeighKernel(b.dtype), { R, maxK, NR: N * R }, { tok_count: tokCount, ids, wts, h, hw }, (T) =>
+      grid2D(Math.ceil((T * maxK * R) / FINE_WEIGH_WG), maxDim),
     ),
   );
   steps.push(...(await denseDownSteps(b, pool, w, { h: hw, out, biasSum: undefined })));
@@ -187,8 +181,7 @@ export async function lowerSharedNull(b: BuildContext, op: SharedOp, index: numb
   if (form === "identity") {
     const D = pool.dim;
     const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
-    const params = b.uniform(scalarParams("mul", pool.count, false, D), `${name}.params`);
-    steps.push(await b.step(scalarKernel(b.dtype), { params, x: b.value(op.x), out }, (T) => elementwiseGrid(T * D, ELEMENTWISE_WG, maxDim)));
+    steps.push(await b.step(scalarKernel(b.dtype), scalarParams("mul", pool.count, false, D), { x: b.value(op.x), out }, (T) => elementwiseGrid(T * D, ELEMENTWISE_WG, maxDim)));
   } else if (form !== "zero") {
     throw new Error(`internal: lowerSharedNull got a '${pool.kind}' pool`);
   }

@@ -25,7 +25,7 @@ type SharedOp = Extract<IrOp, { op: "shared" }>;
 
 interface ExpertProgram {
   /** Per-run uniform buffers and the words to write into them for n rows. */
-  uniforms: { buffer: GPUBuffer; words(n: number): number[] }[];
+  uniforms: { buffer: GPUBuffer; words(n: number): ArrayLike<number> }[];
   steps: { step: Step; grid(n: number): [number, number, number] | null }[];
 }
 
@@ -43,8 +43,8 @@ async function expertChain(
   const { dim: D, hidden: I } = pool;
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
   const prog: ExpertProgram = { uniforms: [], steps: [] };
-  const uni = (words: (n: number) => number[], label: string): GPUBuffer => {
-    const buffer = b.uniform(words(1), label);
+  const uni = (words: (n: number) => ArrayLike<number>, label: string): GPUBuffer => {
+    const buffer = b.uniform(Array.from(words(1)), label);
     prog.uniforms.push({ buffer, words });
     return buffer;
   };
@@ -57,32 +57,35 @@ async function expertChain(
       const g1 = Math.min(rowsPerExpert, c.g1 - lo);
       const lp = (n: number) => linearParams({ rows: n, N: rowsPerExpert, K, wOff: (lo + g0 - c.g0) * K, bOff: lo, g0, g1, bias: pool.bias });
       const kernel = linearKernel(b.dtype);
-      const params = uni((n) => Array.from(kernel.params(lp(n).values)), label);
+      const params = uni((n) => kernel.params(lp(n).values), label);
       const ntn = lp(1).ntn;
       prog.steps.push({ step: await b.step(kernel, params, { a, weight: c.buffer, b: bias, out }, () => null), grid: (n) => grid2D(ntn * Math.ceil(n / LINEAR_BM), maxDim) });
     }
   };
   const a = gather ? bufs.xe : bufs.x;
   if (gather) {
-    const params = uni((n) => [D, n, offset(), 0], `${name}.gather.${e}`);
+    const k = gatherRowsKernel(b.dtype);
+    const params = uni((n) => k.params({ D, n, off: offset() }), `${name}.gather.${e}`);
     prog.steps.push({
-      step: await b.step(gatherRowsKernel(b.dtype), { params, x: bufs.x, rows: bufs.rows, out: bufs.xe }, () => null),
+      step: await b.step(k, params, { x: bufs.x, rows: bufs.rows, out: bufs.xe }, () => null),
       grid: (n) => elementwiseGrid(n * D, UNFUSED_WG, maxDim),
     });
   }
   await lin(w.up, I, D, a, w.bUp, bufs.ue, `${name}.up.${e}`);
   if (w.gate) await lin(w.gate, I, D, a, w.bGate, bufs.ge, `${name}.gate.${e}`);
   {
-    const params = uni((n) => [n * I, ACT_CODE[innerAct(pool.act)], 0, 0], `${name}.act.${e}`);
-    const res: Record<string, GPUBuffer> = { params, u: bufs.ue, out: bufs.he };
-    if (isGatedAct(pool.act)) res["g"] = bufs.ge;
-    prog.steps.push({ step: await b.step(activationKernel(isGatedAct(pool.act), b.dtype), res, () => null), grid: (n) => elementwiseGrid(n * I, UNFUSED_WG, maxDim) });
+    const gated = isGatedAct(pool.act);
+    const k = activationKernel(gated, b.dtype);
+    const params = uni((n) => k.params({ count: n * I, act: ACT_CODE[innerAct(pool.act)] }), `${name}.act.${e}`);
+    const res = { u: bufs.ue, out: bufs.he, ...(gated ? { g: bufs.ge } : {}) };
+    prog.steps.push({ step: await b.step(k, params, res, () => null), grid: (n) => elementwiseGrid(n * I, UNFUSED_WG, maxDim) });
   }
   await lin(w.down, D, I, bufs.he, w.bDown, bufs.ye, `${name}.down.${e}`);
   {
-    const params = uni((n) => [D, n, offset(), 0], `${name}.mix.${e}`);
+    const k = weightedMixKernel(b.dtype);
+    const params = uni((n) => k.params({ D, n, off: offset() }), `${name}.mix.${e}`);
     prog.steps.push({
-      step: await b.step(weightedMixKernel(b.dtype), { params, ye: bufs.ye, rows: bufs.rows, rw: bufs.rw, out: bufs.out }, () => null),
+      step: await b.step(k, params, { ye: bufs.ye, rows: bufs.rows, rw: bufs.rw, out: bufs.out }, () => null),
       grid: (n) => elementwiseGrid(n * D, UNFUSED_WG, maxDim),
     });
   }
@@ -138,24 +141,16 @@ export async function lowerMoeUnfused(b: BuildContext, op: MoeOp, index: number,
   }
   let cur = 0;
   for (const t of ro.transforms) {
-    const params = b.uniform(t.kind === "softmax" ? softmaxParams(E) : unaryParams("sigmoid", E), `${name}.transform.params`);
-    const io = { params, x: scores[cur]!, out: scores[1 - cur]! };
-    if (t.kind === "softmax") routerSteps.push(await b.step(softmaxKernel(b.dtype), io, (T) => grid2D(T, maxDim)));
+    const io = { x: scores[cur]!, out: scores[1 - cur]! };
+    if (t.kind === "softmax") routerSteps.push(await b.step(softmaxKernel(b.dtype), softmaxParams(E), io, (T) => grid2D(T, maxDim)));
     else if (t.kind === "sigmoid") {
-      routerSteps.push(await b.step(unaryKernel(b.dtype), io, (T) => elementwiseGrid(T * E, ELEMENTWISE_WG, maxDim)));
+      routerSteps.push(await b.step(unaryKernel(b.dtype), unaryParams("sigmoid", E), io, (T) => elementwiseGrid(T * E, ELEMENTWISE_WG, maxDim)));
     } else throw new Error(`moe '${name}': the unfused baseline does not implement the '${t.kind}' transform`);
     cur = 1 - cur;
   }
   {
-    const res: Record<string, GPUBuffer> = {
-      params: b.uniform([E, maxK, 0, 0], `${name}.select.params`),
-      scr: scores[cur]!,
-      tok_count: tokCount,
-      ids,
-      wts,
-    };
-    if (ro.selectionBias) res["ebias"] = b.weights.stateF32(`${router.key}.e_bias`, E);
-    routerSteps.push(await b.step(naiveSelectKernel(ro, b.dtype), res, (T) => elementwiseGrid(T, UNFUSED_WG, maxDim)));
+    const res = { scr: scores[cur]!, tok_count: tokCount, ids, wts, ...(ro.selectionBias ? { ebias: b.weights.stateF32(`${router.key}.e_bias`, E) } : {}) };
+    routerSteps.push(await b.step(naiveSelectKernel(ro, b.dtype), { E, maxK }, res, (T) => elementwiseGrid(T, UNFUSED_WG, maxDim)));
   }
 
   const w = poolWeights(b, pool);

@@ -29,14 +29,11 @@ export async function lowerSimpleOp(b: BuildContext, op: SimpleOp, index: number
       break;
     }
     case "unary": {
+      const io = { x: b.value(op.x), out };
       if (op.fn === "softmax") {
-        const params = b.uniform(softmaxParams(width), `${name}.params`);
-        steps.push(await b.step(softmaxKernel(b.dtype), { params, x: b.value(op.x), out }, (T) => grid2D(T, maxDim)));
+        steps.push(await b.step(softmaxKernel(b.dtype), softmaxParams(width), io, (T) => grid2D(T, maxDim)));
       } else {
-        const params = b.uniform(unaryParams(op.fn, width), `${name}.params`);
-        steps.push(
-          await b.step(unaryKernel(b.dtype), { params, x: b.value(op.x), out }, (T) => elementwiseGrid(T * width, ELEMENTWISE_WG, maxDim)),
-        );
+        steps.push(await b.step(unaryKernel(b.dtype), unaryParams(op.fn, width), io, (T) => elementwiseGrid(T * width, ELEMENTWISE_WG, maxDim)));
       }
       break;
     }
@@ -44,18 +41,16 @@ export async function lowerSimpleOp(b: BuildContext, op: SimpleOp, index: number
       const aw = b.width(op.a);
       const bw = b.width(op.b);
       if (aw !== bw && aw !== 1 && bw !== 1) throw new Error(`binary '${name}': widths ${aw} and ${bw} do not broadcast`);
-      const params = b.uniform(binaryParams(op.fn, width, aw, bw), `${name}.params`);
       steps.push(
-        await b.step(binaryKernel(b.dtype), { params, a: b.value(op.a), b: b.value(op.b), out }, (T) =>
+        await b.step(binaryKernel(b.dtype), binaryParams(op.fn, width, aw, bw), { a: b.value(op.a), b: b.value(op.b), out }, (T) =>
           elementwiseGrid(T * width, ELEMENTWISE_WG, maxDim),
         ),
       );
       break;
     }
     case "scalar": {
-      const params = b.uniform(scalarParams(op.fn, op.value, op.scalarFirst, width), `${name}.params`);
       steps.push(
-        await b.step(scalarKernel(b.dtype), { params, x: b.value(op.x), out }, (T) =>
+        await b.step(scalarKernel(b.dtype), scalarParams(op.fn, op.value, op.scalarFirst, width), { x: b.value(op.x), out }, (T) =>
           elementwiseGrid(T * width, ELEMENTWISE_WG, maxDim),
         ),
       );

@@ -11,9 +11,9 @@
 import type { IrRouter } from "../../compiler/ir/ir.js";
 import { createBuffer, uploadFloats } from "../gpu/buffers.js";
 import { fromF16, toF16 } from "../gpu/f16.js";
-import { chooseThresholdKernel, routerStateKernel, routerStatsKernel, stateParams, STATS_WG } from "../kernels/router-aux-kernels.js";
+import { chooseThresholdKernel, chooseWords, routerStateKernel, routerStatsKernel, stateParams, STATS_WG } from "../kernels/router-aux-kernels.js";
 import { fusedRouterKernel, fusedRouterTokensPerWorkgroup, SUB_WG, WG_WG } from "../kernels/router-fused.js";
-import { MODE, P, R_PRECOMPUTED, STATS } from "../kernels/router-layout.js";
+import { MODE, P, R_PRECOMPUTED, routerBlock, STATS } from "../kernels/router-layout.js";
 import { planRouter, type RouterPlan } from "../kernels/router-plan.js";
 import { grid2D } from "../kernels/wgsl-common.js";
 import type { RawRouterStats } from "../stats/router-stats.js";
@@ -125,39 +125,40 @@ export async function lowerRouter(b: BuildContext, router: IrRouter, x: GPUBuffe
     ? await splitRouterGate(b, { key: plan.router.key, tensors: plan.gemm.tensors, D: plan.D, x, scr, goff: probe[P.GOFF]!, gstride: probe[P.GSTRIDE]!, name })
     : null;
   const weight = gate ? gate.weight : gemmBuffer(b, plan);
-  const spec = fusedRouterKernel({ dtype: b.dtype, subgroups: b.useSubgroups, plugins: plan.plugins });
+  const kernel = fusedRouterKernel({ dtype: b.dtype, subgroups: b.useSubgroups, plugins: plan.plugins });
   // WGSL of plugin stages that fails to compile is reported against its plugin and stage.
   if (plan.plugins.length) await checkPluginKernels(b.gpu, plan, b.dtype, b.useSubgroups);
   const tpw = fusedRouterTokensPerWorkgroup(b.useSubgroups);
   const grid = (T: number) => grid2D(Math.ceil(T / tpw), maxDim);
-  const res = (params: GPUBuffer): Record<string, GPUBuffer> => ({ params, x, weight, aux, scr, tok_count: tokCount, ids, wts, expert_count: expertCount, tstats });
+  const bufs = { x, weight, aux, scr, tok_count: tokCount, ids, wts, expert_count: expertCount, tstats };
 
   const steps: Step[] = [];
   const clears: GPUBuffer[] = [expertCount];
   if (opts.stats) clears.push(tstats);
   let prepare = (_T: number): void => {};
+  // One control block per pass; the choose and statistics kernels read the same block.
   const mainParams = (mode: number, stats: number) => {
     const words = plan.params(cap, mode, stats, wgHalf);
     if (gate) words[P.R] = (words[P.R]! | R_PRECOMPUTED) >>> 0;
-    return b.uniform(words, `${name}.router.params.${mode}`);
+    return b.params(kernel, routerBlock(words), `${name}.router.params.${mode}`);
   };
   // The pass that computes scores (FULL, or expert choice's SCORES) comes first.
   if (gate) steps.push(...gate.steps);
   let statsParams: GPUBuffer;
   if (plan.scope === "token") {
     statsParams = mainParams(MODE.FULL, opts.stats ? STATS.ENTROPY | STATS.DENSE : 0);
-    steps.push(await b.step(spec, res(statsParams), grid));
+    steps.push(await b.step(kernel, statsParams, bufs, grid));
   } else {
     statsParams = mainParams(MODE.SCORES, opts.stats ? STATS.ENTROPY : 0);
-    steps.push(await b.step(spec, res(statsParams), grid));
+    steps.push(await b.step(kernel, statsParams, bufs, grid));
     const ch = plan.choose!;
-    const cu = b.uniform([0, ch.code, 0, 0], `${name}.choose.params`);
+    const cu = b.uniform(Array.from(chooseWords({ cap: 0, code: ch.code })), `${name}.choose.params`);
     prepare = (T) => {
       const capT = ch.capacity === null ? 0 : Math.max(1, Math.min(T, Math.floor((ch.capacity * T) / E)));
-      b.device.queue.writeBuffer(cu, 0, new Uint32Array([capT, ch.code, 0, 0]));
+      b.device.queue.writeBuffer(cu, 0, chooseWords({ cap: capT, code: ch.code }));
     };
-    steps.push(await b.step(chooseThresholdKernel(plan.plugins), { params: statsParams, choose: cu, scr }, () => grid2D(E, maxDim)));
-    steps.push(await b.step(spec, res(mainParams(MODE.FROM_THRESHOLDS, opts.stats ? STATS.DENSE : 0)), grid));
+    steps.push(await b.step(chooseThresholdKernel(plan.plugins), statsParams, { choose: cu, scr }, () => grid2D(E, maxDim)));
+    steps.push(await b.step(kernel, mainParams(MODE.FROM_THRESHOLDS, opts.stats ? STATS.DENSE : 0), bufs, grid));
   }
 
   let stats: RouterStatsReadback | undefined;
@@ -166,7 +167,7 @@ export async function lowerRouter(b: BuildContext, router: IrRouter, x: GPUBuffe
     const hist = b.storage(maxK + 1, `${name}.router.hist`, u32);
     clears.push(hist);
     steps.push(
-      await b.step(routerStatsKernel(), { params: statsParams, scr, tstats, tok_count: tokCount, sout, hist }, () => grid2D(Math.ceil(E / STATS_WG) + 1, maxDim)),
+      await b.step(routerStatsKernel(), statsParams, { scr, tstats, tok_count: tokCount, sout, hist }, () => grid2D(Math.ceil(E / STATS_WG) + 1, maxDim)),
     );
     const auxBytes = plan.statState.length ? Math.max(1, plan.auxLength) * 4 : 0;
     stats = {
@@ -199,8 +200,7 @@ export async function lowerRouter(b: BuildContext, router: IrRouter, x: GPUBuffe
   }
 
   if (plan.stateUpdates.length) {
-    const words = stateParams(E, plan.stateUpdates, plan.stateXp);
-    steps.push(await b.step(routerStateKernel(plan.stateRules), { params: b.uniform(words, `${name}.router.state.params`), expert_count: expertCount, aux }, () => [1, 1, 1]));
+    steps.push(await b.step(routerStateKernel(plan.stateRules), stateParams(E, plan.stateUpdates, plan.stateXp), { expert_count: expertCount, aux }, () => [1, 1, 1]));
   }
 
   return {

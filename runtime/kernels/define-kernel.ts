@@ -101,7 +101,9 @@ export function defineKernel<const U extends Record<string, UniformType>, const 
         const v = vals[name];
         if (v === undefined) throw new Error(`internal: kernel '${d.name}': no value for uniform '${name}'`);
         if (typeof t === "string") {
-          if (typeof v !== "number" || !Number.isFinite(v)) throw new Error(`internal: kernel '${d.name}': uniform '${name}' must be a finite number, got ${String(v)}`);
+          // An f32 field takes ±Infinity (an IR constant such as `x * 1e400` is one); NaN never.
+          const ok = typeof v === "number" && (t === "f32" ? !Number.isNaN(v) : Number.isFinite(v));
+          if (!ok) throw new Error(`internal: kernel '${d.name}': uniform '${name}' must be a ${t === "f32" ? "number" : "finite number"}, got ${String(v)}`);
           if (t === "f32") out[w] = f32Bits(v);
           else if (t === "i32") out[w] = v >>> 0;
           else {

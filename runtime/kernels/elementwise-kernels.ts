@@ -3,13 +3,14 @@
 // function is a uniform code, so each kind is ONE pipeline per storage dtype.
 
 import type { StorageDtype } from "../gpu/buffers.js";
-import type { KernelSpec } from "./kernel-spec.js";
-import { ACT_CODE, ACT_WGSL, f32Bits, header, RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
+import { type BufferDecl, defineKernel, type ParamValues, read, type UniformType, write } from "./define-kernel.js";
+import { ACT_CODE, ACT_WGSL, threadMain } from "./wgsl-common.js";
 
 export const ELEMENTWISE_WG = 256;
 export type ElementwiseUnary = "sigmoid" | "silu" | "gelu" | "relu" | "neg";
 export type BinaryOp = "add" | "sub" | "mul" | "div";
 
+/** Codes of `arith` below. */
 const BIN_CODE: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3 };
 
 const ARITH_WGSL = `
@@ -23,56 +24,52 @@ fn arith(code: u32, a: f32, b: f32) -> f32 {
 }
 `;
 
-function elementwise(name: string, dtype: StorageDtype, inputs: string[], paramsStruct: string, body: string): KernelSpec {
-  const decl = inputs.map((n, i) => `@group(0) @binding(${i + 2}) var<storage, read> ${n}: array<st>;`).join("\n");
-  const code = `${header(dtype)}
-${RUN_STRUCT}
-struct Params { ${paramsStruct} }
-@group(0) @binding(1) var<uniform> p: Params;
-${decl}
-@group(0) @binding(${inputs.length + 2}) var<storage, read_write> out: array<st>;
-${ACT_WGSL}
+/** One thread per element i < T·width; `inputs` are read, `out` written. */
+function elementwise<const U extends Record<string, UniformType>, const B extends Record<string, BufferDecl>>(
+  name: string,
+  dtype: StorageDtype,
+  uniforms: U,
+  inputs: B,
+  body: string,
+) {
+  return defineKernel({
+    name,
+    dtype,
+    uniforms,
+    buffers: { ...inputs, out: write() },
+    body: /* wgsl */ `${ACT_WGSL}
 ${ARITH_WGSL}
-@compute @workgroup_size(${ELEMENTWISE_WG})
-fn main(${WG_BUILTINS}) {
-  ${WG_LINEAR}
-  let i = wg_linear * ${ELEMENTWISE_WG}u + tid;
+${threadMain(ELEMENTWISE_WG)}
   if (i >= run.T * p.width) { return; }
   ${body}
 }
-`;
-  return {
-    name,
-    code,
-    entryPoint: "main",
-    bindings: [
-      { name: "run", kind: "uniform" },
-      { name: "params", kind: "uniform" },
-      ...inputs.map((n) => ({ name: n, kind: "read" as const })),
-      { name: "out", kind: "storage" },
-    ],
-  };
+`,
+  });
 }
 
-export function unaryParams(fn: ElementwiseUnary, width: number): number[] {
-  return [width, ACT_CODE[fn], 0, 0];
+const UNARY_UNIFORMS = { width: "u32", fn_code: "u32" } as const;
+
+export function unaryParams(fn: ElementwiseUnary, width: number): ParamValues<typeof UNARY_UNIFORMS> {
+  return { width, fn_code: ACT_CODE[fn] };
 }
 
-export function unaryKernel(dtype: StorageDtype): KernelSpec {
-  return elementwise(`unary[${dtype}]`, dtype, ["x"], "width: u32, fn_code: u32, _b: u32, _c: u32", `out[i] = st(act_f32(p.fn_code, f32(x[i])));`);
+export function unaryKernel(dtype: StorageDtype) {
+  return elementwise(`unary[${dtype}]`, dtype, UNARY_UNIFORMS, { x: read() }, `out[i] = st(act_f32(p.fn_code, f32(x[i])));`);
 }
+
+const BINARY_UNIFORMS = { width: "u32", aw: "u32", bw: "u32", fn_code: "u32" } as const;
 
 /** Params for an output of `width` from operands of widths aw, bw (1 = broadcast). */
-export function binaryParams(fn: BinaryOp, width: number, aw: number, bw: number): number[] {
-  return [width, aw, bw, BIN_CODE[fn]];
+export function binaryParams(fn: BinaryOp, width: number, aw: number, bw: number): ParamValues<typeof BINARY_UNIFORMS> {
+  return { width, aw, bw, fn_code: BIN_CODE[fn] };
 }
 
-export function binaryKernel(dtype: StorageDtype): KernelSpec {
+export function binaryKernel(dtype: StorageDtype) {
   return elementwise(
     `binary[${dtype}]`,
     dtype,
-    ["a", "b"],
-    "width: u32, aw: u32, bw: u32, fn_code: u32",
+    BINARY_UNIFORMS,
+    { a: read(), b: read() },
     `let t = i / p.width; let j = i % p.width;
   let av = f32(a[t * p.aw + select(j, 0u, p.aw == 1u)]);
   let bv = f32(b[t * p.bw + select(j, 0u, p.bw == 1u)]);
@@ -80,17 +77,19 @@ export function binaryKernel(dtype: StorageDtype): KernelSpec {
   );
 }
 
+const SCALAR_UNIFORMS = { width: "u32", fn_code: "u32", scalar_first: "u32", c: "f32" } as const;
+
 /** `x op c` or, with scalarFirst, `c op x`. */
-export function scalarParams(fn: BinaryOp, value: number, scalarFirst: boolean, width: number): number[] {
-  return [width, BIN_CODE[fn], scalarFirst ? 1 : 0, f32Bits(value)];
+export function scalarParams(fn: BinaryOp, value: number, scalarFirst: boolean, width: number): ParamValues<typeof SCALAR_UNIFORMS> {
+  return { width, fn_code: BIN_CODE[fn], scalar_first: scalarFirst ? 1 : 0, c: value };
 }
 
-export function scalarKernel(dtype: StorageDtype): KernelSpec {
+export function scalarKernel(dtype: StorageDtype) {
   return elementwise(
     `scalar[${dtype}]`,
     dtype,
-    ["x"],
-    "width: u32, fn_code: u32, scalar_first: u32, c: f32",
+    SCALAR_UNIFORMS,
+    { x: read() },
     `let v = f32(x[i]);
   out[i] = st(select(arith(p.fn_code, v, p.c), arith(p.fn_code, p.c, v), p.scalar_first != 0u));`,
   );

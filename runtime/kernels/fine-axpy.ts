@@ -15,8 +15,9 @@
 // pass are ordered).
 
 import type { StorageDtype } from "../gpu/buffers.js";
-import type { KernelSpec } from "./kernel-spec.js";
-import { header, RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
+import { defineKernel, type ParamValues, read, write } from "./define-kernel.js";
+import { ROUTED_SLOTS } from "./fine-gather-dot.js";
+import { threadMain } from "./wgsl-common.js";
 
 export const FINE_AXPY_WG = 64;
 /** Slots per chunk of fine_axpy. */
@@ -40,29 +41,25 @@ export interface FineAxpyParams {
   bias?: boolean;
 }
 
-export function fineAxpyParams(o: FineAxpyParams): number[] {
-  return [o.D, o.R, o.maxK, FINE_SLOT_CHUNK, o.chunks, o.mode, o.g0, o.g1, o.partial ? 1 : 0, o.accumulate ? 1 : 0, o.bias ? 1 : 0, 0];
+const FINE_AXPY_UNIFORMS = {
+  D: "u32", R: "u32", maxK: "u32", SC: "u32", nc: "u32", mode: "u32", g0: "u32", g1: "u32", partial: "u32", accumulate: "u32", bias: "u32",
+} as const;
+
+export function fineAxpyParams(o: FineAxpyParams): ParamValues<typeof FINE_AXPY_UNIFORMS> {
+  return {
+    D: o.D, R: o.R, maxK: o.maxK, SC: FINE_SLOT_CHUNK, nc: o.chunks, mode: o.mode, g0: o.g0, g1: o.g1,
+    partial: o.partial ? 1 : 0, accumulate: o.accumulate ? 1 : 0, bias: o.bias ? 1 : 0,
+  };
 }
 
-export function fineAxpyKernel(dtype: StorageDtype): KernelSpec {
-  const code = `${header(dtype)}
-${RUN_STRUCT}
-struct Params { D: u32, R: u32, maxK: u32, SC: u32, nc: u32, mode: u32, g0: u32, g1: u32, partial: u32, accumulate: u32, bias: u32, _b: u32 }
-@group(0) @binding(1) var<uniform> p: Params;
-@group(0) @binding(2) var<storage, read> x: array<st>;
-@group(0) @binding(3) var<storage, read> tok_count: array<u32>;
-@group(0) @binding(4) var<storage, read> ids: array<u32>;
-@group(0) @binding(5) var<storage, read> wts: array<f32>;
-@group(0) @binding(6) var<storage, read> h: array<f32>;
-@group(0) @binding(7) var<storage, read> b: array<st>;
-@group(0) @binding(8) var<storage, read> b_down: array<st>;
-@group(0) @binding(9) var<storage, read_write> out: array<st>;
-@group(0) @binding(10) var<storage, read_write> part: array<f32>;
-
-@compute @workgroup_size(${FINE_AXPY_WG})
-fn main(${WG_BUILTINS}) {
-  ${WG_LINEAR}
-  let i = wg_linear * ${FINE_AXPY_WG}u + tid;
+export function fineAxpyKernel(dtype: StorageDtype) {
+  return defineKernel({
+    name: `fine_axpy[${dtype}]`,
+    dtype,
+    uniforms: FINE_AXPY_UNIFORMS,
+    buffers: { x: read(), ...ROUTED_SLOTS, h: read("array<f32>"), b: read(), b_down: read(), out: write(), part: write("array<f32>") },
+    body: /* wgsl */ `
+${threadMain(FINE_AXPY_WG)}
   let d = i % p.D;
   let tc = i / p.D;
   let t = tc / p.nc;
@@ -94,40 +91,19 @@ fn main(${WG_BUILTINS}) {
     out[t * p.D + d] = st(acc);
   }
 }
-`;
-  return {
-    name: `fine_axpy[${dtype}]`,
-    code,
-    entryPoint: "main",
-    bindings: [
-      { name: "run", kind: "uniform" },
-      { name: "params", kind: "uniform" },
-      { name: "x", kind: "read" },
-      { name: "tok_count", kind: "read" },
-      { name: "ids", kind: "read" },
-      { name: "wts", kind: "read" },
-      { name: "h", kind: "read" },
-      { name: "b", kind: "read" },
-      { name: "b_down", kind: "read" },
-      { name: "out", kind: "storage" },
-      { name: "part", kind: "storage" },
-    ],
-  };
+`,
+  });
 }
 
-/** out[t, d] = Σ_c partial[t, c, d], c in order. Params: D, chunks. */
-export function fineReduceKernel(dtype: StorageDtype): KernelSpec {
-  const code = `${header(dtype)}
-${RUN_STRUCT}
-struct Params { D: u32, nc: u32, _a: u32, _b: u32 }
-@group(0) @binding(1) var<uniform> p: Params;
-@group(0) @binding(2) var<storage, read> part: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<st>;
-
-@compute @workgroup_size(${FINE_AXPY_WG})
-fn main(${WG_BUILTINS}) {
-  ${WG_LINEAR}
-  let i = wg_linear * ${FINE_AXPY_WG}u + tid;
+/** out[t, d] = Σ_c partial[t, c, d], c in order (nc: slot chunks per token). */
+export function fineReduceKernel(dtype: StorageDtype) {
+  return defineKernel({
+    name: `fine_reduce[${dtype}]`,
+    dtype,
+    uniforms: { D: "u32", nc: "u32" },
+    buffers: { part: read("array<f32>"), out: write() },
+    body: /* wgsl */ `
+${threadMain(FINE_AXPY_WG)}
   if (i >= run.T * p.D) { return; }
   let t = i / p.D;
   let d = i % p.D;
@@ -135,16 +111,6 @@ fn main(${WG_BUILTINS}) {
   for (var c = 0u; c < p.nc; c++) { acc += part[(t * p.nc + c) * p.D + d]; }
   out[i] = st(acc);
 }
-`;
-  return {
-    name: `fine_reduce[${dtype}]`,
-    code,
-    entryPoint: "main",
-    bindings: [
-      { name: "run", kind: "uniform" },
-      { name: "params", kind: "uniform" },
-      { name: "part", kind: "read" },
-      { name: "out", kind: "storage" },
-    ],
-  };
+`,
+  });
 }

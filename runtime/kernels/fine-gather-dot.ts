@@ -17,10 +17,19 @@
 // dispatch per chunk, each computing the units whose row it holds.
 
 import type { StorageDtype } from "../gpu/buffers.js";
-import type { KernelSpec } from "./kernel-spec.js";
-import { ACT_WGSL, header, RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
+import { defineKernel, type ParamValues, read, write } from "./define-kernel.js";
+import { ACT_WGSL, threadMain } from "./wgsl-common.js";
 
 export const FINE_WG = 64;
+
+/** The router's (token, slot) lists, read-only: slots per token, expert id and weight per slot. */
+export const ROUTED_SLOTS = { tok_count: read("array<u32>"), ids: read("array<u32>"), wts: read("array<f32>") } as const;
+
+/** Thread i → unit i % R of `slot` (token t): threads past the run or the token's slots exit (uniforms R, maxK). */
+export const SLOT_UNIT_WGSL = /* wgsl */ `
+  let slot = i / p.R;
+  let t = slot / p.maxK;
+  if (t >= run.T || slot % p.maxK >= tok_count[t]) { return; }`;
 
 export interface FineDotParams {
   D: number;
@@ -37,8 +46,10 @@ export interface FineDotParams {
   bias?: boolean;
 }
 
-export function fineDotParams(o: FineDotParams): number[] {
-  return [o.D, o.R, o.maxK, o.act, o.gated ? 1 : 0, o.g0, o.g1, o.bias ? 1 : 0];
+const FINE_DOT_UNIFORMS = { D: "u32", R: "u32", maxK: "u32", act: "u32", gated: "u32", g0: "u32", g1: "u32", bias: "u32" } as const;
+
+export function fineDotParams(o: FineDotParams): ParamValues<typeof FINE_DOT_UNIFORMS> {
+  return { D: o.D, R: o.R, maxK: o.maxK, act: o.act, gated: o.gated ? 1 : 0, g0: o.g0, g1: o.g1, bias: o.bias ? 1 : 0 };
 }
 
 /** Dot of `D` elements of array `arr` from `a0` with x from `x0`, 4 accumulators. */
@@ -56,29 +67,23 @@ function dotLoop(arr: string, acc: string): string {
     let ${acc} = (${acc}0 + ${acc}1) + (${acc}2 + ${acc}3);`;
 }
 
-export function fineDotKernel(dtype: StorageDtype): KernelSpec {
-  const code = `${header(dtype)}
-${RUN_STRUCT}
-struct Params { D: u32, R: u32, maxK: u32, act: u32, gated: u32, g0: u32, g1: u32, bias: u32 }
-@group(0) @binding(1) var<uniform> p: Params;
-@group(0) @binding(2) var<storage, read> x: array<st>;
-@group(0) @binding(3) var<storage, read> tok_count: array<u32>;
-@group(0) @binding(4) var<storage, read> ids: array<u32>;
-@group(0) @binding(5) var<storage, read> wts: array<f32>;
-@group(0) @binding(6) var<storage, read> a_up: array<st>;
-@group(0) @binding(7) var<storage, read> a_gate: array<st>;
-@group(0) @binding(8) var<storage, read> b_up: array<st>;
-@group(0) @binding(9) var<storage, read> b_gate: array<st>;
-@group(0) @binding(10) var<storage, read_write> h: array<f32>;
-${ACT_WGSL}
+export function fineDotKernel(dtype: StorageDtype) {
+  return defineKernel({
+    name: `fine_dot[${dtype}]`,
+    dtype,
+    uniforms: FINE_DOT_UNIFORMS,
+    buffers: {
+      x: read(),
+      ...ROUTED_SLOTS,
+      a_up: read(),
+      a_gate: read(),
+      b_up: read(),
+      b_gate: read(),
+      h: write("array<f32>"),
+    },
+    body: /* wgsl */ `${ACT_WGSL}
 
-@compute @workgroup_size(${FINE_WG})
-fn main(${WG_BUILTINS}) {
-  ${WG_LINEAR}
-  let i = wg_linear * ${FINE_WG}u + tid;
-  let slot = i / p.R;
-  let t = slot / p.maxK;
-  if (t >= run.T || slot % p.maxK >= tok_count[t]) { return; }
+${threadMain(FINE_WG)}${SLOT_UNIT_WGSL}
   let row = ids[slot] * p.R + i % p.R;
   if (row < p.g0 || row >= p.g1) { return; }
   let a0 = (row - p.g0) * p.D;
@@ -97,23 +102,6 @@ fn main(${WG_BUILTINS}) {
   }
   h[i] = wts[slot] * v;
 }
-`;
-  return {
-    name: `fine_dot[${dtype}]`,
-    code,
-    entryPoint: "main",
-    bindings: [
-      { name: "run", kind: "uniform" },
-      { name: "params", kind: "uniform" },
-      { name: "x", kind: "read" },
-      { name: "tok_count", kind: "read" },
-      { name: "ids", kind: "read" },
-      { name: "wts", kind: "read" },
-      { name: "a_up", kind: "read" },
-      { name: "a_gate", kind: "read" },
-      { name: "b_up", kind: "read" },
-      { name: "b_gate", kind: "read" },
-      { name: "h", kind: "storage" },
-    ],
-  };
+`,
+  });
 }

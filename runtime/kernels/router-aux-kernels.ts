@@ -9,19 +9,33 @@
 //   state update — after the run, every state rule of the router's stages (std `bias`:
 //     e_bias ← e_bias + γ·sign(mean_load − load)), in place, on the GPU.
 
-import type { KernelSpec } from "./kernel-spec.js";
-import { paramsWgsl } from "./router-layout.js";
+import { defineKernel, type ParamValues, read, uniformBlock, write } from "./define-kernel.js";
+import { BLOCK_ACCESSORS_WGSL, paramsWgsl, ROUTER_UNIFORMS } from "./router-layout.js";
 import { type KernelPluginStage, type KernelStateRule, pluginCapacityWgsl, pluginUpdateWgsl } from "./router-plugin-wgsl.js";
-import { RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
+import { WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
 
 const WG = 256;
 
-export function chooseThresholdKernel(plugins: KernelPluginStage[]): KernelSpec {
-  const code = `${RUN_STRUCT}
-${paramsWgsl()}
-struct Choose { cap: u32, code: u32, pb: u32, _a: u32 }
-@group(0) @binding(2) var<uniform> cp: Choose;
-@group(0) @binding(3) var<storage, read_write> scr: array<f32>;
+// The choose kernel's own uniform block, written per run (the capacity depends on T): `cap` from
+// the host (0: the plugin's capacity function, `code`, decides). Struct and words from one list.
+const CHOOSE_FIELDS = ["cap", "code"] as const;
+const CHOOSE_STRUCT = `struct Choose { ${CHOOSE_FIELDS.map((f) => `${f}: u32`).join(", ")} }`;
+
+/** The words of the choose kernel's `choose` block. */
+export function chooseWords(v: Record<(typeof CHOOSE_FIELDS)[number], number>): Uint32Array {
+  const w = new Uint32Array(4);
+  CHOOSE_FIELDS.forEach((f, i) => (w[i] = v[f]));
+  return w;
+}
+
+export function chooseThresholdKernel(plugins: KernelPluginStage[]) {
+  const tag = plugins.length ? `[plugins:${plugins.map((s) => s.name).join("+")}]` : "";
+  return defineKernel({
+    name: `router-choose${tag}`,
+    uniforms: ROUTER_UNIFORMS,
+    buffers: { choose: uniformBlock("Choose"), scr: write("array<f32>") },
+    body: /* wgsl */ `${paramsWgsl()}
+${CHOOSE_STRUCT}
 ${pluginCapacityWgsl(plugins)}
 struct Cand { v: f32, i: u32 }
 var<workgroup> red: array<Cand, ${WG}>;
@@ -39,8 +53,8 @@ fn main(${WG_BUILTINS}) {
   if (e >= E) { return; }
   let T = run.T;
   // Capacity: from the host (std choose: max(1, min(T, ⌊c·T/E⌋)) in float64), else the plugin's.
-  var cap = cp.cap;
-  if (cap == 0u) { cap = max(1u, min(T, plg_capacity(cp.code, T, hw(P_SPB)))); }
+  var cap = choose.cap;
+  if (cap == 0u) { cap = max(1u, min(T, plg_capacity(choose.code, T, hw(P_SPB)))); }
   var base = hw(P_WOFF);
   if (hw(P_SPLIT) < hw(P_NT)) { base = hw(P_SOFF); }
   var pv = 0.0;
@@ -71,32 +85,25 @@ fn main(${WG_BUILTINS}) {
     scr[hw(P_THROFF) + 2u * e + 1u] = bitcast<f32>(pi);
   }
 }
-`;
-  const tag = plugins.length ? `[plugins:${plugins.map((s) => s.name).join("+")}]` : "";
-  return {
-    name: `router-choose${tag}`,
-    code,
-    entryPoint: "main",
-    bindings: [
-      { name: "run", kind: "uniform" },
-      { name: "params", kind: "uniform" },
-      { name: "choose", kind: "uniform" },
-      { name: "scr", kind: "storage" },
-    ],
-  };
+`,
+  });
 }
 
 export const STATS_WG = 64;
 
 /** Statistics pass: ceil(E/64) workgroups for the experts, then one for the tokens. */
-export function routerStatsKernel(): KernelSpec {
-  const code = `${RUN_STRUCT}
-${paramsWgsl()}
-@group(0) @binding(2) var<storage, read> scr: array<f32>;
-@group(0) @binding(3) var<storage, read> tstats: array<f32>;
-@group(0) @binding(4) var<storage, read> tok_count: array<u32>;
-@group(0) @binding(5) var<storage, read_write> sout: array<f32>;
-@group(0) @binding(6) var<storage, read_write> hist: array<atomic<u32>>;
+export function routerStatsKernel() {
+  return defineKernel({
+    name: "router-stats",
+    uniforms: ROUTER_UNIFORMS,
+    buffers: {
+      scr: read("array<f32>"),
+      tstats: read("array<f32>"),
+      tok_count: read("array<u32>"),
+      sout: write("array<f32>"),
+      hist: write("array<atomic<u32>>"),
+    },
+    body: /* wgsl */ `${paramsWgsl()}
 var<workgroup> redh: array<f32, ${STATS_WG}>;
 
 @compute @workgroup_size(${STATS_WG})
@@ -134,27 +141,16 @@ fn main(${WG_BUILTINS}) {
     if (tid == 0u) { sout[2u * E] = redh[0]; }
   }
 }
-`;
-  return {
-    name: "router-stats",
-    code,
-    entryPoint: "main",
-    bindings: [
-      { name: "run", kind: "uniform" },
-      { name: "params", kind: "uniform" },
-      { name: "scr", kind: "read" },
-      { name: "tstats", kind: "read" },
-      { name: "tok_count", kind: "read" },
-      { name: "sout", kind: "storage" },
-      { name: "hist", kind: "storage" },
-    ],
-  };
+`,
+  });
 }
 
 export const STATE_MAX_RULES = 6;
 
-/** Uniform words of the state kernel: E and the rules (code, aux offset, length, param base), then f32 params. */
-export function stateParams(E: number, rules: { code: number; offset: number; length: number; pb: number }[], xp: number[]): number[] {
+/** The state kernel's block: h = E, the rule count, then per rule (code, aux offset, length, param base); xp = f32 params. */
+const STATE_UNIFORMS = { h: { vec4: "u32", length: 1 + STATE_MAX_RULES }, xp: { vec4: "f32", length: 4 } } as const;
+
+export function stateParams(E: number, rules: { code: number; offset: number; length: number; pb: number }[], xp: number[]): ParamValues<typeof STATE_UNIFORMS> {
   if (rules.length > STATE_MAX_RULES) throw new RangeError(`a router has more than ${STATE_MAX_RULES} state vectors with update rules`);
   const h = new Array<number>(4 + 4 * STATE_MAX_RULES).fill(0);
   h[0] = E;
@@ -163,19 +159,19 @@ export function stateParams(E: number, rules: { code: number; offset: number; le
   const f = new Array<number>(16).fill(0);
   if (xp.length > 16) throw new RangeError("a router's state rules take more than 16 parameters");
   xp.forEach((v, i) => (f[i] = v));
-  const bits = new Uint32Array(Float32Array.from(f).buffer);
-  return [...h, ...bits];
+  // vec4 arrays take words: the f32 params as their bits.
+  return { h, xp: new Uint32Array(Float32Array.from(f).buffer) };
 }
 
-export function routerStateKernel(rules: KernelStateRule[]): KernelSpec {
-  const code = `${RUN_STRUCT}
-struct SParams { h: array<vec4<u32>, ${1 + STATE_MAX_RULES}>, xp: array<vec4<f32>, 4> }
-@group(0) @binding(1) var<uniform> p: SParams;
-@group(0) @binding(2) var<storage, read> expert_count: array<u32>;
-@group(0) @binding(3) var<storage, read_write> aux: array<f32>;
+export function routerStateKernel(rules: KernelStateRule[]) {
+  const tag = rules.length ? `[${rules.map((r) => `${r.stage}.${r.state}`).join("+")}]` : "";
+  return defineKernel({
+    name: `router-state${tag}`,
+    uniforms: STATE_UNIFORMS,
+    buffers: { expert_count: read("array<u32>"), aux: write("array<f32>") },
+    body: /* wgsl */ `
 const P_E = 0u;
-fn hw(i: u32) -> u32 { return p.h[i / 4u][i % 4u]; }
-fn xp(i: u32) -> f32 { return p.xp[i / 4u][i % 4u]; }
+${BLOCK_ACCESSORS_WGSL}
 ${pluginUpdateWgsl(rules)}
 var<workgroup> redu: array<u32, ${WG}>;
 
@@ -205,17 +201,6 @@ fn main(${WG_BUILTINS}) {
     }
   }
 }
-`;
-  const tag = rules.length ? `[${rules.map((r) => `${r.stage}.${r.state}`).join("+")}]` : "";
-  return {
-    name: `router-state${tag}`,
-    code,
-    entryPoint: "main",
-    bindings: [
-      { name: "run", kind: "uniform" },
-      { name: "params", kind: "uniform" },
-      { name: "expert_count", kind: "read" },
-      { name: "aux", kind: "storage" },
-    ],
-  };
+`,
+  });
 }

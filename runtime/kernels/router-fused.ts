@@ -20,10 +20,10 @@
 // score first, ties to the lower index), so no per-expert "taken" state is needed for any E.
 
 import type { StorageDtype } from "../gpu/buffers.js";
-import type { KernelSpec } from "./kernel-spec.js";
-import { paramsWgsl } from "./router-layout.js";
+import { defineKernel, read, write } from "./define-kernel.js";
+import { paramsWgsl, ROUTER_UNIFORMS } from "./router-layout.js";
 import { type KernelPluginStage, pluginRouterWgsl } from "./router-plugin-wgsl.js";
-import { header, RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
+import { WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
 
 export const SUB_WG = 64;
 export const SUB_TT = 16;
@@ -31,30 +31,22 @@ export const WG_WG = 256;
 export const WG_TT = 4;
 const BKR = 32;
 
-export const ROUTER_FUSED_BINDINGS: KernelSpec["bindings"] = [
-  { name: "run", kind: "uniform" },
-  { name: "params", kind: "uniform" },
-  { name: "x", kind: "read" },
-  { name: "weight", kind: "read" },
-  { name: "aux", kind: "read" },
-  { name: "scr", kind: "storage" },
-  { name: "tok_count", kind: "storage" },
-  { name: "ids", kind: "storage" },
-  { name: "wts", kind: "storage" },
-  { name: "expert_count", kind: "storage" },
-  { name: "tstats", kind: "storage" },
-];
+/** What the router reads (x, the gate matrix, the aux vector) and writes: scratch (scores,
+ *  streams, thresholds), the per-token slot lists, per-expert counts and per-token statistics. */
+const ROUTER_BUFFERS = {
+  x: read(),
+  weight: read(),
+  aux: read("array<f32>"),
+  scr: write("array<f32>"),
+  tok_count: write("array<u32>"),
+  ids: write("array<u32>"),
+  wts: write("array<f32>"),
+  expert_count: write("array<atomic<u32>>"),
+  tstats: write("array<f32>"),
+} as const;
 
-const BINDINGS_WGSL = /* wgsl */ `
-@group(0) @binding(2) var<storage, read> x: array<st>;
-@group(0) @binding(3) var<storage, read> weight: array<st>;
-@group(0) @binding(4) var<storage, read> aux: array<f32>;
-@group(0) @binding(5) var<storage, read_write> scr: array<f32>;
-@group(0) @binding(6) var<storage, read_write> tok_count: array<u32>;
-@group(0) @binding(7) var<storage, read_write> ids: array<u32>;
-@group(0) @binding(8) var<storage, read_write> wts: array<f32>;
-@group(0) @binding(9) var<storage, read_write> expert_count: array<atomic<u32>>;
-@group(0) @binding(10) var<storage, read_write> tstats: array<f32>;
+// Accessors plugin WGSL uses (router-plugin-wgsl.ts).
+const ACCESSORS_WGSL = /* wgsl */ `
 fn aux_at(base: u32, i: u32) -> f32 { return aux[base + i]; }
 fn x_at(t: u32, k: u32) -> f32 { return f32(x[t * hw(P_D) + k]); }
 `;
@@ -519,15 +511,24 @@ export interface FusedRouterVariant {
   plugins: KernelPluginStage[];
 }
 
-export function fusedRouterKernel(v: FusedRouterVariant): KernelSpec {
+export function fusedRouterKernel(v: FusedRouterVariant) {
   const plug = pluginRouterWgsl(v.plugins);
-  const head = `${header(v.dtype, { subgroups: v.subgroups })}${RUN_STRUCT}
-${paramsWgsl()}
-${BINDINGS_WGSL}
-${COMMON_WGSL}`;
   const tag = v.plugins.length ? `,plugins:${v.plugins.map((s) => s.name).join("+")}` : "";
-  if (v.subgroups) {
-    const code = `${head}
+  return defineKernel({
+    name: `router-fused[${v.subgroups ? "subgroups" : "workgroup"},${v.dtype}${tag}]`,
+    dtype: v.dtype,
+    subgroups: v.subgroups,
+    uniforms: ROUTER_UNIFORMS,
+    buffers: ROUTER_BUFFERS,
+    body: `${paramsWgsl()}
+${ACCESSORS_WGSL}
+${COMMON_WGSL}
+${v.subgroups ? subgroupMain(plug) : workgroupMain(plug)}`,
+  });
+}
+
+function subgroupMain(plug: string): string {
+  return /* wgsl */ `
 ${SUBGROUP_REDUCTIONS}
 ${plug}
 ${ROUTE_TOKEN_WGSL}
@@ -555,9 +556,10 @@ ${gemmSubgroup()}
   }
 }
 `;
-    return { name: `router-fused[subgroups,${v.dtype}${tag}]`, code, entryPoint: "main", bindings: ROUTER_FUSED_BINDINGS };
-  }
-  const code = `${head}
+}
+
+function workgroupMain(plug: string): string {
+  return /* wgsl */ `
 ${WORKGROUP_REDUCTIONS}
 ${plug}
 ${ROUTE_TOKEN_WGSL}
@@ -583,7 +585,6 @@ ${gemmWorkgroup()}
   }
 }
 `;
-  return { name: `router-fused[workgroup,${v.dtype}${tag}]`, code, entryPoint: "main", bindings: ROUTER_FUSED_BINDINGS };
 }
 
 export function fusedRouterTokensPerWorkgroup(subgroups: boolean): number {

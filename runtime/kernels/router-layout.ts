@@ -3,6 +3,11 @@
 //
 //   h  : array<vec4<u32>, HEADER_VEC4>   control words (P_* below; f32 values bit-cast)
 //   xp : array<vec4<f32>, XP_VEC4>       stage parameters (each stage has a base index `pb`)
+//
+// The kernels declare it through defineKernel (ROUTER_UNIFORMS: `p.h`, `p.xp`); this file keeps
+// the word indices and the WGSL accessors.
+
+import type { ParamValues } from "./define-kernel.js";
 
 export const P = {
   D: 0, E: 1, MAXK: 2, ROUNDS: 3,
@@ -60,19 +65,31 @@ export const NONE = 0xffffffff;
 /** High bit of the R word: the gate GEMM's output is already in `scr` (see P.R). */
 export const R_PRECOMPUTED = 0x80000000;
 
-/** WGSL declarations of the block and its accessors. */
-export function paramsWgsl(): string {
-  const consts = Object.entries(P)
-    .map(([k, v]) => `const P_${k} = ${v}u;`)
-    .join("\n");
-  return `struct Params { h: array<vec4<u32>, ${HEADER_VEC4}>, xp: array<vec4<f32>, ${XP_VEC4}> }
-@group(0) @binding(1) var<uniform> p: Params;
-${consts}
-const NONE = 0xffffffffu;
+/** The block as the uniforms of a defineKernel kernel. */
+export const ROUTER_UNIFORMS = { h: { vec4: "u32", length: HEADER_VEC4 }, xp: { vec4: "f32", length: XP_VEC4 } } as const;
+
+/** Word accessors of a `p: { h: array<vec4<u32>, …>, xp: array<vec4<f32>, …> }` block (also the state kernel's). */
+export const BLOCK_ACCESSORS_WGSL = /* wgsl */ `
 fn hw(i: u32) -> u32 { return p.h[i / 4u][i % 4u]; }
 fn hf(i: u32) -> f32 { return bitcast<f32>(hw(i)); }
 fn xp(i: u32) -> f32 { return p.xp[i / 4u][i % 4u]; }
 `;
+
+/** WGSL word indices (P_*) and accessors of the block; the struct and its binding come from ROUTER_UNIFORMS. */
+export function paramsWgsl(): string {
+  const consts = Object.entries(P)
+    .map(([k, v]) => `const P_${k} = ${v}u;`)
+    .join("\n");
+  return `${consts}
+const NONE = 0xffffffffu;
+${BLOCK_ACCESSORS_WGSL}`;
+}
+
+/** A pass's words (router-plan.ts `params`) as the values of ROUTER_UNIFORMS. */
+export function routerBlock(words: number[]): ParamValues<typeof ROUTER_UNIFORMS> {
+  const n = HEADER_VEC4 * 4;
+  if (words.length !== n + XP_FLOATS) throw new Error(`internal: a router block has ${n + XP_FLOATS} words, got ${words.length}`);
+  return { h: words.slice(0, n), xp: words.slice(n) };
 }
 
 const f32Bits = (v: number): number => new Uint32Array(Float32Array.of(v).buffer)[0]!;

@@ -1,10 +1,9 @@
-// Router stage pipelines as the GPU kernels see them: the IR's stage list mapped onto what the
-// fused router implements (or a clear error naming the stage), and the uniform words that carry
-// the pipeline to the kernel. Stages are DATA, not code, so one pipeline serves every router.
+// Router stage pipelines as the unfused baseline's kernels see them (lower-moe-unfused.ts,
+// unfused-kernels.ts): the IR's stage list mapped onto the stages they implement, or a clear error
+// naming the stage. (The fused router takes every stage through router-plan.ts.)
 
 import type { IrRouter } from "../../compiler/ir/ir.js";
 import type { StorageDtype } from "../gpu/buffers.js";
-import { f32Bits } from "./wgsl-common.js";
 
 export type RouterTransform =
   | { kind: "softmax" }
@@ -42,7 +41,7 @@ const num = (v: unknown, what: string): number => {
   return v;
 };
 
-/** Maps the IR router's stage list onto what the fused kernel implements, or throws naming the stage. */
+/** Maps the IR router's stage list onto what the unfused baseline implements, or throws naming the stage. */
 export function routerKernelOptions(router: IrRouter, dtype: StorageDtype): RouterKernelOptions {
   const st = router.stages;
   const where = (i: number): string => `router '${router.key}' stage ${i} '${st[i]!.name}'`;
@@ -141,36 +140,4 @@ export function routerMaxPerToken(o: RouterKernelOptions): number {
     case "dense":
       return o.numExperts;
   }
-}
-
-/** Stage slots in the uniform block (more transforms or post stages than this are rejected). */
-export const ROUTER_MAX_STAGES = 4;
-
-const TRANSFORM_CODE: Record<RouterTransform["kind"], number> = { softmax: 0, log_softmax: 1, sigmoid: 2, exp: 3, temp: 4 };
-const SELECT_CODE: Record<RouterSelect["kind"], number> = { topk: 0, topp: 1, threshold: 2, dense: 3 };
-const POST_CODE: Record<RouterPost["kind"], number> = { renorm: 0, softmax: 1, exp: 2, scale: 3 };
-
-/** Uniform words of the unfused baseline's router Params (lower-moe-unfused.ts). */
-export function routerParams(o: RouterKernelOptions, dim: number, wgHalf: number): number[] {
-  if (o.transforms.length > ROUTER_MAX_STAGES || o.post.length > ROUTER_MAX_STAGES) {
-    throw new UnsupportedStageError(`the GPU router takes at most ${ROUTER_MAX_STAGES} transforms and ${ROUTER_MAX_STAGES} post-select stages`);
-  }
-  const sel = o.select;
-  const rounds = sel.kind === "topk" ? sel.k : sel.kind === "dense" ? 0 : sel.max;
-  const selParam = sel.kind === "topp" ? sel.p : sel.kind === "threshold" ? sel.delta : 0;
-  const words = [
-    dim, o.numExperts, routerMaxPerToken(o), rounds,
-    wgHalf, o.transforms.length, SELECT_CODE[sel.kind], o.post.length,
-    f32Bits(selParam), o.scoreBias ? 1 : 0, o.selectionBias ? 1 : 0, 0,
-  ];
-  const tc = [0, 0, 0, 0], tp = [0, 0, 0, 0], pc = [0, 0, 0, 0], pp = [0, 0, 0, 0];
-  o.transforms.forEach((t, i) => {
-    tc[i] = TRANSFORM_CODE[t.kind];
-    tp[i] = f32Bits(t.kind === "temp" ? t.tau : 0);
-  });
-  o.post.forEach((q, i) => {
-    pc[i] = POST_CODE[q.kind];
-    pp[i] = f32Bits(q.kind === "scale" ? q.s : 0);
-  });
-  return [...words, ...tc, ...tp, ...pc, ...pp];
 }

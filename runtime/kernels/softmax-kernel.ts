@@ -2,24 +2,25 @@
 // max and sum by tree reduction in workgroup memory, f32 throughout.
 
 import type { StorageDtype } from "../gpu/buffers.js";
-import type { KernelSpec } from "./kernel-spec.js";
-import { header, RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
+import { defineKernel, type ParamValues, read, write } from "./define-kernel.js";
+import { WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
 
 const WG = 128;
 
-/** Uniform words of the softmax kernel's Params. */
-export function softmaxParams(width: number): number[] {
-  return [width, WG / 2, 0, 0];
+// wg_half from the host keeps the reductions rolled (see router-fused.ts).
+const SOFTMAX_UNIFORMS = { width: "u32", wg_half: "u32" } as const;
+
+export function softmaxParams(width: number): ParamValues<typeof SOFTMAX_UNIFORMS> {
+  return { width, wg_half: WG / 2 };
 }
 
-export function softmaxKernel(dtype: StorageDtype): KernelSpec {
-  const code = `${header(dtype)}
-${RUN_STRUCT}
-// wg_half from the host keeps the reductions rolled (see router-kernel).
-struct Params { width: u32, wg_half: u32, _b: u32, _c: u32 }
-@group(0) @binding(1) var<uniform> p: Params;
-@group(0) @binding(2) var<storage, read> x: array<st>;
-@group(0) @binding(3) var<storage, read_write> out: array<st>;
+export function softmaxKernel(dtype: StorageDtype) {
+  return defineKernel({
+    name: `softmax_rows[${dtype}]`,
+    dtype,
+    uniforms: SOFTMAX_UNIFORMS,
+    buffers: { x: read(), out: write() },
+    body: /* wgsl */ `
 var<workgroup> red: array<f32, ${WG}>;
 
 @compute @workgroup_size(${WG})
@@ -49,16 +50,6 @@ fn main(${WG_BUILTINS}) {
   let total = red[0];
   for (var j = tid; j < p.width; j += ${WG}u) { out[base + j] = st(exp(f32(x[base + j]) - mx) / total); }
 }
-`;
-  return {
-    name: `softmax_rows[${dtype}]`,
-    code,
-    entryPoint: "main",
-    bindings: [
-      { name: "run", kind: "uniform" },
-      { name: "params", kind: "uniform" },
-      { name: "x", kind: "read" },
-      { name: "out", kind: "storage" },
-    ],
-  };
+`,
+  });
 }

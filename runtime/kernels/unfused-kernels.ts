@@ -1,23 +1,21 @@
 // Kernels of the UNFUSED baseline (`fused: false`), written the way a straightforward port does
 // it (ORT WebGPU's MoE is this shape): a one-thread-per-token selection kernel, then — after the
-// host has read the selection back — per active expert a gather, the projections (linear-kernel),
+// host has read the selection back — per active expert a gather, the projections (gemm/linear-gemm.ts),
 // an activation pass and a weighted `+=` into the output. Used to measure what fusion buys.
 
 import type { StorageDtype } from "../gpu/buffers.js";
-import type { KernelSpec } from "./kernel-spec.js";
+import { defineKernel, read, write } from "./define-kernel.js";
 import type { RouterKernelOptions } from "./router-kernel.js";
-import { ACT_WGSL, f32Lit, header, NONE, RUN_STRUCT, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
+import { ACT_WGSL, f32Lit, NONE, threadMain, WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
 
 const WG = 64;
 export const UNFUSED_WG = WG;
-
-const spec = (name: string, code: string, bindings: KernelSpec["bindings"]): KernelSpec => ({ name, code, entryPoint: "main", bindings });
 
 /**
  * Selection + post-select, one thread per token scanning all E scores per round (O(k·E)).
  * Reads the transformed scores [T, E] (f32), writes tok_count, ids, wts like the fused router.
  */
-export function naiveSelectKernel(o: RouterKernelOptions, scoreDtype: StorageDtype): KernelSpec {
+export function naiveSelectKernel(o: RouterKernelOptions, scoreDtype: StorageDtype) {
   const sel = o.select;
   const selv = (e: string): string => `(f32(scr[row + ${e}])${o.selectionBias ? ` + ebias[${e}]` : ""})`;
   let body: string;
@@ -56,15 +54,19 @@ export function naiveSelectKernel(o: RouterKernelOptions, scoreDtype: StorageDty
       }
     })
     .join("\n  ");
-  const code = `${header(scoreDtype)}
-${RUN_STRUCT}
-struct Params { E: u32, maxK: u32, _a: u32, _b: u32 }
-@group(0) @binding(1) var<uniform> p: Params;
-@group(0) @binding(2) var<storage, read> scr: array<st>;
-@group(0) @binding(3) var<storage, read_write> tok_count: array<u32>;
-@group(0) @binding(4) var<storage, read_write> ids: array<u32>;
-@group(0) @binding(5) var<storage, read_write> wts: array<f32>;
-${o.selectionBias ? "@group(0) @binding(6) var<storage, read> ebias: array<f32>;" : ""}
+  return defineKernel({
+    name: `naive_select[${sel.kind}]`,
+    dtype: scoreDtype,
+    uniforms: { E: "u32", maxK: "u32" },
+    buffers: {
+      scr: read(),
+      tok_count: write("array<u32>"),
+      ids: write("array<u32>"),
+      wts: write("array<f32>"),
+      // bias(aux_free): e_bias is added to the selection scores.
+      ...(o.selectionBias ? { ebias: read("array<f32>") } : {}),
+    },
+    body: /* wgsl */ `
 const NONE = ${NONE}u;
 @compute @workgroup_size(${WG})
 fn main(${WG_BUILTINS}) {
@@ -79,99 +81,60 @@ fn main(${WG_BUILTINS}) {
   ${post}
   tok_count[t] = cnt;
 }
-`;
-  const bindings: KernelSpec["bindings"] = [
-    { name: "run", kind: "uniform" },
-    { name: "params", kind: "uniform" },
-    { name: "scr", kind: "read" },
-    { name: "tok_count", kind: "storage" },
-    { name: "ids", kind: "storage" },
-    { name: "wts", kind: "storage" },
-  ];
-  if (o.selectionBias) bindings.push({ name: "ebias", kind: "read" });
-  return spec(`naive_select[${sel.kind}]`, code, bindings);
+`,
+  });
 }
 
-/** Copies the rows listed in `rows[off .. off+n)` of x into a compact [n, D] buffer. Params: D, n, off. */
-export function gatherRowsKernel(dtype: StorageDtype): KernelSpec {
-  const code = `${header(dtype)}
-${RUN_STRUCT}
-struct Params { D: u32, n: u32, off: u32, _a: u32 }
-@group(0) @binding(1) var<uniform> p: Params;
-@group(0) @binding(2) var<storage, read> x: array<st>;
-@group(0) @binding(3) var<storage, read> rows: array<u32>;
-@group(0) @binding(4) var<storage, read_write> out: array<st>;
-@compute @workgroup_size(${WG})
-fn main(${WG_BUILTINS}) {
-  ${WG_LINEAR}
-  let i = wg_linear * ${WG}u + tid;
+/** n rows of D from offset `off` of the per-expert row list (gather and mix). */
+const ROWS_UNIFORMS = { D: "u32", n: "u32", off: "u32" } as const;
+
+/** Copies the rows listed in `rows[off .. off+n)` of x into a compact [n, D] buffer. */
+export function gatherRowsKernel(dtype: StorageDtype) {
+  return defineKernel({
+    name: `gather_rows[${dtype}]`,
+    dtype,
+    uniforms: ROWS_UNIFORMS,
+    buffers: { x: read(), rows: read("array<u32>"), out: write() },
+    body: /* wgsl */ `
+${threadMain(WG)}
   if (i >= p.n * p.D) { return; }
   let r = i / p.D;
   out[i] = x[rows[p.off + r] * p.D + i % p.D];
 }
-`;
-  return spec(`gather_rows[${dtype}]`, code, [
-    { name: "run", kind: "uniform" },
-    { name: "params", kind: "uniform" },
-    { name: "x", kind: "read" },
-    { name: "rows", kind: "read" },
-    { name: "out", kind: "storage" },
-  ]);
+`,
+  });
 }
 
-/** h = act(g) ⊙ u (gated) or act(u), n·I elements. Params: count, act code (ACT_CODE). */
-export function activationKernel(gated: boolean, dtype: StorageDtype): KernelSpec {
-  const code = `${header(dtype)}
-${RUN_STRUCT}
-struct Params { count: u32, act: u32, _b: u32, _c: u32 }
-@group(0) @binding(1) var<uniform> p: Params;
-@group(0) @binding(2) var<storage, read> u: array<st>;
-${gated ? "@group(0) @binding(3) var<storage, read> g: array<st>;\n" : ""}@group(0) @binding(${gated ? 4 : 3}) var<storage, read_write> out: array<st>;
-${ACT_WGSL}
-@compute @workgroup_size(${WG})
-fn main(${WG_BUILTINS}) {
-  ${WG_LINEAR}
-  let i = wg_linear * ${WG}u + tid;
+/** h = act(g) ⊙ u (gated) or act(u), `count` (n·I) elements; `act` is an ACT_CODE. */
+export function activationKernel(gated: boolean, dtype: StorageDtype) {
+  return defineKernel({
+    name: `activation[${gated ? "gated," : ""}${dtype}]`,
+    dtype,
+    uniforms: { count: "u32", act: "u32" },
+    buffers: { u: read(), ...(gated ? { g: read() } : {}), out: write() },
+    body: /* wgsl */ `${ACT_WGSL}
+${threadMain(WG)}
   if (i >= p.count) { return; }
   out[i] = st(${gated ? "act_f32(p.act, f32(g[i])) * f32(u[i])" : "act_f32(p.act, f32(u[i]))"});
 }
-`;
-  const bindings: KernelSpec["bindings"] = [
-    { name: "run", kind: "uniform" },
-    { name: "params", kind: "uniform" },
-    { name: "u", kind: "read" },
-  ];
-  if (gated) bindings.push({ name: "g", kind: "read" });
-  bindings.push({ name: "out", kind: "storage" });
-  return spec(`activation[${gated ? "gated," : ""}${dtype}]`, code, bindings);
+`,
+  });
 }
 
-/** out[rows[off + r]] += rw[off + r] · ye[r] (the "final mix" of a naive port). Params: D, n, off. */
-export function weightedMixKernel(dtype: StorageDtype): KernelSpec {
-  const code = `${header(dtype)}
-${RUN_STRUCT}
-struct Params { D: u32, n: u32, off: u32, _a: u32 }
-@group(0) @binding(1) var<uniform> p: Params;
-@group(0) @binding(2) var<storage, read> ye: array<st>;
-@group(0) @binding(3) var<storage, read> rows: array<u32>;
-@group(0) @binding(4) var<storage, read> rw: array<f32>;
-@group(0) @binding(5) var<storage, read_write> out: array<st>;
-@compute @workgroup_size(${WG})
-fn main(${WG_BUILTINS}) {
-  ${WG_LINEAR}
-  let i = wg_linear * ${WG}u + tid;
+/** out[rows[off + r]] += rw[off + r] · ye[r] (the "final mix" of a naive port). */
+export function weightedMixKernel(dtype: StorageDtype) {
+  return defineKernel({
+    name: `weighted_mix[${dtype}]`,
+    dtype,
+    uniforms: ROWS_UNIFORMS,
+    buffers: { ye: read(), rows: read("array<u32>"), rw: read("array<f32>"), out: write() },
+    body: /* wgsl */ `
+${threadMain(WG)}
   if (i >= p.n * p.D) { return; }
   let r = i / p.D;
   let o = rows[p.off + r] * p.D + i % p.D;
   out[o] = st(f32(out[o]) + rw[p.off + r] * f32(ye[i]));
 }
-`;
-  return spec(`weighted_mix[${dtype}]`, code, [
-    { name: "run", kind: "uniform" },
-    { name: "params", kind: "uniform" },
-    { name: "ye", kind: "read" },
-    { name: "rows", kind: "read" },
-    { name: "rw", kind: "read" },
-    { name: "out", kind: "storage" },
-  ]);
+`,
+  });
 }

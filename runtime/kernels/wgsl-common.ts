@@ -86,6 +86,17 @@ export const WG_LINEAR = `let wg_linear = wid.x + (wid.y + wid.z * nwg.y) * nwg.
 export const WG_BUILTINS = `@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) tid: u32`;
 
 /**
+ * Opens `main` of a kernel with one thread per item, workgroups of `wg`: declares `i`, the thread's
+ * index over the whole grid (and wg_linear, tid). The kernel's statements follow and close it.
+ */
+export function threadMain(wg: number): string {
+  return `@compute @workgroup_size(${wg})
+fn main(${WG_BUILTINS}) {
+  ${WG_LINEAR}
+  let i = wg_linear * ${wg}u + tid;`;
+}
+
+/**
  * Host side: a grid of at least `n` workgroups with no dimension above `maxPerDim` (65 535 in
  * WebGPU): 1D while it fits, else 2D, else 3D. Kernels linearize it (WG_LINEAR) and exit past n.
  */

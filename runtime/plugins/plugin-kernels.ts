@@ -29,11 +29,11 @@ async function compiles(gpu: GpuContext, spec: KernelSpec): Promise<KernelCompil
 }
 
 export async function checkPluginKernels(gpu: GpuContext, plan: RouterPlan, dtype: StorageDtype, subgroups: boolean): Promise<void> {
-  const main = fusedRouterKernel({ dtype, subgroups, plugins: plan.plugins });
+  const main = fusedRouterKernel({ dtype, subgroups, plugins: plan.plugins }).spec;
   const variants: { spec: KernelSpec; one: (i: number) => KernelSpec }[] = [
-    { spec: main, one: (i) => fusedRouterKernel({ dtype, subgroups, plugins: [plan.plugins[i]!] }) },
+    { spec: main, one: (i) => fusedRouterKernel({ dtype, subgroups, plugins: [plan.plugins[i]!] }).spec },
   ];
-  if (plan.scope === "run") variants.push({ spec: chooseThresholdKernel(plan.plugins), one: (i) => chooseThresholdKernel([plan.plugins[i]!]) });
+  if (plan.scope === "run") variants.push({ spec: chooseThresholdKernel(plan.plugins).spec, one: (i) => chooseThresholdKernel([plan.plugins[i]!]).spec });
   for (const v of variants) {
     const err = await compiles(gpu, v.spec);
     if (!err) continue;
@@ -45,9 +45,9 @@ export async function checkPluginKernels(gpu: GpuContext, plan: RouterPlan, dtyp
   }
   const std = stdStateRules();
   const own = plan.stateRules.filter((r) => !std.some((s) => s.code === r.code));
-  if (own.length && (await compiles(gpu, routerStateKernel(plan.stateRules)))) {
+  if (own.length && (await compiles(gpu, routerStateKernel(plan.stateRules).spec))) {
     for (const r of own) {
-      const e1 = await compiles(gpu, routerStateKernel([...std, r]));
+      const e1 = await compiles(gpu, routerStateKernel([...std, r]).spec);
       if (e1) throw new PluginWgslError(r.source, r.stage, `the WGSL update rule of its state '${r.state}' does not compile (E0904): ${firstError(e1)}`);
     }
   }

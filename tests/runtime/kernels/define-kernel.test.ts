@@ -42,7 +42,13 @@ describe("defineKernel", () => {
     expect(() => k.params({ D: 7, scale: 1, shift: 0, extra: 1 } as never)).toThrow(/has no uniform 'extra'/);
     expect(() => k.params({ D: -1, scale: 1, shift: 0 })).toThrow(/u32 uniform 'D' = -1/);
     expect(() => k.params({ D: 1.5, scale: 1, shift: 0 })).toThrow(/u32 uniform 'D' = 1.5/);
-    expect(() => k.params({ D: 1, scale: Number.NaN, shift: 0 })).toThrow(/finite/);
+    expect(() => k.params({ D: 1, scale: Number.NaN, shift: 0 })).toThrow(/'scale' must be a number, got NaN/);
+    expect(() => k.params({ D: 1, scale: 1, shift: Number.POSITIVE_INFINITY })).toThrow(/'shift' must be a finite number/);
+  });
+
+  it("an f32 uniform takes ±Infinity, as its bits", () => {
+    expect(Array.from(k.params({ D: 1, scale: Number.POSITIVE_INFINITY, shift: 0 }))[1]).toBe(0x7f800000);
+    expect(Array.from(k.params({ D: 1, scale: Number.NEGATIVE_INFINITY, shift: 0 }))[1]).toBe(0xff800000);
   });
 
   it("lays out vec4 word arrays after whole vec4s of scalars", () => {
