@@ -1,13 +1,14 @@
-// Validating a plugin object against the plugin API and adding its stages to a registry (for the
-// checker) and to the runtime stage table (for the GPU kernels and the float64 reference). A
-// plugin's own functions are guarded: one that throws becomes a diagnostic naming the plugin
-// and the stage, never a crash.
+// Validating a plugin object against the plugin API and adding its stages (and expert kinds,
+// plugin-expert-kinds.ts) to a registry; programs checked with that registry carry them to the
+// runtime (the GPU kernels and the float64 reference). A plugin's own functions are guarded: one
+// that throws becomes a diagnostic naming the plugin and the stage, never a crash.
 import type { Plugin, StageSpec } from "@moec/plugin-api";
 import { API_VERSION, POST_REDUCTIONS, STAGE_KINDS, TRANSFORM_REDUCTIONS } from "@moec/plugin-api";
 import type { Registry, StageDef } from "../../stdlib/registry.js";
 import { RegistryError } from "../../stdlib/registry.js";
 import { stageDefFromSpec } from "../../stdlib/stage-adapter.js";
 import { lintSnippet, PluginWgslError } from "../../stdlib/wgsl-lint.js";
+import { guardedExpertKindDef, takenExpertKinds, validatePluginExpertKinds } from "./plugin-expert-kinds.js";
 
 export class PluginError extends Error {
   override name = "PluginError";
@@ -50,6 +51,7 @@ export function validatePlugin(p: unknown, origin: string): PluginError[] {
   }
   const where = `${pl.name ?? origin}@${pl.version ?? "?"}`;
   for (const s of pl.stages as StageSpec[]) errs.push(...validateStage(s, where));
+  for (const m of validatePluginExpertKinds(pl.expertKinds)) errs.push(new PluginError("E0902", `plugin ${where}: ${m}`));
   return errs;
 }
 
@@ -151,8 +153,9 @@ function guarded(def: StageDef, source: string): StageDef {
 }
 
 /**
- * Adds a plugin's stages to `reg` (throwing PluginError E0903 when a name is taken, naming
- * both sources); programs compiled with `reg` carry them to the runtime. Validate first (validatePlugin).
+ * Adds a plugin's stages and expert kinds to `reg` (throwing PluginError E0903 when a name is
+ * taken, naming both sources); programs compiled with `reg` carry them to the runtime. Validate
+ * first (validatePlugin).
  */
 export function registerPluginStages(reg: Registry, plugin: Plugin, source: string): void {
   // All or nothing: a taken name leaves the registry as it was.
@@ -164,6 +167,12 @@ export function registerPluginStages(reg: Registry, plugin: Plugin, source: stri
     }
     names.add(spec.name);
   }
+  const kinds = plugin.expertKinds ?? [];
+  const taken = takenExpertKinds(reg, kinds);
+  if (taken.length) {
+    const t = taken[0]!;
+    throw new PluginError("E0903", `expert kind \`${t.name}\` is registered twice: by ${t.by} and by ${source}`, "rename one of the kinds, or load only one of the plugins");
+  }
   for (const spec of plugin.stages) {
     try {
       reg.addStage(guarded(stageDefFromSpec(spec, source), source));
@@ -174,6 +183,7 @@ export function registerPluginStages(reg: Registry, plugin: Plugin, source: stri
       throw e;
     }
   }
+  for (const k of kinds) reg.addExpertKind(guardedExpertKindDef(k, source));
 }
 
 export type { StageSpec };

@@ -46,7 +46,7 @@ function moec(args: string[]): Promise<{ code: number | null; stdout: string; st
 
 describe("docs/plugins.md, fifteen minutes", () => {
   it("the doc has the plugin and the layer as files", () => {
-    expect([...docFiles(DOC).keys()].sort()).toEqual(["sharpen.mjs", "sharpen.moe"]);
+    expect([...docFiles(DOC).keys()].sort()).toEqual(["gated_lowrank.mjs", "gated_lowrank.moe", "sharpen.mjs", "sharpen.moe"]);
   });
 
   it("outside the repository: --plugin loads it; check, run --stats, stats", async () => {
