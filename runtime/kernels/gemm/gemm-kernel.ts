@@ -307,5 +307,7 @@ fn main(${WG_BUILTINS}) {
   }
 }
 `;
-  return defineKernel({ name: `${d.name}[${d.dtype}]`, dtype: d.dtype, uniforms: uniformsOf(d), buffers: buffersOf(d), body });
+  // Drop the blank lines left by choices that emit nothing, so the text reads as written.
+  const tidy = body.replace(/\n[ \t]*(?=\n)/g, "").replace(/\n{3,}/g, "\n\n");
+  return defineKernel({ name: `${d.name}[${d.dtype}]`, dtype: d.dtype, uniforms: uniformsOf(d), buffers: buffersOf(d), body: tidy });
 }
