@@ -18,6 +18,9 @@
 //
 // Selection: round r takes the best candidate ranked AFTER round r−1's winner (higher selection
 // score first, ties to the lower index), so no per-expert "taken" state is needed for any E.
+//
+// Why one file of ~600 lines: it is one WGSL program whose functions all rely on the lane-ownership
+// rule above; split across files, it would no longer show which function depends on which rule.
 
 import type { StorageDtype } from "../gpu/buffers.js";
 import { defineKernel, read, write } from "./define-kernel.js";
