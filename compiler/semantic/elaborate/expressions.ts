@@ -32,7 +32,7 @@ export function evalExpr(e: A.Expr, frame: Frame, owner?: A.Ident): Value {
     case "Unary": {
       const v = evalExpr(e.operand, frame);
       if (v.t === "int" || v.t === "float") return { ...v, v: -v.v };
-      if (v.t === "tensor") return tensorScalar(frame, "mul", v, -1, false);
+      if (v.t === "tensor") return tensorScalar(frame, "mul", v, -1, false, e);
       if (v.t !== "error" && v.t !== "unknown") err(frame, "E0272", `cannot negate ${describeValue(v)}`, e.span);
       return v.t === "unknown" ? v : { t: "error" };
     }
@@ -111,13 +111,13 @@ function arith(fn: BinaryFn, a: Extract<Value, { t: "int" | "float" }>, b: Extra
 }
 
 /** `tensor OP number` or `number OP tensor` (`scalarFirst`): checked here, lowered to a scalar op. */
-function tensorScalar(frame: Frame, fn: BinaryFn, x: Extract<Value, { t: "tensor" }>, value: number, scalarFirst: boolean, e?: A.Binary): Value {
+function tensorScalar(frame: Frame, fn: BinaryFn, x: Extract<Value, { t: "tensor" }>, value: number, scalarFirst: boolean, e: A.Binary | A.Unary): Value {
   if (x.width === undefined) {
-    err(frame, "E0274", "token ids `[T]` can only be passed to `embed`", e?.span ?? { start: 0, end: 0 });
+    err(frame, "E0274", "token ids `[T]` can only be passed to `embed`", e.span);
     return { t: "error" };
   }
   if (fn === "div" && !scalarFirst && value === 0) {
-    err(frame, "E0277", "division by zero", e?.right.span ?? { start: 0, end: 0 });
+    err(frame, "E0277", "division by zero", e.kind === "Binary" ? e.right.span : e.span);
     return { t: "error" };
   }
   const out: Value = { t: "tensor", tokens: x.tokens, width: x.width };
