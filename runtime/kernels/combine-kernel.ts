@@ -3,7 +3,7 @@
 
 import type { StorageDtype } from "../gpu/buffers.js";
 import { defineKernel, read, write } from "./define-kernel.js";
-import { WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
+import { threadMain } from "./wgsl-common.js";
 
 export const COMBINE_WG = 256;
 
@@ -14,10 +14,7 @@ export function combineKernel(dtype: StorageDtype) {
     uniforms: { D: "u32", maxK: "u32" },
     buffers: { tok_count: read("array<u32>"), y: read(), out: write() },
     body: /* wgsl */ `
-@compute @workgroup_size(${COMBINE_WG})
-fn main(${WG_BUILTINS}) {
-  ${WG_LINEAR}
-  let i = wg_linear * ${COMBINE_WG}u + tid;
+${threadMain(COMBINE_WG)}
   if (i >= run.T * p.D) { return; }
   let t = i / p.D;
   let d = i % p.D;

@@ -6,7 +6,7 @@
 import type { StorageDtype } from "../gpu/buffers.js";
 import { defineKernel, read, write } from "./define-kernel.js";
 import { MEMBER_KIND, MEMBER_WORDS } from "./gemm/gemm-kernel.js";
-import { WG_BUILTINS, WG_LINEAR } from "./wgsl-common.js";
+import { threadMain } from "./wgsl-common.js";
 
 export const HETERO_COMBINE_WG = 256;
 
@@ -17,10 +17,7 @@ export function heteroCombineKernel(dtype: StorageDtype) {
     uniforms: { D: "u32", maxK: "u32" },
     buffers: { x: read(), tok_count: read("array<u32>"), ids: read("array<u32>"), wts: read("array<f32>"), table: read("array<u32>"), y: read(), out: write() },
     body: /* wgsl */ `
-@compute @workgroup_size(${HETERO_COMBINE_WG})
-fn main(${WG_BUILTINS}) {
-  ${WG_LINEAR}
-  let i = wg_linear * ${HETERO_COMBINE_WG}u + tid;
+${threadMain(HETERO_COMBINE_WG)}
   if (i >= run.T * p.D) { return; }
   let t = i / p.D;
   let d = i % p.D;
