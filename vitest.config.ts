@@ -4,6 +4,10 @@ export default defineConfig({
   test: {
     include: ["tests/**/*.test.ts", "plugins/*/tests/**/*.test.ts", "prettier-plugin-moe/tests/**/*.test.ts", "vscode-extension/tests/**/*.test.ts"],
     testTimeout: 60_000,
+    // Is there a WebGPU adapter? Probed once; tests that need one say so (tests/helpers/gpu-context.ts),
+    // are skipped without one, and the reporter ends the run with how many and why.
+    globalSetup: ["tests/setup/gpu-probe.ts"],
+    reporters: ["default", "./tests/setup/needs-reporter.ts"],
     // Debug checks on in every test: e.g. the driver verifies each lowered IR (compiler/ir/verify.ts).
     env: { MOEC_DEBUG: "1" },
     hookTimeout: 120_000,

@@ -4,6 +4,7 @@
 import { describe, expect, it } from "vitest";
 import * as path from "node:path";
 import { main } from "../../cli/main.js";
+import { itGpu } from "../helpers/gpu-context.js";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -15,7 +16,7 @@ async function moec(args: string[]) {
 }
 
 describe("moec bench --compare", () => {
-  it("times every grain of bench/fine-vs-coarse.moe at equal expert FLOPs against the coarse baseline", async () => {
+  itGpu("times every grain of bench/fine-vs-coarse.moe at equal expert FLOPs against the coarse baseline", async () => {
     const entries = "coarse,fine,atoms_product@token,rank1@dense";
     const r = await moec(["bench", "bench/fine-vs-coarse.moe", "--tokens", "3", "--set", "D=16", "--compare", entries, "--iterations", "2", "--warmup", "0", "--json"]);
     expect(r.err).not.toMatch(/error/i);

@@ -2,7 +2,7 @@
 // (evaluated with the GPU's own selection; robust selections compared): OmniMoE, PEER, SMoRA,
 // FlexMoRE and Chain-of-Experts.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import * as path from "node:path";
 import { compile } from "../../compiler/index.js";
 import type { IrProgram } from "../../compiler/ir/ir.js";
@@ -10,10 +10,10 @@ import type { GpuContext } from "../../runtime/gpu/device.js";
 import { randomWeights } from "../../runtime/weights/random-weights.js";
 import { checkProgram } from "../helpers/moe-check.js";
 import { normals, rng } from "../helpers/random.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { beforeAllGpu, describeGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 
 let ctx: GpuContext;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   ctx = await testGpu();
 });
 afterAll(releaseTestGpu);
@@ -49,7 +49,7 @@ async function check(p: IrProgram, T: number, seed: number) {
   return res;
 }
 
-describe("granularity examples on the GPU vs the float64 reference", () => {
+describeGpu("granularity examples on the GPU vs the float64 reference", () => {
   it("OmniMoE (examples/omni_moe.moe): 4,096 silu atoms behind BatchNorm product keys + shared SwiGLU, --set D=32 SI=64", async () => {
     const p = compiled("omni_moe.moe", { D: 32, SI: 64 });
     expect(p.ops.find((o) => o.op === "moe")!.pool).toMatchObject({ kind: "atom", count: 4096, act: "silu" });

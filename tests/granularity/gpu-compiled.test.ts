@@ -2,7 +2,7 @@
 // the float64 reference, evaluated with the GPU's own selection (near-ties cannot fail the
 // numeric check; robust selections are compared too).
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import * as path from "node:path";
 import { compile } from "../../compiler/index.js";
 import type { IrProgram } from "../../compiler/ir/ir.js";
@@ -10,10 +10,10 @@ import type { GpuContext } from "../../runtime/gpu/device.js";
 import { randomWeights } from "../../runtime/weights/random-weights.js";
 import { checkProgram } from "../helpers/moe-check.js";
 import { normals, rng } from "../helpers/random.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { beforeAllGpu, describeGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 
 let ctx: GpuContext;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   ctx = await testGpu();
 });
 afterAll(releaseTestGpu);
@@ -44,7 +44,7 @@ layer atoms(x: [T, D], D = 16, N = 4096, K = 16) {
   return moe(x, r, A)
 }`;
 
-describe("atom and lowrank layers compiled from source", () => {
+describeGpu("atom and lowrank layers compiled from source", () => {
   it("T = 1, N = 4096 atoms, k = N: silu, gelu, relu, identity, swiglu, geglu", async () => {
     for (const [i, act] of ["silu", "gelu", "relu", "identity", "swiglu", "geglu"].entries()) {
       const p = compiled({ source: atomLayer(act, "topk(K) |> softmax"), set: { K: 4096 } });

@@ -2,17 +2,17 @@
 // GPU's own selection, so near-ties cannot fail the numeric check), under both schedules.
 // f32 bound: |gpu − ref| ≤ 2e-4 + 1e-4·|ref|.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import type { ExpertAct, IrPool, IrProgram } from "../../compiler/ir/ir.js";
 import type { GpuContext } from "../../runtime/gpu/device.js";
 import { checkProgram } from "../helpers/moe-check.js";
 import { compare } from "../helpers/numerics.js";
 import { normals, rng } from "../helpers/random.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { beforeAllGpu, describeGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 import { finePool, fineMoeProgram, sharedProgram, stages, weightsFor } from "./fine-programs.js";
 
 let ctx: GpuContext;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   ctx = await testGpu();
 });
 afterAll(releaseTestGpu);
@@ -37,7 +37,7 @@ async function check(program: IrProgram, T: number, seed: number, opts: { schedu
 
 const topk = (k: number) => stages("linear", "softmax", ["topk", { k }], "renorm");
 
-describe("atom pools: gather–dot–axpy (token-centric) and grouped GEMMs (expert-centric)", () => {
+describeGpu("atom pools: gather–dot–axpy (token-centric) and grouped GEMMs (expert-centric)", () => {
   const acts: ExpertAct[] = ["silu", "gelu", "relu", "identity", "swiglu", "geglu"];
   for (const act of acts) {
     it(`atom(act = ${act}): T = 19, N = 64, k = 4, both schedules`, async () => {
@@ -71,7 +71,7 @@ describe("atom pools: gather–dot–axpy (token-centric) and grouped GEMMs (exp
   });
 });
 
-describe("dense schedule (all experts share the tokens: one pair of dense GEMMs)", () => {
+describeGpu("dense schedule (all experts share the tokens: one pair of dense GEMMs)", () => {
   it("atoms with k = N, gated atoms with k < N (unselected units weigh 0), lowrank(rank = 3), chunked weights", async () => {
     const a = await check(fineMoeProgram(finePool({ kind: "atom", count: 512, dim: 16, act: "silu" }), stages("linear", "softmax", "dense")), 7, 80, { schedule: "dense" });
     expect(a.info.dispatches).toBe(4); // router, GEMM up, weigh, GEMM down
@@ -83,7 +83,7 @@ describe("dense schedule (all experts share the tokens: one pair of dense GEMMs)
   });
 });
 
-describe("token chunks", () => {
+describeGpu("token chunks", () => {
   it("every schedule splits a run whose activations exceed the binding limit", async () => {
     const p = fineMoeProgram(finePool({ kind: "atom", count: 300, dim: 16, act: "geglu" }), stages("linear", "softmax", ["topk", { k: 70 }]));
     for (const schedule of ["token", "expert", "dense"] as const) {
@@ -93,7 +93,7 @@ describe("token chunks", () => {
   });
 });
 
-describe("the auto schedule", () => {
+describeGpu("the auto schedule", () => {
   it("token-centric below 16 tokens, one dense GEMM pair from 16 tokens on when every atom sees every token", async () => {
     const p = fineMoeProgram(finePool({ kind: "atom", count: 64, dim: 16, act: "swiglu" }), stages("linear", "softmax", "dense"));
     const small = await check(p, 5, 90);
@@ -105,7 +105,7 @@ describe("the auto schedule", () => {
   });
 });
 
-describe("ffn pools on the token-centric path (opt-in: fineSchedule)", () => {
+describeGpu("ffn pools on the token-centric path (opt-in: fineSchedule)", () => {
   for (const [act, bias] of [["swiglu", false], ["geglu", true], ["relu", true], ["gelu", false]] as const) {
     it(`ffn(hidden = 12, act = ${act}, bias = ${bias}), 40 experts, top-5, token${bias ? "" : " and dense"}`, async () => {
       const pool = { ...finePool({ kind: "ffn", count: 40, dim: 20, hidden: 12, act }), bias };
@@ -117,7 +117,7 @@ describe("ffn pools on the token-centric path (opt-in: fineSchedule)", () => {
   }
 });
 
-describe("lowrank pools", () => {
+describeGpu("lowrank pools", () => {
   for (const R of [1, 3, 8]) {
     it(`lowrank(rank = ${R}): T = 13, N = 32, k = 6, both schedules, with a residual`, async () => {
       const p = fineMoeProgram(finePool({ kind: "lowrank", count: 32, dim: 20, hidden: R }), stages("linear", ["topk", { k: 6 }]), { residual: true });
@@ -145,7 +145,7 @@ describe("lowrank pools", () => {
   });
 });
 
-describe("null experts and shared fine pools", () => {
+describeGpu("null experts and shared fine pools", () => {
   it("identity() and zero() routed pools", async () => {
     const id = await check(fineMoeProgram(finePool({ kind: "identity", count: 5, dim: 12 }), stages("linear", "softmax", ["topk", { k: 2 }])), 9, 40);
     expect(id.info.dispatches).toBe(2);
@@ -161,7 +161,7 @@ describe("null experts and shared fine pools", () => {
   });
 });
 
-describe("f16 storage and the unfused baseline", () => {
+describeGpu("f16 storage and the unfused baseline", () => {
   it("f16: atoms (token and dense), lowrank, and a heterogeneous pool within 4e-3 + 2e-3·|ref|", async () => {
     const cases: [IrProgram, Schedule][] = [
       [fineMoeProgram(finePool({ kind: "atom", count: 128, dim: 16, act: "swiglu" }), topk(8)), "token"],

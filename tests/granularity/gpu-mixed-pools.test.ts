@@ -2,17 +2,17 @@
 // float64 reference, compiled from .moe source: every member with weights runs in one ragged
 // grouped-GEMM launch pair whatever its kind; null members in the combine. 5 dispatches.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { compile } from "../../compiler/index.js";
 import type { IrProgram } from "../../compiler/ir/ir.js";
 import type { GpuContext } from "../../runtime/gpu/device.js";
 import { randomWeights } from "../../runtime/weights/random-weights.js";
 import { checkProgram } from "../helpers/moe-check.js";
 import { normals, rng } from "../helpers/random.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { beforeAllGpu, describeGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 
 let ctx: GpuContext;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   ctx = await testGpu();
 });
 afterAll(releaseTestGpu);
@@ -34,7 +34,7 @@ async function check(program: IrProgram, T: number, seed: number, weights?: Map<
   return res;
 }
 
-describe("heterogeneous pools", () => {
+describeGpu("heterogeneous pools", () => {
   it("[ffn(hidden = 64), lowrank(rank = 4), atom(), identity()], top-2 of softmax: T = 1, 21, 64", async () => {
     const p = compiled(`layer mixed(x: [T, D], D = 32) {
   experts E = [ffn(hidden = 64), lowrank(rank = 4), atom(), identity()]

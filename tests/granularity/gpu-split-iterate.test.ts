@@ -2,7 +2,7 @@
 // read from every file form, the slices of coarse experts summing to them, and `iterate`
 // (Chain-of-Experts, §12), each against the float64 reference or an independent dense computation.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import * as path from "node:path";
 import { compile } from "../../compiler/index.js";
 import type { IrProgram } from "../../compiler/ir/ir.js";
@@ -16,10 +16,10 @@ import { randomWeights } from "../../runtime/weights/random-weights.js";
 import { checkProgram } from "../helpers/moe-check.js";
 import { expectClose } from "../helpers/numerics.js";
 import { normals, rng } from "../helpers/random.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { beforeAllGpu, describeGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 
 let ctx: GpuContext;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   ctx = await testGpu();
 });
 afterAll(releaseTestGpu);
@@ -66,7 +66,7 @@ const V3_LIKE = `layer v3(x: [T, D], D = 32, C = 32, I = 64, M = 8) {
   return S(x) + moe(x, r, E)
 }`;
 
-describe("split pools", () => {
+describeGpu("split pools", () => {
   it("DeepSeek-V3-like: 32 coarse experts split 8 = 256 fine experts of hidden 8, group-limited top-8", async () => {
     const p = compiled({ source: V3_LIKE });
     const moe = p.ops.find((o) => o.op === "moe")!;
@@ -131,7 +131,7 @@ describe("split pools", () => {
   });
 });
 
-describe("iterate (Chain-of-Experts)", () => {
+describeGpu("iterate (Chain-of-Experts)", () => {
   it("examples/chain_of_experts.moe at --set D=32 N=15 I=24: shared pool and experts reused by 2 routers", async () => {
     const p = compiled({ file: path.join(EXAMPLES, "chain_of_experts.moe"), set: { D: 32, N: 15, I: 24 } });
     const moes = p.ops.filter((o) => o.op === "moe");

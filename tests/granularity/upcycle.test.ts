@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { compile } from "../../compiler/index.js";
 import { createRuntime, writeSafetensors, readSafetensors, type Runtime } from "../../runtime/index.js";
 import { main } from "../../cli/main.js";
+import { beforeAllGpu, itGpu } from "../helpers/gpu-context.js";
 
 const D = 8, H = 24;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "moec-upcycle-"));
@@ -38,6 +39,8 @@ describe("moec upcycle", () => {
       "mlp.w_up": { dtype: "F32", shape: [H, D], data: wu },
       "mlp.w_down": { dtype: "F32", shape: [D, H], data: wd },
     });
+  });
+  beforeAllGpu(async () => {
     rt = await createRuntime();
   });
   afterAll(() => rt?.dispose());
@@ -46,7 +49,7 @@ describe("moec upcycle", () => {
     ["replicate 3 copies split 4", "experts E[3] = ffn(hidden = 24) split 4", 3],
     ["partition into 6 fine experts", "experts E[6] = ffn(hidden = 4)", 1],
   ] as const) {
-    it(`${label}: all experts active give the dense output on the GPU`, async () => {
+    itGpu(`${label}: all experts active give the dense output on the GPU`, async () => {
       const file = path.join(dir, `${copies}.moe`);
       fs.writeFileSync(file, `layer up(x: [T, D], D = ${D}) {\n  ${decl}\n  router r = linear |> exp |> dense |> scale(${1 / copies})\n  return moe(x, r, E)\n}\n`);
       const c = io();

@@ -5,17 +5,19 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { itNeeding, type Need } from "../helpers/needs.js";
 
 const repo = path.resolve(__dirname, "../..");
 const nvim = spawnSync("nvim", ["--version"], { encoding: "utf8" });
 const hasNvim = nvim.status === 0;
+const nvimNeed: Need = { available: hasNvim, missing: "no nvim on PATH (.ci/run installs Debian's neovim: apt-get install neovim)" };
 
 describe("Neovim's built-in LSP client", () => {
   it("is installed where CI runs (scripts/setup.sh installs it)", () => {
     if (process.env.CI) expect(hasNvim).toBe(true);
   });
 
-  it.runIf(hasNvim)("shows diagnostics on the right line, a pool's expert count on hover, and document symbols", () => {
+  itNeeding(nvimNeed, "shows diagnostics on the right line, a pool's expert count on hover, and document symbols", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "moec-nvim-"));
     const file = path.join(dir, "layer.moe");
     const src = [

@@ -4,20 +4,20 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { compile } from "../../compiler/index.js";
 import { cliPlugins } from "../../compiler/plugins/cli-plugins.js";
 import type { Plugin } from "@moec/plugin-api";
 import { createExecutor } from "../../runtime/executor/executor.js";
 import type { GpuContext } from "../../runtime/gpu/device.js";
 import { randomWeights } from "../../runtime/weights/random-weights.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { beforeAllGpu, describeGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 import { REPO_ROOT } from "../helpers/frontend/paths.js";
 
 const DIR = path.join(REPO_ROOT, "examples/plugins");
 let plugins: Plugin[];
 let gpu: GpuContext;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   const pl = await cliPlugins(DIR, undefined);
   expect(pl.diagnostics).toEqual([]);
   plugins = pl.plugins.map((p) => p.plugin);
@@ -32,7 +32,7 @@ const examples: [string, Record<string, number>, (s: { active_k: { mean: number 
   ["dume.moe", { D: 32, I: 48 }, (s) => expect(s.active_k.mean).toBe(1)],
 ];
 
-describe("examples/plugins", () => {
+describeGpu("examples/plugins", () => {
   for (const [file, set, expectStats] of examples) {
     it(`${file}: checks at its full size, runs small with statistics`, async () => {
       const full = compile({ file: path.join(DIR, file), plugins });

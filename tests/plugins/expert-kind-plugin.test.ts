@@ -15,7 +15,7 @@ import type { IrProgram } from "../../compiler/ir/ir.js";
 import { createExecutor } from "../../runtime/executor/executor.js";
 import { interpretReference } from "../../runtime/reference/interpret.js";
 import { randomWeights } from "../../runtime/weights/random-weights.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { describeGpu, itGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 import { checkProgram } from "../helpers/moe-check.js";
 import { compare } from "../helpers/numerics.js";
 import { normals, rng } from "../helpers/random.js";
@@ -59,7 +59,7 @@ const sharedLayer = (N: number, R: number) => `layer l(x: [T, D], D = 16) {
 }`;
 
 describe("a plugin expert kind (docs/plugins.md, gated_lowrank)", () => {
-  it("outside the repository: unknown without --plugin; checks, counts and runs with it", async () => {
+  itGpu("outside the repository: unknown without --plugin; checks, counts and runs with it", async () => {
     const without = await moec(["check", "gated_lowrank.moe"]);
     expect(without.code).toBe(1);
     expect(without.stderr).toContain("unknown expert kind `gated_lowrank`");
@@ -87,7 +87,7 @@ describe("a plugin expert kind (docs/plugins.md, gated_lowrank)", () => {
     expect(Array.from(y)).toEqual([3 * h, -h].map((v) => expect.closeTo(v, 14)));
   });
 
-  it("the GPU equals its reference: routed under every schedule, and as a shared pool", async () => {
+  itGpu("the GPU equals its reference: routed under every schedule, and as a shared pool", async () => {
     const ctx = await testGpu();
     const routed = compile({ source: routedLayer(32, 4), plugins: [plugin] });
     expect(routed.ok, routed.formatDiagnostics()).toBe(true);
@@ -116,7 +116,7 @@ describe("a plugin expert kind (docs/plugins.md, gated_lowrank)", () => {
   });
 });
 
-describe("stages travel with the program", () => {
+describeGpu("stages travel with the program", () => {
   // Two plugins both define a transform `tilt`, with different meanings.
   const tilt = (name: string, factor: number): Plugin => ({
     apiVersion: 1,

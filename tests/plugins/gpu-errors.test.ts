@@ -5,12 +5,12 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Plugin } from "@moec/plugin-api";
 import { compile } from "../../compiler/index.js";
 import { createExecutor } from "../../runtime/executor/executor.js";
 import { randomWeights } from "../../runtime/weights/random-weights.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { describeGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 import { REPO_ROOT } from "../helpers/frontend/paths.js";
 
 const BIN = path.join(REPO_ROOT, "bin/moec.js");
@@ -34,7 +34,7 @@ const badTransform = (expr: string, state = ""): Plugin =>
 
 const SOURCE = "layer l(x: [T, D], D = 8) {\n  experts E[4] = ffn(hidden = 4)\n  router r = linear |> fine |> oops |> topk(2)\n  return moe(x, r, E)\n}";
 
-describe("plugin WGSL that does not compile", () => {
+describeGpu("plugin WGSL that does not compile", () => {
   it("library: PluginWgslError naming plugin and stage", async () => {
     const c = compile({ source: SOURCE, plugins: [badTransform("z * not_a_function(2.0)")] });
     expect(c.ok, c.formatDiagnostics()).toBe(true);

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RouterTester } from "../../cli/testing/router-tester.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { itGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 import { REPO_ROOT } from "../helpers/frontend/paths.js";
 
 const DOC = fs.readFileSync(path.join(REPO_ROOT, "docs/plugins.md"), "utf8");
@@ -49,7 +49,7 @@ describe("docs/plugins.md, fifteen minutes", () => {
     expect([...docFiles(DOC).keys()].sort()).toEqual(["gated_lowrank.mjs", "gated_lowrank.moe", "sharpen.mjs", "sharpen.moe"]);
   });
 
-  it("outside the repository: --plugin loads it; check, run --stats, stats", async () => {
+  itGpu("outside the repository: --plugin loads it; check, run --stats, stats", async () => {
     const without = await moec(["check", "sharpen.moe"]);
     expect(without.code).toBe(1);
     expect(without.stderr).toContain("unknown router stage `sharpen`");
@@ -72,7 +72,7 @@ describe("docs/plugins.md, fifteen minutes", () => {
     expect(list.stdout).toContain("sharpen(power: number = 2)  transform");
   });
 
-  it("its check rule, its reference against hand arithmetic, its WGSL against its reference (RouterTester)", async () => {
+  itGpu("its check rule, its reference against hand arithmetic, its WGSL against its reference (RouterTester)", async () => {
     const mod = (await import(pathToFileURL(path.join(dir, "sharpen.mjs")).href)) as { default: unknown };
     const tester = await RouterTester.create({ plugins: [mod.default as never], gpu: await testGpu() });
     const c = tester.program("linear |> softmax |> sharpen(60) |> topk(2)", 8, 8);

@@ -2,7 +2,7 @@
 // e_bias ← e_bias + γ·sign(mean_load − load) (LANGUAGE.md §5), and evens out a skewed load:
 // MaxVio falls over repeated runs. Each update is checked against the same rule in float64 on
 // the reference's loads.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { compile } from "../../compiler/index.js";
 import type { IrRouter } from "../../compiler/ir/ir.js";
 import { createExecutor } from "../../runtime/executor/executor.js";
@@ -10,10 +10,10 @@ import type { GpuContext } from "../../runtime/gpu/device.js";
 import { route } from "../../runtime/reference/interpret.js";
 import { randomWeights } from "../../runtime/weights/random-weights.js";
 import { normals, rng } from "../helpers/random.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { beforeAllGpu, describeGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 
 let ctx: GpuContext;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   ctx = await testGpu();
 });
 afterAll(releaseTestGpu);
@@ -29,7 +29,7 @@ function skewed(): Float32Array {
   return x;
 }
 
-describe("aux-loss-free balancing", () => {
+describeGpu("aux-loss-free balancing", () => {
   it("MaxVio falls over repeated runs on a skewed input; every update matches the float64 rule", async () => {
     const c = compile({ source: `layer l(x: [T, D], D = ${D}, N = ${E}) {
   experts E[N] = ffn(hidden = 4)

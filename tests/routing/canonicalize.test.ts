@@ -1,7 +1,7 @@
 // The canonicalize-router pass (compiler/ir/passes): before/after pairs on IR routers compiled
 // from source, the kernel path picked from the canonical form, and the same routing on the GPU
 // whichever form is written.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { compile } from "../../compiler/index.js";
 import type { IrRouter } from "../../compiler/ir/ir.js";
 import { canonicalizeRouter, printStages } from "../../compiler/ir/passes/canonicalize-router.js";
@@ -10,7 +10,7 @@ import type { GpuContext } from "../../runtime/gpu/device.js";
 import { planRouter } from "../../runtime/kernels/router-plan.js";
 import { P } from "../../runtime/kernels/router-layout.js";
 import { randomWeights } from "../../runtime/weights/random-weights.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { beforeAllGpu, itGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 
 function routerOf(pipeline: string, E = 8) {
   const c = compile({ source: `layer l(x: [T, D], D = 16, N = ${E}) {\n  experts E[N] = ffn(hidden = 4)\n  router r = ${pipeline}\n  return moe(x, r, E)\n}` });
@@ -63,12 +63,12 @@ describe("the kernel path follows the canonical form", () => {
   });
 
   let ctx: GpuContext;
-  beforeAll(async () => {
+  beforeAllGpu(async () => {
     ctx = await testGpu();
   });
   afterAll(releaseTestGpu);
 
-  it("`softmax |> topk |> renorm` and `topk |> softmax` route identically on the GPU", async () => {
+  itGpu("`softmax |> topk |> renorm` and `topk |> softmax` route identically on the GPU", async () => {
     const a = routerOf("linear |> softmax |> topk(3) |> renorm", 16);
     const b = routerOf("linear |> topk(3) |> softmax", 16);
     const w = randomWeights(a.program, 5);

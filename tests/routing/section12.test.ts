@@ -3,18 +3,18 @@
 // BatchNorm state), SMoRA (bias over rank-1 experts) — compiled from their example files at small
 // sizes, whole layers on the GPU against the float64 reference (on the GPU's own selection where
 // scores are near-tied), with statistics.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import * as path from "node:path";
 import { compile } from "../../compiler/index.js";
 import type { GpuContext } from "../../runtime/gpu/device.js";
 import { randomWeights } from "../../runtime/weights/random-weights.js";
 import { checkProgram } from "../helpers/moe-check.js";
 import { normals, rng } from "../helpers/random.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { beforeAllGpu, describeGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 import { REPO_ROOT } from "../helpers/frontend/paths.js";
 
 let gpu: GpuContext;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   gpu = await testGpu();
 });
 afterAll(releaseTestGpu);
@@ -39,7 +39,7 @@ const CASES: { file: string; set: Record<string, number>; T: number; checked?: n
   { file: "smora.moe", set: { D: 32 }, T: 7 },
 ];
 
-describe("§12 routers on the GPU, whole layers vs the float64 reference", () => {
+describeGpu("§12 routers on the GPU, whole layers vs the float64 reference", () => {
   for (const c of CASES) {
     it(`${c.file} at ${JSON.stringify(c.set)}, T = ${c.T}`, async () => {
       const comp = compile({ file: path.join(REPO_ROOT, "examples", c.file), set: c.set });

@@ -5,9 +5,10 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { readSafetensors, writeSafetensors } from "../../runtime/safetensors/index.js";
 import { REPO_ROOT } from "../helpers/frontend/paths.js";
+import { describeGpu } from "../helpers/gpu-context.js";
 
 let dir: string;
 beforeAll(() => {
@@ -27,7 +28,7 @@ function moec(args: string[]): Promise<{ code: number | null; stderr: string }> 
 const V3 = path.join(REPO_ROOT, "examples/deepseek_v3.moe");
 const small = ["--set", "D=32", "I=16", "--random-weights", "--tokens", "64"];
 
-describe("router state on the command line", () => {
+describeGpu("router state on the command line", () => {
   it("--state-out, then --state: the bias update continues from the saved state", async () => {
     const a = await moec(["run", V3, ...small, "--state-out", "s1.safetensors", "--stats", "a.json"]);
     expect(a.code, a.stderr).toBe(0);

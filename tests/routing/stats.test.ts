@@ -1,15 +1,15 @@
 // Routing statistics on the GPU against values derived by hand from LANGUAGE.md §10. The router
 // weight is the identity (D = E), so each token's logits are its input row.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { compile } from "../../compiler/index.js";
 import { createExecutor } from "../../runtime/executor/executor.js";
 import type { GpuContext } from "../../runtime/gpu/device.js";
 import { randomWeights } from "../../runtime/weights/random-weights.js";
 import { statsFile } from "../../runtime/stats/router-stats.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { beforeAllGpu, describeGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 
 let ctx: GpuContext;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   ctx = await testGpu();
 });
 afterAll(releaseTestGpu);
@@ -40,7 +40,7 @@ const softmax = (z: number[]) => {
 };
 const H = (p: number[]) => -p.reduce((a, v) => a + (v > 0 ? v * Math.log(v) : 0), 0);
 
-describe("§10 statistics", () => {
+describeGpu("§10 statistics", () => {
   it("softmax |> topk(2) |> renorm: load, importance, active_k, entropy, maxvio, drop_rate, loss balance", async () => {
     const X = [
       [2, 1, 0, -1],

@@ -2,12 +2,12 @@
 // workgroup forms) against its float64 reference, through RouterTester: random inputs and
 // shapes (E up to 4096, T = 1), exact ties (input 0 → ties to the lower index), near-ties
 // skipped as DESIGN.md says, weights on the GPU's own selection, §10 statistics.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { RouterTester } from "../../cli/testing/router-tester.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { beforeAllGpu, describeGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 
 let tester: RouterTester;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   tester = await RouterTester.create({ gpu: await testGpu() });
 });
 afterAll(releaseTestGpu);
@@ -22,7 +22,7 @@ async function ok(pipeline: string, opts: Parameters<RouterTester["run"]>[0] ext
   return r;
 }
 
-describe("score stages", () => {
+describeGpu("score stages", () => {
   it("linear (with and without bias), E up to 4096, T = 1", async () => {
     const r = await ok("linear |> softmax |> topk(2) |> renorm", { experts: BIG });
     expect(r.exactTies).toBeGreaterThan(0);
@@ -47,7 +47,7 @@ describe("score stages", () => {
   });
 });
 
-describe("transforms and post-select stages", () => {
+describeGpu("transforms and post-select stages", () => {
   it("log_softmax, temp, threshold (may select none)", async () => {
     await ok("linear |> log_softmax |> temp(2) |> threshold(-4.5, max = 3)", { experts: [8, 64] });
     await ok("linear |> sigmoid |> threshold(0.6)", { experts: [8] });
@@ -63,7 +63,7 @@ describe("transforms and post-select stages", () => {
   });
 });
 
-describe("select stages", () => {
+describeGpu("select stages", () => {
   it("topp(p, max) without and with renorm", async () => {
     await ok("linear |> softmax |> topp(0.5, max = 4) |> renorm", { experts: [8, 64] });
     await ok("linear |> softmax |> topp(0.9)", { experts: [8] });

@@ -1,19 +1,19 @@
 // The fused-vs-unfused benchmark runs both executors on the same device and reports comparable
 // numbers. Lavapipe timings are not asserted (CPU Vulkan, shared machine); structure is.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { benchWeights, moeLayerProgram } from "../../runtime/bench/bench-programs.js";
 import { benchmarkProgram } from "../../runtime/bench/benchmark.js";
 import type { GpuContext } from "../../runtime/gpu/device.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { beforeAllGpu, describeGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 
 let ctx: GpuContext;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   ctx = await testGpu();
 });
 afterAll(releaseTestGpu);
 
-describe("benchmarkProgram", () => {
+describeGpu("benchmarkProgram", () => {
   it("times a DeepSeek-style layer fused and unfused and reports FLOPs, dispatches and the ratio", async () => {
     const program = moeLayerProgram({ D: 32, E: 8, I: 32, k: 2, shared: 1 });
     const r = await benchmarkProgram(ctx, program, benchWeights(program), 32, { warmup: 1, iterations: 3 });

@@ -6,7 +6,7 @@
 //   as one gate dispatch per expert range, vs the reference;
 // - what cannot be chunked (expert choice, run-level state updates) is a named error giving the
 //   largest T that fits.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { compile } from "../../compiler/index.js";
 import type { IrProgram } from "../../compiler/ir/ir.js";
 import { ActivationTooLargeError } from "../../runtime/executor/build-context.js";
@@ -16,7 +16,7 @@ import type { Executor, ExecutorOptions } from "../../runtime/executor/types.js"
 import type { GpuContext } from "../../runtime/gpu/device.js";
 import { createRuntime } from "../../runtime/index.js";
 import { interpretReference } from "../../runtime/reference/interpret.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { beforeAllGpu, describeGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 import { moeProgram, pool, ProgramBuilder, router, stages } from "../helpers/ir-programs.js";
 import { compare } from "../helpers/numerics.js";
 import { normals, randomWeights as builderWeights, rng } from "../helpers/random.js";
@@ -27,7 +27,7 @@ const randomWeights = (program: IrProgram, seed: number): Map<string, Float32Arr
   program.entry === "test" ? builderWeights(program, seed) : canonicalWeights(program, seed);
 
 let ctx: GpuContext;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   ctx = await testGpu();
 });
 afterAll(releaseTestGpu);
@@ -120,7 +120,7 @@ async function chunkedVsWhole(program: IrProgram, weights: Map<string, Float32Ar
   return infos;
 }
 
-describe("token chunking (activations above the binding limit)", () => {
+describeGpu("token chunking (activations above the binding limit)", () => {
   it("Mixtral layer: T = 1, T a multiple of the chunk, T not a multiple; chunked = unchunked bit for bit, = reference", async () => {
     const program = compiled(MIXTRAL);
     const weights = randomWeights(program, 1);
@@ -299,7 +299,7 @@ describe("token chunking (activations above the binding limit)", () => {
   });
 });
 
-describe("router GEMM matrices above the weight binding limit", () => {
+describeGpu("router GEMM matrices above the weight binding limit", () => {
   it("linear(bias) router split over expert ranges (chunks straddle 64-column tiles) = reference", async () => {
     // [80, 24] f32 = 7680 bytes at a 2 KiB limit: 21 experts per chunk → 4 gate dispatches.
     const program = moeProgram({ D: 24, E: 80, I: 4, stages: stages(["linear", { bias: true }], "softmax", ["topk", { k: 2 }], "renorm") });

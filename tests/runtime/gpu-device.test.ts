@@ -1,12 +1,12 @@
 // Adapter acquisition, the missing-adapter message, and compile errors that name the kernel.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { acquireGpu, GpuUnavailableError, type GpuContext } from "../../runtime/gpu/device.js";
 import { KernelCompileError } from "../../runtime/gpu/pipeline-cache.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { beforeAllGpu, describeGpu, itGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 
 let ctx: GpuContext;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   ctx = await testGpu();
 });
 afterAll(releaseTestGpu);
@@ -15,7 +15,7 @@ const fakeGpu = (adapter: unknown): GPU =>
   ({ requestAdapter: async () => adapter, getPreferredCanvasFormat: () => "rgba8unorm", wgslLanguageFeatures: new Set() }) as unknown as GPU;
 
 describe("acquireGpu", () => {
-  it("requests the adapter's optional features and maximum limits", () => {
+  itGpu("requests the adapter's optional features and maximum limits", () => {
     expect(ctx.device).toBeDefined();
     // lavapipe (CI) and real GPUs alike: the requested limits are at least WebGPU's defaults.
     expect(ctx.limits.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(128 * 1024 * 1024);
@@ -43,7 +43,7 @@ describe("acquireGpu", () => {
   });
 });
 
-describe("pipeline cache", () => {
+describeGpu("pipeline cache", () => {
   const spec = (code: string, name = "probe") => ({
     name,
     code,

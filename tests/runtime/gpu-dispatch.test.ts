@@ -2,20 +2,20 @@
 // dispatches per routed pool whatever E is, no read-back inside a layer, one command buffer and
 // one read-back per run — versus the unfused baseline's per-expert loop.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { createExecutor } from "../../runtime/executor/executor.js";
 import type { GpuContext } from "../../runtime/gpu/device.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { beforeAllGpu, describeGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 import { moeProgram, pool, ProgramBuilder, router, stages } from "../helpers/ir-programs.js";
 import { normals, randomWeights, rng } from "../helpers/random.js";
 
 let ctx: GpuContext;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   ctx = await testGpu();
 });
 afterAll(releaseTestGpu);
 
-describe("fused executor", () => {
+describeGpu("fused executor", () => {
   it.each([8, 512, 4096])("E = %i: 5 dispatches per routed pool, 1 command buffer, 1 read-back (routing included)", async (E) => {
     const program = moeProgram({ D: 8, E, I: 8, stages: stages("linear", "softmax", ["topk", { k: 2 }], "renorm") });
     const exec = await createExecutor(ctx, program, randomWeights(program, E));
@@ -51,7 +51,7 @@ describe("fused executor", () => {
   });
 });
 
-describe("unfused baseline", () => {
+describeGpu("unfused baseline", () => {
   it("reads the selection back mid-layer and loops over active experts on the host", async () => {
     const program = moeProgram({ D: 16, E: 8, I: 8, stages: stages("linear", "softmax", ["topk", { k: 2 }], "renorm") });
     const exec = await createExecutor(ctx, program, randomWeights(program, 4), { fused: false });

@@ -2,18 +2,18 @@
 // against the float64 reference on the UNROUNDED f32 weights and inputs (what a user sees), printed,
 // and held to the bound documented in docs/kernels.md: |gpu − ref| ≤ 4e-3 + 2e-3·|ref|.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { createExecutor } from "../../runtime/executor/executor.js";
 import type { GpuContext } from "../../runtime/gpu/device.js";
 import { interpretReference } from "../../runtime/reference/interpret.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { beforeAllGpu, describeGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 import { checkProgram } from "../helpers/moe-check.js";
 import { pool, ProgramBuilder, router, stages } from "../helpers/ir-programs.js";
 import { compare } from "../helpers/numerics.js";
 import { normals, randomWeights, rng } from "../helpers/random.js";
 
 let ctx: GpuContext;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   ctx = await testGpu();
 });
 afterAll(releaseTestGpu);
@@ -21,7 +21,7 @@ afterAll(releaseTestGpu);
 const F16_ATOL = 4e-3;
 const F16_RTOL = 2e-3;
 
-describe("f16 storage", () => {
+describeGpu("f16 storage", () => {
   it("DeepSeek-style layer (x + S(x) + moe(x)), D = 64, T = 64: measured error within the documented bound", async (t) => {
     if (!ctx.features.f16) t.skip();
     const b = new ProgramBuilder();

@@ -1,18 +1,18 @@
 // Adapter limits and robustness: weight chunking when a tensor exceeds the binding limit (forced
 // small here), input/weight validation messages, token-capacity growth, bitwise determinism.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { createExecutor } from "../../runtime/executor/executor.js";
 import type { GpuContext } from "../../runtime/gpu/device.js";
 import { interpretReference } from "../../runtime/reference/interpret.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { beforeAllGpu, describeGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 import { checkProgram } from "../helpers/moe-check.js";
 import { moeProgram, pool, ProgramBuilder, router, stages } from "../helpers/ir-programs.js";
 import { expectClose } from "../helpers/numerics.js";
 import { normals, randomWeights, rng } from "../helpers/random.js";
 
 let ctx: GpuContext;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   ctx = await testGpu();
 });
 afterAll(releaseTestGpu);
@@ -27,7 +27,7 @@ function layer() {
   return b.output("y", b.binary("add", b.binary("add", l, s), m)).build();
 }
 
-describe("weights larger than the binding limit are split, not refused", () => {
+describeGpu("weights larger than the binding limit are split, not refused", () => {
   it("4 KiB bindings: chunks straddle experts and tiles; results unchanged; one dispatch more per chunk", async () => {
     const program = layer();
     const weights = randomWeights(program, 31);
@@ -64,7 +64,7 @@ describe("weights larger than the binding limit are split, not refused", () => {
   });
 });
 
-describe("workgroup counts above the per-dimension limit", () => {
+describeGpu("workgroup counts above the per-dimension limit", () => {
   it("every kernel covers its work with 2D/3D grids when the limit is tiny (faked at 5)", async () => {
     const tiny = { ...ctx, limits: { ...ctx.limits, maxComputeWorkgroupsPerDimension: 5 } };
     const program = layer();
@@ -78,7 +78,7 @@ describe("workgroup counts above the per-dimension limit", () => {
   });
 });
 
-describe("validation", () => {
+describeGpu("validation", () => {
   const program = moeProgram({ D: 16, E: 4, I: 8, stages: stages("linear", "softmax", ["topk", { k: 2 }]) });
 
   it("rejects missing, mis-shaped and mis-typed weights with names and shapes", async () => {
@@ -104,7 +104,7 @@ describe("validation", () => {
   });
 });
 
-describe("runs of different sizes on one executor", () => {
+describeGpu("runs of different sizes on one executor", () => {
   it("grows its token capacity (T = 3 → 40 → 1) and is bitwise deterministic", async () => {
     const program = moeProgram({ D: 16, E: 6, I: 8, act: "relu", stages: stages("linear", "softmax", ["topk", { k: 2 }], "renorm") });
     const weights = randomWeights(program, 38);

@@ -1,16 +1,16 @@
 // Fused MoE layer on the GPU vs the float64 reference, over router and pool configurations.
 // Weights N(0, 1/fan_in), unit-scale inputs; f32 must stay within 2e-4 + 1e-4·|ref|.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import type { IrProgram } from "../../compiler/ir/ir.js";
 import type { GpuContext } from "../../runtime/gpu/device.js";
 import { checkProgram } from "../helpers/moe-check.js";
 import { moeProgram, pool, ProgramBuilder, router, stages } from "../helpers/ir-programs.js";
 import { normals, randomWeights, rng } from "../helpers/random.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { beforeAllGpu, describeGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 
 let ctx: GpuContext;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   ctx = await testGpu();
 });
 afterAll(releaseTestGpu);
@@ -33,7 +33,7 @@ async function check(program: IrProgram, T: number, seed: number, opts: { fused?
 const mixtral = (D: number, E: number, I: number, k = 2) =>
   moeProgram({ D, E, I, act: "swiglu", stages: stages("linear", "softmax", ["topk", { k }], "renorm") });
 
-describe("routed pools (fused) vs float64 reference", () => {
+describeGpu("routed pools (fused) vs float64 reference", () => {
   it("Mixtral: softmax → topk(2) → renorm, SwiGLU, T = 1 and T = 37 (not a tile multiple)", async () => {
     const p = mixtral(32, 8, 24);
     const r1 = await check(p, 1, 1);
@@ -89,7 +89,7 @@ describe("routed pools (fused) vs float64 reference", () => {
   });
 });
 
-describe("workgroup-memory router (the fallback without the subgroups feature)", () => {
+describeGpu("workgroup-memory router (the fallback without the subgroups feature)", () => {
   it("top-k at E = 8 and E = 4096, ragged top-p / threshold, dense, selection bias", async () => {
     await check(mixtral(32, 8, 24), 37, 2, { subgroups: false });
     await check(mixtral(4, 4096, 4, 2), 3, 9, { subgroups: false });
@@ -103,7 +103,7 @@ describe("workgroup-memory router (the fallback without the subgroups feature)",
   });
 });
 
-describe("shared pools and whole layers", () => {
+describeGpu("shared pools and whole layers", () => {
   it("DeepSeekMoE-style: y = x + S(x) + moe(x) with 2 shared experts", async () => {
     const b = new ProgramBuilder();
     const x = b.input("x", 32);
@@ -126,7 +126,7 @@ describe("shared pools and whole layers", () => {
   });
 });
 
-describe("unfused baseline computes the same function", () => {
+describeGpu("unfused baseline computes the same function", () => {
   it("Mixtral layer and a shared pool, unfused", async () => {
     const b = new ProgramBuilder();
     const x = b.input("x", 32);

@@ -1,18 +1,18 @@
 // The IR's simple ops on the GPU vs the float64 reference, and the WGSL erf measured directly.
 
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { createExecutor } from "../../runtime/executor/executor.js";
 import type { GpuContext } from "../../runtime/gpu/device.js";
 import { ERF_WGSL, header, RUN_STRUCT } from "../../runtime/kernels/wgsl-common.js";
 import { interpretReference } from "../../runtime/reference/interpret.js";
 import { erf } from "../../stdlib/math64.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { beforeAllGpu, describeGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 import { ProgramBuilder } from "../helpers/ir-programs.js";
 import { expectClose } from "../helpers/numerics.js";
 import { normals, randomWeights, rng } from "../helpers/random.js";
 
 let ctx: GpuContext;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   ctx = await testGpu();
 });
 afterAll(releaseTestGpu);
@@ -43,7 +43,7 @@ function opsProgram() {
   return b.build();
 }
 
-describe("simple ops (linear, unary, binary with broadcast, scalar)", () => {
+describeGpu("simple ops (linear, unary, binary with broadcast, scalar)", () => {
   it("match the float64 reference at T = 1 and T = 45, with one read-back for 15 outputs", async () => {
     const program = opsProgram();
     const weights = randomWeights(program, 21);
@@ -64,7 +64,7 @@ describe("simple ops (linear, unary, binary with broadcast, scalar)", () => {
   });
 });
 
-describe("erf in WGSL (exact-GELU activations)", () => {
+describeGpu("erf in WGSL (exact-GELU activations)", () => {
   it("is within 1.2e-7 of a float64 erf on [-6, 6] (measured, printed)", async () => {
     const code = `${header("f32")}
 ${RUN_STRUCT}

@@ -1,10 +1,11 @@
 // An invalid command buffer must fail the run with a named error, never return stale data
 // (Dawn only prints an uncaptured-error warning and runs nothing).
-import { describe, it, expect, beforeAll, afterAll } from "vitest";
+import { it, expect, beforeAll, afterAll } from "vitest";
 import { acquireGpu, type GpuContext } from "../../runtime/index.js";
 import { Recorder, GpuValidationError } from "../../runtime/executor/recorder.js";
+import { describeGpu } from "../helpers/gpu-context.js";
 
-describe("Recorder validation", () => {
+describeGpu("Recorder validation", () => {
   let gpu: GpuContext;
   beforeAll(async () => { gpu = await acquireGpu(); });
   afterAll(() => gpu?.dispose());

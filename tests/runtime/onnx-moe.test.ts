@@ -4,19 +4,19 @@
 // ORT's CPU gelu is the tanh approximation.
 
 import * as ort from "onnxruntime-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import type { IrProgram } from "../../compiler/ir/ir.js";
 import { createExecutor } from "../../runtime/executor/executor.js";
 import type { GpuContext } from "../../runtime/gpu/device.js";
 import { interpretReference, type RouterTrace } from "../../runtime/reference/interpret.js";
-import { releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
+import { beforeAllGpu, describeGpu, releaseTestGpu, testGpu } from "../helpers/gpu-context.js";
 import { moeProgram, stages } from "../helpers/ir-programs.js";
 import { robust } from "../helpers/moe-check.js";
 import { interleaveGateUp, moeModel, type OrtMoeSpec } from "../helpers/onnx-model.js";
 import { normals, randomWeights, rng } from "../helpers/random.js";
 
 let ctx: GpuContext;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   ctx = await testGpu();
 });
 afterAll(releaseTestGpu);
@@ -132,7 +132,7 @@ async function compareWithOrt(program: IrProgram, spec: Omit<OrtMoeSpec, "tokens
   return { compared, maxErr };
 }
 
-describe("fused GPU layer vs ONNX Runtime", () => {
+describeGpu("fused GPU layer vs ONNX Runtime", () => {
   it("Mixtral layer: softmax → topk(2) → renorm, SwiGLU (normalize_routing_weights = 1)", async () => {
     const p = moeProgram({ D: 32, E: 8, I: 16, act: "swiglu", stages: stages("linear", "softmax", ["topk", { k: 2 }], "renorm") });
     const r = await compareWithOrt(p, { k: 2, activation: "swiglu", normalize: true, bias: false }, 24, 51);
