@@ -2,8 +2,14 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["tests/**/*.test.ts", "plugins/*/tests/**/*.test.ts", "prettier-plugin-moe/tests/**/*.test.ts", "vscode-extension/tests/**/*.test.ts"],
+    // Every *.test.ts lives under one of these (the VS Code extension's and the Prettier package's
+    // tests are in tests/editor/ and tests/compiler/format/, not in their packages).
+    include: ["tests/**/*.test.ts", "plugins/*/tests/**/*.test.ts"],
     testTimeout: 60_000,
+    // Is there a WebGPU adapter? Probed once; tests that need one say so (tests/helpers/gpu-context.ts),
+    // are skipped without one, and the reporter ends the run with how many and why.
+    globalSetup: ["tests/setup/gpu-probe.ts"],
+    reporters: ["default", "./tests/setup/needs-reporter.ts"],
     // Debug checks on in every test: e.g. the driver verifies each lowered IR (compiler/ir/verify.ts).
     env: { MOEC_DEBUG: "1" },
     hookTimeout: 120_000,

@@ -99,7 +99,7 @@ describe("check fixtures", () => {
 describe("valid programs check clean", () => {
   const programs = [
     ...moeFiles(path.join(FIXTURES, "contract")),
-    // examples/plugins/ need their router plugins: tests/plugins/examples.test.ts checks them.
+    // examples/plugins/ need their router plugins: tests/e2e/plugin-examples.test.ts checks them.
     ...moeFilesUnder(path.join(REPO_ROOT, "examples")).filter((f) => !f.startsWith(path.join(REPO_ROOT, "examples", "plugins") + path.sep)),
   ];
   it("include the contract files and every example", () => {

@@ -4,12 +4,13 @@ import { describe, it, expect } from "vitest";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { itGpu } from "../helpers/gpu-context.js";
 
 const repo = path.resolve(__dirname, "../..");
 const readme = fs.readFileSync(path.join(repo, "README.md"), "utf8");
 
 describe("README", () => {
-  it("runs its TypeScript example unchanged", () => {
+  itGpu("runs its TypeScript example unchanged", () => {
     const code = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(code).toBeDefined();
     // Inside the repository so that `import "moec"` resolves to this package (self-reference).

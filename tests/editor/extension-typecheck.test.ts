@@ -4,7 +4,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { repoRoot } from "../format/format-helpers.js";
+import { repoRoot } from "../compiler/format/format-helpers.js";
 
 /** src/server.ts imports the compiled language server's declarations from dist/. */
 const languageServerIsBuilt = existsSync(join(repoRoot, "dist/compiler/lsp/server.d.ts"));

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { repoRoot } from "../format/format-helpers.js";
+import { repoRoot } from "../compiler/format/format-helpers.js";
 
 const config = JSON.parse(readFileSync(join(repoRoot, "vscode-extension/language-configuration.json"), "utf8"));
 

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { contextualKeywordWords, keywordWords } from "../../compiler/syntax/tokens.js";
 import { Grammar, scopesAtWord, type RawGrammar, type Token } from "./textmate-lite.js";
-import { repoRoot } from "../format/format-helpers.js";
+import { repoRoot } from "../compiler/format/format-helpers.js";
 
 const raw = JSON.parse(readFileSync(join(repoRoot, "vscode-extension/syntaxes/moe.tmLanguage.json"), "utf8")) as RawGrammar;
 const grammar = new Grammar(raw);

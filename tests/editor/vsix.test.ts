@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { repoRoot } from "../format/format-helpers.js";
+import { repoRoot } from "../compiler/format/format-helpers.js";
 import { readZip } from "./read-zip.js";
 
 const extDir = join(repoRoot, "vscode-extension");

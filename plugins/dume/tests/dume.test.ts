@@ -1,19 +1,19 @@
 // The DUME router: fitted in closed form it sends each domain's inputs to that domain's expert;
 // the `ridge` stage on the GPU matches its float64 reference (RouterTester); fitRidge against
 // the normal equations solved independently.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { compile } from "../../../compiler/index.js";
 import { createExecutor } from "../../../runtime/executor/executor.js";
 import type { GpuContext } from "../../../runtime/gpu/device.js";
 import { RouterTester } from "../../../cli/testing/router-tester.js";
 import { randomWeights } from "../../../runtime/weights/random-weights.js";
-import { releaseTestGpu, testGpu } from "../../../tests/helpers/gpu-context.js";
+import { beforeAllGpu, itGpu, releaseTestGpu, testGpu } from "../../../tests/helpers/gpu-context.js";
 import { normals, rng } from "../../../tests/helpers/random.js";
 import dume, { fitRidge } from "../index.js";
 
 let gpu: GpuContext;
 let tester: RouterTester;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   gpu = await testGpu();
   tester = await RouterTester.create({ plugins: [dume], gpu });
 });
@@ -30,7 +30,7 @@ function domain(e: number, n: number, seed: number): Float32Array {
 }
 
 describe("DUME ridge-fitted router", () => {
-  it("ridge(temp) matches its reference on the GPU (E up to 4096, both kernel forms)", async () => {
+  itGpu("ridge(temp) matches its reference on the GPU (E up to 4096, both kernel forms)", async () => {
     await tester.run({ pipeline: "ridge(temp = 0.1) |> topk(1) |> softmax", experts: [8, 4096], tokens: [1, 9], seeds: 1 });
     await tester.run({ pipeline: "ridge |> softmax |> topk(2) |> renorm", experts: [8], tokens: [7], seeds: 1, bothForms: false });
   });
@@ -61,7 +61,7 @@ describe("DUME ridge-fitted router", () => {
     expect(norm).toBeCloseTo(1, 5);
   });
 
-  it("routes held-out inputs of each domain to its expert", async () => {
+  itGpu("routes held-out inputs of each domain to its expert", async () => {
     const fitted = fitRidge([0, 1, 2, 3].map((e) => domain(e, 200, e + 10)), D, { lambda: 0.01, ctx: 512 });
     const c = compile({ plugins: [dume], source: `layer l(x: [T, D], D = ${D}) {\n  experts E[${E}] = ffn(hidden = 8)\n  router r = ridge(temp = 0.1) |> topk(1) |> softmax\n  return moe(x, r, E)\n}` });
     expect(c.ok, c.formatDiagnostics()).toBe(true);

@@ -1,24 +1,24 @@
 // elastic_topk(k, max) on the GPU vs its float64 reference (RouterTester), and k changed per run
 // through router state — without recompiling anything.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { compile } from "../../../compiler/index.js";
 import { createExecutor } from "../../../runtime/executor/executor.js";
 import type { GpuContext } from "../../../runtime/gpu/device.js";
 import { RouterTester } from "../../../cli/testing/router-tester.js";
 import { randomWeights } from "../../../runtime/weights/random-weights.js";
-import { releaseTestGpu, testGpu } from "../../../tests/helpers/gpu-context.js";
+import { beforeAllGpu, itGpu, releaseTestGpu, testGpu } from "../../../tests/helpers/gpu-context.js";
 import elastic from "../index.js";
 
 let gpu: GpuContext;
 let tester: RouterTester;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   gpu = await testGpu();
   tester = await RouterTester.create({ plugins: [elastic], gpu });
 });
 afterAll(releaseTestGpu);
 
 describe("elastic top-k (EMoE)", () => {
-  it("matches its reference at the compiled k and at run values of k (clamped to max)", async () => {
+  itGpu("matches its reference at the compiled k and at run values of k (clamped to max)", async () => {
     await tester.run({ pipeline: "linear |> softmax |> elastic_topk(2, max = 6) |> renorm", experts: [8, 64, 4096], seeds: 1 });
     for (const k of [1, 5, 9]) {
       await tester.run({ pipeline: "linear |> softmax |> elastic_topk(2, max = 6) |> renorm", experts: [8, 64], seeds: 1, weights: (w) => w.set("r.elastic_k", Float32Array.of(k)) });
@@ -32,7 +32,7 @@ describe("elastic top-k (EMoE)", () => {
     expect(d.diagnostics[0]!.message).toBe("k = 5 is more than max = 4");
   });
 
-  it("k changes between runs through state, with no new pipeline", async () => {
+  itGpu("k changes between runs through state, with no new pipeline", async () => {
     const c = compile({ plugins: [elastic], source: "layer l(x: [T, D], D = 16) {\n  experts E[8] = ffn(hidden = 4)\n  router r = linear |> softmax |> elastic_topk(2, max = 8) |> renorm\n  return moe(x, r, E)\n}" });
     expect(c.ok, c.formatDiagnostics()).toBe(true);
     const exec = await createExecutor(gpu, c.program!, randomWeights(c.program!, 3), { stats: true });

@@ -1,18 +1,18 @@
 // hash(seed) on the GPU vs its float64 reference (RouterTester), and what makes it a hash router:
 // equal inputs share an expert, assignments spread over the pool, and the seed changes them.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { RouterTester } from "../../../cli/testing/router-tester.js";
-import { releaseTestGpu, testGpu } from "../../../tests/helpers/gpu-context.js";
+import { beforeAllGpu, itGpu, releaseTestGpu, testGpu } from "../../../tests/helpers/gpu-context.js";
 import hashPlugin, { hashExpert, mix32 } from "../index.js";
 
 let tester: RouterTester;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   tester = await RouterTester.create({ plugins: [hashPlugin], gpu: await testGpu() });
 });
 afterAll(releaseTestGpu);
 
 describe("hash routing", () => {
-  it("matches its float64 reference on the GPU (E up to 4096, T = 1, both kernel forms)", async () => {
+  itGpu("matches its float64 reference on the GPU (E up to 4096, T = 1, both kernel forms)", async () => {
     const r = await tester.run({ pipeline: "hash(seed = 7) |> topk(1)", experts: [8, 64, 4096], seeds: 1 });
     expect(r.compared).toBe(r.tokens);
     expect(r.maxWeightError).toBe(0);

@@ -1,23 +1,23 @@
 // MoRA's stages on the GPU vs their float64 references (RouterTester), and the routing of
 // "Little by Little" derived by hand on a small case.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { compile } from "../../../compiler/index.js";
 import { createExecutor } from "../../../runtime/executor/executor.js";
 import type { GpuContext } from "../../../runtime/gpu/device.js";
 import { RouterTester } from "../../../cli/testing/router-tester.js";
 import { randomWeights } from "../../../runtime/weights/random-weights.js";
-import { releaseTestGpu, testGpu } from "../../../tests/helpers/gpu-context.js";
+import { beforeAllGpu, describeGpu, releaseTestGpu, testGpu } from "../../../tests/helpers/gpu-context.js";
 import mora from "../index.js";
 
 let gpu: GpuContext;
 let tester: RouterTester;
-beforeAll(async () => {
+beforeAllGpu(async () => {
   gpu = await testGpu();
   tester = await RouterTester.create({ plugins: [mora], gpu });
 });
 afterAll(releaseTestGpu);
 
-describe("MoRA self-activated rank routing", () => {
+describeGpu("MoRA self-activated rank routing", () => {
   it("l2norm and mora_gate match their references (E up to 4096, both kernel forms)", async () => {
     await tester.run({ pipeline: "linear |> l2norm |> mora_gate(temp = 0.5) |> threshold(0.1, max = 8)", experts: [8, 64, 4096], seeds: 1 });
     await tester.run({ pipeline: "linear |> l2norm |> softmax |> topk(2)", experts: [8], seeds: 1 });
