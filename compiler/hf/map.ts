@@ -7,6 +7,7 @@
 // is member j's tensor at index j. Shared experts are stored concatenated along the hidden units.
 import type { Instance } from "../semantic/instance.js";
 import type { Owner } from "../semantic/values.js";
+import { qkNormOf } from "../semantic/blocks.js";
 import type { HfFamily, HfFamilyName } from "./families.js";
 import { ATTENTION_NAMES, DENSE_PROJ, FAMILY_ALIASES, HF_FAMILIES } from "./families.js";
 
@@ -48,7 +49,7 @@ export function detectFamily(inst: Instance, entryName: string): HfFamilyName {
   const owners = allOwners(inst);
   if (owners.some((o) => o.info?.kind === "mla")) return "deepseek";
   if (owners.some((o) => o.category === "shared")) return owners.some((o) => o.category === "linear") ? "qwen2_moe" : "deepseek";
-  if (owners.some((o) => o.info?.kind === "attention" && o.info.args[0]?.qk_norm === true)) return "olmoe";
+  if (owners.some((o) => o.info?.kind === "attention" && qkNormOf(o.info.args[0] ?? {}) === "full")) return "olmoe";
   return "mixtral";
 }
 

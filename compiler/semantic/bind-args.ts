@@ -106,6 +106,8 @@ function convert(
   if (spec.type === "enum") {
     if (expr.kind === "Call" && expr.args === undefined && spec.values!.includes(expr.callee.name)) return expr.callee.name;
     if (expr.kind === "String" && spec.values!.includes(expr.value)) return expr.value;
+    // An enum may list `true`/`false` among its values (attention's `qk_norm = true`).
+    if (expr.kind === "Bool" && spec.values!.includes(String(expr.value))) return String(expr.value);
     const written = expr.kind === "Call" ? expr.callee.name : undefined;
     sink.error("E0305", `\`${spec.name}\` of ${what} must be one of ${spec.values!.map((v) => "`" + v + "`").join(", ")}${written ? `, not \`${written}\`` : ""}`, expr.span, {
       label: "not a valid value",

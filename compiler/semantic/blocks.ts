@@ -29,6 +29,40 @@ export interface BlockDef {
 
 const headDim = (a: ArgValues, D: number) => (a.head_dim as number | undefined) ?? D / (a.heads as number);
 
+/** `qk_norm` values: `true` is `full` (the spelling of older programs), `false` none. */
+const QK_NORMS = ["false", "true", "full", "head"] as const;
+
+/** The q/k norm of bound attention arguments: none, over the whole projection, or per head. */
+export function qkNormOf(a: ArgValues): "none" | "full" | "head" {
+  const v = String(a.qk_norm ?? "false");
+  return v === "true" || v === "full" ? "full" : v === "head" ? "head" : "none";
+}
+
+const ROPE_PARAMS = (rope: "half" | "interleaved"): ParamSpec[] => [
+  { name: "rope_theta", type: "number", default: 10000.0, min: 0, minExclusive: true, doc: "rotary base θ" },
+  { name: "rope", type: "enum", values: ["half", "interleaved", "none"], default: rope, doc: "which values rotate together: i and i + r/2 (`half`, Hugging Face's rotate_half), 2i and 2i+1 (`interleaved`), or no rotary" },
+];
+
+/** YaRN (`rope_scaling = yarn`), exactly as Hugging Face's `_compute_yarn_parameters`. */
+const YARN_PARAMS: ParamSpec[] = [
+  { name: "rope_scaling", type: "enum", values: ["none", "yarn"], default: "none", doc: "rotary frequency scaling" },
+  { name: "rope_factor", type: "number", min: 1, optional: true, doc: "yarn: context extension factor" },
+  { name: "rope_original", type: "int", min: 1, optional: true, doc: "yarn: the original context length" },
+  { name: "yarn_beta_fast", type: "number", default: 32, min: 0, minExclusive: true, doc: "yarn: β_fast" },
+  { name: "yarn_beta_slow", type: "number", default: 1, min: 0, minExclusive: true, doc: "yarn: β_slow" },
+  { name: "yarn_mscale", type: "number", default: 1, doc: "yarn: mscale" },
+  { name: "yarn_mscale_all_dim", type: "number", default: 0, doc: "yarn: mscale_all_dim" },
+];
+
+function yarnIssues(a: ArgValues): string[] {
+  if (a.rope_scaling !== "yarn") {
+    const given = ["rope_factor", "rope_original"].filter((n) => a[n] !== undefined);
+    return given.length ? [`${given.join(" and ")} ${given.length > 1 ? "apply" : "applies"} only with rope_scaling = yarn`] : [];
+  }
+  const missing = ["rope_factor", "rope_original"].filter((n) => a[n] === undefined);
+  return missing.length ? [`rope_scaling = yarn needs ${missing.join(" and ")}`] : [];
+}
+
 export const BLOCKS: Record<string, BlockDef> = {
   linear: {
     name: "linear", category: "linear", input: "float",
@@ -66,20 +100,28 @@ export const BLOCKS: Record<string, BlockDef> = {
   },
   attention: {
     name: "attention", category: "attention", input: "float",
-    doc: "Causal self-attention with rotary positions; grouped-query when kv_heads < heads.",
+    doc: "Causal self-attention with rotary positions; grouped-query when kv_heads < heads (LANGUAGE.md §13.0).",
     params: [
       { name: "heads", type: "int", min: 1, doc: "query heads H" },
       { name: "kv_heads", type: "int", min: 1, optional: true, doc: "key/value heads (default H)" },
       { name: "head_dim", type: "int", min: 1, optional: true, doc: "per-head width (default D/H)" },
       { name: "bias", type: "bool", default: false, doc: "q/k/v biases" },
-      { name: "qk_norm", type: "bool", default: false, doc: "RMS norm on queries and keys" },
-      { name: "rope_theta", type: "number", default: 10000.0, min: 0, minExclusive: true, doc: "rotary base" },
+      { name: "qk_norm", type: "enum", values: QK_NORMS, default: "false", doc: "RMS norm on queries and keys: `full` (or `true`) over the whole projection (OLMoE), `head` per head with one [hd] weight (Qwen3)" },
+      { name: "qk_eps", type: "number", default: 1e-6, min: 0, minExclusive: true, doc: "epsilon of the q/k norms" },
+      ...ROPE_PARAMS("half"),
+      { name: "rope_dim", type: "int", min: 0, optional: true, doc: "rotated values at the start of each head (default head_dim; even)" },
+      { name: "window", type: "int", min: 0, default: 0, doc: "sliding window: each position reads the last W positions (0: all)" },
+      ...YARN_PARAMS,
     ],
     check(a, D) {
       const out: string[] = [];
       const H = a.heads as number, KV = (a.kv_heads as number | undefined) ?? H;
       if (H % KV !== 0) out.push(`kv_heads = ${KV} does not divide heads = ${H}`);
       if (a.head_dim === undefined && D % H !== 0) out.push(`heads = ${H} does not divide the width ${D}; give head_dim explicitly`);
+      const hd = headDim(a, D);
+      const r = (a.rope_dim as number | undefined) ?? hd;
+      if (a.rope !== "none" && (r % 2 !== 0 || r > hd)) out.push(`rope_dim = ${r} must be even and at most head_dim = ${hd}`);
+      out.push(...yarnIssues(a));
       return out;
     },
     weights(a, D) {
@@ -91,7 +133,9 @@ export const BLOCKS: Record<string, BlockDef> = {
         { name: "wo", shape: [D, H * hd], matmul: true },
       ];
       if (a.bias === true) w.push({ name: "bq", shape: [H * hd] }, { name: "bk", shape: [KV * hd] }, { name: "bv", shape: [KV * hd] });
-      if (a.qk_norm === true) w.push({ name: "q_norm", shape: [H * hd] }, { name: "k_norm", shape: [KV * hd] });
+      const qk = qkNormOf(a);
+      if (qk === "full") w.push({ name: "q_norm", shape: [H * hd] }, { name: "k_norm", shape: [KV * hd] });
+      if (qk === "head") w.push({ name: "q_norm", shape: [hd] }, { name: "k_norm", shape: [hd] });
       return w;
     },
     outWidth: (_a, D) => D,
@@ -102,15 +146,25 @@ export const BLOCKS: Record<string, BlockDef> = {
   },
   mla: {
     name: "mla", category: "attention", input: "float",
-    doc: "Multi-head latent attention (DeepSeek-V2/V3).",
+    doc: "Multi-head latent attention (DeepSeek-V2/V3, LANGUAGE.md §13.0).",
     params: [
       { name: "heads", type: "int", min: 1, doc: "heads H" },
       { name: "q_rank", type: "int", min: 0, doc: "query latent rank (0: no query compression)" },
       { name: "kv_rank", type: "int", min: 1, doc: "key/value latent rank" },
       { name: "nope_dim", type: "int", min: 0, doc: "per-head width without rotary" },
-      { name: "rope_dim", type: "int", min: 0, doc: "per-head rotary width" },
+      { name: "rope_dim", type: "int", min: 0, doc: "per-head rotary width (even)" },
       { name: "v_dim", type: "int", min: 1, doc: "per-head value width" },
+      ...ROPE_PARAMS("interleaved"),
+      { name: "norm_eps", type: "number", default: 1e-6, min: 0, minExclusive: true, doc: "epsilon of the latent RMS norms" },
+      ...YARN_PARAMS,
     ],
+    check(a) {
+      const out: string[] = [];
+      if ((a.rope_dim as number) % 2 !== 0) out.push(`rope_dim = ${a.rope_dim} must be even`);
+      if ((a.nope_dim as number) + (a.rope_dim as number) < 1) out.push("nope_dim + rope_dim must be at least 1");
+      out.push(...yarnIssues(a));
+      return out;
+    },
     weights(a, D) {
       const H = a.heads as number, Rq = a.q_rank as number, Rkv = a.kv_rank as number;
       const Dn = a.nope_dim as number, Dr = a.rope_dim as number, Dv = a.v_dim as number;
