@@ -3,7 +3,8 @@
 //
 // Architecture invariants:
 // - SSA: every op defines exactly one new value; values are [T, width] f32 tensors (T = tokens of
-//   the run, symbolic) or [T] i32 token ids. Ops appear in execution order.
+//   the run, symbolic) or [T] i32 token ids. Ops appear in execution order. Row t of every value
+//   is position t of the sequence (attention's causal mask and rotary positions read it so).
 // - Weights are named canonically (LANGUAGE.md §7). A pool's tensors are always *stacked* here
 //   (`E.w_gate` [N, I, D] over the N fine experts); the binder turns every file form (per member,
 //   stacked, coarse split, concatenated shared) into that layout. A heterogeneous (`mixed`) pool's
@@ -101,6 +102,49 @@ export interface IrRouter {
   pluginStages?: PluginStages;
 }
 
+/**
+ * Rotary positions (LANGUAGE.md §13.0): inverse frequencies θ^(−2i/r), i < r/2, over the first
+ * `dim` = r values of every q and k head, at positions 0, 1, … of the run. `half` rotates value i
+ * with i + r/2 (Hugging Face's rotate_half), `interleaved` 2i with 2i+1, `none` nothing. `yarn`
+ * rescales the frequencies and the attention (compiler/ir/rope.ts computes both).
+ */
+export interface IrRope {
+  kind: "half" | "interleaved" | "none";
+  theta: number;
+  dim: number;
+  yarn?: { factor: number; original: number; betaFast: number; betaSlow: number; mscale: number; mscaleAllDim: number };
+}
+
+/** Causal self-attention (§13.0). Weights under `key`: wq [H·hd, D], wk, wv [KV·hd, D], wo [D, H·hd];
+ *  with `bias` bq, bk, bv; q_norm, k_norm [H·hd]/[KV·hd] (`full`) or [hd] (`head`). */
+export interface IrAttention {
+  key: string;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  bias: boolean;
+  qkNorm: "none" | "full" | "head";
+  qkEps: number;
+  rope: IrRope;
+  /** Each position reads the last `window` positions (itself included); 0: all before it. */
+  window: number;
+}
+
+/** Multi-head latent attention (DeepSeek-V2/V3, §13.0). Weights under `key`: wq_a [Rq, D], q_norm [Rq],
+ *  wq_b [H·(Dn+Dr), Rq] (or wq [H·(Dn+Dr), D] when qRank = 0), wkv_a [Rkv+Dr, D], kv_norm [Rkv],
+ *  wkv_b [H·(Dn+Dv), Rkv], wo [D, H·Dv]. */
+export interface IrMla {
+  key: string;
+  heads: number;
+  qRank: number;
+  kvRank: number;
+  nopeDim: number;
+  ropeDim: number;
+  vDim: number;
+  normEps: number;
+  rope: IrRope;
+}
+
 export type UnaryFn = "sigmoid" | "silu" | "gelu" | "relu" | "softmax" | "neg";
 export type BinaryFn = "add" | "sub" | "mul" | "div";
 
@@ -115,7 +159,15 @@ export type IrOp =
   /** A shared pool: sum over all its experts applied to x (weights 1). */
   | { op: "shared"; out: ValueId; x: ValueId; pool: IrPool }
   /** Routed experts: weighted sum of the selected experts' outputs. */
-  | { op: "moe"; out: ValueId; x: ValueId; router: IrRouter; pool: IrPool };
+  | { op: "moe"; out: ValueId; x: ValueId; router: IrRouter; pool: IrPool }
+  /** out[t] = `${weight}.weight`[ids[t]] ([vocab, width]); ids is an i32 input. An id outside
+   *  0…vocab−1 is an error naming the position. */
+  | { op: "embed"; out: ValueId; ids: ValueId; weight: string; vocab: number }
+  /** RMS norm x / sqrt(mean(x²) + eps) · w, or layer norm (x − mean) / sqrt(var + eps) · w + b,
+   *  over the last dimension; w = `${weight}.weight` [width] (b = `${weight}.bias`). */
+  | { op: "norm"; out: ValueId; x: ValueId; kind: "rms" | "layer"; weight: string; eps: number }
+  | { op: "attention"; out: ValueId; x: ValueId; attn: IrAttention }
+  | { op: "mla"; out: ValueId; x: ValueId; attn: IrMla };
 
 export interface IrProgram {
   entry: string;

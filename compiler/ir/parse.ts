@@ -2,7 +2,7 @@
 // a program, or a pass's expected result, as text: parseIr(printIr(p)) deep-equals p, and
 // printIr(parseIr(t)) === t for every printed t. It checks the form, not the meaning (that is
 // verifyIr's job), and throws IrParseError with the line of the first problem.
-import type { BinaryFn, ExpertAct, IrExpertSpec, IrOp, IrPool, IrProgram, IrRouter, IrStage, IrValue, IrWeight, UnaryFn } from "./ir.js";
+import type { BinaryFn, ExpertAct, IrExpertSpec, IrOp, IrPool, IrProgram, IrRope, IrRouter, IrStage, IrValue, IrWeight, UnaryFn } from "./ir.js";
 
 export class IrParseError extends Error {
   constructor(readonly line: number, message: string) {
@@ -201,6 +201,30 @@ function parseMember(l: Line, j: number): IrExpertSpec {
   return { kind, hidden, act, bias };
 }
 
+/** `rope KIND theta=… dim=…`, then an optional `  yarn …` line. */
+function parseRope(body: Body): IrRope {
+  const l = body.take(2);
+  l.eat("rope");
+  const kind = l.oneOf(["half", "interleaved", "none"] as const);
+  l.key("theta"); const theta = l.num();
+  l.key("dim"); const dim = l.num();
+  l.end();
+  const rope: IrRope = { kind, theta, dim };
+  if (body.next(4, ["yarn"])) {
+    const y = body.take(4);
+    y.eat("yarn");
+    y.key("factor"); const factor = y.num();
+    y.key("original"); const original = y.num();
+    y.key("beta_fast"); const betaFast = y.num();
+    y.key("beta_slow"); const betaSlow = y.num();
+    y.key("mscale"); const mscale = y.num();
+    y.key("mscale_all_dim"); const mscaleAllDim = y.num();
+    y.end();
+    rope.yarn = { factor, original, betaFast, betaSlow, mscale, mscaleAllDim };
+  }
+  return rope;
+}
+
 /** The lines after an op: its descriptors, indented by 2 (heads) and 4 (stages, members). */
 interface Body {
   take(indent: number): Line;
@@ -210,7 +234,7 @@ interface Body {
 
 /** The right-hand side of an op line, then its descriptor lines. */
 function parseOp(l: Line, out: number, body: Body): IrOp {
-  const op = l.oneOf(["linear", "unary", "binary", "scalar", "shared", "moe"] as const);
+  const op = l.oneOf(["linear", "unary", "binary", "scalar", "shared", "moe", "embed", "norm", "attention", "mla"] as const);
   const pool = (key: string): IrPool => {
     const { pool: p, members } = parsePoolHead(body.take(2), key);
     for (let j = 0; j < members; j++) p.members!.push(parseMember(body.take(4), j));
@@ -245,6 +269,53 @@ function parseOp(l: Line, out: number, body: Body): IrOp {
       const router = parseRouterHead(body.take(2), rkey);
       while (body.next(4, ROLES)) router.stages.push(parseStage(body.take(4)));
       return { op, out, x, router, pool: pool(pkey) };
+    }
+    case "embed": {
+      const ids = l.ref();
+      l.key("weight"); const weight = l.name();
+      l.key("vocab"); const vocab = l.num();
+      l.end();
+      return { op, out, ids, weight, vocab };
+    }
+    case "norm": {
+      const kind = l.oneOf(["rms", "layer"] as const);
+      const x = l.ref();
+      l.key("weight"); const weight = l.name();
+      l.key("eps"); const eps = l.num();
+      l.end();
+      return { op, out, x, kind, weight, eps };
+    }
+    case "attention": {
+      const x = l.ref();
+      l.key("key"); const key = l.name();
+      l.end();
+      const h = body.take(2);
+      h.eat("attention");
+      h.key("heads"); const heads = h.num();
+      h.key("kv_heads"); const kvHeads = h.num();
+      h.key("head_dim"); const headDim = h.num();
+      h.key("bias"); const bias = h.bool();
+      h.key("qk_norm"); const qkNorm = h.oneOf(["none", "full", "head"] as const);
+      h.key("qk_eps"); const qkEps = h.num();
+      h.key("window"); const window = h.num();
+      h.end();
+      return { op, out, x, attn: { key, heads, kvHeads, headDim, bias, qkNorm, qkEps, rope: parseRope(body), window } };
+    }
+    case "mla": {
+      const x = l.ref();
+      l.key("key"); const key = l.name();
+      l.end();
+      const h = body.take(2);
+      h.eat("mla");
+      h.key("heads"); const heads = h.num();
+      h.key("q_rank"); const qRank = h.num();
+      h.key("kv_rank"); const kvRank = h.num();
+      h.key("nope_dim"); const nopeDim = h.num();
+      h.key("rope_dim"); const ropeDim = h.num();
+      h.key("v_dim"); const vDim = h.num();
+      h.key("norm_eps"); const normEps = h.num();
+      h.end();
+      return { op, out, x, attn: { key, heads, qRank, kvRank, nopeDim, ropeDim, vDim, normEps, rope: parseRope(body) } };
     }
   }
 }

@@ -21,7 +21,7 @@
 // parameters, a record, are sorted by name. A value's type and name are printed where it is first
 // defined (an input, else its op); values that nothing defines are listed as `= undef`, so even a
 // malformed program prints faithfully for the verifier's messages to refer to.
-import type { IrOp, IrPool, IrProgram, IrRouter, IrStage, IrValue, IrWeight } from "./ir.js";
+import type { IrOp, IrPool, IrProgram, IrRope, IrRouter, IrStage, IrValue, IrWeight } from "./ir.js";
 
 const WORD = /^[A-Za-z0-9_][A-Za-z0-9_.]*$/;
 
@@ -78,6 +78,14 @@ function poolLines(p: IrPool): string[] {
 
 const ref = (id: number) => `%${printNumber(id)}`;
 
+/** `rope half theta=10000 dim=64`, then `  yarn factor=… original=… …` when scaled. */
+function ropeLines(r: IrRope): string[] {
+  const lines = [`rope ${r.kind} theta=${printNumber(r.theta)} dim=${printNumber(r.dim)}`];
+  const y = r.yarn;
+  if (y) lines.push(`  yarn factor=${printNumber(y.factor)} original=${printNumber(y.original)} beta_fast=${printNumber(y.betaFast)} beta_slow=${printNumber(y.betaSlow)} mscale=${printNumber(y.mscale)} mscale_all_dim=${printNumber(y.mscaleAllDim)}`);
+  return lines;
+}
+
 /** Where plugin stages or kinds came from (`from=[hash: hash-routing@1.0.0]`); their code is not text. */
 function fromList(entries: [string, string][]): string {
   return `from=[${entries.map(([n, s]) => `${printName(n)}: ${printName(s)}`).join(", ")}]`;
@@ -95,6 +103,18 @@ function printOp(op: IrOp): { rhs: string; body: string[] } {
     }
     case "shared": return { rhs: `shared ${ref(op.x)} pool=${printName(op.pool.key)}`, body: poolLines(op.pool) };
     case "moe": return { rhs: `moe ${ref(op.x)} router=${printName(op.router.key)} pool=${printName(op.pool.key)}`, body: [...routerLines(op.router), ...poolLines(op.pool)] };
+    case "embed": return { rhs: `embed ${ref(op.ids)} weight=${printName(op.weight)} vocab=${printNumber(op.vocab)}`, body: [] };
+    case "norm": return { rhs: `norm ${op.kind} ${ref(op.x)} weight=${printName(op.weight)} eps=${printNumber(op.eps)}`, body: [] };
+    case "attention": {
+      const a = op.attn;
+      const head = `attention heads=${printNumber(a.heads)} kv_heads=${printNumber(a.kvHeads)} head_dim=${printNumber(a.headDim)} bias=${a.bias} qk_norm=${a.qkNorm} qk_eps=${printNumber(a.qkEps)} window=${printNumber(a.window)}`;
+      return { rhs: `attention ${ref(op.x)} key=${printName(a.key)}`, body: [head, ...ropeLines(a.rope)] };
+    }
+    case "mla": {
+      const a = op.attn;
+      const head = `mla heads=${printNumber(a.heads)} q_rank=${printNumber(a.qRank)} kv_rank=${printNumber(a.kvRank)} nope_dim=${printNumber(a.nopeDim)} rope_dim=${printNumber(a.ropeDim)} v_dim=${printNumber(a.vDim)} norm_eps=${printNumber(a.normEps)}`;
+      return { rhs: `mla ${ref(op.x)} key=${printName(a.key)}`, body: [head, ...ropeLines(a.rope)] };
+    }
     default: {
       // Not an op of ir.ts (a malformed program): shown whole, for the verifier's messages.
       const o = op as { op: string };

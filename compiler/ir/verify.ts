@@ -15,6 +15,8 @@ import type { IrOp, IrPool, IrProgram, IrValue, IrWeight } from "./ir.js";
 import { runtimeStage } from "../../stdlib/stage-table.js";
 import { posInt, poolProblems, routerProblems, type NeededTensor } from "./verify-descriptors.js";
 import { poolTensors } from "./pool-tensors.js";
+import { attentionTensors, mlaTensors, normTensors } from "./block-tensors.js";
+import { attentionProblems, mlaProblems } from "./verify-blocks.js";
 
 export class IrVerifyError extends Error {
   constructor(readonly problems: string[], context: string) {
@@ -40,7 +42,7 @@ const same = (a: readonly number[], b: readonly number[]) => a.length === b.leng
 const poolId = (p: IrPool) => JSON.stringify([p.kind, p.count, p.dim, p.hidden, p.act, p.bias, p.split, p.shared, p.members ?? null]);
 
 function operands(op: IrOp): [string, number][] {
-  return op.op === "binary" ? [["a", op.a], ["b", op.b]] : [["x", op.x]];
+  return op.op === "binary" ? [["a", op.a], ["b", op.b]] : op.op === "embed" ? [["ids", op.ids]] : [["x", op.x]];
 }
 
 export function verifyIr(p: IrProgram, opts: VerifyOptions = {}): string[] {
@@ -89,7 +91,9 @@ export function verifyIr(p: IrProgram, opts: VerifyOptions = {}): string[] {
         return void out.push(`${at}: operand ${role} %${id} is used before it is defined${later !== undefined && later > i ? ` (by op ${later})` : " (nothing defines it)"}`);
       }
       const v = p.values[id]!;
-      if (v.dtype !== "f32") out.push(`${at}: operand ${role} %${id} "${v.name}" is ${v.dtype} (token ids); ${op.op} takes f32`);
+      if (op.op === "embed") {
+        if (v.dtype !== "i32") out.push(`${at}: operand ids %${id} "${v.name}" is ${v.dtype}; embed takes token ids (i32)`);
+      } else if (v.dtype !== "f32") out.push(`${at}: operand ${role} %${id} "${v.name}" is ${v.dtype} (token ids); ${op.op} takes f32`);
       return v;
     };
     const ins = operands(op).map(([role, id]) => use(role, id));
@@ -121,6 +125,32 @@ export function verifyIr(p: IrProgram, opts: VerifyOptions = {}): string[] {
         if (a && b) {
           if (a.width !== b.width && a.width !== 1 && b.width !== 1) out.push(`${at}: operand widths ${a.width} and ${b.width} differ and neither is 1 (broadcast)`);
           else width("the broadcast of its operands", Math.max(a.width, b.width));
+        }
+        break;
+      }
+      case "embed": {
+        if (!posInt(op.vocab)) out.push(`${at}: vocab ${op.vocab} is not a positive integer`);
+        if (res) need(at, { name: `${op.weight}.weight`, shape: [op.vocab, res.width], role: "param" });
+        break;
+      }
+      case "norm": {
+        if (op.kind !== "rms" && op.kind !== "layer") out.push(`${at}: unknown norm kind \`${op.kind}\``);
+        if (!(op.eps > 0)) out.push(`${at}: eps ${op.eps} is not positive`);
+        if (x) {
+          width(`its operand's`, x.width);
+          for (const t of normTensors(op.kind, x.width)) need(at, { name: `${op.weight}.${t.name}`, shape: t.shape, role: "param" });
+        }
+        break;
+      }
+      case "attention": case "mla": {
+        const problems = op.op === "attention" ? attentionProblems(op.attn) : mlaProblems(op.attn);
+        for (const m of problems) out.push(`${at}: ${m}`);
+        if (x) {
+          width(`its operand's`, x.width);
+          if (!problems.length) {
+            const ts = op.op === "attention" ? attentionTensors(op.attn, x.width) : mlaTensors(op.attn, x.width);
+            for (const t of ts) need(at, { name: `${op.attn.key}.${t.name}`, shape: t.shape, role: "param" });
+          }
         }
         break;
       }

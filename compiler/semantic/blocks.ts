@@ -2,6 +2,8 @@
 // weights (PyTorch [out, in] layout) and output widths. One table so checker, counter and docs agree.
 import type { ArgValues, ParamSpec, TensorShape } from "../../stdlib/registry.js";
 import type { OwnerCategory } from "./values.js";
+import type { IrAttention, IrMla, IrRope } from "../ir/ir.js";
+import { attentionTensors, mlaTensors, normTensors } from "../ir/block-tensors.js";
 
 export interface AttentionShape {
   heads: number;
@@ -54,6 +56,39 @@ const YARN_PARAMS: ParamSpec[] = [
   { name: "yarn_mscale_all_dim", type: "number", default: 0, doc: "yarn: mscale_all_dim" },
 ];
 
+/** Rotary arguments as the IR's descriptor, `dim` values per head rotated. */
+function ropeDescriptor(a: ArgValues, dim: number): IrRope {
+  const rope: IrRope = { kind: a.rope as IrRope["kind"], theta: a.rope_theta as number, dim: a.rope === "none" ? 0 : dim };
+  if (a.rope_scaling === "yarn" && a.rope !== "none") {
+    rope.yarn = {
+      factor: a.rope_factor as number, original: a.rope_original as number,
+      betaFast: a.yarn_beta_fast as number, betaSlow: a.yarn_beta_slow as number,
+      mscale: a.yarn_mscale as number, mscaleAllDim: a.yarn_mscale_all_dim as number,
+    };
+  }
+  return rope;
+}
+
+/** Bound `attention` arguments over width D as the IR's descriptor (weights under `key`). */
+export function attentionDescriptor(a: ArgValues, D: number, key: string): IrAttention {
+  const heads = a.heads as number;
+  const hd = headDim(a, D);
+  return {
+    key, heads, kvHeads: (a.kv_heads as number | undefined) ?? heads, headDim: hd,
+    bias: a.bias === true, qkNorm: qkNormOf(a), qkEps: (a.qk_eps as number | undefined) ?? 1e-6,
+    rope: ropeDescriptor(a, (a.rope_dim as number | undefined) ?? hd), window: (a.window as number | undefined) ?? 0,
+  };
+}
+
+/** Bound `mla` arguments as the IR's descriptor (weights under `key`). */
+export function mlaDescriptor(a: ArgValues, key: string): IrMla {
+  return {
+    key, heads: a.heads as number, qRank: a.q_rank as number, kvRank: a.kv_rank as number,
+    nopeDim: a.nope_dim as number, ropeDim: a.rope_dim as number, vDim: a.v_dim as number,
+    normEps: (a.norm_eps as number | undefined) ?? 1e-6, rope: ropeDescriptor(a, a.rope_dim as number),
+  };
+}
+
 function yarnIssues(a: ArgValues): string[] {
   if (a.rope_scaling !== "yarn") {
     const given = ["rope_factor", "rope_original"].filter((n) => a[n] !== undefined);
@@ -88,14 +123,14 @@ export const BLOCKS: Record<string, BlockDef> = {
     name: "rmsnorm", category: "norm", input: "float",
     doc: "RMS normalization; weight `[D]`.",
     params: [{ name: "eps", type: "number", default: 1e-6, min: 0, minExclusive: true, doc: "epsilon" }],
-    weights: (_a, D) => [{ name: "weight", shape: [D] }],
+    weights: (_a, D) => normTensors("rms", D),
     outWidth: (_a, D) => D,
   },
   layernorm: {
     name: "layernorm", category: "norm", input: "float",
     doc: "Layer normalization; `weight [D]`, `bias [D]`.",
     params: [{ name: "eps", type: "number", default: 1e-5, min: 0, minExclusive: true, doc: "epsilon" }],
-    weights: (_a, D) => [{ name: "weight", shape: [D] }, { name: "bias", shape: [D] }],
+    weights: (_a, D) => normTensors("layer", D),
     outWidth: (_a, D) => D,
   },
   attention: {
@@ -124,20 +159,7 @@ export const BLOCKS: Record<string, BlockDef> = {
       out.push(...yarnIssues(a));
       return out;
     },
-    weights(a, D) {
-      const H = a.heads as number, KV = (a.kv_heads as number | undefined) ?? H, hd = headDim(a, D);
-      const w: TensorShape[] = [
-        { name: "wq", shape: [H * hd, D], matmul: true },
-        { name: "wk", shape: [KV * hd, D], matmul: true },
-        { name: "wv", shape: [KV * hd, D], matmul: true },
-        { name: "wo", shape: [D, H * hd], matmul: true },
-      ];
-      if (a.bias === true) w.push({ name: "bq", shape: [H * hd] }, { name: "bk", shape: [KV * hd] }, { name: "bv", shape: [KV * hd] });
-      const qk = qkNormOf(a);
-      if (qk === "full") w.push({ name: "q_norm", shape: [H * hd] }, { name: "k_norm", shape: [KV * hd] });
-      if (qk === "head") w.push({ name: "q_norm", shape: [hd] }, { name: "k_norm", shape: [hd] });
-      return w;
-    },
+    weights: (a, D) => attentionTensors(attentionDescriptor(a, D, ""), D),
     outWidth: (_a, D) => D,
     attention(a, D) {
       const H = a.heads as number, KV = (a.kv_heads as number | undefined) ?? H, hd = headDim(a, D);
@@ -165,20 +187,7 @@ export const BLOCKS: Record<string, BlockDef> = {
       out.push(...yarnIssues(a));
       return out;
     },
-    weights(a, D) {
-      const H = a.heads as number, Rq = a.q_rank as number, Rkv = a.kv_rank as number;
-      const Dn = a.nope_dim as number, Dr = a.rope_dim as number, Dv = a.v_dim as number;
-      const w: TensorShape[] = [];
-      if (Rq === 0) w.push({ name: "wq", shape: [H * (Dn + Dr), D], matmul: true });
-      else w.push({ name: "wq_a", shape: [Rq, D], matmul: true }, { name: "q_norm", shape: [Rq] }, { name: "wq_b", shape: [H * (Dn + Dr), Rq], matmul: true });
-      w.push(
-        { name: "wkv_a", shape: [Rkv + Dr, D], matmul: true },
-        { name: "kv_norm", shape: [Rkv] },
-        { name: "wkv_b", shape: [H * (Dn + Dv), Rkv], matmul: true },
-        { name: "wo", shape: [D, H * Dv], matmul: true },
-      );
-      return w;
-    },
+    weights: (a, D) => mlaTensors(mlaDescriptor(a, ""), D),
     outWidth: (_a, D) => D,
     attention(a) {
       const H = a.heads as number;

@@ -120,6 +120,8 @@ class GpuExecutor implements Executor {
               return this.fused ? lowerRoutedPool(build, op, i, name, this.fineSchedule) : lowerMoeUnfused(build, op, i, name);
             case "shared":
               return this.fused ? lowerSharedPool(build, op, i, name) : lowerSharedUnfused(build, op, i, name);
+            case "embed": case "norm": case "attention": case "mla":
+              throw new Error(`running \`${op.op}\` on the GPU is not supported yet`);
             default:
               return lowerSimpleOp(build, op, i, name);
           }

@@ -130,6 +130,8 @@ function evalOp(op: IrOp, get: (id: ValueId) => Float64Array, width: (id: ValueI
       }
       return out;
     }
+    case "embed": case "norm": case "attention": case "mla":
+      throw new Error(`reference: \`${op.op}\` is not implemented yet`);
   }
 }
 

@@ -102,7 +102,8 @@ export function callBlock(e: A.Call, frame: Frame, owner: A.Ident | undefined): 
     if (block?.attention) frame.instance.attention.push({ owner: o, shape: block.attention(bound.values, dim) });
   }
   const out: Value = { t: "tensor", tokens: x.tokens, width: outWidth };
-  out.ir = emit.block(frame, { name, kind, args: bound.values, x, dim, outWidth, owner, span: e.span });
+  const tiedKey = tiedTo !== undefined ? frame.irPath + tiedTo + frame.iterSuffix : undefined;
+  out.ir = emit.block(frame, { name, kind, args: bound.values, x, dim, outWidth, owner, span: e.span, tiedKey });
   return out;
 }
 

@@ -5,7 +5,8 @@ import type * as A from "../../syntax/ast.js";
 import type { Args } from "@moec/plugin-api";
 import type { ArgValues, ExpertKindDef, TensorShape } from "../../../stdlib/registry.js";
 import type { IrBuilder } from "../../ir/ir-builder.js";
-import type { IrPool, IrRouter, BinaryFn, UnaryFn, IrExpertSpec, ValueId } from "../../ir/ir.js";
+import type { IrExpertSpec, IrPool, IrRouter, BinaryFn, UnaryFn, ValueId } from "../../ir/ir.js";
+import { attentionDescriptor, BLOCKS, mlaDescriptor } from "../blocks.js";
 import type { Value, Dim, PoolValue, RouterValue, StageUse } from "../values.js";
 import type { ElabOptions, Frame, LayerOutput } from "./context.js";
 
@@ -33,6 +34,11 @@ export function outputs(frame: Frame, output: LayerOutput): void {
 /** Options that lower a callee into this frame's program under `PREFIX.`; undefined when not lowering. */
 export function calleeOptions(frame: Frame, prefix: string, inputs: Value[]): ElabOptions | undefined {
   return frame.emit ? { emit: frame.emit, irPath: frame.irPath + prefix + ".", inputs, agentCounter: { n: 0 } } : undefined;
+}
+
+/** The IR path of copy `index` of `repeat N as NAME`: weights inside it are `NAME.index.…`. */
+export function repeatPath(frame: Frame, name: string, index: number): string {
+  return `${frame.irPath}${name}.${index}.`;
 }
 
 /** A construct the checker accepts but the runtime cannot execute yet. */
@@ -104,13 +110,23 @@ export interface BlockCall {
   /** The `let` name that owns the block's weights. */
   owner: A.Ident | undefined;
   span: A.Span;
+  /** `lm_head(x, tied = EMB)`: the IR key of the embedding whose weight it shares. */
+  tiedKey?: string;
 }
 
 /** Lowers one block call to ops under the weight prefix `key`; returns its output value. */
 type BlockLowering = (ir: IrBuilder, key: string, b: BlockCall) => ValueId;
 
 /** Built-in blocks the runtime executes, by name; any other block is reported unsupported. */
-const BLOCK_LOWERINGS = new Map<string, BlockLowering>([["linear", linear]]);
+const BLOCK_LOWERINGS = new Map<string, BlockLowering>([
+  ["linear", linear],
+  ["embed", embed],
+  ["rmsnorm", (ir, key, b) => norm(ir, key, b, "rms")],
+  ["layernorm", (ir, key, b) => norm(ir, key, b, "layer")],
+  ["attention", attention],
+  ["mla", mla],
+  ["lm_head", lmHead],
+]);
 /** Expert kinds the runtime executes as a dense layer, by kind name. */
 const DENSE_EXPERT_LOWERINGS = new Map<string, BlockLowering>([["ffn", denseFfn]]);
 
@@ -129,6 +145,49 @@ function linear(ir: IrBuilder, key: string, b: BlockCall): ValueId {
   ir.weight({ name: `${key}.weight`, shape: [b.outWidth, b.dim], role: "param" });
   if (b.args.bias === true) ir.weight({ name: `${key}.bias`, shape: [b.outWidth], role: "param" });
   ir.op({ op: "linear", out, x: b.x.ir!, weight: key, outDim: b.outWidth, bias: b.args.bias === true });
+  return out;
+}
+
+/** Declares the block's weights (its BLOCKS entry's list) under `key`. */
+function blockWeights(ir: IrBuilder, key: string, b: BlockCall): void {
+  for (const w of BLOCKS[b.name]!.weights(b.args, b.dim)) ir.weight({ name: `${key}.${w.name}`, shape: w.shape, role: "param" });
+}
+
+function embed(ir: IrBuilder, key: string, b: BlockCall): ValueId {
+  const out = ir.value(b.outWidth, b.owner?.name ?? b.name);
+  blockWeights(ir, key, b);
+  ir.op({ op: "embed", out, ids: b.x.ir!, weight: key, vocab: b.args.vocab as number });
+  return out;
+}
+
+function norm(ir: IrBuilder, key: string, b: BlockCall, kind: "rms" | "layer"): ValueId {
+  const out = ir.value(b.dim, b.owner?.name ?? b.name);
+  blockWeights(ir, key, b);
+  ir.op({ op: "norm", out, x: b.x.ir!, kind, weight: key, eps: b.args.eps as number });
+  return out;
+}
+
+function attention(ir: IrBuilder, key: string, b: BlockCall): ValueId {
+  const out = ir.value(b.dim, b.owner?.name ?? b.name);
+  blockWeights(ir, key, b);
+  ir.op({ op: "attention", out, x: b.x.ir!, attn: attentionDescriptor(b.args, b.dim, key) });
+  return out;
+}
+
+function mla(ir: IrBuilder, key: string, b: BlockCall): ValueId {
+  const out = ir.value(b.dim, b.owner?.name ?? b.name);
+  blockWeights(ir, key, b);
+  ir.op({ op: "mla", out, x: b.x.ir!, attn: mlaDescriptor(b.args, key) });
+  return out;
+}
+
+/** `lm_head` is a `linear` without bias, over its own weight or the tied embedding's [V, D]. */
+function lmHead(ir: IrBuilder, key: string, b: BlockCall): ValueId {
+  const out = ir.value(b.outWidth, b.owner?.name ?? b.name);
+  const tied = b.args.tied as string | undefined;
+  const weight = tied !== undefined ? b.tiedKey! : key;
+  if (tied === undefined) blockWeights(ir, key, b);
+  ir.op({ op: "linear", out, x: b.x.ir!, weight, outDim: b.outWidth, bias: false });
   return out;
 }
 

@@ -121,15 +121,20 @@ function repeatStmt(s: A.RepeatStmt, frame: Frame): void {
   else if (n.t !== "unknown" && n.t !== "error") err(frame, "E0252", `\`repeat\` takes a positive integer, found ${n.t === "int" ? n.v : describeValue(n)}`, s.count.span);
   if (from.t === "int" && from.v >= 0) start = from.v;
   else if (from.t !== "unknown" && from.t !== "error") err(frame, "E0253", `\`from\` takes a non-negative integer, found ${from.t === "int" ? from.v : describeValue(from)}`, s.from!.span);
-  // The copies are identical: elaborate the body once into a child instance named NAME.(K+i).
+  // The copies are identical: the body is checked once into a child instance named NAME.(K+i)
+  // (its counts are multiplied by the copies). Lowering runs the body once per copy, under the
+  // IR path NAME.(K+i).; each copy reads what the previous one assigned (`h = h + attn`), and
+  // only the first copy's diagnostics are kept (the others would repeat them).
   const child = emptyInstance(s.as.name, "Repeat");
-  const inner: Frame = {
-    ...frame, scope: new Scope(frame.scope), instance: child, iterSuffix: "", ownerNames: new Map(),
-    pools: [], routers: [], emit: undefined,
-  };
-  emit.unsupported(frame, "running `repeat` stacks (whole models) is not supported yet", s.keywordSpan);
-  elaborateBody(s.body, inner, false);
-  finishLayer(inner);
+  const copyFrame = (i: number, instance: typeof child, diags: Frame["diags"]): Frame => ({
+    ...frame, scope: new Scope(frame.scope), instance, iterSuffix: "", ownerNames: new Map(), pools: [], routers: [], diags,
+    irPath: frame.emit ? emit.repeatPath(frame, s.as.name, start + i) : frame.irPath,
+  });
+  for (let i = 0; i < (frame.emit ? count : 1); i++) {
+    const inner = i === 0 ? copyFrame(0, child, frame.diags) : copyFrame(i, emptyInstance(s.as.name, "Repeat"), []);
+    elaborateBody(s.body, inner, false);
+    finishLayer(inner);
+  }
   // Copies are named NAME.(K+i): two stacks may share NAME if their index ranges do not overlap.
   for (let i = 0; i < count; i++) {
     const before = frame.diags.length;

@@ -67,6 +67,18 @@ describe("IR golden fixtures", () => {
         if (op.op === "unary" || op.op === "binary" || op.op === "scalar") seen.add(`${op.op}:${op.fn}`);
         if (op.op === "scalar" && op.scalarFirst) seen.add("scalar:first");
         if (op.op === "linear" && op.bias) seen.add("linear:bias");
+        if (op.op === "norm") seen.add(`norm:${op.kind}`);
+        if (op.op === "attention") {
+          seen.add(`qk_norm:${op.attn.qkNorm}`);
+          seen.add(`rope:${op.attn.rope.kind}`);
+          if (op.attn.rope.yarn) seen.add("attention:yarn");
+          if (op.attn.window > 0) seen.add("attention:window");
+          if (op.attn.kvHeads < op.attn.heads) seen.add("attention:gqa");
+        }
+        if (op.op === "mla") {
+          seen.add(op.attn.qRank > 0 ? "mla:q_rank" : "mla:no_q_rank");
+          if (op.attn.rope.yarn) seen.add("mla:yarn");
+        }
         if (op.op === "moe" || op.op === "shared") {
           seen.add(`pool:${op.pool.kind}`);
           for (const m of op.pool.members ?? []) seen.add(`member:${m.kind}`);
@@ -84,7 +96,9 @@ describe("IR golden fixtures", () => {
       if (p.outputs.length > 1) seen.add("outputs:record");
     }
     const want = [
-      ...["linear", "unary", "binary", "scalar", "shared", "moe"].map((k) => `op:${k}`),
+      ...["linear", "unary", "binary", "scalar", "shared", "moe", "embed", "norm", "attention", "mla"].map((k) => `op:${k}`),
+      "norm:rms", "norm:layer", "qk_norm:none", "qk_norm:full", "qk_norm:head", "rope:half", "rope:interleaved", "rope:none",
+      "attention:yarn", "attention:window", "attention:gqa", "mla:q_rank", "mla:no_q_rank", "mla:yarn",
       ...["sigmoid", "silu", "gelu", "relu", "softmax"].map((f) => `unary:${f}`), // `neg` is never emitted: -x is x * -1
       ...["add", "sub", "mul", "div"].flatMap((f) => [`binary:${f}`, `scalar:${f}`]),
       "scalar:first", "linear:bias", "pool:split", "pool:bias", "loss:balance", "outputs:record", "scope:token", "scope:run",
