@@ -121,6 +121,6 @@ export type { Executor, ExecutorOptions, RunInfo, RoutingResult } from "./execut
 export { interpretReference } from "./reference/interpret.js";
 export * from "./safetensors/index.js";
 export * from "./weights/index.js";
-export { readInputs, randomInputs, writeOutputs, RunInputError } from "./run-io.js";
+export { idInputs, readInputs, randomInputs, writeOutputs, RunInputError } from "./run-io.js";
 export { statsFile, formatStatsJson, referenceStats } from "./stats/router-stats.js";
 export type { RouterStats, StatsFile } from "./stats/router-stats.js";

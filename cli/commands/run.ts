@@ -14,8 +14,8 @@ import type { IrProgram } from "../../compiler/ir/ir.js";
 
 export const runSpec: CommandSpec = {
   name: "run",
-  summary: "run a layer or graph on the GPU",
-  usage: "moec run FILE [--entry NAME] (--weights W.safetensors | --random-weights [--seed N]) (--input X.safetensors | --tokens T) [--output Y.safetensors] [options]",
+  summary: "run a layer, model or graph on the GPU",
+  usage: "moec run FILE [--entry NAME] (--weights W.safetensors | --random-weights [--seed N]) (--input X.safetensors | --input-ids 1,2,3 | --tokens T) [--output Y.safetensors] [options]",
   positionals: { name: "a .moe file", min: 1, max: 1 },
   flags: [
     { name: "entry", type: "string", value: "NAME", help: "the layer/graph to run (optional when the file has exactly one entry point)" },
@@ -24,7 +24,8 @@ export const runSpec: CommandSpec = {
     { name: "random-weights", type: "boolean", help: "run without a checkpoint, with seeded N(0, 1/fan_in) weights" },
     { name: "seed", type: "string", value: "N", help: "seed for --random-weights and random inputs (default 1)" },
     { name: "input", type: "string", value: "FILE", help: "inputs by parameter name (`x` [T, D] as f32/f16/bf16; token ids as I32/I64)" },
-    { name: "tokens", type: "string", value: "T", help: "without --input: run on T tokens of seeded N(0, 1) inputs" },
+    { name: "input-ids", type: "string", value: "ID,ID,…", help: "a model's token ids, inline (instead of --input)" },
+    { name: "tokens", type: "string", value: "T", help: "without --input: run on T tokens of seeded N(0, 1) inputs (token ids: uniform over the vocabulary)" },
     { name: "output", type: "string", value: "FILE", help: "write outputs as f32 safetensors (`y`, or a record's keys)" },
     { name: "dtype", type: "string", value: "f32|f16", help: "storage precision on the GPU (f16 needs shader-f16; accumulation is f32)" },
     { name: "set", type: "multi", value: "NAME=VALUE", help: "override hyper-parameters of the entry, e.g. --set D=64 I=96" },
@@ -51,8 +52,9 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   if (dtype !== "f32" && dtype !== "f16") throw new UsageError(`--dtype takes f32 or f16, found \`${dtype}\``);
   if (f.weights === undefined && !f["random-weights"]) throw new UsageError("give a checkpoint with --weights FILE, or run with --random-weights");
   if (f.weights !== undefined && f["random-weights"]) throw new UsageError("--weights and --random-weights exclude each other");
-  if (f.input === undefined && f.tokens === undefined) throw new UsageError("give inputs with --input FILE, or --tokens T for random inputs");
-  if (f.input !== undefined && f.tokens !== undefined) throw new UsageError("--input and --tokens exclude each other (the input file fixes T)");
+  const given = ["input", "input-ids", "tokens"].filter((n) => f[n] !== undefined);
+  if (given.length === 0) throw new UsageError("give inputs with --input FILE (or --input-ids 1,2,3 for a model), or --tokens T for random inputs");
+  if (given.length > 1) throw new UsageError(`--${given[0]} and --${given[1]} exclude each other (each fixes the inputs and T)`);
   const seed = intFlag(f.seed, "seed") ?? 1;
   const tokens = intFlag(f.tokens, "tokens", 1);
 
@@ -66,7 +68,9 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
 
   let inputs;
   try {
-    inputs = f.input !== undefined ? rt.readInputs(program, path.resolve(io.cwd, f.input as string)) : rt.randomInputs(program, tokens!, seed);
+    inputs = f.input !== undefined
+      ? rt.readInputs(program, path.resolve(io.cwd, f.input as string))
+      : f["input-ids"] !== undefined ? rt.idInputs(program, f["input-ids"] as string) : rt.randomInputs(program, tokens!, seed);
   } catch (e) {
     if (e instanceof rt.RunInputError) {
       io.err(`moec run: ${e.message}`);

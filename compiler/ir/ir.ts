@@ -173,7 +173,7 @@ export interface IrProgram {
   entry: string;
   values: IrValue[];
   inputs: { name: string; value: ValueId }[];
-  /** A single output is named `y`; a record's outputs use its keys. */
+  /** A single output is named `y` (a model's `logits`); a record's outputs use its keys. */
   outputs: { name: string; value: ValueId }[];
   weights: IrWeight[];
   ops: IrOp[];

@@ -8,6 +8,9 @@ import type { GpuContext } from "../gpu/device.js";
 import { fromF16 } from "../gpu/f16.js";
 import { ActivationTooLargeError, BuildContext, type Lowering } from "./build-context.js";
 import { lowerSimpleOp } from "./lower-ops.js";
+import { lowerAttention } from "./lower-attention.js";
+import { lowerAddNorm, lowerEmbed, lowerNorm } from "./lower-model-ops.js";
+import { type Fusions, planFusions } from "./fuse.js";
 import { lowerRoutedPool, lowerSharedPool } from "./lower-pools.js";
 import type { FineSchedule } from "./lower-moe-fine.js";
 import { lowerMoeUnfused, lowerSharedUnfused } from "./lower-moe-unfused.js";
@@ -29,6 +32,11 @@ interface Plan {
   lowerings: Lowering[];
 }
 
+/** An op whose work a neighbour's lowering does (fuse.ts): no dispatch of its own. */
+function absorbed(index: number, kind: string, name: string): Lowering {
+  return { op: index, kind, name, clears: [], encode() {} };
+}
+
 function opName(program: IrProgram, op: IrOp): string {
   return program.values.find((v) => v.id === op.out)?.name ?? `%${op.out}`;
 }
@@ -48,6 +56,8 @@ class GpuExecutor implements Executor {
   /** Largest token capacity whose buffers fit (known once a plan hit the limit; token-chunks.ts). */
   private maxChunk: number | undefined;
   private readonly runUniform: GPUBuffer;
+  /** Residual adds absorbed by the ops around them (fuse.ts). */
+  private readonly fusions: Fusions;
   private disposed = false;
   private busy = false;
 
@@ -63,6 +73,7 @@ class GpuExecutor implements Executor {
     this.subgroups = gpu.features.subgroups && opts.subgroups !== false;
     this.stats = opts.stats ?? false;
     this.runUniform = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: "run" });
+    this.fusions = this.fused ? planFusions(program) : { residual: new Map(), addNorm: new Map(), absorbed: new Set() };
     const activationLimit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize, opts.maxActivationBytes ?? Infinity);
     this.buildGpu = { ...gpu, limits: { ...gpu.limits, maxStorageBufferBindingSize: activationLimit } };
   }
@@ -111,17 +122,27 @@ class GpuExecutor implements Executor {
       for (const v of this.program.values) {
         values.set(v.id, build.storage(cap * v.width, `value ${v.name}`, v.dtype === "i32" ? 4 : bytesPer(this.dtype)));
       }
-      // All ops' pipelines compile concurrently.
+      // All ops' pipelines compile concurrently; residual adds are absorbed by their neighbours.
+      const ops = this.program.ops;
       const lowerings = await Promise.all(
-        this.program.ops.map((op, i) => {
+        ops.map((op, i) => {
           const name = opName(this.program, op);
+          if (this.fusions.absorbed.has(i)) return absorbed(i, op.op, name);
+          const addNorm = this.fusions.addNorm.get(i);
+          if (addNorm !== undefined && op.op === "binary") return lowerAddNorm(build, op, ops[addNorm] as Extract<IrOp, { op: "norm" }>, i, name);
           switch (op.op) {
             case "moe":
               return this.fused ? lowerRoutedPool(build, op, i, name, this.fineSchedule) : lowerMoeUnfused(build, op, i, name);
             case "shared":
               return this.fused ? lowerSharedPool(build, op, i, name) : lowerSharedUnfused(build, op, i, name);
-            case "embed": case "norm": case "attention": case "mla":
-              throw new Error(`running \`${op.op}\` on the GPU is not supported yet`);
+            case "embed":
+              return lowerEmbed(build, op, i, name);
+            case "norm":
+              return lowerNorm(build, op, i, name);
+            case "attention":
+              return lowerAttention(build, op, i, name, this.fusions.residual.get(i));
+            case "mla":
+              throw new Error(`running \`mla\` on the GPU is not supported yet`);
             default:
               return lowerSimpleOp(build, op, i, name);
           }
@@ -147,12 +168,24 @@ class GpuExecutor implements Executor {
     for (const inp of this.program.inputs) {
       const v = this.program.values.find((x) => x.id === inp.value)!;
       const data = inputs.get(inp.name);
+      if (data instanceof Int32Array) this.checkIds(inp.name, inp.value, data);
       const want = `${v.dtype === "i32" ? "Int32Array" : "Float32Array"} of tokens × ${v.width} = ${tokens * v.width} values`;
       if (!data) throw new ExecutorInputError(`missing input '${inp.name}' (expected a ${want})`);
       const okType = v.dtype === "i32" ? data instanceof Int32Array : data instanceof Float32Array;
       if (!okType) throw new ExecutorInputError(`input '${inp.name}' is a ${data.constructor.name}, expected a ${want}`);
       if (data.length !== tokens * v.width) {
         throw new ExecutorInputError(`input '${inp.name}' has ${data.length} values, expected a ${want}`);
+      }
+    }
+  }
+
+  /** Token ids must index every embedding that reads them (LANGUAGE.md §13.1): the first bad one is named. */
+  private checkIds(name: string, value: ValueId, ids: Int32Array): void {
+    for (const op of this.program.ops) {
+      if (op.op !== "embed" || op.ids !== value) continue;
+      for (let t = 0; t < ids.length; t++) {
+        const id = ids[t]!;
+        if (id < 0 || id >= op.vocab) throw new ExecutorInputError(`input '${name}': token ${t} is id ${id}, outside the vocabulary 0…${op.vocab - 1} of '${op.weight}'`);
       }
     }
   }

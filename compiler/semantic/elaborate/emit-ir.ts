@@ -24,10 +24,11 @@ export function input(frame: Frame, name: string, value: Tensor): Tensor {
   return { ...value, ir: id };
 }
 
-/** The entry's outputs: a single output is `y`, a record's outputs use its keys. */
+/** The entry's outputs: a single output is `y` (a model's: `logits`, LANGUAGE.md §13.1), a record's outputs use its keys. */
 export function outputs(frame: Frame, output: LayerOutput): void {
   if (!frame.emit) return;
-  if (output.single && output.single.t === "tensor" && output.single.ir !== undefined) frame.emit.outputs.push({ name: "y", value: output.single.ir });
+  const single = frame.isModel ? "logits" : "y";
+  if (output.single && output.single.t === "tensor" && output.single.ir !== undefined) frame.emit.outputs.push({ name: single, value: output.single.ir });
   for (const r of output.record ?? []) if (r.value.t === "tensor" && r.value.ir !== undefined) frame.emit.outputs.push({ name: r.name, value: r.value.ir });
 }
 

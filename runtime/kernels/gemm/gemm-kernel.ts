@@ -16,9 +16,9 @@
 //             limit costs a dispatch per chunk), `expert-concat` (a shared pool's down projection:
 //             K runs over every expert's hidden units), `member-up` / `member-down` (packed
 //             heterogeneous members); `gated`: a second matrix (SwiGLU's gate) in the same tile.
-//   epilogue  bias, activation (act(gate) · up when gated), routing weight, accumulate into the
-//             output (residuals, weight chunks), and the store: at the tile row's position or at
-//             its slot/token, as the storage type or f32, with a row stride and offset.
+//   epilogue  bias, activation (act(gate) · up when gated), routing weight, a residual input,
+//             accumulate into the output (weight chunks), and the store: at the tile row's position
+//             or at its slot/token, as the storage type or f32, with a row stride and offset.
 //
 // The uniforms are named by the choices (defineKernel), so host code fills them by name.
 
@@ -51,6 +51,9 @@ export interface GemmEpilogue {
   routingWeight?: boolean;
   /** Add what the output holds when the `accumulate` flag is set (weight chunks after the first, residuals). */
   accumulate?: boolean;
+  /** Add a residual tensor laid out like the output (`out = x·Wᵀ + residual`: attention's output
+   *  projection with the `h + attn` that follows it), when the `residual` flag is set. */
+  residual?: { buffer: string };
   /** Output buffer, where a row goes (`position`: the tile row m·BM + r; `id`: its slot or token) and its type. */
   store: { buffer: string; row: "position" | "id"; type: "st" | "f32" };
 }
@@ -217,6 +220,7 @@ function epilogue(d: GemmDesign, wf: WeightForm, gated: boolean): string {
   if (e.routingWeight) lines.push("v *= wts[row_id[r]];");
   const row = e.store.row === "position" ? "tile_m * BM + r" : "row_id[r]";
   const at = `p.out_off + (${row}) * p.ld + col`;
+  if (e.residual) lines.push(`if (p.residual != 0u) { v += f32(${e.residual.buffer}[${at}]); }`);
   if (e.accumulate) lines.push(`if (p.accumulate != 0u) { v += f32(${e.store.buffer}[${at}]); }`);
   lines.push(`${e.store.buffer}[${at}] = ${e.store.type === "st" ? "st(v)" : "v"};`);
   return lines.join("\n        ");
@@ -239,6 +243,7 @@ function uniformsOf(d: GemmDesign): Record<string, "u32"> {
   if (d.epilogue.act && !members) u["act"] = "u32";
   if (d.epilogue.bias && !members) u["bias"] = "u32";
   if (d.epilogue.accumulate) u["accumulate"] = "u32";
+  if (d.epilogue.residual) u["residual"] = "u32";
   return u;
 }
 
@@ -253,6 +258,7 @@ function buffersOf(d: GemmDesign): Record<string, BufferDecl> {
     bufs[d.epilogue.bias.buffer] = read();
     if (d.gate && d.epilogue.bias.gate) bufs[d.epilogue.bias.gate] = read();
   }
+  if (d.epilogue.residual) bufs[d.epilogue.residual.buffer] = read();
   bufs[d.epilogue.store.buffer] = write(d.epilogue.store.type === "st" ? "array<st>" : "array<f32>");
   return bufs;
 }

@@ -15,15 +15,17 @@ import { GEMM_BM, GEMM_BN, gemmKernel, type GemmKernel } from "./gemm-kernel.js"
 
 export { GEMM_BM as LINEAR_BM };
 
-export function linearKernel(dtype: StorageDtype): GemmKernel {
+/** `residual`: the variant that adds a residual input `res` laid out like `out` (attention's output
+ *  projection fused with the `h + attn` after it). */
+export function linearKernel(dtype: StorageDtype, residual = false): GemmKernel {
   return gemmKernel({
-    name: "linear",
+    name: residual ? "linear+residual" : "linear",
     dtype,
     rows: { kind: "tokens" },
     weights: "rows",
     a: "a",
     b: "weight",
-    epilogue: { bias: { buffer: "b" }, store: { buffer: "out", row: "id", type: "st" } },
+    epilogue: { bias: { buffer: "b" }, ...(residual ? { residual: { buffer: "res" } } : {}), store: { buffer: "out", row: "id", type: "st" } },
   });
 }
 
@@ -42,12 +44,16 @@ export function routerGateKernel(dtype: StorageDtype): GemmKernel {
 /** Column tiles of a chunk of rows [g0, g1) (the grid is tiles × ⌈rows / BM⌉). */
 export const chunkTiles = (g0: number, g1: number): number => Math.ceil((g1 - g0) / GEMM_BN);
 
-/** `linear` uniforms: rows (0: the run's T), N outputs of K inputs, the bound chunk [g0, g1) (default: all of N). */
-export function linearParams(o: { rows: number; N: number; K: number; wOff?: number; bOff?: number; g0?: number; g1?: number; bias: boolean }): { values: Record<string, number>; ntn: number } {
+/** `linear` uniforms: rows (0: the run's T), N outputs of K inputs, the bound chunk [g0, g1) (default: all of N);
+ *  `residual` for the residual variant (whether to add it); `ld`/`outOff` to write the columns into
+ *  a wider output (row stride, first column). */
+export function linearParams(o: { rows: number; N: number; K: number; wOff?: number; bOff?: number; g0?: number; g1?: number; bias: boolean; residual?: boolean; ld?: number; outOff?: number }): { values: Record<string, number>; ntn: number } {
   const g0 = o.g0 ?? 0;
   const g1 = Math.min(o.g1 ?? o.N, o.N);
   const ntn = chunkTiles(g0, g1);
-  return { values: { ntn, lda: o.K, ld: o.N, out_off: 0, rows: o.rows, K: o.K, g0, g1, w_off: o.wOff ?? 0, b_off: o.bOff ?? 0, bias: o.bias ? 1 : 0 }, ntn };
+  const values: Record<string, number> = { ntn, lda: o.K, ld: o.ld ?? o.N, out_off: o.outOff ?? 0, rows: o.rows, K: o.K, g0, g1, w_off: o.wOff ?? 0, b_off: o.bOff ?? 0, bias: o.bias ? 1 : 0 };
+  if (o.residual !== undefined) values["residual"] = o.residual ? 1 : 0;
+  return { values, ntn };
 }
 
 /** Router gate uniforms: scores of rows [g0, g1) of W [E, K] into scr at goff, row stride gstride. */
