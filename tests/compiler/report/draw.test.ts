@@ -30,7 +30,7 @@ const CASES: { file: string; entry?: string; pools: string[]; shared: string[]; 
   { file: "examples/smora.moe", pools: ["R"], shared: [], routers: ["r"], texts: ["64 × lowrank(rank = 1)"] },
   { file: "examples/mmoe.moe", pools: ["E"], shared: [], routers: ["g_click", "g_like"], texts: ["click = moe(x, g_click, E)", "like = moe(x, g_like, E)"] },
   { file: "examples/agents.moe", entry: "review", pools: ["E"], shared: [], routers: ["r"], texts: ["agent 0: mixtral_moe(D = D, I = 1024)", "agent 2: mixtral_moe(D = D, I = 1024)"] },
-  { file: "examples/models/mixtral_8x7b.moe", pools: ["E"], shared: [], routers: ["r"], texts: ["repeat ×32 as layers", "self_attn = attention", "block_sparse_moe = mixtral_moe(D = D, N = 8, I = 14336)", "8 × ffn(hidden = 14336, swiglu)"] },
+  { file: "examples/models/mixtral_8x7b.moe", pools: ["E"], shared: [], routers: ["r"], texts: ["repeat ×32 as layers", "self_attn = attention", "block_sparse_moe = mixtral_moe(D = D, N = N, I = I)", "8 × ffn(hidden = 14336, swiglu)"] },
   { file: "examples/models/deepseek_moe_16b.moe", pools: ["E"], shared: ["S"], routers: ["r"], texts: ["repeat ×1 as layers", "repeat ×27 as layers", "(layers.1–27)", "mlp = ffn"] },
   { file: "examples/models/qwen1_5_moe_a2_7b.moe", pools: ["E"], shared: ["S"], routers: ["r"], texts: ["repeat ×24 as layers"] },
   { file: "examples/models/olmoe_1b_7b.moe", pools: ["experts"], shared: [], routers: ["gate"], texts: ["64 × ffn(hidden = 1024, swiglu)", "linear |> softmax |> topk(8)", "qk_norm"] },
