@@ -9,6 +9,7 @@ import { fromF16 } from "../gpu/f16.js";
 import { ActivationTooLargeError, BuildContext, type Lowering } from "./build-context.js";
 import { lowerSimpleOp } from "./lower-ops.js";
 import { lowerAttention } from "./lower-attention.js";
+import { lowerMla } from "./lower-mla.js";
 import { lowerAddNorm, lowerEmbed, lowerNorm } from "./lower-model-ops.js";
 import { type Fusions, planFusions } from "./fuse.js";
 import { lowerRoutedPool, lowerSharedPool } from "./lower-pools.js";
@@ -142,7 +143,7 @@ class GpuExecutor implements Executor {
             case "attention":
               return lowerAttention(build, op, i, name, this.fusions.residual.get(i));
             case "mla":
-              throw new Error(`running \`mla\` on the GPU is not supported yet`);
+              return lowerMla(build, op, i, name, this.fusions.residual.get(i));
             default:
               return lowerSimpleOp(build, op, i, name);
           }

@@ -41,36 +41,10 @@ export async function lowerAttention(b: BuildContext, op: AttentionOp, index: nu
   const qkv = b.storage(b.cap * width, `${name}.qkv`);
   const heads = b.storage(b.cap * qw, `${name}.heads`);
   const steps: Step[] = [];
-  const rowTiles = (T: number) => Math.ceil(T / LINEAR_BM);
 
-  // 1. The projections: one GEMM over [wq; wk; wv] when it fits a binding.
-  const parts = [["wq", "bq", qw, 0], ["wk", "bk", kw, qw], ["wv", "bv", kw, qw + kw]] as const;
-  if (width * D * bytesPer(b.dtype) <= b.weights.maxBindingBytes) {
-    const concat = (names: readonly string[], rowLen: number, label: string) =>
-      b.weights.derivedBuffer(`${a.key}#${label}@${b.dtype}`, () => {
-        const all = new Float32Array(width * rowLen);
-        let at = 0;
-        for (const n of names) {
-          const t = b.weights.host(`${a.key}.${n}`, tensor.get(n)!.shape, what(n));
-          all.set(t, at);
-          at += t.length;
-        }
-        return uploadFloats(b.device, all, b.dtype, `${a.key} ${label}`);
-      });
-    const weight = concat(["wq", "wk", "wv"], D, "qkv");
-    const bias = a.bias ? concat(["bq", "bk", "bv"], 1, "qkv_bias") : b.dummy();
-    const p = linearParams({ rows: 0, N: width, K: D, bias: a.bias });
-    steps.push(await b.step(linearKernel(b.dtype), p.values, { a: b.value(op.x), weight, b: bias, out: qkv }, (T) => grid2D(p.ntn * rowTiles(T), maxDim)));
-  } else {
-    for (const [w, bn, rows, off] of parts) {
-      const chunks = b.weights.chunked(`${a.key}.${w}`, rows, D, what(w));
-      const bias = a.bias ? b.weights.whole(`${a.key}.${bn}`, [rows], what(bn)) : b.dummy();
-      for (const c of chunks.chunks) {
-        const p = linearParams({ rows: 0, N: rows, K: D, g0: c.g0, g1: c.g1, bias: a.bias, ld: width, outOff: off });
-        steps.push(await b.step(linearKernel(b.dtype), p.values, { a: b.value(op.x), weight: c.buffer, b: bias, out: qkv }, (T) => grid2D(p.ntn * rowTiles(T), maxDim)));
-      }
-    }
-  }
+  // 1. The projections: one GEMM over [wq; wk; wv] (and their biases) when it fits a binding.
+  const proj = ["wq", "wk", "wv"].map((n, i) => ({ name: `${a.key}.${n}`, rows: [qw, kw, kw][i]!, what: what(n), bias: a.bias ? `${a.key}.${["bq", "bk", "bv"][i]}` : undefined }));
+  steps.push(...(await projection(b, `${a.key}#qkv`, proj, b.value(op.x), D, D, 0, qkv, width)));
 
   // 2. q/k norm and rotary, in place.
   if (a.qkNorm !== "none" || a.rope.kind !== "none") {
@@ -86,7 +60,7 @@ export async function lowerAttention(b: BuildContext, op: AttentionOp, index: nu
 
   // 3. Scores, softmax and values, tiled.
   const BK = flashKeyTile(hd, hd, b.gpu.limits.maxComputeWorkgroupStorageSize);
-  const flash = flashParams({ H, KV, qLd: width, qOff: 0, kLd: width, kOff: qw, vLd: width, vOff: qw + kw, oLd: qw, scale: attentionScale(a), window: a.window });
+  const flash = flashParams({ H, KV, qLd: width, qOff: 0, kLd: width, kOff: qw, vLd: width, vOff: qw + kw, oLd: qw, scale: attentionScale(a), window: a.window }, hd, hd);
   steps.push(await b.step(flashAttentionKernel({ dtype: b.dtype, QD: hd, VD: hd, BK }), flash, { q: qkv, k: qkv, v: qkv, out: heads }, (T) => grid2D(Math.ceil(T / FLASH_BQ) * H, maxDim)));
 
   // 4. The output projection, adding the residual when the add after it was fused.
@@ -102,6 +76,54 @@ export async function lowerAttention(b: BuildContext, op: AttentionOp, index: nu
       for (const s of steps) record(rec, s, T);
     },
   };
+}
+
+/** One of the matrices a projection stacks: [rows, K] under `name`, with an optional bias [rows]. */
+export interface ProjectionPart {
+  name: string;
+  rows: number;
+  what: string;
+  bias?: string;
+}
+
+/**
+ * out[:, 0…Σrows) = a · [W₁; W₂; …]ᵀ (+ biases), reading A as the K columns at `aOff` of rows of
+ * stride `lda`, writing rows of stride `ld`: one GEMM over the matrices concatenated at upload
+ * (kept by the weight store under `key`) when that fits one binding, else one per matrix and row chunk.
+ */
+export async function projection(b: BuildContext, key: string, parts: ProjectionPart[], a: GPUBuffer, K: number, lda: number, aOff: number, out: GPUBuffer, ld: number): Promise<Step[]> {
+  const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
+  const rows = parts.reduce((n, p) => n + p.rows, 0);
+  const biased = parts.some((p) => p.bias);
+  const grid = (ntn: number) => (T: number) => grid2D(ntn * Math.ceil(T / LINEAR_BM), maxDim);
+  if (rows * K * bytesPer(b.dtype) <= b.weights.maxBindingBytes) {
+    const concat = (label: string, rowLen: number, pick: (p: ProjectionPart) => string | undefined) =>
+      b.weights.derivedBuffer(`${key}.${label}@${b.dtype}`, () => {
+        const all = new Float32Array(rows * rowLen);
+        let at = 0;
+        for (const p of parts) {
+          const name = pick(p);
+          if (name) all.set(b.weights.host(name, rowLen === 1 ? [p.rows] : [p.rows, K], rowLen === 1 ? `${p.what} bias` : p.what), at);
+          at += p.rows * rowLen;
+        }
+        return uploadFloats(b.device, all, b.dtype, `${key} ${label}`);
+      });
+    const weight = concat("weight", K, (p) => p.name);
+    const bias = biased ? concat("bias", 1, (p) => p.bias) : b.dummy();
+    const p = linearParams({ rows: 0, N: rows, K, bias: biased, ld, lda, aOff });
+    return [await b.step(linearKernel(b.dtype), p.values, { a, weight, b: bias, out }, grid(p.ntn))];
+  }
+  const steps: Step[] = [];
+  let off = 0;
+  for (const part of parts) {
+    const bias = part.bias ? b.weights.whole(part.bias, [part.rows], `${part.what} bias`) : b.dummy();
+    for (const c of b.weights.chunked(part.name, part.rows, K, part.what).chunks) {
+      const p = linearParams({ rows: 0, N: part.rows, K, g0: c.g0, g1: c.g1, bias: part.bias !== undefined, ld, outOff: off, lda, aOff });
+      steps.push(await b.step(linearKernel(b.dtype), p.values, { a, weight: c.buffer, b: bias, out }, grid(p.ntn)));
+    }
+    off += part.rows;
+  }
+  return steps;
 }
 
 /** out = heads · woᵀ (+ residual): one GEMM per row chunk of wo [D, width]. */

@@ -6,8 +6,8 @@
 // update the row's running max m and sum l, rescale the accumulator by exp(m_old − m_new) and add
 // p · v. Position t reads positions ≤ t (and with `window` W > 0 only t − W < s ≤ t).
 //
-// Heads are addressed generically — q(t, h, d) = q[t·q_ld + q_off + h·QD + d], keys and values
-// likewise for KV heads, query head h reading kv head h / (H / KV) (GQA by index) — so the fused
+// Heads are addressed generically — q(t, h, d) = q[t·q_ld + q_off + h·q_hs + d], keys and values
+// likewise for KV heads (head strides q_hs, k_hs, v_hs: MLA's values sit inside [k_nope | v] heads), query head h reading kv head h / (H / KV) (GQA by index) — so the fused
 // [q | k | v] projection of `attention` and MLA's assembled heads (QD = nope + rope, VD = v_dim)
 // share it. QD and VD are compile-time constants (the lanes' register arrays); BK is chosen to fit
 // the device's workgroup memory.
@@ -36,16 +36,21 @@ export interface FlashLayout {
   kOff: number;
   vLd: number;
   vOff: number;
+  /** Head strides within a row (default: the head widths QD, QD, VD). */
+  qHs?: number;
+  kHs?: number;
+  vHs?: number;
   /** Row stride of the output [T, H·VD]. */
   oLd: number;
   scale: number;
   window: number;
 }
 
-export function flashParams(o: FlashLayout) {
+export function flashParams(o: FlashLayout, QD: number, VD: number) {
   return {
     H: o.H, group: o.H / o.KV, q_ld: o.qLd, q_off: o.qOff, k_ld: o.kLd, k_off: o.kOff,
-    v_ld: o.vLd, v_off: o.vOff, o_ld: o.oLd, window: o.window, scale: o.scale,
+    v_ld: o.vLd, v_off: o.vOff, o_ld: o.oLd, window: o.window,
+    q_hs: o.qHs ?? QD, k_hs: o.kHs ?? QD, v_hs: o.vHs ?? VD, scale: o.scale,
   };
 }
 
@@ -58,7 +63,7 @@ export function flashAttentionKernel(o: { dtype: StorageDtype; QD: number; VD: n
     dtype: o.dtype,
     uniforms: {
       H: "u32", group: "u32", q_ld: "u32", q_off: "u32", k_ld: "u32", k_off: "u32",
-      v_ld: "u32", v_off: "u32", o_ld: "u32", window: "u32", scale: "f32",
+      v_ld: "u32", v_off: "u32", o_ld: "u32", window: "u32", q_hs: "u32", k_hs: "u32", v_hs: "u32", scale: "f32",
     },
     buffers: { q: read(), k: read(), v: read(), out: write() },
     body: /* wgsl */ `
@@ -85,7 +90,7 @@ fn main(${WG_BUILTINS}) {
   var qv: array<f32, ${NQ}>;
   for (var i = 0u; i < ${NQ}u; i++) {
     let d = lane + LANES * i;
-    if (live && d < QD) { qv[i] = f32(q[t * p.q_ld + p.q_off + h * QD + d]) * p.scale; }
+    if (live && d < QD) { qv[i] = f32(q[t * p.q_ld + p.q_off + h * p.q_hs + d]) * p.scale; }
   }
   var acc: array<f32, ${NV}>;
   var m = -3.402823e38;
@@ -97,13 +102,13 @@ fn main(${WG_BUILTINS}) {
     for (var idx = tid; idx < BK * QD; idx += ${WG}u) {
       let s = kb + idx / QD;
       var val = 0.0;
-      if (s <= q_last) { val = f32(k[s * p.k_ld + p.k_off + kvh * QD + idx % QD]); }
+      if (s <= q_last) { val = f32(k[s * p.k_ld + p.k_off + kvh * p.k_hs + idx % QD]); }
       kt[idx] = val;
     }
     for (var idx = tid; idx < BK * VD; idx += ${WG}u) {
       let s = kb + idx / VD;
       var val = 0.0;
-      if (s <= q_last) { val = f32(v[s * p.v_ld + p.v_off + kvh * VD + idx % VD]); }
+      if (s <= q_last) { val = f32(v[s * p.v_ld + p.v_off + kvh * p.v_hs + idx % VD]); }
       vt[idx] = val;
     }
     workgroupBarrier();

@@ -88,8 +88,8 @@ fn main(${WG_BUILTINS}) {
   var rq = 1.0;
   var rk = 1.0;
   if (p.norm == ${QK_NORM.full}u) {
-    rq = inverseSqrt(sum_sq(row + p.q_off, p.hq * p.hdq, tid) / f32(p.hq * p.hdq) + p.eps);
-    rk = inverseSqrt(sum_sq(row + p.k_off, p.hk * p.hdk, tid) / f32(p.hk * p.hdk) + p.eps);
+    rq = inverseSqrt(sum_sq(row + p.q_off, p.hq * p.hdq, tid) / f32(max(1u, p.hq * p.hdq)) + p.eps);
+    rk = inverseSqrt(sum_sq(row + p.k_off, p.hk * p.hdk, tid) / f32(max(1u, p.hk * p.hdk)) + p.eps);
   }
   let pos = f32(p.pos0 + t);
   let half = p.rope_dim / 2u;

@@ -81,7 +81,7 @@ export function ffnUpParams(o: { D: number; I: number; N: number; maxK: number; 
   }
   // Dense: the tile grid covers the chunk's columns of the [N·I, D] matrix.
   const ntn = Math.ceil((o.chunk.g1 - o.chunk.g0) / GEMM_BN);
-  return { values: { ...common, ntn, ld: o.N * o.I, rows: 0, w_off: 0, b_off: 0 }, ntn };
+  return { values: { ...common, ntn, ld: o.N * o.I, rows: 0, w_off: 0, b_off: 0, a_off: 0 }, ntn };
 }
 
 /** Down-projection uniforms and column tiles; `first`: the first weight chunk (dense: later chunks accumulate). */

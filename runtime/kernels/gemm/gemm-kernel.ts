@@ -228,16 +228,20 @@ function epilogue(d: GemmDesign, wf: WeightForm, gated: boolean): string {
 
 // ------------------------------------------------------------------------------------------ the kernel
 
+/** A dense matrix over token rows (`linear`, router gate, shared pools' up GEMM): its A may be a
+ *  column span of a wider buffer (`a_off`, with `lda` the row stride). */
+const denseRowsOf = (d: GemmDesign): boolean => d.weights === "rows" && d.rows.kind === "tokens";
+
 /** The uniforms of a design, in struct order. */
 function uniformsOf(d: GemmDesign): Record<string, "u32"> {
   const u: Record<string, "u32"> = { ntn: "u32", lda: "u32", ld: "u32", out_off: "u32" };
   if (d.rows.kind === "tokens") u["rows"] = "u32";
   else if (d.rows.gather) u["maxK"] = "u32";
   if (d.weights === "rows" || d.weights === "member-up") u["K"] = "u32";
-  const denseRows = d.weights === "rows" && d.rows.kind === "tokens";
+  const denseRows = denseRowsOf(d);
   if (d.weights !== "member-up" && !denseRows) u["ncols"] = "u32";
   if (d.weights === "rows" || d.weights === "expert-concat") Object.assign(u, { g0: "u32", g1: "u32" });
-  if (denseRows) Object.assign(u, { w_off: "u32", b_off: "u32" });
+  if (denseRows) Object.assign(u, { w_off: "u32", b_off: "u32", a_off: "u32" });
   if (d.weights === "expert-concat") Object.assign(u, { I: "u32", k_lo: "u32", k_hi: "u32" });
   const members = d.rows.kind === "sorted" && d.rows.members;
   if (d.epilogue.act && !members) u["act"] = "u32";
@@ -278,7 +282,7 @@ export function gemmKernel(d: GemmDesign): GemmKernel {
     K: wf.K,
     kStart: wf.k0,
     gated,
-    loadA: `let ar = ${aRow(d)}; if (ar != NONE) { v = f32(${d.a}[ar * p.lda + k]); }`,
+    loadA: `let ar = ${aRow(d)}; if (ar != NONE) { v = f32(${d.a}[ar * p.lda + ${denseRowsOf(d) ? "p.a_off + " : ""}k]); }`,
     loadB: wf.load(d.gate),
   });
   const body = /* wgsl */ `

@@ -46,12 +46,12 @@ export const chunkTiles = (g0: number, g1: number): number => Math.ceil((g1 - g0
 
 /** `linear` uniforms: rows (0: the run's T), N outputs of K inputs, the bound chunk [g0, g1) (default: all of N);
  *  `residual` for the residual variant (whether to add it); `ld`/`outOff` to write the columns into
- *  a wider output (row stride, first column). */
-export function linearParams(o: { rows: number; N: number; K: number; wOff?: number; bOff?: number; g0?: number; g1?: number; bias: boolean; residual?: boolean; ld?: number; outOff?: number }): { values: Record<string, number>; ntn: number } {
+ *  a wider output (row stride, first column); `lda`/`aOff` to read A as a column span of a wider one. */
+export function linearParams(o: { rows: number; N: number; K: number; wOff?: number; bOff?: number; g0?: number; g1?: number; bias: boolean; residual?: boolean; ld?: number; outOff?: number; lda?: number; aOff?: number }): { values: Record<string, number>; ntn: number } {
   const g0 = o.g0 ?? 0;
   const g1 = Math.min(o.g1 ?? o.N, o.N);
   const ntn = chunkTiles(g0, g1);
-  const values: Record<string, number> = { ntn, lda: o.K, ld: o.ld ?? o.N, out_off: o.outOff ?? 0, rows: o.rows, K: o.K, g0, g1, w_off: o.wOff ?? 0, b_off: o.bOff ?? 0, bias: o.bias ? 1 : 0 };
+  const values: Record<string, number> = { ntn, lda: o.lda ?? o.K, ld: o.ld ?? o.N, out_off: o.outOff ?? 0, rows: o.rows, K: o.K, g0, g1, w_off: o.wOff ?? 0, b_off: o.bOff ?? 0, a_off: o.aOff ?? 0, bias: o.bias ? 1 : 0 };
   if (o.residual !== undefined) values["residual"] = o.residual ? 1 : 0;
   return { values, ntn };
 }
@@ -59,5 +59,5 @@ export function linearParams(o: { rows: number; N: number; K: number; wOff?: num
 /** Router gate uniforms: scores of rows [g0, g1) of W [E, K] into scr at goff, row stride gstride. */
 export function routerGateParams(o: { K: number; g0: number; g1: number; goff: number; gstride: number }): { values: Record<string, number>; ntn: number } {
   const ntn = chunkTiles(o.g0, o.g1);
-  return { values: { ntn, lda: o.K, ld: o.gstride, out_off: o.goff, rows: 0, K: o.K, g0: o.g0, g1: o.g1, w_off: 0, b_off: 0 }, ntn };
+  return { values: { ntn, lda: o.K, ld: o.gstride, out_off: o.goff, rows: 0, K: o.K, g0: o.g0, g1: o.g1, w_off: 0, b_off: 0, a_off: 0 }, ntn };
 }
