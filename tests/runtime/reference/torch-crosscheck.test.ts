@@ -7,8 +7,9 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { attentionTensors, mlaTensors, type BlockTensor } from "../../../compiler/ir/block-tensors.js";
-import type { IrAttention, IrMla, IrRope } from "../../../compiler/ir/ir.js";
+import type { IrAttention, IrMla } from "../../../compiler/ir/ir.js";
 import { attentionReference, mlaReference } from "../../../runtime/reference/ref-attention.js";
+import { attn, mlaDesc, rope, yarn } from "../../helpers/model-blocks.js";
 import { itNeeding, type Need } from "../../helpers/needs.js";
 import { normals, rng } from "../../helpers/random.js";
 
@@ -28,11 +29,6 @@ const torchNeed: Need = {
   available: python !== undefined,
   missing: "no python3 that imports torch (.ci/run installs Debian's python3-torch: apt-get install python3-torch)",
 };
-
-const yarn = (factor: number, original: number, mscale = 1, mscaleAllDim = 0): IrRope["yarn"] => ({ factor, original, betaFast: 32, betaSlow: 1, mscale, mscaleAllDim });
-const rope = (kind: IrRope["kind"], dim: number, theta = 10000, y?: IrRope["yarn"]): IrRope => ({ kind, theta, dim, ...(y ? { yarn: y } : {}) });
-const attn = (o: Partial<IrAttention> & Pick<IrAttention, "heads" | "kvHeads" | "headDim" | "rope">): IrAttention => ({ key: "a", bias: false, qkNorm: "none", qkEps: 1e-6, window: 0, ...o });
-const mlaDesc = (o: Partial<IrMla> & Pick<IrMla, "heads" | "qRank" | "kvRank" | "nopeDim" | "ropeDim" | "vDim" | "rope">): IrMla => ({ key: "m", normEps: 1e-6, ...o });
 
 type Case = { name: string; T: number; D: number } & ({ kind: "attention"; desc: IrAttention } | { kind: "mla"; desc: IrMla });
 
