@@ -80,8 +80,7 @@ describe("the attention reference against Hugging Face's forward in PyTorch", ()
     const built = cases.map((c, i) => ({ c, ...build(c, 1000 + i) }));
     const request = { cases: built.map(({ c, w, shapes, x }) => ({ name: c.name, kind: c.kind, desc: c.desc, T: c.T, D: c.D, x: Array.from(x), w, shapes })) };
     const res = spawnSync(python!, [script], { input: JSON.stringify(request), encoding: "utf8", timeout: 120_000, maxBuffer: 64 << 20 });
-    expect(res.stderr).toBe("");
-    expect(res.status).toBe(0);
+    expect(res.status, res.stderr).toBe(0); // stderr may carry PyTorch's own warnings; only the exit status counts
     const torchOut = JSON.parse(res.stdout) as Record<string, number[]>;
     const report: string[] = [];
     for (const { c, W, x } of built) {
