@@ -1,10 +1,13 @@
 // A float64 CPU interpreter of the IR: the reference every GPU result is compared with for the
 // constructs ONNX Runtime does not cover. Deliberately simple and independent of the kernels:
-// token by token, expert by expert, in float64.
+// token by token, expert by expert, in float64. This file dispatches; the model ops (embed, norm,
+// attention, mla) are in ref-blocks.ts and ref-attention.ts.
 
 import type { IrOp, IrProgram, IrRouter, ValueId } from "../../compiler/ir/ir.js";
 import { expertForward, type RefTensors, tensor } from "./ref-experts.js";
 import { gelu, relu, sigmoid, silu, softmax } from "../../stdlib/math64.js";
+import { attentionReference, mlaReference } from "./ref-attention.js";
+import { embedReference, normReference } from "./ref-blocks.js";
 import { routeReference, type Streams, type TokenSelection } from "./ref-router.js";
 
 export type { TokenSelection } from "./ref-router.js";
@@ -130,8 +133,14 @@ function evalOp(op: IrOp, get: (id: ValueId) => Float64Array, width: (id: ValueI
       }
       return out;
     }
-    case "embed": case "norm": case "attention": case "mla":
-      throw new Error(`reference: \`${op.op}\` is not implemented yet`);
+    case "embed":
+      return embedReference(tensor(W, `${op.weight}.weight`, op.vocab * outW), op.vocab, outW, get(op.ids), T);
+    case "norm":
+      return normReference(op.kind, W, op.weight, op.eps, get(op.x), T, outW);
+    case "attention":
+      return attentionReference(op.attn, W, get(op.x), T, width(op.x));
+    case "mla":
+      return mlaReference(op.attn, W, get(op.x), T, width(op.x));
   }
 }
 
