@@ -213,7 +213,7 @@ export function lowerEntry(files: string[], opts: CompileOptions = {}): LoweredP
   const r = c.elaborator.elaborate(sel.decl!, sel.file, bindings, { emit: builder, entry: true });
   const errors = r.diagnostics.filter((d) => d.severity === "error");
   if (errors.length) return { diagnostics: [...res.diagnostics, ...errors], unsupported: builder.unsupported, info: res.info };
-  const program = builder.build(res.info.name);
+  const program = builder.build(res.info.name, res.info.kind === "model");
   attachPluginStages(program, c.registry);
   // A program with unsupported constructs is incomplete by design; there is nothing to verify.
   if (builder.unsupported.length === 0 && (opts.verifyIr ?? irDebugEnabled())) {

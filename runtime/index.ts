@@ -3,6 +3,7 @@
 //   const rt = await createRuntime();                        // a WebGPU adapter through Dawn
 //   const layer = await rt.load(program, { weights: "w.safetensors" });   // or { randomSeed: 1 }
 //   const { y } = await layer.run({ x }, tokens);
+//   const logits = await model.forward([1, 2, 3]);           // a model: [T, V] logits
 //   layer.dispose(); rt.dispose();
 import type { IrProgram } from "../compiler/ir/ir.js";
 import type { GpuContext, AcquireGpuOptions } from "./gpu/device.js";
@@ -38,6 +39,8 @@ export interface LoadOptions {
   maxActivationBytes?: number;
   /** Compute routing statistics (LANGUAGE.md §10) on the GPU every run: `lastStats`. */
   stats?: boolean;
+  /** Update router state after each run (default: layers yes, models no; LANGUAGE.md §13.0). */
+  updateState?: boolean;
 }
 
 export interface LoadedProgram {
@@ -53,6 +56,8 @@ export interface LoadedProgram {
   readState(): Promise<Map<string, Float32Array>>;
   /** Sets router state vectors by tensor name (e.g. `r.elastic_k`) for the next runs. */
   writeState(values: Map<string, ArrayLike<number>> | Record<string, ArrayLike<number>>): Promise<void>;
+  /** A model: the logits [T, V] of token ids at positions 0…T−1 (LANGUAGE.md §13.1). */
+  forward(ids: Int32Array | readonly number[]): Promise<Float32Array>;
   dispose(): void;
 }
 
@@ -85,6 +90,7 @@ export async function createRuntime(opts: AcquireGpuOptions = {}): Promise<Runti
         maxBindingBytes: lopts.maxBindingBytes,
         maxActivationBytes: lopts.maxActivationBytes,
         stats: lopts.stats,
+        updateState: lopts.updateState,
       });
       return {
         program,
@@ -106,6 +112,15 @@ export async function createRuntime(opts: AcquireGpuOptions = {}): Promise<Runti
           }
           const out = await exec.run(map, T);
           return Object.fromEntries(out);
+        },
+        async forward(ids) {
+          const input = program.inputs[0];
+          if (!program.model || program.inputs.length !== 1 || program.values[input!.value]!.dtype !== "i32") {
+            throw new TypeError(`forward() runs a model over token ids; \`${program.entry}\` is not one (use run())`);
+          }
+          const data = ids instanceof Int32Array ? ids : Int32Array.from(ids);
+          const out = await exec.run(new Map([[input!.name, data]]), data.length);
+          return out.get(program.outputs[0]!.name)!;
         },
         dispose: () => exec.dispose(),
       };

@@ -34,7 +34,7 @@ export class IrBuilder {
     this.weights.push(w);
   }
 
-  build(entry: string): IrProgram {
-    return { entry, values: this.values, inputs: this.inputs, outputs: this.outputs, weights: this.weights, ops: this.ops };
+  build(entry: string, model = false): IrProgram {
+    return { entry, ...(model ? { model: true } : {}), values: this.values, inputs: this.inputs, outputs: this.outputs, weights: this.weights, ops: this.ops };
   }
 }

@@ -171,6 +171,9 @@ export type IrOp =
 
 export interface IrProgram {
   entry: string;
+  /** The entry is a `model` (§13): its router state is read-only while it runs (§13.0), unless the
+   *  runtime is asked to update it. */
+  model?: boolean;
   values: IrValue[];
   inputs: { name: string; value: ValueId }[];
   /** A single output is named `y` (a model's `logits`); a record's outputs use its keys. */

@@ -329,6 +329,10 @@ export function parseIr(text: string): IrProgram {
   const head = next() ?? new Line("", 1);
   head.eat("ir ");
   const p: IrProgram = { entry: head.name(), values: [], inputs: [], outputs: [], weights: [], ops: [] };
+  if (head.peek("model")) {
+    head.eat("model");
+    p.model = true;
+  }
   head.end();
   const body: Body = {
     take(indent) {

@@ -125,7 +125,7 @@ function printOp(op: IrOp): { rhs: string; body: string[] } {
 
 /** The whole program as text, one line per weight, input, op (plus descriptors) and output. */
 export function printIr(p: IrProgram): string {
-  const lines = [`ir ${printName(p.entry)}`, ...p.weights.map(printWeight)];
+  const lines = [`ir ${printName(p.entry)}${p.model ? " model" : ""}`, ...p.weights.map(printWeight)];
   const declared = new Set<number>();
   // `%3: f32[T, 64] "h"` where the value is first defined, plain `%3` after that.
   const def = (id: number): string => {

@@ -67,7 +67,7 @@ export class BuildContext {
     /** Use subgroup kernels (the adapter has `subgroups` and the executor was not told otherwise). */
     readonly useSubgroups: boolean,
     /** Routing passes: statistics on or off (lower-router.ts). */
-    readonly routing: RoutingOptions = { stats: false },
+    readonly routing: RoutingOptions = { stats: false, updateState: true },
   ) {}
 
   get device(): GPUDevice {

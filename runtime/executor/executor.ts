@@ -51,6 +51,8 @@ class GpuExecutor implements Executor {
   lastRouting: Map<string, RoutingResult> | undefined;
   lastStats: Map<string, RouterStats> | undefined;
   private readonly stats: boolean;
+  /** Router state updates after each run: layers yes; models only when asked (§13.0). */
+  private readonly updateState: boolean;
   private plan: Plan | undefined;
   /** The device context plans are built with: its binding limit lowered to `maxActivationBytes`. */
   private readonly buildGpu: GpuContext;
@@ -73,6 +75,7 @@ class GpuExecutor implements Executor {
     this.fineSchedule = opts.fineSchedule ?? "auto";
     this.subgroups = gpu.features.subgroups && opts.subgroups !== false;
     this.stats = opts.stats ?? false;
+    this.updateState = opts.updateState ?? !program.model;
     this.runUniform = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: "run" });
     this.fusions = this.fused ? planFusions(program) : { residual: new Map(), addNorm: new Map(), absorbed: new Set() };
     const activationLimit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize, opts.maxActivationBytes ?? Infinity);
@@ -118,7 +121,7 @@ class GpuExecutor implements Executor {
   /** Builds the plan for `cap` tokens and installs it; `sizing`: only measures its buffers. */
   private async buildPlan(cap: number, sizing = false): Promise<Plan> {
     const values = new Map<ValueId, GPUBuffer>();
-    const build = new (sizing ? SizingContext : BuildContext)(this.buildGpu, this.program, this.dtype, cap, this.runUniform, this.weights, values, this.subgroups, { stats: this.stats });
+    const build = new (sizing ? SizingContext : BuildContext)(this.buildGpu, this.program, this.dtype, cap, this.runUniform, this.weights, values, this.subgroups, { stats: this.stats, updateState: this.updateState });
     try {
       for (const v of this.program.values) {
         values.set(v.id, build.storage(cap * v.width, `value ${v.name}`, v.dtype === "i32" ? 4 : bytesPer(this.dtype)));

@@ -52,6 +52,8 @@ export interface RouterLowering {
 /** Options of the routing passes, from the executor. */
 export interface RoutingOptions {
   stats: boolean;
+  /** Run the routers' state update rules after the pass (aux-free bias, …). Off while a model runs. */
+  updateState: boolean;
 }
 
 function rowNorms(w: Float32Array, rows: number, cols: number, dtype: "f32" | "f16"): Float32Array {
@@ -199,7 +201,7 @@ export async function lowerRouter(b: BuildContext, router: IrRouter, x: GPUBuffe
     };
   }
 
-  if (plan.stateUpdates.length) {
+  if (plan.stateUpdates.length && opts.updateState) {
     steps.push(await b.step(routerStateKernel(plan.stateRules), stateParams(E, plan.stateUpdates, plan.stateXp), { expert_count: expertCount, aux }, () => [1, 1, 1]));
   }
 

@@ -16,6 +16,9 @@ export interface ExecutorOptions {
   fineSchedule?: "auto" | "token" | "expert" | "dense";
   /** Compute routing statistics (LANGUAGE.md §10) on the GPU every run: `lastStats`. */
   stats?: boolean;
+  /** Update router state (e.g. the aux-free bias) after each run. Default: yes for layers and graphs,
+   *  no for models, whose state is read-only while they run (LANGUAGE.md §13.0, `--update-state`). */
+  updateState?: boolean;
   /** Largest weight binding, in bytes; defaults to the device's maxStorageBufferBindingSize.
    *  Lower it to exercise weight chunking on small pools (tests). */
   maxBindingBytes?: number;
