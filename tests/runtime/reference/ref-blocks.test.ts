@@ -64,7 +64,7 @@ describe("interpretReference runs embed, norm and a tied lm_head from a compiled
     expect(res.ok, res.formatDiagnostics()).toBe(true);
     // ids [0, 1]: embed rows [1, 2, 3, 6] and [0, 0, 0, 0]; layernorm (as above) [−1, 0, 0, 5] and b = [0, 1, 0, −1];
     // logits = n · embᵀ: row 0 [−1 + 0 + 0 + 30, 0] = [29, 0]; row 1 [0 + 2 + 0 − 6, 0] = [−4, 0].
-    const out = interpretReference(res.program!, W, new Map([["tokens", Int32Array.of(0, 1)]]), 2).get("y")!;
+    const out = interpretReference(res.program!, W, new Map([["tokens", Int32Array.of(0, 1)]]), 2).get("logits")!;
     expectValues(out, [29, 0, -4, 0]);
   });
 
