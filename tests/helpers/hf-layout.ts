@@ -1,6 +1,6 @@
 // Tiny random checkpoints in Hugging Face's own layout, written from the transformers modeling
-// files (modeling_llama.py, modeling_mixtral.py, modeling_qwen2_moe.py, modeling_olmoe.py) and
-// DeepSeek's modeling_deepseek.py (DeepSeekMoE, V3) — deliberately not from moec's name map, so
+// files (modeling_llama.py, modeling_mixtral.py, modeling_qwen2_moe.py, modeling_qwen3_moe.py,
+// modeling_olmoe.py) and DeepSeek's modeling_deepseek.py (DeepSeekMoE, V3) — deliberately not from moec's name map, so
 // tests that load these through compiler/hf/map.ts check the map too. Parameter names are the
 // modules' state_dict keys, shapes are nn.Linear's [out, in]; `writeHfCheckpoint` writes a
 // directory (config.json + model.safetensors) as save_pretrained does.
@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { writeSafetensors } from "../../runtime/safetensors/index.js";
 import { normals, rng } from "./random.js";
 
-export type HfModelType = "llama" | "mixtral" | "qwen2_moe" | "olmoe" | "deepseek" | "deepseek_v3";
+export type HfModelType = "llama" | "mixtral" | "qwen2_moe" | "qwen3_moe" | "olmoe" | "deepseek" | "deepseek_v3";
 
 /** DeepSeek's `rope_scaling` for YaRN (DeepseekV3YarnRotaryEmbedding's arguments). */
 export interface YarnScaling {
@@ -30,6 +30,8 @@ export interface HfConfig {
   num_hidden_layers: number;
   num_attention_heads: number;
   num_key_value_heads: number;
+  /** Qwen3: the head size when it is not hidden_size / num_attention_heads. */
+  head_dim?: number;
   /** Dense MLP size (llama, DeepSeek's dense layers); Mixtral's and OLMoE's expert size. */
   intermediate_size: number;
   rms_norm_eps: number;
@@ -41,7 +43,7 @@ export interface HfConfig {
   n_routed_experts?: number;
   num_experts_per_tok?: number;
   norm_topk_prob?: boolean;
-  /** Qwen2-MoE and DeepSeek: the routed experts' size. */
+  /** Qwen2-MoE, Qwen3-MoE and DeepSeek: the routed experts' size. */
   moe_intermediate_size?: number;
   /** Qwen2-MoE: the one shared expert's size. */
   shared_expert_intermediate_size?: number;
@@ -143,9 +145,12 @@ export function hfWeights(c: HfConfig, seed: number): HfWeights {
 type Linear = (name: string, out: number, inp: number) => void;
 type Norm = (name: string, n: number) => void;
 
-/** LlamaAttention and its relatives: q/k/v/o_proj; Qwen2-MoE's q/k/v biases; OLMoE's q_norm/k_norm over all heads. */
+/** The attention head size: config.head_dim, else hidden_size / num_attention_heads. */
+export const headDim = (c: HfConfig): number => c.head_dim ?? c.hidden_size / c.num_attention_heads;
+
+/** LlamaAttention and its relatives: q/k/v/o_proj; Qwen2-MoE's q/k/v biases; OLMoE's q_norm/k_norm over all heads; Qwen3's per head. */
 function attentionWeights(c: HfConfig, A: string, linear: Linear, norm: Norm, put: (n: string, s: number[], std: number) => void): void {
-  const D = c.hidden_size, H = c.num_attention_heads, KV = c.num_key_value_heads, hd = D / H;
+  const D = c.hidden_size, H = c.num_attention_heads, KV = c.num_key_value_heads, hd = headDim(c);
   linear(`${A}.q_proj`, H * hd, D);
   linear(`${A}.k_proj`, KV * hd, D);
   linear(`${A}.v_proj`, KV * hd, D);
@@ -155,6 +160,11 @@ function attentionWeights(c: HfConfig, A: string, linear: Linear, norm: Norm, pu
     // OlmoeAttention: q_norm = RMSNorm(hidden_size), k_norm = RMSNorm(hidden_size // heads * kv_heads).
     norm(`${A}.q_norm`, H * hd);
     norm(`${A}.k_norm`, KV * hd);
+  }
+  if (c.model_type === "qwen3_moe") {
+    // Qwen3MoeAttention: q_norm = k_norm = RMSNorm(head_dim), one weight shared by the heads.
+    norm(`${A}.q_norm`, hd);
+    norm(`${A}.k_norm`, hd);
   }
 }
 
@@ -184,6 +194,7 @@ const ARCH: Record<HfModelType, string> = {
   llama: "LlamaForCausalLM",
   mixtral: "MixtralForCausalLM",
   qwen2_moe: "Qwen2MoeForCausalLM",
+  qwen3_moe: "Qwen3MoeForCausalLM",
   olmoe: "OlmoeForCausalLM",
   deepseek: "DeepseekForCausalLM",
   deepseek_v3: "DeepseekV3ForCausalLM",

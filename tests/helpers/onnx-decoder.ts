@@ -5,7 +5,7 @@
 // MLA, DeepSeek-V3's routing, shared experts). The residual stream is [1, T, D].
 import { interleaveGateUp } from "./onnx-model.js";
 import { ElemType, OnnxGraph } from "./onnx-protobuf.js";
-import { expertProj, expertSize, isMla, isMoeLayer, moeModule, routedExperts, type HfConfig, type HfWeights, type YarnScaling } from "./hf-layout.js";
+import { expertProj, expertSize, headDim, isMla, isMoeLayer, moeModule, routedExperts, type HfConfig, type HfWeights, type YarnScaling } from "./hf-layout.js";
 
 /** ModelProto bytes: inputs `input_ids` and `position_ids` (int64 [1, T]), output `logits` [1, T, V]. */
 export function decoderModel(c: HfConfig, w: HfWeights, T: number, opts: DecoderOptions = {}): Uint8Array {
@@ -91,18 +91,23 @@ class Decoder {
   /**
    * LlamaAttention (Mixtral, Qwen2-MoE, OLMoE, DeepSeekMoE alike): q/k/v projections (Qwen2-MoE
    * with biases); OLMoE's q_norm/k_norm RMS-normalize the whole projections before the heads are
-   * split (OlmoeAttention.forward); rotary positions with rotate_half (apply_rotary_pos_emb) at
+   * split (OlmoeAttention.forward), Qwen3's each head (q_norm(q.view(…, head_dim))); rotary positions with rotate_half (apply_rotary_pos_emb) at
    * position_ids; causal GQA softmax(q·kᵀ/√hd)·v, key/value head h // (H/KV) (repeat_kv); o_proj.
    */
   private attention(x: string, pos: string, A: string): string {
     const { c, g, T } = this;
-    const H = c.num_attention_heads, KV = c.num_key_value_heads, hd = c.hidden_size / H;
+    const H = c.num_attention_heads, KV = c.num_key_value_heads, hd = headDim(c);
     let q = this.linear(x, `${A}.q_proj`);
     let k = this.linear(x, `${A}.k_proj`);
     const v = this.linear(x, `${A}.v_proj`);
-    if (this.w.has(`${A}.q_norm.weight`)) {
+    if (c.model_type === "olmoe") {
       q = this.rmsNorm(q, `${A}.q_norm.weight`);
       k = this.rmsNorm(k, `${A}.k_norm.weight`);
+    }
+    if (c.model_type === "qwen3_moe") {
+      const perHead = (v: string, heads: number, w: string) => g.one("Reshape", [this.rmsNorm(g.one("Reshape", [v, g.ints([1, T, heads, hd])]), w), g.ints([1, T, heads * hd])]);
+      q = perHead(q, H, `${A}.q_norm.weight`);
+      k = perHead(k, KV, `${A}.k_norm.weight`);
     }
     const [cos, sin] = this.ropeCache(hd, c.rope_theta);
     q = g.one("RotaryEmbedding", [q, pos, cos, sin], { interleaved: 0, num_heads: H }, { domain: "com.microsoft" });
@@ -173,7 +178,7 @@ class Decoder {
     const { c, g, T } = this;
     const D = c.hidden_size;
     const x2 = g.one("Reshape", [x, g.ints([T, D])]);
-    const routed = this.opts.moeOperator && this.renormalizes() ? this.moeOperator(x2, M) : this.denseExperts(x2, M, c.scoring_func === "sigmoid" ? this.noauxRouting(x2, M) : this.softmaxRouting(x2, M));
+    const routed = this.opts.moeOperator && moeOperatorFits(c) ? this.moeOperator(x2, M) : this.denseExperts(x2, M, c.scoring_func === "sigmoid" ? this.noauxRouting(x2, M) : this.softmaxRouting(x2, M));
     let y = g.one("Reshape", [routed, g.ints([1, T, D])]);
     if (c.model_type === "qwen2_moe") {
       // Qwen2MoeSparseMoeBlock: + sigmoid(shared_expert_gate(x)) · shared_expert(x).
@@ -196,16 +201,17 @@ class Decoder {
     return { E, I, D, gate: stack(p.gate, I * D), up: stack(p.up, I * D), down: stack(p.down, D * I) };
   }
 
-  /** Mixtral renormalizes the top-k softmax weights (routing_weights /= sum; its config has no norm_topk_prob), the others when norm_topk_prob. */
   private renormalizes(): boolean {
-    return this.c.norm_topk_prob ?? this.c.model_type === "mixtral";
+    return renormalizes(this.c);
   }
 
   /**
    * The com.microsoft.MoE operator: softmax over all router logits, top-k, renormalized
    * (normalize_routing_weights = 1), SwiGLU experts with gate and up interleaved row by row.
-   * Used only where routing renormalizes: with normalize_routing_weights = 0 this ORT build
-   * gave outputs that changed with unrelated graph outputs (the operator alone was right).
+   * Used only where the routing renormalizes: with normalize_routing_weights = 0 inside this
+   * whole decoder, ONNX Runtime 1.30's CPU operator gave logits off by up to ~1 that also changed
+   * when an unrelated graph output was added, while alone (onnx-moe.test.ts, and by hand) it is
+   * right; the plain-op path is the default for every family.
    */
   private moeOperator(x2: string, M: string): string {
     const { c, g } = this;
@@ -281,6 +287,12 @@ class Decoder {
     return g.one("ReduceSum", [g.one("Mul", [y, weightsEt1]), g.ints([0])], { keepdims: 0 });
   }
 }
+
+/** Mixtral renormalizes the top-k softmax weights (routing_weights /= sum; its config has no norm_topk_prob), the others when norm_topk_prob. */
+const renormalizes = (c: HfConfig): boolean => c.norm_topk_prob ?? c.model_type === "mixtral";
+
+/** Does com.microsoft.MoE compute this family's routing? Softmax top-k, renormalized. */
+export const moeOperatorFits = (c: HfConfig): boolean => c.scoring_func !== "sigmoid" && renormalizes(c);
 
 function transpose(a: ArrayLike<number>, rows: number, cols: number): Float32Array {
   const out = new Float32Array(rows * cols);

@@ -20,7 +20,7 @@ import { beforeAllGpu, describeGpu, itGpu, releaseTestGpu, testGpu } from "../..
 import { hfWeights, writeHfCheckpoint, type HfConfig, type HfWeights } from "../../helpers/hf-layout.js";
 import { canonicalFromHf } from "../../helpers/hf-to-moec.js";
 import { compare } from "../../helpers/numerics.js";
-import { decoderModel } from "../../helpers/onnx-decoder.js";
+import { decoderModel, moeOperatorFits, type DecoderOptions } from "../../helpers/onnx-decoder.js";
 
 const V = 48, D = 32, T = 9;
 const ids = Int32Array.from({ length: T }, (_, t) => (7 * t + 3) % V);
@@ -39,6 +39,28 @@ const LLAMA = `model llama(tokens: [T], V = 48, D = 32, L = 2, H = 4, KV = 2, I 
   }
   let norm = rmsnorm(h, eps = 1e-5)
   let lm_head = lm_head(norm, tied = embed_tokens)
+  return lm_head
+}`;
+
+/** Qwen3-MoE (Qwen3MoeForCausalLM): per-head q/k norm, head_dim 16 ≠ D/H = 8, top-2 of 8 renormalized; no example file holds one. */
+const QWEN3_MOE = `layer qwen3_moe_block(x: [T, D], D = 32, N = 8, I = 8, K = 2) {
+  experts experts[N] = ffn(hidden = I)
+  router gate = linear |> softmax |> topk(K) |> renorm
+  return moe(x, gate, experts)
+}
+model qwen3_moe(tokens: [T], V = 48, D = 32, L = 2, H = 4, KV = 2, HD = 16) {
+  let embed_tokens = embed(tokens, vocab = V, dim = D)
+  let h = embed_tokens
+  repeat L as layers {
+    let input_layernorm = rmsnorm(h, eps = 1e-6)
+    let self_attn = attention(input_layernorm, heads = H, kv_heads = KV, head_dim = HD, qk_norm = head, qk_eps = 1e-6, rope_theta = 1000000.0)
+    h = h + self_attn
+    let post_attention_layernorm = rmsnorm(h, eps = 1e-6)
+    let mlp = qwen3_moe_block(post_attention_layernorm)
+    h = h + mlp
+  }
+  let norm = rmsnorm(h, eps = 1e-6)
+  let lm_head = lm_head(norm, vocab = V)
   return lm_head
 }`;
 
@@ -79,6 +101,13 @@ const FAMILIES: Family[] = [
     hf: { ...base, model_type: "qwen2_moe", num_attention_heads: 4, num_key_value_heads: 4, intermediate_size: 64, moe_intermediate_size: 8, shared_expert_intermediate_size: 16, num_experts: 8, num_experts_per_tok: 4, norm_topk_prob: false, rms_norm_eps: 1e-6, rope_theta: 1e6 },
     moec: { file: "examples/models/qwen1_5_moe_a2_7b.moe", set: { V, D, L: 2, H: 4, N: 8, I: 8, SI: 16 } },
     map: "qwen2_moe",
+  },
+  {
+    name: "qwen3_moe (per-head q/k norm, head_dim ≠ D/H, top-2 of 8 renormalized)",
+    hf: { ...base, model_type: "qwen3_moe", num_attention_heads: 4, num_key_value_heads: 2, head_dim: 16, intermediate_size: 64, moe_intermediate_size: 8, num_experts: 8, num_experts_per_tok: 2, norm_topk_prob: true, rms_norm_eps: 1e-6, rope_theta: 1e6 },
+    // compiler/hf has no qwen3_moe family yet; OLMoE's names (self_attn.q_norm, mlp.gate, mlp.experts.j.*_proj) are Qwen3-MoE's.
+    moec: { source: QWEN3_MOE },
+    map: "olmoe",
   },
   {
     name: "deepseek (DeepSeekMoE: dense layer 0, 16 fine experts top-6, 2 shared)",
@@ -128,8 +157,8 @@ function prepare(f: Family, seed: number): Promise<Prepared> {
   return p;
 }
 
-async function runOrt(c: HfConfig, w: HfWeights): Promise<Float32Array> {
-  const session = await ort.InferenceSession.create(decoderModel(c, w, T));
+async function runOrt(c: HfConfig, w: HfWeights, opts: DecoderOptions = {}): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(decoderModel(c, w, T, opts));
   try {
     const out = await session.run({
       input_ids: new ort.Tensor("int64", BigInt64Array.from(ids, (i) => BigInt(i)), [1, T]),
@@ -159,6 +188,18 @@ describe("tiny checkpoints of every family: ONNX Runtime = moec's float64 refere
       const err = compare(ref, p.ortLogits);
       console.log(`${f.hf.model_type}: reference vs ORT max |Δ| ${err.maxAbs.toExponential(2)} (logit rms ${rms.toFixed(2)})`);
       expect(err.maxAbs).toBeLessThan(2e-3);
+    });
+  });
+});
+
+describe("com.microsoft.MoE where its semantics fit (renormalized softmax top-k)", () => {
+  FAMILIES.forEach((f, i) => {
+    if (!moeOperatorFits(f.hf)) return;
+    it(`${f.name}: the operator's decoder = moec's reference within 2e-3`, async () => {
+      const p = await prepare(f, 100 + i);
+      const viaOperator = await runOrt(f.hf, hfWeights(f.hf, 100 + i), { moeOperator: true });
+      const ref = interpretReference(p.program, p.weights, new Map([["tokens", ids]]), T).get("logits")!;
+      expect(compare(ref, viaOperator).maxAbs).toBeLessThan(2e-3);
     });
   });
 });
