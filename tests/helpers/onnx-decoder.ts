@@ -1,8 +1,9 @@
 // The whole decoder of a Hugging Face checkpoint (hf-layout.ts: config + HF-named weights) as an
 // ONNX graph for ONNX Runtime, built from the modeling files' semantics and independently of
-// moec's IR: com.microsoft RotaryEmbedding / GroupQueryAttention / MoE and ONNX's
+// moec's IR: com.microsoft RotaryEmbedding / GroupQueryAttention and ONNX's
 // SimplifiedLayerNormalization where their semantics fit, plain ONNX ops elsewhere (q/k norms,
-// MLA, DeepSeek-V3's routing, shared experts). The residual stream is [1, T, D].
+// MLA, routing and experts, shared experts); com.microsoft.MoE on request where it fits. The
+// residual stream is [1, T, D].
 import { interleaveGateUp } from "./onnx-model.js";
 import { ElemType, OnnxGraph } from "./onnx-protobuf.js";
 import { expertProj, expertSize, headDim, isMla, isMoeLayer, moeModule, routedExperts, type HfConfig, type HfWeights, type YarnScaling } from "./hf-layout.js";
@@ -201,10 +202,6 @@ class Decoder {
     return { E, I, D, gate: stack(p.gate, I * D), up: stack(p.up, I * D), down: stack(p.down, D * I) };
   }
 
-  private renormalizes(): boolean {
-    return renormalizes(this.c);
-  }
-
   /**
    * The com.microsoft.MoE operator: softmax over all router logits, top-k, renormalized
    * (normalize_routing_weights = 1), SwiGLU experts with gate and up interleaved row by row.
@@ -236,7 +233,7 @@ class Decoder {
     const E = routedExperts(c);
     const probs = g.one("Softmax", [this.linear(x2, `${M}.gate`)], { axis: -1 });
     let [wts, idx] = g.op("TopK", [probs, g.ints([c.num_experts_per_tok!])], { axis: -1 }, { outputs: 2 });
-    if (this.renormalizes()) wts = g.one("Div", [wts!, g.one("ReduceSum", [wts!, g.ints([-1])], { keepdims: 1 })]);
+    if (renormalizes(c)) wts = g.one("Div", [wts!, g.one("ReduceSum", [wts!, g.ints([-1])], { keepdims: 1 })]);
     return g.one("ScatterElements", [g.init(`${M}.zeros_te`, [T, E], new Array(T * E).fill(0)), idx!, wts!], { axis: 1 });
   }
 

@@ -1,8 +1,9 @@
 // Whole tiny models of every family against ONNX Runtime: random checkpoints in Hugging Face's
 // layout (tests/helpers/hf-layout.ts), run by ORT as a decoder graph built from the modeling files
 // (tests/helpers/onnx-decoder.ts), and by moec — the hand-written examples/models/*.moe program at
-// the same sizes, its weights taken from the checkpoint through compiler/hf/map.ts — in the float64
-// reference and on the GPU (f32). Logits of order 1 must agree within 2e-3.
+// the same sizes (inline programs for Llama and Qwen3-MoE, which have none), its weights taken from
+// the checkpoint through compiler/hf/map.ts — in the float64 reference and on the GPU (f32).
+// Logits of order 1 must agree within 2e-3.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
