@@ -6,7 +6,9 @@
 // mlp.gate.weight and gate.e_score_correction_bias), independently of compiler/hf.
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { encodeSafetensors, type TensorData } from "../../runtime/safetensors/writer.js";
+import type { IrProgram } from "../../compiler/ir/ir.js";
+import { encodeSafetensors, writeSafetensors, type TensorData } from "../../runtime/safetensors/writer.js";
+import { canonicalLayout } from "../../runtime/weights/canonical-layout.js";
 
 export interface HfTensorValues {
   shape: number[];
@@ -156,3 +158,18 @@ model deepseek_tiny(tokens: [T], V = 32, D = 16, L = 2, H = 4, N = 4, I = 8) {
   return lm_head
 }
 `;
+
+/** bf16 of an f32, round to nearest even, written out here rather than taken from the writer. */
+export function bf16Round(x: number): number {
+  const u = new Uint32Array(new Float32Array([x]).buffer)[0]!;
+  const r = ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) << 16;
+  return new Float32Array(new Uint32Array([r >>> 0]).buffer)[0]!;
+}
+
+/** Canonical weights as one moec-named safetensors file with canonical (stacked) shapes. */
+export function writeCanonicalFile(file: string, program: IrProgram, weights: Map<string, Float32Array>, round = (x: number) => x): string {
+  const layout = canonicalLayout(program);
+  const shapes = new Map([...layout.tensors, ...layout.poolTensors].map((t) => [t.name, t.shape]));
+  writeSafetensors(file, Object.fromEntries([...weights].map(([k, v]) => [k, { dtype: "F32" as const, shape: shapes.get(k)!, data: Float32Array.from(v, round) }])));
+  return file;
+}

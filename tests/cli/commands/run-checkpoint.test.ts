@@ -1,19 +1,18 @@
-// `moec run MODEL.moe --weights DIR` and `rt.load(program, { weights: DIR })` on a Hugging Face
-// checkpoint directory: logits equal those of the same weights given canonically (bitwise, same
-// kernels), BF16 shards equal the bf16-rounded weights, a tensor above the binding limit is split,
-// a model too big for the device is refused before any tensor is read, and every bad checkpoint
-// fails with its error named and nothing written to --output.
+// `moec run MODEL.moe --weights DIR` on a Hugging Face checkpoint directory: logits equal those
+// of the same weights as a canonical moec-named file (bitwise), progress only on a terminal, a
+// model too big for --device-memory refused, and every bad checkpoint fails with its error named
+// and nothing written to --output. The library path is tests/runtime/weights/gpu-checkpoint-dir.test.ts.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { compile, hfCheckpointNames } from "../../../compiler/index.js";
-import { createRuntime, DeviceMemoryError, readSafetensors, writeSafetensors } from "../../../runtime/index.js";
-import { canonicalLayout } from "../../../runtime/weights/canonical-layout.js";
+import { compile } from "../../../compiler/index.js";
+import { main } from "../../../cli/main.js";
+import { readSafetensors } from "../../../runtime/index.js";
 import { randomWeights } from "../../../runtime/weights/random-weights.js";
 import { moec } from "../../helpers/cli.js";
 import { describeGpu, itGpu } from "../../helpers/gpu-context.js";
-import { mixtralHfTensors, writeHfCheckpoint } from "../../helpers/hf-checkpoint.js";
+import { mixtralHfTensors, writeCanonicalFile, writeHfCheckpoint } from "../../helpers/hf-checkpoint.js";
 
 const root = mkdtempSync(path.join(tmpdir(), "moec-run-ckpt-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -26,59 +25,15 @@ const program = c.program!;
 const weights = randomWeights(program, 3);
 const IDS = [1, 5, 9, 30, 2];
 
-const bf16 = (x: number) => {
-  const u = new Uint32Array(new Float32Array([x]).buffer)[0]!;
-  return new Float32Array(new Uint32Array([(((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) << 16) >>> 0]).buffer)[0]!;
-};
-
 function checkpoint(name: string, opts: Parameters<typeof writeHfCheckpoint>[2] = {}): string {
   const dir = path.join(root, name);
   writeHfCheckpoint(dir, mixtralHfTensors(weights, S), { config: { model_type: "mixtral" }, ...opts });
   return dir;
 }
 
-/** The same weights as one moec-named safetensors file, canonical shapes. */
-function canonicalFile(name: string, round = (x: number) => x): string {
-  const file = path.join(root, name);
-  const layout = canonicalLayout(program);
-  const shapes = new Map([...layout.tensors, ...layout.poolTensors].map((t) => [t.name, t.shape]));
-  writeSafetensors(file, Object.fromEntries([...weights].map(([k, v]) => [k, { dtype: "F32" as const, shape: shapes.get(k)!, data: Float32Array.from(v, round) }])));
-  return file;
-}
+const canonicalFile = (name: string) => writeCanonicalFile(path.join(root, name), program, weights);
 
 describeGpu("HF checkpoint directories on the GPU", () => {
-  itGpu("rt.load(program, { weights: DIR, checkpointNames }).forward = the canonical weights' logits; BF16 shards = bf16-rounded; split bindings agree", async () => {
-    const rt = await createRuntime();
-    try {
-      const forward = async (opts: Parameters<typeof rt.load>[1]) => {
-        const m = await rt.load(program, opts);
-        try {
-          return await m.forward(IDS);
-        } finally {
-          m.dispose();
-        }
-      };
-      const names = hfCheckpointNames(c);
-      const want = await forward({ canonical: weights });
-      expect(want.length).toBe(IDS.length * S.V);
-      expect([...(await forward({ weights: checkpoint("f32"), checkpointNames: names }))]).toEqual([...want]);
-      const wantBf16 = await forward({ weights: canonicalFile("bf16-rounded.safetensors", bf16) });
-      expect([...(await forward({ weights: checkpoint("bf16", { dtype: "BF16", shards: 3 }), checkpointNames: names }))]).toEqual([...wantBf16]);
-      // lm_head and the embedding are [32, 16] f32 = 2048 bytes: above a 1024-byte binding limit.
-      const split = await forward({ weights: checkpoint("split"), checkpointNames: names, maxBindingBytes: 1024 });
-      for (let i = 0; i < want.length; i++) expect(Math.abs(split[i]! - want[i]!)).toBeLessThan(1e-5);
-      // Too big for the device: refused with both numbers before any tensor is read.
-      let reads = 0;
-      const refused = await rt.load(program, { weights: checkpoint("big"), checkpointNames: names, deviceMemoryBytes: 10_000, onProgress: () => reads++ }).catch((e) => e);
-      expect(refused).toBeInstanceOf(DeviceMemoryError);
-      expect(refused.message).toMatch(/needs at least \d+ bytes .* the device offers 10000 bytes/);
-      expect(refused.neededBytes).toBeGreaterThan(4 * [...weights.values()].reduce((a, v) => a + v.length, 0) - 1);
-      expect(reads).toBe(0);
-    } finally {
-      rt.dispose();
-    }
-  }, 240_000);
-
   itGpu("moec run MODEL --weights DIR --input-ids … --output writes logits [T, V] equal to --weights FILE", async () => {
     const dir = checkpoint("cli", { shards: 2 });
     const out = path.join(root, "cli-out.safetensors"), outFile = path.join(root, "cli-file.safetensors");
@@ -94,6 +49,19 @@ describeGpu("HF checkpoint directories on the GPU", () => {
     expect(refused.code).toBe(1);
     expect(refused.err).toMatch(/moec run: `mixtral_8x7b` needs at least \d+ bytes .* the device offers 1000 bytes/);
     expect(existsSync(path.join(root, "never.safetensors"))).toBe(false);
+  }, 240_000);
+
+  itGpu("on a terminal a progress line reports the bytes read and the rate; piped, stderr has none", async () => {
+    const dir = checkpoint("progress", { dtype: "F16" });
+    const lines: { text: string; done?: boolean }[] = [];
+    let err = "";
+    const io = { out: () => {}, err: (t: string) => void (err += t), color: false, cwd: process.cwd(), progress: (text: string, done?: boolean) => void lines.push({ text, done }) };
+    expect(await main(["run", MODEL, ...SET, "--weights", dir, "--input-ids", "3"], io)).toBe(0);
+    const elements = [...weights.values()].reduce((a, v) => a + v.length, 0);
+    const last = lines.at(-1)!;
+    expect(last.done).toBe(true);
+    expect(last.text).toMatch(new RegExp(`^moec run: loading weights: ${(2 * elements / 1e6).toFixed(1)} of ${(2 * elements / 1e6).toFixed(1)} MB \\(\\d+\\.\\d MB/s\\)$`));
+    expect(err).not.toMatch(/MB\/s/);
   }, 240_000);
 });
 

@@ -14,7 +14,7 @@ import { SafetensorsError } from "../../../runtime/safetensors/errors.js";
 import { loadCheckpointDir, type CheckpointLoadOptions } from "../../../runtime/weights/load-checkpoint.js";
 import { randomWeights } from "../../../runtime/weights/random-weights.js";
 import { canonicalLayout } from "../../../runtime/weights/canonical-layout.js";
-import { DEEPSEEK_STYLE_MODEL, deepseekHfTensors, mixtralHfTensors, writeHfCheckpoint, type HfTensors } from "../../helpers/hf-checkpoint.js";
+import { bf16Round, DEEPSEEK_STYLE_MODEL, deepseekHfTensors, mixtralHfTensors, writeHfCheckpoint, type HfTensors } from "../../helpers/hf-checkpoint.js";
 import { rng } from "../../helpers/random.js";
 
 const root = mkdtempSync(path.join(tmpdir(), "moec-ckpt-"));
@@ -45,13 +45,6 @@ function materialize(r: ReturnType<typeof load>): Map<string, Float32Array> {
   return new Map([...r.weights.keys()].map((k) => [k, r.weights.get(k)!]));
 }
 
-/** bf16 of an f32, round to nearest even, written out here rather than taken from the writer. */
-function bf16(x: number): number {
-  const u = new Uint32Array(new Float32Array([x]).buffer)[0]!;
-  const r = ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) << 16;
-  return new Float32Array(new Uint32Array([r >>> 0]).buffer)[0]!;
-}
-
 function expectSame(got: Map<string, Float32Array>, want: Map<string, Float32Array>, round = (x: number) => x): void {
   expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
   for (const [k, v] of want) expect([...got.get(k)!], k).toEqual([...v].map(round));
@@ -73,7 +66,7 @@ describe("Hugging Face checkpoint directories bind to the canonical weights", ()
     const dir = fresh();
     const files = writeHfCheckpoint(dir, mixtralHf(), { dtype: "BF16", shards: 3 });
     expect(files).toContain("model-00003-of-00003.safetensors");
-    expectSame(materialize(load(mixtralProgram, dir)), mixtralWeights, bf16);
+    expectSame(materialize(load(mixtralProgram, dir)), mixtralWeights, bf16Round);
   });
 
   it("DeepSeek-style, sharded: routed experts stacked, shared experts split from their concatenation, e_score_correction_bias as state", () => {
