@@ -4,6 +4,9 @@ export interface CliIO {
   err(text: string): void;
   color: boolean;
   cwd: string;
+  /** A progress line that replaces the previous one (`done`: the last, ended with a newline);
+   *  present only when stderr is a terminal, so piped runs stay quiet. */
+  progress?(text: string, done?: boolean): void;
 }
 
 export function processIO(): CliIO {
@@ -13,5 +16,6 @@ export function processIO(): CliIO {
     err: (t) => process.stderr.write(t.endsWith("\n") ? t : t + "\n"),
     color: tty,
     cwd: process.cwd(),
+    ...(process.stderr.isTTY ? { progress: (t: string, done?: boolean) => void process.stderr.write(`\r\x1b[2K${t}${done ? "\n" : ""}`) } : {}),
   };
 }

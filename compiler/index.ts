@@ -12,6 +12,8 @@ import type { Registry } from "../stdlib/registry.js";
 import type { EntryInfo } from "./driver.js";
 import { fsHost, lowerEntry, checkFiles } from "./driver.js";
 import type { IrProgram } from "./ir/ir.js";
+import type { CheckpointNames } from "./ir/checkpoint-names.js";
+import { hfCheckpointNames as hfNamesOf } from "./hf/checkpoint-names.js";
 import type { Unsupported } from "./ir/ir-builder.js";
 import type { Plugin } from "@moec/plugin-api";
 import { loadPlugins as loadPluginSet, pluginSetFromObjects, type PluginLike } from "./plugins/loader.js";
@@ -69,6 +71,19 @@ export function compile(input: CompileInput): CompileResult {
   };
 }
 
+/**
+ * The Hugging Face name maps of a compiled model, for `rt.load(program, { weights: DIR,
+ * checkpointNames })`: `family` forces one (`mixtral`, `qwen2_moe`, …; then pass
+ * `forceCheckpointNames: true`), else every family that can place the model, `modelType`
+ * (config.json's) or the detected family first. Throws HfMapError when a forced family cannot
+ * place the model.
+ */
+export function hfCheckpointNames(c: Pick<CompileResult, "info">, opts: { family?: string; modelType?: string } = {}): CheckpointNames[] {
+  if (!c.info) throw new TypeError("hfCheckpointNames() needs a compile result whose entry checks");
+  if (c.info.kind !== "model") return [];
+  return hfNamesOf(c.info.instance, c.info.name, opts);
+}
+
 /** Checks files (and their imports) without choosing an entry point. */
 export function check(files: string[], opts: { registry?: Registry; plugins?: PluginLike[] } = {}): { ok: boolean; diagnostics: Diagnostic[] } {
   const pl = opts.plugins?.length ? pluginSetFromObjects(opts.plugins) : undefined;
@@ -88,6 +103,8 @@ export async function loadPlugins(specifiers: string[], baseDir = process.cwd())
 
 export type { Diagnostic } from "./diagnostics/diagnostic.js";
 export type { IrProgram, IrOp, IrPool, IrRouter, IrStage, IrWeight } from "./ir/ir.js";
+export type { CheckpointNames, CheckpointTensorName } from "./ir/checkpoint-names.js";
+export { HfMapError } from "./hf/map.js";
 export type { EntryInfo } from "./driver.js";
 export type { Counts, WeightEntry } from "./semantic/count.js";
 export { createStdRegistry } from "../stdlib/index.js";

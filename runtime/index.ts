@@ -5,6 +5,15 @@
 //   const { y } = await layer.run({ x }, tokens);
 //   const logits = await model.forward([1, 2, 3]);           // a model: [T, V] logits
 //   layer.dispose(); rt.dispose();
+//
+// A checkpoint directory (LANGUAGE.md §13.3) streams: `weights: DIR` reads headers up front and
+// each tensor when it is uploaded, so the host holds about one tensor at a time. Its names are
+// moec's own (§7), or Hugging Face's when the caller passes the model's name maps, which the
+// compiler computes (the runtime never imports it; the names reach it as data):
+//
+//   const c = compile({ file: "mixtral.moe" });
+//   const m = await rt.load(c.program!, { weights: "ckpt/", checkpointNames: hfCheckpointNames(c) });
+import type { CheckpointNames } from "../compiler/ir/checkpoint-names.js";
 import type { IrProgram } from "../compiler/ir/ir.js";
 import type { GpuContext, AcquireGpuOptions } from "./gpu/device.js";
 import { acquireGpu } from "./gpu/device.js";
@@ -12,6 +21,9 @@ import { createExecutor } from "./executor/executor.js";
 import type { Executor, RunInfo, RoutingResult } from "./executor/types.js";
 import type { RouterStats } from "./stats/router-stats.js";
 import { loadWeights } from "./weights/load-weights.js";
+import { isCheckpointDir } from "./weights/checkpoint-dir.js";
+import { loadCheckpointDir } from "./weights/load-checkpoint.js";
+import type { HostWeights, LoadProgress } from "./weights/host-weights.js";
 import { randomWeights } from "./weights/random-weights.js";
 
 export class WeightsError extends Error {
@@ -22,8 +34,15 @@ export class WeightsError extends Error {
 }
 
 export interface LoadOptions {
-  /** A safetensors checkpoint in any form of LANGUAGE.md §7… */
+  /** A safetensors checkpoint in any form of LANGUAGE.md §7, or a checkpoint directory (§13.3)… */
   weights?: string;
+  /** …whose names may be a Hugging Face map's (`hfCheckpointNames` of "moec"): the convention
+   *  most of the directory's names follow is used, moec's own included. */
+  checkpointNames?: CheckpointNames | readonly CheckpointNames[];
+  /** …or use the (first) map given whatever matches (`--weights-as hf:FAMILY`). */
+  forceCheckpointNames?: boolean;
+  /** Called as a checkpoint directory's tensors are read (bytes so far, of the total). */
+  onProgress?: (p: LoadProgress) => void;
   /** …with state (e_bias, BatchNorm statistics) from another file. */
   state?: string;
   /** …or seeded random weights, N(0, 1/fan_in). */
@@ -37,6 +56,9 @@ export interface LoadOptions {
   /** Largest activation buffer in bytes (default: the device limit); a run that needs more is
    *  split into token chunks in one command buffer (docs/kernels.md, "Adapter limits"). */
   maxActivationBytes?: number;
+  /** Device memory the model may use, in bytes (see ExecutorOptions.deviceMemoryBytes): a model
+   *  that needs more is refused, with both numbers, before anything is uploaded. */
+  deviceMemoryBytes?: number;
   /** Compute routing statistics (LANGUAGE.md §10) on the GPU every run: `lastStats`. */
   stats?: boolean;
   /** Update router state after each run (default: layers yes, models no; LANGUAGE.md §13.0). */
@@ -45,7 +67,12 @@ export interface LoadOptions {
 
 export interface LoadedProgram {
   readonly program: IrProgram;
-  readonly weights: Map<string, Float32Array>;
+  /** The host weights: a Map, or for a checkpoint directory a streamed view whose get() reads
+   *  the tensor from disk again (nothing is kept on the host). */
+  readonly weights: HostWeights;
+  /** A checkpoint directory: the naming convention used (`moec`, `hf:mixtral`) and its tensors
+   *  the program does not use (listed, not refused: checkpoints carry e.g. rotary buffers). */
+  readonly checkpoint?: { convention: string; unused: string[] };
   /** Runs on `tokens` tokens (inferred from the first input when omitted); outputs by name (`y`, or a record's keys). */
   run(inputs: Record<string, Float32Array | Int32Array> | Map<string, Float32Array | Int32Array>, tokens?: number): Promise<Record<string, Float32Array>>;
   readonly lastRunInfo: RunInfo | undefined;
@@ -67,8 +94,28 @@ export interface Runtime {
   dispose(): void;
 }
 
-/** Binds the weights of a program (file, random or canonical), throwing WeightsError with every problem. */
-export function resolveWeights(program: IrProgram, opts: LoadOptions): Map<string, Float32Array> {
+export interface ResolvedWeights {
+  weights: HostWeights;
+  checkpoint?: { convention: string; unused: string[] };
+}
+
+/** Binds the weights of a program (file, directory, random or canonical), throwing WeightsError with every problem. */
+export function resolveWeights(program: IrProgram, opts: LoadOptions): HostWeights {
+  return resolveWeightsDetailed(program, opts).weights;
+}
+
+/** resolveWeights, with what a checkpoint directory's names turned out to be. */
+export function resolveWeightsDetailed(program: IrProgram, opts: LoadOptions): ResolvedWeights {
+  if (opts.weights !== undefined && isCheckpointDir(opts.weights)) {
+    const names = opts.checkpointNames === undefined ? [] : "tensors" in opts.checkpointNames ? [opts.checkpointNames as CheckpointNames] : (opts.checkpointNames as readonly CheckpointNames[]);
+    const r = loadCheckpointDir(program, opts.weights, { names, forceNames: opts.forceCheckpointNames, state: opts.state, onProgress: opts.onProgress });
+    if (!r.ok) throw new WeightsError(r.errors);
+    return { weights: r.weights, checkpoint: { convention: r.convention, unused: r.unused } };
+  }
+  return { weights: resolveEager(program, opts) };
+}
+
+function resolveEager(program: IrProgram, opts: LoadOptions): Map<string, Float32Array> {
   if (opts.canonical) return opts.canonical;
   if (opts.weights !== undefined) {
     const r = loadWeights(program, opts.weights, opts.state);
@@ -84,8 +131,9 @@ export async function createRuntime(opts: AcquireGpuOptions = {}): Promise<Runti
   return {
     gpu,
     async load(program, lopts) {
-      const weights = resolveWeights(program, lopts);
+      const { weights, checkpoint } = resolveWeightsDetailed(program, lopts);
       const exec: Executor = await createExecutor(gpu, program, weights, {
+        deviceMemoryBytes: lopts.deviceMemoryBytes,
         dtype: lopts.dtype,
         maxBindingBytes: lopts.maxBindingBytes,
         maxActivationBytes: lopts.maxActivationBytes,
@@ -95,6 +143,7 @@ export async function createRuntime(opts: AcquireGpuOptions = {}): Promise<Runti
       return {
         program,
         weights,
+        ...(checkpoint ? { checkpoint } : {}),
         get lastRunInfo() { return exec.lastRunInfo; },
         get lastRouting() { return exec.lastRouting; },
         get lastStats() { return exec.lastStats; },
@@ -132,6 +181,7 @@ export async function createRuntime(opts: AcquireGpuOptions = {}): Promise<Runti
 export { acquireGpu, GpuUnavailableError } from "./gpu/device.js";
 export type { GpuContext, AcquireGpuOptions } from "./gpu/device.js";
 export { createExecutor } from "./executor/executor.js";
+export { DeviceMemoryError, deviceBytesNeeded, deviceMemoryOffered } from "./executor/device-fit.js";
 export type { Executor, ExecutorOptions, RunInfo, RoutingResult } from "./executor/types.js";
 export { interpretReference } from "./reference/interpret.js";
 export * from "./safetensors/index.js";

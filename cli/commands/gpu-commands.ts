@@ -4,7 +4,7 @@
 import * as path from "node:path";
 import type { CliIO } from "../output.js";
 import { parseSets } from "../args.js";
-import { lowerEntry } from "../../compiler/driver.js";
+import { lowerEntry, type EntryInfo } from "../../compiler/driver.js";
 import { hasErrors } from "../../compiler/diagnostics/diagnostic.js";
 import { displayPath } from "../../compiler/diagnostics/render.js";
 import { printDiagnostics } from "./print-diagnostics.js";
@@ -14,6 +14,11 @@ import type { Registry } from "../../stdlib/registry.js";
 
 /** The entry's IR, or undefined after printing why there is none. */
 export function lowerForRun(io: CliIO, fileArg: string, flags: Record<string, unknown>, registry?: Registry): IrProgram | undefined {
+  return lowerForRunWithInfo(io, fileArg, flags, registry)?.program;
+}
+
+/** lowerForRun, with the entry's info (its instance tree, for checkpoint name maps). */
+export function lowerForRunWithInfo(io: CliIO, fileArg: string, flags: Record<string, unknown>, registry?: Registry): { program: IrProgram; info: EntryInfo } | undefined {
   const file = path.resolve(io.cwd, fileArg);
   const lowered = lowerEntry([file], { entry: flags.entry as string | undefined, set: parseSets(flags.set as string[] | undefined), registry });
   printDiagnostics(lowered.diagnostics, undefined, io, false);
@@ -22,7 +27,7 @@ export function lowerForRun(io: CliIO, fileArg: string, flags: Record<string, un
     for (const u of lowered.unsupported) io.err(`${displayPath(u.file, io.cwd)}: cannot run yet: ${u.message}`);
     return undefined;
   }
-  return lowered.program;
+  return { program: lowered.program, info: lowered.info! };
 }
 
 export function adapterName(gpu: GpuContext): string {
@@ -57,6 +62,6 @@ export async function withGpu(io: CliIO, command: string, opts: { adapter?: stri
 }
 
 const RUNTIME_ERRORS = new Set([
-  "ActivationTooLargeError", "ExecutorInputError", "KernelCompileError", "PluginWgslError", "RouterPlanError",
+  "ActivationTooLargeError", "DeviceMemoryError", "ExecutorInputError", "KernelCompileError", "PluginWgslError", "RouterPlanError",
   "RunInputError", "TokenChunkError", "UnsupportedStageError", "WeightError", "WeightsError",
 ]);

@@ -11,6 +11,7 @@ import type { EntryInfo } from "../../compiler/driver.js";
 import { hasErrors } from "../../compiler/diagnostics/diagnostic.js";
 import { printDiagnostics } from "./print-diagnostics.js";
 import { cliPlugins } from "../../compiler/plugins/cli-plugins.js";
+import { parseWeightsAs } from "./weights-as.js";
 import type { Registry } from "../../stdlib/registry.js";
 import type { ModelReport, ReportOptions } from "../../compiler/report/model-report.js";
 import { DEFAULT_REPORT_OPTIONS, buildReport, reportJson, reportText } from "../../compiler/report/model-report.js";
@@ -85,12 +86,10 @@ export async function runInfo(argv: string[], io: CliIO): Promise<number> {
   }
   printDiagnostics(res.diagnostics, res.compilation, io, false);
   let hf: HfMap | undefined;
-  const as = args.flags["weights-as"] as string | undefined;
+  const as = parseWeightsAs(args.flags["weights-as"]);
   if (as !== undefined) {
-    const m = /^hf(?::(\w+))?$/i.exec(as);
-    if (!m) throw new UsageError(`--weights-as takes \`hf\` or \`hf:FAMILY\`, found \`${as}\``);
     try {
-      hf = hfMap(res.info.instance, resolveFamily(m[1] ?? detectFamily(res.info.instance, res.info.name)));
+      hf = hfMap(res.info.instance, resolveFamily(as.family ?? detectFamily(res.info.instance, res.info.name)));
     } catch (e) {
       if (!(e instanceof HfMapError)) throw e;
       io.err(`moec info: ${e.message}`);

@@ -3,7 +3,13 @@ import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
-import { lowerForRun, withGpu, adapterName } from "./gpu-commands.js";
+import { lowerForRunWithInfo, withGpu, adapterName } from "./gpu-commands.js";
+import { parseWeightsAs } from "./weights-as.js";
+import { hfCheckpointNames } from "../../compiler/hf/checkpoint-names.js";
+import { HfMapError } from "../../compiler/hf/map.js";
+import type { CheckpointNames } from "../../compiler/ir/checkpoint-names.js";
+import { isCheckpointDir } from "../../runtime/weights/checkpoint-dir.js";
+import type { HostWeights, LoadProgress } from "../../runtime/weights/host-weights.js";
 import { displayPath } from "../../compiler/diagnostics/render.js";
 import * as fs from "node:fs";
 import { hasErrors } from "../../compiler/diagnostics/diagnostic.js";
@@ -15,11 +21,13 @@ import type { IrProgram } from "../../compiler/ir/ir.js";
 export const runSpec: CommandSpec = {
   name: "run",
   summary: "run a layer, model or graph on the GPU",
-  usage: "moec run FILE [--entry NAME] (--weights W.safetensors | --random-weights [--seed N]) (--input X.safetensors | --input-ids 1,2,3 | --tokens T) [--output Y.safetensors] [options]",
+  usage: "moec run FILE [--entry NAME] (--weights W.safetensors|DIR [--weights-as hf[:FAMILY]] | --random-weights [--seed N]) (--input X.safetensors | --input-ids 1,2,3 | --tokens T) [--output Y.safetensors] [options]",
   positionals: { name: "a .moe file", min: 1, max: 1 },
   flags: [
     { name: "entry", type: "string", value: "NAME", help: "the layer/graph to run (optional when the file has exactly one entry point)" },
-    { name: "weights", type: "string", value: "FILE", help: "safetensors checkpoint (f32, f16 or bf16; any weight form of LANGUAGE.md §7)" },
+    { name: "weights", type: "string", value: "FILE|DIR", help: "safetensors checkpoint (f32, f16 or bf16; any weight form of LANGUAGE.md §7), or a checkpoint directory (model.safetensors or model.safetensors.index.json and its shards, streamed; LANGUAGE.md §13.3)" },
+    { name: "weights-as", type: "string", value: "hf[:FAMILY]", help: "read the checkpoint directory under Hugging Face names of FAMILY (mixtral, olmoe, qwen2_moe, deepseek); without it moec's and each family's names are tried and the best match is used" },
+    { name: "device-memory", type: "string", value: "BYTES", help: "device memory the model may use; a model that needs more is refused before any upload (default: the host's memory on a CPU adapter, else unchecked)" },
     { name: "state", type: "string", value: "FILE", help: "router state (e_bias, BatchNorm statistics, plugin state); default: the weights file, else its init" },
     { name: "random-weights", type: "boolean", help: "run without a checkpoint, with seeded N(0, 1/fan_in) weights" },
     { name: "seed", type: "string", value: "N", help: "seed for --random-weights and random inputs (default 1)" },
@@ -58,13 +66,19 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   if (given.length > 1) throw new UsageError(`--${given[0]} and --${given[1]} exclude each other (each fixes the inputs and T)`);
   const seed = intFlag(f.seed, "seed") ?? 1;
   const tokens = intFlag(f.tokens, "tokens", 1);
+  const deviceMemory = intFlag(f["device-memory"], "device-memory", 1);
+  const weightsAs = parseWeightsAs(f["weights-as"]);
+  const weightsPath = f.weights !== undefined ? path.resolve(io.cwd, f.weights as string) : undefined;
+  const weightsDir = weightsPath !== undefined && isCheckpointDir(weightsPath);
+  if (weightsAs && !weightsDir) throw new UsageError("--weights-as reads a checkpoint directory; give one with --weights DIR");
 
   const pl = await cliPlugins(io.cwd, f.plugin);
   printDiagnostics(pl.diagnostics, undefined, io, false);
   if (hasErrors(pl.diagnostics)) return 1;
   io.err(`moec run: compiling ${displayPath(file, io.cwd)}…`);
-  const program = lowerForRun(io, args.positionals[0]!, f, pl.registry);
-  if (!program) return 1;
+  const lowered = lowerForRunWithInfo(io, args.positionals[0]!, f, pl.registry);
+  if (!lowered) return 1;
+  const { program, info } = lowered;
   const rt = await import("../../runtime/index.js");
 
   let inputs;
@@ -81,12 +95,49 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   }
   for (const name of inputs.ignored) io.err(`moec run: warning: the input file's tensor \`${name}\` is not an input of \`${program.entry}\`; ignored`);
 
-  let weights;
+  let checkpointNames: CheckpointNames[] = [];
+  if (weightsDir) {
+    if (weightsAs && info.kind !== "model") {
+      io.err(`moec run: --weights-as: Hugging Face names are for whole models; \`${program.entry}\` is a ${info.kind}`);
+      return 1;
+    }
+    try {
+      checkpointNames = info.kind === "model" ? hfCheckpointNames(info.instance, info.name, { ...weightsAs, modelType: configModelType(weightsPath!) }) : [];
+    } catch (e) {
+      if (!(e instanceof HfMapError)) throw e;
+      io.err(`moec run: --weights-as: ${e.message}`);
+      return 1;
+    }
+  }
+
+  let weights: HostWeights;
+  const progress = loadProgress(io);
   try {
-    io.err(f.weights !== undefined ? `moec run: loading weights from ${f.weights}…` : `moec run: drawing random weights (seed ${seed})…`);
-    weights = rt.resolveWeights(program, f.weights !== undefined
-      ? { weights: path.resolve(io.cwd, f.weights as string), state: f.state !== undefined ? path.resolve(io.cwd, f.state as string) : undefined }
-      : { randomSeed: seed });
+    if (weightsPath === undefined) {
+      io.err(`moec run: drawing random weights (seed ${seed})…`);
+      const drawn = rt.randomWeights(program, seed);
+      // --state with random weights: the state file's tensors replace the drawn state (LANGUAGE.md §7).
+      if (f.state !== undefined) {
+        const problem = applyStateFile(rt, program, drawn, path.resolve(io.cwd, f.state as string));
+        if (problem) {
+          io.err(`moec run: ${problem}`);
+          return 1;
+        }
+      }
+      weights = drawn;
+    } else {
+      io.err(`moec run: loading weights from ${f.weights}…`);
+      const r = rt.resolveWeightsDetailed(program, {
+        weights: weightsPath, state: f.state !== undefined ? path.resolve(io.cwd, f.state as string) : undefined,
+        checkpointNames, forceCheckpointNames: weightsAs !== undefined, onProgress: progress.update,
+      });
+      weights = r.weights;
+      const unused = r.checkpoint?.unused ?? [];
+      if (unused.length) {
+        const shown = unused.length > 6 ? `${unused.slice(0, 6).join(", ")} and ${unused.length - 6} more` : unused.join(", ");
+        io.err(`moec run: warning: ${unused.length} tensor${unused.length === 1 ? "" : "s"} of ${f.weights} (${r.checkpoint!.convention} names) ${unused.length === 1 ? "is" : "are"} not used by \`${program.entry}\`: ${shown}`);
+      }
+    }
   } catch (e) {
     if (e instanceof rt.WeightsError) {
       io.err(`moec run: the weights do not fit \`${program.entry}\`:\n${e.errors.map((x) => "  - " + x.message).join("\n")}`);
@@ -94,18 +145,14 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
     }
     throw e;
   }
-  // --state with random weights: the state file's tensors replace the drawn state (LANGUAGE.md §7).
-  if (f.state !== undefined && f.weights === undefined) {
-    const problem = applyStateFile(rt, program, weights, path.resolve(io.cwd, f.state as string));
-    if (problem) {
-      io.err(`moec run: ${problem}`);
-      return 1;
-    }
-  }
 
   return withGpu(io, "run", { adapter: f.adapter as string | undefined, requireF16: dtype === "f16" }, async (gpu) => {
     io.err(`moec run: uploading weights and compiling kernels on ${adapterName(gpu)}…`);
-    const exec = await rt.createExecutor(gpu, program, weights, { dtype, stats: f.stats !== undefined, ...(f["update-state"] ? { updateState: true } : {}) });
+    progress.start();
+    const exec = await rt.createExecutor(gpu, program, weights, {
+      dtype, stats: f.stats !== undefined, ...(f["update-state"] ? { updateState: true } : {}), ...(deviceMemory !== undefined ? { deviceMemoryBytes: deviceMemory } : {}),
+    });
+    progress.finish();
     const t0 = performance.now();
     const out = await exec.run(inputs.values, inputs.tokens);
     const ms = performance.now() - t0;
@@ -152,6 +199,43 @@ function applyStateFile(rt: typeof import("../../runtime/index.js"), program: Ir
     weights.set(name, data);
   }
   return undefined;
+}
+
+/** config.json's model_type, to order the family maps tried (its problems are the loader's to report). */
+function configModelType(dir: string): string | undefined {
+  try {
+    const c = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8")) as { model_type?: unknown };
+    return typeof c.model_type === "string" ? c.model_type : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The progress line of a streamed load (bytes read, MB/s), drawn only on a terminal. */
+function loadProgress(io: CliIO): { update?: (p: LoadProgress) => void; start(): void; finish(): void } {
+  if (!io.progress) return { start() {}, finish() {} };
+  const draw = io.progress.bind(io);
+  let t0 = performance.now(), last = 0, latest: LoadProgress | undefined;
+  const line = (p: LoadProgress) => {
+    const s = Math.max(1e-3, (performance.now() - t0) / 1000);
+    return `moec run: loading weights: ${(p.loadedBytes / 1e6).toFixed(1)} of ${(p.totalBytes / 1e6).toFixed(1)} MB (${(p.loadedBytes / 1e6 / s).toFixed(1)} MB/s)`;
+  };
+  return {
+    update(p) {
+      latest = p;
+      const now = performance.now();
+      if (now - last >= 100) {
+        last = now;
+        draw(line(p));
+      }
+    },
+    start() {
+      t0 = performance.now();
+    },
+    finish() {
+      if (latest) draw(line(latest), true);
+    },
+  };
 }
 
 function writeStats(io: CliIO, file: string, entry: string, tokens: number, stats: Map<string, RouterStats> | undefined): void {

@@ -2,6 +2,8 @@
 // buffers, bind groups, recorded steps) built once and reused; each run writes the inputs and T,
 // records every op into ONE command buffer (fused) and reads all outputs back in ONE map.
 
+import type { HostWeights } from "../weights/host-weights.js";
+import { checkDeviceFit } from "./device-fit.js";
 import type { IrOp, IrProgram, ValueId } from "../../compiler/ir/ir.js";
 import { bytesPer, type StorageDtype, writeFloats } from "../gpu/buffers.js";
 import type { GpuContext } from "../gpu/device.js";
@@ -317,7 +319,7 @@ class GpuExecutor implements Executor {
 export async function createExecutor(
   ctx: GpuContext,
   program: IrProgram,
-  weights: Map<string, Float32Array>,
+  weights: HostWeights,
   opts: ExecutorOptions = {},
 ): Promise<Executor> {
   const dtype = opts.dtype ?? "f32";
@@ -325,6 +327,8 @@ export async function createExecutor(
     throw new Error(`dtype f16 needs the 'shader-f16' feature, which adapter '${ctx.adapterInfo.description}' lacks; use dtype f32`);
   }
   const maxBinding = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize, opts.maxBindingBytes ?? Infinity);
+  // Refuse a model the device cannot hold before a single byte is uploaded.
+  checkDeviceFit(ctx, program, dtype, opts.deviceMemoryBytes);
   const store = new WeightStore(ctx.device, weights, dtype, maxBinding);
   const exec = new GpuExecutor(ctx, program, store, opts);
   try {

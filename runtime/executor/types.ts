@@ -26,6 +26,10 @@ export interface ExecutorOptions {
    *  defaults to the device's maxStorageBufferBindingSize. A run whose buffers would exceed it is
    *  split into token chunks (docs/kernels.md); lower it to exercise chunking at small shapes. */
   maxActivationBytes?: number;
+  /** Device memory the program may use, in bytes. WebGPU reports none, so by default a CPU
+   *  adapter (lavapipe, SwiftShader) offers the host's memory and any other adapter is not
+   *  checked in total (each buffer is still held to the binding limit). See device-fit.ts. */
+  deviceMemoryBytes?: number;
 }
 
 export interface RunOptions {

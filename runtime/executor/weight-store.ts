@@ -1,9 +1,11 @@
 // Weights on the device: validated against the shapes the program needs, converted to the
 // storage dtype, uploaded once. Tensors larger than the binding limit are split into row chunks,
 // each its own buffer (a chunk never cuts a row), which the kernels consume one dispatch each.
+// The store keeps no host copy: with streamed weights, host memory holds about one tensor.
 
 import type { IrPool } from "../../compiler/ir/ir.js";
 import { bytesPer, type StorageDtype, uploadFloats } from "../gpu/buffers.js";
+import type { HostWeights } from "../weights/host-weights.js";
 
 export class WeightError extends Error {
   override name = "WeightError";
@@ -31,7 +33,8 @@ export class WeightStore {
 
   constructor(
     private readonly device: GPUDevice,
-    private readonly weights: Map<string, Float32Array>,
+    /** A Map, or a streamed checkpoint: each tensor is read when first uploaded and not kept. */
+    private readonly weights: HostWeights,
     private readonly dtype: StorageDtype,
     /** Largest buffer a kernel may bind, in bytes. */
     readonly maxBindingBytes: number,

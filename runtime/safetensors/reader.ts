@@ -46,6 +46,51 @@ interface ByteSource {
 export function readSafetensors(source: string | Uint8Array, label?: string): SafetensorsFile {
   const file = label ?? (typeof source === "string" ? source : "<bytes>");
   if (typeof source !== "string") return parseSafetensors({ size: source.byteLength, read: (o, n) => source.subarray(o, o + n) }, file);
+  return withFile(source, file, (src) => parseSafetensors(src, file));
+}
+
+/** A tensor of a file opened lazily: its header entry, and its bytes read on demand. */
+export interface LazySafetensorsTensor {
+  name: string;
+  dtype: Dtype;
+  shape: number[];
+  byteLength: number;
+  /** The file it is in (path or label), for messages. */
+  file: string;
+  /** Reads the tensor's bytes from the file now (positional reads; nothing is cached). */
+  read(): Uint8Array;
+}
+
+export interface LazySafetensorsFile {
+  label: string;
+  tensors: Map<string, LazySafetensorsTensor>;
+  metadata: Record<string, string>;
+}
+
+/**
+ * Reads only the header of the safetensors file at `path`, validated exactly as readSafetensors
+ * does (offsets inside the file, sizes matching dtype and shape, no overlaps); each tensor's
+ * bytes are read when asked for, by file offset, so a checkpoint never sits in memory whole.
+ */
+export function openSafetensors(path: string, label = path): LazySafetensorsFile {
+  const header = withFile(path, label, (src) => parseHeader(src, label));
+  const tensors = new Map<string, LazySafetensorsTensor>();
+  for (const r of header.ranges) {
+    const at = header.dataStart + r.begin, length = r.end - r.begin;
+    tensors.set(r.name, {
+      name: r.name, dtype: r.dtype, shape: r.shape, byteLength: length, file: label,
+      read: () => withFile(path, label, (src) => {
+        // The file may have changed since its header was read: a shorter file is a truncated one.
+        if (at + length > src.size) throw new SafetensorsError(label, `${label}: tensor ${JSON.stringify(r.name)} ends at byte ${at + length} but the file now has ${src.size} bytes (truncated since it was opened?).`, r.name);
+        return src.read(at, length);
+      }),
+    });
+  }
+  return { label, tensors, metadata: header.metadata };
+}
+
+/** Opens `path`, hands `body` a positional reader over it, and always closes it. */
+function withFile<T>(path: string, file: string, body: (src: ByteSource) => T): T {
   const ioError = (e: unknown): never => {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : code === "EACCES" ? "permission denied" : (e as Error).message;
@@ -53,7 +98,7 @@ export function readSafetensors(source: string | Uint8Array, label?: string): Sa
   };
   let fd: number, size: number;
   try {
-    fd = openSync(source, "r");
+    fd = openSync(path, "r");
   } catch (e) {
     return ioError(e);
   }
@@ -65,7 +110,7 @@ export function readSafetensors(source: string | Uint8Array, label?: string): Sa
       return ioError(e);
     }
     if (size < 0) ioError({ code: "EISDIR" });
-    return parseSafetensors({
+    return body({
       size,
       read(offset, length) {
         const buf = new Uint8Array(length);
@@ -80,13 +125,16 @@ export function readSafetensors(source: string | Uint8Array, label?: string): Sa
         }
         return buf;
       },
-    }, file);
+    });
   } finally {
     closeSync(fd);
   }
 }
 
-function parseSafetensors(src: ByteSource, file: string): SafetensorsFile {
+interface HeaderRange { name: string; begin: number; end: number; dtype: Dtype; shape: number[]; order: number }
+
+/** Validates the header; returns the tensors' ranges in header order. */
+function parseHeader(src: ByteSource, file: string): { metadata: Record<string, string>; ranges: HeaderRange[]; dataStart: number } {
   function fail(msg: string, tensor?: string): never {
     throw new SafetensorsError(file, `${file}: ${msg}`, tensor);
   }
@@ -121,8 +169,7 @@ function parseSafetensors(src: ByteSource, file: string): SafetensorsFile {
   const dataStart = 8 + headerLen;
   const dataLen = src.size - dataStart;
   const metadata: Record<string, string> = {};
-  const tensors = new Map<string, SafetensorsTensor>();
-  const ranges: { name: string; begin: number; end: number; dtype: Dtype; shape: number[]; order: number }[] = [];
+  const ranges: HeaderRange[] = [];
 
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === "__metadata__") {
@@ -167,17 +214,26 @@ function parseSafetensors(src: ByteSource, file: string): SafetensorsFile {
   }
 
   // Overlap check: sorted by begin, every non-empty range must start at or after the previous end.
-  ranges.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  const byBegin = [...ranges].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let prev: { name: string; end: number } | undefined;
-  for (const r of ranges) {
+  for (const r of byBegin) {
     if (r.begin === r.end) continue; // an empty tensor occupies nothing
     if (prev && r.begin < prev.end) {
       fail(`tensors ${JSON.stringify(prev.name)} and ${JSON.stringify(r.name)} overlap in the data section (the first ends at ${prev.end}, the second begins at ${r.begin}).`, r.name);
     }
     if (!prev || r.end > prev.end) prev = r;
   }
+  return { metadata, ranges, dataStart };
+}
+
+function parseSafetensors(src: ByteSource, file: string): SafetensorsFile {
+  function fail(msg: string, tensor?: string): never {
+    throw new SafetensorsError(file, `${file}: ${msg}`, tensor);
+  }
+  const { metadata, ranges, dataStart } = parseHeader(src, file);
+  const tensors = new Map<string, SafetensorsTensor>();
   // Only now, with every range checked, touch the data (in header order, as the file lists them).
-  for (const r of [...ranges].sort((a, b) => a.order - b.order)) {
+  for (const r of ranges) {
     tensors.set(r.name, { name: r.name, dtype: r.dtype, shape: r.shape, bytes: src.read(dataStart + r.begin, r.end - r.begin) });
   }
 

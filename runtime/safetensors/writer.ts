@@ -1,7 +1,7 @@
 // Writes safetensors files with a deterministic layout: tensors sorted by name, data contiguous in
 // that order, and the JSON header padded with spaces so the data section starts 8-byte aligned.
 
-import { writeFileSync } from "node:fs";
+import { renameSync, rmSync, writeFileSync } from "node:fs";
 import { DTYPE_SIZE, DTYPES, encodeFloats, encodeInts, isDtype, type Dtype } from "./dtype.js";
 import { SafetensorsError } from "./errors.js";
 
@@ -86,12 +86,16 @@ export function encodeSafetensors(entries: TensorEntries, metadata?: Record<stri
   return out;
 }
 
-/** Writes tensors to `path` (see encodeSafetensors). */
+/** Writes tensors to `path` (see encodeSafetensors): atomically, through a temporary file in
+ *  the same directory renamed over it, so a failed write never leaves a partial file at `path`. */
 export function writeSafetensors(path: string, entries: TensorEntries, metadata?: Record<string, string>): void {
   const bytes = encodeSafetensors(entries, metadata, path);
+  const tmp = `${path}.${process.pid}.tmp`;
   try {
-    writeFileSync(path, bytes);
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path);
   } catch (e) {
+    rmSync(tmp, { force: true });
     throw new SafetensorsError(path, `${path}: cannot write the safetensors file (${(e as Error).message}).`);
   }
 }

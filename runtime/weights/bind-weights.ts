@@ -3,6 +3,9 @@
 // once. Pools accept each file form of LANGUAGE.md §7: per member (`E.3.w_up`), stacked
 // (`E.w_up` [N, I, D]), coarse split (`E.15.w_up` [M·I, D], stacked [C, M·I, D]) and shared
 // concatenated (`S.w_up` [N·I, D]); forms are told apart by shape.
+// Binding is planned from headers alone (names, dtypes, shapes): bindWeightsLazy returns, per
+// canonical tensor, a function that reads and assembles it when asked, so a checkpoint streams
+// to the device one tensor at a time; bindWeights assembles every tensor at once.
 
 import type { IrPool, IrProgram } from "../../compiler/ir/ir.js";
 import { DTYPE_SIZE, decodeFloats, isFloatDtype, type Dtype } from "../safetensors/dtype.js";
@@ -20,20 +23,43 @@ import { groupSize, scatterGroup } from "./pool-slicing.js";
 
 export type { BindError } from "./bind-messages.js";
 
-/** A tensor as the reader yields it (SafetensorsTensor satisfies this). */
+/** A tensor as the reader yields it (SafetensorsTensor satisfies this)… */
 export interface TensorLike {
   dtype: Dtype;
   shape: readonly number[];
   bytes: Uint8Array;
 }
 
-/** A weights or state file (SafetensorsFile satisfies this). */
+/** …or one whose bytes are read on demand (LazySafetensorsTensor satisfies this). */
+export interface LazyTensorLike {
+  dtype: Dtype;
+  shape: readonly number[];
+  byteLength: number;
+  /** The file it is read from, for messages (the source's label when absent). */
+  file?: string;
+  read(): Uint8Array;
+}
+
+/** A weights or state file (SafetensorsFile, LazySafetensorsFile or a checkpoint directory). */
 export interface WeightSource {
   label: string;
-  tensors: ReadonlyMap<string, TensorLike>;
+  tensors: ReadonlyMap<string, TensorLike | LazyTensorLike>;
 }
 
 export type BindResult = { ok: true; weights: Map<string, Float32Array> } | { ok: false; errors: msg.BindError[] };
+
+/** A canonical tensor to be assembled on demand: its shape and the file bytes it reads. */
+export interface PlannedTensor {
+  shape: number[];
+  /** Bytes read from the files to make it (0 for a state tensor at its init). */
+  fileBytes: number;
+  make(): Float32Array;
+}
+
+export type LazyBindResult = { ok: true; weights: Map<string, PlannedTensor> } | { ok: false; errors: msg.BindError[] };
+
+const byteLengthOf = (t: TensorLike | LazyTensorLike): number => ("bytes" in t ? t.bytes.byteLength : t.byteLength);
+const bytesOf = (t: TensorLike | LazyTensorLike): Uint8Array => ("bytes" in t ? t.bytes : t.read());
 
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 const numel = (s: readonly number[]) => s.reduce((a, d) => a * d, 1);
@@ -52,7 +78,15 @@ function indexMembers(src: WeightSource): Map<string, Map<number, string>> {
   return out;
 }
 
+/** Binds and assembles every tensor now. */
 export function bindWeights(program: IrProgram, weights: WeightSource, state?: WeightSource): BindResult {
+  const r = bindWeightsLazy(program, weights, state);
+  if (!r.ok) return r;
+  return { ok: true, weights: new Map([...r.weights].map(([name, t]) => [name, t.make()])) };
+}
+
+/** Checks every tensor from its header; returns how to assemble each canonical tensor later. */
+export function bindWeightsLazy(program: IrProgram, weights: WeightSource, state?: WeightSource): LazyBindResult {
   const layout = canonicalLayout(program);
   const b = new Binder(layout, weights, state);
   b.bindTensors();
@@ -63,7 +97,7 @@ export function bindWeights(program: IrProgram, weights: WeightSource, state?: W
 
 class Binder {
   readonly errors: msg.BindError[] = [];
-  readonly out = new Map<string, Float32Array>();
+  readonly out = new Map<string, PlannedTensor>();
   private readonly claimedW = new Set<string>();
   private readonly claimedS = new Set<string>();
   private readonly members: Map<string, Map<number, string>>;
@@ -73,27 +107,28 @@ class Binder {
     this.members = indexMembers(weights);
   }
 
-  /** f32 values of a float tensor, or undefined after recording why not. */
-  private decode(src: WeightSource, name: string, t: TensorLike): Float32Array | undefined {
+  /** A reader of a float tensor's f32 values, or undefined after recording why it cannot be read. */
+  private decoder(src: WeightSource, name: string, t: TensorLike | LazyTensorLike): (() => Float32Array) | undefined {
+    const file = ("file" in t && t.file) || src.label;
     if (!isFloatDtype(t.dtype)) {
-      this.errors.push(msg.badDtype(name, src.label, t.dtype));
+      this.errors.push(msg.badDtype(name, file, t.dtype));
       return undefined;
     }
     const need = numel(t.shape) * DTYPE_SIZE[t.dtype];
-    if (t.bytes.byteLength !== need) {
-      this.errors.push(msg.badByteLength(name, src.label, t.bytes.byteLength, need));
+    if (byteLengthOf(t) !== need) {
+      this.errors.push(msg.badByteLength(name, file, byteLengthOf(t), need));
       return undefined;
     }
-    return decodeFloats(t.dtype as "F32" | "F16" | "BF16", t.bytes);
+    return () => decodeFloats(t.dtype as "F32" | "F16" | "BF16", bytesOf(t));
   }
 
-  private bindPlain(src: WeightSource, spec: TensorSpec, t: TensorLike): void {
+  private bindPlain(src: WeightSource, spec: TensorSpec, t: TensorLike | LazyTensorLike): void {
     if (!sameShape(t.shape, spec.shape)) {
-      this.errors.push(msg.misShaped(spec.name, src.label, t.shape, [{ shape: spec.shape }]));
+      this.errors.push(msg.misShaped(spec.name, ("file" in t && t.file) || src.label, t.shape, [{ shape: spec.shape }]));
       return;
     }
-    const data = this.decode(src, spec.name, t);
-    if (data) this.out.set(spec.name, data);
+    const make = this.decoder(src, spec.name, t);
+    if (make) this.out.set(spec.name, { shape: spec.shape, fileBytes: byteLengthOf(t), make });
   }
 
   /** Linear, router and state tensors: one exact name each. */
@@ -110,7 +145,8 @@ class Binder {
         } else if (inWeights) {
           this.bindPlain(this.weights, spec, inWeights);
         } else {
-          this.out.set(spec.name, new Float32Array(numel(spec.shape)).fill(spec.init === "ones" ? 1 : 0));
+          const init = spec.init === "ones" ? 1 : 0;
+          this.out.set(spec.name, { shape: spec.shape, fileBytes: 0, make: () => new Float32Array(numel(spec.shape)).fill(init) });
         }
       } else if (inWeights) {
         this.bindPlain(this.weights, spec, inWeights);
@@ -152,12 +188,17 @@ class Binder {
         this.errors.push(msg.misShaped(name, file, whole.shape, forms));
         return undefined;
       }
-      const data = this.decode(this.weights, name, whole);
-      if (!data) return undefined;
-      const dst = new Float32Array(numel(spec.shape));
+      const read = this.decoder(this.weights, name, whole);
+      if (!read) return undefined;
       const size = groupSize(p.layout, pool, form.g);
-      for (let gi = 0; gi < form.g.groups; gi++) scatterGroup(p.layout, pool, form.g, gi, data.subarray(gi * size, (gi + 1) * size), dst);
-      this.out.set(name, dst);
+      this.out.set(name, {
+        shape: spec.shape, fileBytes: byteLengthOf(whole),
+        make: () => {
+          const data = read(), dst = new Float32Array(numel(spec.shape));
+          for (let gi = 0; gi < form.g.groups; gi++) scatterGroup(p.layout, pool, form.g, gi, data.subarray(gi * size, (gi + 1) * size), dst);
+          return dst;
+        },
+      });
       return undefined;
     }
     if (!members.length) {
@@ -168,7 +209,7 @@ class Binder {
     // Per-member names: classify each by shape (fine or coarse expert) and index.
     const memberForms = gs.filter((g) => g.kind !== "concat");
     let usable = true;
-    const valid: { index: number; name: string; t: TensorLike; fits: Grouping[] }[] = [];
+    const valid: { index: number; name: string; t: TensorLike | LazyTensorLike; fits: Grouping[] }[] = [];
     const given = new Map<Grouping, Set<number>>(memberForms.map((g) => [g, new Set()]));
     for (const [index, mname] of members) {
       const t = this.weights.tensors.get(mname)!;
@@ -216,13 +257,23 @@ class Binder {
       return decided;
     }
     if (!usable) return decided;
-    const dst = new Float32Array(numel(spec.shape));
+    const reads: { index: number; read: () => Float32Array }[] = [];
     for (const m of valid) {
-      const data = this.decode(this.weights, m.name, m.t);
-      if (!data) usable = false;
-      else if (usable) scatterGroup(p.layout, pool, chosen, m.index, data, dst);
+      const read = this.decoder(this.weights, m.name, m.t);
+      if (!read) usable = false;
+      else reads.push({ index: m.index, read });
     }
-    if (usable) this.out.set(name, dst);
+    // Members are read one at a time into the stacked tensor, each released once scattered.
+    if (usable) {
+      this.out.set(name, {
+        shape: spec.shape, fileBytes: valid.reduce((a, m) => a + byteLengthOf(m.t), 0),
+        make: () => {
+          const dst = new Float32Array(numel(spec.shape));
+          for (const r of reads) scatterGroup(p.layout, pool, chosen, r.index, r.read(), dst);
+          return dst;
+        },
+      });
+    }
     return decided;
   }
 

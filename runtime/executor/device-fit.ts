@@ -1,0 +1,57 @@
+// The device-fit check made before any upload: the bytes a program needs on the device (every
+// canonical weight at the storage dtype, state in f32, and the activations of one token) against
+// the bytes the device offers. WebGPU has no memory query (Dawn's memory-heaps adapter property
+// is not exposed by the `webgpu` package), so what the device offers is the caller's
+// `deviceMemoryBytes`, else the host's memory for a CPU adapter, whose buffers live there;
+// otherwise only the per-buffer binding limit applies (the weight store splits larger tensors).
+
+import { totalmem } from "node:os";
+import type { IrProgram } from "../../compiler/ir/ir.js";
+import { bytesPer, type StorageDtype } from "../gpu/buffers.js";
+import type { GpuContext } from "../gpu/device.js";
+import { canonicalLayout } from "../weights/canonical-layout.js";
+
+export class DeviceMemoryError extends Error {
+  override name = "DeviceMemoryError";
+  constructor(message: string, readonly neededBytes: number, readonly offeredBytes: number) {
+    super(message);
+  }
+}
+
+const numel = (s: readonly number[]) => s.reduce((a, d) => a * d, 1);
+
+/** Bytes of weights and of one token's activations that `program` puts on the device. */
+export function deviceBytesNeeded(program: IrProgram, dtype: StorageDtype): { weights: number; activations: number } {
+  const layout = canonicalLayout(program);
+  let weights = 0;
+  for (const t of [...layout.tensors, ...layout.poolTensors]) weights += numel(t.shape) * (t.role === "state" ? 4 : bytesPer(dtype));
+  let activations = 0;
+  for (const v of program.values) activations += v.width * (v.dtype === "i32" ? 4 : bytesPer(dtype));
+  return { weights, activations };
+}
+
+const CPU_ADAPTER = /llvmpipe|lavapipe|swiftshader|\bcpu\b/i;
+
+/** What the device offers and why we believe it, or undefined when nothing is known. */
+export function deviceMemoryOffered(gpu: GpuContext, override?: number): { bytes: number; source: string } | undefined {
+  if (override !== undefined) return { bytes: override, source: "as given (deviceMemoryBytes / --device-memory)" };
+  const info = gpu.adapterInfo;
+  if (CPU_ADAPTER.test(`${info.description} ${info.device} ${info.architecture}`)) return { bytes: totalmem(), source: "the host's memory, which a CPU adapter's buffers live in" };
+  return undefined;
+}
+
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+
+/** Throws DeviceMemoryError when the program's weights and one token's activations exceed what the device offers. */
+export function checkDeviceFit(gpu: GpuContext, program: IrProgram, dtype: StorageDtype, override?: number): void {
+  const offered = deviceMemoryOffered(gpu, override);
+  if (!offered) return;
+  const need = deviceBytesNeeded(program, dtype);
+  const total = need.weights + need.activations;
+  if (total <= offered.bytes) return;
+  throw new DeviceMemoryError(
+    `\`${program.entry}\` needs at least ${total} bytes (${mib(total)}) on the device: ${need.weights} bytes of weights at ${dtype} and ${need.activations} bytes of activations per token; ` +
+      `the device offers ${offered.bytes} bytes (${mib(offered.bytes)}; ${offered.source}). Nothing was uploaded.`,
+    total, offered.bytes,
+  );
+}

@@ -1,0 +1,63 @@
+// Weights on the host as the device upload reads them: a Map of canonical f32 arrays, or a
+// streamed checkpoint whose tensors are assembled from the files when asked for and not kept,
+// so the host holds about one (stacked) tensor at a time while the device fills.
+
+import type { PlannedTensor } from "./bind-weights.js";
+
+/** What the weight store reads (a Map<string, Float32Array> is one). */
+export interface HostWeights {
+  get(name: string): Float32Array | undefined;
+  has(name: string): boolean;
+  keys(): IterableIterator<string>;
+  readonly size: number;
+}
+
+export interface LoadProgress {
+  /** Checkpoint bytes read so far (each tensor counted once), of `totalBytes`. */
+  loadedBytes: number;
+  totalBytes: number;
+  /** The canonical tensor just read. */
+  tensor: string;
+}
+
+export class StreamedWeights implements HostWeights {
+  private readonly seen = new Set<string>();
+  private loaded = 0;
+  readonly totalBytes: number;
+
+  constructor(private readonly planned: Map<string, PlannedTensor>, private readonly onProgress?: (p: LoadProgress) => void) {
+    let total = 0;
+    for (const t of planned.values()) total += t.fileBytes;
+    this.totalBytes = total;
+  }
+
+  /** Reads and assembles the tensor now (from disk every time: nothing is cached). */
+  get(name: string): Float32Array | undefined {
+    const t = this.planned.get(name);
+    if (!t) return undefined;
+    const values = t.make();
+    if (!this.seen.has(name)) {
+      this.seen.add(name);
+      this.loaded += t.fileBytes;
+      this.onProgress?.({ loadedBytes: this.loaded, totalBytes: this.totalBytes, tensor: name });
+    }
+    return values;
+  }
+
+  has(name: string): boolean {
+    return this.planned.has(name);
+  }
+
+  keys(): IterableIterator<string> {
+    return this.planned.keys();
+  }
+
+  get size(): number {
+    return this.planned.size;
+  }
+
+  /** The canonical shape of a tensor, without reading it. */
+  shape(name: string): number[] | undefined {
+    return this.planned.get(name)?.shape;
+  }
+}
