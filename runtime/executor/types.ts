@@ -26,6 +26,10 @@ export interface ExecutorOptions {
    *  defaults to the device's maxStorageBufferBindingSize. A run whose buffers would exceed it is
    *  split into token chunks (docs/kernels.md); lower it to exercise chunking at small shapes. */
   maxActivationBytes?: number;
+  /** A model: compute the LM head (the `linear` that writes the logits) for the run's last position
+   *  only, so its output is `logits [1, V]` (a prefill that only needs the next token's logits).
+   *  Default false. */
+  lastLogits?: boolean;
 }
 
 export interface RunOptions {
@@ -42,6 +46,9 @@ export interface OpDispatches {
   /** The op's value name (`moe#1`, `h`). */
   name: string;
   dispatches: number;
+  /** Workgroups launched by those dispatches (the grids' products): how much of its output the op
+   *  computed (e.g. the LM head's row tiles under `lastLogits`). */
+  workgroups: number;
 }
 
 export interface RunInfo {
