@@ -47,6 +47,7 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
   const warmup = intFlag(f.warmup, "warmup", 0) ?? 2;
   const seed = intFlag(f.seed, "seed") ?? 1;
   if (f.compare !== undefined) {
+    if (f["last-logits"]) throw new UsageError("--last-logits times a model's prefill; it does not combine with --compare");
     if (f.entry !== undefined) throw new UsageError("give either --entry or --compare, not both");
     return runCompare(io, args.positionals[0]!, f, { tokens, dtype, iterations, warmup, seed });
   }
