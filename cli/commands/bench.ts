@@ -16,7 +16,7 @@ export const benchSpec: CommandSpec = {
   positionals: { name: "a .moe file", min: 1, max: 1 },
   flags: [
     { name: "tokens", type: "string", value: "T", help: "tokens per run (required)" },
-    { name: "entry", type: "string", value: "NAME", help: "the layer/graph (optional when the file has exactly one entry point)" },
+    { name: "entry", type: "string", value: "NAME", help: "the layer, graph or model (optional when the file has exactly one entry point)" },
     {
       name: "compare",
       type: "string",
