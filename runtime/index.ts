@@ -63,6 +63,8 @@ export interface LoadOptions {
   stats?: boolean;
   /** Update router state after each run (default: layers yes, models no; LANGUAGE.md §13.0). */
   updateState?: boolean;
+  /** A model: compute the logits of the last position only (`forward` then returns [1, V]). */
+  lastLogits?: boolean;
 }
 
 export interface LoadedProgram {
@@ -83,7 +85,8 @@ export interface LoadedProgram {
   readState(): Promise<Map<string, Float32Array>>;
   /** Sets router state vectors by tensor name (e.g. `r.elastic_k`) for the next runs. */
   writeState(values: Map<string, ArrayLike<number>> | Record<string, ArrayLike<number>>): Promise<void>;
-  /** A model: the logits [T, V] of token ids at positions 0…T−1 (LANGUAGE.md §13.1). */
+  /** A model: the logits [T, V] of token ids at positions 0…T−1 (LANGUAGE.md §13.1); with
+   *  `lastLogits`, those of position T−1 only ([1, V]). */
   forward(ids: Int32Array | readonly number[]): Promise<Float32Array>;
   dispose(): void;
 }
@@ -139,6 +142,7 @@ export async function createRuntime(opts: AcquireGpuOptions = {}): Promise<Runti
         maxActivationBytes: lopts.maxActivationBytes,
         stats: lopts.stats,
         updateState: lopts.updateState,
+        lastLogits: lopts.lastLogits,
       });
       return {
         program,

@@ -109,7 +109,9 @@ export function writeOutputs(program: IrProgram, outputs: Map<string, Float32Arr
   for (const o of program.outputs) {
     const data = outputs.get(o.name);
     if (!data) continue;
-    entries[o.name] = { dtype: "F32", shape: [tokens, program.values[o.value]!.width], data };
+    // Rows from the data: a model run with lastLogits writes `logits [1, V]`.
+    const width = program.values[o.value]!.width;
+    entries[o.name] = { dtype: "F32", shape: [data.length === tokens * width ? tokens : data.length / width, width], data };
   }
   writeSafetensors(file, entries, { producer: "moec", entry: program.entry });
 }

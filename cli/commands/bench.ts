@@ -1,20 +1,22 @@
 // `moec bench`: the fused kernels against a straightforward unfused lowering of the same layer,
 // on the same device and inputs in one process, reported as a ratio (absolute times on a shared or
-// CPU adapter mean little; the ratio is what to compare).
+// CPU adapter mean little; the ratio is what to compare). A model entry is timed as a prefill
+// against moec's own dense GEMM of equal FLOPs instead (bench-model.ts).
 import type { CommandSpec } from "../args.js";
 import { parseArgs, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
 import { lowerForRun, withGpu, adapterName } from "./gpu-commands.js";
 import { intFlag } from "./run.js";
+import { runModelBench } from "./bench-model.js";
 
 export const benchSpec: CommandSpec = {
   name: "bench",
-  summary: "time the fused kernels against an unfused lowering of the same layer",
-  usage: "moec bench FILE --tokens T [--entry NAME | --compare ENTRY[@SCHEDULE],…] [--set NAME=VALUE ...] [--dtype f32|f16] [--iterations N] [--json]",
+  summary: "time a layer's fused kernels against an unfused lowering, or a model's prefill against a dense GEMM of equal FLOPs",
+  usage: "moec bench FILE --tokens T [--entry NAME | --compare ENTRY[@SCHEDULE],…] [--set NAME=VALUE ...] [--dtype f32|f16] [--last-logits] [--iterations N] [--json]",
   positionals: { name: "a .moe file", min: 1, max: 1 },
   flags: [
     { name: "tokens", type: "string", value: "T", help: "tokens per run (required)" },
-    { name: "entry", type: "string", value: "NAME", help: "the layer/graph (optional when the file has exactly one entry point)" },
+    { name: "entry", type: "string", value: "NAME", help: "the layer, graph or model (optional when the file has exactly one entry point)" },
     {
       name: "compare",
       type: "string",
@@ -23,6 +25,7 @@ export const benchSpec: CommandSpec = {
     },
     { name: "set", type: "multi", value: "NAME=VALUE", help: "override hyper-parameters, e.g. --set D=64 I=128" },
     { name: "dtype", type: "string", value: "f32|f16", help: "storage precision (default f32)" },
+    { name: "last-logits", type: "boolean", help: "a model: compute the LM head for the last position only (its FLOPs counted so)" },
     { name: "iterations", type: "string", value: "N", help: "timed runs per side, alternating (default 10)" },
     { name: "warmup", type: "string", value: "N", help: "untimed runs per side first (default 2)" },
     { name: "seed", type: "string", value: "N", help: "seed of the random weights and inputs (default 1)" },
@@ -30,7 +33,7 @@ export const benchSpec: CommandSpec = {
     { name: "json", type: "boolean", help: "print the measurements as JSON" },
     { name: "help", short: "h", type: "boolean", help: "show this help" },
   ],
-  details: "Times are GPU timestamps summed over compute passes where the adapter has timestamp-query, else wall clock.\nThe unfused baseline routes with small kernels, reads the selection back and loops over experts on the host.\n--compare runs every listed entry fused on the same inputs, round-robin, and prints each one's time as a multiple of the first's,\nwith the expert and router FLOPs per token of the experts really selected (bench/fine-vs-coarse.moe holds layers at equal FLOPs).",
+  details: "Times are GPU timestamps summed over compute passes where the adapter has timestamp-query, else wall clock.\nThe unfused baseline routes with small kernels, reads the selection back and loops over experts on the host.\n--compare runs every listed entry fused on the same inputs, round-robin, and prints each one's time as a multiple of the first's,\nwith the expert and router FLOPs per token of the experts really selected (bench/fine-vs-coarse.moe holds layers at equal FLOPs).\nA model entry (seeded random weights and token ids) is timed as a prefill of T tokens, alternating with a chain of moec's dense GEMMs\n[T, D] × [D, D] (D the model's width) of about the same FLOPs: tokens/s, GFLOP/s (the compiler's count: weights × T plus attention's\ncausal products), dispatches per decoder layer by kind, command buffers and read-backs per forward, the GFLOP/s ratio to the GEMM,\nand the peak resident memory of the process.",
 };
 
 export async function runBench(argv: string[], io: CliIO): Promise<number> {
@@ -44,11 +47,14 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
   const warmup = intFlag(f.warmup, "warmup", 0) ?? 2;
   const seed = intFlag(f.seed, "seed") ?? 1;
   if (f.compare !== undefined) {
+    if (f["last-logits"]) throw new UsageError("--last-logits times a model's prefill; it does not combine with --compare");
     if (f.entry !== undefined) throw new UsageError("give either --entry or --compare, not both");
     return runCompare(io, args.positionals[0]!, f, { tokens, dtype, iterations, warmup, seed });
   }
   const program = lowerForRun(io, args.positionals[0]!, f);
   if (!program) return 1;
+  if (program.model) return runModelBench(io, args.positionals[0]!, f, program, { tokens, dtype, iterations, warmup, seed });
+  if (f["last-logits"]) throw new UsageError(`--last-logits applies to a model; \`${program.entry}\` is a layer or graph`);
   const rt = await import("../../runtime/index.js");
   const { benchmarkProgram } = await import("../../runtime/bench/benchmark.js");
   return withGpu(io, "bench", { adapter: f.adapter as string | undefined, requireF16: dtype === "f16" }, async (gpu) => {

@@ -41,6 +41,7 @@ export const runSpec: CommandSpec = {
     { name: "plugin", type: "multi", value: "PATH|PACKAGE", help: "load a router plugin (repeatable; also from moec.config.json)" },
     { name: "stats", type: "string", value: "FILE", help: "write routing statistics (LANGUAGE.md §10) per router as JSON" },
     { name: "state-out", type: "string", value: "FILE", help: "write the router state after the run (e.g. updated e_bias) as safetensors" },
+    { name: "last-logits", type: "boolean", help: "a model: compute the logits of the last position only, written as `logits` [1, V]" },
     { name: "update-state", type: "boolean", help: "a model: update router state (the aux-free bias, …) after the forward; by default a model's state is read-only (LANGUAGE.md §13.0)" },
     { name: "help", short: "h", type: "boolean", help: "show this help" },
   ],
@@ -151,6 +152,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
     progress.start();
     const exec = await rt.createExecutor(gpu, program, weights, {
       dtype, stats: f.stats !== undefined, ...(f["update-state"] ? { updateState: true } : {}), ...(deviceMemory !== undefined ? { deviceMemoryBytes: deviceMemory } : {}),
+      lastLogits: f["last-logits"] === true,
     });
     progress.finish();
     const t0 = performance.now();
@@ -166,8 +168,8 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
       for (const o of program.outputs) {
         const v = out.get(o.name)!;
         const width = program.values[o.value]!.width;
-        io.out(`${o.name}: [${inputs.tokens}, ${width}] f32  ${summary(v)}`);
-        io.out(`  token 0: [${[...v.slice(0, Math.min(width, 6))].map((x) => x.toFixed(5)).join(", ")}${width > 6 ? ", …" : ""}]`);
+        io.out(`${o.name}: [${v.length / width}, ${width}] f32  ${summary(v)}`);
+        io.out(`  ${f["last-logits"] ? `token ${inputs.tokens - 1}` : "token 0"}: [${[...v.slice(0, Math.min(width, 6))].map((x) => x.toFixed(5)).join(", ")}${width > 6 ? ", …" : ""}]`);
       }
     }
     if (f.stats !== undefined) writeStats(io, path.resolve(io.cwd, f.stats as string), program.entry, inputs.tokens, exec.lastStats);

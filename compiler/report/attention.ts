@@ -23,6 +23,8 @@ export interface AttentionGroup {
   vDim: number;
   /** KV-cache elements per token, per layer. */
   cachedWidth: number;
+  /** Sliding window (positions read, itself included); 0: every earlier position. */
+  window: number;
 }
 
 /** Every attention block of the entry, one group per stack of identical copies. */
@@ -31,7 +33,7 @@ export function attentionGroups(inst: Instance, prefix = "", copies = 1, out: At
     const s = a.shape;
     out.push({
       name: prefix + a.owner.prefix, layers: copies, kind: a.owner.info?.kind ?? "attention",
-      heads: s.heads, kvHeads: s.kvHeads, qkDim: s.qkDim, vDim: s.vDim, cachedWidth: s.cachedWidth,
+      heads: s.heads, kvHeads: s.kvHeads, qkDim: s.qkDim, vDim: s.vDim, cachedWidth: s.cachedWidth, window: s.window,
     });
   }
   for (const ch of inst.children) {

@@ -13,6 +13,8 @@ export interface AttentionShape {
   vDim: number;
   /** Bytes per token per layer are computed from these cached widths (K and V, or MLA's latent). */
   cachedWidth: number;
+  /** Positions a query reads (itself included): `window`, 0 for all earlier ones. */
+  window: number;
 }
 
 export interface BlockDef {
@@ -163,7 +165,7 @@ export const BLOCKS: Record<string, BlockDef> = {
     outWidth: (_a, D) => D,
     attention(a, D) {
       const H = a.heads as number, KV = (a.kv_heads as number | undefined) ?? H, hd = headDim(a, D);
-      return { heads: H, kvHeads: KV, qkDim: hd, vDim: hd, cachedWidth: 2 * KV * hd };
+      return { heads: H, kvHeads: KV, qkDim: hd, vDim: hd, cachedWidth: 2 * KV * hd, window: (a.window as number | undefined) ?? 0 };
     },
   },
   mla: {
@@ -191,7 +193,7 @@ export const BLOCKS: Record<string, BlockDef> = {
     outWidth: (_a, D) => D,
     attention(a) {
       const H = a.heads as number;
-      return { heads: H, kvHeads: H, qkDim: (a.nope_dim as number) + (a.rope_dim as number), vDim: a.v_dim as number, cachedWidth: (a.kv_rank as number) + (a.rope_dim as number) };
+      return { heads: H, kvHeads: H, qkDim: (a.nope_dim as number) + (a.rope_dim as number), vDim: a.v_dim as number, cachedWidth: (a.kv_rank as number) + (a.rope_dim as number), window: 0 };
     },
   },
   lm_head: {

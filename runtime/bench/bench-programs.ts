@@ -78,3 +78,25 @@ export function benchWeights(program: IrProgram, seed = 7): Map<string, Float32A
   }
   return out;
 }
+
+/**
+ * `count` dense GEMMs in a chain, x [T, D] → [T, D] → …, all over one weight W [D, D]: moec's own
+ * `linear` GEMM kernel doing a chosen amount of FLOPs (2·T·D²·count) with one weight in memory,
+ * the yardstick of the model bench (model-bench.ts).
+ */
+export function gemmChainProgram(D: number, count: number): IrProgram {
+  const values: IrProgram["values"] = [{ id: 0, width: D, dtype: "f32", name: "x" }];
+  const ops: IrProgram["ops"] = [];
+  for (let i = 1; i <= count; i++) {
+    values.push({ id: i, width: D, dtype: "f32", name: `g${i}` });
+    ops.push({ op: "linear", out: i, x: i - 1, weight: "W", outDim: D, bias: false });
+  }
+  return {
+    entry: "dense_gemm",
+    values,
+    inputs: [{ name: "x", value: 0 }],
+    outputs: [{ name: "y", value: count }],
+    weights: [{ name: "W.weight", shape: [D, D], role: "param" }],
+    ops,
+  };
+}

@@ -12,7 +12,7 @@ import { ActivationTooLargeError, BuildContext, type Lowering } from "./build-co
 import { lowerSimpleOp } from "./lower-ops.js";
 import { lowerAttention } from "./lower-attention.js";
 import { lowerMla } from "./lower-mla.js";
-import { lowerAddNorm, lowerEmbed, lowerNorm } from "./lower-model-ops.js";
+import { lowerAddNorm, lowerEmbed, lowerLastLogits, lowerNorm } from "./lower-model-ops.js";
 import { type Fusions, planFusions } from "./fuse.js";
 import { lowerRoutedPool, lowerSharedPool } from "./lower-pools.js";
 import type { FineSchedule } from "./lower-moe-fine.js";
@@ -40,6 +40,27 @@ function absorbed(index: number, kind: string, name: string): Lowering {
   return { op: index, kind, name, clears: [], encode() {} };
 }
 
+/**
+ * The op index of a model's LM head (the `linear` that writes its one output), for `lastLogits`;
+ * anything else is an error that says what the program is instead.
+ */
+export function lmHeadIndex(program: IrProgram, dtype: StorageDtype): number {
+  if (!program.model) throw new ExecutorInputError(`lastLogits applies to a model; \`${program.entry}\` is a layer or graph`);
+  if (program.outputs.length !== 1) throw new ExecutorInputError(`lastLogits: model \`${program.entry}\` has ${program.outputs.length} outputs; it needs one, its logits`);
+  const out = program.outputs[0]!;
+  const i = program.ops.findIndex((op) => op.out === out.value);
+  const op = program.ops[i];
+  if (!op || op.op !== "linear") throw new ExecutorInputError(`lastLogits: the output \`${out.name}\` of model \`${program.entry}\` is written by ${op ? `a \`${op.op}\` op` : "no op"}, not by an LM head (\`lm_head\` or \`linear\`)`);
+  if (program.ops.some((o, j) => j !== i && (o.op === "binary" ? o.a === out.value || o.b === out.value : o.op === "embed" ? o.ids === out.value : o.x === out.value))) {
+    throw new ExecutorInputError(`lastLogits: the logits \`${out.name}\` of model \`${program.entry}\` are read by another op, which needs every position`);
+  }
+  const K = program.values[op.x]!.width;
+  if ((K * bytesPer(dtype)) % 4 !== 0) {
+    throw new ExecutorInputError(`lastLogits: the LM head '${op.weight}' reads rows of ${K} values, which in ${dtype} are not a multiple of 4 bytes (the last row is copied at a 4-byte offset); use f32 storage or an even width`);
+  }
+  return i;
+}
+
 function opName(program: IrProgram, op: IrOp): string {
   return program.values.find((v) => v.id === op.out)?.name ?? `%${op.out}`;
 }
@@ -65,6 +86,8 @@ class GpuExecutor implements Executor {
   private readonly fusions: Fusions;
   private disposed = false;
   private busy = false;
+  /** With `lastLogits`: the LM head's op index (its output has one row); else -1. */
+  private readonly headIndex: number;
 
   constructor(
     private readonly gpu: GpuContext,
@@ -78,6 +101,7 @@ class GpuExecutor implements Executor {
     this.subgroups = gpu.features.subgroups && opts.subgroups !== false;
     this.stats = opts.stats ?? false;
     this.updateState = opts.updateState ?? !program.model;
+    this.headIndex = opts.lastLogits ? lmHeadIndex(program, this.dtype) : -1;
     this.runUniform = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: "run" });
     this.fusions = this.fused ? planFusions(program) : { residual: new Map(), addNorm: new Map(), absorbed: new Set() };
     const activationLimit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize, opts.maxActivationBytes ?? Infinity);
@@ -126,7 +150,7 @@ class GpuExecutor implements Executor {
     const build = new (sizing ? SizingContext : BuildContext)(this.buildGpu, this.program, this.dtype, cap, this.runUniform, this.weights, values, this.subgroups, { stats: this.stats, updateState: this.updateState });
     try {
       for (const v of this.program.values) {
-        values.set(v.id, build.storage(cap * v.width, `value ${v.name}`, v.dtype === "i32" ? 4 : bytesPer(this.dtype)));
+        values.set(v.id, build.storage(this.rows(v.id, cap) * v.width, `value ${v.name}`, v.dtype === "i32" ? 4 : bytesPer(this.dtype)));
       }
       // All ops' pipelines compile concurrently; residual adds are absorbed by their neighbours.
       const ops = this.program.ops;
@@ -135,6 +159,7 @@ class GpuExecutor implements Executor {
           const name = opName(this.program, op);
           if (this.fusions.absorbed.has(i)) return absorbed(i, op.op, name);
           const addNorm = this.fusions.addNorm.get(i);
+          if (i === this.headIndex && op.op === "linear") return lowerLastLogits(build, op, i, name);
           if (addNorm !== undefined && op.op === "binary") return lowerAddNorm(build, op, ops[addNorm] as Extract<IrOp, { op: "norm" }>, i, name);
           switch (op.op) {
             case "moe":
@@ -162,6 +187,11 @@ class GpuExecutor implements Executor {
       build.dispose();
       throw e;
     }
+  }
+
+  /** Rows a value holds in a run of T tokens: T, or 1 for the logits under `lastLogits`. */
+  private rows(value: ValueId, T: number): number {
+    return this.headIndex >= 0 && this.program.ops[this.headIndex]!.out === value ? 1 : T;
   }
 
   private validate(inputs: Map<string, Float32Array | Int32Array>, tokens: number): void {
@@ -238,7 +268,7 @@ class GpuExecutor implements Executor {
 
       const reads: ReadRequest[] = this.program.outputs.map((o) => ({
         buffer: plan.values.get(o.value)!,
-        bytes: tokens * plan.build.width(o.value) * bytesPer(this.dtype),
+        bytes: this.rows(o.value, tokens) * plan.build.width(o.value) * bytesPer(this.dtype),
       }));
       const routed = opts.returnRouting ? plan.lowerings.filter((l) => l.routing) : [];
       for (const l of routed) {
@@ -263,7 +293,7 @@ class GpuExecutor implements Executor {
 
       const result = new Map<string, Float32Array>();
       this.program.outputs.forEach((o, i) => {
-        const n = tokens * plan.build.width(o.value);
+        const n = this.rows(o.value, tokens) * plan.build.width(o.value);
         const raw = data[i]!;
         result.set(o.name, this.dtype === "f16" ? fromF16(new Uint16Array(raw, 0, n)) : new Float32Array(raw, 0, n));
       });
@@ -326,6 +356,7 @@ export async function createExecutor(
   if (dtype === "f16" && !ctx.features.f16) {
     throw new Error(`dtype f16 needs the 'shader-f16' feature, which adapter '${ctx.adapterInfo.description}' lacks; use dtype f32`);
   }
+  if (opts.lastLogits) lmHeadIndex(program, dtype); // a clear error before any upload
   const maxBinding = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize, opts.maxBindingBytes ?? Infinity);
   // Refuse a model the device cannot hold before a single byte is uploaded.
   checkDeviceFit(ctx, program, dtype, opts.deviceMemoryBytes);

@@ -1,6 +1,7 @@
 // Lowering of the whole-model ops that are one kernel each: `embed` (a gather, one dispatch per
-// row chunk of a table above the binding limit) and `norm` (one workgroup per row), and the
-// residual add that precedes a norm, fused into it (fuse.ts).
+// row chunk of a table above the binding limit) and `norm` (one workgroup per row), the
+// residual add that precedes a norm, fused into it (fuse.ts), and the LM head restricted to the
+// run's last position (executor option `lastLogits`).
 
 import type { IrOp } from "../../compiler/ir/ir.js";
 import { normTensors } from "../../compiler/ir/block-tensors.js";
@@ -9,10 +10,13 @@ import { normKernel, normParams } from "../kernels/norm-kernel.js";
 import { grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
 import { elementwiseGrid } from "./grids.js";
+import { linearKernel, linearParams } from "../kernels/gemm/linear-gemm.js";
+import { bytesPer } from "../gpu/buffers.js";
 
 type EmbedOp = Extract<IrOp, { op: "embed" }>;
 type NormOp = Extract<IrOp, { op: "norm" }>;
 type AddOp = Extract<IrOp, { op: "binary" }>;
+type LinearOp = Extract<IrOp, { op: "linear" }>;
 
 function lowering(index: number, kind: string, name: string, steps: Step[]): Lowering {
   return { op: index, kind, name, clears: [], encode: (rec, T) => { for (const s of steps) record(rec, s, T); } };
@@ -52,4 +56,41 @@ export async function lowerAddNorm(b: BuildContext, add: AddOp, norm: NormOp, in
   const bufs = { a: b.value(add.a), b: b.value(add.b), w, bias, sum: b.value(add.out), out: b.value(norm.out) };
   const step = await b.step(normKernel(b.dtype, true), normParams(norm.kind, D, norm.eps), bufs, (T) => grid2D(T, b.gpu.limits.maxComputeWorkgroupsPerDimension));
   return lowering(index, "add+norm", name, [step]);
+}
+
+export const WHOLE_RUN_LAST_LOGITS = "with lastLogits (--last-logits) the LM head reads the run's last position";
+
+/**
+ * The LM head for the last position only (`lastLogits`): the row T−1 of its input is copied into a
+ * one-row buffer inside the command buffer (T is known when the run is recorded, not when the plan
+ * is built), then the head's GEMM runs over that one row, writing `logits [1, V]` (its output
+ * buffer has one row). One dispatch per weight chunk, as the full head.
+ */
+export async function lowerLastLogits(b: BuildContext, op: LinearOp, index: number, name: string): Promise<Lowering> {
+  const K = b.width(op.x);
+  const rowBytes = K * bytesPer(b.dtype);
+  if (rowBytes % 4 !== 0) {
+    throw new Error(`internal: lastLogits with rows of ${rowBytes} bytes (checked by lmHeadIndex)`);
+  }
+  const last = b.storage(K, `${name} (last position)`);
+  const w = b.weights.chunked(`${op.weight}.weight`, op.outDim, K, `LM head '${op.weight}'`);
+  const bias = op.bias ? b.weights.whole(`${op.weight}.bias`, [op.outDim], `LM head '${op.weight}' bias`) : b.dummy();
+  const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
+  const steps: Step[] = [];
+  for (const c of w.chunks) {
+    const p = linearParams({ rows: 1, N: op.outDim, K, g0: c.g0, g1: c.g1, bias: op.bias });
+    steps.push(await b.step(linearKernel(b.dtype), p.values, { a: last, weight: c.buffer, b: bias, out: b.value(op.out) }, () => grid2D(p.ntn, maxDim)));
+  }
+  const x = b.value(op.x);
+  return {
+    op: index,
+    kind: "lm_head",
+    name,
+    clears: [],
+    wholeRun: WHOLE_RUN_LAST_LOGITS,
+    encode(rec, T) {
+      rec.copy(x, (T - 1) * rowBytes, last, 0, rowBytes);
+      for (const s of steps) record(rec, s, T);
+    },
+  };
 }

@@ -51,7 +51,7 @@ export class Recorder {
       this.currentOp = have;
       return;
     }
-    this.currentOp = { op, kind, name, dispatches: 0 };
+    this.currentOp = { op, kind, name, dispatches: 0, workgroups: 0 };
     this.info.dispatchesPerOp.push(this.currentOp);
   }
 
@@ -79,7 +79,10 @@ export class Recorder {
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
     this.info.dispatches++;
-    if (this.currentOp) this.currentOp.dispatches++;
+    if (this.currentOp) {
+      this.currentOp.dispatches++;
+      this.currentOp.workgroups += grid[0] * grid[1] * grid[2];
+    }
     if (this.profile === "dispatch") {
       this.passKernels.push({ kernel: pipeline.label, op: this.currentOp?.op ?? -1 });
       this.endPass();

@@ -30,6 +30,10 @@ export interface ExecutorOptions {
    *  adapter (lavapipe, SwiftShader) offers the host's memory and any other adapter is not
    *  checked in total (each buffer is still held to the binding limit). See device-fit.ts. */
   deviceMemoryBytes?: number;
+  /** A model: compute the LM head (the `linear` that writes the logits) for the run's last position
+   *  only, so its output is `logits [1, V]` (a prefill that only needs the next token's logits).
+   *  Default false. */
+  lastLogits?: boolean;
 }
 
 export interface RunOptions {
@@ -46,6 +50,9 @@ export interface OpDispatches {
   /** The op's value name (`moe#1`, `h`). */
   name: string;
   dispatches: number;
+  /** Workgroups launched by those dispatches (the grids' products): how much of its output the op
+   *  computed (e.g. the LM head's row tiles under `lastLogits`). */
+  workgroups: number;
 }
 
 export interface RunInfo {
