@@ -1,6 +1,5 @@
 // `moec ir FILE`: the entry's IR after lowering, verified, in its text form (compiler/ir/print.ts)
 // or as the IrProgram JSON. For seeing what the compiler hands the runtime, and for bug reports.
-import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, parseSets } from "../args.js";
 import type { CliIO } from "../output.js";
