@@ -2,6 +2,7 @@
 // positions (rope_theta, partial_rotary_factor, rope_scaling) and llama-style attention heads.
 // Each reader either returns what the program says or refuses the field by name.
 import type { ConfigFields } from "./config-fields.js";
+import { MAX_LAYERS } from "./config-fields.js";
 import type { Arg, Hyper } from "./model-plan.js";
 import { floatLit } from "./model-plan.js";
 
@@ -23,7 +24,7 @@ export interface CoreSizes {
 }
 
 export function readCore(c: ConfigFields, epsDefault: number): CoreSizes {
-  const V = c.int("vocab_size"), D = c.int("hidden_size"), L = c.int("num_hidden_layers");
+  const V = c.int("vocab_size"), D = c.int("hidden_size"), L = c.int("num_hidden_layers", { max: MAX_LAYERS });
   const eps = c.num("rms_norm_eps", { default: epsDefault, positive: true });
   const tied = c.bool("tie_word_embeddings", false);
   c.ignore(METADATA_FIELDS);

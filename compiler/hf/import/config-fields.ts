@@ -11,6 +11,9 @@ export class HfConfigError extends Error {
 
 /** The largest size a config may give (any real model is far below; it keeps arithmetic exact). */
 export const MAX_SIZE = 2 ** 31 - 1;
+/** Layer and expert counts are also lists the compiler materializes; real models have ≤ 128 layers and ≤ 384 experts. */
+export const MAX_LAYERS = 1024;
+export const MAX_EXPERTS = 4096;
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -47,7 +50,7 @@ export class ConfigFields {
   }
 
   /** A positive (or, with min 0, non-negative) integer size. */
-  int(name: string, opts: { min?: number; default?: number } = {}): number {
+  int(name: string, opts: { min?: number; max?: number; default?: number } = {}): number {
     const v = this.value(name);
     if (v === undefined) {
       if (opts.default !== undefined) return opts.default;
@@ -56,13 +59,14 @@ export class ConfigFields {
     const min = opts.min ?? 1;
     if (typeof v !== "number" || !Number.isInteger(v)) throw this.error(name, `expected an integer, found ${show(v)}`);
     if (v < min) throw this.error(name, `expected an integer ≥ ${min}, found ${v}`);
-    if (v > MAX_SIZE) throw this.error(name, `${v} is too large (at most ${MAX_SIZE})`);
+    const max = opts.max ?? MAX_SIZE;
+    if (v > max) throw this.error(name, `${v} is too large (at most ${max})`);
     return v;
   }
 
   /** An optional integer: undefined when absent or null. */
-  optInt(name: string, min = 1): number | undefined {
-    return this.has(name) ? this.int(name, { min }) : undefined;
+  optInt(name: string, min = 1, max = MAX_SIZE): number | undefined {
+    return this.has(name) ? this.int(name, { min, max }) : undefined;
   }
 
   /** A finite number; `positive` excludes zero and below. */

@@ -8,6 +8,7 @@
 //       within the best `topk_group` of `n_group` groups (ranked by their top-2 sum), renormalized
 //       when `norm_topk_prob`, always scaled by `routed_scaling_factor`.
 import type { ConfigFields } from "./config-fields.js";
+import { MAX_EXPERTS } from "./config-fields.js";
 import type { Arg, DecoderLayerPlan, Hyper, Line, ModelPlan } from "./model-plan.js";
 import { floatLit } from "./model-plan.js";
 import { actArgs, readAct, readCore, readRopeScaling } from "./common-fields.js";
@@ -110,7 +111,7 @@ export function deepseekModel(c: ConfigFields, v: DeepseekModelType): ModelPlan 
 
   // n_routed_experts: null means every layer is dense; a config without the field is not DeepSeek's.
   if (!c.present("n_routed_experts")) throw c.error("n_routed_experts", "missing; it is required (null for a dense model)");
-  const N = c.optInt("n_routed_experts") ?? 0;
+  const N = c.optInt("n_routed_experts", 1, MAX_EXPERTS) ?? 0;
   const firstDense = c.int("first_k_dense_replace", { min: 0, default: DEFAULTS[v].firstDense });
   const freq = c.int("moe_layer_freq", { default: 1 });
   const sparse = [...Array(core.L).keys()].map((i) => N > 0 && i >= firstDense && i % freq === 0);
@@ -120,7 +121,7 @@ export function deepseekModel(c: ConfigFields, v: DeepseekModelType): ModelPlan 
     const K = c.int("num_experts_per_tok");
     if (K > N) throw c.error("num_experts_per_tok", `${K} is more than the ${N} routed experts (n_routed_experts)`);
     const I = c.int("moe_intermediate_size");
-    const NS = c.present("n_shared_experts") ? c.optInt("n_shared_experts", 0) ?? 0 : DEFAULTS[v].shared;
+    const NS = c.present("n_shared_experts") ? c.optInt("n_shared_experts", 0, MAX_EXPERTS) ?? 0 : DEFAULTS[v].shared;
     const router = routerPipeline(c, v, N, K);
     const ffnArgs = ["hidden = I", ...actArgs(act).map((a) => `${a.name} = ${a.value}`)].join(", ");
     const body: Line[] = [];

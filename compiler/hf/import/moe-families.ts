@@ -3,6 +3,7 @@
 // routers are all softmax over the experts then top-k, renormalized where the family says so;
 // Qwen adds dense layers (`decoder_sparse_step`, `mlp_only_layers`) and Qwen2-MoE a gated shared expert.
 import type { ConfigFields } from "./config-fields.js";
+import { MAX_EXPERTS } from "./config-fields.js";
 import type { DecoderLayerPlan, Hyper, Line, ModelPlan, SparseLayerPlan } from "./model-plan.js";
 import { actArgs, readAct, readCore } from "./common-fields.js";
 import type { AttentionStyle } from "./llama-attention.js";
@@ -58,7 +59,7 @@ export function moeModel(c: ConfigFields, modelType: MoeModelType): ModelPlan {
   const core = readCore(c, f.eps);
   const attn = llamaAttention(c, core.D, core.L, core.eps, f.style);
   const act = readAct(c);
-  const N = c.int(f.experts, { min: f.denseLayers ? 0 : 1 });
+  const N = c.int(f.experts, { min: f.denseLayers ? 0 : 1, max: MAX_EXPERTS });
   // Which layers are sparse: Qwen's rule, `(i + 1) % decoder_sparse_step == 0` and not in mlp_only_layers.
   let sparse = Array<boolean>(core.L).fill(N > 0);
   let ruleFrom = f.experts;
