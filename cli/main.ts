@@ -15,6 +15,7 @@ import { benchSpec, runBench } from "./commands/bench.js";
 import { upcycleSpec, runUpcycle } from "./commands/upcycle.js";
 import { pluginsSpec, runPlugins } from "./commands/plugins.js";
 import { statsSpec, runStats } from "./commands/stats.js";
+import { importSpec, runImport } from "./commands/import.js";
 import { VERSION } from "../compiler/version.js";
 
 interface Command {
@@ -30,6 +31,7 @@ const commands: Command[] = [
   { spec: runSpec, run: runRun },
   { spec: benchSpec, run: runBench },
   { spec: upcycleSpec, run: runUpcycle },
+  { spec: importSpec, run: runImport },
   { spec: fmtSpec, run: runFmt },
   { spec: lspSpec, run: runLsp },
   { spec: pluginsSpec, run: runPlugins },

@@ -1,6 +1,6 @@
 // `moec draw FILE [--entry NAME] [-o OUT.svg]`: an SVG of a layer's or model's structure —
 // blocks, routers with their pipelines, pools with their sizes, shared experts, data flow, and
-// repeat stacks drawn once with ×N.
+// repeat stacks drawn once with ×N. A checkpoint directory or config.json is imported on the fly.
 import * as path from "node:path";
 import { writeFileSync } from "node:fs";
 import type { CommandSpec } from "../args.js";
@@ -12,16 +12,17 @@ import { hasErrors } from "../../compiler/diagnostics/diagnostic.js";
 import { printDiagnostics } from "./print-diagnostics.js";
 import { diagramOf } from "../../compiler/report/draw/diagram.js";
 import { diagramSvg } from "../../compiler/report/draw/svg.js";
+import { commandProgramInput } from "../checkpoint-input.js";
 
 export const drawSpec: CommandSpec = {
   name: "draw",
   summary: "draw a layer's or model's structure as SVG",
-  usage: "moec draw FILE [--entry NAME] [--set NAME=VALUE ...] [-o OUT.svg]",
-  positionals: { name: "a .moe file", min: 1, max: 1 },
+  usage: "moec draw FILE|DIR|CONFIG [--entry NAME] [--set NAME=VALUE ...] [-o OUT.svg]",
+  positionals: { name: "a .moe file (or checkpoint directory / config.json)", min: 1, max: 1 },
   flags: [
     { name: "entry", type: "string", value: "NAME", help: "the layer/model/graph (optional when the file has exactly one entry point)" },
     { name: "set", type: "multi", value: "NAME=VALUE", help: "override hyper-parameters of the entry" },
-    { name: "output", short: "o", type: "string", value: "OUT.svg", help: "where to write the SVG (default: FILE's name with .svg, next to it; `-` for stdout)" },
+    { name: "output", short: "o", type: "string", value: "OUT.svg", help: "where to write the SVG (default: FILE's name with .svg, next to it; for a checkpoint, MODEL_TYPE.svg here; `-` for stdout)" },
     { name: "plugin", type: "multi", value: "PATH", help: "load a router plugin (repeatable)" },
     { name: "help", short: "h", type: "boolean", help: "show this help" },
   ],
@@ -29,9 +30,11 @@ export const drawSpec: CommandSpec = {
 
 export async function runDraw(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, drawSpec);
-  const file = path.resolve(io.cwd, args.positionals[0]!);
+  const input = await commandProgramInput("draw", args.positionals, io);
+  if (!input) return 1;
+  const file = input.files[0]!;
   const entry = args.flags.entry as string | undefined;
-  const res = entryInfo([file], { entry, set: parseSets(args.flags.set as string[] | undefined) });
+  const res = entryInfo([file], { entry, set: parseSets(args.flags.set as string[] | undefined), host: input.host });
   if (!res.info || hasErrors(res.diagnostics)) {
     printDiagnostics(res.diagnostics, res.compilation, io, false);
     return 1;
@@ -47,7 +50,9 @@ export async function runDraw(argv: string[], io: CliIO): Promise<number> {
     `${humanCount(c.total)} parameters · ${humanCount(c.active)} active per token${label(c.activeLabel)} · ${humanCount(c.flops)} FLOPs per token (weights)`,
     `${path.relative(io.cwd, info.file) || info.file}${Object.keys(info.hyper).length ? "  ·  " + Object.entries(info.hyper).map(([k, v]) => `${k} = ${v}`).join(", ") : ""}`,
   ]);
-  const out = (args.flags.output as string | undefined) ?? file.replace(/\.moe$/, "") + (entry ? `.${entry}` : "") + ".svg";
+  // A checkpoint's SVG goes to the working directory, not into the checkpoint.
+  const stem = input.imported ? path.join(io.cwd, input.imported.modelType) : file.replace(/\.moe$/, "");
+  const out = (args.flags.output as string | undefined) ?? stem + (entry ? `.${entry}` : "") + ".svg";
   if (out === "-") io.out(svg);
   else {
     const target = path.resolve(io.cwd, out);

@@ -1,6 +1,7 @@
 // `moec info FILE`: total and active parameters, FLOPs per token and every weight (§9, §7), with
 // the model report (breakdown, attention FLOPs, KV cache, weight memory); `--compare` puts
-// several entries side by side; `--weights-as hf` lists Hugging Face checkpoint names.
+// several entries side by side; `--weights-as hf` lists Hugging Face checkpoint names. FILE may
+// be a checkpoint directory or config.json, imported on the fly (its family then names the weights).
 import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { UsageError, parseArgs, parseSets } from "../args.js";
@@ -20,12 +21,14 @@ import { compareText } from "../../compiler/report/compare.js";
 import { infoJson } from "../../compiler/report/info-json.js";
 import type { HfMap } from "../../compiler/hf/map.js";
 import { HfMapError, detectFamily, hfMap, resolveFamily } from "../../compiler/hf/map.js";
+import { HF_FAMILIES } from "../../compiler/hf/families.js";
+import { commandProgramInput } from "../checkpoint-input.js";
 
 export const infoSpec: CommandSpec = {
   name: "info",
   summary: "parameters, FLOPs, KV cache, memory and weights of a layer, model or graph",
-  usage: "moec info FILE [--entry NAME] [--set NAME=VALUE ...] [--context N] [--kv-dtype T] [--json] [--weights] [--weights-as hf[:FAMILY]]\n       moec info --compare A.moe[:ENTRY] B.moe[:ENTRY] ... [--context N] [--kv-dtype T] [--json]",
-  positionals: { name: "a .moe file", min: 0, max: 1 },
+  usage: "moec info FILE|DIR|CONFIG [--entry NAME] [--set NAME=VALUE ...] [--context N] [--kv-dtype T] [--json] [--weights] [--weights-as hf[:FAMILY]]\n       moec info --compare A.moe[:ENTRY] B.moe[:ENTRY] ... [--context N] [--kv-dtype T] [--json]",
+  positionals: { name: "a .moe file (or checkpoint directory / config.json)", min: 0, max: 1 },
   flags: [
     { name: "entry", type: "string", value: "NAME", help: "the layer/model/graph (optional when the file has exactly one entry point)" },
     { name: "set", type: "multi", value: "NAME=VALUE", help: "override hyper-parameters of the entry, e.g. --set D=32 N=16" },
@@ -34,7 +37,7 @@ export const infoSpec: CommandSpec = {
     { name: "compare", type: "multi", value: "FILE[:ENTRY]", help: "print several entries side by side" },
     { name: "json", type: "boolean", help: "print { entry, params: { total, active }, flops_per_token, weights, breakdown, attention_flops_per_token, kv_cache, weight_memory_bytes, … } as JSON" },
     { name: "weights", type: "boolean", help: "list every weight tensor even when there are many" },
-    { name: "weights-as", type: "string", value: "hf[:FAMILY]", help: "list weights under Hugging Face checkpoint names (families: mixtral, olmoe, qwen2_moe, deepseek; detected when omitted)" },
+    { name: "weights-as", type: "string", value: "hf[:FAMILY]", help: `list weights under Hugging Face checkpoint names (families: ${Object.keys(HF_FAMILIES).join(", ")}; detected when omitted)` },
     { name: "plugin", type: "multi", value: "PATH|PACKAGE", help: "load a router plugin (repeatable; also from moec.config.json)" },
     { name: "help", short: "h", type: "boolean", help: "show this help" },
   ],
@@ -77,9 +80,10 @@ export async function runInfo(argv: string[], io: CliIO): Promise<number> {
     return runCompare(compare, opts, io, json, registry);
   }
   if (args.positionals.length === 0) throw new UsageError("`moec info` needs a .moe file");
-  const file = path.resolve(io.cwd, args.positionals[0]!);
+  const input = await commandProgramInput("info", args.positionals, io);
+  if (!input) return 1;
   const set = parseSets(args.flags.set as string[] | undefined);
-  const res = entryInfo([file], { entry: args.flags.entry as string | undefined, set, registry });
+  const res = entryInfo(input.files, { entry: args.flags.entry as string | undefined, set, registry, host: input.host });
   if (!res.info || hasErrors(res.diagnostics)) {
     printDiagnostics(res.diagnostics, res.compilation, io, json, (d) => ({ diagnostics: d }));
     return 1;
@@ -89,7 +93,7 @@ export async function runInfo(argv: string[], io: CliIO): Promise<number> {
   const as = parseWeightsAs(args.flags["weights-as"]);
   if (as !== undefined) {
     try {
-      hf = hfMap(res.info.instance, resolveFamily(as.family ?? detectFamily(res.info.instance, res.info.name)));
+      hf = hfMap(res.info.instance, resolveFamily(as.family ?? input.imported?.family ?? detectFamily(res.info.instance, res.info.name)));
     } catch (e) {
       if (!(e instanceof HfMapError)) throw e;
       io.err(`moec info: ${e.message}`);

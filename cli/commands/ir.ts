@@ -1,6 +1,5 @@
 // `moec ir FILE`: the entry's IR after lowering, verified, in its text form (compiler/ir/print.ts)
 // or as the IrProgram JSON. For seeing what the compiler hands the runtime, and for bug reports.
-import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, parseSets } from "../args.js";
 import type { CliIO } from "../output.js";
@@ -10,12 +9,13 @@ import { displayPath } from "../../compiler/diagnostics/render.js";
 import { irJson, printIr } from "../../compiler/ir/print.js";
 import { printDiagnostics } from "./print-diagnostics.js";
 import { cliPlugins } from "../../compiler/plugins/cli-plugins.js";
+import { commandProgramInput } from "../checkpoint-input.js";
 
 export const irSpec: CommandSpec = {
   name: "ir",
   summary: "print the IR of a layer or graph: ops, weights, pools and routers",
-  usage: "moec ir FILE [--entry NAME] [--set NAME=VALUE ...] [--json]",
-  positionals: { name: "a .moe file", min: 1, max: 1 },
+  usage: "moec ir FILE|DIR|CONFIG [--entry NAME] [--set NAME=VALUE ...] [--json]",
+  positionals: { name: "a .moe file (or checkpoint directory / config.json)", min: 1, max: 1 },
   flags: [
     { name: "entry", type: "string", value: "NAME", help: "the layer/graph (optional when the file has exactly one entry point)" },
     { name: "set", type: "multi", value: "NAME=VALUE", help: "override hyper-parameters of the entry, e.g. --set D=64 N=8" },
@@ -39,8 +39,9 @@ export async function runIr(argv: string[], io: CliIO): Promise<number> {
     printDiagnostics(pl.diagnostics, undefined, io, json, (d) => ({ diagnostics: d }));
     return 1;
   }
-  const file = path.resolve(io.cwd, args.positionals[0]!);
-  const lowered = lowerEntry([file], { entry: args.flags.entry as string | undefined, set, registry: pl.registry, verifyIr: true });
+  const input = await commandProgramInput("ir", args.positionals, io);
+  if (!input) return 1;
+  const lowered = lowerEntry(input.files, { entry: args.flags.entry as string | undefined, set, registry: pl.registry, verifyIr: true, host: input.host });
   const diagnostics = [...pl.diagnostics, ...lowered.diagnostics];
   if (hasErrors(diagnostics) || !lowered.program) {
     printDiagnostics(diagnostics, undefined, io, json, (d) => ({ diagnostics: d }));

@@ -42,15 +42,24 @@ export function resolveFamily(name: string): HfFamily {
   return HF_FAMILIES[f];
 }
 
-/** The family from the entry's name where it says (`mixtral_8x7b`), else from its structure. */
+/** The family from the entry's name where it says (`mixtral_8x7b`, `qwen3_8b`), else from its
+ *  structure; a dense family's name on a program with experts means that family's MoE sibling. */
 export function detectFamily(inst: Instance, entryName: string): HfFamilyName {
   const n = entryName.toLowerCase();
-  for (const [key, fam] of [["mixtral", "mixtral"], ["olmoe", "olmoe"], ["qwen", "qwen2_moe"], ["deepseek", "deepseek"]] as const) if (n.includes(key)) return fam;
   const owners = allOwners(inst);
+  const sparse = owners.some((o) => o.category === "experts");
+  const byName = ([
+    ["mixtral", "mixtral"], ["olmoe", "olmoe"], ["qwen3_moe", "qwen3_moe"], ["qwen3", sparse ? "qwen3_moe" : "qwen3"],
+    ["qwen2_moe", "qwen2_moe"], ["qwen2", sparse ? "qwen2_moe" : "qwen2"], ["qwen", "qwen2_moe"], ["deepseek", "deepseek"],
+    ["mistral", sparse ? "mixtral" : "mistral"], ["llama", sparse ? "mixtral" : "llama"],
+  ] as const).find(([key]) => n.includes(key));
+  if (byName) return byName[1];
   if (owners.some((o) => o.info?.kind === "mla")) return "deepseek";
   if (owners.some((o) => o.category === "shared")) return owners.some((o) => o.category === "linear") ? "qwen2_moe" : "deepseek";
-  if (owners.some((o) => o.info?.kind === "attention" && qkNormOf(o.info.args[0] ?? {}) === "full")) return "olmoe";
-  return "mixtral";
+  const qk = owners.find((o) => o.info?.kind === "attention")?.info?.args[0] ?? {};
+  if (qkNormOf(qk) === "full") return "olmoe";
+  if (qkNormOf(qk) === "head") return sparse ? "qwen3_moe" : "qwen3";
+  return sparse ? "mixtral" : "llama";
 }
 
 function allOwners(inst: Instance, out: Owner[] = []): Owner[] {
@@ -133,6 +142,7 @@ function proj(names: Record<string, string>, tensor: string, full: string, famil
 }
 
 function sparseBlock(owners: Owner[], moec: string, hf: string, family: HfFamily, out: HfTensor[]): void {
+  if (family.dense && owners.length) throw unplaced(moec + owners[0]!.prefix, family, `a dense MLP: ${family.modeling} has no experts or routers`);
   for (const cat of ["experts", "router", "shared", "linear"]) {
     const same = owners.filter((o) => o.category === cat);
     if (same.length > 1) throw unplaced(moec + same[1]!.prefix, family, `one ${cat === "experts" ? "routed pool" : cat} per sparse block`);

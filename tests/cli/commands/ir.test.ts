@@ -96,7 +96,7 @@ describe("moec ir on bad input", () => {
   it("--help describes the command", async () => {
     const r = await moec(["ir", "--help"], REPO_ROOT);
     expect(r.code).toBe(0);
-    expect(r.out).toContain("Usage: moec ir FILE [--entry NAME] [--set NAME=VALUE ...] [--json]");
+    expect(r.out).toContain("Usage: moec ir FILE|DIR|CONFIG [--entry NAME] [--set NAME=VALUE ...] [--json]");
     expect((await moec(["--help"], REPO_ROOT)).out).toMatch(/^ {2}ir +print the IR of a layer or graph/m);
   });
 });
