@@ -11,6 +11,7 @@ import { printDiagnostics } from "./print-diagnostics.js";
 import type { IrProgram } from "../../compiler/ir/ir.js";
 import type { GpuContext } from "../../runtime/gpu/device.js";
 import type { Registry } from "../../stdlib/registry.js";
+import type { SourceHost } from "../../compiler/semantic/module-loader.js";
 
 /** The entry's IR, or undefined after printing why there is none. */
 export function lowerForRun(io: CliIO, fileArg: string, flags: Record<string, unknown>, registry?: Registry): IrProgram | undefined {
@@ -18,9 +19,9 @@ export function lowerForRun(io: CliIO, fileArg: string, flags: Record<string, un
 }
 
 /** lowerForRun, with the entry's info (its instance tree, for checkpoint name maps). */
-export function lowerForRunWithInfo(io: CliIO, fileArg: string, flags: Record<string, unknown>, registry?: Registry): { program: IrProgram; info: EntryInfo } | undefined {
+export function lowerForRunWithInfo(io: CliIO, fileArg: string, flags: Record<string, unknown>, registry?: Registry, host?: SourceHost): { program: IrProgram; info: EntryInfo } | undefined {
   const file = path.resolve(io.cwd, fileArg);
-  const lowered = lowerEntry([file], { entry: flags.entry as string | undefined, set: parseSets(flags.set as string[] | undefined), registry });
+  const lowered = lowerEntry([file], { entry: flags.entry as string | undefined, set: parseSets(flags.set as string[] | undefined), registry, host });
   printDiagnostics(lowered.diagnostics, undefined, io, false);
   if (hasErrors(lowered.diagnostics) || !lowered.program) return undefined;
   if (lowered.unsupported.length) {

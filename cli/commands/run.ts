@@ -14,6 +14,7 @@ import { displayPath } from "../../compiler/diagnostics/render.js";
 import * as fs from "node:fs";
 import { hasErrors } from "../../compiler/diagnostics/diagnostic.js";
 import { printDiagnostics } from "./print-diagnostics.js";
+import { CheckpointInputError, programInput, type ProgramInput } from "../checkpoint-input.js";
 import { cliPlugins } from "../../compiler/plugins/cli-plugins.js";
 import { formatStatsJson, statsFile, type RouterStats } from "../../runtime/stats/router-stats.js";
 import type { IrProgram } from "../../compiler/ir/ir.js";
@@ -21,8 +22,8 @@ import type { IrProgram } from "../../compiler/ir/ir.js";
 export const runSpec: CommandSpec = {
   name: "run",
   summary: "run a layer, model or graph on the GPU",
-  usage: "moec run FILE [--entry NAME] (--weights W.safetensors|DIR [--weights-as hf[:FAMILY]] | --random-weights [--seed N]) (--input X.safetensors | --input-ids 1,2,3 | --tokens T) [--output Y.safetensors] [options]",
-  positionals: { name: "a .moe file", min: 1, max: 1 },
+  usage: "moec run FILE|DIR [--entry NAME] (--weights W.safetensors|DIR [--weights-as hf[:FAMILY]] | --random-weights [--seed N]) (--input X.safetensors | --input-ids 1,2,3 | --tokens T) [--output Y.safetensors] [options]",
+  positionals: { name: "a .moe file, or a Hugging Face checkpoint directory or config.json (imported on the fly as `moec import` would)", min: 1, max: 1 },
   flags: [
     { name: "entry", type: "string", value: "NAME", help: "the layer/graph to run (optional when the file has exactly one entry point)" },
     { name: "weights", type: "string", value: "FILE|DIR", help: "safetensors checkpoint (f32, f16 or bf16; any weight form of LANGUAGE.md §7), or a checkpoint directory (model.safetensors or model.safetensors.index.json and its shards, streamed; LANGUAGE.md §13.3)" },
@@ -57,10 +58,26 @@ export function intFlag(v: unknown, name: string, min = 0): number | undefined {
 export async function runRun(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, runSpec);
   const f = args.flags;
-  const file = path.resolve(io.cwd, args.positionals[0]!);
+  let input: ProgramInput;
+  try {
+    input = await programInput(args.positionals[0]!, io.cwd);
+  } catch (e) {
+    if (!(e instanceof CheckpointInputError)) throw e;
+    io.err(`moec run: ${e.message}`);
+    return 1;
+  }
+  const file = input.file;
+  // `moec run DIR`: the directory is the program and, unless told otherwise, the weights too.
+  if (input.imported && f.weights === undefined && !f["random-weights"] && hasCheckpointWeights(path.dirname(input.imported.configFile))) {
+    f.weights = path.dirname(input.imported.configFile);
+  }
   const dtype = (f.dtype as string | undefined) ?? "f32";
   if (dtype !== "f32" && dtype !== "f16") throw new UsageError(`--dtype takes f32 or f16, found \`${dtype}\``);
-  if (f.weights === undefined && !f["random-weights"]) throw new UsageError("give a checkpoint with --weights FILE, or run with --random-weights");
+  if (f.weights === undefined && !f["random-weights"]) {
+    throw new UsageError(input.imported
+      ? `${displayPath(input.imported.configFile, io.cwd)} has no model.safetensors or model.safetensors.index.json beside it; give the weights with --weights FILE|DIR, or run with --random-weights`
+      : "give a checkpoint with --weights FILE, or run with --random-weights");
+  }
   if (f.weights !== undefined && f["random-weights"]) throw new UsageError("--weights and --random-weights exclude each other");
   const given = ["input", "input-ids", "tokens"].filter((n) => f[n] !== undefined);
   if (given.length === 0) throw new UsageError("give inputs with --input FILE (or --input-ids 1,2,3 for a model), or --tokens T for random inputs");
@@ -76,8 +93,8 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   const pl = await cliPlugins(io.cwd, f.plugin);
   printDiagnostics(pl.diagnostics, undefined, io, false);
   if (hasErrors(pl.diagnostics)) return 1;
-  io.err(`moec run: compiling ${displayPath(file, io.cwd)}…`);
-  const lowered = lowerForRunWithInfo(io, args.positionals[0]!, f, pl.registry);
+  io.err(input.imported ? `moec run: importing ${displayPath(input.imported.configFile, io.cwd)} (${input.imported.modelType})…` : `moec run: compiling ${displayPath(file, io.cwd)}…`);
+  const lowered = lowerForRunWithInfo(io, file, f, pl.registry, input.host);
   if (!lowered) return 1;
   const { program, info } = lowered;
   const rt = await import("../../runtime/index.js");
@@ -204,6 +221,11 @@ function applyStateFile(rt: typeof import("../../runtime/index.js"), program: Ir
 }
 
 /** config.json's model_type, to order the family maps tried (its problems are the loader's to report). */
+/** A directory that holds Hugging Face weights (model.safetensors, or an index and its shards). */
+function hasCheckpointWeights(dir: string): boolean {
+  return fs.existsSync(path.join(dir, "model.safetensors")) || fs.existsSync(path.join(dir, "model.safetensors.index.json"));
+}
+
 function configModelType(dir: string): string | undefined {
   try {
     const c = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8")) as { model_type?: unknown };
