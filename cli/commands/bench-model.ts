@@ -4,6 +4,7 @@
 // from the recorded command stream.
 import * as path from "node:path";
 import { entryInfo } from "../../compiler/driver.js";
+import type { SourceHost } from "../../compiler/semantic/module-loader.js";
 import type { IrProgram } from "../../compiler/ir/ir.js";
 import { humanBytes } from "../../compiler/report/memory.js";
 import { formatCount } from "../../compiler/report/numbers.js";
@@ -23,9 +24,9 @@ interface ModelBenchFlags {
 const gflop = (n: number) => (n >= 1e9 ? (n / 1e9).toFixed(2) : (n / 1e9).toPrecision(3));
 const kinds = (byKind: Record<string, number>) => Object.entries(byKind).map(([k, n]) => `${k} ${n}`).join(", ");
 
-export async function runModelBench(io: CliIO, fileArg: string, f: Record<string, unknown>, program: IrProgram, o: ModelBenchFlags): Promise<number> {
+export async function runModelBench(io: CliIO, fileArg: string, f: Record<string, unknown>, program: IrProgram, o: ModelBenchFlags, host?: SourceHost): Promise<number> {
   const lastLogits = f["last-logits"] === true;
-  const info = entryInfo([path.resolve(io.cwd, fileArg)], { entry: f.entry as string | undefined, set: parseSets(f.set as string[] | undefined) }).info;
+  const info = entryInfo([path.resolve(io.cwd, fileArg)], { entry: f.entry as string | undefined, set: parseSets(f.set as string[] | undefined), host }).info;
   if (!info) throw new Error(`internal: \`${program.entry}\` lowered but has no counts`);
   const flops = prefillFlops(info, o.tokens, { lastLogits });
   const params = program.weights.filter((w) => w.role === "param");

@@ -7,13 +7,14 @@ import { parseArgs, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
 import { lowerForRun, withGpu, adapterName } from "./gpu-commands.js";
 import { intFlag } from "./run.js";
+import { commandProgramInput } from "../checkpoint-input.js";
 import { runModelBench } from "./bench-model.js";
 
 export const benchSpec: CommandSpec = {
   name: "bench",
   summary: "time a layer's fused kernels against an unfused lowering, or a model's prefill against a dense GEMM of equal FLOPs",
-  usage: "moec bench FILE --tokens T [--entry NAME | --compare ENTRY[@SCHEDULE],…] [--set NAME=VALUE ...] [--dtype f32|f16] [--last-logits] [--iterations N] [--json]",
-  positionals: { name: "a .moe file", min: 1, max: 1 },
+  usage: "moec bench FILE|DIR --tokens T [--entry NAME | --compare ENTRY[@SCHEDULE],…] [--set NAME=VALUE ...] [--dtype f32|f16] [--last-logits] [--iterations N] [--json]",
+  positionals: { name: "a .moe file, or a Hugging Face checkpoint directory or config.json (imported; random weights)", min: 1, max: 1 },
   flags: [
     { name: "tokens", type: "string", value: "T", help: "tokens per run (required)" },
     { name: "entry", type: "string", value: "NAME", help: "the layer, graph or model (optional when the file has exactly one entry point)" },
@@ -51,9 +52,11 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
     if (f.entry !== undefined) throw new UsageError("give either --entry or --compare, not both");
     return runCompare(io, args.positionals[0]!, f, { tokens, dtype, iterations, warmup, seed });
   }
-  const program = lowerForRun(io, args.positionals[0]!, f);
+  const input = await commandProgramInput("bench", args.positionals, io);
+  if (!input) return 1;
+  const program = lowerForRun(io, input.files[0]!, f, undefined, input.host);
   if (!program) return 1;
-  if (program.model) return runModelBench(io, args.positionals[0]!, f, program, { tokens, dtype, iterations, warmup, seed });
+  if (program.model) return runModelBench(io, input.files[0]!, f, program, { tokens, dtype, iterations, warmup, seed }, input.host);
   if (f["last-logits"]) throw new UsageError(`--last-logits applies to a model; \`${program.entry}\` is a layer or graph`);
   const rt = await import("../../runtime/index.js");
   const { benchmarkProgram } = await import("../../runtime/bench/benchmark.js");

@@ -14,8 +14,8 @@ import type { Registry } from "../../stdlib/registry.js";
 import type { SourceHost } from "../../compiler/semantic/module-loader.js";
 
 /** The entry's IR, or undefined after printing why there is none. */
-export function lowerForRun(io: CliIO, fileArg: string, flags: Record<string, unknown>, registry?: Registry): IrProgram | undefined {
-  return lowerForRunWithInfo(io, fileArg, flags, registry)?.program;
+export function lowerForRun(io: CliIO, fileArg: string, flags: Record<string, unknown>, registry?: Registry, host?: SourceHost): IrProgram | undefined {
+  return lowerForRunWithInfo(io, fileArg, flags, registry, host)?.program;
 }
 
 /** lowerForRun, with the entry's info (its instance tree, for checkpoint name maps). */

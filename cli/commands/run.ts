@@ -27,7 +27,7 @@ export const runSpec: CommandSpec = {
   flags: [
     { name: "entry", type: "string", value: "NAME", help: "the layer/graph to run (optional when the file has exactly one entry point)" },
     { name: "weights", type: "string", value: "FILE|DIR", help: "safetensors checkpoint (f32, f16 or bf16; any weight form of LANGUAGE.md §7), or a checkpoint directory (model.safetensors or model.safetensors.index.json and its shards, streamed; LANGUAGE.md §13.3)" },
-    { name: "weights-as", type: "string", value: "hf[:FAMILY]", help: "read the checkpoint directory under Hugging Face names of FAMILY (mixtral, olmoe, qwen2_moe, deepseek); without it moec's and each family's names are tried and the best match is used" },
+    { name: "weights-as", type: "string", value: "hf[:FAMILY]", help: "read the checkpoint directory under Hugging Face names of FAMILY (mixtral, olmoe, qwen2_moe, qwen3_moe, deepseek, llama, mistral, qwen2, qwen3); without it moec's and each family's names are tried and the best match is used" },
     { name: "device-memory", type: "string", value: "BYTES", help: "device memory the model may use; a model that needs more is refused before any upload (default: the host's memory on a CPU adapter, else unchecked)" },
     { name: "state", type: "string", value: "FILE", help: "router state (e_bias, BatchNorm statistics, plugin state); default: the weights file, else its init" },
     { name: "random-weights", type: "boolean", help: "run without a checkpoint, with seeded N(0, 1/fan_in) weights" },

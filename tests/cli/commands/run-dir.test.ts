@@ -104,3 +104,16 @@ describeGpu("moec run DIR on the GPU", () => {
     }, 300_000);
   }
 });
+
+describeGpu("moec bench DIR", () => {
+  itGpu("benches the imported architecture with random weights (the published config shrunk by --set)", async () => {
+    const cfg = path.resolve("tests/fixtures/hf-configs/mixtral");
+    const r = await moec(["bench", cfg, "--set", "V=64", "D=32", "L=2", "H=4", "KV=2", "N=4", "I=16", "--tokens", "4", "--iterations", "1", "--warmup", "0", "--json"]);
+    expect(r.code, r.err).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.entry).toBe("mixtral");
+    // By hand: embed and lm_head 2·64·32, final norm 32; per layer q and o 32·32 each, k and v 32·16
+    // each (2 kv heads of 8), two norms 2·32, router 4·32, experts 4·3·16·32.
+    expect(j.params).toBe(2 * 64 * 32 + 32 + 2 * (2 * 1024 + 2 * 512 + 64 + 128 + 4 * 3 * 16 * 32));
+  }, 240_000);
+});
