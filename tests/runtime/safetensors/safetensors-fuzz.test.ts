@@ -6,17 +6,8 @@ import { describe, expect, it } from "vitest";
 import { SafetensorsError } from "../../../runtime/safetensors/errors.js";
 import { readSafetensors } from "../../../runtime/safetensors/reader.js";
 import { encodeSafetensors } from "../../../runtime/safetensors/writer.js";
+import { rng as mulberry32 } from "../../helpers/random.js";
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = mulberry32(0x5afe7e45);
 const int = (n: number) => Math.floor(rand() * n);

@@ -5,18 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { HfConfigError } from "../../../../compiler/hf/import/import-config.js";
 import { FAMILIES, importAndCheck, smallFixture } from "../../../helpers/hf-configs.js";
+import { rng } from "../../../helpers/random.js";
 
-/** A small deterministic PRNG (mulberry32), so a failure can be reproduced from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const VALUES: unknown[] = [null, -1, 0, 1, 2, 3, 2.5, 1e300, 2 ** 40, 2 ** 31 - 1, -1e-9, "x", "silu", "yarn", true, false, [], [0], [1, 2], {}, { type: "yarn" }];
 const MUTANTS_PER_FAMILY = 30;
