@@ -283,6 +283,24 @@ describeGpu("token chunking (activations above the binding limit)", () => {
     }
   });
 
+  it("one expert above the binding limit (Mixtral's 235 MB f32 expert on a 128 MiB binding, shrunk) is split inside the expert", async () => {
+    // w_up of one expert is I × D = 32 × 16 f32 = 2048 bytes; a 1,000-byte binding holds 15 of its
+    // rows, so chunk boundaries fall inside experts (and in w_down's rows, 16 × 32, too).
+    const program = compiled(MIXTRAL);
+    const weights = randomWeights(program, 41);
+    const T = 21;
+    const x = normals(rng(42), T * 16);
+    for (const dtype of ["f32", "f16"] as const) {
+      const tol = dtype === "f16" ? { atol: 4e-3, rtol: 2e-3 } : { atol: 2e-4, rtol: 1e-4 };
+      const exec = await createExecutor(ctx, program, weights, { dtype, maxBindingBytes: 1000 });
+      try {
+        await runChecked(exec, program, weights, x, T, tol);
+      } finally {
+        exec.dispose();
+      }
+    }
+  });
+
   it("createRuntime().load() takes maxActivationBytes", async () => {
     const rt = await createRuntime();
     try {
