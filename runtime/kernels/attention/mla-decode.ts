@@ -34,8 +34,8 @@ export function mlaDecodePrepKernel(dtype: StorageDtype, kvDtype: StorageDtype) 
     body: /* wgsl */ `
 const WG = ${MLA_PREP_WG}u;
 
-/** Value e of a rotated span of Dr values starting at base of buffer src (q or lat). */
-fn rotated(x1: f32, x2: f32, e: u32, i: u32, first: bool) -> f32 {
+/** A rotated pair (x1 first, x2 second) at the step's position, pair i: its first or second value. */
+fn rotated(x1: f32, x2: f32, i: u32, first: bool) -> f32 {
   let ang = f32(run.pos0) * inv_freq[i];
   let c = cos(ang) * p.cs_scale;
   let s = sin(ang) * p.cs_scale;
@@ -65,7 +65,7 @@ fn main(${WG_BUILTINS}) {
       let first = pr.z == 1u;
       let x_e = f32(lat[p.kpe_off + e]);
       let x_p = f32(lat[p.kpe_off + pr.y]);
-      v = select(rotated(x_p, x_e, e, pr.x, false), rotated(x_e, x_p, e, pr.x, true), first);
+      v = select(rotated(x_p, x_e, pr.x, false), rotated(x_e, x_p, pr.x, true), first);
     }
     cache[row + p.Rkv + e] = ${kvDtype}(v);
   }
@@ -81,7 +81,7 @@ fn main(${WG_BUILTINS}) {
       let first = pr.z == 1u;
       let x_e = f32(q[qb + e]);
       let x_p = f32(q[qb + pr.y]);
-      v = select(rotated(x_p, x_e, e, pr.x, false), rotated(x_e, x_p, e, pr.x, true), first);
+      v = select(rotated(x_p, x_e, pr.x, false), rotated(x_e, x_p, pr.x, true), first);
     }
     qd[h * QDd + p.Rkv + e] = st(v);
   }
