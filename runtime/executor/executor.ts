@@ -413,11 +413,14 @@ class GpuExecutor implements Executor {
       const out = this.program.outputs[0]!.value;
       const V = plan.build.width(out);
       const rowBytes = V * bytesPer(this.dtype);
-      // The last position's row (the only one under lastLogits).
-      const [raw] = await rec.finish([{ buffer: plan.values.get(out)!, bytes: rowBytes, offset: (this.rows(out, P) - 1) * rowBytes }]);
+      // The last position's row (the only one under lastLogits); copies start at a multiple of 4
+      // bytes, so an f16 row of odd width is read from 2 bytes before it.
+      const at = (this.rows(out, P) - 1) * rowBytes;
+      const lead = at % 4;
+      const [raw] = await rec.finish([{ buffer: plan.values.get(out)!, bytes: rowBytes + lead, offset: at - lead }]);
       this.lastRunInfo = rec.info;
       g.length = P;
-      return this.dtype === "f16" ? fromF16(new Uint16Array(raw!, 0, V)) : new Float32Array(raw!, 0, V);
+      return this.dtype === "f16" ? fromF16(new Uint16Array(raw!, lead, V)) : new Float32Array(raw!, 0, V);
     } finally {
       this.busy = false;
     }
