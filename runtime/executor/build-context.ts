@@ -9,6 +9,20 @@ import type { KernelSpec } from "../kernels/kernel-spec.js";
 import type { Recorder } from "./recorder.js";
 import type { RouterStateHandle, RouterStatsReadback, RoutingOptions } from "./lower-router.js";
 import type { WeightStore } from "./weight-store.js";
+import type { KvCache, KvCacheBlock } from "./kv-cache.js";
+
+/**
+ * How attention blocks are lowered in a plan (docs/generation.md): `prefill` as a run from
+ * position 0 that also writes each block's keys and values into the KV cache; `decode` one new
+ * position (T = 1) at `position.pos0`, appending to the cache and attending over it.
+ */
+export interface GenerationBuild {
+  mode: "prefill" | "decode";
+  cache: KvCache;
+  /** The position a decode step is recorded for (set by the executor before it records; the
+   *  decode attention's grid depends on it, the kernels read it from the run uniform). */
+  position: { pos0: number };
+}
 
 export class ActivationTooLargeError extends Error {
   override name = "ActivationTooLargeError";
@@ -68,7 +82,16 @@ export class BuildContext {
     readonly useSubgroups: boolean,
     /** Routing passes: statistics on or off (lower-router.ts). */
     readonly routing: RoutingOptions = { stats: false, updateState: true },
+    /** Set in a generation's prefill and decode plans; undefined for a plain run. */
+    readonly generation?: GenerationBuild,
   ) {}
+
+  /** The KV cache block of attention block `key` (a generation plan only). */
+  kvBlock(key: string): KvCacheBlock {
+    const blk = this.generation?.cache.blocks.get(key);
+    if (!blk) throw new Error(`internal: attention '${key}' has no KV cache block`);
+    return blk;
+  }
 
   get device(): GPUDevice {
     return this.gpu.device;

@@ -22,10 +22,32 @@ import type { Executor, ExecutorOptions, RoutingResult, RunInfo, RunOptions } fr
 import { WeightStore } from "./weight-store.js";
 import { assertChunkable, chunkSize, ioBytes, largestFitting, runChunked, SizingContext } from "./token-chunks.js";
 import { readRouterState, writeRouterState } from "./lower-router.js";
+import { allocateKvCache, type KvCache } from "./kv-cache.js";
+import type { GenerationBuild } from "./build-context.js";
 import { finishStats, type RouterStats } from "../stats/router-stats.js";
 
 export class ExecutorInputError extends Error {
   override name = "ExecutorInputError";
+}
+
+/** A decode step past the KV cache's last position (executor option `decode.context`). */
+export class ContextFullError extends Error {
+  override name = "ContextFullError";
+}
+
+/** The generation state of an executor created with `decode` (docs/generation.md). */
+interface Generation {
+  cache: KvCache;
+  /** The position the next decode step is recorded for (read by the decode plan's grids). */
+  position: { pos0: number };
+  /** Tokens in the cache: the next decode step's position. */
+  length: number;
+  prefillPlan?: Plan;
+  decodePlan?: Plan;
+  /** The I32 input buffer of the decode plan (one id). */
+  tokenBuffer?: GPUBuffer;
+  /** MAP_READ buffer a decode step's logits come back through (kept, so a step creates no buffer). */
+  staging?: GPUBuffer;
 }
 
 interface Plan {
@@ -61,6 +83,16 @@ export function lmHeadIndex(program: IrProgram, dtype: StorageDtype): number {
   return i;
 }
 
+/** Generation needs a model over one I32 input (the token ids) with one output (the logits). */
+function checkDecodable(program: IrProgram, decode: { context: number; kvDtype?: string }): void {
+  if (!Number.isInteger(decode.context) || decode.context < 1) throw new ExecutorInputError(`decode.context must be a positive integer, got ${decode.context}`);
+  if (decode.kvDtype !== undefined && decode.kvDtype !== "f32" && decode.kvDtype !== "f16") throw new ExecutorInputError(`decode.kvDtype must be "f32" or "f16", got ${String(decode.kvDtype)}`);
+  if (!program.model) throw new ExecutorInputError(`decode applies to a model; \`${program.entry}\` is a layer or graph`);
+  const ids = program.inputs.length === 1 ? program.values[program.inputs[0]!.value] : undefined;
+  if (!ids || ids.dtype !== "i32") throw new ExecutorInputError(`decode: model \`${program.entry}\` needs one input of token ids; it has ${program.inputs.map((i) => `'${i.name}'`).join(", ") || "none"}`);
+  if (program.outputs.length !== 1) throw new ExecutorInputError(`decode: model \`${program.entry}\` has ${program.outputs.length} outputs; it needs one, its logits`);
+}
+
 function opName(program: IrProgram, op: IrOp): string {
   return program.values.find((v) => v.id === op.out)?.name ?? `%${op.out}`;
 }
@@ -88,6 +120,8 @@ class GpuExecutor implements Executor {
   private busy = false;
   /** With `lastLogits`: the LM head's op index (its output has one row); else -1. */
   private readonly headIndex: number;
+  /** With `decode`: the KV cache and the prefill and decode plans. */
+  private readonly generation: Generation | undefined;
 
   constructor(
     private readonly gpu: GpuContext,
@@ -106,6 +140,10 @@ class GpuExecutor implements Executor {
     this.fusions = this.fused ? planFusions(program) : { residual: new Map(), addNorm: new Map(), absorbed: new Set() };
     const activationLimit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize, opts.maxActivationBytes ?? Infinity);
     this.buildGpu = { ...gpu, limits: { ...gpu.limits, maxStorageBufferBindingSize: activationLimit } };
+    if (opts.decode) {
+      checkDecodable(program, opts.decode);
+      this.generation = { cache: allocateKvCache(gpu, program, opts.decode.context, opts.decode.kvDtype ?? "f32"), position: { pos0: 0 }, length: 0 };
+    }
   }
 
   /**
@@ -144,10 +182,11 @@ class GpuExecutor implements Executor {
     return this.buildPlan(Math.min(cap, this.maxChunk));
   }
 
-  /** Builds the plan for `cap` tokens and installs it; `sizing`: only measures its buffers. */
-  private async buildPlan(cap: number, sizing = false): Promise<Plan> {
+  /** Builds the plan for `cap` tokens and installs it; `sizing`: only measures its buffers;
+   *  `generation`: a generation's prefill or decode plan, returned and not installed. */
+  private async buildPlan(cap: number, sizing = false, generation?: GenerationBuild): Promise<Plan> {
     const values = new Map<ValueId, GPUBuffer>();
-    const build = new (sizing ? SizingContext : BuildContext)(this.buildGpu, this.program, this.dtype, cap, this.runUniform, this.weights, values, this.subgroups, { stats: this.stats, updateState: this.updateState });
+    const build = new (sizing ? SizingContext : BuildContext)(this.buildGpu, this.program, this.dtype, cap, this.runUniform, this.weights, values, this.subgroups, { stats: this.stats, updateState: this.updateState }, generation);
     try {
       for (const v of this.program.values) {
         values.set(v.id, build.storage(this.rows(v.id, cap) * v.width, `value ${v.name}`, v.dtype === "i32" ? 4 : bytesPer(this.dtype)));
@@ -179,7 +218,7 @@ class GpuExecutor implements Executor {
           }
         }),
       );
-      if (sizing) return { cap, build, values, lowerings };
+      if (sizing || generation) return { cap, build, values, lowerings };
       this.plan?.build.dispose();
       this.plan = { cap, build, values, lowerings };
       return this.plan;
@@ -318,6 +357,109 @@ class GpuExecutor implements Executor {
     }
   }
 
+  get position(): number {
+    return this.generation?.length ?? 0;
+  }
+
+  get decodeTokenBuffer(): GPUBuffer | undefined {
+    return this.generation?.tokenBuffer;
+  }
+
+  private generating(what: string): Generation {
+    if (this.disposed) throw new Error("executor is disposed");
+    if (!this.generation) throw new ExecutorInputError(`${what} needs an executor created with the option decode: { context }`);
+    if (this.busy) throw new Error(`${what}: a run or step is already in progress; await it`);
+    return this.generation;
+  }
+
+  /** Builds the decode plan (T = 1) once per executor, with its token buffer and read-back staging. */
+  private async decodePlan(g: Generation): Promise<Plan> {
+    if (g.decodePlan) return g.decodePlan;
+    const plan = await this.buildPlan(1, false, { mode: "decode", cache: g.cache, position: g.position });
+    g.tokenBuffer = plan.values.get(this.program.inputs[0]!.value)!;
+    const bytes = plan.build.width(this.program.outputs[0]!.value) * bytesPer(this.dtype);
+    g.staging = this.gpu.device.createBuffer({ size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: "decode logits staging" });
+    g.decodePlan = plan;
+    return plan;
+  }
+
+  async prefill(ids: Int32Array): Promise<Float32Array> {
+    const g = this.generating("prefill");
+    const P = ids.length;
+    if (P < 1) throw new ExecutorInputError("prefill: the prompt is empty; it needs at least one token id");
+    if (P > g.cache.context) throw new ContextFullError(`prefill: the prompt has ${P} tokens, more than the KV cache's context of ${g.cache.context} positions`);
+    const input = this.program.inputs[0]!;
+    this.checkIds(input.name, input.value, ids);
+    this.busy = true;
+    try {
+      await this.decodePlan(g);
+      if (!g.prefillPlan || g.prefillPlan.cap < P) {
+        g.prefillPlan?.build.dispose();
+        g.prefillPlan = undefined;
+        const cap = Math.max(1, 2 ** Math.ceil(Math.log2(P)));
+        g.prefillPlan = await this.buildPlan(cap, false, { mode: "prefill", cache: g.cache, position: g.position });
+      }
+      const plan = g.prefillPlan;
+      const { device } = this.gpu;
+      g.length = 0;
+      device.queue.writeBuffer(this.runUniform, 0, new Uint32Array([P, 0, 0, 0]));
+      device.queue.writeBuffer(plan.values.get(input.value)!, 0, ids);
+      const rec = new Recorder(device, P, false);
+      for (const l of plan.lowerings) for (const c of l.clears) rec.clear(c);
+      for (const l of plan.lowerings) {
+        rec.beginOp(l.op, l.kind, l.name);
+        await l.encode(rec, P);
+      }
+      const out = this.program.outputs[0]!.value;
+      const V = plan.build.width(out);
+      const rowBytes = V * bytesPer(this.dtype);
+      // The last position's row (the only one under lastLogits); copies start at a multiple of 4
+      // bytes, so an f16 row of odd width is read from 2 bytes before it.
+      const at = (this.rows(out, P) - 1) * rowBytes;
+      const lead = at % 4;
+      const [raw] = await rec.finish([{ buffer: plan.values.get(out)!, bytes: rowBytes + lead, offset: at - lead }]);
+      this.lastRunInfo = rec.info;
+      g.length = P;
+      return this.dtype === "f16" ? fromF16(new Uint16Array(raw!, lead, V)) : new Float32Array(raw!, 0, V);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async decodeStep(id?: number): Promise<Float32Array> {
+    const g = this.generating("decodeStep");
+    if (g.length === 0) throw new ExecutorInputError("decodeStep: no prompt in the KV cache; call prefill first");
+    if (g.length >= g.cache.context) {
+      throw new ContextFullError(`decodeStep: context full: position ${g.length} is past the KV cache's last position ${g.cache.context - 1} (decode.context = ${g.cache.context})`);
+    }
+    const input = this.program.inputs[0]!;
+    if (id !== undefined) this.checkIds(input.name, input.value, Int32Array.of(id));
+    this.busy = true;
+    try {
+      const plan = await this.decodePlan(g);
+      const { device } = this.gpu;
+      const pos = g.length;
+      g.position.pos0 = pos;
+      // The position: one 16-byte queue write of the run uniform per step ([T = 1, pos0]).
+      device.queue.writeBuffer(this.runUniform, 0, new Uint32Array([1, pos, 0, 0]));
+      if (id !== undefined) device.queue.writeBuffer(g.tokenBuffer!, 0, Int32Array.of(id));
+      const rec = new Recorder(device, 1, false);
+      for (const l of plan.lowerings) for (const c of l.clears) rec.clear(c);
+      for (const l of plan.lowerings) {
+        rec.beginOp(l.op, l.kind, l.name);
+        await l.encode(rec, 1);
+      }
+      const out = this.program.outputs[0]!.value;
+      const V = plan.build.width(out);
+      const [raw] = await rec.finishInto(g.staging!, [{ buffer: plan.values.get(out)!, bytes: V * bytesPer(this.dtype) }]);
+      this.lastRunInfo = rec.info;
+      g.length = pos + 1;
+      return this.dtype === "f16" ? fromF16(new Uint16Array(raw!, 0, V)) : new Float32Array(raw!, 0, V);
+    } finally {
+      this.busy = false;
+    }
+  }
+
   /** Current router state (e_bias, …) by tensor name, as `--state-out` writes it. */
   async readState(): Promise<Map<string, Float32Array>> {
     if (this.disposed) throw new Error("executor is disposed");
@@ -337,6 +479,12 @@ class GpuExecutor implements Executor {
     this.disposed = true;
     this.plan?.build.dispose();
     this.plan = undefined;
+    if (this.generation) {
+      this.generation.prefillPlan?.build.dispose();
+      this.generation.decodePlan?.build.dispose();
+      this.generation.staging?.destroy();
+      this.generation.cache.dispose();
+    }
     this.weights.dispose();
     this.runUniform.destroy();
   }
@@ -357,6 +505,10 @@ export async function createExecutor(
     throw new Error(`dtype f16 needs the 'shader-f16' feature, which adapter '${ctx.adapterInfo.description}' lacks; use dtype f32`);
   }
   if (opts.lastLogits) lmHeadIndex(program, dtype); // a clear error before any upload
+  if (opts.decode) {
+    checkDecodable(program, opts.decode);
+    if (opts.decode.kvDtype === "f16" && !ctx.features.f16) throw new Error(`decode.kvDtype f16 needs the 'shader-f16' feature, which adapter '${ctx.adapterInfo.description}' lacks; use kvDtype f32`);
+  }
   const maxBinding = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize, opts.maxBindingBytes ?? Infinity);
   // Refuse a model the device cannot hold before a single byte is uploaded.
   checkDeviceFit(ctx, program, dtype, opts.deviceMemoryBytes);

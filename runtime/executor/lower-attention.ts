@@ -7,6 +7,11 @@
 // fall back to a GEMM per tensor (and per row chunk). The prepare pass is skipped when there is
 // neither a q/k norm nor rotary. The output projection adds the residual stream when the
 // `h = h + attn` after it was fused (fuse.ts), writing h directly.
+//
+// In a generation (docs/generation.md) the prefill plan adds one dispatch after the prepare pass,
+// the rows [k | v] copied into the block's KV cache (5); a decode step (T = 1, position pos0)
+// is QKV GEMM ─► prepare (rotary at pos0) ─► cache append ─► flash-decode partials ─► merge ─►
+// output GEMM: 6 dispatches.
 
 import type { IrOp, ValueId } from "../../compiler/ir/ir.js";
 import { attentionTensors } from "../../compiler/ir/block-tensors.js";
@@ -17,6 +22,7 @@ import { qkPrepareKernel, qkPrepareParams } from "../kernels/attention/qk-prepar
 import { LINEAR_BM, linearKernel, linearParams } from "../kernels/gemm/linear-gemm.js";
 import { grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
+import { cacheWriteStep, decodeAttentionSteps } from "./lower-decode-attention.js";
 
 type AttentionOp = Extract<IrOp, { op: "attention" }>;
 
@@ -56,6 +62,21 @@ export async function lowerAttention(b: BuildContext, op: AttentionOp, index: nu
       ropeDim: a.rope.dim, rope: a.rope.kind, norm: a.qkNorm, eps: a.qkEps, cosSinScale: tables.cosSinScale,
     });
     steps.push(await b.step(qkPrepareKernel(b.dtype), params, { qk: qkv, q_w: norm("q_norm"), k_w: norm("k_norm"), inv_freq: invFreq }, (T) => grid2D(T, maxDim)));
+  }
+
+  const gen = b.generation;
+  if (gen) {
+    // The rows' keys and values (after norm and rotary) into the cache, at positions pos0 + t.
+    const blk = b.kvBlock(a.key);
+    steps.push(await cacheWriteStep(b, blk, gen.cache.dtype, qkv, width, qw, 2 * kw, 0));
+    if (gen.mode === "decode") {
+      const scale = attentionScale(a);
+      steps.push(...(await decodeAttentionSteps(b, {
+        H, KV, QD: hd, VD: hd, q: qkv, qOff: 0, qHs: hd, blk, kOff: 0, kHs: hd, vOff: kw, vHs: hd, window: a.window, scale, out: heads, oOff: 0, oHs: hd,
+      })));
+      steps.push(...(await outputProjection(b, `${a.key}.wo`, what("wo"), heads, qw, D, fused ?? { out: op.out })));
+      return { op: index, kind: "attention", name, clears: [], wholeRun: WHOLE_RUN_ATTENTION, encode: (rec, T) => { for (const s of steps) record(rec, s, T); } };
+    }
   }
 
   // 3. Scores, softmax and values, tiled.

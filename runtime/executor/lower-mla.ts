@@ -6,7 +6,8 @@
 //
 // 7 dispatches (without q compression, `wq` and `wkv_a` are two GEMMs and there is no c_q norm:
 // also 7). Scores are (q_nope·k_nope + q_pe·k_pe) · mlaScale (DeepSeek's mscale² with YaRN).
-// The decode form that caches only c_kv and k_pe belongs to generation.
+// In a generation's prefill two more dispatches copy c_kv (after its norm) and the rotated k_pe
+// into the KV cache (9); a decode step takes DeepSeek's absorbed form (lower-mla-decode.ts).
 
 import type { IrOp } from "../../compiler/ir/ir.js";
 import { mlaTensors } from "../../compiler/ir/block-tensors.js";
@@ -18,6 +19,8 @@ import { qkPrepareKernel, qkPrepareParams } from "../kernels/attention/qk-prepar
 import { grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
 import { outputProjection, projection, type ResidualFusion, WHOLE_RUN_ATTENTION } from "./lower-attention.js";
+import { cacheWriteStep } from "./lower-decode-attention.js";
+import { mlaDecodeSteps } from "./lower-mla-decode.js";
 
 type MlaOp = Extract<IrOp, { op: "mla" }>;
 
@@ -34,8 +37,6 @@ export async function lowerMla(b: BuildContext, op: MlaOp, index: number, name: 
   const latW = Rq + Rkv + Dr;
   const lat = b.storage(b.cap * latW, `${name}.latent`);
   const q = b.storage(b.cap * H * QD, `${name}.q`);
-  const kv = b.storage(b.cap * H * (Dn + Dv), `${name}.kv`);
-  const keys = b.storage(b.cap * H * QD, `${name}.keys`);
   const heads = b.storage(b.cap * H * Dv, `${name}.heads`);
   const steps: Step[] = [];
 
@@ -55,12 +56,28 @@ export async function lowerMla(b: BuildContext, op: MlaOp, index: number, name: 
   });
   steps.push(await b.step(qkPrepareKernel(b.dtype), normParams, { qk: lat, q_w: norms.q_w, k_w: norms.k_w, inv_freq: b.dummy() }, (T) => grid2D(T, maxDim)));
   if (Rq > 0) steps.push(...(await projection(b, `${a.key}#wq_b`, [part("wq_b")], lat, Rq, latW, 0, q, H * QD)));
-  steps.push(...(await projection(b, `${a.key}#wkv_b`, [part("wkv_b")], lat, Rkv, latW, Rq, kv, H * (Dn + Dv))));
 
   const tables = ropeTables(a.rope);
   const invFreq = b.weights.derivedBuffer(`${a.key}#inv_freq`, () => uploadFloats(b.device, Float32Array.from(tables.invFreq.length ? tables.invFreq : [0]), "f32", `${a.key} inv_freq`));
+  const lowering = (): Lowering => ({ op: index, kind: "mla", name, clears: [], wholeRun: WHOLE_RUN_ATTENTION, encode: (rec, T) => { for (const s of steps) record(rec, s, T); } });
+  if (b.generation?.mode === "decode") {
+    steps.push(...(await mlaDecodeSteps(b, op, name, { q, lat, latW, heads, invFreq, cosSinScale: tables.cosSinScale })));
+    steps.push(...(await outputProjection(b, `${a.key}.wo`, part("wo").what, heads, H * Dv, D, fused ?? { out: op.out })));
+    return lowering();
+  }
+
+  const kv = b.storage(b.cap * H * (Dn + Dv), `${name}.kv`);
+  const keys = b.storage(b.cap * H * QD, `${name}.keys`);
+  steps.push(...(await projection(b, `${a.key}#wkv_b`, [part("wkv_b")], lat, Rkv, latW, Rq, kv, H * (Dn + Dv))));
+
   const rope = mlaRopeParams({ H, Dn, Dr, Dv, qLd: H * QD, latLd: latW, kpeOff: Rq + Rkv, rope: a.rope.kind, cosSinScale: tables.cosSinScale });
   steps.push(await b.step(mlaRopeKernel(b.dtype), rope, { q, lat, kv, keys, inv_freq: invFreq }, (T) => grid2D(T, maxDim)));
+  if (b.generation) {
+    // The decode form's cache rows: [c_kv after kv_norm | k_pe rotated (head 0's rope part of the keys)].
+    const blk = b.kvBlock(a.key);
+    steps.push(await cacheWriteStep(b, blk, b.generation.cache.dtype, lat, latW, Rq, Rkv, 0));
+    steps.push(await cacheWriteStep(b, blk, b.generation.cache.dtype, keys, H * QD, Dn, Dr, Rkv));
+  }
 
   const BK = flashKeyTile(QD, Dv, b.gpu.limits.maxComputeWorkgroupStorageSize);
   const flash = flashParams(
@@ -71,14 +88,5 @@ export async function lowerMla(b: BuildContext, op: MlaOp, index: number, name: 
   steps.push(await b.step(flashAttentionKernel({ dtype: b.dtype, QD, VD: Dv, BK }), flash, { q, k: keys, v: kv, out: heads }, (T) => grid2D(Math.ceil(T / FLASH_BQ) * H, maxDim)));
   steps.push(...(await outputProjection(b, `${a.key}.wo`, part("wo").what, heads, H * Dv, D, fused ?? { out: op.out })));
 
-  return {
-    op: index,
-    kind: "mla",
-    name,
-    clears: [],
-    wholeRun: WHOLE_RUN_ATTENTION,
-    encode(rec, T) {
-      for (const s of steps) record(rec, s, T);
-    },
-  };
+  return lowering();
 }

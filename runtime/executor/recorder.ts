@@ -195,6 +195,39 @@ export class Recorder {
     return { data, timestamps };
   }
 
+  /**
+   * Submits and reads `reads` back through `staging`, a MAP_READ buffer the caller keeps (a decode
+   * step creates no buffer): the reads are copied into it back to back, mapped, copied out and
+   * unmapped. One read-back.
+   */
+  async finishInto(staging: GPUBuffer, reads: ReadRequest[]): Promise<ArrayBuffer[]> {
+    this.endPass();
+    const sizes = reads.map((r) => Math.ceil(r.bytes / 4) * 4);
+    let off = 0;
+    reads.forEach((r, i) => {
+      this.encoder.copyBufferToBuffer(r.buffer, r.offset ?? 0, staging, off, sizes[i]!);
+      off += sizes[i]!;
+    });
+    this.submitEncoder();
+    try {
+      await this.checkSubmits();
+    } finally {
+      this.encoder = this.device.createCommandEncoder();
+    }
+    await staging.mapAsync(GPUMapMode.READ, 0, Math.max(4, off));
+    this.info.readbacks++;
+    const mapped = staging.getMappedRange(0, Math.max(4, off));
+    const data: ArrayBuffer[] = [];
+    off = 0;
+    for (const size of sizes) {
+      data.push(mapped.slice(off, off + size));
+      off += size;
+    }
+    staging.unmap();
+    this.querySet?.destroy();
+    return data;
+  }
+
   /** Mid-run read-back (unfused baseline only): submits what was recorded so far. */
   async sync(reads: ReadRequest[]): Promise<ArrayBuffer[]> {
     return (await this.readBack(reads, false)).data;

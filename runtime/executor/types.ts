@@ -34,6 +34,10 @@ export interface ExecutorOptions {
    *  only, so its output is `logits [1, V]` (a prefill that only needs the next token's logits).
    *  Default false. */
   lastLogits?: boolean;
+  /** A model that generates (docs/generation.md): a KV cache for `context` positions per attention
+   *  block, allocated once here, in `kvDtype` (default f32; f16 needs the shader-f16 feature), and
+   *  `prefill` / `decodeStep`. */
+  decode?: { context: number; kvDtype?: "f32" | "f16" };
 }
 
 export interface RunOptions {
@@ -101,5 +105,20 @@ export interface Executor {
   /** Sets router state vectors by tensor name for the next runs (elastic k, a bias, …). */
   writeState(values: Map<string, ArrayLike<number>>): Promise<void>;
   run(inputs: Map<string, Float32Array | Int32Array>, tokens: number, opts?: RunOptions): Promise<Map<string, Float32Array>>;
+  /**
+   * Generation (executor option `decode`): runs the prompt from position 0, filling the KV cache,
+   * and returns the logits of its last position [V]. The next `decodeStep` is at position ids.length.
+   */
+  prefill(ids: Int32Array): Promise<Float32Array>;
+  /**
+   * One decode step at position `position` (then position + 1): embeds the token id held in
+   * `decodeTokenBuffer` — written here when `id` is given, else by the GPU (a sampler) — appends
+   * to the cache and returns the logits [V]. Position = context is a ContextFullError.
+   */
+  decodeStep(id?: number): Promise<Float32Array>;
+  /** The position the next decode step takes (tokens in the cache); 0 before a prefill. */
+  readonly position: number;
+  /** The I32 buffer (one id) a decode step embeds; undefined without `decode`. */
+  readonly decodeTokenBuffer: GPUBuffer | undefined;
   dispose(): void;
 }

@@ -32,6 +32,8 @@ export interface KernelDecl<U extends Record<string, UniformType>, B extends Rec
   /** Storage dtype: emits `enable f16;` when needed and `alias st = …` (f32 when omitted). */
   dtype?: StorageDtype;
   subgroups?: boolean;
+  /** Uses f16 besides the storage dtype (an f16 KV cache next to f32 activations): `enable f16;`. */
+  f16?: boolean;
   /** Uniform fields of `p: Params`, in struct order. */
   uniforms: U;
   /** Storage buffers by role name (the WGSL variable is the same name), in binding order. */
@@ -87,7 +89,7 @@ export function defineKernel<const U extends Record<string, UniformType>, const 
     decls += `@group(0) @binding(${bindings.length}) var<${space}> ${name}: ${b.type};\n`;
     bindings.push({ name, kind: b.access === "uniform" ? "uniform" : b.access === "read" ? "read" : "storage" });
   }
-  const code = `${header(d.dtype ?? "f32", { subgroups: d.subgroups })}${decls}${d.body}`;
+  const code = `${header(d.dtype ?? "f32", { subgroups: d.subgroups, f16: d.f16 })}${decls}${d.body}`;
 
   return {
     spec: { name: d.name, code, entryPoint: d.entryPoint ?? "main", bindings },

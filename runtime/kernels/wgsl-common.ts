@@ -11,8 +11,8 @@ export const NONE = 0xffffffff;
  * Directives (`enable f16;`, `enable subgroups;` — they must precede all declarations) and
  * `st` = the storage type of weights and activations.
  */
-export function header(dtype: StorageDtype, opts: { subgroups?: boolean } = {}): string {
-  let h = dtype === "f16" ? "enable f16;\n" : "";
+export function header(dtype: StorageDtype, opts: { subgroups?: boolean; f16?: boolean } = {}): string {
+  let h = dtype === "f16" || opts.f16 ? "enable f16;\n" : "";
   if (opts.subgroups) {
     // Control flow in subgroup kernels is uniform per subgroup (each subgroup works on one item
     // at a time), which WGSL's workgroup-level uniformity analysis cannot prove.
@@ -114,7 +114,8 @@ export function grid2D(n: number, maxPerDim = 65535): [number, number, number] {
 }
 
 /** Run-wide uniform (the token count of this run), binding 0 of every kernel. */
-export const RUN_STRUCT = `struct Run { T: u32, _a: u32, _b: u32, _c: u32 }\n@group(0) @binding(0) var<uniform> run: Run;\n`;
+/** The run uniform: T tokens this run, at absolute positions pos0 … pos0 + T − 1 (0 except in decoding). */
+export const RUN_STRUCT = `struct Run { T: u32, pos0: u32, _b: u32, _c: u32 }\n@group(0) @binding(0) var<uniform> run: Run;\n`;
 
 /** Formats a JS number as a WGSL f32 literal. */
 export function f32Lit(v: number): string {

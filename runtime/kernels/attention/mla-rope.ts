@@ -14,7 +14,7 @@ export const MLA_ROPE_WG = 64;
 export function mlaRopeParams(o: { H: number; Dn: number; Dr: number; Dv: number; qLd: number; latLd: number; kpeOff: number; rope: keyof typeof ROPE_KIND; cosSinScale: number }) {
   return {
     H: o.H, Dn: o.Dn, Dr: o.Dr, Dv: o.Dv, q_ld: o.qLd, lat_ld: o.latLd, kpe_off: o.kpeOff,
-    rope_kind: ROPE_KIND[o.rope], pos0: 0, cs_scale: o.cosSinScale,
+    rope_kind: ROPE_KIND[o.rope], cs_scale: o.cosSinScale,
   };
 }
 
@@ -22,7 +22,7 @@ export function mlaRopeKernel(dtype: StorageDtype) {
   return defineKernel({
     name: `mla_rope[${dtype}]`,
     dtype,
-    uniforms: { H: "u32", Dn: "u32", Dr: "u32", Dv: "u32", q_ld: "u32", lat_ld: "u32", kpe_off: "u32", rope_kind: "u32", pos0: "u32", cs_scale: "f32" },
+    uniforms: { H: "u32", Dn: "u32", Dr: "u32", Dv: "u32", q_ld: "u32", lat_ld: "u32", kpe_off: "u32", rope_kind: "u32", cs_scale: "f32" },
     buffers: { q: write(), lat: read(), kv: read(), keys: write(), inv_freq: read("array<f32>") },
     body: /* wgsl */ `
 const WG = ${MLA_ROPE_WG}u;
@@ -34,7 +34,7 @@ fn pair(i: u32) -> vec2u {
 }
 
 fn cos_sin(t: u32, i: u32) -> vec2f {
-  let ang = f32(p.pos0 + t) * inv_freq[i];
+  let ang = f32(run.pos0 + t) * inv_freq[i];
   return vec2f(cos(ang), sin(ang)) * p.cs_scale;
 }
 

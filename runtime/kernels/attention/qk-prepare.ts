@@ -2,7 +2,7 @@
 // §13.0): the q/k RMS norm — over the whole q (and k) projection (`full`, OLMoE) or over each
 // head with one shared [hd] weight (`head`, Qwen3) — then rotary positions on the rotated span of
 // every head: `half` turns value i with i + r/2 (Hugging Face's rotate_half), `interleaved` 2i
-// with 2i+1, at angle (pos0 + t) · invFreq[i], cos and sin scaled by YaRN's factor.
+// with 2i+1, at angle (pos0 + t) · invFreq[i] (pos0 from the run uniform: 0 for a run, the position for a decode step), cos and sin scaled by YaRN's factor.
 //
 // Heads are addressed generically (a row stride, the q and k spans' offsets, head widths and the
 // rotated span's offset within a head), so attention's [q | k | v] projection and MLA's separate
@@ -20,7 +20,7 @@ const UNIFORMS = {
   ld: "u32", q_off: "u32", k_off: "u32", hq: "u32",
   hk: "u32", hdq: "u32", hdk: "u32", q_rope_off: "u32",
   k_rope_off: "u32", rope_dim: "u32", rope_kind: "u32", norm: "u32",
-  wg_half: "u32", pos0: "u32", eps: "f32", cs_scale: "f32",
+  wg_half: "u32", eps: "f32", cs_scale: "f32",
 } as const;
 
 export interface QkPrepare {
@@ -46,7 +46,7 @@ export function qkPrepareParams(o: QkPrepare) {
   return {
     ld: o.ld, q_off: o.qOff, k_off: o.kOff, hq: o.hq, hk: o.hk, hdq: o.hdq, hdk: o.hdk,
     q_rope_off: o.qRopeOff, k_rope_off: o.kRopeOff, rope_dim: o.ropeDim, rope_kind: ROPE_KIND[o.rope],
-    norm: QK_NORM[o.norm], wg_half: QK_PREPARE_WG / 2, pos0: 0, eps: o.eps, cs_scale: o.cosSinScale,
+    norm: QK_NORM[o.norm], wg_half: QK_PREPARE_WG / 2, eps: o.eps, cs_scale: o.cosSinScale,
   };
 }
 
@@ -91,7 +91,7 @@ fn main(${WG_BUILTINS}) {
     rq = inverseSqrt(sum_sq(row + p.q_off, p.hq * p.hdq, tid) / f32(max(1u, p.hq * p.hdq)) + p.eps);
     rk = inverseSqrt(sum_sq(row + p.k_off, p.hk * p.hdk, tid) / f32(max(1u, p.hk * p.hdk)) + p.eps);
   }
-  let pos = f32(p.pos0 + t);
+  let pos = f32(run.pos0 + t);
   let half = p.rope_dim / 2u;
   for (var hh = 0u; hh < p.hq + p.hk; hh++) {
     let is_q = hh < p.hq;
