@@ -89,8 +89,8 @@ export class TextTokenizer {
       throw new TextError(`${this.file}: the tokenizer failed on this text: ${(e as Error).message}`, this.file);
     }
     // A token the pipeline produces that the vocabulary lacks (a post-processor naming a missing
-    // special token, say) has no id: an error, not an undefined in the ids.
-    const bad = out.ids.findIndex((id) => typeof id !== "number");
+    // special token, say) has no id; the library would quietly give it <unk>'s or none. An error.
+    const bad = out.tokens.findIndex((token, i) => this.hf.token_to_id(token) === undefined || typeof out.ids[i] !== "number");
     if (bad >= 0) throw new TextError(`${this.file}: the tokenizer produced the token ${JSON.stringify(out.tokens[bad])}, which has no id in the vocabulary.`, this.file);
     return out.ids as number[];
   }
