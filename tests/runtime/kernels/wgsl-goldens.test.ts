@@ -11,6 +11,7 @@ import { ffnDownKernel, ffnUpKernel } from "../../../runtime/kernels/gemm/ffn-ge
 import { heteroDownKernel, heteroUpKernel } from "../../../runtime/kernels/gemm/hetero-gemms.js";
 import { linearKernel, routerGateKernel } from "../../../runtime/kernels/gemm/linear-gemm.js";
 import { fusedRouterKernel } from "../../../runtime/kernels/router-fused.js";
+import { samplerKernel } from "../../../runtime/kernels/sampling/sampler-kernel.js";
 import { matchGolden } from "../../helpers/frontend/golden.js";
 import { REPO_ROOT } from "../../helpers/frontend/paths.js";
 
@@ -35,6 +36,7 @@ const CASES: [string, () => Kernel][] = [
   ["dispatch", () => dispatchKernel()],
   ["combine-f16", () => combineKernel("f16")],
   ["router-fused-workgroup-f32", () => fusedRouterKernel({ dtype: "f32", subgroups: false, plugins: [] })],
+  ["sampler-f32", () => samplerKernel("f32")],
 ];
 
 describe("WGSL goldens (tests/fixtures/wgsl)", () => {
