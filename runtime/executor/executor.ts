@@ -18,7 +18,7 @@ import { lowerRoutedPool, lowerSharedPool } from "./lower-pools.js";
 import type { FineSchedule } from "./lower-moe-fine.js";
 import { lowerMoeUnfused, lowerSharedUnfused } from "./lower-moe-unfused.js";
 import { Recorder, type ReadRequest } from "./recorder.js";
-import type { Executor, ExecutorOptions, RoutingResult, RunInfo, RunOptions } from "./types.js";
+import type { Executor, ExecutorOptions, RoutingResult, RunInfo, RunOptions, SampledToken, SamplingTarget, StepSample } from "./types.js";
 import { WeightStore } from "./weight-store.js";
 import { assertChunkable, chunkSize, ioBytes, largestFitting, runChunked, SizingContext } from "./token-chunks.js";
 import { readRouterState, writeRouterState } from "./lower-router.js";
@@ -121,7 +121,7 @@ class GpuExecutor implements Executor {
   /** With `lastLogits`: the LM head's op index (its output has one row); else -1. */
   private readonly headIndex: number;
   /** With `decode`: the KV cache and the prefill and decode plans. */
-  private readonly generation: Generation | undefined;
+  private generation: Generation | undefined;
 
   constructor(
     private readonly gpu: GpuContext,
@@ -357,6 +357,26 @@ class GpuExecutor implements Executor {
     }
   }
 
+  ensureGeneration(decode: { context: number; kvDtype?: "f32" | "f16" }): void {
+    if (this.disposed) throw new Error("executor is disposed");
+    if (this.busy) throw new Error("ensureGeneration: a run or step is already in progress; await it");
+    const kvDtype = decode.kvDtype ?? "f32";
+    const have = this.generation;
+    if (have && have.cache.context >= decode.context && have.cache.dtype === kvDtype) return;
+    checkDecodable(this.program, decode);
+    if (kvDtype === "f16" && !this.gpu.features.f16) throw new Error(`decode.kvDtype f16 needs the 'shader-f16' feature, which adapter '${this.gpu.adapterInfo.description}' lacks; use kvDtype f32`);
+    const cache = allocateKvCache(this.gpu, this.program, decode.context, kvDtype);
+    if (have) this.disposeGeneration(have);
+    this.generation = { cache, position: { pos0: 0 }, length: 0 };
+  }
+
+  private disposeGeneration(g: Generation): void {
+    g.prefillPlan?.build.dispose();
+    g.decodePlan?.build.dispose();
+    g.staging?.destroy();
+    g.cache.dispose();
+  }
+
   get position(): number {
     return this.generation?.length ?? 0;
   }
@@ -385,42 +405,16 @@ class GpuExecutor implements Executor {
 
   async prefill(ids: Int32Array): Promise<Float32Array> {
     const g = this.generating("prefill");
-    const P = ids.length;
-    if (P < 1) throw new ExecutorInputError("prefill: the prompt is empty; it needs at least one token id");
-    if (P > g.cache.context) throw new ContextFullError(`prefill: the prompt has ${P} tokens, more than the KV cache's context of ${g.cache.context} positions`);
-    const input = this.program.inputs[0]!;
-    this.checkIds(input.name, input.value, ids);
     this.busy = true;
     try {
-      await this.decodePlan(g);
-      if (!g.prefillPlan || g.prefillPlan.cap < P) {
-        g.prefillPlan?.build.dispose();
-        g.prefillPlan = undefined;
-        const cap = Math.max(1, 2 ** Math.ceil(Math.log2(P)));
-        g.prefillPlan = await this.buildPlan(cap, false, { mode: "prefill", cache: g.cache, position: g.position });
-      }
-      const plan = g.prefillPlan;
-      const { device } = this.gpu;
-      g.length = 0;
-      device.queue.writeBuffer(this.runUniform, 0, new Uint32Array([P, 0, 0, 0]));
-      device.queue.writeBuffer(plan.values.get(input.value)!, 0, ids);
-      const rec = new Recorder(device, P, false);
-      for (const l of plan.lowerings) for (const c of l.clears) rec.clear(c);
-      for (const l of plan.lowerings) {
-        rec.beginOp(l.op, l.kind, l.name);
-        await l.encode(rec, P);
-      }
-      const out = this.program.outputs[0]!.value;
-      const V = plan.build.width(out);
-      const rowBytes = V * bytesPer(this.dtype);
-      // The last position's row (the only one under lastLogits); copies start at a multiple of 4
-      // bytes, so an f16 row of odd width is read from 2 bytes before it.
-      const at = (this.rows(out, P) - 1) * rowBytes;
-      const lead = at % 4;
-      const [raw] = await rec.finish([{ buffer: plan.values.get(out)!, bytes: rowBytes + lead, offset: at - lead }]);
+      const { rec, row } = await this.recordPrefill(g, ids);
+      const rowBytes = row.vocab * bytesPer(this.dtype);
+      // Copies start at a multiple of 4 bytes, so an f16 row of odd width is read from 2 bytes before it.
+      const lead = row.offset % 4;
+      const [raw] = await rec.finish([{ buffer: row.buffer, bytes: rowBytes + lead, offset: row.offset - lead }]);
       this.lastRunInfo = rec.info;
-      g.length = P;
-      return this.dtype === "f16" ? fromF16(new Uint16Array(raw!, lead, V)) : new Float32Array(raw!, 0, V);
+      g.length = ids.length;
+      return this.dtype === "f16" ? fromF16(new Uint16Array(raw!, lead, row.vocab)) : new Float32Array(raw!, 0, row.vocab);
     } finally {
       this.busy = false;
     }
@@ -428,36 +422,117 @@ class GpuExecutor implements Executor {
 
   async decodeStep(id?: number): Promise<Float32Array> {
     const g = this.generating("decodeStep");
+    this.busy = true;
+    try {
+      const { rec, row } = await this.recordDecode(g, id);
+      const [raw] = await rec.finishInto(g.staging!, [{ buffer: row.buffer, bytes: row.vocab * bytesPer(this.dtype) }]);
+      this.lastRunInfo = rec.info;
+      g.length++;
+      return this.dtype === "f16" ? fromF16(new Uint16Array(raw!, 0, row.vocab)) : new Float32Array(raw!, 0, row.vocab);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async samplingTarget(): Promise<SamplingTarget> {
+    const g = this.generating("samplingTarget");
+    const plan = await this.decodePlan(g);
+    const out = this.program.outputs[0]!.value;
+    return { logits: plan.values.get(out)!, tokens: g.tokenBuffer!, vocab: plan.build.width(out), dtype: this.dtype };
+  }
+
+  async prefillSampled(ids: Int32Array, sample: StepSample): Promise<SampledToken> {
+    const g = this.generating("prefillSampled");
+    this.busy = true;
+    try {
+      const { rec, row } = await this.recordPrefill(g, ids);
+      // The sampler reads the decode plan's logits row; the prompt's last row is copied there.
+      const target = await this.samplingTarget();
+      if (row.buffer !== target.logits || row.offset !== 0) rec.copy(row.buffer, row.offset, target.logits, 0, Math.ceil((row.vocab * bytesPer(this.dtype)) / 4) * 4);
+      const token = await this.finishSampled(rec, g, sample);
+      g.length = ids.length;
+      return token;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async decodeSampled(sample: StepSample): Promise<SampledToken> {
+    const g = this.generating("decodeSampled");
+    this.busy = true;
+    try {
+      const { rec } = await this.recordDecode(g, undefined);
+      const token = await this.finishSampled(rec, g, sample);
+      g.length++;
+      return token;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Records the sampler after the step and reads back only the new id and its stop flag (8 bytes). */
+  private async finishSampled(rec: Recorder, g: Generation, sample: StepSample): Promise<SampledToken> {
+    rec.beginOp(-1, "sample", "sampler");
+    sample.record(rec);
+    const [id, done] = await rec.finishInto(g.staging!, [{ buffer: g.tokenBuffer!, bytes: 4 }, { buffer: sample.done, bytes: 4 }]);
+    this.lastRunInfo = rec.info;
+    return { id: new Int32Array(id!)[0]!, done: new Uint32Array(done!)[0] !== 0 };
+  }
+
+  /** Records the prompt's prefill from position 0 (filling the KV cache); where its last logits row is. */
+  private async recordPrefill(g: Generation, ids: Int32Array): Promise<{ rec: Recorder; row: { buffer: GPUBuffer; offset: number; vocab: number } }> {
+    const P = ids.length;
+    if (P < 1) throw new ExecutorInputError("prefill: the prompt is empty; it needs at least one token id");
+    if (P > g.cache.context) throw new ContextFullError(`prefill: the prompt has ${P} tokens, more than the KV cache's context of ${g.cache.context} positions`);
+    const input = this.program.inputs[0]!;
+    this.checkIds(input.name, input.value, ids);
+    await this.decodePlan(g);
+    if (!g.prefillPlan || g.prefillPlan.cap < P) {
+      g.prefillPlan?.build.dispose();
+      g.prefillPlan = undefined;
+      const cap = Math.max(1, 2 ** Math.ceil(Math.log2(P)));
+      g.prefillPlan = await this.buildPlan(cap, false, { mode: "prefill", cache: g.cache, position: g.position });
+    }
+    const plan = g.prefillPlan;
+    const { device } = this.gpu;
+    g.length = 0;
+    device.queue.writeBuffer(this.runUniform, 0, new Uint32Array([P, 0, 0, 0]));
+    device.queue.writeBuffer(plan.values.get(input.value)!, 0, ids);
+    const rec = new Recorder(device, P, false);
+    for (const l of plan.lowerings) for (const c of l.clears) rec.clear(c);
+    for (const l of plan.lowerings) {
+      rec.beginOp(l.op, l.kind, l.name);
+      await l.encode(rec, P);
+    }
+    const out = this.program.outputs[0]!.value;
+    const vocab = plan.build.width(out);
+    // The last position's row (the only one under lastLogits).
+    return { rec, row: { buffer: plan.values.get(out)!, offset: (this.rows(out, P) - 1) * vocab * bytesPer(this.dtype), vocab } };
+  }
+
+  /** Records one decode step at position `position`; its logits row [V]. */
+  private async recordDecode(g: Generation, id: number | undefined): Promise<{ rec: Recorder; row: { buffer: GPUBuffer; offset: number; vocab: number } }> {
     if (g.length === 0) throw new ExecutorInputError("decodeStep: no prompt in the KV cache; call prefill first");
     if (g.length >= g.cache.context) {
       throw new ContextFullError(`decodeStep: context full: position ${g.length} is past the KV cache's last position ${g.cache.context - 1} (decode.context = ${g.cache.context})`);
     }
     const input = this.program.inputs[0]!;
     if (id !== undefined) this.checkIds(input.name, input.value, Int32Array.of(id));
-    this.busy = true;
-    try {
-      const plan = await this.decodePlan(g);
-      const { device } = this.gpu;
-      const pos = g.length;
-      g.position.pos0 = pos;
-      // The position: one 16-byte queue write of the run uniform per step ([T = 1, pos0]).
-      device.queue.writeBuffer(this.runUniform, 0, new Uint32Array([1, pos, 0, 0]));
-      if (id !== undefined) device.queue.writeBuffer(g.tokenBuffer!, 0, Int32Array.of(id));
-      const rec = new Recorder(device, 1, false);
-      for (const l of plan.lowerings) for (const c of l.clears) rec.clear(c);
-      for (const l of plan.lowerings) {
-        rec.beginOp(l.op, l.kind, l.name);
-        await l.encode(rec, 1);
-      }
-      const out = this.program.outputs[0]!.value;
-      const V = plan.build.width(out);
-      const [raw] = await rec.finishInto(g.staging!, [{ buffer: plan.values.get(out)!, bytes: V * bytesPer(this.dtype) }]);
-      this.lastRunInfo = rec.info;
-      g.length = pos + 1;
-      return this.dtype === "f16" ? fromF16(new Uint16Array(raw!, 0, V)) : new Float32Array(raw!, 0, V);
-    } finally {
-      this.busy = false;
+    const plan = await this.decodePlan(g);
+    const { device } = this.gpu;
+    const pos = g.length;
+    g.position.pos0 = pos;
+    // The position: one 16-byte queue write of the run uniform per step ([T = 1, pos0]).
+    device.queue.writeBuffer(this.runUniform, 0, new Uint32Array([1, pos, 0, 0]));
+    if (id !== undefined) device.queue.writeBuffer(g.tokenBuffer!, 0, Int32Array.of(id));
+    const rec = new Recorder(device, 1, false);
+    for (const l of plan.lowerings) for (const c of l.clears) rec.clear(c);
+    for (const l of plan.lowerings) {
+      rec.beginOp(l.op, l.kind, l.name);
+      await l.encode(rec, 1);
     }
+    const out = this.program.outputs[0]!.value;
+    return { rec, row: { buffer: plan.values.get(out)!, offset: 0, vocab: plan.build.width(out) } };
   }
 
   /** Current router state (e_bias, …) by tensor name, as `--state-out` writes it. */
@@ -479,12 +554,7 @@ class GpuExecutor implements Executor {
     this.disposed = true;
     this.plan?.build.dispose();
     this.plan = undefined;
-    if (this.generation) {
-      this.generation.prefillPlan?.build.dispose();
-      this.generation.decodePlan?.build.dispose();
-      this.generation.staging?.destroy();
-      this.generation.cache.dispose();
-    }
+    if (this.generation) this.disposeGeneration(this.generation);
     this.weights.dispose();
     this.runUniform.destroy();
   }

@@ -116,9 +116,41 @@ export interface Executor {
    * to the cache and returns the logits [V]. Position = context is a ContextFullError.
    */
   decodeStep(id?: number): Promise<Float32Array>;
+  /** Makes sure a KV cache of at least `context` positions exists (allocating it once; an executor
+   *  created without `decode` gets one here), so prefill/decode can run. */
+  ensureGeneration(decode: { context: number; kvDtype?: "f32" | "f16" }): void;
+  /** Where a GPU sampler reads a step's logits and writes the next token id (builds the decode plan). */
+  samplingTarget(): Promise<SamplingTarget>;
+  /** `prefill`, then the sampler in the same command buffer: reads back only the new id and its stop flag. */
+  prefillSampled(ids: Int32Array, sample: StepSample): Promise<SampledToken>;
+  /** `decodeStep` on the id the sampler wrote last, then the sampler again: one command buffer, 8 bytes read back. */
+  decodeSampled(sample: StepSample): Promise<SampledToken>;
   /** The position the next decode step takes (tokens in the cache); 0 before a prefill. */
   readonly position: number;
   /** The I32 buffer (one id) a decode step embeds; undefined without `decode`. */
   readonly decodeTokenBuffer: GPUBuffer | undefined;
   dispose(): void;
+}
+
+/** A generation's logits row and token buffer, for a sampler bound to them once. */
+export interface SamplingTarget {
+  /** The decode plan's logits [1, V] (a prefill's last row is copied here before sampling). */
+  logits: GPUBuffer;
+  /** The I32 id the next decode step embeds; the sampler writes it. */
+  tokens: GPUBuffer;
+  vocab: number;
+  dtype: "f32" | "f16";
+}
+
+/** A sampler step the executor records after a step's logits (runtime/kernels/sampling/gpu-sampler.ts). */
+export interface StepSample {
+  record(sink: { dispatch(pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, grid: [number, number, number]): void }): void;
+  /** The u32 stop flag the sampler sets (read back with the id). */
+  readonly done: GPUBuffer;
+}
+
+export interface SampledToken {
+  id: number;
+  /** The id is a stop id (the sampler's done flag). */
+  done: boolean;
 }
