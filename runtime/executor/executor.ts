@@ -435,7 +435,10 @@ class GpuExecutor implements Executor {
   }
 
   async samplingTarget(): Promise<SamplingTarget> {
-    const g = this.generating("samplingTarget");
+    return this.target(this.generating("samplingTarget"));
+  }
+
+  private async target(g: Generation): Promise<SamplingTarget> {
     const plan = await this.decodePlan(g);
     const out = this.program.outputs[0]!.value;
     return { logits: plan.values.get(out)!, tokens: g.tokenBuffer!, vocab: plan.build.width(out), dtype: this.dtype };
@@ -447,7 +450,7 @@ class GpuExecutor implements Executor {
     try {
       const { rec, row } = await this.recordPrefill(g, ids);
       // The sampler reads the decode plan's logits row; the prompt's last row is copied there.
-      const target = await this.samplingTarget();
+      const target = await this.target(g);
       if (row.buffer !== target.logits || row.offset !== 0) rec.copy(row.buffer, row.offset, target.logits, 0, Math.ceil((row.vocab * bytesPer(this.dtype)) / 4) * 4);
       const token = await this.finishSampled(rec, g, sample);
       g.length = ids.length;
