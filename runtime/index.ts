@@ -4,6 +4,7 @@
 //   const layer = await rt.load(program, { weights: "w.safetensors" });   // or { randomSeed: 1 }
 //   const { y } = await layer.run({ x }, tokens);
 //   const logits = await model.forward([1, 2, 3]);           // a model: [T, V] logits
+//   for await (const step of model.generate("Hello", { maxNewTokens: 20 })) process.stdout.write(step.text ?? "");
 //   layer.dispose(); rt.dispose();
 //
 // A checkpoint directory (LANGUAGE.md §13.3) streams: `weights: DIR` reads headers up front and
@@ -25,6 +26,11 @@ import { isCheckpointDir } from "./weights/checkpoint-dir.js";
 import { loadCheckpointDir } from "./weights/load-checkpoint.js";
 import type { HostWeights, LoadProgress } from "./weights/host-weights.js";
 import { randomWeights } from "./weights/random-weights.js";
+import { hasTokenizer, loadTokenizer } from "./text/load-tokenizer.js";
+import { readGenerationSettings, type GenerationSettings } from "./text/generation-config.js";
+import type { TextTokenizer } from "./text/tokenizer.js";
+import type { GenerateOptions } from "./generate/generate.js";
+import { generateText, promptIds, type GenerationStep, type TextPromptOptions } from "./generate/text-generation.js";
 
 export class WeightsError extends Error {
   override name = "WeightsError";
@@ -56,6 +62,9 @@ export interface LoadOptions {
   /** Largest activation buffer in bytes (default: the device limit); a run that needs more is
    *  split into token chunks in one command buffer (docs/kernels.md, "Adapter limits"). */
   maxActivationBytes?: number;
+  /** A directory with `tokenizer.json` (and tokenizer_config.json, generation_config.json,
+   *  config.json) for `generate`; default: `weights` when it is a checkpoint directory. */
+  tokenizer?: string;
   /** Device memory the model may use, in bytes (see ExecutorOptions.deviceMemoryBytes): a model
    *  that needs more is refused, with both numbers, before anything is uploaded. */
   deviceMemoryBytes?: number;
@@ -88,6 +97,14 @@ export interface LoadedProgram {
   /** A model: the logits [T, V] of token ids at positions 0…T−1 (LANGUAGE.md §13.1); with
    *  `lastLogits`, those of position T−1 only ([1, V]). */
   forward(ids: Int32Array | readonly number[]): Promise<Float32Array>;
+  /** A model: generates from ids or text (LANGUAGE.md §13.2), yielding each token as the GPU draws
+   *  it (with its text where a tokenizer exists); `signal` stops it. End-of-sequence ids and the
+   *  context default come from the checkpoint's generation settings unless given. */
+  generate(prompt: string | Int32Array | readonly number[], options?: GenerateOptions & TextPromptOptions): AsyncGenerator<GenerationStep>;
+  /** The checkpoint's tokenizer (LoadOptions.tokenizer, or the weights directory's). */
+  readonly tokenizer: TextTokenizer | undefined;
+  /** End-of-sequence ids and the context limit of the checkpoint directory (defaults without one). */
+  readonly generation: GenerationSettings | undefined;
   dispose(): void;
 }
 
@@ -144,9 +161,23 @@ export async function createRuntime(opts: AcquireGpuOptions = {}): Promise<Runti
         updateState: lopts.updateState,
         lastLogits: lopts.lastLogits,
       });
+      // Text and generation settings live beside the weights of a checkpoint directory.
+      const textDir = lopts.tokenizer ?? (lopts.weights !== undefined && isCheckpointDir(lopts.weights) ? lopts.weights : undefined);
+      let tokenizer: TextTokenizer | undefined, generation: GenerationSettings | undefined;
+      try {
+        if (textDir !== undefined) {
+          generation = readGenerationSettings(textDir);
+          if (lopts.tokenizer !== undefined || hasTokenizer(textDir)) tokenizer = loadTokenizer(textDir);
+        }
+      } catch (e) {
+        exec.dispose();
+        throw e;
+      }
       return {
         program,
         weights,
+        tokenizer,
+        generation,
         ...(checkpoint ? { checkpoint } : {}),
         get lastRunInfo() { return exec.lastRunInfo; },
         get lastRouting() { return exec.lastRouting; },
@@ -175,6 +206,11 @@ export async function createRuntime(opts: AcquireGpuOptions = {}): Promise<Runti
           const out = await exec.run(new Map([[input!.name, data]]), data.length);
           return out.get(program.outputs[0]!.name)!;
         },
+        generate(prompt, options = {}) {
+          const ids = promptIds(prompt, tokenizer, options, lopts.weights ?? "this model");
+          const { chat: _chat, system: _system, ...rest } = options;
+          return generateText(gpu, exec, ids, tokenizer, { eosIds: generation?.eosTokenIds, context: generation?.contextLimit, ...rest });
+        },
         dispose: () => exec.dispose(),
       };
     },
@@ -183,6 +219,10 @@ export async function createRuntime(opts: AcquireGpuOptions = {}): Promise<Runti
 }
 
 export { acquireGpu, GpuUnavailableError } from "./gpu/device.js";
+export { GenerationError, checkGeneration, DEFAULT_MAX_NEW_TOKENS, type GenerateOptions, type GeneratedToken, type StopReason } from "./generate/generate.js";
+export { generateText, promptIds, type GenerationStep, type TextPromptOptions } from "./generate/text-generation.js";
+export * from "./text/index.js";
+export { SamplingOptionsError, type SamplingOptions } from "./kernels/sampling/sampling-options.js";
 export type { GpuContext, AcquireGpuOptions } from "./gpu/device.js";
 export { createExecutor } from "./executor/executor.js";
 export { DeviceMemoryError, deviceBytesNeeded, deviceMemoryOffered } from "./executor/device-fit.js";

@@ -5,11 +5,9 @@ import { parseArgs, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
 import { lowerForRunWithInfo, withGpu, adapterName } from "./gpu-commands.js";
 import { parseWeightsAs } from "./weights-as.js";
-import { hfCheckpointNames } from "../../compiler/hf/checkpoint-names.js";
-import { HfMapError } from "../../compiler/hf/map.js";
-import type { CheckpointNames } from "../../compiler/ir/checkpoint-names.js";
+import { checkpointNamesFor, hasCheckpointWeights, loadCheckpointWeights, loadProgress } from "./model-weights.js";
 import { isCheckpointDir } from "../../runtime/weights/checkpoint-dir.js";
-import type { HostWeights, LoadProgress } from "../../runtime/weights/host-weights.js";
+import type { HostWeights } from "../../runtime/weights/host-weights.js";
 import { displayPath } from "../../compiler/diagnostics/render.js";
 import * as fs from "node:fs";
 import { hasErrors } from "../../compiler/diagnostics/diagnostic.js";
@@ -113,23 +111,11 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   }
   for (const name of inputs.ignored) io.err(`moec run: warning: the input file's tensor \`${name}\` is not an input of \`${program.entry}\`; ignored`);
 
-  let checkpointNames: CheckpointNames[] = [];
-  if (weightsDir) {
-    if (weightsAs && info.kind !== "model") {
-      io.err(`moec run: --weights-as: Hugging Face names are for whole models; \`${program.entry}\` is a ${info.kind}`);
-      return 1;
-    }
-    try {
-      checkpointNames = info.kind === "model" ? hfCheckpointNames(info.instance, info.name, { ...weightsAs, modelType: configModelType(weightsPath!) }) : [];
-    } catch (e) {
-      if (!(e instanceof HfMapError)) throw e;
-      io.err(`moec run: --weights-as: ${e.message}`);
-      return 1;
-    }
-  }
+  const checkpointNames = weightsDir ? checkpointNamesFor(io, "run", program, info, weightsPath!, weightsAs) : [];
+  if (checkpointNames === undefined) return 1;
 
   let weights: HostWeights;
-  const progress = loadProgress(io);
+  const progress = loadProgress(io, "run");
   try {
     if (weightsPath === undefined) {
       io.err(`moec run: drawing random weights (seed ${seed})…`);
@@ -144,17 +130,12 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
       }
       weights = drawn;
     } else {
-      io.err(`moec run: loading weights from ${f.weights}…`);
-      const r = rt.resolveWeightsDetailed(program, {
+      const loaded = loadCheckpointWeights(io, "run", rt, program, {
         weights: weightsPath, state: f.state !== undefined ? path.resolve(io.cwd, f.state as string) : undefined,
         checkpointNames, forceCheckpointNames: weightsAs !== undefined, onProgress: progress.update,
-      });
-      weights = r.weights;
-      const unused = r.checkpoint?.unused ?? [];
-      if (unused.length) {
-        const shown = unused.length > 6 ? `${unused.slice(0, 6).join(", ")} and ${unused.length - 6} more` : unused.join(", ");
-        io.err(`moec run: warning: ${unused.length} tensor${unused.length === 1 ? "" : "s"} of ${f.weights} (${r.checkpoint!.convention} names) ${unused.length === 1 ? "is" : "are"} not used by \`${program.entry}\`: ${shown}`);
-      }
+      }, f.weights as string);
+      if (!loaded) return 1;
+      weights = loaded;
     }
   } catch (e) {
     if (e instanceof rt.WeightsError) {
@@ -218,48 +199,6 @@ function applyStateFile(rt: typeof import("../../runtime/index.js"), program: Ir
     weights.set(name, data);
   }
   return undefined;
-}
-
-/** config.json's model_type, to order the family maps tried (its problems are the loader's to report). */
-/** A directory that holds Hugging Face weights (model.safetensors, or an index and its shards). */
-function hasCheckpointWeights(dir: string): boolean {
-  return fs.existsSync(path.join(dir, "model.safetensors")) || fs.existsSync(path.join(dir, "model.safetensors.index.json"));
-}
-
-function configModelType(dir: string): string | undefined {
-  try {
-    const c = JSON.parse(fs.readFileSync(path.join(dir, "config.json"), "utf8")) as { model_type?: unknown };
-    return typeof c.model_type === "string" ? c.model_type : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The progress line of a streamed load (bytes read, MB/s), drawn only on a terminal. */
-function loadProgress(io: CliIO): { update?: (p: LoadProgress) => void; start(): void; finish(): void } {
-  if (!io.progress) return { start() {}, finish() {} };
-  const draw = io.progress.bind(io);
-  let t0 = performance.now(), last = 0, latest: LoadProgress | undefined;
-  const line = (p: LoadProgress) => {
-    const s = Math.max(1e-3, (performance.now() - t0) / 1000);
-    return `moec run: loading weights: ${(p.loadedBytes / 1e6).toFixed(1)} of ${(p.totalBytes / 1e6).toFixed(1)} MB (${(p.loadedBytes / 1e6 / s).toFixed(1)} MB/s)`;
-  };
-  return {
-    update(p) {
-      latest = p;
-      const now = performance.now();
-      if (now - last >= 100) {
-        last = now;
-        draw(line(p));
-      }
-    },
-    start() {
-      t0 = performance.now();
-    },
-    finish() {
-      if (latest) draw(line(latest), true);
-    },
-  };
 }
 
 function writeStats(io: CliIO, file: string, entry: string, tokens: number, stats: Map<string, RouterStats> | undefined): void {
