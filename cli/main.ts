@@ -16,6 +16,7 @@ import { upcycleSpec, runUpcycle } from "./commands/upcycle.js";
 import { pluginsSpec, runPlugins } from "./commands/plugins.js";
 import { statsSpec, runStats } from "./commands/stats.js";
 import { importSpec, runImport } from "./commands/import.js";
+import { generateSpec, runGenerate } from "./commands/generate.js";
 import { VERSION } from "../compiler/version.js";
 
 interface Command {
@@ -32,6 +33,7 @@ const commands: Command[] = [
   { spec: benchSpec, run: runBench },
   { spec: upcycleSpec, run: runUpcycle },
   { spec: importSpec, run: runImport },
+  { spec: generateSpec, run: runGenerate },
   { spec: fmtSpec, run: runFmt },
   { spec: lspSpec, run: runLsp },
   { spec: pluginsSpec, run: runPlugins },

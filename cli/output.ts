@@ -1,6 +1,8 @@
 // Where CLI output goes; tests substitute their own sinks.
 export interface CliIO {
   out(text: string): void;
+  /** Writes `text` to stdout as it is (no newline added): streamed output. Absent: `out` is used. */
+  write?(text: string): void;
   err(text: string): void;
   color: boolean;
   cwd: string;
@@ -13,6 +15,7 @@ export function processIO(): CliIO {
   const tty = Boolean(process.stderr.isTTY) && !process.env.NO_COLOR;
   return {
     out: (t) => process.stdout.write(t.endsWith("\n") ? t : t + "\n"),
+    write: (t) => void process.stdout.write(t),
     err: (t) => process.stderr.write(t.endsWith("\n") ? t : t + "\n"),
     color: tty,
     cwd: process.cwd(),

@@ -222,7 +222,7 @@ export { acquireGpu, GpuUnavailableError } from "./gpu/device.js";
 export { GenerationError, checkGeneration, DEFAULT_MAX_NEW_TOKENS, type GenerateOptions, type GeneratedToken, type StopReason } from "./generate/generate.js";
 export { generateText, promptIds, type GenerationStep, type TextPromptOptions } from "./generate/text-generation.js";
 export * from "./text/index.js";
-export { SamplingOptionsError, type SamplingOptions } from "./kernels/sampling/sampling-options.js";
+export { SamplingOptionsError, resolveSamplingOptions, type SamplingOptions } from "./kernels/sampling/sampling-options.js";
 export type { GpuContext, AcquireGpuOptions } from "./gpu/device.js";
 export { createExecutor } from "./executor/executor.js";
 export { DeviceMemoryError, deviceBytesNeeded, deviceMemoryOffered } from "./executor/device-fit.js";

@@ -4,7 +4,7 @@ import { main } from "../../cli/main.js";
 export async function moec(args: string[], cwd = process.cwd()): Promise<{ code: number; out: string; err: string }> {
   let out = "";
   let err = "";
-  const code = await main(args, { out: (t) => void (out += t.endsWith("\n") ? t : t + "\n"), err: (t) => void (err += t.endsWith("\n") ? t : t + "\n"), color: false, cwd });
+  const code = await main(args, { out: (t) => void (out += t.endsWith("\n") ? t : t + "\n"), err: (t) => void (err += t.endsWith("\n") ? t : t + "\n"), write: (t) => void (out += t), color: false, cwd });
   return { code, out, err };
 }
 
