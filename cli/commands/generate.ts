@@ -169,7 +169,7 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
   } else {
     const names = weightsDir ? checkpointNamesFor(io, "generate", program, info, weightsPath, weightsAs) : [];
     if (names === undefined) return 1;
-    weights = loadCheckpointWeights(io, "generate", rt, program, { weights: weightsPath, checkpointNames: names, forceCheckpointNames: weightsAs !== undefined, onProgress: progress.update }, f.weights as string);
+    weights = loadCheckpointWeights(io, "generate", rt, program, { weights: weightsPath, checkpointNames: names, forceCheckpointNames: weightsAs !== undefined, onProgress: progress.update }, displayPath(weightsPath, io.cwd), false);
     if (!weights) return 1;
   }
 

@@ -30,8 +30,8 @@ export function checkpointNamesFor(io: CliIO, command: string, program: IrProgra
 }
 
 /** Loads `opts.weights` for `program`; binding problems are listed and give undefined (exit 1). */
-export function loadCheckpointWeights(io: CliIO, command: string, rt: Runtime, program: IrProgram, opts: LoadOptions, shown: string): HostWeights | undefined {
-  io.err(`moec ${command}: loading weights from ${shown}…`);
+export function loadCheckpointWeights(io: CliIO, command: string, rt: Runtime, program: IrProgram, opts: LoadOptions, shown: string, announce = true): HostWeights | undefined {
+  if (announce) io.err(`moec ${command}: loading weights from ${shown}…`);
   try {
     const r = rt.resolveWeightsDetailed(program, opts);
     const unused = r.checkpoint?.unused ?? [];

@@ -25,6 +25,9 @@ export interface GenerateOptions extends SamplingOptions {
   context?: number;
   /** KV cache storage (default f32). */
   kvDtype?: "f32" | "f16";
+  /** Draw only ids 0…n−1 (default: the model's V). A tokenizer smaller than a padded vocabulary
+   *  (Qwen: 151,665 tokens, V = 151,936) sets this so no id without a token is drawn. */
+  sampleVocab?: number;
   /** Stops the loop before the next step; the tokens so far have been yielded. */
   signal?: AbortSignal;
 }
@@ -66,20 +69,25 @@ export function checkGeneration(prompt: ArrayLike<number>, vocab: number, opts: 
 /** Generates from `prompt` on `exec` (a model's executor), yielding each new token as the GPU draws it. */
 export async function* generateTokens(gpu: GpuContext, exec: Executor, prompt: Int32Array, opts: GenerateOptions = {}): AsyncGenerator<GeneratedToken> {
   const sampling = resolveSamplingOptions(pickSampling(opts));
-  const { maxNew } = checkGeneration(prompt, modelVocab(exec), opts);
+  const V = modelVocab(exec);
+  const { maxNew } = checkGeneration(prompt, V, opts);
+  const vocab = opts.sampleVocab ?? V;
+  if (!Number.isSafeInteger(vocab) || vocab < 1 || vocab > V) throw new GenerationError(`sampleVocab must be an integer in 1…${V} (the model's vocabulary), got ${vocab}`);
   // The cache holds the prompt and every new token but the last (which is never fed back).
   exec.ensureGeneration({ context: prompt.length + maxNew - 1 || 1, kvDtype: opts.kvDtype });
   const buffers = await exec.samplingTarget();
   const eos = new Set(opts.eosIds ?? []);
-  const stopIds = [...new Set([...(opts.eosIds ?? []), ...(opts.stopIds ?? [])])];
-  const seenWords = seenMask(buffers.vocab, [Array.from(prompt)]);
+  const stopIds = [...new Set([...(opts.eosIds ?? []), ...(opts.stopIds ?? [])])].filter((id) => id < vocab); // others are never drawn
+  // One row: the sampler reads the first `vocab` logits of the row (ids ≥ vocab are never drawn;
+  // a prompt id among them is simply not penalized).
+  const seenWords = seenMask(vocab, [Array.from(prompt).filter((id) => id < vocab)]);
   const seen = createBuffer(gpu.device, seenWords.byteLength, STORAGE_USAGE(), "generate.seen");
   const done = createBuffer(gpu.device, 4, STORAGE_USAGE(), "generate.done");
   let sampler: GpuSampler | undefined;
   try {
     gpu.device.queue.writeBuffer(seen, 0, seenWords);
     gpu.device.queue.writeBuffer(done, 0, new Uint32Array(1));
-    sampler = await GpuSampler.create(gpu, { rows: 1, vocab: buffers.vocab, dtype: buffers.dtype }, { options: sampling, stopIds }, { logits: buffers.logits, seen, ids: buffers.tokens, done });
+    sampler = await GpuSampler.create(gpu, { rows: 1, vocab, dtype: buffers.dtype }, { options: sampling, stopIds }, { logits: buffers.logits, seen, ids: buffers.tokens, done });
     const step = { record: (sink: Parameters<GpuSampler["record"]>[0]) => sampler!.record(sink), done };
     for (let index = 0; index < maxNew; index++) {
       if (opts.signal?.aborted) return;

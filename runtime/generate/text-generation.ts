@@ -46,7 +46,9 @@ export async function* generateText(gpu: GpuContext, exec: Executor, prompt: Int
   }
   // The prompt's tail decides the spacing of the first new piece; it is never printed.
   const decoder = tokenizer ? new StreamDecoder(tokenizer, { skipSpecialTokens: true, contextIds: Array.from(prompt.subarray(Math.max(0, prompt.length - 4))) }) : undefined;
-  for await (const t of generateTokens(gpu, exec, prompt, opts)) {
+  // Ids past the tokenizer's (a padded vocabulary) have no text: never drawn when text is wanted.
+  const sampleVocab = tokenizer ? Math.min(modelVocab(exec), tokenizer.vocabSize) : undefined;
+  for await (const t of generateTokens(gpu, exec, prompt, { ...(sampleVocab !== undefined ? { sampleVocab } : {}), ...opts })) {
     if (!decoder) {
       yield t;
       continue;

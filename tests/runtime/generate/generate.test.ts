@@ -103,6 +103,19 @@ describeGpu("generateTokens on the GPU", () => {
     }
   }, 240_000);
 
+  itGpu("sampleVocab: only ids below it are drawn (a tokenizer smaller than a padded vocabulary)", async () => {
+    const p = MIXTRAL();
+    const exec = await createExecutor(gpu, p, randomWeights(p, 14));
+    try {
+      const got = await collect(exec, [60, 61, 62], { maxNewTokens: 24, temperature: 3, seed: 2, sampleVocab: 5 });
+      expect(got).toHaveLength(24);
+      expect(got.every((t) => t.id < 5)).toBe(true);
+      expect(new Set(got.map((t) => t.id)).size).toBeGreaterThan(1);
+    } finally {
+      exec.dispose();
+    }
+  }, 240_000);
+
   itGpu("an aborted signal stops before the next step", async () => {
     const p = MIXTRAL();
     const exec = await createExecutor(gpu, p, randomWeights(p, 13));
