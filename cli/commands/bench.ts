@@ -5,18 +5,23 @@
 import type { CommandSpec } from "../args.js";
 import { parseArgs, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
-import { lowerForRun, withGpu, adapterName } from "./gpu-commands.js";
+import { lowerForRun, lowerForRunWithInfo, withGpu, adapterName } from "./gpu-commands.js";
 import { intFlag } from "./run.js";
 import { commandProgramInput } from "../checkpoint-input.js";
 import { runModelBench } from "./bench-model.js";
+import { runDecodeBench } from "./bench-decode.js";
 
 export const benchSpec: CommandSpec = {
   name: "bench",
-  summary: "time a layer's fused kernels against an unfused lowering, or a model's prefill against a dense GEMM of equal FLOPs",
-  usage: "moec bench FILE|DIR --tokens T [--entry NAME | --compare ENTRY[@SCHEDULE],…] [--set NAME=VALUE ...] [--dtype f32|f16] [--last-logits] [--iterations N] [--json]",
+  summary: "time a layer's fused kernels against an unfused lowering, a model's prefill against a dense GEMM of equal FLOPs, or its decode against a streaming read",
+  usage: "moec bench FILE|DIR --tokens T [--entry NAME | --compare ENTRY[@SCHEDULE],…] [--set NAME=VALUE ...] [--dtype f32|f16] [--last-logits] [--iterations N] [--json]\n       moec bench MODEL --decode [--context C] [--tokens N] [--batch 1] [--kv-dtype f32|f16] [--set NAME=VALUE ...] [--dtype f32|f16] [--json]",
   positionals: { name: "a .moe file, or a Hugging Face checkpoint directory or config.json (imported; random weights)", min: 1, max: 1 },
   flags: [
-    { name: "tokens", type: "string", value: "T", help: "tokens per run (required)" },
+    { name: "tokens", type: "string", value: "T", help: "tokens per run (required); with --decode, the timed decode steps (default 16)" },
+    { name: "decode", type: "boolean", help: "a model: time decode steps (greedy, GPU sampler) against a streaming read of the device" },
+    { name: "context", type: "string", value: "C", help: "with --decode: KV-cache positions; the timed steps are its last N (default 128)" },
+    { name: "kv-dtype", type: "string", value: "f32|f16", help: "with --decode: storage of the KV cache (default f32)" },
+    { name: "batch", type: "string", value: "B", help: "with --decode: sequences per step; only 1 is supported" },
     { name: "entry", type: "string", value: "NAME", help: "the layer, graph or model (optional when the file has exactly one entry point)" },
     {
       name: "compare",
@@ -28,18 +33,20 @@ export const benchSpec: CommandSpec = {
     { name: "dtype", type: "string", value: "f32|f16", help: "storage precision (default f32)" },
     { name: "last-logits", type: "boolean", help: "a model: compute the LM head for the last position only (its FLOPs counted so)" },
     { name: "iterations", type: "string", value: "N", help: "timed runs per side, alternating (default 10)" },
-    { name: "warmup", type: "string", value: "N", help: "untimed runs per side first (default 2)" },
+    { name: "warmup", type: "string", value: "N", help: "untimed runs per side first (default 2); with --decode, untimed steps (at least 1)" },
     { name: "seed", type: "string", value: "N", help: "seed of the random weights and inputs (default 1)" },
     { name: "adapter", type: "string", value: "NAME", help: "pick the WebGPU adapter whose name contains NAME" },
     { name: "json", type: "boolean", help: "print the measurements as JSON" },
     { name: "help", short: "h", type: "boolean", help: "show this help" },
   ],
-  details: "Times are GPU timestamps summed over compute passes where the adapter has timestamp-query, else wall clock.\nThe unfused baseline routes with small kernels, reads the selection back and loops over experts on the host.\n--compare runs every listed entry fused on the same inputs, round-robin, and prints each one's time as a multiple of the first's,\nwith the expert and router FLOPs per token of the experts really selected (bench/fine-vs-coarse.moe holds layers at equal FLOPs).\nA model entry (seeded random weights and token ids) is timed as a prefill of T tokens, alternating with a chain of moec's dense GEMMs\n[T, D] × [D, D] (D the model's width) of about the same FLOPs: tokens/s, GFLOP/s (the compiler's count: weights × T plus attention's\ncausal products), dispatches per decoder layer by kind, command buffers and read-backs per forward, the GFLOP/s ratio to the GEMM,\nand the peak resident memory of the process.",
+  details: "Times are GPU timestamps summed over compute passes where the adapter has timestamp-query, else wall clock.\nThe unfused baseline routes with small kernels, reads the selection back and loops over experts on the host.\n--compare runs every listed entry fused on the same inputs, round-robin, and prints each one's time as a multiple of the first's,\nwith the expert and router FLOPs per token of the experts really selected (bench/fine-vs-coarse.moe holds layers at equal FLOPs).\nA model entry (seeded random weights and token ids) is timed as a prefill of T tokens, alternating with a chain of moec's dense GEMMs\n[T, D] × [D, D] (D the model's width) of about the same FLOPs: tokens/s, GFLOP/s (the compiler's count: weights × T plus attention's\ncausal products), dispatches per decoder layer by kind, command buffers and read-backs per forward, the GFLOP/s ratio to the GEMM,\nand the peak resident memory of the process.\nWith --decode (a model): a random prompt fills the KV cache to C − N − warmup positions, then N greedy decode steps (model and GPU sampler,\none command buffer and an 8-byte read-back each) run at positions C − N … C − 1, each alternating with a plain read kernel over at least\nthe bytes a step reads. Printed: tokens/s, host time per step (the JS that records the step, until queue.submit is called; the submit call\nis shown apart) and its share of the step, bytes read per token (active weights at the storage dtype, one embedding row, plus the KV rows read at each\nposition), the achieved bandwidth, the read kernel's, and their ratio. Times are wall clock (decode steps carry no timestamps).",
 };
 
 export async function runBench(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, benchSpec);
   const f = args.flags;
+  if (f.decode) return runDecode(io, args.positionals, f);
+  for (const name of ["context", "kv-dtype", "batch"]) if (f[name] !== undefined) throw new UsageError(`--${name} applies to --decode`);
   const tokens = intFlag(f.tokens, "tokens", 1);
   if (tokens === undefined) throw new UsageError("give the tokens per run with --tokens T");
   const dtype = (f.dtype as string | undefined) ?? "f32";
@@ -79,6 +86,36 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
     ].join("\n"));
     return 0;
   });
+}
+
+/** `--decode`: the flags checked, then the model's decode steps (bench-decode.ts). */
+async function runDecode(io: CliIO, positionals: string[], f: Record<string, unknown>): Promise<number> {
+  if (f.compare !== undefined) throw new UsageError("--decode times one model; it does not combine with --compare");
+  if (f["last-logits"]) throw new UsageError("--decode computes only the last position's logits already; drop --last-logits");
+  if (f.iterations !== undefined) throw new UsageError("with --decode, --tokens N gives the timed decode steps; --iterations applies to a prefill");
+  const batch = intFlag(f.batch, "batch", 1) ?? 1;
+  if (batch !== 1) {
+    throw new UsageError(`--batch ${batch}: batched decoding is not supported yet: a decode step (Executor.decodeSampled) runs one sequence, with a KV cache, token buffer and sampler row for one; use --batch 1`);
+  }
+  const dtype = (f.dtype as string | undefined) ?? "f32";
+  if (dtype !== "f32" && dtype !== "f16") throw new UsageError(`--dtype takes f32 or f16, found \`${dtype}\``);
+  const kvDtype = (f["kv-dtype"] as string | undefined) ?? "f32";
+  if (kvDtype !== "f32" && kvDtype !== "f16") throw new UsageError(`--kv-dtype takes f32 or f16, found \`${kvDtype}\``);
+  const o = {
+    context: intFlag(f.context, "context", 2) ?? 128,
+    steps: intFlag(f.tokens, "tokens", 1) ?? 16,
+    // The first step after the prompt is always untimed (it embeds the prompt's greedy token).
+    warmup: intFlag(f.warmup, "warmup", 1) ?? 2,
+    seed: intFlag(f.seed, "seed") ?? 1,
+    dtype: dtype as "f32" | "f16",
+    kvDtype: kvDtype as "f32" | "f16",
+  };
+  const input = await commandProgramInput("bench", positionals, io);
+  if (!input) return 1;
+  const lowered = lowerForRunWithInfo(io, input.files[0]!, f, undefined, input.host);
+  if (!lowered) return 1;
+  if (!lowered.program.model) throw new UsageError(`--decode applies to a model; \`${lowered.program.entry}\` is a layer or graph`);
+  return runDecodeBench(io, f, lowered.program, lowered.info, o);
 }
 
 const SCHEDULES = ["auto", "token", "expert", "dense"] as const;

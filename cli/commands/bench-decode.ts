@@ -1,0 +1,74 @@
+// `moec bench MODEL --decode`: a model's decode steps (the real generation step: model + greedy GPU
+// sampler, one command buffer, 8 bytes read back) timed against a plain streaming read of the same
+// device in the same process (runtime/bench/decode-bench.ts), with the bytes a step reads from the
+// compiler's counts (compiler/report/decode-bytes.ts): active weights at the storage dtype plus the
+// KV rows attention reads at each step's position.
+import type { EntryInfo } from "../../compiler/driver.js";
+import type { IrProgram } from "../../compiler/ir/ir.js";
+import { attentionGroups } from "../../compiler/report/attention.js";
+import { decodeWeightRead, kvReadBytes } from "../../compiler/report/decode-bytes.js";
+import { humanBytes } from "../../compiler/report/memory.js";
+import { formatCount } from "../../compiler/report/numbers.js";
+import { UsageError } from "../args.js";
+import type { CliIO } from "../output.js";
+import { adapterName, withGpu } from "./gpu-commands.js";
+
+export interface DecodeBenchFlags {
+  context: number;
+  steps: number;
+  warmup: number;
+  dtype: "f32" | "f16";
+  kvDtype: "f32" | "f16";
+  seed: number;
+}
+
+const gbps = (bytesPerSec: number) => `${(bytesPerSec / 1e9).toFixed(2)} GB/s`;
+const kinds = (byKind: Record<string, number>) => Object.entries(byKind).map(([k, n]) => `${k} ${n}`).join(", ");
+
+export async function runDecodeBench(io: CliIO, f: Record<string, unknown>, program: IrProgram, info: EntryInfo, o: DecodeBenchFlags): Promise<number> {
+  if (o.context <= o.steps + o.warmup) {
+    throw new UsageError(`--context ${o.context} leaves no prompt before ${o.warmup} warm-up and ${o.steps} timed steps (--warmup, --tokens); give a context above ${o.steps + o.warmup}`);
+  }
+  const groups = attentionGroups(info.instance);
+  if (groups.length === 0) throw new UsageError(`--decode needs a model with attention (a KV cache to decode over); \`${program.entry}\` has none`);
+  const weightRead = decodeWeightRead(info);
+  const weightBytes = weightRead.params * (o.dtype === "f16" ? 2 : 4);
+  const kvBytes = o.kvDtype === "f16" ? 2 : 4;
+  const bytesPerStep = (position: number) => weightBytes + kvReadBytes(groups, kvBytes, position);
+  const rt = await import("../../runtime/index.js");
+  const { benchmarkDecode } = await import("../../runtime/bench/decode-bench.js");
+  const { typicalLayer } = await import("../../runtime/bench/decoder-layers.js");
+  return withGpu(io, "bench", { adapter: f.adapter as string | undefined, requireF16: o.dtype === "f16" || o.kvDtype === "f16" }, async (gpu) => {
+    const adapter = adapterName(gpu);
+    if (process.stderr.isTTY) io.err(`moec bench: ${program.entry} (${formatCount(info.counts.total)} parameters): drawing weights, compiling, prefilling ${o.context - o.steps - o.warmup} tokens, ${o.warmup} warm-up and ${o.steps} timed decode steps…`);
+    const weights = rt.randomWeights(program, o.seed);
+    const r = await benchmarkDecode(gpu, program, weights, { context: o.context, steps: o.steps, warmup: o.warmup, dtype: o.dtype, kvDtype: o.kvDtype, seed: o.seed, bytesPerStep });
+    const peakRssBytes = process.resourceUsage().maxRSS * 1024;
+    const kvPerToken = r.decode.bytesPerToken - weightBytes;
+    const typical = typicalLayer(r.layers);
+    if (f.json) {
+      io.out(JSON.stringify({
+        entry: program.entry, adapter, dtype: o.dtype, kvDtype: o.kvDtype, batch: 1,
+        params: info.counts.total, activeParams: info.counts.active, activeLabel: info.counts.activeLabel,
+        bytesPerToken: { weights: weightBytes, weightParams: weightRead.params, kv: kvPerToken, total: r.decode.bytesPerToken },
+        ...r, dispatchesPerLayer: typical?.dispatches, peakRssBytes,
+      }, null, 2));
+      return 0;
+    }
+    const d = r.decode;
+    const s = r.stream;
+    const others = r.layers.filter((l) => l.dispatches !== typical?.dispatches);
+    io.out([
+      `${program.entry}: decode at positions ${r.positions[0]}…${r.positions[1]} (context ${r.context}), batch 1, ${o.dtype} weights, ${o.kvDtype} KV cache, ${adapter} (${r.timing}, median of ${r.steps} steps)`,
+      `  ${formatCount(info.counts.total)} parameters, ${formatCount(weightRead.params)} read per token${weightRead.label === "exact" ? "" : ` (${weightRead.label})`}; bytes per token ${humanBytes(d.bytesPerToken)} (weights ${humanBytes(weightBytes)} + KV ${humanBytes(kvPerToken)})`,
+      `  decode      ${d.msPerStep.toFixed(2).padStart(9)} ms/step  ${d.tokensPerSec.toFixed(2).padStart(8)} tokens/s  host ${d.hostMsPerStep.toFixed(2)} ms/step (${(100 * d.hostShare).toFixed(1)}% of a step; submit ${d.submitCallMs.toFixed(2)} ms)  ${gbps(d.bytesPerSec)}  ${d.dispatches} dispatches  ${d.commandBuffers} cmd buf  ${d.readbacks} read-back`,
+      `  stream read ${s.msPerRun.toFixed(2).padStart(9)} ms/run   over ${humanBytes(s.bytes)} (${s.buffers} buffer${s.buffers === 1 ? "" : "s"})  ${gbps(s.bytesPerSec)}`,
+      `  decode / stream bandwidth = ${r.ratio.toFixed(2)}×`,
+      typical
+        ? `  dispatches per decoder layer: ${typical.dispatches} (${kinds(typical.byKind)})${others.length ? `; ${others.map((l) => `${l.layer}: ${l.dispatches} (${kinds(l.byKind)})`).join("; ")}` : ""}`
+        : "  dispatches per decoder layer: none (no repeated layers)",
+      `  setup ${(r.setupMs / 1000).toFixed(1)} s (upload, pipelines); prefill of ${r.promptTokens} tokens ${(r.prefillMs / 1000).toFixed(1)} s; peak resident memory ${humanBytes(peakRssBytes)}`,
+    ].join("\n"));
+    return 0;
+  });
+}
