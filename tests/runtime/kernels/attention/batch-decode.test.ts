@@ -10,9 +10,9 @@ import {
   batchKvCacheWriteKernel, BATCH_KV_WRITE_WG,
 } from "../../../../runtime/kernels/attention/batch-decode.js";
 import { DECODE_CHUNK } from "../../../../runtime/kernels/attention/flash-decode.js";
-import type { Kernel } from "../../../../runtime/kernels/define-kernel.js";
 import { beforeAllGpu, describeGpu, itGpu, releaseTestGpu, testGpu } from "../../../helpers/gpu-context.js";
 import { rng } from "../../../helpers/random.js";
+import { dispatch, readFloats } from "./kernel-harness.js";
 
 let gpu: GpuContext;
 beforeAllGpu(async () => {
@@ -55,35 +55,6 @@ function reference(q: Float32Array, b: number, last: number, window: number): Fl
   return out;
 }
 
-async function dispatch(k: Kernel, params: Uint32Array, buffers: Record<string, GPUBuffer>, run: GPUBuffer, groups: number): Promise<void> {
-  const { device } = gpu;
-  const { pipeline, layout } = await gpu.pipelines.get(k.spec);
-  const uni = uniformBuffer(device, params, `${k.spec.name} params`);
-  const entries = k.spec.bindings.map((bd, i) => ({ binding: i, resource: { buffer: bd.name === "run" ? run : bd.name === "params" ? uni : buffers[bd.name]! } }));
-  const enc = device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  pass.setPipeline(pipeline);
-  pass.setBindGroup(0, device.createBindGroup({ layout, entries }));
-  pass.dispatchWorkgroups(groups);
-  pass.end();
-  device.queue.submit([enc.finish()]);
-  await device.queue.onSubmittedWorkDone();
-  uni.destroy();
-}
-
-async function readFloats(buf: GPUBuffer, n: number): Promise<Float32Array> {
-  const { device } = gpu;
-  const staging = device.createBuffer({ size: n * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-  const enc = device.createCommandEncoder();
-  enc.copyBufferToBuffer(buf, 0, staging, 0, n * 4);
-  device.queue.submit([enc.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
-  const out = new Float32Array(staging.getMappedRange().slice(0));
-  staging.unmap();
-  staging.destroy();
-  return out;
-}
-
 /** Fills each row's slot up to `finals[b]` one step at a time (all rows in one write per step), then attends. */
 async function runBatch(finals: number[], context: number, window: number, checkAt: number[]): Promise<void> {
   const { device } = gpu;
@@ -109,14 +80,14 @@ async function runBatch(finals: number[], context: number, window: number, check
       const rows = new Float32Array(B * ROW);
       at.forEach((s, b) => rows.set(kvRow(b, s), b * ROW));
       device.queue.writeBuffer(src, 0, rows);
-      await dispatch(write, write.params({ src_ld: ROW, src_off: 0, dst_ld: ROW, dst_off: 0, n: ROW, ring }), { pos, src, cache }, run, Math.ceil((B * ROW) / BATCH_KV_WRITE_WG));
+      await dispatch(gpu, write, write.params({ src_ld: ROW, src_off: 0, dst_ld: ROW, dst_off: 0, n: ROW, ring }), { pos, src, cache }, run, Math.ceil((B * ROW) / BATCH_KV_WRITE_WG));
       if (!checkAt.includes(k) && k !== steps) continue;
       const qv = Float32Array.from({ length: B * QW }, () => r() * 2 - 1);
       device.queue.writeBuffer(q, 0, qv);
       const layout = { H, KV, qLd: QW, qOff: 0, qHs: HD, cLd: ROW, kOff: 0, kHs: HD, vOff: KV * HD, vHs: HD, ring, window, maxChunks, scale: 1 / Math.sqrt(HD) };
-      await dispatch(partial, partial.params(batchDecodePartialParams(layout)), { pos, q, cache, part }, run, B * H * maxChunks);
-      await dispatch(merge, merge.params({ H, window, max_chunks: maxChunks, o_ld: QW, o_off: 0, o_hs: HD }), { pos, part, out }, run, B * H);
-      const got = await readFloats(out, B * QW);
+      await dispatch(gpu, partial, partial.params(batchDecodePartialParams(layout)), { pos, q, cache, part }, run, B * H * maxChunks);
+      await dispatch(gpu, merge, merge.params({ H, window, max_chunks: maxChunks, o_ld: QW, o_off: 0, o_hs: HD }), { pos, part, out }, run, B * H);
+      const got = await readFloats(gpu, out, B * QW);
       for (let b = 0; b < B; b++) {
         const want = reference(qv, b, at[b]!, window);
         for (let i = 0; i < QW; i++) expect(Math.abs(got[b * QW + i]! - want[i]!), `step ${k}, row ${b} at position ${at[b]}, element ${i}`).toBeLessThan(1e-5);
