@@ -50,6 +50,20 @@ interface Generation {
   staging?: GPUBuffer;
 }
 
+/** Batched decoding's state (ensureBatch): B cache slots, the rows' positions, the T = B plan. */
+interface BatchGeneration {
+  rows: number;
+  cache: KvCache;
+  /** B u32 positions, written before each step (read by q/k prepare, the cache write, attention). */
+  positions: GPUBuffer;
+  /** The longest row's position, for the plan's GenerationBuild. */
+  position: { pos0: number };
+  lengths: number[];
+  plan?: Plan;
+  tokenBuffer?: GPUBuffer;
+  staging?: GPUBuffer;
+}
+
 interface Plan {
   cap: number;
   build: BuildContext;
@@ -122,6 +136,7 @@ class GpuExecutor implements Executor {
   private readonly headIndex: number;
   /** With `decode`: the KV cache and the prefill and decode plans. */
   private generation: Generation | undefined;
+  private batch: BatchGeneration | undefined;
 
   constructor(
     private readonly gpu: GpuContext,
@@ -370,6 +385,109 @@ class GpuExecutor implements Executor {
     this.generation = { cache, position: { pos0: 0 }, length: 0 };
   }
 
+  ensureBatch(batch: { rows: number; context: number; kvDtype?: "f32" | "f16" }): void {
+    if (this.disposed) throw new Error("executor is disposed");
+    if (this.busy) throw new Error("ensureBatch: a run or step is already in progress; await it");
+    const { rows, context } = batch;
+    const kvDtype = batch.kvDtype ?? "f32";
+    if (!Number.isInteger(rows) || rows < 1) throw new ExecutorInputError(`ensureBatch: rows must be a positive integer, got ${rows}`);
+    if (this.headIndex >= 0) throw new ExecutorInputError("ensureBatch: batched decoding needs every row's logits; create the executor without lastLogits");
+    const have = this.batch;
+    if (have && have.rows === rows && have.cache.context === context && have.cache.dtype === kvDtype) return;
+    // Prompts are prefilled through the one-sequence cache, which must have the same rings.
+    const single = this.generation;
+    if (!single || single.cache.context !== context || single.cache.dtype !== kvDtype) {
+      if (single) this.disposeGeneration(single);
+      this.generation = undefined;
+      this.ensureGeneration({ context, kvDtype });
+    }
+    const cache = allocateKvCache(this.gpu, this.program, context, kvDtype, rows);
+    if (have) this.disposeBatch(have);
+    const positions = this.gpu.device.createBuffer({ size: Math.max(16, rows * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: "batch positions" });
+    this.batch = { rows, cache, positions, position: { pos0: 0 }, lengths: new Array<number>(rows).fill(0) };
+  }
+
+  get batchPositions(): readonly number[] {
+    return this.batch?.lengths ?? [];
+  }
+
+  private batching(what: string): BatchGeneration {
+    if (this.disposed) throw new Error("executor is disposed");
+    if (!this.batch) throw new ExecutorInputError(`${what} needs ensureBatch({ rows, context }) first`);
+    if (this.busy) throw new Error(`${what}: a run or step is already in progress; await it`);
+    return this.batch;
+  }
+
+  /** The T = B decode plan, built once, with its token buffer and read-back staging. */
+  private async batchPlan(bg: BatchGeneration): Promise<Plan> {
+    if (bg.plan) return bg.plan;
+    const plan = await this.buildPlan(bg.rows, false, { mode: "batch", cache: bg.cache, position: bg.position, positions: bg.positions });
+    bg.tokenBuffer = plan.values.get(this.program.inputs[0]!.value)!;
+    const bytes = bg.rows * plan.build.width(this.program.outputs[0]!.value) * bytesPer(this.dtype);
+    bg.staging = this.gpu.device.createBuffer({ size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: "batch logits staging" });
+    bg.plan = plan;
+    return plan;
+  }
+
+  async prefillRow(row: number, ids: Int32Array): Promise<Float32Array> {
+    const bg = this.batching("prefillRow");
+    if (!Number.isInteger(row) || row < 0 || row >= bg.rows) throw new ExecutorInputError(`prefillRow: row ${row} is outside the batch of ${bg.rows} rows`);
+    await this.batchPlan(bg);
+    const logits = await this.prefill(ids);
+    const single = this.generation!;
+    const enc = this.gpu.device.createCommandEncoder({ label: `prefill row ${row} into its slot` });
+    for (const [key, blk] of single.cache.blocks) {
+      const slotBytes = blk.ring * blk.rowWidth * bytesPer(single.cache.dtype);
+      enc.copyBufferToBuffer(blk.buffer, 0, bg.cache.blocks.get(key)!.buffer, row * slotBytes, slotBytes);
+    }
+    this.gpu.device.queue.submit([enc.finish()]);
+    bg.lengths[row] = ids.length;
+    return logits;
+  }
+
+  async decodeBatch(ids: Int32Array): Promise<Float32Array> {
+    const bg = this.batching("decodeBatch");
+    if (ids.length !== bg.rows) throw new ExecutorInputError(`decodeBatch: ${ids.length} ids for a batch of ${bg.rows} rows; give one id per row`);
+    bg.lengths.forEach((n, b) => {
+      if (n === 0) throw new ExecutorInputError(`decodeBatch: row ${b} has no prompt in its slot; call prefillRow(${b}, ids) first`);
+      if (n >= bg.cache.context) throw new ContextFullError(`decodeBatch: row ${b}: context full: position ${n} is past the KV cache's last position ${bg.cache.context - 1} (context = ${bg.cache.context})`);
+    });
+    const input = this.program.inputs[0]!;
+    this.checkIds(input.name, input.value, ids);
+    this.busy = true;
+    try {
+      const plan = await this.batchPlan(bg);
+      const { device } = this.gpu;
+      const B = bg.rows;
+      bg.position.pos0 = Math.max(...bg.lengths);
+      // Per step: the run uniform [T = B], the B positions and the B ids (queue writes, no buffers).
+      device.queue.writeBuffer(this.runUniform, 0, new Uint32Array([B, 0, 0, 0]));
+      device.queue.writeBuffer(bg.positions, 0, Uint32Array.from(bg.lengths));
+      device.queue.writeBuffer(bg.tokenBuffer!, 0, ids);
+      const rec = new Recorder(device, B, false);
+      for (const l of plan.lowerings) for (const c of l.clears) rec.clear(c);
+      for (const l of plan.lowerings) {
+        rec.beginOp(l.op, l.kind, l.name);
+        await l.encode(rec, B);
+      }
+      const out = this.program.outputs[0]!.value;
+      const vocab = plan.build.width(out);
+      const [raw] = await rec.finishInto(bg.staging!, [{ buffer: plan.values.get(out)!, bytes: B * vocab * bytesPer(this.dtype) }]);
+      this.lastRunInfo = rec.info;
+      for (let b = 0; b < B; b++) bg.lengths[b]!++;
+      return this.dtype === "f16" ? fromF16(new Uint16Array(raw!, 0, B * vocab)) : new Float32Array(raw!, 0, B * vocab);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private disposeBatch(bg: BatchGeneration): void {
+    bg.plan?.build.dispose();
+    bg.staging?.destroy();
+    bg.positions.destroy();
+    bg.cache.dispose();
+  }
+
   private disposeGeneration(g: Generation): void {
     g.prefillPlan?.build.dispose();
     g.decodePlan?.build.dispose();
@@ -558,6 +676,7 @@ class GpuExecutor implements Executor {
     this.plan?.build.dispose();
     this.plan = undefined;
     if (this.generation) this.disposeGeneration(this.generation);
+    if (this.batch) this.disposeBatch(this.batch);
     this.weights.dispose();
     this.runUniform.destroy();
   }
