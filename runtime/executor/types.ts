@@ -138,6 +138,12 @@ export interface Executor {
    *  in slot b; returns the logits [rows, V] (one read-back). A finished row may keep stepping
    *  (its logits are ignored by the caller) until its slot is full. */
   decodeBatch(ids: Int32Array): Promise<Float32Array>;
+  /** Where a batch sampler (rows: B) reads the batch's logits [B, V] and writes the B next ids. */
+  batchSamplingTarget(): Promise<SamplingTarget>;
+  /** The sampler alone on every row (after each row's prefillRow): the first new tokens; B ids and B stop flags read back. */
+  sampleBatch(sample: StepSample): Promise<SampledToken[]>;
+  /** `decodeBatch` on the ids the sampler wrote last, then the sampler: one command buffer, 8·B bytes read back. */
+  decodeBatchSampled(sample: StepSample): Promise<SampledToken[]>;
   /** Each row's next position (tokens in its slot). */
   readonly batchPositions: readonly number[];
   /** The position the next decode step takes (tokens in the cache); 0 before a prefill. */
