@@ -41,6 +41,7 @@ export async function* generateBatch(gpu: GpuContext, exec: Executor, prompts: r
   const target = await exec.batchSamplingTarget();
   const eos = new Set(opts.eosIds ?? []);
   const stopIds = [...new Set([...(opts.eosIds ?? []), ...(opts.stopIds ?? [])])].filter((id) => id < vocab);
+  // Row b's logits start at b·V; the sampler reads the first `vocab` of each.
   const seenWords = seenMask(vocab, prompts.map((p) => Array.from(p).filter((id) => id < vocab)));
   const seen = createBuffer(gpu.device, seenWords.byteLength, STORAGE_USAGE(), "generate.batch.seen");
   const done = createBuffer(gpu.device, 4 * B, STORAGE_USAGE(), "generate.batch.done");
@@ -48,7 +49,7 @@ export async function* generateBatch(gpu: GpuContext, exec: Executor, prompts: r
   try {
     gpu.device.queue.writeBuffer(seen, 0, seenWords);
     gpu.device.queue.writeBuffer(done, 0, new Uint32Array(B));
-    sampler = await GpuSampler.create(gpu, { rows: B, vocab, dtype: target.dtype }, { options: sampling, stopIds }, { logits: target.logits, seen, ids: target.tokens, done });
+    sampler = await GpuSampler.create(gpu, { rows: B, vocab, dtype: target.dtype, logitsStride: target.vocab }, { options: sampling, stopIds }, { logits: target.logits, seen, ids: target.tokens, done });
     const step = { record: (sink: Parameters<GpuSampler["record"]>[0]) => sampler!.record(sink), done };
     for (let b = 0; b < B; b++) await exec.prefillRow(b, prompts[b]!);
     const finished = new Array<boolean>(B).fill(false);
