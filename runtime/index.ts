@@ -30,7 +30,7 @@ import { hasTokenizer, loadTokenizer } from "./text/load-tokenizer.js";
 import { readGenerationSettings, type GenerationSettings } from "./text/generation-config.js";
 import type { TextTokenizer } from "./text/tokenizer.js";
 import type { GenerateOptions } from "./generate/generate.js";
-import { generateText, promptIds, type GenerationStep, type TextPromptOptions } from "./generate/text-generation.js";
+import { type BatchGenerationStep, generateBatchText, generateText, promptIds, type GenerationStep, type TextPromptOptions } from "./generate/text-generation.js";
 
 export class WeightsError extends Error {
   override name = "WeightsError";
@@ -101,6 +101,9 @@ export interface LoadedProgram {
    *  it (with its text where a tokenizer exists); `signal` stops it. End-of-sequence ids and the
    *  context default come from the checkpoint's generation settings unless given. */
   generate(prompt: string | Int32Array | readonly number[], options?: GenerateOptions & TextPromptOptions): AsyncGenerator<GenerationStep>;
+  /** Several prompts (texts or id arrays) decoded as one batch (docs/generation.md "Batches"):
+   *  each step's tokens tagged with their prompt's `row`; each row stops on its own. */
+  generate(prompts: readonly (string | Int32Array | readonly number[])[], options?: GenerateOptions & TextPromptOptions): AsyncGenerator<BatchGenerationStep>;
   /** The checkpoint's tokenizer (LoadOptions.tokenizer, or the weights directory's). */
   readonly tokenizer: TextTokenizer | undefined;
   /** End-of-sequence ids and the context limit of the checkpoint directory (defaults without one). */
@@ -206,10 +209,17 @@ export async function createRuntime(opts: AcquireGpuOptions = {}): Promise<Runti
           const out = await exec.run(new Map([[input!.name, data]]), data.length);
           return out.get(program.outputs[0]!.name)!;
         },
-        generate(prompt, options = {}) {
-          const ids = promptIds(prompt, tokenizer, options, lopts.weights ?? "this model");
+        generate(prompt: string | Int32Array | readonly number[] | readonly (string | Int32Array | readonly number[])[], options: GenerateOptions & TextPromptOptions = {}): AsyncGenerator<GenerationStep & BatchGenerationStep> {
           const { chat: _chat, system: _system, ...rest } = options;
-          return generateText(gpu, exec, ids, tokenizer, { eosIds: generation?.eosTokenIds, context: generation?.contextLimit, ...rest });
+          const defaults = { eosIds: generation?.eosTokenIds, context: generation?.contextLimit, ...rest };
+          const label = lopts.weights ?? "this model";
+          // An array of texts or id arrays is a batch; an array of numbers is one prompt's ids.
+          if (Array.isArray(prompt) && prompt.length > 0 && prompt.every((p) => typeof p !== "number")) {
+            const batch = (prompt as readonly (string | Int32Array | readonly number[])[]).map((p) => promptIds(p, tokenizer, options, label));
+            return generateBatchText(gpu, exec, batch, tokenizer, defaults) as AsyncGenerator<GenerationStep & BatchGenerationStep>;
+          }
+          const ids = promptIds(prompt as string | Int32Array | readonly number[], tokenizer, options, label);
+          return generateText(gpu, exec, ids, tokenizer, defaults) as AsyncGenerator<GenerationStep & BatchGenerationStep>;
         },
         dispose: () => exec.dispose(),
       };
@@ -220,7 +230,8 @@ export async function createRuntime(opts: AcquireGpuOptions = {}): Promise<Runti
 
 export { acquireGpu, GpuUnavailableError } from "./gpu/device.js";
 export { GenerationError, checkGeneration, DEFAULT_MAX_NEW_TOKENS, type GenerateOptions, type GeneratedToken, type StopReason } from "./generate/generate.js";
-export { generateText, promptIds, type GenerationStep, type TextPromptOptions } from "./generate/text-generation.js";
+export { generateBatchText, generateText, promptIds, type BatchGenerationStep, type GenerationStep, type TextPromptOptions } from "./generate/text-generation.js";
+export { generateBatch, type BatchToken } from "./generate/generate-batch.js";
 export * from "./text/index.js";
 export { SamplingOptionsError, resolveSamplingOptions, type SamplingOptions } from "./kernels/sampling/sampling-options.js";
 export type { GpuContext, AcquireGpuOptions } from "./gpu/device.js";

@@ -17,11 +17,14 @@ import type { KvCache, KvCacheBlock } from "./kv-cache.js";
  * position (T = 1) at `position.pos0`, appending to the cache and attending over it.
  */
 export interface GenerationBuild {
-  mode: "prefill" | "decode";
+  /** `batch`: a decode step of B = T rows, row b at its own position positions[b], in cache slot b. */
+  mode: "prefill" | "decode" | "batch";
   cache: KvCache;
   /** The position a decode step is recorded for (set by the executor before it records; the
    *  decode attention's grid depends on it, the kernels read it from the run uniform). */
   position: { pos0: number };
+  /** `batch`: the rows' positions, B u32 (written by the executor before each step). */
+  positions?: GPUBuffer;
 }
 
 export class ActivationTooLargeError extends Error {

@@ -50,6 +50,22 @@ interface Generation {
   staging?: GPUBuffer;
 }
 
+/** Batched decoding's state (ensureBatch): B cache slots, the rows' positions, the T = B plan. */
+interface BatchGeneration {
+  rows: number;
+  cache: KvCache;
+  /** B u32 positions, written before each step (read by q/k prepare, the cache write, attention). */
+  positions: GPUBuffer;
+  /** The longest row's position, for the plan's GenerationBuild. */
+  position: { pos0: number };
+  lengths: number[];
+  /** Whether the last prefillRow placed its logits row for a batch sampler. */
+  logitsPlaced?: boolean;
+  plan?: Plan;
+  tokenBuffer?: GPUBuffer;
+  staging?: GPUBuffer;
+}
+
 interface Plan {
   cap: number;
   build: BuildContext;
@@ -122,6 +138,7 @@ class GpuExecutor implements Executor {
   private readonly headIndex: number;
   /** With `decode`: the KV cache and the prefill and decode plans. */
   private generation: Generation | undefined;
+  private batch: BatchGeneration | undefined;
 
   constructor(
     private readonly gpu: GpuContext,
@@ -370,6 +387,174 @@ class GpuExecutor implements Executor {
     this.generation = { cache, position: { pos0: 0 }, length: 0 };
   }
 
+  ensureBatch(batch: { rows: number; context: number; kvDtype?: "f32" | "f16" }): void {
+    if (this.disposed) throw new Error("executor is disposed");
+    if (this.busy) throw new Error("ensureBatch: a run or step is already in progress; await it");
+    const { rows, context } = batch;
+    const kvDtype = batch.kvDtype ?? "f32";
+    if (!Number.isInteger(rows) || rows < 1) throw new ExecutorInputError(`ensureBatch: rows must be a positive integer, got ${rows}`);
+    if (this.headIndex >= 0) throw new ExecutorInputError("ensureBatch: batched decoding needs every row's logits; create the executor without lastLogits");
+    const have = this.batch;
+    if (have && have.rows === rows && have.cache.context === context && have.cache.dtype === kvDtype) return;
+    // Prompts are prefilled through the one-sequence cache, which must have the same rings.
+    const single = this.generation;
+    if (!single || single.cache.context !== context || single.cache.dtype !== kvDtype) {
+      if (single) this.disposeGeneration(single);
+      this.generation = undefined;
+      this.ensureGeneration({ context, kvDtype });
+    }
+    const cache = allocateKvCache(this.gpu, this.program, context, kvDtype, rows);
+    if (have) this.disposeBatch(have);
+    const positions = this.gpu.device.createBuffer({ size: Math.max(16, rows * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: "batch positions" });
+    this.batch = { rows, cache, positions, position: { pos0: 0 }, lengths: new Array<number>(rows).fill(0) };
+  }
+
+  get batchPositions(): readonly number[] {
+    return this.batch?.lengths ?? [];
+  }
+
+  private batching(what: string): BatchGeneration {
+    if (this.disposed) throw new Error("executor is disposed");
+    if (!this.batch) throw new ExecutorInputError(`${what} needs ensureBatch({ rows, context }) first`);
+    if (this.busy) throw new Error(`${what}: a run or step is already in progress; await it`);
+    return this.batch;
+  }
+
+  /** The T = B decode plan, built once, with its token buffer and read-back staging. */
+  private async batchPlan(bg: BatchGeneration): Promise<Plan> {
+    if (bg.plan) return bg.plan;
+    const plan = await this.buildPlan(bg.rows, false, { mode: "batch", cache: bg.cache, position: bg.position, positions: bg.positions });
+    bg.tokenBuffer = plan.values.get(this.program.inputs[0]!.value)!;
+    const bytes = bg.rows * plan.build.width(this.program.outputs[0]!.value) * bytesPer(this.dtype);
+    bg.staging = this.gpu.device.createBuffer({ size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: "batch logits staging" });
+    bg.plan = plan;
+    return plan;
+  }
+
+  async prefillRow(row: number, ids: Int32Array): Promise<Float32Array> {
+    const bg = this.batching("prefillRow");
+    if (!Number.isInteger(row) || row < 0 || row >= bg.rows) throw new ExecutorInputError(`prefillRow: row ${row} is outside the batch of ${bg.rows} rows`);
+    const plan = await this.batchPlan(bg);
+    const single = this.generation!;
+    this.busy = true;
+    try {
+      const { rec, row: last } = await this.recordPrefill(single, ids);
+      // The prompt's cache rows into slot `row`, and its last logits into row `row` of the batch
+      // plan's logits (where a batch sampler reads), in the same command buffer.
+      for (const [key, blk] of single.cache.blocks) {
+        const slotBytes = blk.ring * blk.rowWidth * bytesPer(single.cache.dtype);
+        rec.copy(blk.buffer, 0, bg.cache.blocks.get(key)!.buffer, row * slotBytes, slotBytes);
+      }
+      const rowBytes = last.vocab * bytesPer(this.dtype);
+      const aligned = rowBytes % 4 === 0 && last.offset % 4 === 0;
+      if (aligned) rec.copy(last.buffer, last.offset, plan.values.get(this.program.outputs[0]!.value)!, row * rowBytes, rowBytes);
+      const lead = last.offset % 4;
+      const [raw] = await rec.finish([{ buffer: last.buffer, bytes: rowBytes + lead, offset: last.offset - lead }]);
+      this.lastRunInfo = rec.info;
+      single.length = ids.length;
+      bg.lengths[row] = ids.length;
+      bg.logitsPlaced = aligned;
+      return this.dtype === "f16" ? fromF16(new Uint16Array(raw!, lead, last.vocab)) : new Float32Array(raw!, 0, last.vocab);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async batchSamplingTarget(): Promise<SamplingTarget> {
+    const bg = this.batching("batchSamplingTarget");
+    const plan = await this.batchPlan(bg);
+    const out = this.program.outputs[0]!.value;
+    const vocab = plan.build.width(out);
+    if ((vocab * bytesPer(this.dtype)) % 4 !== 0) throw new ExecutorInputError(`batched sampling: a logits row of ${vocab} ${this.dtype} values is not a multiple of 4 bytes, so prompts' rows cannot be placed for the sampler; use f32 storage or an even vocabulary`);
+    return { logits: plan.values.get(out)!, tokens: bg.tokenBuffer!, vocab, dtype: this.dtype };
+  }
+
+  async sampleBatch(sample: StepSample): Promise<SampledToken[]> {
+    const bg = this.batching("sampleBatch");
+    if (bg.lengths.some((n) => n === 0) || !bg.logitsPlaced) throw new ExecutorInputError("sampleBatch: every row needs its prompt (prefillRow) first");
+    this.busy = true;
+    try {
+      return await this.finishBatchSampled(new Recorder(this.gpu.device, bg.rows, false), bg, sample);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async decodeBatchSampled(sample: StepSample): Promise<SampledToken[]> {
+    const bg = this.batching("decodeBatchSampled");
+    this.busy = true;
+    try {
+      const rec = await this.recordBatch(bg, undefined);
+      const tokens = await this.finishBatchSampled(rec, bg, sample);
+      for (let b = 0; b < bg.rows; b++) bg.lengths[b]!++;
+      return tokens;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** Records the sampler on all B rows and reads back only the B ids and B stop flags. */
+  private async finishBatchSampled(rec: Recorder, bg: BatchGeneration, sample: StepSample): Promise<SampledToken[]> {
+    rec.beginOp(-1, "sample", "sampler");
+    sample.record(rec);
+    const [ids, done] = await rec.finishInto(bg.staging!, [{ buffer: bg.tokenBuffer!, bytes: 4 * bg.rows }, { buffer: sample.done, bytes: 4 * bg.rows }]);
+    this.lastRunInfo = rec.info;
+    const idv = new Int32Array(ids!);
+    const dv = new Uint32Array(done!);
+    return Array.from({ length: bg.rows }, (_, b) => ({ id: idv[b]!, done: dv[b] !== 0 }));
+  }
+
+  /** Records one step of every row at its own position (ids: written here, else left by the sampler). */
+  private async recordBatch(bg: BatchGeneration, ids: Int32Array | undefined): Promise<Recorder> {
+    if (ids && ids.length !== bg.rows) throw new ExecutorInputError(`decodeBatch: ${ids.length} ids for a batch of ${bg.rows} rows; give one id per row`);
+    bg.lengths.forEach((n, b) => {
+      if (n === 0) throw new ExecutorInputError(`decodeBatch: row ${b} has no prompt in its slot; call prefillRow(${b}, ids) first`);
+      if (n >= bg.cache.context) throw new ContextFullError(`decodeBatch: row ${b}: context full: position ${n} is past the KV cache's last position ${bg.cache.context - 1} (context = ${bg.cache.context})`);
+    });
+    const input = this.program.inputs[0]!;
+    if (ids) this.checkIds(input.name, input.value, ids);
+    const plan = await this.batchPlan(bg);
+    const { device } = this.gpu;
+    const B = bg.rows;
+    bg.position.pos0 = Math.max(...bg.lengths);
+    // Per step: the run uniform [T = B], the B positions and the B ids (queue writes, no buffers).
+    device.queue.writeBuffer(this.runUniform, 0, new Uint32Array([B, 0, 0, 0]));
+    device.queue.writeBuffer(bg.positions, 0, Uint32Array.from(bg.lengths));
+    if (ids) device.queue.writeBuffer(bg.tokenBuffer!, 0, ids);
+    const rec = new Recorder(device, B, false);
+    for (const l of plan.lowerings) for (const c of l.clears) rec.clear(c);
+    for (const l of plan.lowerings) {
+      rec.beginOp(l.op, l.kind, l.name);
+      await l.encode(rec, B);
+    }
+    return rec;
+  }
+
+  async decodeBatch(ids: Int32Array): Promise<Float32Array> {
+    const bg = this.batching("decodeBatch");
+    this.busy = true;
+    try {
+      const rec = await this.recordBatch(bg, ids);
+      const plan = bg.plan!;
+      const out = this.program.outputs[0]!.value;
+      const vocab = plan.build.width(out);
+      const B = bg.rows;
+      const [raw] = await rec.finishInto(bg.staging!, [{ buffer: plan.values.get(out)!, bytes: B * vocab * bytesPer(this.dtype) }]);
+      this.lastRunInfo = rec.info;
+      for (let b = 0; b < B; b++) bg.lengths[b]!++;
+      return this.dtype === "f16" ? fromF16(new Uint16Array(raw!, 0, B * vocab)) : new Float32Array(raw!, 0, B * vocab);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private disposeBatch(bg: BatchGeneration): void {
+    bg.plan?.build.dispose();
+    bg.staging?.destroy();
+    bg.positions.destroy();
+    bg.cache.dispose();
+  }
+
   private disposeGeneration(g: Generation): void {
     g.prefillPlan?.build.dispose();
     g.decodePlan?.build.dispose();
@@ -558,6 +743,7 @@ class GpuExecutor implements Executor {
     this.plan?.build.dispose();
     this.plan = undefined;
     if (this.generation) this.disposeGeneration(this.generation);
+    if (this.batch) this.disposeBatch(this.batch);
     this.weights.dispose();
     this.runUniform.destroy();
   }

@@ -16,12 +16,14 @@ export interface KvCacheBlock {
   buffer: GPUBuffer;
   /** Values per cached row. */
   rowWidth: number;
-  /** Rows: the position s is at row s mod ring. */
+  /** Rows per slot: the position s is at row s mod ring (of slot b: b·ring + s mod ring). */
   ring: number;
 }
 
 export interface KvCache {
   context: number;
+  /** Sequences it holds (batched decoding: one slot per row; else 1). */
+  slots: number;
   dtype: StorageDtype;
   blocks: Map<string, KvCacheBlock>;
   /** Bytes of all blocks together. */
@@ -34,7 +36,7 @@ export function cacheRing(context: number, window: number): number {
   return window > 0 ? Math.min(window, context) : context;
 }
 
-export function allocateKvCache(gpu: GpuContext, program: IrProgram, context: number, dtype: StorageDtype): KvCache {
+export function allocateKvCache(gpu: GpuContext, program: IrProgram, context: number, dtype: StorageDtype, slots = 1): KvCache {
   const blocks = new Map<string, KvCacheBlock>();
   const limit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
   let bytes = 0;
@@ -45,9 +47,9 @@ export function allocateKvCache(gpu: GpuContext, program: IrProgram, context: nu
       const a = op.attn;
       const rowWidth = op.op === "attention" ? 2 * op.attn.kvHeads * op.attn.headDim : op.attn.kvRank + op.attn.ropeDim;
       const ring = op.op === "attention" ? cacheRing(context, op.attn.window) : context;
-      const size = ring * rowWidth * bytesPer(dtype);
+      const size = slots * ring * rowWidth * bytesPer(dtype);
       if (size > limit) {
-        throw new Error(`decode: the KV cache of '${a.key}' needs ${size} bytes for a context of ${context} (${ring} rows of ${rowWidth} ${dtype} values), above the adapter's binding limit of ${limit} bytes; use a smaller context or an f16 cache`);
+        throw new Error(`decode: the KV cache of '${a.key}' needs ${size} bytes for a context of ${context} (${slots > 1 ? `${slots} slots of ` : ""}${ring} rows of ${rowWidth} ${dtype} values), above the adapter's binding limit of ${limit} bytes; use a smaller context or an f16 cache`);
       }
       blocks.set(a.key, { key: a.key, rowWidth, ring, buffer: createBuffer(gpu.device, size, STORAGE_USAGE(), `kv cache ${a.key}`) });
       bytes += size;
@@ -56,5 +58,5 @@ export function allocateKvCache(gpu: GpuContext, program: IrProgram, context: nu
     dispose();
     throw e;
   }
-  return { context, dtype, blocks, bytes, dispose };
+  return { context, slots, dtype, blocks, bytes, dispose };
 }

@@ -22,7 +22,7 @@ import { qkPrepareKernel, qkPrepareParams } from "../kernels/attention/qk-prepar
 import { LINEAR_BM, linearKernel, linearParams } from "../kernels/gemm/linear-gemm.js";
 import { grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
-import { cacheWriteStep, decodeAttentionSteps } from "./lower-decode-attention.js";
+import { batchCacheWriteStep, batchDecodeAttentionSteps, cacheWriteStep, decodeAttentionSteps } from "./lower-decode-attention.js";
 
 type AttentionOp = Extract<IrOp, { op: "attention" }>;
 
@@ -61,10 +61,24 @@ export async function lowerAttention(b: BuildContext, op: AttentionOp, index: nu
       ld: width, qOff: 0, kOff: qw, hq: H, hk: KV, hdq: hd, hdk: hd, qRopeOff: 0, kRopeOff: 0,
       ropeDim: a.rope.dim, rope: a.rope.kind, norm: a.qkNorm, eps: a.qkEps, cosSinScale: tables.cosSinScale,
     });
-    steps.push(await b.step(qkPrepareKernel(b.dtype), params, { qk: qkv, q_w: norm("q_norm"), k_w: norm("k_norm"), inv_freq: invFreq }, (T) => grid2D(T, maxDim)));
+    const buffers = { qk: qkv, q_w: norm("q_norm"), k_w: norm("k_norm"), inv_freq: invFreq };
+    // Batched decoding: each row rotates at its own position.
+    const positions = b.generation?.mode === "batch" ? b.generation.positions! : undefined;
+    const prepare = positions ? b.step(qkPrepareKernel(b.dtype, { rowPositions: true }), params, { ...buffers, pos: positions }, (T) => grid2D(T, maxDim)) : b.step(qkPrepareKernel(b.dtype), params, buffers, (T) => grid2D(T, maxDim));
+    steps.push(await prepare);
   }
 
   const gen = b.generation;
+  if (gen?.mode === "batch") {
+    // B rows, row b in cache slot b at its own position: prepare ─► cache write ─► partials ─► merge ─► output GEMM.
+    const blk = b.kvBlock(a.key);
+    steps.push(await batchCacheWriteStep(b, blk, gen.cache.dtype, qkv, width, qw, 2 * kw, 0));
+    steps.push(...(await batchDecodeAttentionSteps(b, {
+      H, KV, QD: hd, VD: hd, q: qkv, qLd: width, qOff: 0, qHs: hd, blk, kOff: 0, kHs: hd, vOff: kw, vHs: hd, window: a.window, scale: attentionScale(a), out: heads, oLd: qw, oOff: 0, oHs: hd,
+    })));
+    steps.push(...(await outputProjection(b, `${a.key}.wo`, what("wo"), heads, qw, D, fused ?? { out: op.out })));
+    return { op: index, kind: "attention", name, clears: [], wholeRun: WHOLE_RUN_ATTENTION, encode: (rec, T) => { for (const s of steps) record(rec, s, T); } };
+  }
   if (gen) {
     // The rows' keys and values (after norm and rotary) into the cache, at positions pos0 + t.
     const blk = b.kvBlock(a.key);

@@ -5,6 +5,7 @@
 import type { StorageDtype } from "../gpu/buffers.js";
 import { decodeChunks, type DecodeLayout, DECODE_CHUNK, decodePartialParams, flashDecodeMergeKernel, flashDecodePartialKernel } from "../kernels/attention/flash-decode.js";
 import { KV_WRITE_WG, kvCacheWriteKernel } from "../kernels/attention/kv-cache-write.js";
+import { BATCH_KV_WRITE_WG, batchDecodePartialParams, batchDecodePartialSize, batchFlashDecodeMergeKernel, batchFlashDecodePartialKernel, batchKvCacheWriteKernel } from "../kernels/attention/batch-decode.js";
 import { grid2D } from "../kernels/wgsl-common.js";
 import type { BuildContext, Step } from "./build-context.js";
 import { elementwiseGrid } from "./grids.js";
@@ -41,6 +42,40 @@ export async function decodeAttentionSteps(
     { window: o.window, max_chunks: maxChunks, o_off: o.oOff, o_hs: o.oHs },
     { part, out: o.out },
     () => grid2D(o.H, maxDim),
+  );
+  return [partial, merge];
+}
+
+/** Batched decoding: row t's span into cache slot t at position positions[t] (T = B rows). */
+export async function batchCacheWriteStep(b: BuildContext, blk: KvCacheBlock, kvDtype: StorageDtype, src: GPUBuffer, srcLd: number, srcOff: number, n: number, dstOff: number): Promise<Step> {
+  const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
+  const params = { src_ld: srcLd, src_off: srcOff, dst_ld: blk.rowWidth, dst_off: dstOff, n, ring: blk.ring };
+  return b.step(batchKvCacheWriteKernel(b.dtype, kvDtype), params, { pos: b.generation!.positions!, src, cache: blk.buffer }, (T) => elementwiseGrid(T * n, BATCH_KV_WRITE_WG, maxDim));
+}
+
+/** Batched decoding: each of the T = B rows' query over its own slot's positions; 2 dispatches. */
+export async function batchDecodeAttentionSteps(
+  b: BuildContext,
+  o: Omit<DecodeLayout, "maxChunks" | "ring" | "cLd"> & { QD: number; VD: number; q: GPUBuffer; qLd: number; blk: KvCacheBlock; out: GPUBuffer; oLd: number; oOff: number; oHs: number },
+): Promise<Step[]> {
+  const gen = b.generation!;
+  const pos = gen.positions!;
+  const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
+  const maxChunks = Math.ceil(o.blk.ring / DECODE_CHUNK);
+  const part = b.storage(batchDecodePartialSize(b.cap, o.H, maxChunks, o.VD), `${o.blk.key} batch decode partials`, 4);
+  const layout = { ...o, cLd: o.blk.rowWidth, ring: o.blk.ring, maxChunks };
+  const partial = await b.step(
+    batchFlashDecodePartialKernel({ dtype: b.dtype, kvDtype: gen.cache.dtype, QD: o.QD, VD: o.VD }),
+    batchDecodePartialParams(layout),
+    { pos, q: o.q, cache: o.blk.buffer, part },
+    // Every chunk of the ring for every row (the kernel maps the grid by max_chunks); chunks past a row's position are empty.
+    (T) => grid2D(T * o.H * maxChunks, maxDim),
+  );
+  const merge = await b.step(
+    batchFlashDecodeMergeKernel({ dtype: b.dtype, VD: o.VD }),
+    { H: o.H, window: o.window, max_chunks: maxChunks, o_ld: o.oLd, o_off: o.oOff, o_hs: o.oHs },
+    { pos, part, out: o.out },
+    (T) => grid2D(T * o.H, maxDim),
   );
   return [partial, merge];
 }

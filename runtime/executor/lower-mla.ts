@@ -22,6 +22,10 @@ import { outputProjection, projection, type ResidualFusion, WHOLE_RUN_ATTENTION 
 import { cacheWriteStep } from "./lower-decode-attention.js";
 import { mlaDecodeSteps } from "./lower-mla-decode.js";
 
+export class BatchDecodeUnsupportedError extends Error {
+  override name = "BatchDecodeUnsupportedError";
+}
+
 type MlaOp = Extract<IrOp, { op: "mla" }>;
 
 export async function lowerMla(b: BuildContext, op: MlaOp, index: number, name: string, fused?: ResidualFusion): Promise<Lowering> {
@@ -60,6 +64,9 @@ export async function lowerMla(b: BuildContext, op: MlaOp, index: number, name: 
   const tables = ropeTables(a.rope);
   const invFreq = b.weights.derivedBuffer(`${a.key}#inv_freq`, () => uploadFloats(b.device, Float32Array.from(tables.invFreq.length ? tables.invFreq : [0]), "f32", `${a.key} inv_freq`));
   const lowering = (): Lowering => ({ op: index, kind: "mla", name, clears: [], wholeRun: WHOLE_RUN_ATTENTION, encode: (rec, T) => { for (const s of steps) record(rec, s, T); } });
+  if (b.generation?.mode === "batch") {
+    throw new BatchDecodeUnsupportedError(`batched decoding: MLA block '${a.key}' has no batched decode form yet (its absorbed decode kernels read one position); decode MLA models one sequence at a time`);
+  }
   if (b.generation?.mode === "decode") {
     steps.push(...(await mlaDecodeSteps(b, op, name, { q, lat, latW, heads, invFreq, cosSinScale: tables.cosSinScale })));
     steps.push(...(await outputProjection(b, `${a.key}.wo`, part("wo").what, heads, H * Dv, D, fused ?? { out: op.out })));

@@ -125,6 +125,27 @@ export interface Executor {
   prefillSampled(ids: Int32Array, sample: StepSample): Promise<SampledToken>;
   /** `decodeStep` on the id the sampler wrote last, then the sampler again: one command buffer, 8 bytes read back. */
   decodeSampled(sample: StepSample): Promise<SampledToken>;
+  /**
+   * Batched decoding (docs/generation.md "Batches"): a KV cache of `rows` slots of `context`
+   * positions each, and the decode plan for T = rows (allocated once). Refused for MLA models
+   * (BatchDecodeUnsupportedError, when the plan is built) and under `lastLogits`.
+   */
+  ensureBatch(batch: { rows: number; context: number; kvDtype?: "f32" | "f16" }): void;
+  /** Prefills prompt `ids` into slot `row` (one prefill per prompt, then its cache rows copied into
+   *  the slot); returns its last position's logits [V]. Row `row`'s next position is ids.length. */
+  prefillRow(row: number, ids: Int32Array): Promise<Float32Array>;
+  /** One decode step of every row in one command buffer: row b embeds ids[b] at its own position,
+   *  in slot b; returns the logits [rows, V] (one read-back). A finished row may keep stepping
+   *  (its logits are ignored by the caller) until its slot is full. */
+  decodeBatch(ids: Int32Array): Promise<Float32Array>;
+  /** Where a batch sampler (rows: B) reads the batch's logits [B, V] and writes the B next ids. */
+  batchSamplingTarget(): Promise<SamplingTarget>;
+  /** The sampler alone on every row (after each row's prefillRow): the first new tokens; B ids and B stop flags read back. */
+  sampleBatch(sample: StepSample): Promise<SampledToken[]>;
+  /** `decodeBatch` on the ids the sampler wrote last, then the sampler: one command buffer, 8·B bytes read back. */
+  decodeBatchSampled(sample: StepSample): Promise<SampledToken[]>;
+  /** Each row's next position (tokens in its slot). */
+  readonly batchPositions: readonly number[];
   /** The position the next decode step takes (tokens in the cache); 0 before a prefill. */
   readonly position: number;
   /** The I32 buffer (one id) a decode step embeds; undefined without `decode`. */

@@ -111,7 +111,8 @@ export function modelVocab(exec: Executor): number {
   return p.values[p.outputs[0]!.value]!.width;
 }
 
-function pickSampling(o: GenerateOptions): SamplingOptions {
+/** The sampling options among the generation options. */
+export function pickSampling(o: GenerateOptions): SamplingOptions {
   const out: SamplingOptions = {};
   for (const k of ["temperature", "topK", "topP", "minP", "repetitionPenalty", "seed"] as const) if (o[k] !== undefined) out[k] = o[k];
   return out;

@@ -11,6 +11,7 @@ import { TextError } from "../text/text-error.js";
 import type { TextTokenizer } from "../text/tokenizer.js";
 import { tokenizerVocabMismatch } from "../text/load-tokenizer.js";
 import { generateTokens, modelVocab, type GenerateOptions, type GeneratedToken } from "./generate.js";
+import { generateBatch, type BatchToken } from "./generate-batch.js";
 
 export interface TextPromptOptions {
   /** Apply the tokenizer's chat template to the prompt as one user turn (with `system` first). */
@@ -20,6 +21,11 @@ export interface TextPromptOptions {
 
 export interface GenerationStep extends GeneratedToken {
   /** The text that became final with this token (where a tokenizer exists; may be ""). */
+  text?: string;
+}
+
+export interface BatchGenerationStep extends BatchToken {
+  /** The text that became final with this token in its row (where a tokenizer exists; may be ""). */
   text?: string;
 }
 
@@ -49,6 +55,26 @@ export async function* generateText(gpu: GpuContext, exec: Executor, prompt: Int
   // Ids past the tokenizer's (a padded vocabulary) have no text: never drawn when text is wanted.
   const sampleVocab = tokenizer ? Math.min(modelVocab(exec), tokenizer.vocabSize) : undefined;
   for await (const t of generateTokens(gpu, exec, prompt, { ...(sampleVocab !== undefined ? { sampleVocab } : {}), ...opts })) {
+    if (!decoder) {
+      yield t;
+      continue;
+    }
+    let text = decoder.push(t.id);
+    if (t.stop) text += decoder.finish();
+    yield { ...t, text };
+  }
+}
+
+/** generateBatch with each token's final text in its row (one stream decoder per row). */
+export async function* generateBatchText(gpu: GpuContext, exec: Executor, prompts: readonly Int32Array[], tokenizer: TextTokenizer | undefined, opts: GenerateOptions = {}): AsyncGenerator<BatchGenerationStep> {
+  if (tokenizer) {
+    const mismatch = tokenizerVocabMismatch(tokenizer, modelVocab(exec));
+    if (mismatch) throw mismatch;
+  }
+  const decoders = tokenizer ? prompts.map((p) => new StreamDecoder(tokenizer, { skipSpecialTokens: true, contextIds: Array.from(p.subarray(Math.max(0, p.length - 4))) })) : undefined;
+  const sampleVocab = tokenizer ? Math.min(modelVocab(exec), tokenizer.vocabSize) : undefined;
+  for await (const t of generateBatch(gpu, exec, prompts, { ...(sampleVocab !== undefined ? { sampleVocab } : {}), ...opts })) {
+    const decoder = decoders?.[t.row];
     if (!decoder) {
       yield t;
       continue;

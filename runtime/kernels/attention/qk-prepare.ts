@@ -50,12 +50,17 @@ export function qkPrepareParams(o: QkPrepare) {
   };
 }
 
-export function qkPrepareKernel(dtype: StorageDtype) {
+/**
+ * `rowPositions`: batched decoding (batch-decode.ts), row t at its own position pos[t] from a u32
+ * buffer instead of pos0 + t; the one-sequence kernel's source is unchanged without it.
+ */
+export function qkPrepareKernel(dtype: StorageDtype, opts: { rowPositions?: boolean } = {}) {
+  const buffers = { qk: write(), q_w: read(), k_w: read(), inv_freq: read("array<f32>") };
   return defineKernel({
-    name: `qk_prepare[${dtype}]`,
+    name: opts.rowPositions ? `qk_prepare[${dtype},row_pos]` : `qk_prepare[${dtype}]`,
     dtype,
     uniforms: UNIFORMS,
-    buffers: { qk: write(), q_w: read(), k_w: read(), inv_freq: read("array<f32>") },
+    buffers: opts.rowPositions ? { ...buffers, pos: read("array<u32>") } : buffers,
     body: /* wgsl */ `
 const WG = ${QK_PREPARE_WG}u;
 var<workgroup> red: array<f32, ${QK_PREPARE_WG}>;
@@ -91,7 +96,7 @@ fn main(${WG_BUILTINS}) {
     rq = inverseSqrt(sum_sq(row + p.q_off, p.hq * p.hdq, tid) / f32(max(1u, p.hq * p.hdq)) + p.eps);
     rk = inverseSqrt(sum_sq(row + p.k_off, p.hk * p.hdk, tid) / f32(max(1u, p.hk * p.hdk)) + p.eps);
   }
-  let pos = f32(run.pos0 + t);
+  let pos = ${opts.rowPositions ? "f32(pos[t])" : "f32(run.pos0 + t)"};
   let half = p.rope_dim / 2u;
   for (var hh = 0u; hh < p.hq + p.hk; hh++) {
     let is_q = hh < p.hq;

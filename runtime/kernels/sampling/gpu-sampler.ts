@@ -21,6 +21,8 @@ export interface SamplerShape {
   vocab: number;
   /** Storage dtype of the logits (f32 by default). */
   dtype?: StorageDtype;
+  /** Elements between logits rows (default V): the model's vocabulary when only ids below V are drawn. */
+  logitsStride?: number;
 }
 
 export interface SamplerBuffers {
@@ -72,6 +74,8 @@ export class GpuSampler {
     if (!Number.isInteger(B) || B < 1) throw new SamplerSetupError(`sampler: rows must be an integer ≥ 1, got ${B}`);
     if (!Number.isInteger(V) || V < 1 || V >= 2 ** 24) throw new SamplerSetupError(`sampler: vocab must be an integer in [1, 2^24), got ${V}`);
     if (B * V > U32_MAX) throw new SamplerSetupError(`sampler: ${B} rows × ${V} ids exceed the u32 index range`);
+    const LD = shape.logitsStride ?? V;
+    if (!Number.isInteger(LD) || LD < V || B * LD > U32_MAX) throw new SamplerSetupError(`sampler: logitsStride must be an integer ≥ vocab (${V}) with ${B} rows in the u32 index range, got ${LD}`);
     const stride = config.idsStride ?? 1;
     if (!Number.isInteger(stride) || stride < 1) throw new SamplerSetupError(`sampler: idsStride must be an integer ≥ 1, got ${stride}`);
     const stopIds = config.stopIds ?? [];
@@ -82,7 +86,7 @@ export class GpuSampler {
     const need = (name: keyof SamplerBuffers, bytes: number): void => {
       if (buffers[name].size < bytes) throw new SamplerSetupError(`sampler: buffer '${name}' has ${buffers[name].size} bytes, needs ${bytes} for ${B} rows × ${V} ids`);
     };
-    need("logits", B * V * bytesPer(dtype));
+    need("logits", ((B - 1) * LD + V) * bytesPer(dtype));
     need("seen", B * W * 4);
     need("done", B * 4);
 
@@ -101,6 +105,7 @@ export class GpuSampler {
       penalty: options.repetitionPenalty,
       top_p: options.topP,
       min_p: options.minP,
+      LD,
     });
     const owned: GPUBuffer[] = [];
     const own = (b: GPUBuffer): GPUBuffer => (owned.push(b), b);
@@ -114,7 +119,7 @@ export class GpuSampler {
     const resources: Record<string, GPUBuffer> = { run, params: paramsBuf, logits: buffers.logits, seen: buffers.seen, stop, ids: buffers.ids, done: buffers.done, step: stepUniform };
     const entries = kernel.spec.bindings.map((b, i) => ({ binding: i, resource: { buffer: resources[b.name]! } }));
     const bindGroup = device.createBindGroup({ label: kernel.spec.name, layout, entries });
-    return new GpuSampler(gpu, { rows: B, vocab: V, dtype }, options, stride, Math.floor(buffers.ids.size / 4), pipeline, bindGroup, stepUniform, owned);
+    return new GpuSampler(gpu, { rows: B, vocab: V, dtype, logitsStride: LD }, options, stride, Math.floor(buffers.ids.size / 4), pipeline, bindGroup, stepUniform, owned);
   }
 
   /**

@@ -41,6 +41,8 @@ export const SAMPLER_UNIFORMS = {
   /** 1: no top-p. */
   top_p: "f32",
   min_p: "f32",
+  /** Elements between rows of logits (V, or the model's vocabulary when only the first V ids are drawn). */
+  LD: "u32",
 } as const;
 
 export function samplerKernel(dtype: StorageDtype) {
@@ -76,7 +78,7 @@ var<private> lid: u32;
 // The value the filters see: logit / τ, then Hugging Face's penalty on seen ids (−0 made +0 so
 // equal values have equal keys).
 fn zval(i: u32) -> f32 {
-  var z = f32(logits[row * p.V + i]) / p.tau;
+  var z = f32(logits[row * p.LD + i]) / p.tau;
   if (p.penalty != 1.0 && ((seen[row * p.W + (i >> 5u)] >> (i & 31u)) & 1u) == 1u) {
     z = select(z * p.penalty, z / p.penalty, z > 0.0);
   }

@@ -76,6 +76,17 @@ describeGpu("GPU sampler", () => {
     expect(Array.from(run.seen)).toEqual([1 << 1, 1 << 7, 1 << 1, (1 << 1) | (1 << 2) | (1 << 3)]);
   }, 120_000);
 
+  itGpu("logitsStride: rows of 6 drawable ids at a stride of 8 (a padded vocabulary); the padding's larger logits are never drawn", async () => {
+    // Row b's logits start at 8·b; ids 6 and 7 of each row hold the row's largest values.
+    const rows = [
+      [0, 4, 1, 0, 0, 0, 9, 9],
+      [2, 0, 0, 0, 0, 3, 9, 9],
+      [0, 0, 7, 0, 0, 0, 9, 9],
+    ];
+    const run = await runSampler(gpu, Float32Array.from(rows.flat()), 6, { options: { temperature: 0 } }, { logitsStride: 8 });
+    expect(Array.from(run.ids[0]!)).toEqual([1, 5, 2]);
+  }, 120_000);
+
   describe("each filter's draws follow its hand-derived table", () => {
     itGpu("temperature 1 and 2", async () => {
       await expectDistribution(L8, [0.4, 0.2, 0.1, 0.1, 0.05, 0.05, 0.05, 0.05], { temperature: 1, seed: 1 }, DRAWS);

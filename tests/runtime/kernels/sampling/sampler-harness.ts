@@ -31,10 +31,10 @@ export async function runSampler(
   logits: Float32Array,
   vocab: number,
   config: SamplerConfig,
-  opts: { prompts?: number[][]; steps?: number; firstStep?: number; outOffset?: number; idsElements?: number } = {},
+  opts: { prompts?: number[][]; steps?: number; firstStep?: number; outOffset?: number; idsElements?: number; logitsStride?: number } = {},
 ): Promise<SamplerRun> {
   const { device } = gpu;
-  const rows = logits.length / vocab;
+  const rows = logits.length / (opts.logitsStride ?? vocab);
   const steps = opts.steps ?? 1;
   const logitsBuf = createBuffer(device, logits.byteLength, STORAGE_USAGE(), "test.logits");
   device.queue.writeBuffer(logitsBuf, 0, logits);
@@ -45,7 +45,7 @@ export async function runSampler(
   const ids = createBuffer(device, idsElements * 4, STORAGE_USAGE(), "test.ids");
   device.queue.writeBuffer(ids, 0, new Int32Array(idsElements).fill(-7));
   const done = createBuffer(device, rows * 4, STORAGE_USAGE(), "test.done");
-  const sampler = await GpuSampler.create(gpu, { rows, vocab }, config, { logits: logitsBuf, seen, ids, done });
+  const sampler = await GpuSampler.create(gpu, { rows, vocab, ...(opts.logitsStride ? { logitsStride: opts.logitsStride } : {}) }, config, { logits: logitsBuf, seen, ids, done });
   const out: Int32Array[] = [];
   try {
     for (let s = 0; s < steps; s++) {
