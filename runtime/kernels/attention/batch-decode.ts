@@ -10,7 +10,7 @@
 import type { StorageDtype } from "../../gpu/buffers.js";
 import { defineKernel, read, write } from "../define-kernel.js";
 import { threadMain, WG_BUILTINS, WG_LINEAR } from "../wgsl-common.js";
-import { DECODE_CHUNK } from "./flash-decode.js";
+import { CHUNK_REDUCE_WGSL, DECODE_CHUNK, mergeChunksWgsl } from "./flash-decode.js";
 
 export const BATCH_KV_WRITE_WG = 256;
 
@@ -95,17 +95,7 @@ var<workgroup> qs: array<f32, ${QD}>;
 var<workgroup> w: array<f32, ${S}>;
 var<workgroup> red: array<f32, ${S}>;
 ${LOW_WGSL}
-fn reduce(v: f32, tid: u32, is_max: bool) -> f32 {
-  red[tid] = v;
-  workgroupBarrier();
-  for (var k = S / 2u; k > 0u; k = k >> 1u) {
-    if (tid < k) { red[tid] = select(red[tid] + red[tid + k], max(red[tid], red[tid + k]), is_max); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+${CHUNK_REDUCE_WGSL}
 
 @compute @workgroup_size(${S})
 fn main(${WG_BUILTINS}) {
@@ -175,21 +165,7 @@ fn main(${WG_BUILTINS}) {
   let last = pos[b];
   let chunks = (last + 1u - first_pos(last) + S - 1u) / S;
   let head = (b * p.H + h) * p.max_chunks * (VD + 2u);
-  var mx = -3.402823e38;
-  for (var c = 0u; c < chunks; c++) { mx = max(mx, part[head + c * (VD + 2u) + VD]); }
-  var total = 0.0;
-  for (var c = 0u; c < chunks; c++) {
-    let at = head + c * (VD + 2u);
-    total += part[at + VD + 1u] * exp(part[at + VD] - mx);
-  }
-  for (var d = tid; d < VD; d += ${WG}u) {
-    var acc = 0.0;
-    for (var c = 0u; c < chunks; c++) {
-      let at = head + c * (VD + 2u);
-      acc = fma(part[at + d], exp(part[at + VD] - mx), acc);
-    }
-    out[b * p.o_ld + p.o_off + h * p.o_hs + d] = st(acc / total);
-  }
+${mergeChunksWgsl(WG, "b * p.o_ld + p.o_off + h * p.o_hs")}
 }
 `,
   });

@@ -61,6 +61,41 @@ fn first_pos() -> u32 {
 }
 `;
 
+/** The partial pass's workgroup reduction (sum, or max) over the chunk's S lanes (needs `red`). */
+export const CHUNK_REDUCE_WGSL = /* wgsl */ `fn reduce(v: f32, tid: u32, is_max: bool) -> f32 {
+  red[tid] = v;
+  workgroupBarrier();
+  for (var k = S / 2u; k > 0u; k = k >> 1u) {
+    if (tid < k) { red[tid] = select(red[tid] + red[tid + k], max(red[tid], red[tid + k]), is_max); }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}`;
+
+/**
+ * The merge of one head's `chunks` partials starting at `head` (each VD sums, then m and l):
+ * rescaled by exp(m_c − max m), divided by Σ l_c·exp(m_c − max m), written at `outAt + d`.
+ */
+export function mergeChunksWgsl(WG: number, outAt: string): string {
+  return /* wgsl */ `var mx = -3.402823e38;
+  for (var c = 0u; c < chunks; c++) { mx = max(mx, part[head + c * (VD + 2u) + VD]); }
+  var total = 0.0;
+  for (var c = 0u; c < chunks; c++) {
+    let at = head + c * (VD + 2u);
+    total += part[at + VD + 1u] * exp(part[at + VD] - mx);
+  }
+  for (var d = tid; d < VD; d += ${WG}u) {
+    var acc = 0.0;
+    for (var c = 0u; c < chunks; c++) {
+      let at = head + c * (VD + 2u);
+      acc = fma(part[at + d], exp(part[at + VD] - mx), acc);
+    }
+    out[${outAt} + d] = st(acc / total);
+  }`;
+}
+
 export function flashDecodePartialKernel(o: { dtype: StorageDtype; kvDtype: StorageDtype; QD: number; VD: number }) {
   const { QD, VD } = o;
   const S = DECODE_CHUNK;
@@ -81,17 +116,7 @@ var<workgroup> qs: array<f32, ${QD}>;
 var<workgroup> w: array<f32, ${S}>;
 var<workgroup> red: array<f32, ${S}>;
 ${LOW_WGSL}
-fn reduce(v: f32, tid: u32, is_max: bool) -> f32 {
-  red[tid] = v;
-  workgroupBarrier();
-  for (var k = S / 2u; k > 0u; k = k >> 1u) {
-    if (tid < k) { red[tid] = select(red[tid] + red[tid + k], max(red[tid], red[tid + k]), is_max); }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
+${CHUNK_REDUCE_WGSL}
 
 @compute @workgroup_size(${S})
 fn main(${WG_BUILTINS}) {
@@ -153,21 +178,7 @@ fn main(${WG_BUILTINS}) {
   let h = wg_linear;
   let chunks = (run.pos0 + 1u - first_pos() + S - 1u) / S;
   let head = h * p.max_chunks * (VD + 2u);
-  var mx = -3.402823e38;
-  for (var c = 0u; c < chunks; c++) { mx = max(mx, part[head + c * (VD + 2u) + VD]); }
-  var total = 0.0;
-  for (var c = 0u; c < chunks; c++) {
-    let at = head + c * (VD + 2u);
-    total += part[at + VD + 1u] * exp(part[at + VD] - mx);
-  }
-  for (var d = tid; d < VD; d += ${WG}u) {
-    var acc = 0.0;
-    for (var c = 0u; c < chunks; c++) {
-      let at = head + c * (VD + 2u);
-      acc = fma(part[at + d], exp(part[at + VD] - mx), acc);
-    }
-    out[p.o_off + h * p.o_hs + d] = st(acc / total);
-  }
+${mergeChunksWgsl(WG, "p.o_off + h * p.o_hs")}
 }
 `,
   });
