@@ -222,7 +222,9 @@ function blockNode(name: string, call: A.Call, ctx: Ctx): number {
   const kind: NodeKind = BLOCK_KIND[callee] ?? "ffn";
   const lines: string[] = [];
   if (o?.info) {
-    const args = { ...o.info.args[0] };
+    // The arguments the call writes, with their values; defaults (attention's dozen §13.0 options) stay out.
+    const written = new Set(call.args?.flatMap((a) => (a.name ? [a.name.name] : [])) ?? []);
+    const args = Object.fromEntries(Object.entries(o.info.args[0] ?? {}).filter(([k]) => written.has(k)));
     if (callee === "lm_head" && args.tied !== undefined) delete args.vocab;
     lines.push(...wrap(kindText(o.info.kind, args).replace(/^\w+\(/, "(")));
   } else lines.push(...wrap(src(ctx, call.span)));
