@@ -10,6 +10,7 @@ import type { IrProgram } from "../../compiler/ir/ir.js";
 import { bytesPer, type StorageDtype } from "../gpu/buffers.js";
 import type { GpuContext } from "../gpu/device.js";
 import { canonicalLayout } from "../weights/canonical-layout.js";
+import { isCpuAdapter } from "../gpu/adapter-class.js";
 
 export class DeviceMemoryError extends Error {
   override name = "DeviceMemoryError";
@@ -30,13 +31,10 @@ export function deviceBytesNeeded(program: IrProgram, dtype: StorageDtype): { we
   return { weights, activations };
 }
 
-const CPU_ADAPTER = /llvmpipe|lavapipe|swiftshader|\bcpu\b/i;
-
 /** What the device offers and why we believe it, or undefined when nothing is known. */
 export function deviceMemoryOffered(gpu: GpuContext, override?: number): { bytes: number; source: string } | undefined {
   if (override !== undefined) return { bytes: override, source: "as given (deviceMemoryBytes / --device-memory)" };
-  const info = gpu.adapterInfo;
-  if (CPU_ADAPTER.test(`${info.description} ${info.device} ${info.architecture}`)) return { bytes: totalmem(), source: "the host's memory, which a CPU adapter's buffers live in" };
+  if (isCpuAdapter(gpu.adapterInfo)) return { bytes: totalmem(), source: "the host's memory, which a CPU adapter's buffers live in" };
   return undefined;
 }
 

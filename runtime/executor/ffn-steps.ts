@@ -11,7 +11,9 @@
 import type { IrPool } from "../../compiler/ir/ir.js";
 import { DISPATCH_SLOTS_PER_WORKGROUP, dispatchKernel, dispatchParams, maxRowTiles } from "../kernels/dispatch-kernel.js";
 import { ffnDownKernel, ffnDownParams, ffnUpKernel, ffnUpParams, GEMM_BM, isGatedAct } from "../kernels/gemm/ffn-gemms.js";
+import { denseGrid } from "../kernels/gemm/linear-gemm.js";
 import { grid2D } from "../kernels/wgsl-common.js";
+import { denseGemmShape } from "./gemm-shape.js";
 import type { BuildContext, Step } from "./build-context.js";
 import type { ChunkedTensor } from "./weight-store.js";
 
@@ -99,14 +101,15 @@ export async function denseUpSteps(b: BuildContext, pool: IrPool, w: FfnWeights,
   const { count: N, hidden: I, dim: D } = pool;
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
   const gated = isGatedAct(pool.act);
-  const up = ffnUpKernel({ dtype: b.dtype, gated, mode: "dense" });
+  const shape = denseGemmShape(b.gpu, b.cap, [D]);
+  const up = ffnUpKernel({ dtype: b.dtype, gated, mode: "dense", shape });
   const steps: Step[] = [];
   for (let c = 0; c < w.up.chunks.length; c++) {
     const ch = w.up.chunks[c]!;
-    const p = ffnUpParams({ D, I, N, maxK: 1, mode: "dense", chunk: ch, act: pool.act, bias });
+    const p = ffnUpParams({ D, I, N, maxK: 1, mode: "dense", chunk: ch, act: pool.act, bias, shape });
     const bufs: Record<string, GPUBuffer> = { x: io.x, w_up: ch.buffer, b_up: bias ? w.bUp : b.dummy(), h: io.h };
     if (gated) Object.assign(bufs, { w_gate: w.gate!.chunks[c]!.buffer, b_gate: bias ? w.bGate : b.dummy() });
-    steps.push(await b.step(up, p.values, bufs, (T) => grid2D(p.ntn * Math.ceil(T / GEMM_BM), maxDim)));
+    steps.push(await b.step(up, p.values, bufs, denseGrid(p.ntn, shape, maxDim)));
   }
   return steps;
 }
@@ -115,13 +118,15 @@ export async function denseUpSteps(b: BuildContext, pool: IrPool, w: FfnWeights,
 export async function denseDownSteps(b: BuildContext, pool: IrPool, w: FfnWeights, io: { h: GPUBuffer; out: GPUBuffer; biasSum: GPUBuffer | undefined }): Promise<Step[]> {
   const { count: N, hidden: I, dim: D } = pool;
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
-  const down = ffnDownKernel({ dtype: b.dtype, mode: "dense" });
+  // K runs over N·I hidden units from a multiple of I: vec4 words need I % 4 = 0.
+  const shape = denseGemmShape(b.gpu, b.cap, [I]);
+  const down = ffnDownKernel({ dtype: b.dtype, mode: "dense", shape });
   const steps: Step[] = [];
   for (let c = 0; c < w.down.chunks.length; c++) {
     const ch = w.down.chunks[c]!;
-    const p = ffnDownParams({ D, I, N, mode: "dense", chunk: ch, first: c === 0, bias: io.biasSum !== undefined });
+    const p = ffnDownParams({ D, I, N, mode: "dense", chunk: ch, first: c === 0, bias: io.biasSum !== undefined, shape });
     const bufs = { h: io.h, w_down: ch.buffer, b_down_sum: io.biasSum ?? b.dummy(), out: io.out };
-    steps.push(await b.step(down, p.values, bufs, (T) => grid2D(p.ntn * Math.ceil(T / GEMM_BM), maxDim)));
+    steps.push(await b.step(down, p.values, bufs, denseGrid(p.ntn, shape, maxDim)));
   }
   return steps;
 }

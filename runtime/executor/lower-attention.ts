@@ -19,7 +19,8 @@ import { attentionScale, ropeTables } from "../../compiler/ir/rope.js";
 import { bytesPer, uploadFloats } from "../gpu/buffers.js";
 import { FLASH_BQ, flashAttentionKernel, flashKeyTile, flashParams } from "../kernels/attention/flash-attention.js";
 import { qkPrepareKernel, qkPrepareParams } from "../kernels/attention/qk-prepare.js";
-import { LINEAR_BM, linearKernel, linearParams } from "../kernels/gemm/linear-gemm.js";
+import { denseGrid, linearKernel, linearParams } from "../kernels/gemm/linear-gemm.js";
+import { denseGemmShape } from "./gemm-shape.js";
 import { grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
 import { batchCacheWriteStep, batchDecodeAttentionSteps, cacheWriteStep, decodeAttentionSteps } from "./lower-decode-attention.js";
@@ -130,7 +131,8 @@ export async function projection(b: BuildContext, key: string, parts: Projection
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
   const rows = parts.reduce((n, p) => n + p.rows, 0);
   const biased = parts.some((p) => p.bias);
-  const grid = (ntn: number) => (T: number) => grid2D(ntn * Math.ceil(T / LINEAR_BM), maxDim);
+  const shape = denseGemmShape(b.gpu, b.cap, [K, lda, aOff]);
+  const grid = (ntn: number) => denseGrid(ntn, shape, maxDim);
   if (rows * K * bytesPer(b.dtype) <= b.weights.maxBindingBytes) {
     const concat = (label: string, rowLen: number, pick: (p: ProjectionPart) => string | undefined) =>
       b.weights.derivedBuffer(`${key}.${label}@${b.dtype}`, () => {
@@ -145,16 +147,16 @@ export async function projection(b: BuildContext, key: string, parts: Projection
       });
     const weight = concat("weight", K, (p) => p.name);
     const bias = biased ? concat("bias", 1, (p) => p.bias) : b.dummy();
-    const p = linearParams({ rows: 0, N: rows, K, bias: biased, ld, lda, aOff });
-    return [await b.step(linearKernel(b.dtype), p.values, { a, weight, b: bias, out }, grid(p.ntn))];
+    const p = linearParams({ rows: 0, N: rows, K, bias: biased, ld, lda, aOff, shape });
+    return [await b.step(linearKernel(b.dtype, false, shape), p.values, { a, weight, b: bias, out }, grid(p.ntn))];
   }
   const steps: Step[] = [];
   let off = 0;
   for (const part of parts) {
     const bias = part.bias ? b.weights.whole(part.bias, [part.rows], `${part.what} bias`) : b.dummy();
     for (const c of b.weights.chunked(part.name, part.rows, K, part.what).chunks) {
-      const p = linearParams({ rows: 0, N: part.rows, K, g0: c.g0, g1: c.g1, bias: part.bias !== undefined, ld, outOff: off, lda, aOff });
-      steps.push(await b.step(linearKernel(b.dtype), p.values, { a, weight: c.buffer, b: bias, out }, grid(p.ntn)));
+      const p = linearParams({ rows: 0, N: part.rows, K, g0: c.g0, g1: c.g1, bias: part.bias !== undefined, ld, outOff: off, lda, aOff, shape });
+      steps.push(await b.step(linearKernel(b.dtype, false, shape), p.values, { a, weight: c.buffer, b: bias, out }, grid(p.ntn)));
     }
     off += part.rows;
   }
@@ -166,12 +168,13 @@ export async function outputProjection(b: BuildContext, wo: string, what: string
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
   const chunks = b.weights.chunked(wo, D, width, what);
   const residual = to.residual !== undefined;
+  const shape = denseGemmShape(b.gpu, b.cap, [width]);
   const steps: Step[] = [];
   for (const c of chunks.chunks) {
-    const p = linearParams({ rows: 0, N: D, K: width, g0: c.g0, g1: c.g1, bias: false, ...(residual ? { residual: true } : {}) });
+    const p = linearParams({ rows: 0, N: D, K: width, g0: c.g0, g1: c.g1, bias: false, ...(residual ? { residual: true } : {}), shape });
     const bufs: Record<string, GPUBuffer> = { a: heads, weight: c.buffer, b: b.dummy(), out: b.value(to.out) };
     if (residual) bufs["res"] = b.value(to.residual!);
-    steps.push(await b.step(linearKernel(b.dtype, residual), p.values, bufs, (T) => grid2D(p.ntn * Math.ceil(T / LINEAR_BM), maxDim)));
+    steps.push(await b.step(linearKernel(b.dtype, residual, shape), p.values, bufs, denseGrid(p.ntn, shape, maxDim)));
   }
   return steps;
 }

@@ -11,6 +11,7 @@ import { grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
 import { elementwiseGrid } from "./grids.js";
 import { linearKernel, linearParams } from "../kernels/gemm/linear-gemm.js";
+import { denseGemmShape } from "./gemm-shape.js";
 import { bytesPer } from "../gpu/buffers.js";
 
 type EmbedOp = Extract<IrOp, { op: "embed" }>;
@@ -77,9 +78,10 @@ export async function lowerLastLogits(b: BuildContext, op: LinearOp, index: numb
   const bias = op.bias ? b.weights.whole(`${op.weight}.bias`, [op.outDim], `LM head '${op.weight}' bias`) : b.dummy();
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
   const steps: Step[] = [];
+  const shape = denseGemmShape(b.gpu, 1, [K]);
   for (const c of w.chunks) {
-    const p = linearParams({ rows: 1, N: op.outDim, K, g0: c.g0, g1: c.g1, bias: op.bias });
-    steps.push(await b.step(linearKernel(b.dtype), p.values, { a: last, weight: c.buffer, b: bias, out: b.value(op.out) }, () => grid2D(p.ntn, maxDim)));
+    const p = linearParams({ rows: 1, N: op.outDim, K, g0: c.g0, g1: c.g1, bias: op.bias, shape });
+    steps.push(await b.step(linearKernel(b.dtype, false, shape), p.values, { a: last, weight: c.buffer, b: bias, out: b.value(op.out) }, () => grid2D(p.ntn, maxDim)));
   }
   const x = b.value(op.x);
   return {

@@ -4,7 +4,8 @@
 import type { IrOp } from "../../compiler/ir/ir.js";
 import { elementwiseGrid } from "./grids.js";
 import { binaryKernel, binaryParams, ELEMENTWISE_WG, scalarKernel, scalarParams, unaryKernel, unaryParams } from "../kernels/elementwise-kernels.js";
-import { LINEAR_BM, linearKernel, linearParams } from "../kernels/gemm/linear-gemm.js";
+import { denseGrid, linearKernel, linearParams } from "../kernels/gemm/linear-gemm.js";
+import { denseGemmShape } from "./gemm-shape.js";
 import { softmaxKernel, softmaxParams } from "../kernels/softmax-kernel.js";
 import { grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
@@ -21,10 +22,11 @@ export async function lowerSimpleOp(b: BuildContext, op: SimpleOp, index: number
       const inDim = b.width(op.x);
       const w = b.weights.chunked(`${op.weight}.weight`, op.outDim, inDim, `linear '${op.weight}'`);
       const bias = op.bias ? b.weights.whole(`${op.weight}.bias`, [op.outDim], `linear '${op.weight}' bias`) : b.dummy();
+      const shape = denseGemmShape(b.gpu, b.cap, [inDim]);
       for (const c of w.chunks) {
-        const p = linearParams({ rows: 0, N: op.outDim, K: inDim, g0: c.g0, g1: c.g1, bias: op.bias });
+        const p = linearParams({ rows: 0, N: op.outDim, K: inDim, g0: c.g0, g1: c.g1, bias: op.bias, shape });
         const bufs = { a: b.value(op.x), weight: c.buffer, b: bias, out };
-        steps.push(await b.step(linearKernel(b.dtype), p.values, bufs, (T) => grid2D(p.ntn * Math.ceil(T / LINEAR_BM), maxDim)));
+        steps.push(await b.step(linearKernel(b.dtype, false, shape), p.values, bufs, denseGrid(p.ntn, shape, maxDim)));
       }
       break;
     }

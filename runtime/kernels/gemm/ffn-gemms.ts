@@ -20,7 +20,8 @@ import { isGatedAct } from "../../../stdlib/expert-kinds/index.js";
 import { ACT_CODE } from "../wgsl-common.js";
 
 export { isGatedAct };
-import { GEMM_BM, GEMM_BN, gemmKernel, type GemmKernel } from "./gemm-kernel.js";
+import { GEMM_BM, GEMM_BN, gemmBlock, gemmKernel, type GemmKernel } from "./gemm-kernel.js";
+import type { GemvShape } from "./gemv-loop.js";
 
 export { GEMM_BM, GEMM_BN };
 
@@ -31,8 +32,10 @@ export function innerAct(act: ExpertAct): keyof typeof ACT_CODE {
 
 export type FfnMode = "grouped" | "dense";
 
-export function ffnUpKernel(o: { dtype: StorageDtype; gated: boolean; mode: FfnMode }): GemmKernel {
+/** `shape`: the few-row loop (dense mode only; see executor/gemm-shape.ts). */
+export function ffnUpKernel(o: { dtype: StorageDtype; gated: boolean; mode: FfnMode; shape?: GemvShape }): GemmKernel {
   return gemmKernel({
+    ...(o.shape && o.mode === "dense" ? { shape: o.shape } : {}),
     name: `expert_gemm_up[${o.mode}${o.gated ? ",gated" : ""}]`,
     dtype: o.dtype,
     rows: o.mode === "grouped" ? { kind: "sorted", gather: true } : { kind: "tokens" },
@@ -44,7 +47,7 @@ export function ffnUpKernel(o: { dtype: StorageDtype; gated: boolean; mode: FfnM
   });
 }
 
-export function ffnDownKernel(o: { dtype: StorageDtype; mode: FfnMode }): GemmKernel {
+export function ffnDownKernel(o: { dtype: StorageDtype; mode: FfnMode; shape?: GemvShape }): GemmKernel {
   if (o.mode === "grouped") {
     return gemmKernel({
       name: "expert_gemm_down[grouped]",
@@ -57,6 +60,7 @@ export function ffnDownKernel(o: { dtype: StorageDtype; mode: FfnMode }): GemmKe
     });
   }
   return gemmKernel({
+    ...(o.shape ? { shape: o.shape } : {}),
     name: "expert_gemm_down[dense]",
     dtype: o.dtype,
     rows: { kind: "tokens" },
@@ -73,20 +77,20 @@ interface Chunk {
 }
 
 /** Up-projection uniforms and column tiles. N experts of I hidden units over D inputs; maxK slots per token (grouped). */
-export function ffnUpParams(o: { D: number; I: number; N: number; maxK: number; mode: FfnMode; chunk: Chunk; act: ExpertAct; bias: boolean }): { values: Record<string, number>; ntn: number } {
+export function ffnUpParams(o: { D: number; I: number; N: number; maxK: number; mode: FfnMode; chunk: Chunk; act: ExpertAct; bias: boolean; shape?: GemvShape }): { values: Record<string, number>; ntn: number } {
   const common = { K: o.D, lda: o.D, out_off: 0, act: ACT_CODE[innerAct(o.act)], bias: o.bias ? 1 : 0, g0: o.chunk.g0, g1: o.chunk.g1 };
   if (o.mode === "grouped") {
     const ntn = Math.ceil(o.I / GEMM_BN);
     return { values: { ...common, ntn, ld: o.I, ncols: o.I, maxK: o.maxK }, ntn };
   }
   // Dense: the tile grid covers the chunk's columns of the [N·I, D] matrix.
-  const ntn = Math.ceil((o.chunk.g1 - o.chunk.g0) / GEMM_BN);
+  const ntn = Math.ceil((o.chunk.g1 - o.chunk.g0) / gemmBlock(o.shape).BN);
   return { values: { ...common, ntn, ld: o.N * o.I, rows: 0, w_off: 0, b_off: 0, a_off: 0 }, ntn };
 }
 
 /** Down-projection uniforms and column tiles; `first`: the first weight chunk (dense: later chunks accumulate). */
-export function ffnDownParams(o: { D: number; I: number; N: number; mode: FfnMode; chunk: Chunk; first: boolean; bias: boolean }): { values: Record<string, number>; ntn: number } {
-  const ntn = Math.ceil(o.D / GEMM_BN);
+export function ffnDownParams(o: { D: number; I: number; N: number; mode: FfnMode; chunk: Chunk; first: boolean; bias: boolean; shape?: GemvShape }): { values: Record<string, number>; ntn: number } {
+  const ntn = Math.ceil(o.D / gemmBlock(o.mode === "dense" ? o.shape : undefined).BN);
   const { g0, g1 } = o.chunk;
   if (o.mode === "grouped") {
     return { values: { ntn, lda: o.I, ld: o.D, out_off: 0, K: o.I, ncols: o.D, g0, g1, bias: o.bias ? 1 : 0 }, ntn };

@@ -4,8 +4,9 @@
 //
 //   out[row, col] = epilogue( Σ_{k in [k0, K)} A[a_row, k] · B[col, k] )
 //
-// on the register-tiled loop of tile-loop.ts (16 × 64 tile, 64 threads, 4 × 4 per thread). What
-// varies is a few choices, each a table entry below:
+// on the register-tiled loop of tile-loop.ts (16 × 64 tile, 64 threads, 4 × 4 per thread), or, for
+// runs of a few rows, the `gemv` loop of gemv-loop.ts (BM ≤ 8 rows, no wasted rows). What varies is
+// a few choices, each a table entry below:
 //
 //   rows      which rows a tile computes: `tokens` (row = token < M) or `sorted` (a tile of the
 //             expert-sorted slot list of dispatch-kernel.ts; its expert is uniform per tile), the
@@ -16,6 +17,7 @@
 //             limit costs a dispatch per chunk), `expert-concat` (a shared pool's down projection:
 //             K runs over every expert's hidden units), `member-up` / `member-down` (packed
 //             heterogeneous members); `gated`: a second matrix (SwiGLU's gate) in the same tile.
+//   shape     `tile` (default) or `gemv` (rows per workgroup, threads per column).
 //   epilogue  bias, activation (act(gate) · up when gated), routing weight, a residual input,
 //             accumulate into the output (weight chunks), and the store: at the tile row's position
 //             or at its slot/token, as the storage type or f32, with a row stride and offset.
@@ -25,6 +27,7 @@
 import type { StorageDtype } from "../../gpu/buffers.js";
 import { defineKernel, read, write, type BufferDecl, type Kernel } from "../define-kernel.js";
 import { ACT_WGSL, NONE, WG_BUILTINS, WG_LINEAR } from "../wgsl-common.js";
+import { checkGemvShape, GEMV_WG, gemvColumns, gemvDecls, gemvLoop, type GemvShape } from "./gemv-loop.js";
 import { TILE_BM, TILE_BN, TILE_WG, tileDecls, tileLoop } from "./tile-loop.js";
 
 export const GEMM_BM = TILE_BM;
@@ -69,6 +72,13 @@ export interface GemmDesign {
   b: string;
   gate?: string;
   epilogue: GemmEpilogue;
+  /** The few-row loop instead of the 16 × 64 tile (absent: the tile). */
+  shape?: GemvShape;
+}
+
+/** Rows and columns one workgroup of the design computes (the host's grid is ⌈cols / BN⌉ × ⌈rows / BM⌉). */
+export function gemmBlock(shape: GemvShape | undefined): { BM: number; BN: number } {
+  return shape ? { BM: shape.rows, BN: gemvColumns(shape) } : { BM: GEMM_BM, BN: GEMM_BN };
 }
 
 // ------------------------------------------------------------------------------------------ rows
@@ -123,6 +133,8 @@ interface WeightForm {
   setup: string;
   /** Statements setting `w` (and `wg` when gated) to B[col, k] for tile-local column c. */
   load: (gated: string | undefined) => string;
+  /** The same as vec4 words (`w`, `wg`: vec4<f32>; `k4` the word index along K), where the form has it. */
+  load4?: (gated: string | undefined) => string;
   /** The column guard of a stored element (col = col0 + local column). */
   guard: string;
   /** Index of col's bias, and the K range (WGSL). */
@@ -141,6 +153,7 @@ function weightForm(d: GemmDesign): WeightForm {
           setup: `
   let col0 = p.g0 + tile_n * BN;`,
           load: (g) => `let col = col0 + c; if (col < p.g1) { let a = p.w_off + (col - p.g0) * p.K + k; w = f32(${d.b}[a]);${g ? ` wg = f32(${g}[a]);` : ""} }`,
+          load4: (g) => `let col = col0 + c; if (col < p.g1) { let a = (p.w_off + (col - p.g0) * p.K) / 4u + k4; w = vec4<f32>(${d.b}[a]);${g ? ` wg = vec4<f32>(${g}[a]);` : ""} }`,
           guard: "col < p.g1",
           biasIndex: "p.b_off + col",
           k0: "0u",
@@ -157,6 +170,8 @@ function weightForm(d: GemmDesign): WeightForm {
   if (g_hi <= p.g0 || g_lo >= p.g1) { return; }`,
         load: (g) => `let col = col0 + c; let gr = base + col;
         if (col < p.ncols && gr >= p.g0 && gr < p.g1) { let a = (gr - p.g0) * p.K + k; w = f32(${d.b}[a]);${g ? ` wg = f32(${g}[a]);` : ""} }`,
+        load4: (g) => `let col = col0 + c; let gr = base + col;
+        if (col < p.ncols && gr >= p.g0 && gr < p.g1) { let a = (gr - p.g0) * (p.K / 4u) + k4; w = vec4<f32>(${d.b}[a]);${g ? ` wg = vec4<f32>(${g}[a]);` : ""} }`,
         guard: "col < p.ncols && base + col >= p.g0 && base + col < p.g1",
         biasIndex: "base + col",
         k0: "0u",
@@ -170,6 +185,9 @@ function weightForm(d: GemmDesign): WeightForm {
   let col0 = tile_n * BN;`,
         load: () => `let col = col0 + c;
         if (col < p.ncols) { let e = k / p.I; let i = k % p.I; let gr = e * p.ncols + col; if (gr >= p.g0 && gr < p.g1) { w = f32(${d.b}[(gr - p.g0) * p.I + i]); } }`,
+        // Four k of one word stay inside one expert's hidden units when I is a multiple of 4 (host-checked).
+        load4: () => `let col = col0 + c;
+        if (col < p.ncols) { let e = (k4 * 4u) / p.I; let i = (k4 * 4u) % p.I; let gr = e * p.ncols + col; if (gr >= p.g0 && gr < p.g1) { w = vec4<f32>(${d.b}[((gr - p.g0) * p.I + i) / 4u]); } }`,
         guard: "col < p.ncols",
         biasIndex: "col",
         k0: "p.k_lo",
@@ -203,11 +221,11 @@ function weightForm(d: GemmDesign): WeightForm {
 
 // ------------------------------------------------------------------------------------------ epilogue
 
+/** The store of tile-local row `r`, column `col` from `v` (and `vg`, when gated) already declared. */
 function epilogue(d: GemmDesign, wf: WeightForm, gated: boolean): string {
   const e = d.epilogue;
   const members = d.rows.kind === "sorted" && d.rows.members;
-  const lines: string[] = ["var v = acc[i * 4u + j];"];
-  if (gated) lines.push("var vg = acc_g[i * 4u + j];");
+  const lines: string[] = [];
   if (e.bias) {
     const flag = members ? "bias != 0u" : "p.bias != 0u";
     lines.push(`if (${flag}) { v += f32(${e.bias.buffer}[${wf.biasIndex}]);${gated && e.bias.gate ? ` vg += f32(${e.bias.gate}[${wf.biasIndex}]);` : ""} }`);
@@ -252,12 +270,14 @@ function uniformsOf(d: GemmDesign): Record<string, "u32"> {
 }
 
 function buffersOf(d: GemmDesign): Record<string, BufferDecl> {
-  const bufs: Record<string, BufferDecl> = { [d.a]: read() };
+  // vec4 loads bind A and B (and the gate) as vec4 words of the storage type.
+  const ab = d.shape?.vec4 ? "array<vec4<st>>" : "array<st>";
+  const bufs: Record<string, BufferDecl> = { [d.a]: read(ab) };
   if (d.rows.kind === "sorted") Object.assign(bufs, { sorted: read("array<u32>"), tile_expert: read("array<u32>"), tile_info: read("array<u32>") });
   if (d.rows.kind === "sorted" && d.rows.members) bufs["table"] = read("array<u32>");
   if (d.epilogue.routingWeight) bufs["wts"] = read("array<f32>");
-  bufs[d.b] = read();
-  if (d.gate) bufs[d.gate] = read();
+  bufs[d.b] = read(ab);
+  if (d.gate) bufs[d.gate] = read(ab);
   if (d.epilogue.bias) {
     bufs[d.epilogue.bias.buffer] = read();
     if (d.gate && d.epilogue.bias.gate) bufs[d.epilogue.bias.gate] = read();
@@ -278,32 +298,28 @@ export function gemmKernel(d: GemmDesign): GemmKernel {
   const wf = weightForm(d);
   const sorted = d.rows.kind === "sorted";
   const members = sorted && d.rows.kind === "sorted" && d.rows.members;
-  const loop = tileLoop({
-    K: wf.K,
-    kStart: wf.k0,
-    gated,
-    loadA: `let ar = ${aRow(d)}; if (ar != NONE) { v = f32(${d.a}[ar * p.lda + ${denseRowsOf(d) ? "p.a_off + " : ""}k]); }`,
-    loadB: wf.load(d.gate),
-  });
-  const body = /* wgsl */ `
-${d.epilogue.act ? ACT_WGSL : ""}
-const BM = ${GEMM_BM}u;
-const BN = ${GEMM_BN}u;
-const NONE = ${NONE}u;
-${sorted ? "var<workgroup> sh_u: u32;" : ""}
-${members ? `var<workgroup> sh_m: array<u32, ${MEMBER_WORDS}>;` : ""}
-var<workgroup> row_id: array<u32, BM>;
-${tileDecls(gated)}
-
-@compute @workgroup_size(${TILE_WG})
-fn main(${WG_BUILTINS}) {
-  ${WG_LINEAR}
-  let tile_n = wg_linear % p.ntn;
-  let tile_m = wg_linear / p.ntn;
-  ${rowSetup(d)}
-  ${wf.setup}
-  workgroupBarrier();
-  ${loop}
+  if (d.shape) checkGemvShape(d.shape, d.name);
+  const vec4 = d.shape?.vec4 === true;
+  if (vec4 && !wf.load4) throw new Error(`internal: GEMM '${d.name}': weights '${d.weights}' have no vec4 loads`);
+  const aOff = denseRowsOf(d) ? "p.a_off + " : "";
+  const loadA = vec4
+    ? `let ar = ${aRow(d)}; if (ar != NONE) { v = vec4<f32>(${d.a}[(ar * p.lda + ${aOff}0u) / 4u + k4]); }`
+    : `let ar = ${aRow(d)}; if (ar != NONE) { v = f32(${d.a}[ar * p.lda + ${aOff}k]); }`;
+  const loadB = vec4 ? wf.load4!(d.gate) : wf.load(d.gate);
+  const { BM, BN } = gemmBlock(d.shape);
+  const compute = d.shape
+    ? gemvLoop({
+        shape: d.shape,
+        K: wf.K,
+        kStart: wf.k0,
+        gated,
+        loadA,
+        loadB,
+        store: `if (row_id[r] != NONE) { let col = col0 + c; if (${wf.guard}) {
+        ${epilogue(d, wf, gated)}
+    } }`,
+      })
+    : `${tileLoop({ K: wf.K, kStart: wf.k0, gated, loadA, loadB })}
 
   for (var i = 0u; i < 4u; i++) {
     let r = ty * 4u + i;
@@ -311,13 +327,34 @@ fn main(${WG_BUILTINS}) {
     for (var j = 0u; j < 4u; j++) {
       let col = col0 + tx + 16u * j;
       if (${wf.guard}) {
+        var v = acc[i * 4u + j];${gated ? "\n        var vg = acc_g[i * 4u + j];" : ""}
         ${epilogue(d, wf, gated)}
       }
     }
-  }
+  }`;
+  const body = /* wgsl */ `
+${d.epilogue.act ? ACT_WGSL : ""}
+const BM = ${BM}u;
+const BN = ${BN}u;
+const NONE = ${NONE}u;
+${sorted ? "var<workgroup> sh_u: u32;" : ""}
+${members ? `var<workgroup> sh_m: array<u32, ${MEMBER_WORDS}>;` : ""}
+var<workgroup> row_id: array<u32, BM>;
+${d.shape ? gemvDecls(d.shape, gated) : tileDecls(gated)}
+
+@compute @workgroup_size(${d.shape ? GEMV_WG : TILE_WG})
+fn main(${WG_BUILTINS}) {
+  ${WG_LINEAR}
+  let tile_n = wg_linear % p.ntn;
+  let tile_m = wg_linear / p.ntn;
+  ${rowSetup(d)}
+  ${wf.setup}
+  workgroupBarrier();
+  ${compute}
 }
 `;
   // Drop the blank lines left by choices that emit nothing, so the text reads as written.
   const tidy = body.replace(/\n[ \t]*(?=\n)/g, "").replace(/\n{3,}/g, "\n\n");
-  return defineKernel({ name: `${d.name}[${d.dtype}]`, dtype: d.dtype, uniforms: uniformsOf(d), buffers: buffersOf(d), body: tidy });
+  const shape = d.shape ? `,gemv${d.shape.rows}x${d.shape.lanes}x${d.shape.cols}${d.shape.vec4 ? "v4" : ""}` : "";
+  return defineKernel({ name: `${d.name}[${d.dtype}${shape}]`, dtype: d.dtype, uniforms: uniformsOf(d), buffers: buffersOf(d), body: tidy });
 }

@@ -11,14 +11,17 @@
 // matrix above the binding limit costs one dispatch per chunk.
 
 import type { StorageDtype } from "../../gpu/buffers.js";
-import { GEMM_BM, GEMM_BN, gemmKernel, type GemmKernel } from "./gemm-kernel.js";
+import { grid2D } from "../wgsl-common.js";
+import { GEMM_BM, gemmBlock, gemmKernel, type GemmKernel } from "./gemm-kernel.js";
+import type { GemvShape } from "./gemv-loop.js";
 
 export { GEMM_BM as LINEAR_BM };
 
 /** `residual`: the variant that adds a residual input `res` laid out like `out` (attention's output
  *  projection fused with the `h + attn` after it). */
-export function linearKernel(dtype: StorageDtype, residual = false): GemmKernel {
+export function linearKernel(dtype: StorageDtype, residual = false, shape?: GemvShape): GemmKernel {
   return gemmKernel({
+    ...(shape ? { shape } : {}),
     name: residual ? "linear+residual" : "linear",
     dtype,
     rows: { kind: "tokens" },
@@ -29,8 +32,9 @@ export function linearKernel(dtype: StorageDtype, residual = false): GemmKernel 
   });
 }
 
-export function routerGateKernel(dtype: StorageDtype): GemmKernel {
+export function routerGateKernel(dtype: StorageDtype, shape?: GemvShape): GemmKernel {
   return gemmKernel({
+    ...(shape ? { shape } : {}),
     name: "router-gate",
     dtype,
     rows: { kind: "tokens" },
@@ -42,22 +46,25 @@ export function routerGateKernel(dtype: StorageDtype): GemmKernel {
 }
 
 /** Column tiles of a chunk of rows [g0, g1) (the grid is tiles × ⌈rows / BM⌉). */
-export const chunkTiles = (g0: number, g1: number): number => Math.ceil((g1 - g0) / GEMM_BN);
+export const chunkTiles = (g0: number, g1: number, shape?: GemvShape): number => Math.ceil((g1 - g0) / gemmBlock(shape).BN);
+
+/** The grid of a dense GEMM over T rows: `ntn` column tiles × ⌈T / BM⌉ row tiles. */
+export const denseGrid = (ntn: number, shape: GemvShape | undefined, maxDim: number) => (T: number) => grid2D(ntn * Math.ceil(T / gemmBlock(shape).BM), maxDim);
 
 /** `linear` uniforms: rows (0: the run's T), N outputs of K inputs, the bound chunk [g0, g1) (default: all of N);
  *  `residual` for the residual variant (whether to add it); `ld`/`outOff` to write the columns into
  *  a wider output (row stride, first column); `lda`/`aOff` to read A as a column span of a wider one. */
-export function linearParams(o: { rows: number; N: number; K: number; wOff?: number; bOff?: number; g0?: number; g1?: number; bias: boolean; residual?: boolean; ld?: number; outOff?: number; lda?: number; aOff?: number }): { values: Record<string, number>; ntn: number } {
+export function linearParams(o: { rows: number; N: number; K: number; wOff?: number; bOff?: number; g0?: number; g1?: number; bias: boolean; residual?: boolean; ld?: number; outOff?: number; lda?: number; aOff?: number; shape?: GemvShape }): { values: Record<string, number>; ntn: number } {
   const g0 = o.g0 ?? 0;
   const g1 = Math.min(o.g1 ?? o.N, o.N);
-  const ntn = chunkTiles(g0, g1);
+  const ntn = chunkTiles(g0, g1, o.shape);
   const values: Record<string, number> = { ntn, lda: o.lda ?? o.K, ld: o.ld ?? o.N, out_off: o.outOff ?? 0, rows: o.rows, K: o.K, g0, g1, w_off: o.wOff ?? 0, b_off: o.bOff ?? 0, a_off: o.aOff ?? 0, bias: o.bias ? 1 : 0 };
   if (o.residual !== undefined) values["residual"] = o.residual ? 1 : 0;
   return { values, ntn };
 }
 
 /** Router gate uniforms: scores of rows [g0, g1) of W [E, K] into scr at goff, row stride gstride. */
-export function routerGateParams(o: { K: number; g0: number; g1: number; goff: number; gstride: number }): { values: Record<string, number>; ntn: number } {
-  const ntn = chunkTiles(o.g0, o.g1);
+export function routerGateParams(o: { K: number; g0: number; g1: number; goff: number; gstride: number; shape?: GemvShape }): { values: Record<string, number>; ntn: number } {
+  const ntn = chunkTiles(o.g0, o.g1, o.shape);
   return { values: { ntn, lda: o.K, ld: o.gstride, out_off: o.goff, rows: 0, K: o.K, g0: o.g0, g1: o.g1, w_off: 0, b_off: 0, a_off: 0 }, ntn };
 }

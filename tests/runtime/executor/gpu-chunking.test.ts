@@ -1,7 +1,9 @@
 // Adapter limits respected by splitting, never by failing (issue 3, item 2):
 // - token chunking: activations above the binding limit (forced small with `maxActivationBytes`)
 //   run as token chunks in ONE command buffer with ONE read-back; chunked results equal the
-//   unchunked ones bitwise (every op is per token) and match the float64 reference;
+//   unchunked ones bitwise (every op is per token) when both plans take the same GEMM loop — a
+//   chunk of ≤ GEMV_MAX_ROWS tokens runs its dense products on the few-row loop, whose sums are
+//   ordered differently, so those agree to float rounding — and match the float64 reference;
 // - router GEMM matrices above the weight binding limit (forced small with `maxBindingBytes`) run
 //   as one gate dispatch per expert range, vs the reference;
 // - what cannot be chunked (expert choice, run-level state updates) is a named error giving the
@@ -14,11 +16,12 @@ import { createExecutor } from "../../../runtime/executor/executor.js";
 import { chunkSize, largestFitting, splitTokens, sumRawStats, TokenChunkError } from "../../../runtime/executor/token-chunks.js";
 import type { Executor, ExecutorOptions } from "../../../runtime/executor/types.js";
 import type { GpuContext } from "../../../runtime/gpu/device.js";
+import { GEMV_MAX_ROWS } from "../../../runtime/kernels/gemm/gemv-loop.js";
 import { createRuntime } from "../../../runtime/index.js";
 import { interpretReference } from "../../../runtime/reference/interpret.js";
 import { beforeAllGpu, describeGpu, releaseTestGpu, testGpu } from "../../helpers/gpu-context.js";
 import { moeProgram, pool, ProgramBuilder, router, stages } from "../../helpers/ir-programs.js";
-import { compare } from "../../helpers/numerics.js";
+import { compare, expectClose } from "../../helpers/numerics.js";
 import { normals, randomWeights as builderWeights, rng } from "../../helpers/random.js";
 import { randomWeights as canonicalWeights } from "../../../runtime/weights/random-weights.js";
 
@@ -84,7 +87,8 @@ async function runChecked(
   return { out, routing, info: exec.lastRunInfo! };
 }
 
-/** Chunked and unchunked executors of one program: same outputs and routing, bit for bit. */
+/** Chunked and unchunked executors of one program: same routing bit for bit, same outputs bit for
+ *  bit (or to rounding where only the chunks take the few-row GEMM loop). */
 async function chunkedVsWhole(program: IrProgram, weights: Map<string, Float32Array>, Ts: number[], chunked: ExecutorOptions, common: ExecutorOptions = {}) {
   const D = program.values.find((v) => v.id === program.inputs[0]!.value)!.width;
   const whole = await createExecutor(ctx, program, weights, common);
@@ -97,7 +101,11 @@ async function chunkedVsWhole(program: IrProgram, weights: Map<string, Float32Ar
       const a = await runChecked(split, program, weights, x, T, tol);
       const b = await runChecked(whole, program, weights, x, T, tol);
       expect(b.info.chunks, `T = ${T} unchunked`).toBeUndefined();
-      for (const o of program.outputs) expect(a.out.get(o.name), `${o.name}, T = ${T}`).toEqual(b.out.get(o.name));
+      const fewRowChunks = a.info.chunks !== undefined && a.info.chunks.tokens <= GEMV_MAX_ROWS && T > GEMV_MAX_ROWS;
+      for (const o of program.outputs) {
+        if (fewRowChunks) expectClose(a.out.get(o.name)!, b.out.get(o.name)!, 1e-5, 1e-5, `${o.name}, T = ${T}`);
+        else expect(a.out.get(o.name), `${o.name}, T = ${T}`).toEqual(b.out.get(o.name));
+      }
       for (const [key, r] of b.routing!) {
         const s = a.routing!.get(key)!;
         expect(s.counts).toEqual(r.counts);

@@ -26,6 +26,8 @@ function render(k: Kernel): string {
 
 const CASES: [string, () => Kernel][] = [
   ["linear-f32", () => linearKernel("f32")],
+  ["linear-gemv-vec4-f32", () => linearKernel("f32", true, { kind: "gemv", rows: 1, lanes: 4, cols: 2, vec4: true })],
+  ["expert-up-dense-gated-gemv-scalar-f16", () => ffnUpKernel({ dtype: "f16", gated: true, mode: "dense", shape: { kind: "gemv", rows: 2, lanes: 1, cols: 2, vec4: false } })],
   ["router-gate-f32", () => routerGateKernel("f32")],
   ["expert-up-grouped-gated-f16", () => ffnUpKernel({ dtype: "f16", gated: true, mode: "grouped" })],
   ["expert-up-dense-f32", () => ffnUpKernel({ dtype: "f32", gated: false, mode: "dense" })],
