@@ -51,10 +51,11 @@ describe("moec bench --decode", () => {
       expect(d.tokensPerSec).toBeCloseTo(1000 / d.msPerStep, 6);
       expect(d.bytesPerSec).toBeCloseTo(d.bytesPerToken / (d.msPerStep / 1000), 0);
       expect({ commandBuffers: d.commandBuffers, readbacks: d.readbacks, submits: d.submits }).toEqual({ commandBuffers: 1, readbacks: 1, submits: 1 });
-      // embed 1 + layers (norm 1 + attention 6 + add+norm 1 + moe 5 + add+norm 1, the second
-      // layer's first norm fused into the add before it) + lm_head 1 + sampler 1.
-      expect(d.dispatches).toBe(1 + 14 + 13 + 1 + 1);
-      expect(j.dispatchesPerLayer).toBe(13);
+      // embed 1 + layers (norm 1 + attention 6 + add+norm 1 + moe 3 — router, fine_dot,
+      // fine_axpy: the token-centric path of decode plans — + add+norm 1, the second layer's first
+      // norm fused into the add before it) + lm_head 1 + sampler 1.
+      expect(d.dispatches).toBe(1 + 12 + 11 + 1 + 1);
+      expect(j.dispatchesPerLayer).toBe(11);
       expect(j.dispatchesPerOp.find((o) => o.op === -1)).toMatchObject({ kind: "sample", dispatches: 1 });
       // The read covers the largest step's bytes (position 23 reads 24 positions), in vec4 words.
       expect(j.stream.bytes).toBe(Math.ceil((WEIGHT_PARAMS * 4 + 24 * KV_ELEMENTS * (kv === "f16" ? 2 : 4)) / 16) * 16);
@@ -71,8 +72,8 @@ describe("moec bench --decode", () => {
     for (const field of [
       "decode at positions 9…11 (context 12), batch 1, f32 weights, f32 KV cache",
       "21,920 parameters, 14,272 read per token; bytes per token",
-      "ms/step", "tokens/s", "host ", "% of a step; submit ", "GB/s", "30 dispatches", "1 cmd buf  1 read-back",
-      "stream read", "decode / stream bandwidth = ", "dispatches per decoder layer: 13 (", "prefill of 8 tokens",
+      "ms/step", "tokens/s", "host ", "% of a step; submit ", "GB/s", "26 dispatches", "1 cmd buf  1 read-back",
+      "stream read", "decode / stream bandwidth = ", "dispatches per decoder layer: 11 (", "prefill of 8 tokens",
     ]) {
       expect(r.out).toContain(field);
     }
