@@ -50,6 +50,13 @@ export interface HfExportOptions {
 /** Fields that do not change the forward pass; carried from the source config when it has them. */
 const CARRIED = new Set<string>([...METADATA_FIELDS, "intermediate_size"].filter((f) => !["model_type", "architectures", "torch_dtype", "dtype", "_name_or_path", "auto_map", "transformers_version", "name_or_path"].includes(f)));
 
+/** Written with the family's default, but the program does not determine them (training
+ *  settings, Qwen's window fields while windows are off): the source config's value wins. */
+function isSoft(field: string, config: Record<string, unknown>): boolean {
+  if (["router_aux_loss_coef", "aux_loss_alpha", "seq_aux", "ep_size", "initializer_range", "use_cache", "attention_dropout", "output_router_logits", "router_jitter_noise"].includes(field)) return true;
+  return config.use_sliding_window === false && (field === "sliding_window" || field === "max_window_layers");
+}
+
 /** The model type the program's structure suggests (tried first). */
 function detected(f: ModelFacts): ExportModelType {
   const attn = f.layers[0]?.attention;
@@ -97,7 +104,9 @@ async function attempt(modelType: ExportModelType, program: IrProgram, instance:
     return { ok: false, why: e.message };
   }
   const config = familyConfig(modelType, facts);
-  for (const [k, v] of Object.entries(opts.sourceConfig ?? {})) if (CARRIED.has(k) && !(k in config)) config[k] = v;
+  for (const [k, v] of Object.entries(opts.sourceConfig ?? {})) {
+    if ((CARRIED.has(k) && !(k in config)) || (k in config && isSoft(k, config))) config[k] = v;
+  }
   const sorted = Object.fromEntries(Object.entries(config).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   let text: string;
   try {
