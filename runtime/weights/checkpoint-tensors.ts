@@ -26,7 +26,8 @@ export function checkpointTensors(program: IrProgram, weights: HostWeights, name
     name: t.file,
     shape: t.shape,
     values() {
-      const v = form().get(t.moec);
+      // A one-member shared pool is named per member (`S.0.w_up`); its concatenation is that member.
+      const v = form().get(t.moec) ?? form().get(t.moec.replace(/\.0\.([^.]+)$/, ".$1"));
       if (!v) throw new Error(`checkpointTensors: no moec tensor ${t.moec} for ${t.file} (${names.convention})`);
       if (!sameShape(v.shape, t.shape)) throw new Error(`checkpointTensors: ${t.moec} has shape ${fmtShape(v.shape)}; ${t.file} needs ${fmtShape(t.shape)}`);
       return v.data instanceof Float32Array ? v.data : Float32Array.from(v.data as ArrayLike<number>);
