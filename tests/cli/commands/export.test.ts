@@ -15,6 +15,14 @@ import { openCheckpointDir } from "../../../runtime/weights/checkpoint-dir.js";
 import { openSafetensors } from "../../../runtime/safetensors/reader.js";
 import { lowerEntry } from "../../../compiler/driver.js";
 import { randomWeights } from "../../../runtime/weights/random-weights.js";
+import { compile } from "../../../compiler/index.js";
+import { hfCheckpointNames } from "../../../compiler/hf/checkpoint-names.js";
+import { importHfConfig } from "../../../compiler/hf/import/import-config.js";
+import { resolveWeightsDetailed } from "../../../runtime/index.js";
+import { interpretReference } from "../../../runtime/reference/interpret.js";
+import { canonicalFromHf } from "../../helpers/hf-to-moec.js";
+import { compare } from "../../helpers/numerics.js";
+import { T, ids, type Family } from "../../helpers/tiny-families.js";
 
 const tmp = () => fs.mkdtempSync(path.join(tmpdir(), "moec-export-"));
 const json = (f: string) => JSON.parse(fs.readFileSync(f, "utf8"));
@@ -25,7 +33,7 @@ const QWEN3: HfConfig = {
   intermediate_size: 48, rms_norm_eps: 1e-6, rope_theta: 1e6, tie_word_embeddings: false,
 };
 // DeepSeekMoE (model_type "deepseek") has no transformers config class moec imports; V3 is the DeepSeek family here.
-const CASES: { name: string; hf: HfConfig }[] = [...TINY.filter((f) => f.hf.model_type !== "deepseek"), { name: "qwen3 (dense, per-head q/k norm)", hf: QWEN3 }];
+const CASES: { name: string; hf: HfConfig; moec?: Family["moec"]; map?: Family["map"] }[] = [...TINY.filter((f) => f.hf.model_type !== "deepseek"), { name: "qwen3 (dense, per-head q/k norm)", hf: QWEN3 }];
 
 const SHARD_CAP = 24_000;
 
@@ -81,6 +89,21 @@ describe("moec export hf DIR", () => {
       const [ia, ib] = [await moec(["info", src]), await moec(["info", out])];
       expect(ib.code).toBe(0);
       expect(dropFirstLine(ib.out)).toBe(dropFirstLine(ia.out));
+
+      // Logits (float64 reference): the export, imported and read through its own names, computes
+      // what the hand-written program computes on the helper's weights placed by the test's translation.
+      if (!c.moec || !c.map) return;
+      const imported = await importHfConfig(fs.readFileSync(path.join(out, "config.json"), "utf8"), "config.json");
+      const back = compile({ source: imported.text, file: path.join(out, "imported.moe") });
+      expect(back.ok, back.formatDiagnostics()).toBe(true);
+      const names = hfCheckpointNames(back.info!.instance, back.info!.name, { family: imported.family });
+      const loaded = resolveWeightsDetailed(back.program!, { weights: out, checkpointNames: names, forceCheckpointNames: true });
+      expect(loaded.checkpoint?.unused).toEqual([]);
+      const got = interpretReference(back.program!, loaded.weights, new Map([["tokens", ids]]), T).get("logits")!;
+      const hand = compile(c.moec);
+      if (!hand.ok) throw new Error(hand.formatDiagnostics());
+      const reference = interpretReference(hand.program!, canonicalFromHf(hand.program!, hand.info!.instance, c.map, hfWeights(c.hf, 11)), new Map([["tokens", ids]]), T).get("logits")!;
+      expect(compare(got, reference).maxAbs).toBeLessThan(1e-9);
     });
   }
 });
