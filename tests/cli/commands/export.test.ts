@@ -99,13 +99,27 @@ describe("moec export hf DIR", () => {
       const names = hfCheckpointNames(back.info!.instance, back.info!.name, { family: imported.family });
       const loaded = resolveWeightsDetailed(back.program!, { weights: out, checkpointNames: names, forceCheckpointNames: true });
       expect(loaded.checkpoint?.unused).toEqual([]);
-      const got = interpretReference(back.program!, loaded.weights, new Map([["tokens", ids]]), T).get("logits")!;
+      const weights = new Map([...loaded.weights.keys()].map((k) => [k, loaded.weights.get(k)!] as const));
+      const got = interpretReference(back.program!, weights, new Map([["tokens", ids]]), T).get("logits")!;
       const hand = compile(c.moec);
       if (!hand.ok) throw new Error(hand.formatDiagnostics());
       const reference = interpretReference(hand.program!, canonicalFromHf(hand.program!, hand.info!.instance, c.map, hfWeights(c.hf, 11)), new Map([["tokens", ids]]), T).get("logits")!;
       expect(compare(got, reference).maxAbs).toBeLessThan(1e-9);
     });
   }
+});
+
+describe("moec export hf examples/checkpoints/tiny-mixtral (a shipped directory with a tokenizer)", () => {
+  it("copies the tokenizer and generation files byte for byte and keeps every config field", async () => {
+    const src = path.resolve("examples/checkpoints/tiny-mixtral"), out = path.join(tmp(), "out");
+    const r = await moec(["export", "hf", src, "-o", out]);
+    expect(r.code, r.err).toBe(0);
+    for (const f of ["tokenizer.json", "tokenizer_config.json", "generation_config.json"]) {
+      expect(fs.readFileSync(path.join(out, f)).equals(fs.readFileSync(path.join(src, f))), f).toBe(true);
+    }
+    const original = json(path.join(src, "config.json")), exported = json(path.join(out, "config.json"));
+    for (const [k, v] of Object.entries(original)) if (k !== "transformers_version") expect(exported[k], k).toEqual(v);
+  });
 });
 
 const MIXTRAL_SET = { V: 48, D: 32, L: 2, H: 4, KV: 2, N: 4, I: 16 };
