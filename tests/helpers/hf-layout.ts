@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { writeSafetensors } from "../../runtime/safetensors/index.js";
 import { normals, rng } from "./random.js";
 
-export type HfModelType = "llama" | "mixtral" | "qwen2_moe" | "qwen3_moe" | "olmoe" | "deepseek" | "deepseek_v3";
+export type HfModelType = "llama" | "qwen3" | "mixtral" | "qwen2_moe" | "qwen3_moe" | "olmoe" | "deepseek" | "deepseek_v3";
 
 /** DeepSeek's `rope_scaling` for YaRN (DeepseekV3YarnRotaryEmbedding's arguments). */
 export interface YarnScaling {
@@ -76,7 +76,7 @@ export const routedExperts = (c: HfConfig): number => c.num_local_experts ?? c.n
 
 /** Does decoder layer i hold a sparse block? (DeepseekDecoderLayer: first_k_dense_replace, moe_layer_freq.) */
 export function isMoeLayer(c: HfConfig, i: number): boolean {
-  if (c.model_type === "llama") return false;
+  if (c.model_type === "llama" || c.model_type === "qwen3") return false;
   if (c.model_type === "deepseek" || c.model_type === "deepseek_v3") return i >= (c.first_k_dense_replace ?? 0) && i % (c.moe_layer_freq ?? 1) === 0;
   return true;
 }
@@ -161,8 +161,8 @@ function attentionWeights(c: HfConfig, A: string, linear: Linear, norm: Norm, pu
     norm(`${A}.q_norm`, H * hd);
     norm(`${A}.k_norm`, KV * hd);
   }
-  if (c.model_type === "qwen3_moe") {
-    // Qwen3MoeAttention: q_norm = k_norm = RMSNorm(head_dim), one weight shared by the heads.
+  if (c.model_type === "qwen3_moe" || c.model_type === "qwen3") {
+    // Qwen3MoeAttention (and the dense Qwen3Attention): q_norm = k_norm = RMSNorm(head_dim), one weight shared by the heads.
     norm(`${A}.q_norm`, hd);
     norm(`${A}.k_norm`, hd);
   }
@@ -192,6 +192,7 @@ export function writeHfCheckpoint(dir: string, c: HfConfig, w: HfWeights): void 
 
 const ARCH: Record<HfModelType, string> = {
   llama: "LlamaForCausalLM",
+  qwen3: "Qwen3ForCausalLM",
   mixtral: "MixtralForCausalLM",
   qwen2_moe: "Qwen2MoeForCausalLM",
   qwen3_moe: "Qwen3MoeForCausalLM",
