@@ -15,6 +15,6 @@ export function loadAgentWeights(program: IrProgram, file: string, agent: number
   }
   const prefix = `${agent}.`;
   const tensors = new Map([...f.tensors].filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), t] as const));
-  const r = bindWeights(program, { label: `${file} (agent ${agent}, names \`${prefix}…\`)`, tensors });
-  return r.ok ? r : { ok: false, errors: r.errors.map((x) => ({ ...x, tensor: prefix + x.tensor, message: `agent ${agent}: ${x.message.replaceAll("`" + x.tensor, "`" + prefix + x.tensor)}` })) };
+  const r = bindWeights(program, { label: file, tensors });
+  return r.ok ? r : { ok: false, errors: r.errors.map((x) => ({ ...x, tensor: prefix + x.tensor, message: x.tensor ? x.message.replace(x.tensor, prefix + x.tensor) : x.message })) };
 }
