@@ -8,6 +8,8 @@ export interface FlagSpec {
   short?: string;
   value?: string;
   help: string;
+  /** A `string` flag that may be given several times, one value each (collected in order). */
+  repeatable?: boolean;
 }
 
 export interface CommandSpec {
@@ -59,7 +61,9 @@ export function parseArgs(argv: string[], spec: CommandSpec): ParsedArgs {
         }
       }
       if (values.length === 0) throw new UsageError(`option --${f.name} needs a value${f.value ? ` (${f.value})` : ""}`);
-      if (f.type === "string") {
+      if (f.type === "string" && f.repeatable) {
+        flags[f.name] = [...((flags[f.name] as string[] | undefined) ?? []), values[0]!];
+      } else if (f.type === "string") {
         if (flags[f.name] !== undefined) throw new UsageError(`option --${f.name} is given twice`);
         flags[f.name] = values[0];
       } else {

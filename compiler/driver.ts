@@ -19,6 +19,7 @@ import { didYouMean } from "./semantic/suggest.js";
 import { IrBuilder } from "./ir/ir-builder.js";
 import { attachPluginStages } from "./plugins/program-stages.js";
 import type { IrProgram } from "./ir/ir.js";
+import type { DecodingGraph } from "./ir/decoding-graph.js";
 import type { Unsupported } from "./ir/ir-builder.js";
 import { assertValidIr, irDebugEnabled } from "./ir/verify.js";
 import { runtimeStage } from "../stdlib/stage-table.js";
@@ -43,6 +44,8 @@ export interface EntryInfo {
   counts: Counts;
   weights: WeightEntry[];
   instance: Instance;
+  /** A graph over token ids: its decoding graph (§11.2), each agent's program compiled. */
+  decoding?: DecodingGraph;
 }
 
 export interface Compilation {
@@ -189,6 +192,7 @@ export function entryInfo(files: string[], opts: CompileOptions = {}): { diagnos
       counts: countInstance(r.instance),
       weights: listWeights(r.instance),
       instance: r.instance,
+      ...(r.output.decoding ? { decoding: r.output.decoding } : {}),
     },
   };
 }
@@ -199,6 +203,8 @@ export interface LoweredProgram {
   /** Constructs that check but cannot run yet; the program is unusable when non-empty. */
   unsupported: Unsupported[];
   info?: EntryInfo;
+  /** The entry is a decoding graph (§11.2): no program of its own, one per agent. */
+  decodingGraph?: DecodingGraph;
 }
 
 /** Lowers the entry to IR (for `moec run`, `moec bench` and the library API). */
@@ -206,6 +212,15 @@ export function lowerEntry(files: string[], opts: CompileOptions = {}): LoweredP
   const res = entryInfo(files, opts);
   if (!res.info) return { diagnostics: res.diagnostics, unsupported: [] };
   const c = res.compilation;
+  if (res.info.decoding) {
+    if (opts.verifyIr ?? irDebugEnabled()) {
+      for (const a of res.info.decoding.agents) {
+        attachPluginStages(a.program, c.registry);
+        assertValidIr(a.program, `of agent ${a.index} (\`${a.model}\`) of \`${res.info.name}\` after lowering`, { stage: (n) => c.registry.stages.get(n)?.spec ?? runtimeStage(n)?.spec });
+      }
+    } else for (const a of res.info.decoding.agents) attachPluginStages(a.program, c.registry);
+    return { diagnostics: res.diagnostics, unsupported: [], info: res.info, decodingGraph: res.info.decoding };
+  }
   const sel = selectEntry(c, files[0]!, opts.entry);
   const diags: Diagnostic[] = [];
   const bindings = entryBindings(sel.decl!, sel.file, opts.set, diags);

@@ -31,6 +31,8 @@ export interface CompileInput {
   plugins?: PluginLike[];
 }
 
+import type { DecodingGraph } from "./ir/decoding-graph.js";
+
 export interface CompileResult {
   ok: boolean;
   diagnostics: Diagnostic[];
@@ -38,6 +40,8 @@ export interface CompileResult {
   info?: EntryInfo;
   /** The IR, when the entry checks and every construct in it can run. */
   program?: IrProgram;
+  /** A decoding graph entry (§11.2): its agents' programs and its form (no `program`). */
+  decodingGraph?: DecodingGraph;
   /** Constructs that check but cannot run yet. */
   unsupported: Unsupported[];
   /** Diagnostics rendered with code frames. */
@@ -56,12 +60,13 @@ export function compile(input: CompileInput): CompileResult {
   const pl = input.plugins?.length ? pluginSetFromObjects(input.plugins) : undefined;
   const lowered = lowerEntry([file], { entry: input.entry, set: input.set, host, registry: pl?.registry ?? input.registry });
   const diagnostics = [...(pl?.diagnostics ?? []), ...lowered.diagnostics];
-  const ok = !hasErrors(diagnostics) && lowered.program !== undefined && lowered.unsupported.length === 0;
+  const ok = !hasErrors(diagnostics) && (lowered.program !== undefined || lowered.decodingGraph !== undefined) && lowered.unsupported.length === 0;
   return {
     ok,
     diagnostics,
     info: lowered.info,
     program: lowered.program,
+    ...(lowered.decodingGraph ? { decodingGraph: lowered.decodingGraph } : {}),
     unsupported: lowered.unsupported,
     formatDiagnostics: () => {
       const sources = new SourceCache((f) => host.readFile(f));

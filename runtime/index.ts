@@ -232,6 +232,8 @@ export { acquireGpu, GpuUnavailableError } from "./gpu/device.js";
 export { GenerationError, checkGeneration, DEFAULT_MAX_NEW_TOKENS, type GenerateOptions, type GeneratedToken, type StopReason } from "./generate/generate.js";
 export { generateBatchText, generateText, promptIds, type BatchGenerationStep, type GenerationStep, type TextPromptOptions } from "./generate/text-generation.js";
 export { generateBatch, type BatchToken } from "./generate/generate-batch.js";
+export { generateGraph, checkGraphGeneration, type GraphAgentInput, type GraphGenerateOptions, type GraphGeneration, type AgentContinuation, type AgentSpeed } from "./generate/graphs/generate-graph.js";
+export { loadAgentWeights } from "./generate/graphs/agent-weights.js";
 export * from "./text/index.js";
 export { SamplingOptionsError, resolveSamplingOptions, type SamplingOptions } from "./kernels/sampling/sampling-options.js";
 export type { GpuContext, AcquireGpuOptions } from "./gpu/device.js";

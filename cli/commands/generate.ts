@@ -6,7 +6,8 @@ import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
-import { lowerForRunWithInfo, withGpu } from "./gpu-commands.js";
+import { lowerForGenerate, withGpu } from "./gpu-commands.js";
+import { runGenerateGraph } from "./generate-graph.js";
 import { parseWeightsAs } from "./weights-as.js";
 import { checkpointNamesFor, hasCheckpointWeights, loadCheckpointWeights, loadProgress } from "./model-weights.js";
 import { intFlag } from "./run.js";
@@ -23,10 +24,10 @@ import type { GenerationSettings } from "../../runtime/text/generation-config.js
 export const generateSpec: CommandSpec = {
   name: "generate",
   summary: "continue a prompt with a model: KV cache and sampling on the GPU, text streamed as it comes",
-  usage: "moec generate MODEL|DIR [--weights CKPT | --random-weights] (--prompt TEXT [--chat [--system TEXT]] | --input-ids 1,2,3 | --input FILE) [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p M] [--repetition-penalty R] [--seed S] [--stop ID,…] [--context C] [--json]",
-  positionals: { name: "a .moe model, or a Hugging Face checkpoint directory or config.json (imported on the fly)", min: 1, max: 1 },
+  usage: "moec generate MODEL|GRAPH|DIR [--weights CKPT | --weights I=CKPT … | --random-weights] (--prompt TEXT [--chat [--system TEXT]] | --input-ids 1,2,3 | --input FILE) [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p M] [--repetition-penalty R] [--seed S] [--stop ID,…] [--context C] [--json]",
+  positionals: { name: "a .moe model or decoding graph (LANGUAGE.md §11.2), or a Hugging Face checkpoint directory or config.json (imported on the fly)", min: 1, max: 1 },
   flags: [
-    { name: "weights", type: "string", value: "FILE|DIR", help: "the checkpoint (default: the model directory itself, when it holds model.safetensors or an index)" },
+    { name: "weights", type: "string", repeatable: true, value: "FILE|DIR|I=FILE|I=DIR", help: "the checkpoint (default: the model directory itself, when it holds model.safetensors or an index); for a decoding graph, one safetensors file with agent i's tensors named `i.…`, or `I=PATH` (repeatable) for agent I's own checkpoint under its own names" },
     { name: "weights-as", type: "string", value: "hf[:FAMILY]", help: "read the checkpoint directory under Hugging Face names of FAMILY (as moec run)" },
     { name: "random-weights", type: "boolean", help: "generate with seeded random weights (see --weights-seed)" },
     { name: "weights-seed", type: "string", value: "N", help: "seed of --random-weights (default 1)" },
@@ -47,8 +48,8 @@ export const generateSpec: CommandSpec = {
     { name: "context", type: "string", value: "C", help: "the prompt plus --max-new-tokens may not exceed C (default: config.json's max_position_embeddings, else 4096)" },
     { name: "kv-dtype", type: "string", value: "f32|f16", help: "KV cache storage (default f32; f16 needs shader-f16)" },
     { name: "dtype", type: "string", value: "f32|f16", help: "weight and activation storage on the GPU (default f32)" },
-    { name: "json", type: "boolean", help: "print one JSON object at the end instead of streaming: tokens, text, stop, speeds" },
-    { name: "entry", type: "string", value: "NAME", help: "the model (optional when the file has exactly one entry point)" },
+    { name: "json", type: "boolean", help: "print one JSON object at the end instead of streaming: tokens, text, stop, speeds (a graph: also continuations, rounds, votes, winner, writers, escalated, routed, agents)" },
+    { name: "entry", type: "string", value: "NAME", help: "the model or decoding graph (optional when the file has exactly one entry point)" },
     { name: "set", type: "multi", value: "NAME=VALUE", help: "override hyper-parameters, e.g. --set L=2" },
     { name: "device-memory", type: "string", value: "BYTES", help: "device memory the model may use (as moec run)" },
     { name: "adapter", type: "string", value: "NAME", help: "pick the WebGPU adapter whose name contains NAME (or MOEC_ADAPTER)" },
@@ -58,10 +59,11 @@ export const generateSpec: CommandSpec = {
   details:
     "Sampling order (LANGUAGE.md §13.2): temperature, repetition penalty, top-k, top-p, min-p, then one draw.\n" +
     "Generation stops at an end-of-sequence id (generation_config.json, else config.json), a --stop id, or after --max-new-tokens.\n" +
+    "A decoding graph (docs/topologies.md) stops each continuation at --stop or any agent's end-of-sequence id; --max-new-tokens bounds each continuation.\n" +
     "Exit status: 0 ok; 1 when the model, checkpoint, tokenizer or prompt cannot be used (the message says which); 2 usage errors.",
 };
 
-function numberFlag(v: unknown, name: string): number | undefined {
+export function numberFlag(v: unknown, name: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (String(v).trim() === "" || !Number.isFinite(n)) throw new UsageError(`--${name} takes a number, found \`${String(v)}\``);
@@ -78,7 +80,7 @@ function idList(v: unknown, name: string): number[] | undefined {
 }
 
 /** The sampling flags' names in the library's options, so option errors can name the flag. */
-const FLAG_OF: Record<string, string> = { temperature: "--temperature", topK: "--top-k", topP: "--top-p", minP: "--min-p", repetitionPenalty: "--repetition-penalty", seed: "--seed" };
+export const FLAG_OF: Record<string, string> = { temperature: "--temperature", topK: "--top-k", topP: "--top-p", minP: "--min-p", repetitionPenalty: "--repetition-penalty", seed: "--seed" };
 
 export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, generateSpec);
@@ -88,6 +90,17 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
   if (given.length > 1) throw new UsageError(`--${given[0]} and --${given[1]} exclude each other`);
   if (f.chat && f.prompt === undefined) throw new UsageError("--chat applies the chat template to a text prompt; give --prompt TEXT");
   if (f.system !== undefined && !f.chat) throw new UsageError("--system is a chat turn's system message; add --chat");
+  // `--weights I=PATH` (repeatable) gives agent I of a decoding graph its own checkpoint.
+  const agentWeights = new Map<number, string>();
+  const plainWeights: string[] = [];
+  for (const w of (f.weights as string[] | undefined) ?? []) {
+    const m = /^(\d+)=(.+)$/.exec(w);
+    if (!m) plainWeights.push(w);
+    else if (agentWeights.has(Number(m[1]))) throw new UsageError(`--weights ${m[1]}=…: agent ${m[1]} is given weights twice`);
+    else agentWeights.set(Number(m[1]), m[2]!);
+  }
+  if (plainWeights.length > 1) throw new UsageError("--weights is given twice; give a decoding graph's agents their checkpoints with --weights I=PATH");
+  f.weights = plainWeights[0];
   if (f.weights !== undefined && f["random-weights"]) throw new UsageError("--weights and --random-weights exclude each other");
   const dtype = (f.dtype as string | undefined) ?? "f32";
   if (dtype !== "f32" && dtype !== "f16") throw new UsageError(`--dtype takes f32 or f16, found \`${dtype}\``);
@@ -114,7 +127,7 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
   }
   const modelDir = input.imported ? path.dirname(input.imported.configFile) : undefined;
   if (modelDir && f.weights === undefined && !f["random-weights"] && hasCheckpointWeights(modelDir)) f.weights = modelDir;
-  if (f.weights === undefined && !f["random-weights"]) {
+  if (f.weights === undefined && !f["random-weights"] && agentWeights.size === 0) {
     throw new UsageError(input.imported
       ? `${displayPath(input.imported.configFile, io.cwd)} has no model.safetensors or model.safetensors.index.json beside it; give the weights with --weights FILE|DIR, or --random-weights`
       : "give a checkpoint with --weights FILE|DIR, or generate with --random-weights");
@@ -128,9 +141,15 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
   const pl = await cliPlugins(io.cwd, f.plugin);
   printDiagnostics(pl.diagnostics, undefined, io, false);
   if (hasErrors(pl.diagnostics)) return 1;
-  const lowered = lowerForRunWithInfo(io, input.file, f, pl.registry, input.host);
+  const lowered = lowerForGenerate(io, input.file, f, pl.registry, input.host);
   if (!lowered) return 1;
-  const { program, info } = lowered;
+  if (lowered.decodingGraph) {
+    return runGenerateGraph(io, f, lowered.decodingGraph, lowered.info, {
+      agentWeights, plainWeights: weightsPath, weightsSeed, maxNewTokens, context, sampling, stopIds, dtype, kvDtype, deviceMemory,
+    });
+  }
+  if (agentWeights.size) throw new UsageError(`--weights I=PATH gives agent I of a decoding graph its checkpoint; \`${lowered.info.name}\` is a ${lowered.info.kind}`);
+  const { program, info } = lowered as { program: NonNullable<typeof lowered.program>; info: typeof lowered.info };
   if (!program.model) {
     io.err(`moec generate: \`${program.entry}\` is a ${info.kind}; generation needs a model (token ids in, logits out)`);
     return 1;

@@ -9,6 +9,7 @@ import { hasErrors } from "../../compiler/diagnostics/diagnostic.js";
 import { displayPath } from "../../compiler/diagnostics/render.js";
 import { printDiagnostics } from "./print-diagnostics.js";
 import type { IrProgram } from "../../compiler/ir/ir.js";
+import type { DecodingGraph } from "../../compiler/ir/decoding-graph.js";
 import type { GpuContext } from "../../runtime/gpu/device.js";
 import type { Registry } from "../../stdlib/registry.js";
 import type { SourceHost } from "../../compiler/semantic/module-loader.js";
@@ -20,10 +21,22 @@ export function lowerForRun(io: CliIO, fileArg: string, flags: Record<string, un
 
 /** lowerForRun, with the entry's info (its instance tree, for checkpoint name maps). */
 export function lowerForRunWithInfo(io: CliIO, fileArg: string, flags: Record<string, unknown>, registry?: Registry, host?: SourceHost): { program: IrProgram; info: EntryInfo } | undefined {
+  const r = lowerForGenerate(io, fileArg, flags, registry, host);
+  if (r?.decodingGraph) {
+    io.err(`moec: \`${r.info.name}\` is a decoding graph over model agents (LANGUAGE.md §11.2); run it with \`moec generate\``);
+    return undefined;
+  }
+  return r?.program ? { program: r.program, info: r.info } : undefined;
+}
+
+/** The entry's IR, or its decoding graph (§11.2), or undefined after printing why there is neither. */
+export function lowerForGenerate(io: CliIO, fileArg: string, flags: Record<string, unknown>, registry?: Registry, host?: SourceHost): { program?: IrProgram; decodingGraph?: DecodingGraph; info: EntryInfo } | undefined {
   const file = path.resolve(io.cwd, fileArg);
   const lowered = lowerEntry([file], { entry: flags.entry as string | undefined, set: parseSets(flags.set as string[] | undefined), registry, host });
   printDiagnostics(lowered.diagnostics, undefined, io, false);
-  if (hasErrors(lowered.diagnostics) || !lowered.program) return undefined;
+  if (hasErrors(lowered.diagnostics)) return undefined;
+  if (lowered.decodingGraph) return { decodingGraph: lowered.decodingGraph, info: lowered.info! };
+  if (!lowered.program) return undefined;
   if (lowered.unsupported.length) {
     for (const u of lowered.unsupported) io.err(`${displayPath(u.file, io.cwd)}: cannot run yet: ${u.message}`);
     return undefined;

@@ -43,6 +43,11 @@ export async function runIr(argv: string[], io: CliIO): Promise<number> {
   if (!input) return 1;
   const lowered = lowerEntry(input.files, { entry: args.flags.entry as string | undefined, set, registry: pl.registry, verifyIr: true, host: input.host });
   const diagnostics = [...pl.diagnostics, ...lowered.diagnostics];
+  if (!hasErrors(diagnostics) && lowered.decodingGraph) {
+    const g = lowered.decodingGraph;
+    io.err(`moec ir: \`${g.name}\` is a decoding graph (LANGUAGE.md §11.2) with no IR of its own; each agent is a model compiled alone: ${[...new Set(g.agents.map((a) => a.model))].map((m) => `--entry ${m}`).join(", ")}`);
+    return 1;
+  }
   if (hasErrors(diagnostics) || !lowered.program) {
     printDiagnostics(diagnostics, undefined, io, json, (d) => ({ diagnostics: d }));
     return 1;

@@ -48,20 +48,21 @@ export function fillNormal(out: Float32Array, std: number, rng: () => number): v
 /**
  * Random canonical weights for `program`. Where a file form can hold only one output bias per
  * group of experts (coarse split, concatenated shared), the other experts' `b_down` are zero,
- * so that every form of canonicalToFile can write the result.
+ * so that every form of canonicalToFile can write the result. `namePrefix` seeds each tensor as if
+ * it were named `PREFIX + name` (agent i of a graph: `i.`), keeping the returned names unprefixed.
  */
-export function randomWeights(program: IrProgram, seed: number): Map<string, Float32Array> {
+export function randomWeights(program: IrProgram, seed: number, namePrefix = ""): Map<string, Float32Array> {
   const layout = canonicalLayout(program);
   const out = new Map<string, Float32Array>();
   for (const t of layout.tensors) {
     const a = new Float32Array(t.shape.reduce((x, d) => x * d, 1));
     if (t.role === "state") a.fill(t.init === "ones" ? 1 : 0);
-    else fillNormal(a, Math.sqrt(1 / t.fanIn), xoshiro128ss(hash(t.name) ^ seed));
+    else fillNormal(a, Math.sqrt(1 / t.fanIn), xoshiro128ss(hash(namePrefix + t.name) ^ seed));
     out.set(t.name, a);
   }
   for (const t of layout.poolTensors) {
     const a = new Float32Array(t.shape.reduce((x, d) => x * d, 1));
-    fillNormal(a, Math.sqrt(1 / Math.max(1, t.fanIn)), xoshiro128ss(hash(t.name) ^ seed));
+    fillNormal(a, Math.sqrt(1 / Math.max(1, t.fanIn)), xoshiro128ss(hash(namePrefix + t.name) ^ seed));
     if (t.param.layout === "ovec") {
       const widest = Math.max(...groupingsFor(t.pool, t.param).map((g) => g.perGroup));
       const D = t.pool.dim;

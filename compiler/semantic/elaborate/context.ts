@@ -8,6 +8,7 @@ import type { Value, Dim, PoolValue, RouterValue } from "../values.js";
 import type { Instance } from "../instance.js";
 import type { IrBuilder } from "../../ir/ir-builder.js";
 import type { IrRouter } from "../../ir/ir.js";
+import type { DecodingGraph } from "../../ir/decoding-graph.js";
 
 interface Binding {
   value: Value;
@@ -33,6 +34,8 @@ export interface LayerOutput {
   /** Single output, or a record's outputs by key. */
   single?: Value;
   record?: { name: string; value: Value }[];
+  /** A graph over token ids: its decoding graph (§11.2), checked. */
+  decoding?: DecodingGraph;
 }
 
 export interface ElabResult {

@@ -8,6 +8,7 @@ import { Scope, err } from "./context.js";
 import { bindHyperParams, bindTensorParams } from "./decl-params.js";
 import { elaborateBody, evalReturn, finishLayer } from "./statements.js";
 import { evalTopology } from "./graph-topology.js";
+import { evalDecodingGraph } from "./decoding-graph.js";
 import * as emit from "./emit-ir.js";
 
 /** Checks a declaration at its defaults (cached). */
@@ -56,7 +57,11 @@ function elaborateNow(ctx: ElabContext, decl: A.LayerDecl | A.GraphDecl, file: s
   const output: LayerOutput = {};
   if (decl.kind === "Graph") {
     const input = [...frame.scope.vars.values()].find((b) => b.kind === "tensor");
-    if (!input) {
+    const tokenParam = decl.params.find((p): p is A.TensorParam => p.kind === "TensorParam" && p.dims.length === 1);
+    if (tokenParam) {
+      // Over token ids: a decoding graph of model agents (§11.2).
+      output.decoding = evalDecodingGraph(decl.topology, frame);
+    } else if (!input) {
       err(frame, "E0260", `a graph takes one tensor parameter \`x: [T, D]\` that it feeds to its first agents`, decl.name.span);
     } else {
       output.single = evalTopology(decl.topology, input.value, frame, "chain");
@@ -74,7 +79,7 @@ function elaborateNow(ctx: ElabContext, decl: A.LayerDecl | A.GraphDecl, file: s
     }
     finishLayer(frame);
   }
-  if (opts.entry) emit.outputs(frame, output);
+  if (opts.entry && !output.decoding) emit.outputs(frame, output);
   return { instance: frame.instance, output, diagnostics: frame.diags, tensorParams, hyper };
 }
 

@@ -61,7 +61,11 @@ export function evalTopology(e: A.Expr, input: Value, frame: Frame, ctx: "chain"
     return { t: "error" };
   }
   const top = frame.ctx.unit.scopes.get(frame.file)?.names.get(e.callee.name);
-  if (!top || top.decl.kind === "Const" || top.decl.kind === "Model") {
+  if (top?.decl.kind === "Model") {
+    err(frame, "E0310", `\`${e.callee.name}\` is a model; a graph's agents are all of one size, and a graph over tensors (\`x: [T, D]\`) takes layers — a graph of models takes \`tokens: [T]\``, e.callee.span);
+    return { t: "error" };
+  }
+  if (!top || top.decl.kind === "Const") {
     err(frame, "E0269", top ? `\`${e.callee.name}\` is not a layer or graph, so it cannot be an agent` : `\`${e.callee.name}\` is not declared`, e.callee.span, {
       help: top ? undefined : didYouMean(e.callee.name, [...(frame.ctx.unit.scopes.get(frame.file)?.names.keys() ?? [])]),
     });
