@@ -238,6 +238,7 @@ export * from "./text/index.js";
 export { SamplingOptionsError, resolveSamplingOptions, type SamplingOptions } from "./kernels/sampling/sampling-options.js";
 export type { GpuContext, AcquireGpuOptions } from "./gpu/device.js";
 export { createExecutor } from "./executor/executor.js";
+export { BatchDecodeUnsupportedError } from "./executor/lower-mla.js";
 export { DeviceMemoryError, deviceBytesNeeded, deviceMemoryOffered } from "./executor/device-fit.js";
 export type { Executor, ExecutorOptions, RunInfo, RoutingResult } from "./executor/types.js";
 export { interpretReference } from "./reference/interpret.js";

@@ -8,6 +8,8 @@ import { parseArgs, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
 import { lowerForGenerate, withGpu } from "./gpu-commands.js";
 import { runGenerateGraph } from "./generate-graph.js";
+import { generatePromptsBatch } from "./generate-prompts.js";
+import { idLine, type PromptLine, PromptsFileError, readPromptsFile } from "../prompts-file.js";
 import { parseWeightsAs } from "./weights-as.js";
 import { checkpointNamesFor, hasCheckpointWeights, loadCheckpointWeights, loadProgress } from "./model-weights.js";
 import { intFlag } from "./run.js";
@@ -24,7 +26,7 @@ import type { GenerationSettings } from "../../runtime/text/generation-config.js
 export const generateSpec: CommandSpec = {
   name: "generate",
   summary: "continue a prompt with a model: KV cache and sampling on the GPU, text streamed as it comes",
-  usage: "moec generate MODEL|GRAPH|DIR [--weights CKPT | --weights I=CKPT … | --random-weights] (--prompt TEXT [--chat [--system TEXT]] | --input-ids 1,2,3 | --input FILE) [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p M] [--repetition-penalty R] [--seed S] [--stop ID,…] [--context C] [--json]",
+  usage: "moec generate MODEL|GRAPH|DIR [--weights CKPT | --weights I=CKPT … | --random-weights] (--prompt TEXT [--chat [--system TEXT]] | --input-ids 1,2,3 | --input FILE | --prompts FILE) [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p M] [--repetition-penalty R] [--seed S] [--stop ID,…] [--context C] [--json]",
   positionals: { name: "a .moe model or decoding graph (LANGUAGE.md §11.2), or a Hugging Face checkpoint directory or config.json (imported on the fly)", min: 1, max: 1 },
   flags: [
     { name: "weights", type: "string", repeatable: true, value: "FILE|DIR|I=FILE|I=DIR", help: "the checkpoint (default: the model directory itself, when it holds model.safetensors or an index); for a decoding graph, one safetensors file with agent i's tensors named `i.…`, or `I=PATH` (repeatable) for agent I's own checkpoint under its own names" },
@@ -37,6 +39,7 @@ export const generateSpec: CommandSpec = {
     { name: "system", type: "string", value: "TEXT", help: "with --chat: a system message before the user's" },
     { name: "input-ids", type: "string", value: "ID,ID,…", help: "the prompt as token ids" },
     { name: "input", type: "string", value: "FILE", help: "the prompt as a safetensors file holding `tokens` (I32/I64)" },
+    { name: "prompts", type: "string", value: "FILE", help: "several prompts, one a line (text; without a tokenizer, ids separated by commas or spaces), decoded together as one batch" },
     { name: "max-new-tokens", type: "string", value: "N", help: "new tokens at most (default 64)" },
     { name: "temperature", type: "string", value: "T", help: "0 (the default) is greedy: the highest logit, ties to the lowest id; else logits are divided by T and a token is drawn" },
     { name: "top-k", type: "string", value: "K", help: "keep the K most likely tokens (0, the default, keeps all)" },
@@ -85,10 +88,10 @@ export const FLAG_OF: Record<string, string> = { temperature: "--temperature", t
 export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, generateSpec);
   const f = args.flags;
-  const given = ["prompt", "input-ids", "input"].filter((n) => f[n] !== undefined);
-  if (given.length === 0) throw new UsageError("give the prompt with --prompt TEXT, --input-ids 1,2,3 or --input FILE");
+  const given = ["prompt", "input-ids", "input", "prompts"].filter((n) => f[n] !== undefined);
+  if (given.length === 0) throw new UsageError("give the prompt with --prompt TEXT, --input-ids 1,2,3 or --input FILE (or several with --prompts FILE)");
   if (given.length > 1) throw new UsageError(`--${given[0]} and --${given[1]} exclude each other`);
-  if (f.chat && f.prompt === undefined) throw new UsageError("--chat applies the chat template to a text prompt; give --prompt TEXT");
+  if (f.chat && f.prompt === undefined && f.prompts === undefined) throw new UsageError("--chat applies the chat template to a text prompt; give --prompt TEXT (or --prompts FILE)");
   if (f.system !== undefined && !f.chat) throw new UsageError("--system is a chat turn's system message; add --chat");
   // `--weights I=PATH` (repeatable) gives agent I of a decoding graph its own checkpoint.
   const agentWeights = new Map<number, string>();
@@ -144,6 +147,7 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
   const lowered = lowerForGenerate(io, input.file, f, pl.registry, input.host);
   if (!lowered) return 1;
   if (lowered.decodingGraph) {
+    if (f.prompts !== undefined) throw new UsageError("--prompts decodes several prompts through one model; a decoding graph takes one prompt");
     return runGenerateGraph(io, f, lowered.decodingGraph, lowered.info, {
       agentWeights, plainWeights: weightsPath, weightsSeed, maxNewTokens, context, sampling, stopIds, dtype, kvDtype, deviceMemory,
     });
@@ -157,22 +161,41 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
   const rt = await import("../../runtime/index.js");
 
   // Tokenizer, end-of-sequence ids and the context default; then the prompt — all before the GPU.
-  let tokenizer: TextTokenizer | undefined, settings: GenerationSettings | undefined, prompt: Int32Array;
+  let tokenizer: TextTokenizer | undefined, settings: GenerationSettings | undefined, prompt: Int32Array | undefined;
+  let batch: { prompts: Int32Array[]; lines: PromptLine[]; shown: string } | undefined;
+  const vocab = program.values[program.outputs[0]!.value]!.width;
   try {
     settings = textDir !== undefined ? rt.readGenerationSettings(textDir, displayPath(textDir, io.cwd)) : undefined;
     if (textDir !== undefined && (f.tokenizer !== undefined || rt.hasTokenizer(textDir))) tokenizer = rt.loadTokenizer(textDir, displayPath(textDir, io.cwd));
     if (f.prompt !== undefined) {
       prompt = rt.promptIds(f.prompt as string, tokenizer, { chat: f.chat === true, system: f.system as string | undefined }, textDir !== undefined ? displayPath(textDir, io.cwd) : `\`${program.entry}\` (no checkpoint directory; --tokenizer DIR names one)`);
+    } else if (f.prompts !== undefined) {
+      batch = readBatch(rt, path.resolve(io.cwd, f.prompts as string), displayPath(path.resolve(io.cwd, f.prompts as string), io.cwd), tokenizer, { chat: f.chat === true, system: f.system as string | undefined });
+      const mla = program.ops.find((o) => o.op === "mla");
+      if (mla && batch.prompts.length > 1) throw new rt.GenerationError(`--prompts: \`${program.entry}\` has MLA attention, which has no batched decode form yet; decode its prompts one at a time (--prompt)`);
     } else if (f["input-ids"] !== undefined) {
       prompt = rt.idInputs(program, f["input-ids"] as string).values.values().next().value as Int32Array;
     } else {
       prompt = rt.readInputs(program, path.resolve(io.cwd, f.input as string)).values.values().next().value as Int32Array;
     }
-    const mismatch = tokenizer ? rt.tokenizerVocabMismatch(tokenizer, program.values[program.outputs[0]!.value]!.width) : undefined;
+    const mismatch = tokenizer ? rt.tokenizerVocabMismatch(tokenizer, vocab) : undefined;
     if (mismatch) throw mismatch;
     rt.resolveSamplingOptions(Object.fromEntries(Object.entries(sampling).filter(([, v]) => v !== undefined)));
-    rt.checkGeneration(prompt, program.values[program.outputs[0]!.value]!.width, { maxNewTokens, context: context ?? settings?.contextLimit, eosIds: settings?.eosTokenIds, stopIds });
+    const checks = { maxNewTokens, context: context ?? settings?.contextLimit, eosIds: settings?.eosTokenIds, stopIds };
+    if (prompt) rt.checkGeneration(prompt, vocab, checks);
+    batch?.prompts.forEach((p, i) => {
+      try {
+        rt.checkGeneration(p, vocab, checks);
+      } catch (e) {
+        if (e instanceof rt.GenerationError) throw new rt.GenerationError(`${batch!.shown}:${batch!.lines[i]!.line}: ${e.message}`);
+        throw e;
+      }
+    });
   } catch (e) {
+    if (e instanceof PromptsFileError) {
+      io.err(`moec generate: ${e.message}`);
+      return 1;
+    }
     if (e instanceof rt.SamplingOptionsError) throw new UsageError(e.message.replace(`sampling option '${e.option}'`, FLAG_OF[e.option] ?? e.option));
     if (e instanceof rt.TextError || e instanceof rt.RunInputError || e instanceof rt.GenerationError) {
       io.err(`moec generate: ${e.message}`);
@@ -196,11 +219,21 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
     progress.start();
     const exec = await rt.createExecutor(gpu, program, weights!, { dtype, ...(deviceMemory !== undefined ? { deviceMemoryBytes: deviceMemory } : {}) });
     progress.finish();
+    if (batch) {
+      try {
+        return await generatePromptsBatch(io, rt, gpu, exec, batch, tokenizer, {
+          ...sampling, maxNewTokens, context: context ?? settings?.contextLimit, eosIds: settings?.eosTokenIds, stopIds, kvDtype: kvDtype as "f32" | "f16",
+        }, f.json === true);
+      } finally {
+        exec.dispose();
+      }
+    }
+    const prompt1 = prompt!;
     const ids: number[] = [];
     let text = "", stop = "length", firstMs = 0;
     const t0 = performance.now();
     try {
-      const steps = rt.generateText(gpu, exec, prompt, tokenizer, {
+      const steps = rt.generateText(gpu, exec, prompt1, tokenizer, {
         ...sampling, maxNewTokens, context: context ?? settings?.contextLimit, eosIds: settings?.eosTokenIds, stopIds, kvDtype: kvDtype as "f32" | "f16",
       });
       for await (const step of steps) {
@@ -222,18 +255,36 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
     }
     const totalMs = performance.now() - t0;
     const decodeTps = ids.length > 1 ? (ids.length - 1) / ((totalMs - firstMs) / 1000) : 0;
-    const prefillTps = prompt.length / (firstMs / 1000);
+    const prefillTps = prompt1.length / (firstMs / 1000);
     if (f.json) {
       io.out(JSON.stringify({
-        tokens: ids, ...(tokenizer ? { text } : {}), stop, prompt_tokens: prompt.length,
+        tokens: ids, ...(tokenizer ? { text } : {}), stop, prompt_tokens: prompt1.length,
         time_to_first_token_ms: round(firstMs), prefill_tokens_per_s: round(prefillTps), decode_tokens_per_s: round(decodeTps),
       }));
     } else {
       (io.write ?? io.out)("\n");
-      io.err(`moec generate: ${ids.length} token${ids.length === 1 ? "" : "s"} (stop: ${stop}); first after ${firstMs.toFixed(0)} ms (prompt of ${prompt.length} at ${prefillTps.toFixed(1)} tokens/s), then ${decodeTps.toFixed(1)} tokens/s`);
+      io.err(`moec generate: ${ids.length} token${ids.length === 1 ? "" : "s"} (stop: ${stop}); first after ${firstMs.toFixed(0)} ms (prompt of ${prompt1.length} at ${prefillTps.toFixed(1)} tokens/s), then ${decodeTps.toFixed(1)} tokens/s`);
     }
     return 0;
   });
 }
 
 const round = (x: number): number => Math.round(x * 100) / 100;
+
+/** The prompts of `--prompts FILE` as ids: text lines through the tokenizer (and chat template), or id lines. */
+function readBatch(rt: typeof import("../../runtime/index.js"), file: string, shown: string, tokenizer: TextTokenizer | undefined, chat: { chat: boolean; system: string | undefined }): { prompts: Int32Array[]; lines: PromptLine[]; shown: string } {
+  const lines = readPromptsFile(file, shown);
+  const prompts = lines.map((l) => {
+    if (!tokenizer) {
+      if (chat.chat) throw new PromptsFileError(`--chat applies the chat template to text prompts, and there is no tokenizer (no tokenizer.json; --tokenizer DIR names one)`);
+      return Int32Array.from(idLine(l, shown));
+    }
+    try {
+      return rt.promptIds(l.text, tokenizer, chat);
+    } catch (e) {
+      if (e instanceof rt.TextError) throw new PromptsFileError(`${shown}:${l.line}: ${e.message}`);
+      throw e;
+    }
+  });
+  return { prompts, lines, shown };
+}

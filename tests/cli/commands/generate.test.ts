@@ -3,7 +3,7 @@
 // hand-derived ones, the greedy continuation equals the float64 reference's (the hand-written
 // example program on the same weights), the streamed text is the tokenizer's decoding of those ids,
 // and every bad request is a named error raised before the GPU is touched.
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -65,6 +65,41 @@ describeGpu("moec generate DIR", () => {
     expect(s.err).toMatch(new RegExp(`^moec generate: ${want.length} tokens? \\(stop: ${r.stop}\\); first after \\d+ ms \\(prompt of 3 at [\\d.]+ tokens/s\\), then [\\d.]+ tokens/s\\n$`, "m"));
   }, 300_000);
 
+  itGpu("--prompts FILE: one batch, each line's greedy continuation the reference's; id lines without a tokenizer", async () => {
+    // "hello world" → [1, 37, 42], "hello" → [1, 37], "world hello" → [1, 42, 37] (hand-derived merges, tests/runtime/text).
+    const file = path.join(root, "prompts.txt");
+    writeFileSync(file, "hello world\nhello\r\nworld hello\n");
+    const j = await moec(["generate", dir, "--prompts", file, "--max-new-tokens", "6", "--json"]);
+    expect(j.code, j.err).toBe(0);
+    const r = JSON.parse(j.out);
+    const prompts = [[1, 37, 42], [1, 37], [1, 42, 37]];
+    expect(r.results.map((x: { line: number }) => x.line)).toEqual([1, 2, 3]);
+    r.results.forEach((x: { tokens: number[]; prompt_tokens: number; stop: string; text: string }, i: number) => {
+      const want = referenceGreedy(prompts[i]!, 6);
+      expect(x.prompt_tokens).toBe(prompts[i]!.length);
+      expect(x.tokens, `line ${i + 1}`).toEqual(want);
+      expect(x.stop).toBe(want.length < 6 ? "eos" : "length");
+      // The continuation's text as it reads after the prompt (a leading ▁ is a space there).
+      const tok = loadTokenizer(dir), opt = { skipSpecialTokens: true };
+      expect(x.text).toBe(tok.decode([...prompts[i]!, ...want], opt).slice(tok.decode(prompts[i]!, opt).length));
+    });
+    const text = await moec(["generate", dir, "--prompts", file, "--max-new-tokens", "6"]);
+    expect(text.code, text.err).toBe(0);
+    expect(text.out).toBe(r.results.map((x: { text: string; stop: string }, i: number) => `--- prompt ${i} (${file}:${i + 1}, stop: ${x.stop})\n${x.text}\n`).join(""));
+    expect(text.err).toMatch(/^moec generate: 3 prompts, \d+ tokens; first step after \d+ ms \(8 prompt tokens at [\d.]+ tokens\/s\), then [\d.]+ tokens\/s over all rows\n$/m);
+
+    // Without a tokenizer a line is ids (commas or spaces): the same continuations as the text lines.
+    const ids = path.join(root, "ids.txt");
+    writeFileSync(ids, "1, 37, 42\n1 37\n");
+    const bare = path.join(root, "ckpt-no-tokenizer");
+    writeHfCheckpoint(bare, mixtral.hf, hf);
+    const k = await moec(["generate", bare, "--prompts", ids, "--max-new-tokens", "6", "--stop", "4,2", "--json"]);
+    expect(k.code, k.err).toBe(0);
+    const rk = JSON.parse(k.out);
+    expect(rk.results.map((x: { tokens: number[] }) => x.tokens)).toEqual([r.results[0].tokens, r.results[1].tokens]);
+    expect(rk.results[0].text).toBeUndefined();
+  }, 300_000);
+
   itGpu("token ids in, ids out without a tokenizer; seeded sampling repeats itself", async () => {
     const model = path.resolve(mixtral.moec.file!);
     const set = Object.entries(mixtral.moec.set!).map(([k, v]) => `${k}=${v}`);
@@ -94,6 +129,32 @@ describe("moec generate: bad requests are named before any GPU work", () => {
     expect(bad.code).toBe(1);
     expect(bad.err).toMatch(/prompt token 1 is 99, outside the vocabulary 0…47/);
     for (const r of [noTok, long, bad]) expect(r.err).not.toMatch(/\n\s+at /);
+  });
+
+  it("--prompts: an empty line, a missing file, a bad id line, a graph, and another prompt flag each named", async () => {
+    const empty = path.join(root, "empty-line.txt");
+    writeFileSync(empty, "hello\n\nworld\n");
+    const e = await moec(["generate", dir, "--prompts", empty]);
+    expect(e.code).toBe(1);
+    expect(e.err).toContain(`${empty}:2: the line is empty; every line is one prompt`);
+    const missing = await moec(["generate", dir, "--prompts", path.join(root, "nope.txt")]);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/cannot read prompts file .*nope\.txt: no such file/);
+    const idsBad = path.join(root, "ids-bad.txt");
+    writeFileSync(idsBad, "1 2 3\n4 five\n");
+    const bad = await moec(["generate", model, ...set, "--random-weights", "--prompts", idsBad]);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toContain(`${idsBad}:2: item 1 is \`five\`, not a token id`);
+    const over = path.join(root, "ids-over.txt");
+    writeFileSync(over, "1 2 3\n4 99\n");
+    const o = await moec(["generate", model, ...set, "--random-weights", "--prompts", over]);
+    expect(o.code).toBe(1);
+    expect(o.err).toContain(`${over}:2: prompt token 1 is 99, outside the vocabulary 0…47`);
+    expect((await moec(["generate", dir, "--prompts", empty, "--prompt", "hi"])).err).toMatch(/--prompt and --prompts exclude each other/);
+    const graph = await moec(["generate", "examples/topologies/chain.moe", "--random-weights", "--prompts", idsBad]);
+    expect(graph.code).toBe(2);
+    expect(graph.err).toMatch(/--prompts decodes several prompts through one model; a decoding graph takes one prompt/);
+    for (const r of [e, missing, bad, o]) expect(r.err).not.toMatch(/\n\s+at /);
   });
 
   it("usage errors (exit 2) name the flag", async () => {
