@@ -99,6 +99,16 @@ export function lmHeadIndex(program: IrProgram, dtype: StorageDtype): number {
   return i;
 }
 
+/** The LM head's op index where a last-position head applies (lmHeadIndex's conditions), else −1. */
+function lastLogitsHead(program: IrProgram, dtype: StorageDtype): number {
+  try {
+    return lmHeadIndex(program, dtype);
+  } catch (e) {
+    if (e instanceof ExecutorInputError) return -1;
+    throw e;
+  }
+}
+
 /** Generation needs a model over one I32 input (the token ids) with one output (the logits). */
 function checkDecodable(program: IrProgram, decode: { context: number; kvDtype?: string }): void {
   if (!Number.isInteger(decode.context) || decode.context < 1) throw new ExecutorInputError(`decode.context must be a positive integer, got ${decode.context}`);
@@ -136,6 +146,9 @@ class GpuExecutor implements Executor {
   private busy = false;
   /** With `lastLogits`: the LM head's op index (its output has one row); else -1. */
   private readonly headIndex: number;
+  /** The head a generation's prefill plan computes for the last position only (a prefill reads
+   *  only that row): headIndex, else the model's LM head where lastLogits could apply, else −1. */
+  private readonly prefillHead: number;
   /** With `decode`: the KV cache and the prefill and decode plans. */
   private generation: Generation | undefined;
   private batch: BatchGeneration | undefined;
@@ -153,6 +166,7 @@ class GpuExecutor implements Executor {
     this.stats = opts.stats ?? false;
     this.updateState = opts.updateState ?? !program.model;
     this.headIndex = opts.lastLogits ? lmHeadIndex(program, this.dtype) : -1;
+    this.prefillHead = this.headIndex >= 0 ? this.headIndex : opts.decode ? lastLogitsHead(program, this.dtype) : -1;
     this.runUniform = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: "run" });
     this.fusions = this.fused ? planFusions(program) : { residual: new Map(), addNorm: new Map(), absorbed: new Set() };
     const activationLimit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize, opts.maxActivationBytes ?? Infinity);
@@ -203,10 +217,11 @@ class GpuExecutor implements Executor {
    *  `generation`: a generation's prefill or decode plan, returned and not installed. */
   private async buildPlan(cap: number, sizing = false, generation?: GenerationBuild): Promise<Plan> {
     const values = new Map<ValueId, GPUBuffer>();
+    const head = generation?.mode === "prefill" ? this.prefillHead : this.headIndex;
     const build = new (sizing ? SizingContext : BuildContext)(this.buildGpu, this.program, this.dtype, cap, this.runUniform, this.weights, values, this.subgroups, { stats: this.stats, updateState: this.updateState }, generation);
     try {
       for (const v of this.program.values) {
-        values.set(v.id, build.storage(this.rows(v.id, cap) * v.width, `value ${v.name}`, v.dtype === "i32" ? 4 : bytesPer(this.dtype)));
+        values.set(v.id, build.storage(this.rows(v.id, cap, head) * v.width, `value ${v.name}`, v.dtype === "i32" ? 4 : bytesPer(this.dtype)));
       }
       // All ops' pipelines compile concurrently; residual adds are absorbed by their neighbours.
       const ops = this.program.ops;
@@ -215,7 +230,7 @@ class GpuExecutor implements Executor {
           const name = opName(this.program, op);
           if (this.fusions.absorbed.has(i)) return absorbed(i, op.op, name);
           const addNorm = this.fusions.addNorm.get(i);
-          if (i === this.headIndex && op.op === "linear") return lowerLastLogits(build, op, i, name);
+          if (i === head && op.op === "linear") return lowerLastLogits(build, op, i, name);
           if (addNorm !== undefined && op.op === "binary") return lowerAddNorm(build, op, ops[addNorm] as Extract<IrOp, { op: "norm" }>, i, name);
           switch (op.op) {
             case "moe":
@@ -245,9 +260,9 @@ class GpuExecutor implements Executor {
     }
   }
 
-  /** Rows a value holds in a run of T tokens: T, or 1 for the logits under `lastLogits`. */
-  private rows(value: ValueId, T: number): number {
-    return this.headIndex >= 0 && this.program.ops[this.headIndex]!.out === value ? 1 : T;
+  /** Rows a value holds in a run of T tokens: T, or 1 for the logits of a last-position head. */
+  private rows(value: ValueId, T: number, head = this.headIndex): number {
+    return head >= 0 && this.program.ops[head]!.out === value ? 1 : T;
   }
 
   private validate(inputs: Map<string, Float32Array | Int32Array>, tokens: number): void {
@@ -695,7 +710,7 @@ class GpuExecutor implements Executor {
     const out = this.program.outputs[0]!.value;
     const vocab = plan.build.width(out);
     // The last position's row (the only one under lastLogits).
-    return { rec, row: { buffer: plan.values.get(out)!, offset: (this.rows(out, P) - 1) * vocab * bytesPer(this.dtype), vocab } };
+    return { rec, row: { buffer: plan.values.get(out)!, offset: (this.rows(out, P, this.prefillHead) - 1) * vocab * bytesPer(this.dtype), vocab } };
   }
 
   /** Records one decode step at position `position`; its logits row [V]. */
