@@ -8,7 +8,7 @@ import { SafetensorsError } from "../safetensors/errors.js";
 import { openSafetensors, type LazySafetensorsFile } from "../safetensors/reader.js";
 import type { BindError } from "./bind-messages.js";
 import { bindWeightsLazy } from "./bind-weights.js";
-import { openCheckpointDir } from "./checkpoint-dir.js";
+import { openCheckpointDir, type CheckpointDir } from "./checkpoint-dir.js";
 import { nameCheckpoint } from "./checkpoint-names.js";
 import { StreamedWeights, type LoadProgress } from "./host-weights.js";
 
@@ -46,6 +46,11 @@ export function loadCheckpointDir(program: IrProgram, dirPath: string, opts: Che
   const { dir } = opened;
   const bad = configProblems(dir.config, dir.label);
   if (bad.length) return { ok: false, errors: bad };
+  return bindCheckpoint(program, dir, opts);
+}
+
+/** An opened checkpoint (a directory, or a GGUF file read as HF names) → streamed canonical weights. */
+export function bindCheckpoint(program: IrProgram, dir: CheckpointDir, opts: CheckpointLoadOptions = {}): CheckpointLoad {
   const named = nameCheckpoint(program, dir, opts.names ?? [], opts.forceNames);
   if (!named.ok) return named;
   let state: LazySafetensorsFile | undefined;
