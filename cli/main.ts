@@ -17,6 +17,7 @@ import { pluginsSpec, runPlugins } from "./commands/plugins.js";
 import { statsSpec, runStats } from "./commands/stats.js";
 import { importSpec, runImport } from "./commands/import.js";
 import { generateSpec, runGenerate } from "./commands/generate.js";
+import { quantizeSpec, runQuantize } from "./commands/quantize.js";
 import { VERSION } from "../compiler/version.js";
 
 interface Command {
@@ -33,6 +34,7 @@ const commands: Command[] = [
   { spec: benchSpec, run: runBench },
   { spec: upcycleSpec, run: runUpcycle },
   { spec: importSpec, run: runImport },
+  { spec: quantizeSpec, run: runQuantize },
   { spec: generateSpec, run: runGenerate },
   { spec: fmtSpec, run: runFmt },
   { spec: lspSpec, run: runLsp },
