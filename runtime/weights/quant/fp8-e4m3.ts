@@ -17,13 +17,15 @@ export function e4m3ToF32(b: number): number {
 
 const TABLE = Float32Array.from({ length: 256 }, (_, b) => e4m3ToF32(b));
 
-/** A [rows, cols] e4m3fn weight times its block scales `scaleInv` [⌈rows/128⌉, ⌈cols/128⌉]. */
-export function dequantizeFp8Blocks(bytes: Uint8Array, rows: number, cols: number, scaleInv: Float32Array, block = FP8_BLOCK): Float32Array {
+/** A [rows, cols] e4m3fn weight times its block scales `scaleInv` [⌈rows/br⌉, ⌈cols/bc⌉]
+ *  (`block` = [br, bc], the config's weight_block_size; DeepSeek-V3's is [128, 128]). */
+export function dequantizeFp8Blocks(bytes: Uint8Array, rows: number, cols: number, scaleInv: Float32Array, block: readonly [number, number] = [FP8_BLOCK, FP8_BLOCK]): Float32Array {
   const out = new Float32Array(rows * cols);
-  const scaleCols = Math.ceil(cols / block);
+  const [br, bc] = block;
+  const scaleCols = Math.ceil(cols / bc);
   for (let r = 0; r < rows; r++) {
-    const srow = Math.floor(r / block) * scaleCols;
-    for (let c = 0; c < cols; c++) out[r * cols + c] = TABLE[bytes[r * cols + c]!]! * scaleInv[srow + Math.floor(c / block)]!;
+    const srow = Math.floor(r / br) * scaleCols;
+    for (let c = 0; c < cols; c++) out[r * cols + c] = TABLE[bytes[r * cols + c]!]! * scaleInv[srow + Math.floor(c / bc)]!;
   }
   return out;
 }

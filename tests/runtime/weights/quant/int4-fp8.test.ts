@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { dequantizeAwq } from "../../../../runtime/weights/quant/awq.js";
 import { dequantizeFp8Blocks, e4m3ToF32 } from "../../../../runtime/weights/quant/fp8-e4m3.js";
 import { dequantizeGptq } from "../../../../runtime/weights/quant/gptq.js";
+import { packAwq, packGptq } from "../../../helpers/quant-packers.js";
 import { rng } from "../../../helpers/random.js";
 
 describe("FP8 E4M3 (e4m3fn)", () => {
@@ -24,24 +25,6 @@ describe("FP8 E4M3 (e4m3fn)", () => {
     expect([v[0], v[127 * 3 + 2], v[128 * 3], v[129 * 3 + 2]]).toEqual([0.5, 0.5, 3, 6]);
   });
 });
-
-/** AutoGPTQ's pack: qweight[row, n] |= q[8·row + j, n] << 4j; qzeros[g, col] |= (z[g, 8·col + j] − 1) << 4j. */
-function packGptq(q: number[][] /* [in][out] */, z: number[][] /* [groups][out] */): { qweight: Int32Array; qzeros: Int32Array } {
-  const K = q.length, N = q[0]!.length, G = z.length;
-  const qweight = new Int32Array((K / 8) * N), qzeros = new Int32Array(G * (N / 8));
-  for (let row = 0; row < K / 8; row++) for (let n = 0; n < N; n++) for (let j = 0; j < 8; j++) qweight[row * N + n]! |= q[8 * row + j]![n]! << (4 * j);
-  for (let g = 0; g < G; g++) for (let col = 0; col < N / 8; col++) for (let j = 0; j < 8; j++) qzeros[g * (N / 8) + col]! |= (z[g]![8 * col + j]! - 1) << (4 * j);
-  return { qweight, qzeros };
-}
-
-/** AutoAWQ's pack: for output word col, nibble i holds column 8·col + [0,2,4,6,1,3,5,7][i]. */
-function packAwq(v: number[][] /* [rows][out] */): Int32Array {
-  const order = [0, 2, 4, 6, 1, 3, 5, 7];
-  const R = v.length, N = v[0]!.length;
-  const out = new Int32Array(R * (N / 8));
-  for (let r = 0; r < R; r++) for (let col = 0; col < N / 8; col++) for (let i = 0; i < 8; i++) out[r * (N / 8) + col]! |= v[r]![8 * col + order[i]!]! << (4 * i);
-  return out;
-}
 
 describe("GPTQ int4", () => {
   it("reads input k from nibble k%8 of qweight[k/8, n] and adds 1 to the stored zero", () => {
