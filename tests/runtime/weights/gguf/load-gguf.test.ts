@@ -18,6 +18,7 @@ import { openGguf } from "../../../../runtime/weights/gguf/gguf-file.js";
 import { loadGgufFile } from "../../../../runtime/weights/gguf/load-gguf.js";
 import { quantizeCheckpointDir, type QuantTarget } from "../../../../runtime/weights/gguf/quantize-checkpoint.js";
 import { decodeQ4_0, encodeQ4_0 } from "../../../../runtime/weights/quant/q4_0.js";
+import { decodeQ4K, encodeQ4K } from "../../../../runtime/weights/quant/q4_k.js";
 import { decodeQ8_0, encodeQ8_0 } from "../../../../runtime/weights/quant/q8_0.js";
 import { hfWeights, writeHfCheckpoint, type HfWeights } from "../../../helpers/hf-layout.js";
 import { canonicalFromHf } from "../../../helpers/hf-to-moec.js";
@@ -28,14 +29,16 @@ const root = mkdtempSync(path.join(tmpdir(), "moec-load-gguf-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 /** What `moec quantize` promises per tensor, applied to the HF values directly: vectors and
- *  router gates exact, matrices with rows of whole 32-blocks through the block codec, others f16. */
-function quantizedAsPromised(w: HfWeights, to: "q8_0" | "q4_0"): HfWeights {
+ *  router gates exact, matrices with rows of whole blocks (32, Q4_K 256) through the block codec, others f16. */
+function quantizedAsPromised(w: HfWeights, to: QuantTarget): HfWeights {
+  const block = to === "q4_k" ? 256 : 32;
+  const codec = (x: Float32Array) => (to === "q8_0" ? decodeQ8_0(encodeQ8_0(x), x.length) : to === "q4_0" ? decodeQ4_0(encodeQ4_0(x), x.length) : decodeQ4K(encodeQ4K(x), x.length));
   const out: HfWeights = new Map();
   for (const [name, t] of w) {
     let data = t.data;
     const router = /\.gate\.weight$|shared_expert_gate\.weight$/.test(name);
     if (t.shape.length >= 2 && !router) {
-      if (t.shape[t.shape.length - 1]! % 32 === 0) data = to === "q8_0" ? decodeQ8_0(encodeQ8_0(t.data), t.data.length) : decodeQ4_0(encodeQ4_0(t.data), t.data.length);
+      if (t.shape[t.shape.length - 1]! % block === 0) data = codec(t.data);
       else data = t.data.map((x) => f16BitsToF32(f32ToF16Bits(x)));
     }
     out.set(name, { shape: t.shape, data });
@@ -50,16 +53,18 @@ async function importProgram(dir: string) {
   return { c, family: imported.family };
 }
 
-const CASES: [string, QuantTarget][] = [["mixtral", "q8_0"], ["qwen2_moe", "q8_0"], ["olmoe", "q4_0"], ["llama", "q8_0"]];
+// Q4_K's super-blocks are 256 values: its case widens the Llama to hidden_size 256.
+const CASES: [string, QuantTarget, Record<string, number>?][] = [["mixtral", "q8_0"], ["qwen2_moe", "q8_0"], ["olmoe", "q4_0"], ["llama", "q8_0"], ["llama", "q4_k", { hidden_size: 256 }]];
 
 describe("a quantized GGUF loads through the family map and gives the reference logits of its dequantized weights", () => {
-  CASES.forEach(([modelType, to], i) => {
+  CASES.forEach(([modelType, to, sizes], i) => {
     it(`${modelType} → ${to}`, async () => {
-      const f: Family = FAMILIES.find((x) => x.hf.model_type === modelType)!;
-      const dir = path.join(root, modelType);
+      const base: Family = FAMILIES.find((x) => x.hf.model_type === modelType)!;
+      const f: Family = { ...base, hf: { ...base.hf, ...sizes } };
+      const dir = path.join(root, `${modelType}-${to}`);
       const w = hfWeights(f.hf, 500 + i);
       writeHfCheckpoint(dir, f.hf, w);
-      const out = path.join(root, `${modelType}.gguf`);
+      const out = path.join(root, `${modelType}-${to}.gguf`);
       const q = quantizeCheckpointDir(dir, out, to);
       if (!q.ok) throw new Error(q.errors.map((e) => e.message).join("\n"));
       expect(q.tensors.some((t) => t.type === to.toUpperCase())).toBe(true);
@@ -70,15 +75,16 @@ describe("a quantized GGUF loads through the family map and gives the reference 
       if (!loaded.ok) throw new Error(loaded.errors.map((e) => e.message).join("\n"));
       expect(loaded.unused).toEqual([]);
       const got = interpretReference(c.program!, loaded.weights, new Map([["tokens", ids]]), T).get("logits")!;
-      const want = interpretReference(c.program!, canonicalFromHf(c.program!, c.info!.instance, f.map, quantizedAsPromised(w, to as "q8_0" | "q4_0")), new Map([["tokens", ids]]), T).get("logits")!;
+      const want = interpretReference(c.program!, canonicalFromHf(c.program!, c.info!.instance, f.map, quantizedAsPromised(w, to)), new Map([["tokens", ids]]), T).get("logits")!;
       expect(got.length).toBe(T * V);
       expect(compare(got, want).maxAbs).toBeLessThan(1e-9);
       // …and the quantization error against the f32 checkpoint is visible but small.
       const exact = interpretReference(c.program!, canonicalFromHf(c.program!, c.info!.instance, f.map, w), new Map([["tokens", ids]]), T).get("logits")!;
       const err = compare(got, exact).maxAbs, scale = Math.max(...Array.from(exact, Math.abs));
       expect(err).toBeGreaterThan(0);
-      // Measured: q8_0 1.1–1.6% of the largest logit on these tiny random models, q4_0 24%.
-      expect(err / scale).toBeLessThan(to === "q8_0" ? 0.03 : 0.4);
+      // Measured: q8_0 1.1–1.6% of the largest logit on these tiny random models, q4_0 24%,
+      // q4_k 37% (the D = 256 Llama; per value Q4_K's RMS error is 0.080 of a unit normal's, Q4_0's 0.086).
+      expect(err / scale).toBeLessThan(to === "q8_0" ? 0.03 : 0.5);
     });
   });
 });
@@ -112,7 +118,7 @@ describe("llama.cpp's q/k rotary permutation", () => {
   });
 
   it("an expert-stacked GGUF tensor is ne = [cols, rows, experts] and each expert reads its own blocks", async () => {
-    const file = await openGguf(path.join(root, "mixtral.gguf"));
+    const file = await openGguf(path.join(root, "mixtral-q8_0.gguf"));
     const t = file.tensors.get("blk.1.ffn_up_exps.weight")!;
     expect(t.shape).toEqual([4, 16, 32]); // 4 experts of w3 [I = 16, D = 32]
     const w = hfWeights(FAMILIES.find((x) => x.hf.model_type === "mixtral")!.hf, 500);
