@@ -113,39 +113,44 @@ export async function openGguf(path: string, label = path): Promise<GgufFile> {
   }
   const dataStart = Number(parsed.tensorDataOffset);
   const tensors = new Map<string, GgufTensor>();
-  const problems: string[] = [];
+  const problems: { tensor: string; message: string }[] = [];
   for (const info of parsed.tensorInfos) {
     const where = `${label}: tensor ${info.name}`;
+    const problem = (message: string) => problems.push({ tensor: info.name, message });
     if (tensors.has(info.name)) {
-      problems.push(`${where} is listed twice.`);
+      problem(`${where} is listed twice.`);
       continue;
     }
     const type = ggmlType(info.dtype);
     if (!type) {
-      problems.push(`${where} has ggml type ${ggmlTypeName(info.dtype)}, which moec cannot decode (it reads ${SUPPORTED_GGML_TYPES.join(", ")}).`);
+      problem(`${where} has ggml type ${ggmlTypeName(info.dtype)}, which moec cannot decode (it reads ${SUPPORTED_GGML_TYPES.join(", ")}).`);
       continue;
     }
     if (info.n_dims < 1 || info.n_dims > 4) {
-      problems.push(`${where} has ${info.n_dims} dimensions; ggml tensors have 1 to 4.`);
+      problem(`${where} has ${info.n_dims} dimensions; ggml tensors have 1 to 4.`);
       continue;
     }
     const ne = info.shape.slice(0, info.n_dims);
     if (ne.some((d) => d < 1n)) {
-      problems.push(`${where} has an empty dimension (ne = [${ne.join(", ")}]).`);
+      problem(`${where} has an empty dimension (ne = [${ne.join(", ")}]).`);
       continue;
     }
     const count = ne.reduce((a, d) => a * d, 1n);
     if (ne[0]! % BigInt(type.blockSize) !== 0n) {
-      problems.push(`${where} has rows of ${ne[0]} values (ne[0]), not whole ${type.name} blocks of ${type.blockSize}.`);
+      problem(`${where} has rows of ${ne[0]} values (ne[0]), not whole ${type.name} blocks of ${type.blockSize}.`);
       continue;
     }
     const bytes = (count / BigInt(type.blockSize)) * BigInt(type.blockBytes);
     const offset = BigInt(dataStart) + info.offset;
-    if (info.offset % BigInt(alignment) !== 0n) problems.push(`${where} starts at data offset ${info.offset}, not a multiple of the alignment ${alignment}.`);
-    else if (offset + bytes > BigInt(size)) problems.push(`${where} (${type.name}, ne = [${ne.join(", ")}]) needs bytes ${offset}…${offset + bytes}, past the end of the file at ${size} (truncated?).`);
+    if (info.offset % BigInt(alignment) !== 0n) problem(`${where} starts at data offset ${info.offset}, not a multiple of the alignment ${alignment}.`);
+    else if (offset + bytes > BigInt(size)) problem(`${where} (${type.name}, ne = [${ne.join(", ")}]) needs bytes ${offset}…${offset + bytes}, past the end of the file at ${size} (truncated?).`);
     else tensors.set(info.name, { name: info.name, type, shape: ne.map(Number).reverse(), offset: Number(offset), byteLength: Number(bytes) });
   }
-  if (problems.length) throw new GgufError(label, problems.length === 1 ? problems[0]! : `${problems[0]!} (and ${problems.length - 1} more problem${problems.length > 2 ? "s" : ""})`, parsed.tensorInfos.find((t) => problems[0]!.includes(`tensor ${t.name} `))?.name);
+  if (problems.length) {
+    const [first, ...rest] = problems;
+    const more = rest.length ? ` (and ${rest.length} more: ${rest.slice(0, 3).map((p) => p.tensor).join(", ")}${rest.length > 3 ? ", …" : ""})` : "";
+    throw new GgufError(label, first!.message + more, first!.tensor);
+  }
 
   const arch = metadata["general.architecture"];
   const readBytes = (t: GgufTensor, first = 0, count = t.shape.reduce((a, d) => a * d, 1)) => {

@@ -25,13 +25,13 @@ export function isGgufPath(path: string): boolean {
 /** The attention head count a permuted q or k projection was split by, from the file's metadata. */
 function ropeHeads(file: GgufFile, t: GgufTensor, which: "q" | "k"): number {
   const arch = file.architecture!;
-  const q = file.metadata[`${arch}.attention.head_count`];
-  const kv = file.metadata[`${arch}.attention.head_count_kv`] ?? q;
-  const field = which === "q" || file.metadata[`${arch}.attention.head_count_kv`] === undefined ? `${arch}.attention.head_count` : `${arch}.attention.head_count_kv`;
-  const heads = Number(which === "q" ? q : kv);
-  const rows = t.shape[0]!;
-  if (!Number.isInteger(heads) || heads < 1) throw new GgufError(file.label, `${file.label}: tensor ${t.name} is stored in llama.cpp's permuted rotary order, which needs ${field} (a positive integer); found ${q === undefined ? "nothing" : String(which === "q" ? q : kv)}.`, t.name);
-  if (rows % (2 * heads) !== 0) throw new GgufError(file.label, `${file.label}: tensor ${t.name} has ${rows} rows, which ${field} = ${heads} heads cannot split into heads of whole rotary pairs.`, t.name);
+  const kvField = `${arch}.attention.head_count_kv`;
+  // k is split by the kv heads; a file without head_count_kv has as many as query heads.
+  const field = which === "k" && file.metadata[kvField] !== undefined ? kvField : `${arch}.attention.head_count`;
+  const raw = file.metadata[field];
+  const heads = Number(raw);
+  if (!Number.isInteger(heads) || heads < 1) throw new GgufError(file.label, `${file.label}: tensor ${t.name} is stored in llama.cpp's permuted rotary order, which needs ${field} (a positive integer); found ${raw === undefined ? "nothing" : String(raw)}.`, t.name);
+  if (t.shape[0]! % (2 * heads) !== 0) throw new GgufError(file.label, `${file.label}: tensor ${t.name} has ${t.shape[0]} rows, which ${field} = ${heads} heads cannot split into heads of whole rotary pairs.`, t.name);
   return heads;
 }
 

@@ -15,7 +15,9 @@ import { importHfConfig } from "../../../../compiler/hf/import/import-config.js"
 import { interpretReference } from "../../../../runtime/reference/interpret.js";
 import { f16BitsToF32, f32ToF16Bits } from "../../../../runtime/safetensors/dtype.js";
 import { openGguf } from "../../../../runtime/weights/gguf/gguf-file.js";
-import { loadGgufFile } from "../../../../runtime/weights/gguf/load-gguf.js";
+import { GgufError } from "../../../../runtime/weights/gguf/gguf-error.js";
+import { writeGguf, type GgufValue } from "../../../../runtime/weights/gguf/gguf-writer.js";
+import { ggufAsCheckpoint, loadGgufFile } from "../../../../runtime/weights/gguf/load-gguf.js";
 import { quantizeCheckpointDir, type QuantTarget } from "../../../../runtime/weights/gguf/quantize-checkpoint.js";
 import { decodeQ4_0, encodeQ4_0 } from "../../../../runtime/weights/quant/q4_0.js";
 import { decodeQ4K, encodeQ4K } from "../../../../runtime/weights/quant/q4_k.js";
@@ -125,5 +127,26 @@ describe("llama.cpp's q/k rotary permutation", () => {
     const e2 = w.get("model.layers.1.block_sparse_moe.experts.2.w3.weight")!.data;
     const got = file.readF32(t, 2 * 16 * 32, 16 * 32);
     expect(Array.from(got)).toEqual(Array.from(decodeQ8_0(encodeQ8_0(e2), e2.length)));
+  });
+});
+
+describe("GGUF files moec cannot read as a checkpoint name why", () => {
+  const write = (name: string, meta: [string, GgufValue][], tensors: { name: string; shape: number[] }[]) => {
+    const p = path.join(root, name);
+    writeGguf(p, new Map(meta), tensors.map((t) => ({ ...t, type: 0, encode: () => new Uint8Array(4 * t.shape.reduce((a, d) => a * d, 1)) })));
+    return p;
+  };
+  const errorOf = async (p: string) => (await openGguf(p).then(ggufAsCheckpoint).then(() => undefined, (e: unknown) => e)) as Error;
+  it("an architecture without a layout, or none at all", async () => {
+    expect((await errorOf(write("ds.gguf", [["general.architecture", { type: "string", value: "deepseek2" }]], []))).message).toMatch(/general\.architecture is "deepseek2" \(DeepSeek's MLA tensors .*\); moec reads GGUF files of architectures llama, qwen2/);
+    expect((await errorOf(write("none.gguf", [], []))).message).toMatch(/no general\.architecture in its metadata/);
+  });
+  it("a permuted q projection without the head count it was permuted by, or one it cannot split", async () => {
+    const q = [{ name: "blk.0.attn_q.weight", shape: [12, 32] }];
+    const e1 = await errorOf(write("noheads.gguf", [["general.architecture", { type: "string", value: "llama" }]], q));
+    expect(e1).toBeInstanceOf(GgufError);
+    expect(e1.message).toMatch(/tensor blk\.0\.attn_q\.weight is stored in llama\.cpp's permuted rotary order, which needs llama\.attention\.head_count \(a positive integer\); found nothing/);
+    const e2 = await errorOf(write("oddheads.gguf", [["general.architecture", { type: "string", value: "llama" }], ["llama.attention.head_count", { type: "u32", value: 4 }]], q));
+    expect(e2.message).toMatch(/has 12 rows, which llama\.attention\.head_count = 4 heads cannot split into heads of whole rotary pairs/);
   });
 });
