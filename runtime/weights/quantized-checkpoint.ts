@@ -46,7 +46,7 @@ function fail(message: string, tensor = ""): View {
 
 function int4(dir: CheckpointDir, cfg: Record<string, unknown>, method: "gptq" | "awq", where: string): View {
   const bits = cfg["bits"] ?? cfg["w_bit"];
-  if (bits !== 4) return fail(`${where}.bits is ${JSON.stringify(bits)}; moec reads 4-bit ${method} weights only.`);
+  if (bits !== 4) return fail(`${where}.bits is ${bits === undefined ? "absent" : JSON.stringify(bits)}; moec reads 4-bit ${method} weights only.`);
   const gsRaw = cfg["group_size"] ?? cfg["q_group_size"];
   if (typeof gsRaw !== "number" || !Number.isInteger(gsRaw) || (gsRaw < 1 && gsRaw !== -1)) return fail(`${where}.group_size must be a positive integer (or −1 for one group); found ${JSON.stringify(gsRaw)}.`);
   let zeroOffset = 1;
