@@ -7,9 +7,8 @@
 // are not whole blocks falls back to F16 (as llama.cpp falls back) and is reported.
 // Tensors are read, converted and encoded one at a time while the file is written.
 
-import { decodeFloats, isFloatDtype } from "../../safetensors/dtype.js";
+import { decodeFloats, encodeFloats, isFloatDtype } from "../../safetensors/dtype.js";
 import type { LazySafetensorsTensor } from "../../safetensors/reader.js";
-import { encodeFloats } from "../../safetensors/dtype.js";
 import type { BindError } from "../bind-messages.js";
 import { openCheckpointDir } from "../checkpoint-dir.js";
 import { GGML_F16, GGML_F32, GGML_Q4_0, GGML_Q4_K, GGML_Q8_0, ggmlBytes, ggmlType } from "../quant/ggml-types.js";
