@@ -18,6 +18,7 @@ import { statsSpec, runStats } from "./commands/stats.js";
 import { importSpec, runImport } from "./commands/import.js";
 import { generateSpec, runGenerate } from "./commands/generate.js";
 import { exportSpec, runExport } from "./commands/export.js";
+import { quantizeSpec, runQuantize } from "./commands/quantize.js";
 import { VERSION } from "../compiler/version.js";
 
 interface Command {
@@ -35,6 +36,7 @@ const commands: Command[] = [
   { spec: upcycleSpec, run: runUpcycle },
   { spec: importSpec, run: runImport },
   { spec: exportSpec, run: runExport },
+  { spec: quantizeSpec, run: runQuantize },
   { spec: generateSpec, run: runGenerate },
   { spec: fmtSpec, run: runFmt },
   { spec: lspSpec, run: runLsp },

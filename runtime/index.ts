@@ -14,6 +14,9 @@
 //
 //   const c = compile({ file: "mixtral.moe" });
 //   const m = await rt.load(c.program!, { weights: "ckpt/", checkpointNames: hfCheckpointNames(c) });
+//
+// A `.gguf` file (llama.cpp's container, docs/quantization.md) is read the same way, through the
+// same name maps: each tensor is dequantized to f32 on the host as it is uploaded.
 import type { CheckpointNames } from "../compiler/ir/checkpoint-names.js";
 import type { IrProgram } from "../compiler/ir/ir.js";
 import type { GpuContext, AcquireGpuOptions } from "./gpu/device.js";
@@ -24,6 +27,7 @@ import type { RouterStats } from "./stats/router-stats.js";
 import { loadWeights } from "./weights/load-weights.js";
 import { isCheckpointDir } from "./weights/checkpoint-dir.js";
 import { loadCheckpointDir } from "./weights/load-checkpoint.js";
+import { isGgufPath, loadGgufFile } from "./weights/gguf/load-gguf.js";
 import type { HostWeights, LoadProgress } from "./weights/host-weights.js";
 import { randomWeights } from "./weights/random-weights.js";
 import { hasTokenizer, loadTokenizer } from "./text/load-tokenizer.js";
@@ -40,7 +44,8 @@ export class WeightsError extends Error {
 }
 
 export interface LoadOptions {
-  /** A safetensors checkpoint in any form of LANGUAGE.md §7, or a checkpoint directory (§13.3)… */
+  /** A safetensors checkpoint in any form of LANGUAGE.md §7, a checkpoint directory (§13.3) or a
+   *  `.gguf` file (read by `load` and resolveWeightsAsync only: its parser is asynchronous)… */
   weights?: string;
   /** …whose names may be a Hugging Face map's (`hfCheckpointNames` of "moec"): the convention
    *  most of the directory's names follow is used, moec's own included. */
@@ -138,6 +143,17 @@ export function resolveWeightsDetailed(program: IrProgram, opts: LoadOptions): R
   return { weights: resolveEager(program, opts) };
 }
 
+/** resolveWeightsDetailed, also for a `.gguf` file (whose container parser is asynchronous). */
+export async function resolveWeightsAsync(program: IrProgram, opts: LoadOptions): Promise<ResolvedWeights> {
+  if (opts.weights !== undefined && isGgufPath(opts.weights) && !isCheckpointDir(opts.weights)) {
+    const names = opts.checkpointNames === undefined ? [] : "tensors" in opts.checkpointNames ? [opts.checkpointNames as CheckpointNames] : (opts.checkpointNames as readonly CheckpointNames[]);
+    const r = await loadGgufFile(program, opts.weights, { names, forceNames: opts.forceCheckpointNames, state: opts.state, onProgress: opts.onProgress });
+    if (!r.ok) throw new WeightsError(r.errors);
+    return { weights: r.weights, checkpoint: { convention: `gguf (${r.convention})`, unused: r.unused } };
+  }
+  return resolveWeightsDetailed(program, opts);
+}
+
 function resolveEager(program: IrProgram, opts: LoadOptions): Map<string, Float32Array> {
   if (opts.canonical) return opts.canonical;
   if (opts.weights !== undefined) {
@@ -154,7 +170,7 @@ export async function createRuntime(opts: AcquireGpuOptions = {}): Promise<Runti
   return {
     gpu,
     async load(program, lopts) {
-      const { weights, checkpoint } = resolveWeightsDetailed(program, lopts);
+      const { weights, checkpoint } = await resolveWeightsAsync(program, lopts);
       const exec: Executor = await createExecutor(gpu, program, weights, {
         deviceMemoryBytes: lopts.deviceMemoryBytes,
         dtype: lopts.dtype,
@@ -244,6 +260,10 @@ export type { Executor, ExecutorOptions, RunInfo, RoutingResult } from "./execut
 export { interpretReference } from "./reference/interpret.js";
 export * from "./safetensors/index.js";
 export * from "./weights/index.js";
+export { GgufError } from "./weights/gguf/gguf-error.js";
+export { openGguf, type GgufFile, type GgufTensor } from "./weights/gguf/gguf-file.js";
+export { isGgufPath, loadGgufFile } from "./weights/gguf/load-gguf.js";
+export { quantizeCheckpointDir, QUANT_TARGETS, type QuantTarget, type QuantizeResult } from "./weights/gguf/quantize-checkpoint.js";
 export { idInputs, readInputs, randomInputs, writeOutputs, RunInputError } from "./run-io.js";
 export { statsFile, formatStatsJson, referenceStats } from "./stats/router-stats.js";
 export type { RouterStats, StatsFile } from "./stats/router-stats.js";

@@ -156,7 +156,7 @@ export async function runExport(argv: string[], io: CliIO): Promise<number> {
   else {
     const names = isCheckpointDir(weightsPath) ? checkpointNamesFor(io, "export", program, info, weightsPath, undefined) : [];
     if (names === undefined) return 1;
-    weights = loadCheckpointWeights(io, "export", rt, program, { weights: weightsPath, checkpointNames: names }, displayPath(weightsPath, io.cwd), false);
+    weights = await loadCheckpointWeights(io, "export", rt, program, { weights: weightsPath, checkpointNames: names }, displayPath(weightsPath, io.cwd), false);
     if (!weights) return 1;
   }
   const dtype = dtypeFlag ?? (weightsPath !== undefined ? sourceDtype(weightsPath) : undefined) ?? "F32";

@@ -89,7 +89,7 @@ export async function runGenerateGraph(io: CliIO, f: Record<string, unknown>, gr
       const agentInfo = { ...info, kind: "model", name: a.model, instance: child } as EntryInfo;
       const names = isCheckpointDir(p) ? checkpointNamesFor(io, "generate", a.program, agentInfo, p, undefined) : [];
       if (names === undefined) return 1;
-      const w = loadCheckpointWeights(io, "generate", rt, a.program, { weights: p, checkpointNames: names }, `${displayPath(p, io.cwd)} (agent ${a.index})`, false);
+      const w = await loadCheckpointWeights(io, "generate", rt, a.program, { weights: p, checkpointNames: names }, `${displayPath(p, io.cwd)} (agent ${a.index})`, false);
       if (!w) return 1;
       weights.push(w);
     } else if (o.plainWeights !== undefined) {

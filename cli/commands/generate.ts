@@ -19,6 +19,7 @@ import { printDiagnostics } from "./print-diagnostics.js";
 import { CheckpointInputError, programInput, type ProgramInput } from "../checkpoint-input.js";
 import { cliPlugins } from "../../compiler/plugins/cli-plugins.js";
 import { isCheckpointDir } from "../../runtime/weights/checkpoint-dir.js";
+import { isGgufPath } from "../../runtime/weights/gguf/load-gguf.js";
 import type { HostWeights } from "../../runtime/weights/host-weights.js";
 import type { TextTokenizer } from "../../runtime/text/tokenizer.js";
 import type { GenerationSettings } from "../../runtime/text/generation-config.js";
@@ -29,8 +30,8 @@ export const generateSpec: CommandSpec = {
   usage: "moec generate MODEL|GRAPH|DIR [--weights CKPT | --weights I=CKPT … | --random-weights] (--prompt TEXT [--chat [--system TEXT]] | --input-ids 1,2,3 | --input FILE | --prompts FILE) [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P] [--min-p M] [--repetition-penalty R] [--seed S] [--stop ID,…] [--context C] [--json]",
   positionals: { name: "a .moe model or decoding graph (LANGUAGE.md §11.2), or a Hugging Face checkpoint directory or config.json (imported on the fly)", min: 1, max: 1 },
   flags: [
-    { name: "weights", type: "string", repeatable: true, value: "FILE|DIR|I=FILE|I=DIR", help: "the checkpoint (default: the model directory itself, when it holds model.safetensors or an index); for a decoding graph, one safetensors file with agent i's tensors named `i.…`, or `I=PATH` (repeatable) for agent I's own checkpoint under its own names" },
-    { name: "weights-as", type: "string", value: "hf[:FAMILY]", help: "read the checkpoint directory under Hugging Face names of FAMILY (as moec run)" },
+    { name: "weights", type: "string", repeatable: true, value: "FILE|DIR|I=FILE|I=DIR", help: "the checkpoint: a safetensors file, a directory or a .gguf file (default: the model directory itself, when it holds model.safetensors or an index); for a decoding graph, one safetensors file with agent i's tensors named `i.…`, or `I=PATH` (repeatable) for agent I's own checkpoint under its own names" },
+    { name: "weights-as", type: "string", value: "hf[:FAMILY]", help: "read the checkpoint directory or .gguf file under Hugging Face names of FAMILY (as moec run)" },
     { name: "random-weights", type: "boolean", help: "generate with seeded random weights (see --weights-seed)" },
     { name: "weights-seed", type: "string", value: "N", help: "seed of --random-weights (default 1)" },
     { name: "tokenizer", type: "string", value: "DIR", help: "a directory with tokenizer.json (and tokenizer_config.json, generation_config.json); default: the checkpoint directory" },
@@ -137,7 +138,9 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
   }
   const weightsPath = f.weights !== undefined ? path.resolve(io.cwd, f.weights as string) : undefined;
   const weightsDir = weightsPath !== undefined && isCheckpointDir(weightsPath);
-  if (weightsAs && !weightsDir) throw new UsageError("--weights-as reads a checkpoint directory; give one with --weights DIR");
+  // A GGUF file's tensors are read under Hugging Face names, so it takes the same name maps.
+  const namedWeights = weightsDir || (weightsPath !== undefined && isGgufPath(weightsPath));
+  if (weightsAs && !namedWeights) throw new UsageError("--weights-as reads a checkpoint directory or a .gguf file; give one with --weights DIR|FILE.gguf");
   // Text and generation settings: --tokenizer, else the checkpoint directory, else the model directory.
   const textDir = f.tokenizer !== undefined ? path.resolve(io.cwd, f.tokenizer as string) : weightsDir ? weightsPath : modelDir;
 
@@ -209,9 +212,9 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
   if (weightsPath === undefined) {
     weights = rt.randomWeights(program, weightsSeed);
   } else {
-    const names = weightsDir ? checkpointNamesFor(io, "generate", program, info, weightsPath, weightsAs) : [];
+    const names = namedWeights ? checkpointNamesFor(io, "generate", program, info, weightsPath, weightsAs) : [];
     if (names === undefined) return 1;
-    weights = loadCheckpointWeights(io, "generate", rt, program, { weights: weightsPath, checkpointNames: names, forceCheckpointNames: weightsAs !== undefined, onProgress: progress.update }, displayPath(weightsPath, io.cwd), false);
+    weights = await loadCheckpointWeights(io, "generate", rt, program, { weights: weightsPath, checkpointNames: names, forceCheckpointNames: weightsAs !== undefined, onProgress: progress.update }, displayPath(weightsPath, io.cwd), false);
     if (!weights) return 1;
   }
 

@@ -77,5 +77,5 @@ export async function withGpu(io: CliIO, command: string, opts: { adapter?: stri
 
 const RUNTIME_ERRORS = new Set([
   "ActivationTooLargeError", "DeviceMemoryError", "ExecutorInputError", "KernelCompileError", "PluginWgslError", "RouterPlanError",
-  "RunInputError", "TokenChunkError", "UnsupportedStageError", "WeightError", "WeightsError",
+  "RunInputError", "GgufError", "TokenChunkError", "UnsupportedStageError", "WeightError", "WeightsError",
 ]);

@@ -1,7 +1,8 @@
 // `moec info FILE`: total and active parameters, FLOPs per token and every weight (§9, §7), with
 // the model report (breakdown, attention FLOPs, KV cache, weight memory); `--compare` puts
 // several entries side by side; `--weights-as hf` lists Hugging Face checkpoint names. FILE may
-// be a checkpoint directory or config.json, imported on the fly (its family then names the weights).
+// be a checkpoint directory or config.json, imported on the fly (its family then names the weights);
+// a .gguf file gets its tensors' formats and memory (gguf-info.ts).
 import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { UsageError, parseArgs, parseSets } from "../args.js";
@@ -23,11 +24,14 @@ import type { HfMap } from "../../compiler/hf/map.js";
 import { HfMapError, detectFamily, hfMap, resolveFamily } from "../../compiler/hf/map.js";
 import { HF_FAMILIES } from "../../compiler/hf/families.js";
 import { commandProgramInput } from "../checkpoint-input.js";
+import { isGgufPath } from "../../runtime/weights/gguf/load-gguf.js";
+import { isCheckpointDir } from "../../runtime/weights/checkpoint-dir.js";
+import { runGgufInfo } from "./gguf-info.js";
 
 export const infoSpec: CommandSpec = {
   name: "info",
   summary: "parameters, FLOPs, KV cache, memory and weights of a layer, model or graph",
-  usage: "moec info FILE|DIR|CONFIG [--entry NAME] [--set NAME=VALUE ...] [--context N] [--kv-dtype T] [--json] [--weights] [--weights-as hf[:FAMILY]]\n       moec info --compare A.moe[:ENTRY] B.moe[:ENTRY] ... [--context N] [--kv-dtype T] [--json]",
+  usage: "moec info FILE|DIR|CONFIG|FILE.gguf [--entry NAME] [--set NAME=VALUE ...] [--context N] [--kv-dtype T] [--json] [--weights] [--weights-as hf[:FAMILY]]\n       moec info --compare A.moe[:ENTRY] B.moe[:ENTRY] ... [--context N] [--kv-dtype T] [--json]",
   positionals: { name: "a .moe file (or checkpoint directory / config.json)", min: 0, max: 1 },
   flags: [
     { name: "entry", type: "string", value: "NAME", help: "the layer/model/graph (optional when the file has exactly one entry point)" },
@@ -47,6 +51,7 @@ export const infoSpec: CommandSpec = {
     "FLOPs per token count the weights' matrix products; attention's score and value products are reported",
     "separately, for one token attending to --context positions: 2·H·d_qk·N and 2·H·d_v·N per layer.",
     "KV cache per token and layer: 2·kv_heads·head_dim elements (MLA: kv_rank + rope_dim).",
+    "A .gguf file lists its tensors with their block format and the memory each needs stored and dequantized.",
   ].join("\n"),
 };
 
@@ -80,6 +85,11 @@ export async function runInfo(argv: string[], io: CliIO): Promise<number> {
     return runCompare(compare, opts, io, json, registry);
   }
   if (args.positionals.length === 0) throw new UsageError("`moec info` needs a .moe file");
+  const ggufFile = path.resolve(io.cwd, args.positionals[0]!);
+  if (isGgufPath(ggufFile) && !isCheckpointDir(ggufFile)) {
+    if (args.flags.set || args.flags.entry || args.flags["weights-as"]) throw new UsageError("a .gguf file is a checkpoint, not a program: --entry, --set and --weights-as do not apply");
+    return runGgufInfo(ggufFile, io, { json, allWeights: Boolean(args.flags.weights) });
+  }
   const input = await commandProgramInput("info", args.positionals, io);
   if (!input) return 1;
   const set = parseSets(args.flags.set as string[] | undefined);

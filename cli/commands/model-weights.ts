@@ -1,5 +1,5 @@
 // What the commands that load a model's checkpoint share (`moec run`, `moec generate`): the
-// Hugging Face name maps to try for a checkpoint directory, loading with the unused-tensor warning
+// Hugging Face name maps to try for a checkpoint directory or a GGUF file, loading with the unused-tensor warning
 // and every binding problem listed, and the progress line of a streamed load (terminal only).
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -30,10 +30,10 @@ export function checkpointNamesFor(io: CliIO, command: string, program: IrProgra
 }
 
 /** Loads `opts.weights` for `program`; binding problems are listed and give undefined (exit 1). */
-export function loadCheckpointWeights(io: CliIO, command: string, rt: Runtime, program: IrProgram, opts: LoadOptions, shown: string, announce = true): HostWeights | undefined {
+export async function loadCheckpointWeights(io: CliIO, command: string, rt: Runtime, program: IrProgram, opts: LoadOptions, shown: string, announce = true): Promise<HostWeights | undefined> {
   if (announce) io.err(`moec ${command}: loading weights from ${shown}…`);
   try {
-    const r = rt.resolveWeightsDetailed(program, opts);
+    const r = await rt.resolveWeightsAsync(program, opts);
     const unused = r.checkpoint?.unused ?? [];
     if (unused.length) {
       const list = unused.length > 6 ? `${unused.slice(0, 6).join(", ")} and ${unused.length - 6} more` : unused.join(", ");

@@ -7,6 +7,7 @@ import { lowerForRunWithInfo, withGpu, adapterName } from "./gpu-commands.js";
 import { parseWeightsAs } from "./weights-as.js";
 import { checkpointNamesFor, hasCheckpointWeights, loadCheckpointWeights, loadProgress } from "./model-weights.js";
 import { isCheckpointDir } from "../../runtime/weights/checkpoint-dir.js";
+import { isGgufPath } from "../../runtime/weights/gguf/load-gguf.js";
 import type { HostWeights } from "../../runtime/weights/host-weights.js";
 import { displayPath } from "../../compiler/diagnostics/render.js";
 import * as fs from "node:fs";
@@ -20,12 +21,12 @@ import type { IrProgram } from "../../compiler/ir/ir.js";
 export const runSpec: CommandSpec = {
   name: "run",
   summary: "run a layer, model or graph on the GPU",
-  usage: "moec run FILE|DIR [--entry NAME] (--weights W.safetensors|DIR [--weights-as hf[:FAMILY]] | --random-weights [--seed N]) (--input X.safetensors | --input-ids 1,2,3 | --tokens T) [--output Y.safetensors] [options]",
+  usage: "moec run FILE|DIR [--entry NAME] (--weights W.safetensors|DIR|W.gguf [--weights-as hf[:FAMILY]] | --random-weights [--seed N]) (--input X.safetensors | --input-ids 1,2,3 | --tokens T) [--output Y.safetensors] [options]",
   positionals: { name: "a .moe file, or a Hugging Face checkpoint directory or config.json (imported on the fly as `moec import` would)", min: 1, max: 1 },
   flags: [
     { name: "entry", type: "string", value: "NAME", help: "the layer/graph to run (optional when the file has exactly one entry point)" },
-    { name: "weights", type: "string", value: "FILE|DIR", help: "safetensors checkpoint (f32, f16 or bf16; any weight form of LANGUAGE.md §7), or a checkpoint directory (model.safetensors or model.safetensors.index.json and its shards, streamed; LANGUAGE.md §13.3)" },
-    { name: "weights-as", type: "string", value: "hf[:FAMILY]", help: "read the checkpoint directory under Hugging Face names of FAMILY (mixtral, olmoe, qwen2_moe, qwen3_moe, deepseek, llama, mistral, qwen2, qwen3); without it moec's and each family's names are tried and the best match is used" },
+    { name: "weights", type: "string", value: "FILE|DIR", help: "safetensors checkpoint (f32, f16 or bf16; any weight form of LANGUAGE.md §7), a checkpoint directory (model.safetensors or model.safetensors.index.json and its shards, streamed; LANGUAGE.md §13.3), or a .gguf file (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K tensors, dequantized to f32 as they are uploaded; docs/quantization.md)" },
+    { name: "weights-as", type: "string", value: "hf[:FAMILY]", help: "read the checkpoint directory (or the .gguf file, its names translated) under Hugging Face names of FAMILY (mixtral, olmoe, qwen2_moe, qwen3_moe, deepseek, llama, mistral, qwen2, qwen3); without it moec's and each family's names are tried and the best match is used" },
     { name: "device-memory", type: "string", value: "BYTES", help: "device memory the model may use; a model that needs more is refused before any upload (default: the host's memory on a CPU adapter, else unchecked)" },
     { name: "state", type: "string", value: "FILE", help: "router state (e_bias, BatchNorm statistics, plugin state); default: the weights file, else its init" },
     { name: "random-weights", type: "boolean", help: "run without a checkpoint, with seeded N(0, 1/fan_in) weights" },
@@ -86,7 +87,9 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   const weightsAs = parseWeightsAs(f["weights-as"]);
   const weightsPath = f.weights !== undefined ? path.resolve(io.cwd, f.weights as string) : undefined;
   const weightsDir = weightsPath !== undefined && isCheckpointDir(weightsPath);
-  if (weightsAs && !weightsDir) throw new UsageError("--weights-as reads a checkpoint directory; give one with --weights DIR");
+  // A GGUF file's tensors are read under Hugging Face names, so it takes the same name maps.
+  const namedWeights = weightsDir || (weightsPath !== undefined && isGgufPath(weightsPath));
+  if (weightsAs && !namedWeights) throw new UsageError("--weights-as reads a checkpoint directory or a .gguf file; give one with --weights DIR|FILE.gguf");
 
   const pl = await cliPlugins(io.cwd, f.plugin);
   printDiagnostics(pl.diagnostics, undefined, io, false);
@@ -111,7 +114,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   }
   for (const name of inputs.ignored) io.err(`moec run: warning: the input file's tensor \`${name}\` is not an input of \`${program.entry}\`; ignored`);
 
-  const checkpointNames = weightsDir ? checkpointNamesFor(io, "run", program, info, weightsPath!, weightsAs) : [];
+  const checkpointNames = namedWeights ? checkpointNamesFor(io, "run", program, info, weightsPath!, weightsAs) : [];
   if (checkpointNames === undefined) return 1;
 
   let weights: HostWeights;
@@ -130,7 +133,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
       }
       weights = drawn;
     } else {
-      const loaded = loadCheckpointWeights(io, "run", rt, program, {
+      const loaded = await loadCheckpointWeights(io, "run", rt, program, {
         weights: weightsPath, state: f.state !== undefined ? path.resolve(io.cwd, f.state as string) : undefined,
         checkpointNames, forceCheckpointNames: weightsAs !== undefined, onProgress: progress.update,
       }, f.weights as string);

@@ -1,12 +1,14 @@
 // Element types of safetensors files and pure conversions between them. All bit-level rounding
 // is round-to-nearest-even, as IEEE 754 and PyTorch's `.half()` / `.bfloat16()` do.
 
-export type Dtype = "F32" | "F16" | "BF16" | "I32" | "I64";
+// F8_E4M3 (float8_e4m3fn) is read only as DeepSeek-style block-scaled weights
+// (weights/quantized-checkpoint.ts); everywhere else it is "not a float weight".
+export type Dtype = "F32" | "F16" | "BF16" | "I32" | "I64" | "F8_E4M3";
 
-export const DTYPES: readonly Dtype[] = ["F32", "F16", "BF16", "I32", "I64"];
+export const DTYPES: readonly Dtype[] = ["F32", "F16", "BF16", "I32", "I64", "F8_E4M3"];
 export const FLOAT_DTYPES: readonly Dtype[] = ["F32", "F16", "BF16"];
 
-export const DTYPE_SIZE: Readonly<Record<Dtype, number>> = { F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8 };
+export const DTYPE_SIZE: Readonly<Record<Dtype, number>> = { F32: 4, F16: 2, BF16: 2, I32: 4, I64: 8, F8_E4M3: 1 };
 
 export function isDtype(s: unknown): s is Dtype {
   return typeof s === "string" && (DTYPES as readonly string[]).includes(s);

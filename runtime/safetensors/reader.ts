@@ -248,7 +248,7 @@ function parseSafetensors(src: ByteSource, file: string): SafetensorsFile {
     metadata,
     getF32(name) {
       const t = get(name);
-      if (t.dtype === "I32" || t.dtype === "I64") return fail(`tensor ${JSON.stringify(name)} has dtype ${t.dtype}; expected a float dtype (F32, F16 or BF16).`, name);
+      if (t.dtype === "I32" || t.dtype === "I64" || t.dtype === "F8_E4M3") return fail(`tensor ${JSON.stringify(name)} has dtype ${t.dtype}; expected a float dtype (F32, F16 or BF16).`, name);
       return decodeFloats(t.dtype, t.bytes);
     },
     getI32(name) {

@@ -60,6 +60,8 @@ export function encodeSafetensors(entries: TensorEntries, metadata?: Record<stri
         const enc = encodeInts(t.dtype, data);
         if (!(enc instanceof Uint8Array)) return fail(`${at}: value ${String(data[enc.badIndex])} at index ${enc.badIndex} is not an integer that fits in ${t.dtype}.`, name);
         bytes = enc;
+      } else if (t.dtype === "F8_E4M3") {
+        return fail(`${at}: F8_E4M3 is written from raw bytes (give bytes, not data).`, name);
       } else {
         if (data instanceof BigInt64Array) return fail(`${at}: ${t.dtype} needs number values, not BigInt64Array.`, name);
         bytes = encodeFloats(t.dtype, data);

@@ -8,8 +8,9 @@ import { SafetensorsError } from "../safetensors/errors.js";
 import { openSafetensors, type LazySafetensorsFile } from "../safetensors/reader.js";
 import type { BindError } from "./bind-messages.js";
 import { bindWeightsLazy } from "./bind-weights.js";
-import { openCheckpointDir } from "./checkpoint-dir.js";
+import { openCheckpointDir, type CheckpointDir } from "./checkpoint-dir.js";
 import { nameCheckpoint } from "./checkpoint-names.js";
+import { dequantizedCheckpoint } from "./quantized-checkpoint.js";
 import { StreamedWeights, type LoadProgress } from "./host-weights.js";
 
 export interface CheckpointLoadOptions {
@@ -26,15 +27,10 @@ export type CheckpointLoad =
   | { ok: true; weights: StreamedWeights; convention: string; unused: string[]; config?: Record<string, unknown> }
   | { ok: false; errors: BindError[] };
 
-/** config.json fields that change what the tensors mean and that moec cannot honour. */
+/** config.json fields that make the directory unreadable (quantization_config is read by quantized-checkpoint.ts). */
 function configProblems(config: Record<string, unknown> | undefined, label: string): BindError[] {
   if (!config) return [];
   const out: BindError[] = [];
-  const q = config["quantization_config"];
-  if (q !== undefined && q !== null) {
-    const method = typeof q === "object" && !Array.isArray(q) ? (q as Record<string, unknown>)["quant_method"] : undefined;
-    out.push({ tensor: "", message: `${label}/config.json: quantization_config${typeof method === "string" ? ` (quant_method ${method})` : ""} cannot be honoured: moec reads F32, F16 and BF16 weights only.` });
-  }
   const mt = config["model_type"];
   if (mt !== undefined && typeof mt !== "string") out.push({ tensor: "", message: `${label}/config.json: model_type must be a string; found ${JSON.stringify(mt)}.` });
   return out;
@@ -46,6 +42,14 @@ export function loadCheckpointDir(program: IrProgram, dirPath: string, opts: Che
   const { dir } = opened;
   const bad = configProblems(dir.config, dir.label);
   if (bad.length) return { ok: false, errors: bad };
+  // GPTQ, AWQ and FP8 weights become F32 views dequantized as they are read.
+  const view = dequantizedCheckpoint(dir);
+  if (!view.ok) return view;
+  return bindCheckpoint(program, view.dir, opts);
+}
+
+/** An opened checkpoint (a directory, or a GGUF file read as HF names) → streamed canonical weights. */
+export function bindCheckpoint(program: IrProgram, dir: CheckpointDir, opts: CheckpointLoadOptions = {}): CheckpointLoad {
   const named = nameCheckpoint(program, dir, opts.names ?? [], opts.forceNames);
   if (!named.ok) return named;
   let state: LazySafetensorsFile | undefined;

@@ -106,7 +106,7 @@ export function deepseekModel(c: ConfigFields, v: DeepseekModelType): ModelPlan 
   const mtp = c.optInt("num_nextn_predict_layers", 0) ?? 0;
   if (mtp) notes.push(`num_nextn_predict_layers = ${mtp}: the multi-token-prediction layers (model.layers.${core.L}.* on) are not part of the forward pass and are not modelled.`);
   const q = c.object("quantization_config");
-  if (q) notes.push(`quantization_config (${String(q.quant_method ?? "?")}): the program is the same; weights stored quantized must be dequantized to be read (the reader names such tensors).`);
+  if (q) notes.push(`quantization_config (${String(q.quant_method ?? "?")}): the program is the same; the loader dequantizes gptq, awq and fp8 weights to f32 as it reads them (docs/quantization.md).`);
   notes.push("mla's latent norms (q_a_layernorm, kv_a_layernorm) use RMSNorm's default eps 1e-6, as modeling_deepseek.py does.");
 
   // n_routed_experts: null means every layer is dense; a config without the field is not DeepSeek's.

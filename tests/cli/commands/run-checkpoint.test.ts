@@ -90,7 +90,7 @@ describe("moec run --weights DIR: bad checkpoints are named, nothing is written"
         rmSync(path.join(d, "model-00001-of-00002.safetensors"));
         return d;
       }, /lists shard model-00001-of-00002\.safetensors .* is absent/],
-      ["config", () => checkpoint("bad-config", { config: { model_type: "mixtral", quantization_config: { quant_method: "gptq" } } }), /quantization_config \(quant_method gptq\) cannot be honoured/],
+      ["config", () => checkpoint("bad-config", { config: { model_type: "mixtral", quantization_config: { quant_method: "hqq" } } }), /quantization_config\.quant_method "hqq" cannot be read: moec reads gptq, awq, fp8/],
     ];
     for (const [what, make, want] of cases) {
       const r = await run(make());

@@ -191,8 +191,16 @@ describe("bad checkpoints: each error names the tensor and the file", () => {
     expect(errs).toContainEqual(expect.stringMatching(new RegExp(`holds tensor ${first!.replace(/\./g, "\\.")}, which .*index\\.json does not list`)));
   });
 
-  it("unsupported dtypes (F8_E4M3, I8, U8, packed 4-bit) name the tensor and its shard", () => {
-    for (const dtype of ["F8_E4M3", "I8", "U8", "I4"]) {
+  it("unsupported dtypes (I8, U8, packed 4-bit) name the tensor and its shard; F8_E4M3 without a quantization_config is not a float weight", () => {
+    {
+      const dir = withTensors((t) => t.delete(Q), { shards: 2 });
+      const index = JSON.parse(readFileSync(path.join(dir, "model.safetensors.index.json"), "utf8"));
+      index.weight_map[Q] = "model-00003-of-00003.safetensors";
+      writeFileSync(path.join(dir, "model.safetensors.index.json"), JSON.stringify(index));
+      writeFileSync(path.join(dir, "model-00003-of-00003.safetensors"), rawShard(Q, "F8_E4M3", [16, 16], 256));
+      expect(errorsOf(load(mixtralProgram, dir))).toEqual([expect.stringMatching(new RegExp(`Tensor ${Q.replace(/\./g, "\\.")} in .*model-00003-of-00003\\.safetensors has dtype F8_E4M3; weights must be F32, F16 or BF16`))]);
+    }
+    for (const dtype of ["I8", "U8", "I4"]) {
       const dir = withTensors((t) => t.delete(Q), { shards: 2 });
       const index = JSON.parse(readFileSync(path.join(dir, "model.safetensors.index.json"), "utf8"));
       index.weight_map[Q] = "model-00003-of-00003.safetensors";
@@ -211,9 +219,9 @@ describe("bad checkpoints: each error names the tensor and the file", () => {
     expect(errorsOf(load(mixtralProgram, dir))).toEqual([expect.stringMatching(/^Tensor model\.layers\.1\.self_attn\.q_proj\.weight in .*model\.safetensors has dtype I32; weights must be F32, F16 or BF16\.$/)]);
   });
 
-  it("a config field that cannot be honoured (quantization_config), and a config that is not JSON", () => {
-    const q = withTensors(() => {}, { config: { model_type: "mixtral", quantization_config: { quant_method: "fp8" } } });
-    expect(errorsOf(load(mixtralProgram, q))).toEqual([expect.stringMatching(/config\.json: quantization_config \(quant_method fp8\) cannot be honoured/)]);
+  it("a quantization_config moec cannot read, and a config that is not JSON", () => {
+    const q = withTensors(() => {}, { config: { model_type: "mixtral", quantization_config: { quant_method: "hqq" } } });
+    expect(errorsOf(load(mixtralProgram, q))).toEqual([expect.stringMatching(/config\.json: quantization_config\.quant_method "hqq" cannot be read: moec reads gptq, awq, fp8/)]);
     const bad = withTensors(() => {});
     writeFileSync(path.join(bad, "config.json"), "{");
     expect(errorsOf(load(mixtralProgram, bad))).toEqual([expect.stringMatching(/config\.json: not valid JSON/)]);
