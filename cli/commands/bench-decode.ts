@@ -20,6 +20,7 @@ export interface DecodeBenchFlags {
   dtype: "f32" | "f16";
   kvDtype: "f32" | "f16";
   seed: number;
+  batch: number;
 }
 
 const gbps = (bytesPerSec: number) => `${(bytesPerSec / 1e9).toFixed(2)} GB/s`;
@@ -31,10 +32,16 @@ export async function runDecodeBench(io: CliIO, f: Record<string, unknown>, prog
   }
   const groups = attentionGroups(info.instance);
   if (groups.length === 0) throw new UsageError(`--decode needs a model with attention (a KV cache to decode over); \`${program.entry}\` has none`);
+  const B = o.batch;
   const weightRead = decodeWeightRead(info);
-  const weightBytes = weightRead.params * (o.dtype === "f16" ? 2 : 4);
+  // B rows read the dense weights once; routed experts at most B times their active share, never
+  // more than the whole pool (rows may share experts, so for B > 1 this is an upper bound).
+  const experts = info.counts.byCategory.experts;
+  const weightParams = experts && B > 1 ? weightRead.params - experts.active + Math.min(experts.total, B * experts.active) : weightRead.params;
+  const weightBytes = weightParams * (o.dtype === "f16" ? 2 : 4);
+  const bound = experts !== undefined && B > 1;
   const kvBytes = o.kvDtype === "f16" ? 2 : 4;
-  const bytesPerStep = (position: number) => weightBytes + kvReadBytes(groups, kvBytes, position);
+  const bytesPerStep = (position: number) => weightBytes + B * kvReadBytes(groups, kvBytes, position);
   const rt = await import("../../runtime/index.js");
   const { benchmarkDecode } = await import("../../runtime/bench/decode-bench.js");
   const { typicalLayer } = await import("../../runtime/bench/decoder-layers.js");
@@ -42,15 +49,15 @@ export async function runDecodeBench(io: CliIO, f: Record<string, unknown>, prog
     const adapter = adapterName(gpu);
     if (process.stderr.isTTY) io.err(`moec bench: ${program.entry} (${formatCount(info.counts.total)} parameters): drawing weights, compiling, prefilling ${o.context - o.steps - o.warmup} tokens, ${o.warmup} warm-up and ${o.steps} timed decode steps…`);
     const weights = rt.randomWeights(program, o.seed);
-    const r = await benchmarkDecode(gpu, program, weights, { context: o.context, steps: o.steps, warmup: o.warmup, dtype: o.dtype, kvDtype: o.kvDtype, seed: o.seed, bytesPerStep });
+    const r = await benchmarkDecode(gpu, program, weights, { context: o.context, steps: o.steps, warmup: o.warmup, dtype: o.dtype, kvDtype: o.kvDtype, seed: o.seed, batch: B, bytesPerStep });
     const peakRssBytes = process.resourceUsage().maxRSS * 1024;
-    const kvPerToken = r.decode.bytesPerToken - weightBytes;
+    const kvPerStep = r.decode.bytesPerStep - weightBytes;
     const typical = typicalLayer(r.layers);
     if (f.json) {
       io.out(JSON.stringify({
-        entry: program.entry, adapter, dtype: o.dtype, kvDtype: o.kvDtype, batch: 1,
+        entry: program.entry, adapter, dtype: o.dtype, kvDtype: o.kvDtype,
         params: info.counts.total, activeParams: info.counts.active, activeLabel: info.counts.activeLabel,
-        bytesPerToken: { weights: weightBytes, weightParams: weightRead.params, kv: kvPerToken, total: r.decode.bytesPerToken },
+        bytesPerStep: { weights: weightBytes, weightParams, kv: kvPerStep, total: r.decode.bytesPerStep, ...(bound ? { bound: "upper: the rows' experts counted as distinct" } : {}) },
         ...r, dispatchesPerLayer: typical?.dispatches, peakRssBytes,
       }, null, 2));
       return 0;
@@ -59,8 +66,8 @@ export async function runDecodeBench(io: CliIO, f: Record<string, unknown>, prog
     const s = r.stream;
     const others = r.layers.filter((l) => l.dispatches !== typical?.dispatches);
     io.out([
-      `${program.entry}: decode at positions ${r.positions[0]}…${r.positions[1]} (context ${r.context}), batch 1, ${o.dtype} weights, ${o.kvDtype} KV cache, ${adapter} (${r.timing}, median of ${r.steps} steps)`,
-      `  ${formatCount(info.counts.total)} parameters, ${formatCount(weightRead.params)} read per token${weightRead.label === "exact" ? "" : ` (${weightRead.label})`}; bytes per token ${humanBytes(d.bytesPerToken)} (weights ${humanBytes(weightBytes)} + KV ${humanBytes(kvPerToken)})`,
+      `${program.entry}: decode at positions ${r.positions[0]}…${r.positions[1]} (context ${r.context}), batch ${B}, ${o.dtype} weights, ${o.kvDtype} KV cache, ${adapter} (${r.timing}, median of ${r.steps} steps)`,
+      `  ${formatCount(info.counts.total)} parameters, ${formatCount(weightParams)} read per step${weightRead.label === "exact" ? "" : ` (${weightRead.label})`}${bound ? ` (at most: ${B} rows' experts counted as distinct)` : ""}; bytes per step ${humanBytes(d.bytesPerStep)} (weights ${humanBytes(weightBytes)} + KV ${humanBytes(kvPerStep)})`,
       `  decode      ${d.msPerStep.toFixed(2).padStart(9)} ms/step  ${d.tokensPerSec.toFixed(2).padStart(8)} tokens/s  host ${d.hostMsPerStep.toFixed(2)} ms/step (${(100 * d.hostShare).toFixed(1)}% of a step; submit ${d.submitCallMs.toFixed(2)} ms)  ${gbps(d.bytesPerSec)}  ${d.dispatches} dispatches  ${d.commandBuffers} cmd buf  ${d.readbacks} read-back`,
       `  stream read ${s.msPerRun.toFixed(2).padStart(9)} ms/run   over ${humanBytes(s.bytes)} (${s.buffers} buffer${s.buffers === 1 ? "" : "s"})  ${gbps(s.bytesPerSec)}`,
       `  decode / stream bandwidth = ${r.ratio.toFixed(2)}×`,

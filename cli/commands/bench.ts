@@ -14,14 +14,14 @@ import { runDecodeBench } from "./bench-decode.js";
 export const benchSpec: CommandSpec = {
   name: "bench",
   summary: "time a layer's fused kernels against an unfused lowering, a model's prefill against a dense GEMM of equal FLOPs, or its decode against a streaming read",
-  usage: "moec bench FILE|DIR --tokens T [--entry NAME | --compare ENTRY[@SCHEDULE],…] [--set NAME=VALUE ...] [--dtype f32|f16] [--last-logits] [--iterations N] [--json]\n       moec bench MODEL --decode [--context C] [--tokens N] [--batch 1] [--kv-dtype f32|f16] [--set NAME=VALUE ...] [--dtype f32|f16] [--json]",
+  usage: "moec bench FILE|DIR --tokens T [--entry NAME | --compare ENTRY[@SCHEDULE],…] [--set NAME=VALUE ...] [--dtype f32|f16] [--last-logits] [--iterations N] [--json]\n       moec bench MODEL --decode [--context C] [--tokens N] [--batch B] [--kv-dtype f32|f16] [--set NAME=VALUE ...] [--dtype f32|f16] [--json]",
   positionals: { name: "a .moe file, or a Hugging Face checkpoint directory or config.json (imported; random weights)", min: 1, max: 1 },
   flags: [
     { name: "tokens", type: "string", value: "T", help: "tokens per run (required); with --decode, the timed decode steps (default 16)" },
     { name: "decode", type: "boolean", help: "a model: time decode steps (greedy, GPU sampler) against a streaming read of the device" },
     { name: "context", type: "string", value: "C", help: "with --decode: KV-cache positions; the timed steps are its last N (default 128)" },
     { name: "kv-dtype", type: "string", value: "f32|f16", help: "with --decode: storage of the KV cache (default f32)" },
-    { name: "batch", type: "string", value: "B", help: "with --decode: sequences per step; only 1 is supported" },
+    { name: "batch", type: "string", value: "B", help: "with --decode: sequences decoded together, one command buffer per step for all B (default 1; MLA models: 1)" },
     { name: "entry", type: "string", value: "NAME", help: "the layer, graph or model (optional when the file has exactly one entry point)" },
     {
       name: "compare",
@@ -94,9 +94,6 @@ async function runDecode(io: CliIO, positionals: string[], f: Record<string, unk
   if (f["last-logits"]) throw new UsageError("--decode computes only the last position's logits already; drop --last-logits");
   if (f.iterations !== undefined) throw new UsageError("with --decode, --tokens N gives the timed decode steps; --iterations applies to a prefill");
   const batch = intFlag(f.batch, "batch", 1) ?? 1;
-  if (batch !== 1) {
-    throw new UsageError(`--batch ${batch}: batched decoding is not supported yet: a decode step (Executor.decodeSampled) runs one sequence, with a KV cache, token buffer and sampler row for one; use --batch 1`);
-  }
   const dtype = (f.dtype as string | undefined) ?? "f32";
   if (dtype !== "f32" && dtype !== "f16") throw new UsageError(`--dtype takes f32 or f16, found \`${dtype}\``);
   const kvDtype = (f["kv-dtype"] as string | undefined) ?? "f32";
@@ -104,8 +101,9 @@ async function runDecode(io: CliIO, positionals: string[], f: Record<string, unk
   const o = {
     context: intFlag(f.context, "context", 2) ?? 128,
     steps: intFlag(f.tokens, "tokens", 1) ?? 16,
-    // The first step after the prompt is always untimed (it embeds the prompt's greedy token).
+    // Untimed decode steps after the prompt's prefill (which draws the first token).
     warmup: intFlag(f.warmup, "warmup", 1) ?? 2,
+    batch,
     seed: intFlag(f.seed, "seed") ?? 1,
     dtype: dtype as "f32" | "f16",
     kvDtype: kvDtype as "f32" | "f16",
@@ -115,6 +113,7 @@ async function runDecode(io: CliIO, positionals: string[], f: Record<string, unk
   const lowered = lowerForRunWithInfo(io, input.files[0]!, f, undefined, input.host);
   if (!lowered) return 1;
   if (!lowered.program.model) throw new UsageError(`--decode applies to a model; \`${lowered.program.entry}\` is a layer or graph`);
+  if (batch > 1 && lowered.program.ops.some((op) => op.op === "mla")) throw new UsageError(`--batch ${batch}: \`${lowered.program.entry}\` has MLA attention, which has no batched decode form yet; use --batch 1`);
   return runDecodeBench(io, f, lowered.program, lowered.info, o);
 }
 

@@ -4,6 +4,10 @@
 // sampler: one command buffer, 8 bytes read back) at the context's last `steps` positions, each
 // timed step alternating with a timed run of the read kernel over at least the bytes a step reads.
 //
+// With `batch` B > 1, B random prompts of the same length fill B cache slots (Executor.ensureBatch,
+// prefillRow) and each step is decodeBatchSampled: all B rows at the same positions in one command
+// buffer, the sampler over B rows, 8·B bytes read back; a step writes B tokens.
+//
 // What is measured, per step, by wall clock (the decode path records without GPU timestamps):
 //   - step time: from the sampler's setStep to decodeSampled's answer;
 //   - host time: from the same start until the step's queue.submit is called, i.e. the JS that
@@ -36,7 +40,9 @@ export interface DecodeBenchOptions {
   kvDtype?: "f32" | "f16";
   /** Seed of the prompt's token ids. */
   seed?: number;
-  /** Bytes one decode step at `position` reads (weights + KV rows). */
+  /** Sequences decoded together (default 1). */
+  batch?: number;
+  /** Bytes one decode step at `position` reads (weights + KV rows of every row of the batch). */
   bytesPerStep: (position: number) => number;
 }
 
@@ -51,10 +57,13 @@ export interface DecodeSide {
   /** Median milliseconds inside the step's queue.submit call (Dawn's validation and the driver's
    *  submit; on a CPU adapter it may include work the driver does there). */
   submitCallMs: number;
+  /** batch × 1000 / msPerStep. */
   tokensPerSec: number;
   /** Mean bytes a timed step reads. */
+  bytesPerStep: number;
+  /** bytesPerStep / batch. */
   bytesPerToken: number;
-  /** bytesPerToken / msPerStep, in bytes per second. */
+  /** bytesPerStep / msPerStep, in bytes per second. */
   bytesPerSec: number;
   dispatches: number;
   /** The most command buffers / read-backs any timed step used (RunInfo). */
@@ -75,6 +84,7 @@ export interface StreamSide {
 
 export interface DecodeBench {
   context: number;
+  batch: number;
   steps: number;
   warmup: number;
   /** Tokens of the random prompt (prefilled, untimed). */
@@ -93,13 +103,6 @@ export interface DecodeBench {
   /** Milliseconds to create the executor and sampler (upload, pipelines) and to prefill the prompt. */
   setupMs: number;
   prefillMs: number;
-}
-
-/** The highest logit's id, ties to the lowest (the sampler's greedy rule). */
-function argmax(xs: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < xs.length; i++) if (xs[i]! > xs[best]!) best = i;
-  return best;
 }
 
 function median(xs: number[]): number {
@@ -141,55 +144,55 @@ export async function benchmarkDecode(ctx: GpuContext, program: IrProgram, weigh
   const stepBytes = Array.from({ length: steps }, (_, i) => opts.bytesPerStep(first + i));
   const { device } = ctx;
 
+  const B = opts.batch ?? 1;
+  if (!Number.isInteger(B) || B < 1) throw new Error(`internal: a decode bench needs a batch of at least 1, got ${B}`);
   const t0 = performance.now();
-  // lastLogits: the prompt's prefill needs only its last row (a context-long [C, V] would not fit a binding).
-  const exec = await createExecutor(ctx, program, weights, { dtype: opts.dtype, lastLogits: true, decode: { context, kvDtype: opts.kvDtype } });
+  // A generation's prefill computes the head over the prompt's last position only (no [C, V] logits).
+  const exec = await createExecutor(ctx, program, weights, { dtype: opts.dtype, decode: { context, kvDtype: opts.kvDtype } });
   const owned: GPUBuffer[] = [];
   let sampler: GpuSampler | undefined;
   let stream: StreamRead | undefined;
   try {
-    const target = await exec.samplingTarget();
-    const seen = createBuffer(device, seenWordsPerRow(target.vocab) * 4, STORAGE_USAGE(), "decode bench seen");
-    const done = createBuffer(device, 4, STORAGE_USAGE(), "decode bench done");
+    if (B > 1) exec.ensureBatch({ rows: B, context, kvDtype: opts.kvDtype });
+    const target = B > 1 ? await exec.batchSamplingTarget() : await exec.samplingTarget();
+    const seen = createBuffer(device, B * seenWordsPerRow(target.vocab) * 4, STORAGE_USAGE(), "decode bench seen");
+    const done = createBuffer(device, 4 * B, STORAGE_USAGE(), "decode bench done");
     owned.push(seen, done);
-    sampler = await GpuSampler.create(ctx, { rows: 1, vocab: target.vocab, dtype: target.dtype }, { options: { temperature: 0 } }, { logits: target.logits, seen, ids: target.tokens, done });
+    sampler = await GpuSampler.create(ctx, { rows: B, vocab: target.vocab, dtype: target.dtype, logitsStride: target.vocab }, { options: { temperature: 0 } }, { logits: target.logits, seen, ids: target.tokens, done });
     const s = sampler;
     const sample: StepSample = { record: (sink) => s.record(sink), done };
     stream = await StreamRead.create(ctx, Math.max(...stepBytes));
     const setupMs = performance.now() - t0;
 
     const input = program.inputs[0]!.name;
-    const prompt = randomInputs(program, promptTokens, opts.seed ?? 1).values.get(input) as Int32Array;
+    const prompts = Array.from({ length: B }, (_, b) => randomInputs(program, promptTokens, (opts.seed ?? 1) + b).values.get(input) as Int32Array);
     const p0 = performance.now();
-    const logits = await exec.prefill(prompt);
+    // The prompt's prefill and the first draw (the first warm-up step), then the real steps.
+    s.setStep(0);
+    if (B > 1) {
+      for (let b = 0; b < B; b++) await exec.prefillRow(b, prompts[b]!);
+      await exec.sampleBatch(sample);
+    } else {
+      await exec.prefillSampled(prompts[0]!, sample);
+    }
     const prefillMs = performance.now() - p0;
-    // The first step after the prompt (the first warm-up step) embeds the prompt's greedy token,
-    // then the sampler runs once on its own to write the next id, so every later step is the real
-    // decodeSampled. (Executor.prefillSampled would do both in one, but it calls samplingTarget
-    // while marked busy and always throws: reported; this bench does not edit the executor.)
-    await exec.decodeStep(argmax(logits));
-    s.setStep(1);
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    s.encode(pass);
-    pass.end();
-    device.queue.submit([encoder.finish()]);
     await stream.run();
 
-    let step = 2;
+    let step = 1;
     const decodeOnce = async (): Promise<{ ms: number; host: number; submitCall: number; submits: number; info: RunInfo }> => {
       const clock = clockSubmits(device.queue);
       try {
         const start = performance.now();
         s.setStep(step++);
-        await exec.decodeSampled(sample);
+        if (B > 1) await exec.decodeBatchSampled(sample);
+        else await exec.decodeSampled(sample);
         const ms = performance.now() - start;
         return { ms, host: clock.lastCall - start, submitCall: clock.lastReturn - clock.lastCall, submits: clock.count, info: exec.lastRunInfo! };
       } finally {
         clock.restore();
       }
     };
-    for (let i = 1; i < warmup; i++) {
+    for (let i = 0; i < warmup; i++) {
       await decodeOnce();
       await stream.run();
     }
@@ -203,7 +206,7 @@ export async function benchmarkDecode(ctx: GpuContext, program: IrProgram, weigh
 
     const ms = median(decodes.map((d) => d.ms));
     const host = median(decodes.map((d) => d.host));
-    const bytesPerToken = stepBytes.reduce((a, b) => a + b, 0) / steps;
+    const bytesPerStep = stepBytes.reduce((a, b) => a + b, 0) / steps;
     const readMs = median(reads);
     const last = decodes[decodes.length - 1]!.info;
     const decode: DecodeSide = {
@@ -212,9 +215,10 @@ export async function benchmarkDecode(ctx: GpuContext, program: IrProgram, weigh
       hostMsPerStep: host,
       hostShare: host / ms,
       submitCallMs: median(decodes.map((d) => d.submitCall)),
-      tokensPerSec: 1000 / ms,
-      bytesPerToken,
-      bytesPerSec: bytesPerToken / (ms / 1000),
+      tokensPerSec: (B * 1000) / ms,
+      bytesPerStep,
+      bytesPerToken: bytesPerStep / B,
+      bytesPerSec: bytesPerStep / (ms / 1000),
       dispatches: last.dispatches,
       commandBuffers: Math.max(...decodes.map((d) => d.info.commandBuffers)),
       readbacks: Math.max(...decodes.map((d) => d.info.readbacks)),
@@ -229,6 +233,7 @@ export async function benchmarkDecode(ctx: GpuContext, program: IrProgram, weigh
     };
     return {
       context,
+      batch: B,
       steps,
       warmup,
       promptTokens,

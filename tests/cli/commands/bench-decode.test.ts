@@ -24,8 +24,8 @@ const KV_ELEMENTS = 2 * 2 * 2 * 8;
 
 interface Json {
   batch: number; params: number; steps: number; positions: [number, number]; promptTokens: number;
-  bytesPerToken: { weights: number; weightParams: number; kv: number; total: number };
-  decode: { msPerStep: number; minMsPerStep: number; hostMsPerStep: number; hostShare: number; submitCallMs: number; tokensPerSec: number; bytesPerToken: number; bytesPerSec: number; dispatches: number; commandBuffers: number; readbacks: number; submits: number };
+  bytesPerStep: { weights: number; weightParams: number; kv: number; total: number; bound?: string };
+  decode: { msPerStep: number; minMsPerStep: number; hostMsPerStep: number; hostShare: number; submitCallMs: number; tokensPerSec: number; bytesPerStep: number; bytesPerToken: number; bytesPerSec: number; dispatches: number; commandBuffers: number; readbacks: number; submits: number };
   stream: { bytes: number; buffers: number; msPerRun: number; minMsPerRun: number; bytesPerSec: number };
   ratio: number; dispatchesPerLayer: number; dispatchesPerOp: { op: number; kind: string; dispatches: number }[];
 }
@@ -41,15 +41,16 @@ describe("moec bench --decode", () => {
       expect(j).toMatchObject({ batch: 1, params: 21920, steps: 6, promptTokens: 16, positions: [18, 23] });
       // A step at position p reads p + 1 positions; mean over 18…23 is 21.5.
       const kvBytes = 21.5 * KV_ELEMENTS * (kv === "f16" ? 2 : 4);
-      expect(j.bytesPerToken).toEqual({ weights: WEIGHT_PARAMS * 4, weightParams: WEIGHT_PARAMS, kv: kvBytes, total: WEIGHT_PARAMS * 4 + kvBytes });
+      expect(j.bytesPerStep).toEqual({ weights: WEIGHT_PARAMS * 4, weightParams: WEIGHT_PARAMS, kv: kvBytes, total: WEIGHT_PARAMS * 4 + kvBytes });
       const d = j.decode;
-      expect(d.bytesPerToken).toBe(j.bytesPerToken.total);
+      expect(d.bytesPerStep).toBe(j.bytesPerStep.total);
+      expect(d.bytesPerToken).toBe(j.bytesPerStep.total);
       for (const x of [d.msPerStep, d.minMsPerStep, d.hostMsPerStep, d.submitCallMs, d.tokensPerSec, d.bytesPerSec]) expect(x).toBeGreaterThan(0);
       // Host time is a part of the step (start → the submit call), so its share is below 1.
       expect(d.hostShare).toBeGreaterThan(0);
       expect(d.hostShare).toBeLessThan(1);
       expect(d.tokensPerSec).toBeCloseTo(1000 / d.msPerStep, 6);
-      expect(d.bytesPerSec).toBeCloseTo(d.bytesPerToken / (d.msPerStep / 1000), 0);
+      expect(d.bytesPerSec).toBeCloseTo(d.bytesPerStep / (d.msPerStep / 1000), 0);
       expect({ commandBuffers: d.commandBuffers, readbacks: d.readbacks, submits: d.submits }).toEqual({ commandBuffers: 1, readbacks: 1, submits: 1 });
       // embed 1 + layers (norm 1 + attention 6 + add+norm 1 + moe 3 — router, fine_dot,
       // fine_axpy: the token-centric path of decode plans — + add+norm 1, the second layer's first
@@ -71,7 +72,7 @@ describe("moec bench --decode", () => {
     expect(r.code).toBe(0);
     for (const field of [
       "decode at positions 9…11 (context 12), batch 1, f32 weights, f32 KV cache",
-      "21,920 parameters, 14,272 read per token; bytes per token",
+      "21,920 parameters, 14,272 read per step; bytes per step",
       "ms/step", "tokens/s", "host ", "% of a step; submit ", "GB/s", "26 dispatches", "1 cmd buf  1 read-back",
       "stream read", "decode / stream bandwidth = ", "dispatches per decoder layer: 11 (", "prefill of 8 tokens",
     ]) {
@@ -79,10 +80,32 @@ describe("moec bench --decode", () => {
     }
   });
 
-  it("--batch other than 1 is refused, naming what is missing", async () => {
-    const r = await moec(["bench", ...MIXTRAL, "--decode", "--batch", "2"]);
-    expect(r.code).toBe(2);
-    expect(r.err).toContain("--batch 2: batched decoding is not supported yet: a decode step (Executor.decodeSampled) runs one sequence");
+  itGpu("--batch 2: two sequences per step, bytes per step by hand (experts at most twice their active share), one command buffer", async () => {
+    const r = await moec(["bench", ...MIXTRAL, "--decode", "--context", "16", "--tokens", "4", "--batch", "2", "--json"]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as Json;
+    expect(j).toMatchObject({ batch: 2, steps: 4, promptTokens: 10, positions: [12, 15] });
+    // Two rows read the dense weights once and at most all 4 experts per layer (2 × top-2 of 4):
+    // + 2 layers × (4 − 2) experts × 3·32·16; the KV of both rows, mean position read 14.5.
+    const weightParams = WEIGHT_PARAMS + 2 * 2 * 3 * 32 * 16;
+    const kv = 2 * 14.5 * KV_ELEMENTS * 4;
+    expect(j.bytesPerStep).toEqual({ weights: weightParams * 4, weightParams, kv, total: weightParams * 4 + kv, bound: "upper: the rows' experts counted as distinct" });
+    const d = j.decode;
+    expect(d.bytesPerToken).toBe(j.bytesPerStep.total / 2);
+    expect(d.tokensPerSec).toBeCloseTo(2000 / d.msPerStep, 6);
+    expect({ commandBuffers: d.commandBuffers, readbacks: d.readbacks, submits: d.submits }).toEqual({ commandBuffers: 1, readbacks: 1, submits: 1 });
+    expect(d.dispatches).toBe(1 + 12 + 11 + 1 + 1);
+    const text = await moec(["bench", ...MIXTRAL, "--decode", "--context", "12", "--tokens", "2", "--batch", "3"]);
+    expect(text.code, text.err).toBe(0);
+    expect(text.out).toContain("(context 12), batch 3, f32 weights");
+    expect(text.out).toContain("read per step (at most: 3 rows' experts counted as distinct)");
+  });
+
+  it("--batch is refused for MLA models, naming why", async () => {
+    const r = await moec(["bench", "examples/models/deepseek_v3.moe", "--set", "V=40", "D=32", "L=2", "DENSE=1", "H=2", "QR=8", "KVR=8", "NOPE=4", "ROPE=4", "VD=4", "DI=24", "N=16", "I=8", "--decode", "--batch", "2"]);
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toContain("--batch 2: `deepseek_v3` has MLA attention, which has no batched decode form yet; use --batch 1");
   });
 
   it("usage errors: a context too small for the steps, decode flags without --decode, a layer, --iterations", async () => {
