@@ -61,15 +61,16 @@ fn first_pos() -> u32 {
 }
 `;
 
-/** The partial pass's workgroup reduction (sum, or max) over the chunk's S lanes (needs `red`). */
+/** The partial pass's workgroup reduction (sum, or max) over the chunk's S lanes (needs `red`).
+ *  Every lane reads all S words after one barrier instead of a log₂ S tree: 2 barriers, not
+ *  2 + log₂ S — on lavapipe a barrier costs a coroutine switch per invocation, and a step at
+ *  context 2,048 runs thousands of these workgroups; S reads of one broadcast word are cheap on
+ *  a GPU too. The sum runs in lane order, so every lane gets the same bits. */
 export const CHUNK_REDUCE_WGSL = /* wgsl */ `fn reduce(v: f32, tid: u32, is_max: bool) -> f32 {
   red[tid] = v;
   workgroupBarrier();
-  for (var k = S / 2u; k > 0u; k = k >> 1u) {
-    if (tid < k) { red[tid] = select(red[tid] + red[tid + k], max(red[tid], red[tid + k]), is_max); }
-    workgroupBarrier();
-  }
-  let r = red[0];
+  var r = red[0];
+  for (var k = 1u; k < S; k++) { r = select(r + red[k], max(r, red[k]), is_max); }
   workgroupBarrier();
   return r;
 }`;
