@@ -96,6 +96,13 @@ function validateStage(s: StageSpec, where: string): PluginError[] {
     else if (st.init !== undefined && st.init !== 0 && st.init !== 1) bad(`state '${st.name}': init must be 0 or 1`);
     else if (st.update && (typeof st.update.wgsl !== "string" || typeof st.update.reference !== "function")) bad(`state '${st.name}': update needs both \`wgsl\` and \`reference\``);
   }
+  if (s.torch !== undefined) {
+    if (!s.torch || typeof s.torch !== "object") bad("torch must be an object of Python function bodies (score, transform, select, post)");
+    else for (const [fn, code] of Object.entries(s.torch)) {
+      if (!["score", "transform", "select", "post"].includes(fn)) bad(`torch.${fn} is not a stage role; roles are score, transform, select, post`);
+      else if (typeof code !== "string" || !/\breturn\b/.test(code)) bad(`torch.${fn} must be the body of a Python function as a string, ending in \`return\``);
+    }
+  }
   const w = s.wgsl;
   if (w) {
     const lint = (field: string, code: unknown, expr: boolean) => {
