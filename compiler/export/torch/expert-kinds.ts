@@ -20,7 +20,7 @@ function memberPool(pool: IrPool, j: number): IrPool {
 }
 
 /** Expert `e` of a homogeneous pool on rows `x`: `ffn(x, …)`'s arguments, or `x` / `None` (null experts). */
-function expertExpr(pool: IrPool, e: string): string | string[] {
+function expertExpr(pool: IrPool, e: string | undefined): string | string[] {
   const kind = expertKindOf(pool);
   const form = formOf(pool);
   const gpu = kind.gpu(form);
@@ -31,7 +31,8 @@ function expertExpr(pool: IrPool, e: string): string | string[] {
   const as = (name: string, role: "in" | "out" | "vec"): string => {
     const layout: ExpertTensorLayout | undefined = layouts.get(name);
     if (!layout) throw new Error(`internal: expert kind '${kind.name}' has no tensor '${name}'`);
-    const t = `self.tensor(${pyStr(`${pool.key}.${name}`)})[${e}]`;
+    // A member's tensors are its own (`E.2.a` [r, D]); a pool's are stacked over its experts.
+    const t = `self.tensor(${pyStr(`${pool.key}.${name}`)})${e === undefined ? "" : `[${e}]`}`;
     if (layout === "dvec" && role === "in") return `${t}[None, :]`;
     if (layout === "dvec" && role === "out") return `${t}[:, None]`;
     return t;
@@ -68,7 +69,7 @@ export function emitExpertMethod(w: PyWriter, pool: IrPool): void {
   pool.members!.forEach((_, j) => {
     const m = memberPool(pool, j);
     w.line(`if e == ${j}:  # ${poolText(m)}`).indent();
-    emitReturn(w, expertExpr(m, "0"));
+    emitReturn(w, expertExpr(m, undefined));
     w.dedent();
   });
   w.line(`raise IndexError(f"pool ${pool.key} has ${pool.members!.length} members, not {e + 1}")`).dedent();

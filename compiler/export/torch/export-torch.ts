@@ -6,12 +6,14 @@
 import type { IrProgram } from "../../ir/ir.js";
 import { VERSION } from "../../version.js";
 import { CONFIGURATION_PY, configJson } from "./config-files.js";
-import { emitModeling } from "./module-emitter.js";
+import { emitModeling, moduleTensors } from "./module-emitter.js";
 
 export { TorchExportRefusal } from "./router-stages.js";
 
 export interface TorchPackage {
   files: Record<string, string>;
+  /** The module's tensors (parameters and state) under their moec names, for model.safetensors. */
+  tensors: { name: string; shape: number[]; role: "param" | "state" }[];
 }
 
 export function exportTorch(program: IrProgram, source: string): TorchPackage {
@@ -27,5 +29,6 @@ export function exportTorch(program: IrProgram, source: string): TorchPackage {
       "configuration_moec.py": CONFIGURATION_PY,
       "config.json": configJson(program, VERSION, "float32"),
     },
+    tensors: moduleTensors(program).map((w) => ({ name: w.name, shape: [...w.shape], role: w.role })),
   };
 }

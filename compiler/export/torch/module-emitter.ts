@@ -15,7 +15,7 @@ import { PRELUDE_STATS } from "./stats.js";
 import { poolTensors } from "../../ir/pool-tensors.js";
 
 /** Every tensor the module owns: the IR's list, plus each pool's stacked (or per-member) tensors. */
-function moduleTensors(program: IrProgram): IrWeight[] {
+export function moduleTensors(program: IrProgram): IrWeight[] {
   const out = new Map(program.weights.map((w) => [w.name, w]));
   for (const op of program.ops) {
     if (op.op !== "moe" && op.op !== "shared") continue;

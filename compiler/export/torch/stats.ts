@@ -32,10 +32,10 @@ class RoutingStats:
         stats = {
             "load": load,
             "importance": gates.sum(dim=0).detach(),
-            "active_k": {"mean": counts.sum() / T, "histogram": histogram},
+            "active_k": {"mean": counts.sum().to(w.dtype) / T, "histogram": histogram},
             "entropy": (-plogp.sum(dim=-1)).mean().detach(),
             "maxvio": (load.max() - mean) / mean if float(mean) > 0 else mean * 0,
-            "drop_rate": histogram[0] / T,
+            "drop_rate": histogram[0].to(w.dtype) / T,
             "balance_unscaled": unscaled.detach(),
         }
         if coef is not None:
