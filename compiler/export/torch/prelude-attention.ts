@@ -15,7 +15,7 @@ def yarn_mscale(scale, mscale=1.0):
 
 
 def rope_tables(theta, dim, yarn=None):
-    """Inverse frequencies θ^(−2i/r), i < r/2 (YaRN-blended when given), and the cos/sin factor."""
+    """Inverse frequencies θ^(−2i/r), i < r/2 (YaRN-blended when given), and cos/sin's factor."""
     n = dim // 2
     extrapolation = [1.0 / math.pow(theta, (2 * i) / dim) for i in range(n)]
     if yarn is None:
@@ -43,7 +43,7 @@ def rope_tables(theta, dim, yarn=None):
 
 
 def apply_rope(x, kind, theta, dim, yarn=None):
-    """Rotary positions on the first dim values of every head of x [T, heads, hd], at t = 0, 1, …"""
+    """Rotary positions on the first dim values of each head of x [T, heads, hd], t = 0, 1, …"""
     if kind == "none" or dim == 0:
         return x
     inv_freq, scale = rope_tables(theta, dim, yarn)

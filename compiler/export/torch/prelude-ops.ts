@@ -115,7 +115,7 @@ def load_safetensors(path):
             continue
         dtype = SAFETENSORS_DTYPES.get(info["dtype"])
         if dtype is None:
-            raise ValueError(f"{path}: tensor '{name}' has dtype {info['dtype']}, which is not read")
+            raise ValueError(f"{path}: tensor '{name}' has dtype {info['dtype']}, not read here")
         begin, end = info["data_offsets"]
         if end > len(body) or begin > end:
             raise ValueError(f"{path}: tensor '{name}' lies outside the file")
@@ -137,7 +137,7 @@ def tensor_bytes(t):
 
 
 def save_safetensors(path, tensors):
-    """Writes {name: tensor} as safetensors (F32/F64/F16/BF16/I32/I64, little-endian), atomically."""
+    """Writes {name: tensor} as safetensors (little-endian), atomically."""
     names = {v: k for k, v in SAFETENSORS_DTYPES.items()}
     header, chunks, offset = {}, [], 0
     for name in sorted(tensors):

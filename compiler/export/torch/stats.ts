@@ -20,7 +20,8 @@ class RoutingStats:
             p = torch.softmax(w, dim=-1)
         else:
             s = w.sum(dim=-1, keepdim=True)
-            p = torch.where(s > 0, w / torch.where(s > 0, s, torch.ones_like(s)), torch.zeros_like(w))
+            safe = torch.where(s > 0, s, torch.ones_like(s))
+            p = torch.where(s > 0, w / safe, torch.zeros_like(w))
         load = mask.sum(dim=0).to(w.dtype)
         total = load.sum()
         counts = mask.sum(dim=-1)

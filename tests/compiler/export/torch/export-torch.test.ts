@@ -43,6 +43,8 @@ const CASES: Case[] = [
   { file: "chain_of_experts.moe", set: { D: 32, N: 15, I: 24 }, T: 6 },
   { file: "granularity/peer.moe", set: { D: 32, P: 16 }, T: 5 },
   { file: "granularity/flexmore.moe", set: { D: 64, I: 128 }, T: 5 },
+  { file: "models/mixtral_8x7b.moe", set: { V: 40, D: 16, L: 2, H: 4, KV: 2, N: 4, I: 8 }, T: 7 },
+  { file: "models/deepseek_v3.moe", set: { V: 48, D: 32, L: 3, DENSE: 1, H: 2, QR: 8, KVR: 8, NOPE: 4, ROPE: 4, VD: 4, DI: 24, N: 32, I: 8 }, T: 6 },
   { file: "plugins/mora.moe", set: { D: 32 }, T: 6, plugins: [plugin("mora")] },
   { file: "plugins/dume.moe", set: { D: 32, I: 48 }, T: 6, plugins: [plugin("dume")] },
   { file: "plugins/elastic_k.moe", set: { D: 32, I: 48 }, T: 6, plugins: [plugin("elastic-k")] },
@@ -72,7 +74,7 @@ describeNeeding(torchNeed, "moec export torch: the exported PyTorch module again
       const trace = new Map<string, RouterTrace>();
       const ref = interpretReference(program, randomWeights(program, 3), inputs.values, c.T, { trace });
       results.push({ c, ref, trace, program });
-      manifest.push({ dir: out, input: path.join(out, "in.safetensors"), output: path.join(out, "out.json"), inputs: program.inputs.map((x) => x.name) });
+      manifest.push({ dir: out, input: path.join(out, "in.safetensors"), output: path.join(out, "out.json"), inputs: program.inputs.map((x) => x.name), outputs: program.outputs.map((x) => x.name) });
     }
     fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest));
     const run = spawnSync(python!, [path.join(__dirname, "run_exports.py"), path.join(dir, "manifest.json")], { encoding: "utf8", timeout: 600_000 });

@@ -23,7 +23,7 @@ def run(case, index):
     args = [inputs[n] if not inputs[n].is_floating_point() else inputs[n].double() for n in case["inputs"]]
     with torch.no_grad():
         out, stats = model(*args, return_stats=True)
-    tensors = dict(out) if isinstance(out, dict) else {"y": out}
+    tensors = dict(out) if isinstance(out, dict) else {case["outputs"][0]: out}
     tensors = {k: v.double() for k, v in tensors.items()}
     for key, s in stats["routers"].items():
         for name in ("load", "importance", "entropy", "maxvio", "drop_rate", "balance_unscaled"):
