@@ -158,6 +158,8 @@ export interface WgslContract {
  * without it is refused by the export, naming the stage). Each field is the BODY of a Python
  * function (statements ending in `return`, indented by four spaces or not at all) over all T
  * tokens of a run at once, with `torch`, `F` (torch.nn.functional) and `math` in scope, and
+ * `ranked(v)` (indices by value, highest first, ties to the lower index), `unrank(order, take)`
+ * (the mask of the ranks `take` marks), `slots(v)` (0…n−1), and
  * `ctx.args` (the arguments by name), `ctx.E`, `ctx.D`, `ctx.weight(name)` and
  * `ctx.state(name)` (the stage's tensors under the router's prefix):
  *   score(x, ctx):        x [T, D] → scores [T, E]
