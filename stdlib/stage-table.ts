@@ -32,3 +32,18 @@ export function runtimeStage(name: string, plugins?: PluginStages): RuntimeStage
   if (s) return { spec: s, source: "std", native: s.native };
   return plugins?.get(name);
 }
+
+/** Is §10's p the softmax of a pipeline's pre-selection weight stream, as written ("where that
+ *  stream can be negative")? Decided from the stages' `nonNegative`, not from values; read by the
+ *  runtime's statistics and the PyTorch export alike. */
+export function weightStreamCanBeNegative(stages: readonly { name: string; role: string }[], plugins?: PluginStages): boolean {
+  const selAt = stages.findIndex((s) => s.role === "select");
+  const spec = (i: number) => runtimeStage(stages[i]!.name, plugins)?.spec;
+  let nn = spec(0)?.nonNegative === true;
+  for (let i = 1; i < selAt; i++) {
+    const s = spec(i);
+    if (!s || (s.stream ?? "both") === "selection" || s.nonNegative === "preserve") continue;
+    nn = s.nonNegative === true;
+  }
+  return !nn;
+}

@@ -1,8 +1,9 @@
 // `moec export FORMAT …`: hands a model to other engines. `hf` writes a Hugging Face checkpoint
 // directory (config.json, generation_config.json, safetensors shards and their index, tokenizer
 // files) that transformers, vLLM and SGLang load; the family and its config come from
-// compiler/hf/export, the shards from runtime/weights/write-checkpoint-dir.ts. `torch` and `onnx`
-// are named and refused as not yet available.
+// compiler/hf/export, the shards from runtime/weights/write-checkpoint-dir.ts. `torch` writes a
+// self-contained PyTorch package for any program moec runs (compiler/export/torch; runExportTorch
+// below). `onnx` is named and refused as not yet available.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
@@ -22,12 +23,17 @@ import { SafetensorsError } from "../../runtime/safetensors/errors.js";
 import { checkpointTensors } from "../../runtime/weights/checkpoint-tensors.js";
 import { CheckpointWriteError, writeCheckpointDir } from "../../runtime/weights/write-checkpoint-dir.js";
 import type { HostWeights } from "../../runtime/weights/host-weights.js";
+import { cliPlugins } from "../../compiler/plugins/cli-plugins.js";
+import { exportTorch, TorchExportRefusal } from "../../compiler/export/torch/export-torch.js";
 
 export const exportSpec: CommandSpec = {
   name: "export",
   summary: "write a model in another engine's format (hf: a Hugging Face checkpoint)",
-  usage: "moec export hf MODEL.moe|DIR [--entry NAME] [--set K=V …] (--weights FILE|DIR | --random-weights [--seed N]) -o OUT [--dtype bf16|f16|f32] [--shard-size SIZE] [--model-type TYPE] [--force]",
-  positionals: { name: "the format (hf), then a .moe file or a Hugging Face checkpoint directory", min: 1, max: 2 },
+  usage: [
+    "moec export hf MODEL.moe|DIR [--entry NAME] [--set K=V …] (--weights FILE|DIR | --random-weights [--seed N]) -o OUT [--dtype bf16|f16|f32] [--shard-size SIZE] [--model-type TYPE] [--force]",
+    "       moec export torch PROGRAM.moe [--entry NAME] [--set K=V …] [--weights FILE|DIR | --random-weights [--seed N]] -o OUT [--force]",
+  ].join("\n"),
+  positionals: { name: "the format (hf or torch), then a .moe file (hf: or a Hugging Face checkpoint directory)", min: 1, max: 2 },
   flags: [
     { name: "output", short: "o", type: "string", value: "OUT", help: "the checkpoint directory to write (built under a temporary name, then renamed into place)" },
     { name: "entry", type: "string", value: "NAME", help: "the model to export (optional when the file has exactly one entry point)" },
@@ -39,10 +45,15 @@ export const exportSpec: CommandSpec = {
     { name: "shard-size", type: "string", value: "SIZE", help: "the most tensor bytes per shard, e.g. 5GB (the default, as transformers), 500MB, 2GiB or a byte count" },
     { name: "model-type", type: "string", value: "TYPE", help: `write this family only (${EXPORT_MODEL_TYPES.join(", ")}); default: the first family that expresses the program exactly` },
     { name: "force", type: "boolean", help: "replace OUT when it exists and is not empty" },
+    { name: "plugin", type: "multi", value: "PATH|PACKAGE", help: "torch: load a router plugin (repeatable; also from moec.config.json); its stages need a PyTorch reference" },
     { name: "help", short: "h", type: "boolean", help: "show this help" },
   ],
   details: [
-    "Formats: hf now; torch and onnx are not yet available.",
+    "Formats: hf (a Hugging Face checkpoint of a known family) and torch (a PyTorch package for any layer or model);",
+    "onnx is not yet available.",
+    "torch: OUT gets modeling_moec.py (MoecModel, a plain nn.Module needing only torch, and a transformers wrapper),",
+    "configuration_moec.py, config.json with auto_map, and with --weights or --random-weights model.safetensors under",
+    "the module's parameter names (f32). --dtype, --shard-size and --model-type are hf's only.",
     `Families: ${EXPORT_MODEL_TYPES.join(", ")}. The config is accepted only when \`moec import\` of it gives`,
     "the same computation with the same tensors; otherwise every construct that does not map is listed",
     "with its location (codes HF001-HF006, docs/huggingface.md).",
@@ -101,11 +112,12 @@ function readJson(file: string): Record<string, unknown> | undefined {
 export async function runExport(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, exportSpec);
   const [format, modelArg] = args.positionals as [string, string | undefined];
-  if (format === "torch" || format === "onnx") {
-    io.err(`moec export: \`${format}\` export is not yet available; \`moec export hf\` writes a Hugging Face checkpoint`);
+  if (format === "onnx") {
+    io.err("moec export: `onnx` export is not yet available; `moec export hf` writes a Hugging Face checkpoint, `moec export torch` a PyTorch package");
     return 1;
   }
-  if (format !== "hf") throw new UsageError(`unknown format \`${format}\`; known: hf (torch and onnx are not yet available)`);
+  if (format === "torch") return runExportTorch(args, modelArg, io);
+  if (format !== "hf") throw new UsageError(`unknown format \`${format}\`; known: hf, torch (onnx is not yet available)`);
   if (modelArg === undefined) throw new UsageError("give the model: moec export hf MODEL.moe|DIR -o OUT");
   const f = args.flags;
   if (f.output === undefined) throw new UsageError("give the output directory with -o OUT");
@@ -189,5 +201,66 @@ export async function runExport(argv: string[], io: CliIO): Promise<number> {
     return 1;
   }
   io.err(`wrote ${shown} (model_type ${exported.modelType}, ${exported.names.tensors.length} tensors ${dtype} in ${written.shards.length} shard${written.shards.length === 1 ? "" : "s"}, ${written.totalBytes} bytes${copied.length ? `; copied ${copied.join(", ")}` : ""})`);
+  return 0;
+}
+
+/** `moec export torch PROGRAM.moe -o OUT`: the PyTorch package, written atomically. */
+async function runExportTorch(args: ReturnType<typeof parseArgs>, modelArg: string | undefined, io: CliIO): Promise<number> {
+  const f = args.flags;
+  if (modelArg === undefined) throw new UsageError("give the program: moec export torch PROGRAM.moe -o OUT");
+  if (f.output === undefined) throw new UsageError("give the output directory with -o OUT");
+  if (f.weights !== undefined && f["random-weights"]) throw new UsageError("--weights and --random-weights exclude each other");
+  for (const hfOnly of ["dtype", "shard-size", "model-type"]) if (f[hfOnly] !== undefined) throw new UsageError(`--${hfOnly} is an option of \`moec export hf\`; \`export torch\` writes f32 weights in one model.safetensors`);
+  const seed = intFlag(f.seed, "seed") ?? 1;
+  const file = path.resolve(io.cwd, modelArg);
+  const pl = await cliPlugins(io.cwd, f.plugin);
+  printDiagnostics(pl.diagnostics, undefined, io, false);
+  if (hasErrors(pl.diagnostics)) return 1;
+  const opts = { entry: f.entry as string | undefined, set: parseSets(f.set as string[] | undefined), registry: pl.registry };
+  const lowered = lowerEntry([file], opts);
+  printDiagnostics(lowered.diagnostics, undefined, io, false);
+  if (hasErrors(lowered.diagnostics)) return 1;
+  if (lowered.decodingGraph) {
+    io.err(`moec export: \`${lowered.info?.name}\` is a decoding graph, which has no module of its own; export each agent's model with --entry`);
+    return 1;
+  }
+  if (!lowered.program || lowered.unsupported.length) {
+    io.err(`moec export: \`${lowered.info?.name ?? modelArg}\` does not lower to IR, so it cannot be exported${lowered.unsupported.length ? `: ${lowered.unsupported.map((u) => u.message).join("; ")}` : ""}`);
+    return 1;
+  }
+  const program = lowered.program;
+  let pkg;
+  try {
+    pkg = exportTorch(program, displayPath(file, io.cwd));
+  } catch (e) {
+    if (!(e instanceof TorchExportRefusal)) throw e;
+    for (const p of e.problems) io.err(`moec export: ${p}`);
+    io.err(`moec export: \`${program.entry}\` cannot be written as a PyTorch package (${e.problems.length} problem${e.problems.length === 1 ? "" : "s"} above)`);
+    return 1;
+  }
+  let weights: HostWeights | undefined;
+  if (f["random-weights"] || f.weights !== undefined) {
+    const rt = await import("../../runtime/index.js");
+    if (f.weights === undefined) weights = rt.randomWeights(program, seed);
+    else {
+      const weightsPath = path.resolve(io.cwd, String(f.weights));
+      const names = isCheckpointDir(weightsPath) ? checkpointNamesFor(io, "export", program, lowered.info!, weightsPath, undefined) : [];
+      if (names === undefined) return 1;
+      weights = loadCheckpointWeights(io, "export", rt, program, { weights: weightsPath, checkpointNames: names }, displayPath(weightsPath, io.cwd), false);
+      if (!weights) return 1;
+    }
+  }
+  const w = weights;
+  const tensors = w ? pkg.tensors.filter((t) => w.has(t.name)).map((t) => ({ name: t.name, shape: t.shape, values: () => w.get(t.name)! })) : [];
+  const out = path.resolve(io.cwd, String(f.output));
+  const shown = displayPath(out, io.cwd);
+  try {
+    writeCheckpointDir(out, tensors, { dtype: "F32", shardBytes: Infinity, files: pkg.files, force: Boolean(f.force), singleFile: true }, shown);
+  } catch (e) {
+    if (!(e instanceof CheckpointWriteError)) throw e;
+    io.err(`moec export: ${e.message}`);
+    return 1;
+  }
+  io.err(`wrote ${shown} (PyTorch package of \`${program.entry}\`${w ? `, ${tensors.length} tensors f32 in model.safetensors` : ", no weights"})`);
   return 0;
 }

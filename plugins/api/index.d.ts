@@ -153,6 +153,27 @@ export interface WgslContract {
   post?: { reduce?: readonly PostReduction[]; expr: string; helpers?: string };
 }
 
+/**
+ * The stage in PyTorch, for `moec export torch` (optional: a program whose router names a stage
+ * without it is refused by the export, naming the stage). Each field is the BODY of a Python
+ * function (statements ending in `return`, indented by four spaces or not at all) over all T
+ * tokens of a run at once, with `torch`, `F` (torch.nn.functional) and `math` in scope, and
+ * `ranked(v)` (indices by value, highest first, ties to the lower index), `unrank(order, take)`
+ * (the mask of the ranks `take` marks), `slots(v)` (0…n−1), and
+ * `ctx.args` (the arguments by name), `ctx.E`, `ctx.D`, `ctx.weight(name)` and
+ * `ctx.state(name)` (the stage's tensors under the router's prefix):
+ *   score(x, ctx):        x [T, D] → scores [T, E]
+ *   transform(z, ctx):    one stream [T, E] → [T, E]
+ *   select(sel, w, ctx):  → a bool mask [T, E] of the selected experts (ties to the lower index)
+ *   post(w, mask, ctx):   the selected weights (0 off the mask) [T, E] → new weights [T, E]
+ */
+export interface TorchReference {
+  score?: string;
+  transform?: string;
+  select?: string;
+  post?: string;
+}
+
 export interface StageSpec {
   /** The name used in pipelines: `router r = linear |> NAME(…) |> …`. */
   name: string;
@@ -181,6 +202,8 @@ export interface StageSpec {
   stats?: { state?: readonly string[] };
   reference: Reference;
   wgsl?: WgslContract;
+  /** The stage in PyTorch (`moec export torch`); see TorchReference. */
+  torch?: TorchReference;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ export default definePlugin({
         },
       },
       wgsl: { score: { gemm: "weight", expr: "(dot + weight_bias(e)) / temp" } },
+      torch: { score: 'return F.linear(x, ctx.weight("weight"), ctx.weight("bias")) / ctx.args["temp"]' },
     },
   ],
 });

@@ -46,6 +46,14 @@ export default definePlugin({
             .slice(0, k);
         },
       },
+      // k_run from the state as runK computes it; then the k_run best, ties to the lower index.
+      torch: {
+        select: [
+          'k_run = float(ctx.state("elastic_k")[0])',
+          'k = min(math.floor(k_run), ctx.args["max"]) if k_run >= 1 else ctx.args["k"]',
+          "return unrank(ranked(sel), slots(sel) < k)",
+        ].join("\n"),
+      },
       wgsl: {
         select: {
           limit: "select(u32(k), min(u32(state_elastic_k(0u)), u32(max)), state_elastic_k(0u) >= 1.0)",

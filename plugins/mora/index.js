@@ -31,6 +31,7 @@ export default definePlugin({
         },
       },
       wgsl: { transform: { reduce: ["sumsq"], expr: "z / sqrt(max(u_sumsq, 1e-30))" } },
+      torch: { transform: "return z / torch.sqrt(torch.clamp((z * z).sum(-1, keepdim=True), min=1e-30))" },
     },
     {
       name: "mora_gate",
@@ -50,6 +51,7 @@ export default definePlugin({
         },
       },
       wgsl: { transform: { pre: "z / temp", reduce: ["max", "sumexp"], expr: "exp(u - u_max) / u_sumexp" } },
+      torch: { transform: 'return torch.softmax(z / ctx.args["temp"], dim=-1)' },
     },
   ],
 });

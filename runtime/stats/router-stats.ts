@@ -5,7 +5,7 @@
 // independently of the kernels.
 
 import type { IrRouter } from "../../compiler/ir/ir.js";
-import { runtimeStage } from "../../stdlib/stage-table.js";
+import { weightStreamCanBeNegative } from "../../stdlib/stage-table.js";
 import type { Streams, TokenSelection } from "../reference/ref-router.js";
 
 /** What the GPU hands back for one router and one run. */
@@ -81,15 +81,7 @@ export function finishStats(raw: RawRouterStats): RouterStats {
 /** Is §10's p the softmax of the pipeline's pre-selection weight stream, as written ("where
  *  that stream can be negative")? Decided from the stages, not from the values. */
 export function streamCanBeNegative(r: IrRouter): boolean {
-  const selAt = r.stages.findIndex((s) => s.role === "select");
-  const spec = (i: number) => runtimeStage(r.stages[i]!.name, r.pluginStages)?.spec;
-  let nn = spec(0)?.nonNegative === true;
-  for (let i = 1; i < selAt; i++) {
-    const s = spec(i);
-    if (!s || (s.stream ?? "both") === "selection" || s.nonNegative === "preserve") continue;
-    nn = s.nonNegative === true;
-  }
-  return !nn;
+  return weightStreamCanBeNegative(r.stages, r.pluginStages);
 }
 
 /**

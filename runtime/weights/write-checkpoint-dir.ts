@@ -25,6 +25,8 @@ export interface WriteCheckpointDirOptions {
   files?: Record<string, string | Uint8Array>;
   /** Replace OUT when it exists and is not empty. */
   force?: boolean;
+  /** One `model.safetensors` and no index, whatever the size (the PyTorch export's form). */
+  singleFile?: boolean;
 }
 
 export interface WrittenCheckpoint {
@@ -88,12 +90,12 @@ export function writeCheckpointDir(out: string, tensors: readonly CheckpointTens
   }
   const bpv = DTYPE_SIZE[opts.dtype];
   try {
-    const plan = planShards(tensors, bpv, opts.shardBytes);
+    const plan = opts.singleFile ? (tensors.length ? [tensors.map((_, i) => i)] : []) : planShards(tensors, bpv, opts.shardBytes);
     const weightMap: Record<string, string> = {};
     const shards: string[] = [];
     let total = 0;
     plan.forEach((members, k) => {
-      const file = shardName(k, plan.length);
+      const file = opts.singleFile ? "model.safetensors" : shardName(k, plan.length);
       const entries = new Map<string, TensorData>();
       for (const i of members) {
         const t = tensors[i]!;
@@ -107,7 +109,7 @@ export function writeCheckpointDir(out: string, tensors: readonly CheckpointTens
       shards.push(file);
     });
     const sortedMap = Object.fromEntries(Object.keys(weightMap).sort().map((n) => [n, weightMap[n]!]));
-    fs.writeFileSync(path.join(tmp, INDEX_FILE), JSON.stringify({ metadata: { total_size: total }, weight_map: sortedMap }, null, 2) + "\n");
+    if (!opts.singleFile) fs.writeFileSync(path.join(tmp, INDEX_FILE), JSON.stringify({ metadata: { total_size: total }, weight_map: sortedMap }, null, 2) + "\n");
     for (const [name, content] of Object.entries(opts.files ?? {})) fs.writeFileSync(path.join(tmp, name), content);
     install(tmp, target, state);
     return { shards, totalBytes: total };

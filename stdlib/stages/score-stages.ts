@@ -8,6 +8,7 @@ export const linear: StdStageSpec = {
   params: [{ name: "bias", type: "bool", default: false, doc: "adds a bias vector" }],
   weights: (a, E, D) => [{ name: "weight", shape: [E, D], matmul: true }, ...(a.bias === true ? [{ name: "bias", shape: [E] }] : [])],
   native: { score: NATIVE.score.linear },
+  torch: { score: 'return F.linear(x, ctx.weight("weight"), ctx.weight("bias") if ctx.args.get("bias") else None)' },
   reference: {
     score(x, ctx) {
       const w = ctx.weight("weight");
@@ -30,6 +31,16 @@ export const cosine: StdStageSpec = {
   params: [{ name: "temp", type: "number", default: 1.0, min: 0, minExclusive: true, positional: true, doc: "temperature τ" }],
   weights: (_a, E, D) => [{ name: "weight", shape: [E, D], matmul: true }],
   native: { score: NATIVE.score.cosine },
+  torch: {
+    // A zero vector has no direction: its cosine is 0, as in the reference.
+    score: [
+      'w = ctx.weight("weight")',
+      "den = x.norm(dim=-1, keepdim=True) * w.norm(dim=-1)[None, :]",
+      "safe = torch.where(den > 0, den, torch.ones_like(den))",
+      'z = F.linear(x, w) / safe / ctx.args.get("temp", 1.0)',
+      "return torch.where(den > 0, z, torch.zeros_like(z))",
+    ].join("\n"),
+  },
   reference: {
     score(x, ctx) {
       const tau = num(ctx.args, "temp", 1);
@@ -81,6 +92,20 @@ export const product: StdStageSpec = {
         ]).flat()
       : [],
   native: { score: NATIVE.score.product },
+  torch: {
+    // Part 0 most significant: the running [T, n^i] sum grows by one key axis per part.
+    score: [
+      "total = None",
+      'for i in range(ctx.args.get("parts", 2)):',
+      '    z = F.linear(x, ctx.weight(f"{i}.weight"))',
+      '    if ctx.args.get("norm") == "batch":',
+      '        mean, var = ctx.state(f"{i}.running_mean"), ctx.state(f"{i}.running_var")',
+      "        z = (z - mean) / torch.sqrt(var + 1e-5)",
+      "    part = torch.log_softmax(z, dim=-1)",
+      "    total = part if total is None else (total[:, :, None] + part[:, None, :]).flatten(1)",
+      "return total",
+    ].join("\n"),
+  },
   reference: {
     score(x, ctx) {
       const parts = num(ctx.args, "parts", 2);

@@ -14,6 +14,7 @@ export const topk: StdStageSpec = {
   active: (a) => ({ count: a.k as number, label: "exact" }),
   maxPerToken: (a) => a.k as number,
   native: { select: NATIVE.select.topk },
+  torch: { select: 'return unrank(ranked(sel), slots(sel) < ctx.args["k"])' },
   reference: { select: (sel, _w, ctx) => ranked(sel).slice(0, num(ctx.args, "k")) },
 };
 
@@ -28,6 +29,16 @@ export const topp: StdStageSpec = {
   active: (a, E) => ({ count: maxOf(a, E), label: "upper bound" }),
   maxPerToken: (a, E) => maxOf(a, E),
   native: { select: NATIVE.select.topp },
+  torch: {
+    // Take experts in rank order until the weight taken so far exceeds p (at least 1, at most max).
+    select: [
+      "order = ranked(sel)",
+      'over = (torch.cumsum(w.gather(-1, order), dim=-1) > ctx.args["p"]).long()',
+      "before = torch.cumsum(over, dim=-1) - over",
+      'limit = min(ctx.E, ctx.args.get("max") or ctx.E)',
+      "return unrank(order, (before == 0) & (slots(sel) < limit))",
+    ].join("\n"),
+  },
   reference: {
     select(sel, w, ctx) {
       const p = num(ctx.args, "p");
@@ -56,6 +67,15 @@ export const threshold: StdStageSpec = {
   active: (a, E) => ({ count: maxOf(a, E), label: "upper bound" }),
   maxPerToken: (a, E) => maxOf(a, E),
   native: { select: NATIVE.select.threshold },
+  torch: {
+    select: [
+      "order = ranked(sel)",
+      'ok = sel.gather(-1, order) >= ctx.args["delta"]',
+      "before = torch.cumsum(ok.long(), dim=-1) - ok.long()",
+      'limit = min(ctx.E, ctx.args.get("max") or ctx.E)',
+      "return unrank(order, ok & (before < limit))",
+    ].join("\n"),
+  },
   reference: {
     select: (sel, _w, ctx) => ranked(sel).filter((e) => sel[e]! >= num(ctx.args, "delta")).slice(0, maxOf(ctx.args, sel.length)),
   },
@@ -82,6 +102,18 @@ export const groupTopk: StdStageSpec = {
   active: (a) => ({ count: a.k as number, label: "exact" }),
   maxPerToken: (a) => a.k as number,
   native: { select: NATIVE.select.group_topk },
+  torch: {
+    // A group's score: the sum of its top min(2, E/G) selection scores (DeepSeek-V3).
+    select: [
+      'T, E, G = sel.shape[0], ctx.E, ctx.args["groups"]',
+      "size = E // G",
+      "group_score = sel.view(T, G, size).topk(min(2, size), dim=-1).values.sum(-1)",
+      'kept = unrank(ranked(group_score), slots(group_score) < ctx.args["keep"])',
+      "kept = kept.repeat_interleave(size, dim=-1)",
+      'among = torch.where(kept, sel, torch.full_like(sel, float("-inf")))',
+      'return unrank(ranked(among), slots(sel) < ctx.args["k"]) & kept',
+    ].join("\n"),
+  },
   reference: {
     select(sel, _w, ctx) {
       const k = num(ctx.args, "k");
@@ -109,6 +141,16 @@ export const choose: StdStageSpec = {
   active: (a) => ({ count: a.capacity as number, label: "expectation" }),
   maxPerToken: (_a, E) => E,
   native: { select: NATIVE.select.choose },
+  torch: {
+    // Per run: each expert takes its capacity best tokens (ties to the lower token).
+    select: [
+      "T, E = sel.shape",
+      'cap = max(1, min(T, math.floor(ctx.args["capacity"] * T / E)))',
+      "order = torch.sort(sel, dim=0, descending=True, stable=True).indices",
+      "take = (torch.arange(T, device=sel.device) < cap)[:, None].expand(T, E)",
+      "return torch.zeros_like(take).scatter(0, order, take)",
+    ].join("\n"),
+  },
   reference: {
     selectRun(sel, _w, ctx) {
       const T = ctx.tokens;
@@ -133,6 +175,7 @@ export const dense: StdStageSpec = {
   active: (_a, E) => ({ count: E, label: "exact" }),
   maxPerToken: (_a, E) => E,
   native: { select: NATIVE.select.dense },
+  torch: { select: "return torch.ones_like(sel, dtype=torch.bool)" },
   reference: { select: (sel) => Array.from({ length: sel.length }, (_, e) => e) },
 };
 
@@ -141,6 +184,12 @@ export const renorm: StdStageSpec = {
   kind: "post",
   doc: "Selected weights divided by their sum (all zero stays zero).",
   native: { post: NATIVE.post.renorm },
+  torch: {
+    post: [
+      "s = w.sum(dim=-1, keepdim=True)",
+      "return torch.where(s == 0, w, w / torch.where(s == 0, torch.ones_like(s), s))",
+    ].join("\n"),
+  },
   reference: {
     post(w) {
       let sum = 0;
@@ -156,6 +205,7 @@ export const scale: StdStageSpec = {
   doc: "Multiplies the selected weights by s.",
   params: [{ name: "s", type: "number", positional: true, doc: "factor" }],
   native: { post: NATIVE.post.scale },
+  torch: { post: 'return w * ctx.args["s"]' },
   reference: { post: (w, ctx) => w.map((v) => v * num(ctx.args, "s")) },
 };
 

@@ -8,6 +8,16 @@ export const softmax: StdStageSpec = {
   doc: "Softmax over the experts (before select); over the selected weights (after).",
   nonNegative: true,
   native: { transform: NATIVE.transform.softmax, post: NATIVE.post.softmax },
+  torch: {
+    transform: "return torch.softmax(z, dim=-1)",
+    // Over the selected weights only; a token with none keeps all zeros.
+    post: [
+      "some = mask.any(dim=-1, keepdim=True)",
+      'masked = torch.where(mask, w, torch.full_like(w, float("-inf")))',
+      "p = torch.softmax(torch.where(some, masked, torch.zeros_like(w)), dim=-1)",
+      "return torch.where(mask, p, torch.zeros_like(w))",
+    ].join("\n"),
+  },
   reference: { transform: (z) => softmax64(z), post: (w) => softmax64(w) },
 };
 
@@ -17,6 +27,7 @@ export const logSoftmax: StdStageSpec = {
   doc: "Log-softmax over the experts on both streams.",
   nonNegative: false,
   native: { transform: NATIVE.transform.log_softmax },
+  torch: { transform: "return torch.log_softmax(z, dim=-1)" },
   reference: { transform: (z) => logSoftmax64(z) },
 };
 
@@ -26,6 +37,7 @@ export const sigmoid: StdStageSpec = {
   doc: "Elementwise sigmoid on both streams.",
   nonNegative: true,
   native: { transform: NATIVE.transform.sigmoid },
+  torch: { transform: "return torch.sigmoid(z)" },
   reference: { transform: (z) => z.map(sigmoid64) },
 };
 
@@ -35,6 +47,7 @@ export const exp: StdStageSpec = {
   doc: "Elementwise exp (on both streams before select; on the selected weights after).",
   nonNegative: true,
   native: { transform: NATIVE.transform.exp, post: NATIVE.post.exp },
+  torch: { transform: "return torch.exp(z)", post: "return torch.where(mask, torch.exp(w), torch.zeros_like(w))" },
   reference: { transform: (z) => z.map(Math.exp), post: (w) => w.map(Math.exp) },
 };
 
@@ -45,6 +58,7 @@ export const temp: StdStageSpec = {
   params: [{ name: "tau", type: "number", min: 0, minExclusive: true, positional: true, doc: "temperature τ" }],
   nonNegative: "preserve",
   native: { transform: NATIVE.transform.temp },
+  torch: { transform: 'return z / ctx.args["tau"]' },
   reference: {
     transform(z, ctx) {
       const tau = num(ctx.args, "tau");
@@ -75,6 +89,7 @@ export const bias: StdStageSpec = {
   ],
   stats: { state: ["e_bias"] },
   native: { transform: NATIVE.transform.bias },
+  torch: { transform: 'return z + ctx.state("e_bias")' },
   reference: {
     transform(z, ctx) {
       const b = ctx.state("e_bias");
