@@ -246,7 +246,7 @@ async function runExportTorch(args: ReturnType<typeof parseArgs>, modelArg: stri
       const weightsPath = path.resolve(io.cwd, String(f.weights));
       const names = isCheckpointDir(weightsPath) ? checkpointNamesFor(io, "export", program, lowered.info!, weightsPath, undefined) : [];
       if (names === undefined) return 1;
-      weights = loadCheckpointWeights(io, "export", rt, program, { weights: weightsPath, checkpointNames: names }, displayPath(weightsPath, io.cwd), false);
+      weights = await loadCheckpointWeights(io, "export", rt, program, { weights: weightsPath, checkpointNames: names }, displayPath(weightsPath, io.cwd), false);
       if (!weights) return 1;
     }
   }

@@ -3,7 +3,6 @@
 // runtime (the GPU kernels and the float64 reference). A plugin's own functions are guarded: one
 // that throws becomes a diagnostic naming the plugin and the stage, never a crash.
 import type { Plugin, StageSpec } from "@moec/plugin-api";
-import type { TorchStageSpec } from "../../stdlib/stages/std-spec.js";
 import { API_VERSION, POST_REDUCTIONS, STAGE_KINDS, TRANSFORM_REDUCTIONS } from "@moec/plugin-api";
 import type { Registry, StageDef } from "../../stdlib/registry.js";
 import { RegistryError } from "../../stdlib/registry.js";
@@ -97,7 +96,7 @@ function validateStage(s: StageSpec, where: string): PluginError[] {
     else if (st.init !== undefined && st.init !== 0 && st.init !== 1) bad(`state '${st.name}': init must be 0 or 1`);
     else if (st.update && (typeof st.update.wgsl !== "string" || typeof st.update.reference !== "function")) bad(`state '${st.name}': update needs both \`wgsl\` and \`reference\``);
   }
-  const torch = (s as TorchStageSpec).torch;
+  const torch = s.torch;
   if (torch !== undefined) {
     if (!torch || typeof torch !== "object") bad("torch must be an object of Python function bodies (score, transform, select, post)");
     else for (const [fn, code] of Object.entries(torch)) {

@@ -12,21 +12,8 @@ export interface NativeCodes {
   post?: number;
 }
 
-/** StageSpec.torch of the plugin API (plugins/api/index.d.ts), declared here as well so that the
- *  type holds whichever copy of the API package a checkout resolves. */
-export interface TorchReference {
-  score?: string;
-  transform?: string;
-  select?: string;
-  post?: string;
-}
-
-/** A stage spec with its optional PyTorch reference (`moec export torch`). */
-export type TorchStageSpec = StageSpec & { torch?: TorchReference };
-
 export interface StdStageSpec extends StageSpec {
   native: NativeCodes;
-  torch?: TorchReference;
 }
 
 /** Native codes of the fused router kernel (kept in sync with router-kernel WGSL by name). */

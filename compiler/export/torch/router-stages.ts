@@ -6,7 +6,6 @@
 import type { StageSpec } from "@moec/plugin-api";
 import type { IrRouter, IrStage } from "../../ir/ir.js";
 import { runtimeStage, weightStreamCanBeNegative } from "../../../stdlib/stage-table.js";
-import type { TorchStageSpec } from "../../../stdlib/stages/std-spec.js";
 import { indentPy, pyDict, pyIdent, pyStr, type PyWriter } from "./python-source.js";
 
 type Role = "score" | "transform" | "select" | "post";
@@ -61,7 +60,7 @@ export class StageFunctions {
     const fn = `${role}_${pyIdent(s.name)}`;
     if (this.defs.has(fn)) return fn;
     const rs = runtimeStage(s.name, r.pluginStages);
-    const body = (rs?.spec as TorchStageSpec | undefined)?.torch?.[role];
+    const body = rs?.spec.torch?.[role];
     if (!rs || body === undefined) {
       const who = rs ? (rs.source === "std" ? "the standard library" : `plugin ${rs.source}`) : "no loaded plugin";
       this.problems.push(`router '${r.key}': stage '${s.name}' (${role}, from ${who}) has no PyTorch reference (StageSpec.torch.${role})`);
