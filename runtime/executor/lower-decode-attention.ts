@@ -3,7 +3,7 @@
 // as flash-decoding (a partial pass split over the cached positions, then a merge).
 
 import type { StorageDtype } from "../gpu/buffers.js";
-import { decodeChunks, type DecodeLayout, DECODE_CHUNK, decodePartialParams, flashDecodeMergeKernel, flashDecodePartialKernel } from "../kernels/attention/flash-decode.js";
+import { decodeChunks, decodeHeadsPerWorkgroup, type DecodeLayout, DECODE_CHUNK, decodePartialParams, decodeVec4, flashDecodeMergeKernel, flashDecodePartialKernel } from "../kernels/attention/flash-decode.js";
 import { KV_WRITE_WG, kvCacheWriteKernel } from "../kernels/attention/kv-cache-write.js";
 import { BATCH_KV_WRITE_WG, batchDecodePartialParams, batchDecodePartialSize, batchFlashDecodeMergeKernel, batchFlashDecodePartialKernel, batchKvCacheWriteKernel } from "../kernels/attention/batch-decode.js";
 import { grid2D } from "../kernels/wgsl-common.js";
@@ -31,11 +31,12 @@ export async function decodeAttentionSteps(
   const maxChunks = Math.ceil(o.blk.ring / DECODE_CHUNK);
   const part = b.storage(o.H * maxChunks * (o.VD + 2), `${o.blk.key} decode partials`, 4);
   const layout: DecodeLayout = { ...o, cLd: o.blk.rowWidth, ring: o.blk.ring, maxChunks };
+  const heads = decodeHeadsPerWorkgroup(o.H / o.KV, o.QD);
   const partial = await b.step(
-    flashDecodePartialKernel({ dtype: b.dtype, kvDtype: gen.cache.dtype, QD: o.QD, VD: o.VD }),
+    flashDecodePartialKernel({ dtype: b.dtype, kvDtype: gen.cache.dtype, QD: o.QD, VD: o.VD, heads, vec4: decodeVec4({ ...layout, QD: o.QD }) }),
     decodePartialParams(layout),
     { q: o.q, cache: o.blk.buffer, part },
-    () => grid2D(o.H * decodeChunks(gen.position.pos0, o.window), maxDim),
+    () => grid2D((o.H / heads) * decodeChunks(gen.position.pos0, o.window), maxDim),
   );
   const merge = await b.step(
     flashDecodeMergeKernel({ dtype: b.dtype, VD: o.VD }),

@@ -1,7 +1,8 @@
 // Attention for one new position over a KV cache (decoding; FlashDecoding's schedule): the
 // positions the query reads, [lo, pos0] (lo = 0, or pos0 − W + 1 under a window of W), are split
-// into chunks of DECODE_CHUNK; (1) `flash_decode_partial`, one workgroup per (head, chunk), one
-// lane per cached position: the scores, their max m and sum l = Σ exp(score − m), and the
+// into chunks of DECODE_CHUNK; (1) `flash_decode_partial`, one workgroup per (head, chunk) — or
+// per (group of query heads sharing a kv head, chunk), which loads each key and value once for the
+// group — one lane per cached position: the scores, their max m and sum l = Σ exp(score − m), and the
 // weighted values acc = Σ exp(score − m) · v, written as a partial [acc | m | l]; (2)
 // `flash_decode_merge`, one workgroup per head, rescales each partial by exp(m_c − M) and divides
 // by the total L. A step's work is the attention itself (chunks grow with the position); the
@@ -97,64 +98,98 @@ export function mergeChunksWgsl(WG: number, outAt: string): string {
   }`;
 }
 
-export function flashDecodePartialKernel(o: { dtype: StorageDtype; kvDtype: StorageDtype; QD: number; VD: number }) {
-  const { QD, VD } = o;
+/** Query heads one partial workgroup computes: the largest divisor of the GQA group up to 4 whose
+ *  queries fit 9 KiB of workgroup memory (all of them read the same kv head, so each key and value
+ *  is loaded once for them all). */
+export function decodeHeadsPerWorkgroup(group: number, QD: number): number {
+  for (let n = Math.min(4, group); n > 1; n--) if (group % n === 0 && n * QD <= 2304) return n;
+  return 1;
+}
+
+/** Can the partial pass read keys as vec4 words (every offset and stride a multiple of 4)? */
+export function decodeVec4(o: { QD: number; cLd: number; kOff: number; kHs: number }): boolean {
+  return [o.QD, o.cLd, o.kOff, o.kHs].every((n) => n % 4 === 0);
+}
+
+/**
+ * One workgroup per (group of HPW query heads, chunk): lane = cached position. Each lane loads its
+ * key once (as vec4 words when `vec4`) and scores it against all HPW queries; the max and the sum
+ * of every head are read from workgroup memory after one barrier each; each thread then sums
+ * values d over the chunk's positions for all HPW heads. 4 barriers per workgroup.
+ */
+export function flashDecodePartialKernel(o: { dtype: StorageDtype; kvDtype: StorageDtype; QD: number; VD: number; heads: number; vec4: boolean }) {
+  const { QD, VD, heads: HPW, vec4 } = o;
   const S = DECODE_CHUNK;
+  const J = [...Array(HPW).keys()];
+  const kv = o.kvDtype;
+  const keyDot = vec4
+    ? `let kb = ((s % p.ring) * p.c_ld + p.k_off + kvh * p.k_hs) / 4u;
+    for (var d4 = 0u; d4 < QD / 4u; d4++) {
+      let k = vec4<f32>(cache[kb + d4]);
+      ${J.map((j) => `sc${j} = fma(k.x, qs[${j}u * QD + 4u * d4], fma(k.y, qs[${j}u * QD + 4u * d4 + 1u], fma(k.z, qs[${j}u * QD + 4u * d4 + 2u], fma(k.w, qs[${j}u * QD + 4u * d4 + 3u], sc${j}))));`).join("\n      ")}
+    }`
+    : `let kb = (s % p.ring) * p.c_ld + p.k_off + kvh * p.k_hs;
+    for (var d = 0u; d < QD; d++) {
+      let k = f32(cache[kb + d]);
+      ${J.map((j) => `sc${j} = fma(qs[${j}u * QD + d], k, sc${j});`).join("\n      ")}
+    }`;
+  const value = (at: string) => (vec4 ? `f32(cache[(${at}) / 4u][(${at}) % 4u])` : `f32(cache[${at}])`);
   return defineKernel({
-    name: `flash_decode_partial[${QD},${VD},${o.dtype},kv${o.kvDtype}]`,
+    name: `flash_decode_partial[${QD},${VD},${o.dtype},kv${kv},h${HPW}${vec4 ? ",v4" : ""}]`,
     dtype: o.dtype,
-    f16: o.kvDtype === "f16",
+    f16: kv === "f16",
     uniforms: {
       H: "u32", group: "u32", q_off: "u32", q_hs: "u32", c_ld: "u32", k_off: "u32", k_hs: "u32",
       v_off: "u32", v_hs: "u32", ring: "u32", window: "u32", max_chunks: "u32", scale: "f32",
     },
-    buffers: { q: read(), cache: read(`array<${o.kvDtype}>`), part: write("array<f32>") },
+    buffers: { q: read(), cache: read(vec4 ? `array<vec4<${kv}>>` : `array<${kv}>`), part: write("array<f32>") },
     body: /* wgsl */ `
 const S = ${S}u;
 const QD = ${QD}u;
 const VD = ${VD}u;
-var<workgroup> qs: array<f32, ${QD}>;
-var<workgroup> w: array<f32, ${S}>;
-var<workgroup> red: array<f32, ${S}>;
+const HPW = ${HPW}u;
+var<workgroup> qs: array<f32, ${HPW * QD}>;
+var<workgroup> w: array<f32, ${HPW * S}>;
 ${LOW_WGSL}
-${CHUNK_REDUCE_WGSL}
 
 @compute @workgroup_size(${S})
 fn main(${WG_BUILTINS}) {
   ${WG_LINEAR}
-  let h = wg_linear % p.H;
-  let c = wg_linear / p.H;
+  let groups = p.H / HPW;
+  let h0 = (wg_linear % groups) * HPW;
+  let c = wg_linear / groups;
   let lo = first_pos();
-  let kvh = h / p.group;
-  for (var d = tid; d < QD; d += S) { qs[d] = f32(q[p.q_off + h * p.q_hs + d]) * p.scale; }
+  let kvh = h0 / p.group;
+  for (var i = tid; i < HPW * QD; i += S) { qs[i] = f32(q[p.q_off + (h0 + i / QD) * p.q_hs + i % QD]) * p.scale; }
   workgroupBarrier();
   let s = lo + c * S + tid;
   let live = s <= run.pos0;
-  var score = -3.402823e38;
+  ${J.map((j) => `var sc${j} = 0.0;`).join(" ")}
   if (live) {
-    let kb = (s % p.ring) * p.c_ld + p.k_off + kvh * p.k_hs;
-    var dot = 0.0;
-    for (var d = 0u; d < QD; d++) { dot = fma(qs[d], f32(cache[kb + d]), dot); }
-    score = dot;
+    ${keyDot}
   }
-  // A chunk is launched only when its first position is live, so m is a real score.
-  let m = reduce(score, tid, true);
-  let e = select(0.0, exp(score - m), live);
-  w[tid] = e;
-  let l = reduce(e, tid, false);
-  let base = (h * p.max_chunks + c) * (VD + 2u);
+  ${J.map((j) => `w[${j}u * S + tid] = select(-3.402823e38, sc${j}, live);`).join("\n  ")}
+  workgroupBarrier();
+  // A chunk is launched only when its first position is live, so every m is a real score.
+  ${J.map((j) => `var m${j} = w[${j}u * S];`).join(" ")}
+  for (var k = 1u; k < S; k++) { ${J.map((j) => `m${j} = max(m${j}, w[${j}u * S + k]);`).join(" ")} }
+  workgroupBarrier();
+  ${J.map((j) => `w[${j}u * S + tid] = select(0.0, exp(sc${j} - m${j}), live);`).join("\n  ")}
+  workgroupBarrier();
+  ${J.map((j) => `var l${j} = 0.0;`).join(" ")}
+  for (var k = 0u; k < S; k++) { ${J.map((j) => `l${j} += w[${j}u * S + k];`).join(" ")} }
+  let n = min(S, run.pos0 + 1u - (lo + c * S));
   for (var d = tid; d < VD; d += S) {
-    var acc = 0.0;
-    for (var j = 0u; j < S; j++) {
-      let sj = lo + c * S + j;
-      if (sj > run.pos0) { break; }
-      acc = fma(w[j], f32(cache[(sj % p.ring) * p.c_ld + p.v_off + kvh * p.v_hs + d]), acc);
+    ${J.map((j) => `var acc${j} = 0.0;`).join(" ")}
+    for (var k = 0u; k < n; k++) {
+      let at = ((lo + c * S + k) % p.ring) * p.c_ld + p.v_off + kvh * p.v_hs + d;
+      let v = ${value("at")};
+      ${J.map((j) => `acc${j} = fma(w[${j}u * S + k], v, acc${j});`).join(" ")}
     }
-    part[base + d] = acc;
+    ${J.map((j) => `part[((h0 + ${j}u) * p.max_chunks + c) * (VD + 2u) + d] = acc${j};`).join("\n    ")}
   }
   if (tid == 0u) {
-    part[base + VD] = m;
-    part[base + VD + 1u] = l;
+    ${J.map((j) => `part[((h0 + ${j}u) * p.max_chunks + c) * (VD + 2u) + VD] = m${j}; part[((h0 + ${j}u) * p.max_chunks + c) * (VD + 2u) + VD + 1u] = l${j};`).join("\n    ")}
   }
 }
 `,
