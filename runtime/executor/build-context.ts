@@ -87,6 +87,8 @@ export class BuildContext {
     readonly routing: RoutingOptions = { stats: false, updateState: true },
     /** Set in a generation's prefill and decode plans; undefined for a plain run. */
     readonly generation?: GenerationBuild,
+    /** `tile`: every GEMM on the 16 × 64 tile (ExecutorOptions.gemmLoops; gemm-shape.ts). */
+    readonly gemmLoops: "auto" | "tile" = "auto",
   ) {}
 
   /** The KV cache block of attention block `key` (a generation plan only). */

@@ -127,6 +127,7 @@ class GpuExecutor implements Executor {
   readonly dtype: StorageDtype;
   readonly fused: boolean;
   private readonly fineSchedule: FineSchedule;
+  private readonly gemmLoops: "auto" | "tile";
   private readonly subgroups: boolean;
   lastRunInfo: RunInfo | undefined;
   lastRouting: Map<string, RoutingResult> | undefined;
@@ -162,6 +163,7 @@ class GpuExecutor implements Executor {
     this.dtype = opts.dtype ?? "f32";
     this.fused = opts.fused ?? true;
     this.fineSchedule = opts.fineSchedule ?? "auto";
+    this.gemmLoops = opts.gemmLoops ?? "auto";
     this.subgroups = gpu.features.subgroups && opts.subgroups !== false;
     this.stats = opts.stats ?? false;
     this.updateState = opts.updateState ?? !program.model;
@@ -218,7 +220,7 @@ class GpuExecutor implements Executor {
   private async buildPlan(cap: number, sizing = false, generation?: GenerationBuild): Promise<Plan> {
     const values = new Map<ValueId, GPUBuffer>();
     const head = generation?.mode === "prefill" ? this.prefillHead : this.headIndex;
-    const build = new (sizing ? SizingContext : BuildContext)(this.buildGpu, this.program, this.dtype, cap, this.runUniform, this.weights, values, this.subgroups, { stats: this.stats, updateState: this.updateState }, generation);
+    const build = new (sizing ? SizingContext : BuildContext)(this.buildGpu, this.program, this.dtype, cap, this.runUniform, this.weights, values, this.subgroups, { stats: this.stats, updateState: this.updateState }, generation, this.gemmLoops);
     try {
       for (const v of this.program.values) {
         values.set(v.id, build.storage(this.rows(v.id, cap, head) * v.width, `value ${v.name}`, v.dtype === "i32" ? 4 : bytesPer(this.dtype)));

@@ -13,7 +13,8 @@ import { DISPATCH_SLOTS_PER_WORKGROUP, dispatchKernel, dispatchParams, maxRowTil
 import { ffnDownKernel, ffnDownParams, ffnUpKernel, ffnUpParams, GEMM_BM, isGatedAct } from "../kernels/gemm/ffn-gemms.js";
 import { denseGrid } from "../kernels/gemm/linear-gemm.js";
 import { grid2D } from "../kernels/wgsl-common.js";
-import { denseGemmShape } from "./gemm-shape.js";
+import { denseGemmShape, groupedGemmShape } from "./gemm-shape.js";
+import { gemmBlock } from "../kernels/gemm/gemm-kernel.js";
 import type { BuildContext, Step } from "./build-context.js";
 import type { ChunkedTensor } from "./weight-store.js";
 
@@ -79,19 +80,23 @@ export async function groupedFfnSteps(
   const { sorted, tile_expert, tile_info } = io.slots;
   const steps: Step[] = [];
   const gated = isGatedAct(pool.act);
-  const up = ffnUpKernel({ dtype: b.dtype, gated, mode: "grouped" });
+  // A few-row design runs GEMM_BM / BM workgroups per sorted tile of GEMM_BM slots.
+  const upShape = groupedGemmShape(b, [D]);
+  const downShape = groupedGemmShape(b, [I]);
+  const perTile = (s: typeof upShape) => GEMM_BM / gemmBlock(s).BM;
+  const up = ffnUpKernel({ dtype: b.dtype, gated, mode: "grouped", shape: upShape });
   for (let c = 0; c < w.up.chunks.length; c++) {
     const ch = w.up.chunks[c]!;
-    const p = ffnUpParams({ D, I, N, maxK: io.maxK, mode: "grouped", chunk: ch, act: pool.act, bias: pool.bias });
+    const p = ffnUpParams({ D, I, N, maxK: io.maxK, mode: "grouped", chunk: ch, act: pool.act, bias: pool.bias, shape: upShape });
     const bufs: Record<string, GPUBuffer> = { x: io.x, sorted, tile_expert, tile_info, w_up: ch.buffer, b_up: w.bUp, h: io.h };
     if (gated) Object.assign(bufs, { w_gate: w.gate!.chunks[c]!.buffer, b_gate: w.bGate });
-    steps.push(await b.step(up, p.values, bufs, (T) => grid2D(p.ntn * io.slots.tiles(T), maxDim)));
+    steps.push(await b.step(up, p.values, bufs, (T) => grid2D(p.ntn * io.slots.tiles(T) * perTile(upShape), maxDim)));
   }
-  const down = ffnDownKernel({ dtype: b.dtype, mode: "grouped" });
+  const down = ffnDownKernel({ dtype: b.dtype, mode: "grouped", shape: downShape });
   for (const ch of w.down.chunks) {
-    const p = ffnDownParams({ D, I, N, mode: "grouped", chunk: ch, first: true, bias: pool.bias });
+    const p = ffnDownParams({ D, I, N, mode: "grouped", chunk: ch, first: true, bias: pool.bias, shape: downShape });
     const bufs = { h: io.h, sorted, tile_expert, tile_info, wts: io.wts, w_down: ch.buffer, b_down: w.bDown, y: io.y };
-    steps.push(await b.step(down, p.values, bufs, (T) => grid2D(p.ntn * io.slots.tiles(T), maxDim)));
+    steps.push(await b.step(down, p.values, bufs, (T) => grid2D(p.ntn * io.slots.tiles(T) * perTile(downShape), maxDim)));
   }
   return steps;
 }
@@ -101,7 +106,7 @@ export async function denseUpSteps(b: BuildContext, pool: IrPool, w: FfnWeights,
   const { count: N, hidden: I, dim: D } = pool;
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
   const gated = isGatedAct(pool.act);
-  const shape = denseGemmShape(b.gpu, b.cap, [D]);
+  const shape = denseGemmShape(b, b.cap, [D]);
   const up = ffnUpKernel({ dtype: b.dtype, gated, mode: "dense", shape });
   const steps: Step[] = [];
   for (let c = 0; c < w.up.chunks.length; c++) {
@@ -119,7 +124,7 @@ export async function denseDownSteps(b: BuildContext, pool: IrPool, w: FfnWeight
   const { count: N, hidden: I, dim: D } = pool;
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
   // K runs over N·I hidden units from a multiple of I: vec4 words need I % 4 = 0.
-  const shape = denseGemmShape(b.gpu, b.cap, [I]);
+  const shape = denseGemmShape(b, b.cap, [I]);
   const down = ffnDownKernel({ dtype: b.dtype, mode: "dense", shape });
   const steps: Step[] = [];
   for (let c = 0; c < w.down.chunks.length; c++) {

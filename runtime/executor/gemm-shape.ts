@@ -1,32 +1,47 @@
-// Which loop of the GEMM generator a dense product takes: the 16 × 64 tile, or for a plan of at
-// most GEMV_MAX_ROWS rows (decode steps, small batches, the --last-logits head) the few-row
-// `gemv` loop, with vec4 loads whenever K, the row strides and the offsets allow them.
+// Which loop of the GEMM generator a product takes: the 16 × 64 workgroup-memory tile, or the
+// register-tiled `gemv` loop (gemv-loop.ts: each thread its own rows × columns of accumulators,
+// vec4 loads straight from storage, no workgroup memory).
 //
-// Measured on lavapipe (bench/RESULTS.md, "Decode GEMV"): at one row, [1, 1024] × [32000, 1024]
-// takes 1.3 s tiled and 69 ms as a 4-lane, 2-column vec4 GEMV (the plain read kernel: 68 ms);
-// at 16 rows the GEMV is still ~2.6× the tile there. On GPUs the lane count is not measured yet
-// (no GPU machine was lent): 16 lanes per column, so each half-warp reads 256 contiguous bytes
-// of a weight row — the usual coalesced GEMV layout; `moec tune` (issue 16) is to replace both.
+// Measured on lavapipe (bench/RESULTS.md, "Decode GEMV" and "The register tile on a CPU
+// adapter"): at one row, [1, 1024] × [32000, 1024] takes 1.3 s tiled and 69 ms as a 4-lane,
+// 2-column vec4 GEMV (the plain read kernel: 68 ms); at 64 and 256 rows an 8-row × 4-column
+// register tile per thread is 2.7× and 4× faster than the tile. A CPU adapter runs workgroup
+// invocations as SIMD lanes and pays for every barrier, so there the register tile is used at
+// every size where vec4 loads apply. On GPUs the tile stays for more than GEMV_MAX_ROWS rows and
+// the few-row shape (16 lanes per column, so each half-warp reads 256 contiguous bytes of a weight
+// row) is not measured yet — no GPU machine was lent; issue 16's tuning is to replace both guesses.
 
 import { isCpuAdapter } from "../gpu/adapter-class.js";
-import type { GpuContext } from "../gpu/device.js";
+import type { BuildContext } from "./build-context.js";
 import { GEMV_MAX_ROWS, type GemvShape } from "../kernels/gemm/gemv-loop.js";
 
 /** Rows per workgroup of a few-row GEMM (more rows at once measured slower on lavapipe: 8 vs 4). */
 const GEMV_ROWS_PER_GROUP = 4;
 
+/** The register tile for many rows on a CPU adapter: 8 rows × 4 columns of vec4 accumulators per thread. */
+const CPU_REGISTER_TILE: GemvShape = { kind: "gemv", rows: 8, lanes: 1, cols: 4, vec4: true };
+
+const vec4Fits = (words: readonly number[]): boolean => words.every((n) => n % 4 === 0);
+
 /**
- * The shape for a product over at most `rows` rows, or undefined for the tile. `words`: every
- * element count the vec4 loads divide by 4 (K, A's row stride and offset, B's offset, …).
+ * The shape for a dense product over at most `rows` rows, or undefined for the tile. `words`:
+ * every element count the vec4 loads divide by 4 (K, A's row stride and offset, B's offset, …).
  */
-export function denseGemmShape(gpu: GpuContext, rows: number, words: readonly number[]): GemvShape | undefined {
-  if (rows > GEMV_MAX_ROWS) return undefined;
-  const cpu = isCpuAdapter(gpu.adapterInfo);
+export function denseGemmShape(b: Pick<BuildContext, "gpu" | "gemmLoops">, rows: number, words: readonly number[]): GemvShape | undefined {
+  if (b.gemmLoops === "tile") return undefined;
+  const cpu = isCpuAdapter(b.gpu.adapterInfo);
+  const vec4 = vec4Fits(words);
+  if (rows > GEMV_MAX_ROWS) return cpu && vec4 ? CPU_REGISTER_TILE : undefined;
   return {
     kind: "gemv",
     rows: Math.min(GEMV_ROWS_PER_GROUP, 2 ** Math.ceil(Math.log2(Math.max(1, rows)))),
     lanes: cpu ? 4 : 16,
     cols: 2,
-    vec4: words.every((n) => n % 4 === 0),
+    vec4,
   };
+}
+
+/** The shape for a grouped expert GEMM over sorted slot tiles (undefined: the tile). */
+export function groupedGemmShape(b: Pick<BuildContext, "gpu" | "gemmLoops">, words: readonly number[]): GemvShape | undefined {
+  return b.gemmLoops !== "tile" && isCpuAdapter(b.gpu.adapterInfo) && vec4Fits(words) ? CPU_REGISTER_TILE : undefined;
 }

@@ -131,7 +131,7 @@ export async function projection(b: BuildContext, key: string, parts: Projection
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
   const rows = parts.reduce((n, p) => n + p.rows, 0);
   const biased = parts.some((p) => p.bias);
-  const shape = denseGemmShape(b.gpu, b.cap, [K, lda, aOff]);
+  const shape = denseGemmShape(b, b.cap, [K, lda, aOff]);
   const grid = (ntn: number) => denseGrid(ntn, shape, maxDim);
   if (rows * K * bytesPer(b.dtype) <= b.weights.maxBindingBytes) {
     const concat = (label: string, rowLen: number, pick: (p: ProjectionPart) => string | undefined) =>
@@ -168,7 +168,7 @@ export async function outputProjection(b: BuildContext, wo: string, what: string
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
   const chunks = b.weights.chunked(wo, D, width, what);
   const residual = to.residual !== undefined;
-  const shape = denseGemmShape(b.gpu, b.cap, [width]);
+  const shape = denseGemmShape(b, b.cap, [width]);
   const steps: Step[] = [];
   for (const c of chunks.chunks) {
     const p = linearParams({ rows: 0, N: D, K: width, g0: c.g0, g1: c.g1, bias: false, ...(residual ? { residual: true } : {}), shape });

@@ -78,7 +78,7 @@ export async function lowerLastLogits(b: BuildContext, op: LinearOp, index: numb
   const bias = op.bias ? b.weights.whole(`${op.weight}.bias`, [op.outDim], `LM head '${op.weight}' bias`) : b.dummy();
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
   const steps: Step[] = [];
-  const shape = denseGemmShape(b.gpu, 1, [K]);
+  const shape = denseGemmShape(b, 1, [K]);
   for (const c of w.chunks) {
     const p = linearParams({ rows: 1, N: op.outDim, K, g0: c.g0, g1: c.g1, bias: op.bias, shape });
     steps.push(await b.step(linearKernel(b.dtype, false, shape), p.values, { a: last, weight: c.buffer, b: bias, out: b.value(op.out) }, () => grid2D(p.ntn, maxDim)));

@@ -22,7 +22,7 @@ export async function lowerSimpleOp(b: BuildContext, op: SimpleOp, index: number
       const inDim = b.width(op.x);
       const w = b.weights.chunked(`${op.weight}.weight`, op.outDim, inDim, `linear '${op.weight}'`);
       const bias = op.bias ? b.weights.whole(`${op.weight}.bias`, [op.outDim], `linear '${op.weight}' bias`) : b.dummy();
-      const shape = denseGemmShape(b.gpu, b.cap, [inDim]);
+      const shape = denseGemmShape(b, b.cap, [inDim]);
       for (const c of w.chunks) {
         const p = linearParams({ rows: 0, N: op.outDim, K: inDim, g0: c.g0, g1: c.g1, bias: op.bias, shape });
         const bufs = { a: b.value(op.x), weight: c.buffer, b: bias, out };

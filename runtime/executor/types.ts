@@ -8,6 +8,9 @@ export interface ExecutorOptions {
   dtype?: "f32" | "f16";
   /** false: the unfused baseline lowering (per-expert host loop, selection read back). Default true. */
   fused?: boolean;
+  /** `tile`: run every GEMM on the 16 × 64 workgroup-memory tile, never the few-row or register-
+   *  tiled loop gemm-shape.ts would pick (tests of the tile on a CPU adapter, A/B). Default auto. */
+  gemmLoops?: "auto" | "tile";
   /** false: use the workgroup-memory kernels even where the adapter has `subgroups` (tests, A/B). */
   subgroups?: boolean;
   /** Schedule of routed atom/lowrank pools: token-centric gather–dot–axpy, expert-centric grouped

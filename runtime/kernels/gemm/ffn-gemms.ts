@@ -32,10 +32,10 @@ export function innerAct(act: ExpertAct): keyof typeof ACT_CODE {
 
 export type FfnMode = "grouped" | "dense";
 
-/** `shape`: the few-row loop (dense mode only; see executor/gemm-shape.ts). */
+/** `shape`: the few-row loop instead of the tile (executor/gemm-shape.ts picks it). */
 export function ffnUpKernel(o: { dtype: StorageDtype; gated: boolean; mode: FfnMode; shape?: GemvShape }): GemmKernel {
   return gemmKernel({
-    ...(o.shape && o.mode === "dense" ? { shape: o.shape } : {}),
+    ...(o.shape ? { shape: o.shape } : {}),
     name: `expert_gemm_up[${o.mode}${o.gated ? ",gated" : ""}]`,
     dtype: o.dtype,
     rows: o.mode === "grouped" ? { kind: "sorted", gather: true } : { kind: "tokens" },
@@ -50,6 +50,7 @@ export function ffnUpKernel(o: { dtype: StorageDtype; gated: boolean; mode: FfnM
 export function ffnDownKernel(o: { dtype: StorageDtype; mode: FfnMode; shape?: GemvShape }): GemmKernel {
   if (o.mode === "grouped") {
     return gemmKernel({
+      ...(o.shape ? { shape: o.shape } : {}),
       name: "expert_gemm_down[grouped]",
       dtype: o.dtype,
       rows: { kind: "sorted", gather: false },
@@ -80,7 +81,7 @@ interface Chunk {
 export function ffnUpParams(o: { D: number; I: number; N: number; maxK: number; mode: FfnMode; chunk: Chunk; act: ExpertAct; bias: boolean; shape?: GemvShape }): { values: Record<string, number>; ntn: number } {
   const common = { K: o.D, lda: o.D, out_off: 0, act: ACT_CODE[innerAct(o.act)], bias: o.bias ? 1 : 0, g0: o.chunk.g0, g1: o.chunk.g1 };
   if (o.mode === "grouped") {
-    const ntn = Math.ceil(o.I / GEMM_BN);
+    const ntn = Math.ceil(o.I / gemmBlock(o.shape).BN);
     return { values: { ...common, ntn, ld: o.I, ncols: o.I, maxK: o.maxK }, ntn };
   }
   // Dense: the tile grid covers the chunk's columns of the [N·I, D] matrix.
@@ -90,7 +91,7 @@ export function ffnUpParams(o: { D: number; I: number; N: number; maxK: number; 
 
 /** Down-projection uniforms and column tiles; `first`: the first weight chunk (dense: later chunks accumulate). */
 export function ffnDownParams(o: { D: number; I: number; N: number; mode: FfnMode; chunk: Chunk; first: boolean; bias: boolean; shape?: GemvShape }): { values: Record<string, number>; ntn: number } {
-  const ntn = Math.ceil(o.D / gemmBlock(o.mode === "dense" ? o.shape : undefined).BN);
+  const ntn = Math.ceil(o.D / gemmBlock(o.shape).BN);
   const { g0, g1 } = o.chunk;
   if (o.mode === "grouped") {
     return { values: { ntn, lda: o.I, ld: o.D, out_off: 0, K: o.I, ncols: o.D, g0, g1, bias: o.bias ? 1 : 0 }, ntn };

@@ -109,11 +109,16 @@ function rowSetup(d: GemmDesign): string {
   // gather: row_id = the token of the slot (A row, and where a gathered row is stored by position);
   // otherwise row_id = the slot itself (its routing weight and its place in y).
   const id = d.rows.gather ? "select(slot / p.maxK, NONE, slot == NONE)" : "slot";
+  // The dispatch sort pads each expert to tiles of GEMM_BM slots; a few-row design of BM rows runs
+  // GEMM_BM / BM workgroups per such tile (its expert is the tile's).
+  const { BM } = gemmBlock(d.shape);
+  const perTile = GEMM_BM / BM;
+  const tile = perTile === 1 ? "tile_m" : `(tile_m / ${perTile}u)`;
   return `
   if (tid == 0u) { sh_u = tile_info[0]; }
   let ntiles = workgroupUniformLoad(&sh_u);
-  if (tile_m >= ntiles) { return; }
-  if (tid == 0u) { sh_u = tile_expert[tile_m]; }
+  if (${tile} >= ntiles) { return; }
+  if (tid == 0u) { sh_u = tile_expert[${tile}]; }
   let expert = workgroupUniformLoad(&sh_u);${members}
   if (tid < BM) {
     let slot = sorted[tile_m * BM + tid];
@@ -299,6 +304,7 @@ export function gemmKernel(d: GemmDesign): GemmKernel {
   const sorted = d.rows.kind === "sorted";
   const members = sorted && d.rows.kind === "sorted" && d.rows.members;
   if (d.shape) checkGemvShape(d.shape, d.name);
+  if (d.shape && d.rows.kind === "sorted" && GEMM_BM % d.shape.rows !== 0) throw new Error(`internal: GEMM '${d.name}': gemv rows ${d.shape.rows} must divide the sorted tile of ${GEMM_BM}`);
   const vec4 = d.shape?.vec4 === true;
   if (vec4 && !wf.load4) throw new Error(`internal: GEMM '${d.name}': weights '${d.weights}' have no vec4 loads`);
   const aOff = denseRowsOf(d) ? "p.a_off + " : "";

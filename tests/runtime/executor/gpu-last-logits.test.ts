@@ -63,11 +63,14 @@ describeGpu("lastLogits: the LM head of the last position only", () => {
 
       const head = p.ops.findIndex((o) => o.op === "linear");
       const op = (info: typeof full.lastRunInfo) => info!.dispatchesPerOp.find((o) => o.op === head)!;
-      // Tiled: ⌈100 / 64⌉ = 2 column tiles × ⌈37 / 16⌉ = 3 row tiles. The one-row head is a GEMV:
-      // one workgroup per block of columns and none for other rows (a block is 64 / lanes × cols
-      // columns: 64 / 4 × 2 = 32 on a CPU adapter, 64 / 16 × 2 = 8 elsewhere; gemm-shape.ts).
-      expect(op(full.lastRunInfo).workgroups).toBe(2 * 3);
-      const block = isCpuAdapter(gpu.adapterInfo) ? 32 : 8;
+      // The full head over 37 rows: on a GPU the tile, ⌈100 / 64⌉ = 2 column tiles × ⌈37 / 16⌉ = 3
+      // row tiles; on a CPU adapter the register tile of 8 rows × 256 columns (64 threads × 4),
+      // 1 × ⌈37 / 8⌉ = 5. The one-row head is a GEMV: one workgroup per block of columns and none
+      // for other rows (64 / lanes × cols columns: 64 / 4 × 2 = 32 on a CPU adapter, 64 / 16 × 2 =
+      // 8 elsewhere; gemm-shape.ts).
+      const cpu = isCpuAdapter(gpu.adapterInfo);
+      expect(op(full.lastRunInfo).workgroups).toBe(cpu ? 1 * 5 : 2 * 3);
+      const block = cpu ? 32 : 8;
       expect(op(last.lastRunInfo)).toMatchObject({ kind: "lm_head", dispatches: 1, workgroups: Math.ceil(V / block) });
       expect(last.lastRunInfo!.dispatches).toBe(full.lastRunInfo!.dispatches);
       expect(last.lastRunInfo!.commandBuffers).toBe(1);

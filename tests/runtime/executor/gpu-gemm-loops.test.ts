@@ -1,0 +1,98 @@
+// Both GEMM loops on the same programs: gemm-shape.ts picks the register-tiled loop on a CPU
+// adapter (and the tile on a GPU) for many rows, so CI's lavapipe would otherwise run the tile only
+// in its few-row-free cases. Here a Qwen-style layer (grouped routed experts, a dense shared
+// pool, a gate `linear`) and a small model (attention projections, LM head) run with
+// `gemmLoops: "tile"` and with the default, each against the float64 reference, at a row count
+// that is not a multiple of any tile. The shape policy itself is checked as a table.
+import { afterAll, expect, it } from "vitest";
+import { compile } from "../../../compiler/index.js";
+import type { IrProgram } from "../../../compiler/ir/ir.js";
+import { createExecutor } from "../../../runtime/executor/executor.js";
+import { denseGemmShape, groupedGemmShape } from "../../../runtime/executor/gemm-shape.js";
+import type { GpuContext } from "../../../runtime/gpu/device.js";
+import { interpretReference } from "../../../runtime/reference/interpret.js";
+import { randomWeights } from "../../../runtime/weights/random-weights.js";
+import { beforeAllGpu, describeGpu, itGpu, releaseTestGpu, testGpu } from "../../helpers/gpu-context.js";
+import { expectClose } from "../../helpers/numerics.js";
+import { normals, rng } from "../../helpers/random.js";
+
+let gpu: GpuContext;
+beforeAllGpu(async () => {
+  gpu = await testGpu();
+});
+afterAll(releaseTestGpu);
+
+function program(source: string, set: Record<string, number> = {}): IrProgram {
+  const c = compile({ source, set });
+  expect(c.ok, c.formatDiagnostics()).toBe(true);
+  return c.program!;
+}
+
+const QWEN = `layer qwen_moe(x: [T, D], D = 32, N = 8, I = 16, SI = 24) {
+  shared S[1] = ffn(hidden = SI)
+  experts E[N] = ffn(hidden = I, act = swiglu)
+  router r = linear |> softmax |> topk(2)
+  let g = linear(x, out = 1)
+  return x + moe(x, r, E) + sigmoid(g) * S(x)
+}`;
+
+describeGpu("the tile and the register-tiled loop give the reference's answer", () => {
+  itGpu("grouped experts, a dense shared pool and a gate linear over 37 rows", async () => {
+    const p = program(QWEN);
+    const w = randomWeights(p, 3);
+    const T = 37;
+    const x = new Map([["x", normals(rng(4), T * 32)]]);
+    const routing = await (async () => {
+      const e = await createExecutor(gpu, p, w);
+      try {
+        await e.run(x, T, { returnRouting: true });
+        return e.lastRouting!;
+      } finally {
+        e.dispose();
+      }
+    })();
+    const forced = new Map([...routing].map(([k, r]) => [k, Array.from({ length: T }, (_, t) => Array.from(r.ids.subarray(t * r.maxPerToken, t * r.maxPerToken + r.counts[t]!)))]));
+    const ref = interpretReference(p, w, x, T, { forcedSelection: forced }).get(p.outputs[0]!.name)!;
+    for (const gemmLoops of ["auto", "tile"] as const) {
+      const e = await createExecutor(gpu, p, w, { gemmLoops });
+      try {
+        const y = (await e.run(x, T)).get(p.outputs[0]!.name)!;
+        expectClose(y, ref, 2e-4, 1e-4, `gemmLoops ${gemmLoops}`);
+      } finally {
+        e.dispose();
+      }
+    }
+  });
+
+  itGpu("a model's projections and LM head over 21 positions", async () => {
+    const p = compile({ file: "examples/models/mixtral_8x7b.moe", set: { V: 40, D: 32, L: 1, H: 4, KV: 2, N: 4, I: 16 } }).program!;
+    const w = randomWeights(p, 5);
+    const T = 21;
+    const ids = new Map([["tokens", Int32Array.from({ length: T }, (_, t) => (t * 11 + 3) % 40)]]);
+    const ref = interpretReference(p, w, ids, T).get("logits")!;
+    for (const gemmLoops of ["auto", "tile"] as const) {
+      const e = await createExecutor(gpu, p, w, { gemmLoops });
+      try {
+        expectClose((await e.run(ids, T)).get("logits")!, ref, 2e-4, 1e-4, `gemmLoops ${gemmLoops}`);
+      } finally {
+        e.dispose();
+      }
+    }
+  });
+});
+
+it("the shape policy: few rows → GEMV; many rows → the register tile on a CPU adapter only; vec4 needs multiples of 4; `tile` forces the tile", () => {
+  const cpu = { gpu: { adapterInfo: { vendor: "mesa", architecture: "", device: "", description: "llvmpipe (LLVM 15.0.6, 256 bits)" } }, gemmLoops: "auto" } as const;
+  const gpuAdapter = { gpu: { adapterInfo: { vendor: "nvidia", architecture: "hopper", device: "", description: "NVIDIA H200" } }, gemmLoops: "auto" } as const;
+  const asCtx = <T>(x: T) => x as unknown as Parameters<typeof denseGemmShape>[0];
+  expect(denseGemmShape(asCtx(cpu), 1, [1024])).toEqual({ kind: "gemv", rows: 1, lanes: 4, cols: 2, vec4: true });
+  expect(denseGemmShape(asCtx(cpu), 3, [33])).toEqual({ kind: "gemv", rows: 4, lanes: 4, cols: 2, vec4: false });
+  expect(denseGemmShape(asCtx(cpu), 64, [1024])).toEqual({ kind: "gemv", rows: 8, lanes: 1, cols: 4, vec4: true });
+  expect(denseGemmShape(asCtx(cpu), 64, [1022])).toBeUndefined();
+  expect(denseGemmShape(asCtx(gpuAdapter), 1, [1024])).toEqual({ kind: "gemv", rows: 1, lanes: 16, cols: 2, vec4: true });
+  expect(denseGemmShape(asCtx(gpuAdapter), 64, [1024])).toBeUndefined();
+  expect(groupedGemmShape(asCtx(cpu), [1024])).toEqual({ kind: "gemv", rows: 8, lanes: 1, cols: 4, vec4: true });
+  expect(groupedGemmShape(asCtx(gpuAdapter), [1024])).toBeUndefined();
+  expect(denseGemmShape(asCtx({ ...cpu, gemmLoops: "tile" }), 1, [1024])).toBeUndefined();
+  expect(groupedGemmShape(asCtx({ ...cpu, gemmLoops: "tile" }), [1024])).toBeUndefined();
+});
