@@ -45,6 +45,7 @@ export function startLanguageServer(opts: ServerOptions = {}): Connection {
       const doc = documents.get(URI.fromPath(file));
       return doc ? doc.getText() : fsHost.readFile(file);
     },
+    problem: (file) => (documents.get(URI.fromPath(file)) ? undefined : fsHost.problem?.(file)),
   };
 
   const analysisFor = (uri: string): Analysis | undefined => {
