@@ -40,7 +40,7 @@ export function renderDiagnostic(d: Diagnostic, sources: SourceCache, opts: Rend
   if (ix && !d.fileLevel) {
     const sameFile = d.secondary.filter((l) => l.file === d.file);
     const lines = [pos.line, ...sameFile.map((l) => ix.position(l.span.start).line)];
-    const gutter = String(Math.max(...lines)).length;
+    const gutter = String(lines.reduce((m, l) => Math.max(m, l), 0)).length;
     const bar = col(C.blue, " ".repeat(gutter) + " |");
     out.push(bar);
     const marks: { span: Label["span"]; message: string; primary: boolean }[] = [

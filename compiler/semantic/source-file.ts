@@ -81,3 +81,19 @@ export function encodingProblem(bytes: Uint8Array): string | undefined {
   }
   return undefined;
 }
+
+/** The `.moe` files below a directory, sorted, skipping dot-folders and node_modules (as `moec fmt DIR`). */
+export function moeFilesIn(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    const entries = fs.readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of entries) {
+      if (e.name.startsWith(".") || e.name === "node_modules") continue;
+      const full = `${d}/${e.name}`;
+      if (e.isDirectory()) walk(full);
+      else if (e.isFile() && isMoePath(e.name)) out.push(full);
+    }
+  };
+  walk(dir);
+  return out;
+}
