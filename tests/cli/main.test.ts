@@ -70,6 +70,12 @@ describe("moec main", () => {
     expect((await moec(["check", path.join(REPO, "examples/granularity")], dir)).err).toBe("checked 2 files: no errors\n");
   });
 
+  it("run --tokens 1e9: a usage error naming the limit before any weight is drawn", async () => {
+    const r = await moec(["run", path.join(REPO, "examples/mixtral.moe"), "--random-weights", "--tokens", "1e9", "--set", "D=64", "I=96"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("--tokens takes at most 1,048,576, found `1e9`");
+  });
+
   it("info --weights of peer.moe (65,536 atoms) lists every atom's tensors without overflowing", async () => {
     const r = await moec(["info", path.join(REPO, "examples/granularity/peer.moe"), "--weights"]);
     expect(r.code).toBe(0);
