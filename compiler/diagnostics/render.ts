@@ -48,33 +48,53 @@ export function renderDiagnostic(d: Diagnostic, sources: SourceCache, opts: Rend
       ...sameFile.map((l) => ({ span: l.span, message: l.message, primary: false })),
     ].sort((a, b) => a.span.start - b.span.start);
     let lastLine = -1;
+    let view = frameWindow("", 1);
     for (const m of marks) {
       const p = ix.position(m.span.start);
       const end = ix.position(Math.max(m.span.start, m.span.end - 1));
       if (p.line !== lastLine) {
         if (lastLine !== -1 && p.line > lastLine + 1) out.push(col(C.blue, " ".repeat(gutter) + " ..."));
-        out.push(col(C.blue, String(p.line).padStart(gutter) + " |") + " " + escapeControl(ix.lineText(p.line)));
+        view = frameWindow(ix.lineText(p.line), p.column);
+        out.push(col(C.blue, String(p.line).padStart(gutter) + " |") + " " + escapeControl(view.shown));
         lastLine = p.line;
       }
-      const line = ix.lineText(p.line);
-      const width = underlineWidth(line, p.column, end.line === p.line ? end.column : line.length);
+      const column = view.column(p.column);
+      const width = underlineWidth(view.text, column, end.line === p.line ? view.column(end.column) : view.text.length);
       const underline = (m.primary ? "^" : "-").repeat(width);
-      out.push(bar + " " + indentUnder(line, p.column) + col(m.primary ? sevColor : C.blue, underline + (m.message ? " " + escapeControl(m.message) : "")));
+      out.push(bar + " " + indentUnder(view.text, column) + col(m.primary ? sevColor : C.blue, underline + (m.message ? " " + escapeControl(m.message) : "")));
     }
     for (const l of d.secondary.filter((x) => x.file !== d.file)) {
       const oix = sources.index(l.file);
       if (!oix) continue;
       const p = oix.position(l.span.start);
       out.push(col(C.blue, " ".repeat(gutter) + "::: ") + `${show(l.file)}:${p.line}:${p.column}`);
-      const line = oix.lineText(p.line);
-      out.push(col(C.blue, String(p.line).padStart(gutter) + " |") + " " + escapeControl(line));
+      const v = frameWindow(oix.lineText(p.line), p.column);
+      out.push(col(C.blue, String(p.line).padStart(gutter) + " |") + " " + escapeControl(v.shown));
       const e = oix.position(Math.max(l.span.start, l.span.end - 1));
-      const width = e.line === p.line ? underlineWidth(line, p.column, e.column) : 1;
-      out.push(bar + " " + indentUnder(line, p.column) + col(C.blue, "-".repeat(width) + " " + escapeControl(l.message)));
+      const width = e.line === p.line ? underlineWidth(v.text, v.column(p.column), v.column(e.column)) : 1;
+      out.push(bar + " " + indentUnder(v.text, v.column(p.column)) + col(C.blue, "-".repeat(width) + " " + escapeControl(l.message)));
     }
   }
   if (d.help) out.push(col(C.blue, " = ") + col(C.bold, "help") + ": " + escapeControl(d.help));
   return out.join("\n");
+}
+
+/** Lines longer than this are shown as a window around the mark, with `…` where they are cut. */
+const MAX_FRAME_LINE = 160;
+
+/**
+ * The part of a line a code frame shows: the whole line, or MAX_FRAME_LINE characters around
+ * `column` (a 250,000-term sum is one line). `text` is what marks are placed in (the `…` prefix
+ * included), `shown` adds the trailing `…`, and `column` maps a line's column into `text`.
+ */
+function frameWindow(line: string, column: number): { text: string; shown: string; column: (c: number) => number } {
+  if (line.length <= MAX_FRAME_LINE) return { text: line, shown: line, column: (c) => c };
+  const start = Math.max(0, Math.min(column - 1 - MAX_FRAME_LINE / 4, line.length - MAX_FRAME_LINE));
+  const end = Math.min(line.length, start + MAX_FRAME_LINE);
+  const prefix = start > 0 ? "…" : "";
+  const text = prefix + line.slice(start, end);
+  const clamp = (c: number) => Math.max(1, Math.min(c - start + prefix.length, text.length + 1));
+  return { text, shown: text + (end < line.length ? "…" : ""), column: clamp };
 }
 
 /** Spaces up to a column, keeping the line's tabs so that the underline lines up under them. */

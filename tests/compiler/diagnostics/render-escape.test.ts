@@ -27,4 +27,18 @@ describe("escaping in rendered diagnostics", () => {
     // `  return x` is 10 characters: the caret sits under the 4-character escape `\x1b`.
     expect(lines[frame + 1]).toBe("  |           ^^^^ not part of the .moe language");
   });
+
+  it("a very long line is shown as a window around the mark, the caret under the marked character", () => {
+    const text = "layer l(x: [T, D], D = 16) {\n  return " + "x + ".repeat(500) + "$ + x\n}\n";
+    const c = checkFiles([FILE], { host: { readFile: (f) => (f === FILE ? text : undefined) } });
+    const d = c.diagnostics.find((x) => x.code === "E0001")!;
+    expect(text[d.span.start]).toBe("$");
+    const lines = renderDiagnostics([d], new SourceCache((f) => (f === FILE ? text : undefined))).split("\n");
+    for (const l of lines) expect(l.length).toBeLessThan(200);
+    const frame = lines.find((l) => l.startsWith("2 | "))!;
+    const caret = lines.find((l) => l.includes("^"))!;
+    expect(frame.startsWith("2 | …")).toBe(true);
+    expect(frame.endsWith("…")).toBe(false); // the line ends within the window: `$ + x`
+    expect(frame[caret.indexOf("^")]).toBe("$");
+  });
 });
