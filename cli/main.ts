@@ -59,7 +59,7 @@ function mainHelp(): string {
     "",
     "`moec COMMAND --help` describes a command.",
     "Exit status: 0 ok, 1 errors in the input (each named, with its file and position), 2 usage errors,",
-    "70 an internal error (a bug in moec: the message asks you to report it with the input).",
+    "70 a bug in moec (the message asks you to report it, with the input that caused it).",
   ].join("\n");
 }
 

@@ -32,7 +32,7 @@ describe("moec main", () => {
 
   it("--help documents exits 0, 1, 2 and 70", async () => {
     const r = await moec(["--help"]);
-    expect(r.out).toMatch(/Exit status: 0 ok, 1 errors in the input .*2 usage errors,\n70 an internal error/);
+    expect(r.out).toMatch(/Exit status: 0 ok, 1 errors in the input .*2 usage errors,\n70 a bug in moec/);
   });
 
   it.each([
