@@ -11,7 +11,7 @@ import type { ElabContext, Frame } from "./context.js";
 import { Scope, err } from "./context.js";
 import { evalCall } from "./calls.js";
 import * as emit from "./emit-ir.js";
-import { checkNumber } from "./size-limits.js";
+import { checkNumber, constsTooDeep } from "./size-limits.js";
 
 /** Evaluates an expression; `owner` is the `let` name when the expression is a let's right-hand side. */
 export function evalExpr(e: A.Expr, frame: Frame, owner?: A.Ident): Value {
@@ -175,6 +175,9 @@ export function evalDim(e: A.Expr, frame: Frame): Dim {
   return UNKNOWN_DIM;
 }
 
+/** Constants being evaluated at once, per checker: each waits for the ones its value names. */
+const pendingConsts = new WeakMap<ElabContext, number>();
+
 /** A top-level constant's value, evaluated once in its own file; a cycle is an error. */
 export function constValue(decl: A.ConstDecl, file: string, frame: Frame): Value {
   const cached = frame.ctx.constCache.get(decl);
@@ -183,9 +186,17 @@ export function constValue(decl: A.ConstDecl, file: string, frame: Frame): Value
     return { t: "error" };
   }
   if (cached) return cached;
+  const depth = pendingConsts.get(frame.ctx) ?? 0;
+  if (constsTooDeep(depth, decl.name.span, frame)) return { t: "error" };
   frame.ctx.constCache.set(decl, "pending");
   const cframe: Frame = { ...frame, file, scope: new Scope(), emit: undefined };
-  const v = evalCompileTime(decl.value, cframe);
+  pendingConsts.set(frame.ctx, depth + 1);
+  let v: Value;
+  try {
+    v = evalCompileTime(decl.value, cframe);
+  } finally {
+    pendingConsts.set(frame.ctx, depth);
+  }
   const ok = v.t === "int" || v.t === "float" || v.t === "bool" || v.t === "string" || v.t === "error";
   if (!ok) err(cframe, "E0259", `a constant must be a number, boolean or string, found ${describeValue(v)}`, decl.value.span);
   const value: Value = ok ? v : { t: "error" };

@@ -22,6 +22,8 @@ export const MAX_FLOPS_PER_TOKEN = 2 ** 53;
 export const MAX_COPIES = 4096;
 /** Layer and graph calls nested inside one another (examples nest at most 4). */
 export const MAX_CALL_DEPTH = 200;
+/** Constants whose values wait on one another (`const a = b + 1`, `const b = c + 1`, …). */
+export const MAX_CONST_DEPTH = 500;
 
 const big = (n: number) => (Number.isSafeInteger(n) ? n.toLocaleString("en-US") : n.toExponential(3));
 
@@ -79,6 +81,15 @@ export function callTooDeep(depth: number, span: A.Span, frame: Frame): boolean 
   if (depth < MAX_CALL_DEPTH) return false;
   err(frame, "E0505", `layer and graph calls nest more than ${MAX_CALL_DEPTH} deep here`, span, {
     label: "one call too deep", help: "flatten the chain: call the layers one after another in a `model` (or `repeat` them)",
+  });
+  return true;
+}
+
+/** A constant defined through more than MAX_CONST_DEPTH others not yet evaluated: reported at its name. */
+export function constsTooDeep(depth: number, span: A.Span, frame: Frame): boolean {
+  if (depth < MAX_CONST_DEPTH) return false;
+  err(frame, "E0505", `constants are defined through more than ${MAX_CONST_DEPTH} others here`, span, {
+    label: "one constant too deep", help: "define the constants in fewer steps (each may use any number of others)",
   });
   return true;
 }

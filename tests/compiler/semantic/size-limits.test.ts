@@ -51,6 +51,15 @@ describe("size limits", () => {
     expect(deep.map(lineOf)).toContain(5); // `let y = l0(x, K = K + 1)` is line 5
   });
 
+  it("20,000 constants each defined by the next: E0505, no stack overflow; 500 of them evaluate", () => {
+    const chain = (n: number) => "layer l(x: [T, D], D = c0) {\n  return x\n}\n" + Array.from({ length: n }, (_, i) => `const c${i} = c${i + 1} + 1\n`).join("") + `const c${n} = 1\n`;
+    const t0 = Date.now();
+    expect(new Set(checkFiles([FILE], { host: host(chain(20_000)) }).diagnostics.map((d) => d.code))).toEqual(new Set(["E0505"]));
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    // c499 = 1, so c0 = 1 + 499.
+    expect(entryInfo([FILE], { host: host(chain(499)) }).info?.hyper).toEqual({ D: 500 });
+  });
+
   it("PEER at the paper's size (1024² atoms) and DeepSeek-V3 at full size stay inside the limits", () => {
     const peer = pool("experts E[1048576] = atom(act = gelu)", 1024);
     expect(located(peer)).toEqual([]);
