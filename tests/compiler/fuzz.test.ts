@@ -30,8 +30,8 @@ import { FIXTURES, REPO_ROOT, moeFilesUnder, rel } from "../helpers/frontend/pat
 // more run on demand with FUZZ_CASES (see bench/RESULTS.md for the last such run).
 const CASES = Number(process.env.FUZZ_CASES ?? 2000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20250101);
-/** One case (check, info, IR, format) on a loaded 2-core machine takes milliseconds; 10 s is a hang. */
-const CASE_LIMIT_MS = 10_000;
+/** One case (check, info, IR, format) takes milliseconds to ~3 s; on the shared 2-core machine a pause of 10 s happened under load, so 30 s (the issue asks for 60 s). */
+const CASE_LIMIT_MS = 30_000;
 
 const sourceFiles = [...moeFilesUnder(path.join(REPO_ROOT, "examples")), ...moeFilesUnder(path.join(FIXTURES, "contract"))];
 const originals = new Map(sourceFiles.map((f) => [f, fs.readFileSync(f, "utf8")]));
