@@ -41,6 +41,8 @@ describe("language server on hostile input", () => {
     const t0 = Date.now();
     const a = analyze(file, host);
     expect(lspDiagnostics(a, file).map((d) => d.code)).toContain(code);
+    // eslint-disable-next-line no-control-regex
+    for (const d of lspDiagnostics(a, file)) expect(d.message).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f]/);
     const lines = text.split("\n");
     // Every position of short lines; a sample of long ones (the features are per position).
     lines.forEach((l, line) => {
