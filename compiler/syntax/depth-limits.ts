@@ -7,8 +7,8 @@ import type { Span } from "./ast.js";
 
 /** `(`, `[` and `{` open at once; the parser itself manages about 250 (examples nest at most 6). */
 export const MAX_BRACKET_NESTING = 100;
-/** Nodes from a declaration down to its deepest leaf: `a + b + … ` with 1,000 terms nests 1,000 deep. */
-export const MAX_SYNTAX_DEPTH = 1000;
+/** Nodes from a declaration down to its deepest leaf: `a + b + …` with 500 terms nests 500 deep (the formatter overflows near 800 nested negations). */
+export const MAX_SYNTAX_DEPTH = 500;
 
 /** The first opening bracket that exceeds MAX_BRACKET_NESTING, if any. */
 export function tooDeepBracket(tokens: readonly IToken[]): IToken | undefined {

@@ -37,6 +37,14 @@ describe("depth limits", () => {
     expect(codes(text)).toEqual(["E0106"]);
   });
 
+  it(`${MAX_SYNTAX_DEPTH - 10} nested negations check and format; 900 are one E0106 (the formatter overflowed there)`, async () => {
+    const negations = (n: number) => layer("-".repeat(n) + "x");
+    expect(checkFiles(["/v/a.moe"], { host: { readFile: () => negations(MAX_SYNTAX_DEPTH - 10) } }).diagnostics).toEqual([]);
+    const formatted = await formatMoe(negations(MAX_SYNTAX_DEPTH - 10), {});
+    expect(formatted.split("-").length - 1).toBe(MAX_SYNTAX_DEPTH - 10);
+    expect(codes(negations(900))).toEqual(["E0106"]);
+  });
+
   it(`a sum of ${MAX_SYNTAX_DEPTH - 10} terms checks and formats`, async () => {
     const text = layer(Array(MAX_SYNTAX_DEPTH - 10).fill("x").join(" + "));
     expect(checkFiles(["/v/a.moe"], { host: { readFile: () => text } }).diagnostics.map((d) => d.code)).toEqual([]);
