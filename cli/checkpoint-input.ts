@@ -71,7 +71,7 @@ export async function programInput(arg: string, cwd: string): Promise<ProgramInp
   const imported = await importCheckpoint(arg, cwd);
   // Beside the config, so diagnostics read `DIR/mixtral.imported.moe:12:3`; never written to disk.
   const file = path.join(path.dirname(imported.configFile), `${imported.modelType}.imported.moe`);
-  const host: SourceHost = { readFile: (f) => (path.resolve(f) === file ? imported.text : fsHost.readFile(f)) };
+  const host: SourceHost = { readFile: (f) => (path.resolve(f) === file ? imported.text : fsHost.readFile(f)), problem: (f) => fsHost.problem?.(f) };
   return { file, host, imported };
 }
 
@@ -81,7 +81,7 @@ export async function programInputs(args: string[], cwd: string): Promise<{ file
   const hosts = inputs.filter((i) => i.host);
   if (!hosts.length) return { files: inputs.map((i) => i.file) };
   const texts = new Map(hosts.map((i) => [i.file, i.imported!.text]));
-  return { files: inputs.map((i) => i.file), host: { readFile: (f) => texts.get(path.resolve(f)) ?? fsHost.readFile(f) } };
+  return { files: inputs.map((i) => i.file), host: { readFile: (f) => texts.get(path.resolve(f)) ?? fsHost.readFile(f), problem: (f) => fsHost.problem?.(f) } };
 }
 
 /** `programInput` for a command: a CheckpointInputError is reported as `moec COMMAND: …` and gives undefined (exit 1). */

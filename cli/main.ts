@@ -20,6 +20,8 @@ import { generateSpec, runGenerate } from "./commands/generate.js";
 import { exportSpec, runExport } from "./commands/export.js";
 import { quantizeSpec, runQuantize } from "./commands/quantize.js";
 import { VERSION } from "../compiler/version.js";
+import { didYouMean } from "../compiler/semantic/suggest.js";
+import { escapeControl } from "../compiler/diagnostics/escape.js";
 
 interface Command {
   spec: CommandSpec;
@@ -59,7 +61,9 @@ function mainHelp(): string {
     "Commands:",
     ...commands.map((c) => `  ${c.spec.name.padEnd(w)}  ${c.spec.summary}`),
     "",
-    "`moec COMMAND --help` describes a command. Exit status: 0 ok, 1 errors in the input, 2 usage errors.",
+    "`moec COMMAND --help` describes a command.",
+    "Exit status: 0 ok, 1 errors in the input (each named, with its file and position), 2 usage errors,",
+    "70 a bug in moec (the message asks you to report it, with the input that caused it).",
   ].join("\n");
 }
 
@@ -76,7 +80,8 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
   }
   const cmd = commands.find((c) => c.spec.name === name);
   if (!cmd) {
-    io.err(`moec: unknown command \`${name}\`\n\n${mainHelp()}`);
+    const hint = didYouMean(name, commands.map((c) => c.spec.name));
+    io.err(`moec: unknown command \`${escapeControl(name)}\`${hint ? ` (${hint})` : ""}\n\n${mainHelp()}`);
     return 2;
   }
   if (rest.includes("--help") || rest.includes("-h")) {
@@ -87,11 +92,11 @@ export async function main(argv: string[], io: CliIO = processIO()): Promise<num
     return await cmd.run(rest, io);
   } catch (e) {
     if (e instanceof UsageError) {
-      io.err(`moec ${name}: ${e.message}\nRun \`moec ${name} --help\` for usage.`);
+      io.err(`moec ${name}: ${escapeControl(e.message)}\nRun \`moec ${name} --help\` for usage.`);
       return 2;
     }
     const err = e as Error;
-    io.err(`moec ${name}: internal error: ${err?.message ?? String(e)}\nThis is a bug in moec; please report it with the input that caused it.${process.env.MOEC_DEBUG ? "\n" + err?.stack : ""}`);
+    io.err(`moec ${name}: internal error: ${escapeControl(err?.message ?? String(e))}\nThis is a bug in moec; please report it with the input that caused it.${process.env.MOEC_DEBUG ? "\n" + err?.stack : ""}`);
     return 70;
   }
 }

@@ -1,13 +1,13 @@
 // The compiler's front door, shared by the CLI, the library API and the language server:
 // load → check → pick the entry → elaborate at its bindings → count / lower to IR.
 import * as path from "node:path";
-import { readFileSync } from "node:fs";
 import type * as A from "./syntax/ast.js";
 import type { Diagnostic } from "./diagnostics/diagnostic.js";
 import { hasErrors } from "./diagnostics/diagnostic.js";
 import type { Registry } from "../stdlib/registry.js";
 import { createStdRegistry } from "../stdlib/index.js";
 import type { SourceHost, Unit } from "./semantic/module-loader.js";
+import { readSourceFile } from "./semantic/source-file.js";
 import { loadUnit } from "./semantic/module-loader.js";
 import { checkUnit, dedupe, sortDiagnostics } from "./semantic/check.js";
 import { Elaborator } from "./semantic/elaborate/elaborator.js";
@@ -58,11 +58,12 @@ export interface Compilation {
 /** Reads sources from disk; the language server passes its own host that prefers open buffers. */
 export const fsHost: SourceHost = {
   readFile(file) {
-    try {
-      return readFileSync(file, "utf8");
-    } catch {
-      return undefined;
-    }
+    const r = readSourceFile(file);
+    return "text" in r ? r.text : undefined;
+  },
+  problem(file) {
+    const r = readSourceFile(file);
+    return "problem" in r ? r.problem : undefined;
   },
 };
 

@@ -51,7 +51,7 @@ export interface CompileResult {
 function hostFor(input: CompileInput): { host: SourceHost; file: string } {
   const file = path.resolve(input.file ?? "inline.moe");
   if (input.source === undefined) return { host: fsHost, file };
-  return { file, host: { readFile: (f) => (path.resolve(f) === file ? input.source : fsHost.readFile(f)) } };
+  return { file, host: { readFile: (f) => (path.resolve(f) === file ? input.source : fsHost.readFile(f)), problem: (f) => fsHost.problem?.(f) } };
 }
 
 export function compile(input: CompileInput): CompileResult {

@@ -1,11 +1,12 @@
 // `moec fmt`: format .moe files (and directories of them) through the Prettier plugin. Files are
 // replaced atomically and only when they change; a file that does not parse is reported with code
 // frames and left untouched.
-import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { parseArgs } from "../args.js";
 import type { CliIO } from "../output.js";
+import { readSourceFile } from "../../compiler/semantic/source-file.js";
+import { escapeControl } from "../../compiler/diagnostics/escape.js";
 import { parseSource } from "../../compiler/syntax/parse.js";
 import { printDiagnostics } from "./print-diagnostics.js";
 import { displayPath } from "../../compiler/diagnostics/render.js";
@@ -36,11 +37,11 @@ export async function runFmt(argv: string[], io: CliIO): Promise<number> {
     const shown = displayPath(r.file, io.cwd);
     if (r.status === "error") {
       failed++;
-      let text: string | undefined;
-      try { text = fs.readFileSync(r.file, "utf8"); } catch { /* unreadable: the error says so */ }
+      const read = readSourceFile(r.file); // regular .moe files only: never blocks on a FIFO or device
+      const text = "text" in read ? read.text : undefined;
       const diags = text === undefined ? [] : parseSource(text, r.file).diagnostics.filter((d) => d.severity === "error");
       if (diags.length) printDiagnostics(diags, undefined, io, false);
-      io.err(text === undefined ? `moec fmt: cannot read \`${shown}\`` : `moec fmt: \`${shown}\` ${diags.length ? "has syntax errors" : `could not be formatted (${r.error})`}; left unchanged`);
+      io.err(text === undefined ? `moec fmt: cannot read \`${escapeControl(shown)}\`: ${"problem" in read ? read.problem : ""}` : `moec fmt: \`${shown}\` ${diags.length ? "has syntax errors" : `could not be formatted (${r.error})`}; left unchanged`);
     } else if (r.status === "would-change") {
       unformatted++;
       io.out(shown);

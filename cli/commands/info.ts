@@ -170,8 +170,12 @@ function infoText(info: EntryInfo, cwd: string, allWeights: boolean, report: Mod
     ? hf.tensors.map((t) => ({ name: t.hf, shape: t.shape, state: t.state, from: t.moec.length === 1 ? t.moec[0]!.name : `${t.moec.map((p) => p.name).join(" + ")} (concatenated)` }))
     : info.weights.map((w) => ({ ...w, from: undefined as string | undefined }));
   const shown = allWeights || ws.length <= 100 ? ws : ws.slice(0, 40);
-  const w = Math.max(0, ...shown.map((x) => x.name.length));
-  const sw = Math.max(0, ...shown.map((x) => x.shape.join(", ").length + 2));
+  // A loop, not Math.max(...list): a million-expert pool lists millions of tensors.
+  let w = 0, sw = 0;
+  for (const x of shown) {
+    w = Math.max(w, x.name.length);
+    sw = Math.max(sw, x.shape.join(", ").length + 2);
+  }
   rows.push(hf ? `weights as Hugging Face ${hf.family.name} names (${ws.length} tensors; ${hf.family.modeling}):` : `weights (${ws.length} tensors):`);
   for (const x of shown) {
     const shape = `[${x.shape.join(", ")}]`;

@@ -33,7 +33,7 @@ export const runSpec: CommandSpec = {
     { name: "seed", type: "string", value: "N", help: "seed for --random-weights and random inputs (default 1)" },
     { name: "input", type: "string", value: "FILE", help: "inputs by parameter name (`x` [T, D] as f32/f16/bf16; token ids as I32/I64)" },
     { name: "input-ids", type: "string", value: "ID,ID,…", help: "a model's token ids, inline (instead of --input)" },
-    { name: "tokens", type: "string", value: "T", help: "without --input: run on T tokens of seeded N(0, 1) inputs (token ids: uniform over the vocabulary)" },
+    { name: "tokens", type: "string", value: "T", help: "without --input: run on T tokens (at most 1,048,576) of seeded N(0, 1) inputs (token ids: uniform over the vocabulary)" },
     { name: "output", type: "string", value: "FILE", help: "write outputs as f32 safetensors (`y`, or a record's keys)" },
     { name: "dtype", type: "string", value: "f32|f16", help: "storage precision on the GPU (f16 needs shader-f16; accumulation is f32)" },
     { name: "set", type: "multi", value: "NAME=VALUE", help: "override hyper-parameters of the entry, e.g. --set D=64 I=96" },
@@ -47,12 +47,16 @@ export const runSpec: CommandSpec = {
   ],
 };
 
-export function intFlag(v: unknown, name: string, min = 0): number | undefined {
+export function intFlag(v: unknown, name: string, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`--${name} takes an integer ≥ ${min}, found \`${String(v)}\``);
+  if (n > max) throw new UsageError(`--${name} takes at most ${max.toLocaleString("en-US")}, found \`${String(v)}\``);
   return n;
 }
+
+/** Random inputs of more tokens than this are refused before anything is drawn (2^20: a million-token forward). */
+export const MAX_RUN_TOKENS = 2 ** 20;
 
 export async function runRun(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, runSpec);
@@ -82,7 +86,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   if (given.length === 0) throw new UsageError("give inputs with --input FILE (or --input-ids 1,2,3 for a model), or --tokens T for random inputs");
   if (given.length > 1) throw new UsageError(`--${given[0]} and --${given[1]} exclude each other (each fixes the inputs and T)`);
   const seed = intFlag(f.seed, "seed") ?? 1;
-  const tokens = intFlag(f.tokens, "tokens", 1);
+  const tokens = intFlag(f.tokens, "tokens", 1, MAX_RUN_TOKENS);
   const deviceMemory = intFlag(f["device-memory"], "device-memory", 1);
   const weightsAs = parseWeightsAs(f["weights-as"]);
   const weightsPath = f.weights !== undefined ? path.resolve(io.cwd, f.weights as string) : undefined;

@@ -2,6 +2,7 @@
 import * as path from "node:path";
 import type { Diagnostic, Label } from "./diagnostic.js";
 import { LineIndex } from "./line-index.js";
+import { escapeControl } from "./escape.js";
 
 export interface RenderOptions {
   color?: boolean;
@@ -30,16 +31,16 @@ export class SourceCache {
 
 export function renderDiagnostic(d: Diagnostic, sources: SourceCache, opts: RenderOptions = {}): string {
   const col = (c: string, s: string) => (opts.color ? c + s + C.reset : s);
-  const show = (f: string) => displayPath(f, opts.cwd);
+  const show = (f: string) => escapeControl(displayPath(f, opts.cwd));
   const ix = sources.index(d.file);
   const pos = ix?.position(d.span.start) ?? { line: 1, column: 1 };
   const sevColor = d.severity === "error" ? C.red : d.severity === "warning" ? C.yellow : C.cyan;
   const out: string[] = [];
-  out.push(`${show(d.file)}${d.fileLevel ? "" : `:${pos.line}:${pos.column}`}: ${col(sevColor, `${d.severity}[${d.code}]`)}: ${col(C.bold, d.message)}`);
+  out.push(`${show(d.file)}${d.fileLevel ? "" : `:${pos.line}:${pos.column}`}: ${col(sevColor, `${d.severity}[${d.code}]`)}: ${col(C.bold, escapeControl(d.message))}`);
   if (ix && !d.fileLevel) {
     const sameFile = d.secondary.filter((l) => l.file === d.file);
     const lines = [pos.line, ...sameFile.map((l) => ix.position(l.span.start).line)];
-    const gutter = String(Math.max(...lines)).length;
+    const gutter = String(lines.reduce((m, l) => Math.max(m, l), 0)).length;
     const bar = col(C.blue, " ".repeat(gutter) + " |");
     out.push(bar);
     const marks: { span: Label["span"]; message: string; primary: boolean }[] = [
@@ -47,37 +48,65 @@ export function renderDiagnostic(d: Diagnostic, sources: SourceCache, opts: Rend
       ...sameFile.map((l) => ({ span: l.span, message: l.message, primary: false })),
     ].sort((a, b) => a.span.start - b.span.start);
     let lastLine = -1;
+    let view = frameWindow("", 1);
     for (const m of marks) {
       const p = ix.position(m.span.start);
       const end = ix.position(Math.max(m.span.start, m.span.end - 1));
       if (p.line !== lastLine) {
         if (lastLine !== -1 && p.line > lastLine + 1) out.push(col(C.blue, " ".repeat(gutter) + " ..."));
-        out.push(col(C.blue, String(p.line).padStart(gutter) + " |") + " " + ix.lineText(p.line));
+        view = frameWindow(ix.lineText(p.line), p.column);
+        out.push(col(C.blue, String(p.line).padStart(gutter) + " |") + " " + escapeControl(view.shown));
         lastLine = p.line;
       }
-      const lineLen = ix.lineText(p.line).length;
-      const width = end.line === p.line ? Math.max(1, end.column - p.column + 1) : Math.max(1, lineLen - p.column + 1);
+      const column = view.column(p.column);
+      const width = underlineWidth(view.text, column, end.line === p.line ? view.column(end.column) : view.text.length);
       const underline = (m.primary ? "^" : "-").repeat(width);
-      out.push(bar + " " + indentUnder(ix.lineText(p.line), p.column) + col(m.primary ? sevColor : C.blue, underline + (m.message ? " " + m.message : "")));
+      out.push(bar + " " + indentUnder(view.text, column) + col(m.primary ? sevColor : C.blue, underline + (m.message ? " " + escapeControl(m.message) : "")));
     }
     for (const l of d.secondary.filter((x) => x.file !== d.file)) {
       const oix = sources.index(l.file);
       if (!oix) continue;
       const p = oix.position(l.span.start);
       out.push(col(C.blue, " ".repeat(gutter) + "::: ") + `${show(l.file)}:${p.line}:${p.column}`);
-      out.push(col(C.blue, String(p.line).padStart(gutter) + " |") + " " + oix.lineText(p.line));
+      const v = frameWindow(oix.lineText(p.line), p.column);
+      out.push(col(C.blue, String(p.line).padStart(gutter) + " |") + " " + escapeControl(v.shown));
       const e = oix.position(Math.max(l.span.start, l.span.end - 1));
-      const width = e.line === p.line ? Math.max(1, e.column - p.column + 1) : 1;
-      out.push(bar + " " + indentUnder(oix.lineText(p.line), p.column) + col(C.blue, "-".repeat(width) + " " + l.message));
+      const width = e.line === p.line ? underlineWidth(v.text, v.column(p.column), v.column(e.column)) : 1;
+      out.push(bar + " " + indentUnder(v.text, v.column(p.column)) + col(C.blue, "-".repeat(width) + " " + escapeControl(l.message)));
     }
   }
-  if (d.help) out.push(col(C.blue, " = ") + col(C.bold, "help") + ": " + d.help);
+  if (d.help) out.push(col(C.blue, " = ") + col(C.bold, "help") + ": " + escapeControl(d.help));
   return out.join("\n");
+}
+
+/** Lines longer than this are shown as a window around the mark, with `…` where they are cut. */
+const MAX_FRAME_LINE = 160;
+
+/**
+ * The part of a line a code frame shows: the whole line, or MAX_FRAME_LINE characters around
+ * `column` (a 250,000-term sum is one line). `text` is what marks are placed in (the `…` prefix
+ * included), `shown` adds the trailing `…`, and `column` maps a line's column into `text`.
+ */
+function frameWindow(line: string, column: number): { text: string; shown: string; column: (c: number) => number } {
+  if (line.length <= MAX_FRAME_LINE) return { text: line, shown: line, column: (c) => c };
+  const start = Math.max(0, Math.min(column - 1 - MAX_FRAME_LINE / 4, line.length - MAX_FRAME_LINE));
+  const end = Math.min(line.length, start + MAX_FRAME_LINE);
+  const prefix = start > 0 ? "…" : "";
+  const text = prefix + line.slice(start, end);
+  const clamp = (c: number) => Math.max(1, Math.min(c - start + prefix.length, text.length + 1));
+  return { text, shown: text + (end < line.length ? "…" : ""), column: clamp };
 }
 
 /** Spaces up to a column, keeping the line's tabs so that the underline lines up under them. */
 function indentUnder(lineText: string, column: number): string {
-  return lineText.slice(0, column - 1).replace(/[^\t]/g, " ").padEnd(column - 1, " ");
+  const shown = escapeControl(lineText.slice(0, column - 1));
+  return shown.replace(/[^\t]/g, " ").padEnd(shown.length + Math.max(0, column - 1 - lineText.length), " ");
+}
+
+/** Width of the underline from `column` to `endColumn` (inclusive) as the escaped line shows it. */
+function underlineWidth(lineText: string, column: number, endColumn: number): number {
+  const spanned = lineText.slice(column - 1, Math.max(column, endColumn));
+  return Math.max(1, escapeControl(spanned).length + Math.max(0, endColumn - column + 1 - spanned.length));
 }
 
 export function renderDiagnostics(diags: Diagnostic[], sources: SourceCache, opts: RenderOptions = {}): string {

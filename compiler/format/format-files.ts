@@ -1,9 +1,11 @@
 // `moec fmt` without the CLI: format files in place, check them, or print them. The CLI wires
 // arguments and exit codes; this module does the work and reports per file.
-import { readdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { readdir, rename, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as prettier from "prettier";
 import { formatMoe, type FormatMoeOptions } from "./format-moe.js";
+import { readSourceFile } from "../semantic/source-file.js";
+import { escapeControl } from "../diagnostics/escape.js";
 
 export interface FormatFilesOptions {
   /** Files and directories; a directory stands for every `.moe` file below it. */
@@ -47,11 +49,13 @@ async function formatOne(file: string, options: FormatFilesOptions): Promise<For
   let input: string;
   let output: string;
   try {
-    input = await readFile(file, "utf8");
+    const read = readSourceFile(file); // regular .moe files only: never blocks on a FIFO or device
+    if ("problem" in read) return { file, status: "error", error: `${escapeControl(file)}: ${read.problem}` };
+    input = read.text;
     const config = (await prettier.resolveConfig(file, { editorconfig: false })) ?? {};
     output = await formatMoe(input, { ...pickLayout(config), ...options.format, filepath: file });
   } catch (e) {
-    return { file, status: "error", error: `${file}: ${(e as Error).message.split("\n")[0]}` };
+    return { file, status: "error", error: escapeControl(`${file}: ${(e as Error).message.split("\n")[0]}`) };
   }
   if (options.stdout) {
     (options.out ?? process.stdout).write(output);

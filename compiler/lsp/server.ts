@@ -45,6 +45,7 @@ export function startLanguageServer(opts: ServerOptions = {}): Connection {
       const doc = documents.get(URI.fromPath(file));
       return doc ? doc.getText() : fsHost.readFile(file);
     },
+    problem: (file) => (documents.get(URI.fromPath(file)) ? undefined : fsHost.problem?.(file)),
   };
 
   const analysisFor = (uri: string): Analysis | undefined => {
@@ -60,9 +61,14 @@ export function startLanguageServer(opts: ServerOptions = {}): Connection {
   };
 
   const publish = (uri: string) => {
-    const a = analysisFor(uri);
-    if (!a) return;
-    void connection.sendDiagnostics({ uri, version: documents.get(uri)?.version, diagnostics: lspDiagnostics(a, a.file) });
+    // Runs in a timer: an exception here would end the server, so it is logged instead.
+    try {
+      const a = analysisFor(uri);
+      if (!a) return;
+      void connection.sendDiagnostics({ uri, version: documents.get(uri)?.version, diagnostics: lspDiagnostics(a, a.file) });
+    } catch (e) {
+      connection.console.error(`moec: ${(e as Error).stack ?? e}`);
+    }
   };
 
   const schedule = (e: TextDocumentChangeEvent<TextDocument>) => {
@@ -137,20 +143,28 @@ export function startLanguageServer(opts: ServerOptions = {}): Connection {
   connection.onReferences((p) => withAnalysis(p.textDocument.uri, (a) => references(a, p.position, p.context.includeDeclaration), []));
   connection.onPrepareRename((p) => withAnalysis(p.textDocument.uri, (a) => prepareRename(a, p.position) ?? null, null));
   connection.onRenameRequest((p) => {
-    const a = analysisFor(p.textDocument.uri);
-    if (!a) return null;
     try {
+      const a = analysisFor(p.textDocument.uri);
+      if (!a) return null;
       return rename(a, p.position, p.newName) ?? null;
     } catch (e) {
       if (e instanceof RenameError) throw new ResponseError(ErrorCodes.InvalidParams, e.message);
-      throw e;
+      connection.console.error(`moec: ${(e as Error).stack ?? e}`);
+      return null;
     }
   });
   connection.onDocumentSymbol((p) => withAnalysis(p.textDocument.uri, (a) => documentSymbols(a), []));
   connection.onCompletion((p) => withAnalysis(p.textDocument.uri, (a) => completion(a, p.position), []));
   connection.onSignatureHelp((p) => withAnalysis(p.textDocument.uri, (a) => signatureHelp(a, p.position) ?? null, null));
   connection.languages.semanticTokens.on((p) => withAnalysis(p.textDocument.uri, (a) => ({ data: semanticTokens(a) }), { data: [] }));
-  connection.onCodeAction((p) => quickFixes(p.textDocument.uri, p.context.diagnostics));
+  connection.onCodeAction((p) => {
+    try {
+      return quickFixes(p.textDocument.uri, p.context.diagnostics);
+    } catch (e) {
+      connection.console.error(`moec: ${(e as Error).stack ?? e}`);
+      return [];
+    }
+  });
   connection.onDocumentFormatting(async (p) => {
     const doc = documents.get(p.textDocument.uri);
     if (!doc) return [];

@@ -9,10 +9,13 @@ import { DiagnosticBag } from "../diagnostics/diagnostic.js";
 import type { Registry } from "../../stdlib/registry.js";
 import { BUILTIN_FUNCTIONS } from "../../stdlib/registry.js";
 import { didYouMean } from "./suggest.js";
+import { isMoePath } from "./source-file.js";
 
 export interface SourceHost {
   /** Returns the file's text, or undefined when it cannot be read. */
   readFile(file: string): string | undefined;
+  /** Why `readFile` gave undefined, in words ("it is a FIFO (named pipe), not a regular file"). */
+  problem?(file: string): string | undefined;
 }
 
 export interface SourceFile {
@@ -100,6 +103,14 @@ export function loadUnit(rootFiles: string[], host: SourceHost, registry: Regist
         }
         continue;
       }
+      if (!isMoePath(d.from.value)) {
+        // Refused before reading: a device, /proc file or binary is never opened or echoed.
+        bag.error("E0205", `imports read only \`.moe\` files, not \`${d.from.value}\``, d.from.span, {
+          label: "not a `.moe` file",
+          help: "import declarations from another `.moe` source, or `\"std\"` for the standard library",
+        });
+        continue;
+      }
       const target = path.resolve(path.dirname(file), d.from.value);
       if (state.get(target) === "loading") {
         bag.error("E0202", `import cycle: \`${path.basename(file)}\` imports \`${d.from.value}\`, which (directly or through other files) imports \`${path.basename(file)}\``, d.from.span, {
@@ -111,9 +122,10 @@ export function loadUnit(rootFiles: string[], host: SourceHost, registry: Regist
       const targetText = unit.scopes.has(target) ? "" : host.readFile(target);
       const targetScope = unit.scopes.get(target) ?? load(target, targetText);
       if (!targetScope) {
-        bag.error("E0203", `cannot read \`${d.from.value}\` (resolved to ${target})`, d.from.span, {
-          label: "file not found",
-          help: "import paths are relative to the importing file; use `\"std\"` for the standard library",
+        const why = host.problem?.(target);
+        bag.error("E0203", `cannot read \`${d.from.value}\` (resolved to ${target})${why ? `: ${why}` : ""}`, d.from.span, {
+          label: why && why !== "no such file" ? "cannot be read" : "file not found",
+          help: why && why !== "no such file" ? undefined : "import paths are relative to the importing file; use `\"std\"` for the standard library",
         });
         continue;
       }
@@ -140,8 +152,9 @@ export function loadUnit(rootFiles: string[], host: SourceHost, registry: Regist
   for (const root of unit.roots) {
     const text = host.readFile(root);
     if (text === undefined) {
+      const why = host.problem?.(root);
       unit.diagnostics.push({
-        code: "E0003", severity: "error", message: `cannot read file \`${root}\``, file: root,
+        code: "E0003", severity: "error", message: `cannot read file \`${root}\`${why ? `: ${why}` : ""}`, file: root,
         span: { start: 0, end: 0 }, secondary: [], fileLevel: true,
       });
       continue;

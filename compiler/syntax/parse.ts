@@ -4,6 +4,7 @@ import { createTokenInstance } from "chevrotain";
 import { moeLexer } from "./tokens.js";
 import * as T from "./tokens.js";
 import { sharedParser } from "./parser.js";
+import { MAX_BRACKET_NESTING, MAX_SYNTAX_DEPTH, tooDeepBracket, tooDeepNode } from "./depth-limits.js";
 import type { Program, Comment, Span } from "./ast.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import { DiagnosticBag } from "../diagnostics/diagnostic.js";
@@ -77,6 +78,16 @@ export function parseSource(text: string, file: string): ParseResult {
     afterBadChar.add(next ? next.startOffset : text.length);
   }
   const unmatched = unmatchedClosers(lexed.tokens);
+  const deepBracket = tooDeepBracket(lexed.tokens);
+  if (deepBracket) {
+    // Not parsed at all: recursive descent that deep would exhaust the stack.
+    bag.error("E0105", `brackets nest more than ${MAX_BRACKET_NESTING} levels deep`, spanOfToken(deepBracket, text), {
+      label: `level ${MAX_BRACKET_NESTING + 1} opens here`,
+      help: "split the expression with `let` names; the file is not checked further until it nests less deeply",
+    });
+    const program: Program = { kind: "Program", decls: [], comments: [], span: { start: 0, end: text.length } };
+    return { program, diagnostics: bag.items, tokens: lexed.tokens };
+  }
   const parser = sharedParser();
   parser.input = lexed.tokens;
   let program: Program;
@@ -89,7 +100,16 @@ export function parseSource(text: string, file: string): ParseResult {
   }
   program ??= { kind: "Program", decls: [], comments: [], span: { start: 0, end: text.length } };
   program.span = { start: 0, end: text.length };
-  program.decls = (program.decls ?? []).filter((d) => d !== undefined);
+  program.decls = (program.decls ?? []).filter((d) => d !== undefined).filter((d) => {
+    const deep = tooDeepNode(d);
+    if (!deep) return true;
+    // Dropped, so that no later stage walks a tree this deep.
+    bag.error("E0106", `this declaration nests more than ${MAX_SYNTAX_DEPTH} levels deep (a chain of more than ${MAX_SYNTAX_DEPTH} operators, or calls nested that deep)`, { start: deep.span.start, end: Math.min(deep.span.end, deep.span.start + 1) }, {
+      label: `level ${MAX_SYNTAX_DEPTH + 1} starts here`,
+      help: "split it with `let` names (e.g. sum parts into `let` values), or a `repeat` block",
+    });
+    return false;
+  });
   const comments: Comment[] = ((lexed.groups.comments ?? []) as IToken[]).map((t) => ({
     text: t.image,
     block: t.tokenType === T.BlockComment,

@@ -7,7 +7,10 @@
 //     length in a file of the unit (secondary labels too);
 //   - rendering (text and JSON) never throws and names the right line:column;
 //   - a program without errors goes on through entryInfo and lowerEntry without throwing;
-//   - checking the same text twice gives the same diagnostics.
+//   - checking the same text twice gives the same diagnostics;
+//   - text that parses without errors formats, and the formatted text parses without errors and
+//     formats to itself (the formatter accepts everything the parser accepts);
+//   - every case finishes within CASE_LIMIT_MS (depth and size limits keep it bounded).
 // Cases are seeded: FUZZ_SEED=S FUZZ_CASES=N reproduce or extend a run (FUZZ_CASES=10000 on demand).
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -19,12 +22,16 @@ import { SourceCache, diagnosticToJson, renderDiagnostic, renderDiagnostics } fr
 import type { SourceHost } from "../../compiler/semantic/module-loader.js";
 import { Prng } from "../helpers/frontend/prng.js";
 import { mutateRandomly } from "../helpers/frontend/mutate.js";
+import { parseSource } from "../../compiler/syntax/parse.js";
+import { formatMoe } from "../../compiler/format/format-moe.js";
 import { FIXTURES, REPO_ROOT, moeFilesUnder, rel } from "../helpers/frontend/paths.js";
 
-// 4,000 cases take about 10 s alone on the 2-core machine, about 20 s beside the CLI tests; 10,000 or
+// 2,000 cases (with formatting) take about 25 s on the loaded 2-core machine; 10,000 or
 // more run on demand with FUZZ_CASES (see bench/RESULTS.md for the last such run).
-const CASES = Number(process.env.FUZZ_CASES ?? 4000);
+const CASES = Number(process.env.FUZZ_CASES ?? 2000);
 const SEED = Number(process.env.FUZZ_SEED ?? 20250101);
+/** One case (check, info, IR, format) takes milliseconds to ~3 s; on the shared 2-core machine a pause of 10 s happened under load, so 30 s (the issue asks for 60 s). */
+const CASE_LIMIT_MS = 30_000;
 
 const sourceFiles = [...moeFilesUnder(path.join(REPO_ROOT, "examples")), ...moeFilesUnder(path.join(FIXTURES, "contract"))];
 const originals = new Map(sourceFiles.map((f) => [f, fs.readFileSync(f, "utf8")]));
@@ -61,7 +68,20 @@ function checkDiagnostic(d: Diagnostic, texts: Map<string, string>, problems: st
   for (const l of d.secondary) if (typeof l.message !== "string") problems.push(`${where}: label without a message`);
 }
 
-function runCase(i: number): { problems: string[]; errors: number; applied: string } {
+/** Formats text that parses cleanly; the result must parse cleanly and be a fixed point. */
+async function checkFormatting(text: string, problems: string[]): Promise<void> {
+  if (parseSource(text, "/fuzz/case.moe").diagnostics.some((d) => d.severity === "error")) return;
+  try {
+    const once = await formatMoe(text, {});
+    const errors = parseSource(once, "/fuzz/case.moe").diagnostics.filter((d) => d.severity === "error");
+    if (errors.length) problems.push(`formatted text does not parse: ${errors[0]!.code} ${errors[0]!.message}`);
+    else if ((await formatMoe(once, {})) !== once) problems.push("formatting is not idempotent");
+  } catch (e) {
+    problems.push(`formatter threw on text that parses: ${(e as Error).message.split("\n")[0]}`);
+  }
+}
+
+function runCase(i: number): { problems: string[]; errors: number; applied: string; text: string } {
   const rng = new Prng(SEED + i * 7919);
   const root = sourceFiles[i % sourceFiles.length]!;
   const { text, applied } = mutateRandomly(originals.get(root)!, rng);
@@ -103,7 +123,7 @@ function runCase(i: number): { problems: string[]; errors: number; applied: stri
   } catch (e) {
     problems.push(`threw: ${(e as Error).stack ?? String(e)}`);
   }
-  return { problems, errors, applied: applied.join("+") };
+  return { problems, errors, applied: applied.join("+"), text };
 }
 
 describe(`front end on ${CASES} mutated programs (seed ${SEED})`, () => {
@@ -111,18 +131,24 @@ describe(`front end on ${CASES} mutated programs (seed ${SEED})`, () => {
     expect(sourceFiles.length).toBeGreaterThanOrEqual(13);
     const failures: string[] = [];
     let withErrors = 0;
+    let slowest = 0;
     const started = performance.now();
     for (let i = 0; i < CASES; i++) {
       // Let the test runner's worker breathe during long on-demand runs.
       if (i % 500 === 499) await new Promise((r) => setImmediate(r));
+      const t0 = performance.now();
       const r = runCase(i);
+      await checkFormatting(r.text, r.problems);
+      const ms = performance.now() - t0;
+      if (ms > CASE_LIMIT_MS) r.problems.push(`took ${ms.toFixed(0)} ms (limit ${CASE_LIMIT_MS})`);
+      slowest = Math.max(slowest, ms);
       if (r.errors > 0) withErrors++;
       if (r.problems.length && failures.length < 20) {
         failures.push(`case ${i} (FUZZ_SEED=${SEED}, ${rel(sourceFiles[i % sourceFiles.length]!)}, ${r.applied}):\n  ${r.problems.slice(0, 5).join("\n  ")}`);
       }
     }
     const seconds = (performance.now() - started) / 1000;
-    console.log(`fuzz: ${CASES} cases in ${seconds.toFixed(1)} s, ${withErrors} with errors, ${failures.length} failing`);
+    console.log(`fuzz: ${CASES} cases in ${seconds.toFixed(1)} s, ${withErrors} with errors, ${failures.length} failing, slowest case ${slowest.toFixed(0)} ms`);
     expect(failures).toEqual([]);
     // The mutations are not all harmless: most cases must exercise error paths.
     expect(withErrors).toBeGreaterThan(CASES / 2);

@@ -84,7 +84,10 @@ function valueNames(a: Analysis, offset: number): CompletionItem[] {
     if (d.file !== a.file) continue;
     const topLevel = !d.container;
     const container = a.index.defs.find((c) => c.name === d.container && !c.container && c.file === d.file);
-    const inside = container && container.declSpan.start <= offset && offset <= (container.node as { endSpan?: { end: number } }).endSpan!.end + 1;
+    // A layer ends at its closing brace (`endSpan`); a graph, which has none, at the end of its node.
+    const node = container?.node as { endSpan?: { end: number }; span?: { end: number } } | undefined;
+    const end = node?.endSpan?.end ?? node?.span?.end ?? container?.declSpan.end ?? 0;
+    const inside = container && container.declSpan.start <= offset && offset <= end + 1;
     if (topLevel || (inside && d.span.start < offset)) {
       push(d.name, d.kind === "pool" || d.kind === "shared" ? CompletionItemKind.Struct : d.kind === "router" ? CompletionItemKind.Interface : d.kind === "layer" || d.kind === "model" || d.kind === "graph" ? CompletionItemKind.Module : d.kind === "const" || d.kind === "hyper" ? CompletionItemKind.Constant : CompletionItemKind.Variable, d.kind);
     }

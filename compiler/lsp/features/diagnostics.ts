@@ -5,6 +5,7 @@ import { DiagnosticSeverity } from "vscode-languageserver";
 import { URI } from "../uri.js";
 import type { Analysis } from "../analysis.js";
 import { toRange } from "../analysis.js";
+import { escapeControl } from "../../diagnostics/escape.js";
 
 export interface DiagnosticData {
   help?: string;
@@ -23,10 +24,10 @@ export function lspDiagnostics(a: Analysis, file: string): LspDiagnostic[] {
         severity: d.severity === "error" ? DiagnosticSeverity.Error : d.severity === "warning" ? DiagnosticSeverity.Warning : DiagnosticSeverity.Information,
         code: d.code,
         source: "moec",
-        message: d.help ? `${d.message}\nhelp: ${d.help}` : d.message,
+        message: escapeControl(d.message) + (d.help ? `\nhelp: ${escapeControl(d.help)}` : ""),
         relatedInformation: d.secondary.map((l) => ({
           location: { uri: URI.fromPath(l.file), range: toRange(a.lines(l.file), l.span) },
-          message: l.message,
+          message: escapeControl(l.message),
         })),
         data,
       };

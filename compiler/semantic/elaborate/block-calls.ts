@@ -13,6 +13,7 @@ import { ownerName, err, sink } from "./context.js";
 import { requireLetOwner, positionalTensors } from "./calls.js";
 import { expectFloatTensor, evalCompileTime } from "./expressions.js";
 import * as emit from "./emit-ir.js";
+import { checkOwnerTensors } from "./size-limits.js";
 
 /** A built-in block or an expert kind applied as a dense layer: `let NAME = BLOCK(x, …)`. */
 export function callBlock(e: A.Call, frame: Frame, owner: A.Ident | undefined): Value {
@@ -124,6 +125,7 @@ function addOwner(frame: Frame, name: string, category: OwnerCategory, members: 
   const prefix = ownerName(name, frame, span);
   const macs = members.map((m) => m.filter((t) => t.matmul).reduce((s, t) => s + product(t.shape), 0));
   const owner: Owner = { prefix, category, members, macs, span, file: frame.file, applications: 1 };
+  checkOwnerTensors(owner, frame);
   frame.instance.owners.push(owner);
   return owner;
 }

@@ -10,6 +10,7 @@ import { elaborateBody, evalReturn, finishLayer } from "./statements.js";
 import { evalTopology } from "./graph-topology.js";
 import { evalDecodingGraph } from "./decoding-graph.js";
 import * as emit from "./emit-ir.js";
+import { callTooDeep, checkTotals } from "./size-limits.js";
 
 /** Checks a declaration at its defaults (cached). */
 export function checkAtDefaults(ctx: ElabContext, decl: A.LayerDecl | A.GraphDecl, file: string): ElabResult {
@@ -36,6 +37,7 @@ export function elaborate(ctx: ElabContext, decl: A.LayerDecl | A.GraphDecl, fil
 
 /** Reports a layer or graph that uses itself (directly or through others): it would never finish. */
 export function recursive(decl: A.LayerDecl | A.GraphDecl, span: A.Span, frame: Frame): boolean {
+  if (callTooDeep(frame.ctx.inProgress.length, span, frame)) return true;
   const at = frame.ctx.inProgress.indexOf(decl);
   if (at < 0) return false;
   const chain = [...frame.ctx.inProgress.slice(at), decl].map((d) => d.name.name).join(" → ");
@@ -79,6 +81,7 @@ function elaborateNow(ctx: ElabContext, decl: A.LayerDecl | A.GraphDecl, file: s
     }
     finishLayer(frame);
   }
+  checkTotals(frame.instance, decl, frame);
   if (opts.entry && !output.decoding) emit.outputs(frame, output);
   return { instance: frame.instance, output, diagnostics: frame.diags, tensorParams, hyper };
 }

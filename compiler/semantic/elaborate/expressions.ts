@@ -11,12 +11,13 @@ import type { ElabContext, Frame } from "./context.js";
 import { Scope, err } from "./context.js";
 import { evalCall } from "./calls.js";
 import * as emit from "./emit-ir.js";
+import { checkNumber, constsTooDeep } from "./size-limits.js";
 
 /** Evaluates an expression; `owner` is the `let` name when the expression is a let's right-hand side. */
 export function evalExpr(e: A.Expr, frame: Frame, owner?: A.Ident): Value {
   switch (e.kind) {
     case "Number":
-      return numberValue(e);
+      return numberValue(e, frame);
     case "String":
       return { t: "string", v: e.value };
     case "Bool":
@@ -89,6 +90,12 @@ function evalBinary(e: A.Binary, frame: Frame): Value {
 }
 
 function arith(fn: BinaryFn, a: Extract<Value, { t: "int" | "float" }>, b: Extract<Value, { t: "int" | "float" }>, e: A.Binary, frame: Frame): Value {
+  const r = arithUnchecked(fn, a, b, e, frame);
+  if ((r.t === "int" || r.t === "float") && !checkNumber(r.v, r.t === "int", e.opSpan, frame, `the result of \`${e.op}\``)) return { t: "error" };
+  return r;
+}
+
+function arithUnchecked(fn: BinaryFn, a: Extract<Value, { t: "int" | "float" }>, b: Extract<Value, { t: "int" | "float" }>, e: A.Binary, frame: Frame): Value {
   const isInt = a.t === "int" && b.t === "int";
   switch (fn) {
     case "add": return { t: isInt ? "int" : "float", v: a.v + b.v };
@@ -168,6 +175,9 @@ export function evalDim(e: A.Expr, frame: Frame): Dim {
   return UNKNOWN_DIM;
 }
 
+/** Constants being evaluated at once, per checker: each waits for the ones its value names. */
+const pendingConsts = new WeakMap<ElabContext, number>();
+
 /** A top-level constant's value, evaluated once in its own file; a cycle is an error. */
 export function constValue(decl: A.ConstDecl, file: string, frame: Frame): Value {
   const cached = frame.ctx.constCache.get(decl);
@@ -176,9 +186,17 @@ export function constValue(decl: A.ConstDecl, file: string, frame: Frame): Value
     return { t: "error" };
   }
   if (cached) return cached;
+  const depth = pendingConsts.get(frame.ctx) ?? 0;
+  if (constsTooDeep(depth, decl.name.span, frame)) return { t: "error" };
   frame.ctx.constCache.set(decl, "pending");
   const cframe: Frame = { ...frame, file, scope: new Scope(), emit: undefined };
-  const v = evalCompileTime(decl.value, cframe);
+  pendingConsts.set(frame.ctx, depth + 1);
+  let v: Value;
+  try {
+    v = evalCompileTime(decl.value, cframe);
+  } finally {
+    pendingConsts.set(frame.ctx, depth);
+  }
   const ok = v.t === "int" || v.t === "float" || v.t === "bool" || v.t === "string" || v.t === "error";
   if (!ok) err(cframe, "E0259", `a constant must be a number, boolean or string, found ${describeValue(v)}`, decl.value.span);
   const value: Value = ok ? v : { t: "error" };
@@ -198,8 +216,9 @@ export function checkConst(ctx: ElabContext, decl: A.ConstDecl, file: string): D
   return frame.diags;
 }
 
-function numberValue(e: A.NumberLit): Value {
-  if (!e.isFloat && Number.isSafeInteger(e.value)) return { t: "int", v: e.value };
+function numberValue(e: A.NumberLit, frame: Frame): Value {
+  if (!checkNumber(e.value, !e.isFloat, e.span, frame, `the number \`${frame.ctx.unit.files.get(frame.file)?.text.slice(e.span.start, e.span.end) ?? e.value}\``)) return { t: "error" };
+  if (!e.isFloat) return { t: "int", v: e.value };
   return { t: "float", v: e.value };
 }
 

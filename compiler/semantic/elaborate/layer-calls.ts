@@ -124,6 +124,11 @@ export function instantiate(
   const bindingText = [...bindings.entries()].map(([k, v]) => `${k} = ${v.t === "int" || v.t === "float" ? v.v : v.t === "bool" || v.t === "string" ? String(v.v) : "?"}`).join(", ");
   for (const d of result.diagnostics) {
     if (d.severity !== "error" || knownKeys.has(diagKey(d))) continue;
+    // Too deep a chain is reported once, at the call that goes too deep, not wrapped 200 times.
+    if (d.code === "E0505") {
+      frame.diags.push(d);
+      continue;
+    }
     err(frame, d.code, `in this call of ${what}${bindingText ? ` (with ${bindingText})` : ""}: ${d.message}`, call.span, {
       label: "error with these arguments",
       secondary: [{ file: d.file, span: d.span, message: d.label ?? "the problem arises here" }, ...d.secondary],

@@ -8,6 +8,7 @@ import { err } from "./context.js";
 import { evalExpr, expectFloatTensor } from "./expressions.js";
 import { fixPoolDim } from "./pool-decls.js";
 import * as emit from "./emit-ir.js";
+import { checkOwnerTensors } from "./size-limits.js";
 
 /** Checks `moe(x, ROUTER, POOL)` and records what it routes; lowers it when emitting. */
 export function callMoe(e: A.Call, frame: Frame): Value {
@@ -84,6 +85,7 @@ export function callMoe(e: A.Call, frame: Frame): Value {
     span: router.decl.name.span, file: frame.file, applications: 1,
     info: { kind: "router", args: [], stages: router.stages },
   };
+  checkOwnerTensors(ro, frame);
   frame.instance.owners.push(ro);
   out.ir = emit.moe(frame, { router, pool, x, numExperts: E, dim: D, weights: [...rw, ...stateW], select });
   return out;

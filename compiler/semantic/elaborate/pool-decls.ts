@@ -12,6 +12,7 @@ import type { Frame } from "./context.js";
 import { declareLocal, ownerName, err, warn, sink, exprWhat } from "./context.js";
 import { evalExpr, expectFloatTensor, evalCompileTime } from "./expressions.js";
 import * as emit from "./emit-ir.js";
+import { checkOwnerTensors, checkPoolSize } from "./size-limits.js";
 
 /** `experts E[N] = KIND(…)`, `experts E = [KIND(…), …]`, `shared S[N] = KIND(…)`, with `split M`. */
 export function poolDecl(s: A.PoolDecl, frame: Frame): void {
@@ -23,7 +24,7 @@ export function poolDecl(s: A.PoolDecl, frame: Frame): void {
     const c = evalCompileTime(s.count, frame);
     if (c.t === "int") {
       if (c.v < 1) err(frame, "E0230", `${s.shared ? "a" : "an"} ${what} needs at least one expert, found ${c.v}`, s.count.span, { label: "pool size < 1" });
-      else count = c.v;
+      else if (checkPoolSize(c.v, s.count.span, frame, s.name.name)) count = c.v;
     } else if (c.t !== "unknown" && c.t !== "error") {
       err(frame, "E0231", `the size of ${what} \`${s.name.name}\` must be an integer, found ${describeValue(c)}`, s.count.span);
     }
@@ -65,7 +66,7 @@ export function poolDecl(s: A.PoolDecl, frame: Frame): void {
           split = 1;
         } else if (typeof hidden === "number") {
           experts = [{ ...experts[0], args: { ...experts[0].args, [kind.splits]: hidden / split } }];
-          if (count !== undefined) count *= split;
+          if (count !== undefined) count = checkPoolSize(count * split, s.split.span, frame, s.name.name) ? count * split : undefined;
         }
       }
     } else if (m.t !== "unknown" && m.t !== "error") {
@@ -145,10 +146,10 @@ export function fixPoolDim(pool: PoolValue, x: Extract<Value, { t: "tensor" }>, 
   if (pool.count === undefined || pool.experts.length === 0) return false;
   const members: TensorShape[][] = [];
   if (pool.heterogeneous) for (const s of pool.experts) members.push(s.kind.weights(s.args, x.width));
-  else {
-    const w = pool.experts[0]!.kind.weights(pool.experts[0]!.args, x.width);
-    for (let i = 0; i < pool.count; i++) members.push(w);
-  }
+  else members.push(pool.experts[0]!.kind.weights(pool.experts[0]!.args, x.width));
+  // Sizes are checked on the distinct tensor lists, before a homogeneous pool's list is repeated.
+  if (!checkOwnerTensors({ prefix: pool.key, category: "experts", members, macs: [], span: pool.decl.name.span, file: frame.file, applications: 0 }, frame)) return false;
+  if (!pool.heterogeneous) for (let i = 1; i < pool.count; i++) members.push(members[0]!);
   // Members of a homogeneous pool share one tensor list: count its products once (4096 atoms).
   const macOf = (m: TensorShape[]) => m.filter((t) => t.matmul).reduce((s, t) => s + product(t.shape), 0);
   const macs = pool.heterogeneous ? members.map(macOf) : new Array<number>(members.length).fill(macOf(members[0] ?? []));

@@ -15,6 +15,7 @@ import { routerDecl } from "./router-decls.js";
 import { evalExpr, expectFloatTensor, evalCompileTime } from "./expressions.js";
 import { sameShape } from "./shapes.js";
 import * as emit from "./emit-ir.js";
+import { checkCopies } from "./size-limits.js";
 
 /** Runs a body's statements in order; `top` is the layer's own body, not an inner block. */
 export function elaborateBody(body: A.Stmt[], frame: Frame, top: boolean): void {
@@ -90,6 +91,10 @@ function iterateStmt(s: A.IterateStmt, frame: Frame): void {
     err(frame, "E0250", `\`iterate\` takes a positive integer, found ${n.v}`, s.count.span);
     return;
   }
+  if (!checkCopies(n.v, s.count.span, frame, "iterate")) {
+    runBlock(s.body, frame, frame.iterSuffix + ".0"); // its errors are still found
+    return;
+  }
   for (let i = 0; i < n.v; i++) {
     // Every pass runs the same code (and emits its IR); report its errors once.
     const before = frame.diags.length;
@@ -117,8 +122,10 @@ function repeatStmt(s: A.RepeatStmt, frame: Frame): void {
   const from = s.from ? evalCompileTime(s.from, frame) : ({ t: "int", v: 0 } as Value);
   let count = 1;
   let start = 0;
-  if (n.t === "int" && n.v >= 1) count = n.v;
-  else if (n.t !== "unknown" && n.t !== "error") err(frame, "E0252", `\`repeat\` takes a positive integer, found ${n.t === "int" ? n.v : describeValue(n)}`, s.count.span);
+  if (n.t === "int" && n.v >= 1) {
+    if (!checkCopies(n.v, s.count.span, frame, "repeat")) return;
+    count = n.v;
+  } else if (n.t !== "unknown" && n.t !== "error") err(frame, "E0252", `\`repeat\` takes a positive integer, found ${n.t === "int" ? n.v : describeValue(n)}`, s.count.span);
   if (from.t === "int" && from.v >= 0) start = from.v;
   else if (from.t !== "unknown" && from.t !== "error") err(frame, "E0253", `\`from\` takes a non-negative integer, found ${from.t === "int" ? from.v : describeValue(from)}`, s.from!.span);
   // The copies are identical: the body is checked once into a child instance named NAME.(K+i)

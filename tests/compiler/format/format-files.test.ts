@@ -54,7 +54,7 @@ describe("formatFiles", () => {
     expect(results[0]!.status).toBe("error");
     expect(results[0]!.error).toMatch(/broken\.moe: .* \(1:\d+\)$/);
     expect(results[1]!.status).toBe("error");
-    expect(results[1]!.error).toMatch(/missing\.moe: ENOENT/);
+    expect(results[1]!.error).toMatch(/missing\.moe: no such file/);
     expect(results[2]!.status).toBe("formatted");
   });
 

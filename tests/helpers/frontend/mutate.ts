@@ -26,6 +26,8 @@ export const VOCABULARY: readonly string[] = [
   "moe", "parallel", "mean", "sum", "embed", "rmsnorm", "layernorm", "attention", "mla", "lm_head", "tied",
   "load", "entropy", "balance", "coef", "token", "mixtral_moe", "review",
   "//", "/*", "*/", "\n", " ", "\t",
+  // Sizes and bytes at and past the checker's limits (issue 17): non-finite, huge pools, controls.
+  "1e400", "1000000000", "2147483647", "1048576", "65536 * 65536 * 65536 * 65536", "\u0000", "\u001b[31m", "\u202e",
 ];
 
 const ODD: readonly string[] = [
