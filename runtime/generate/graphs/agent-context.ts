@@ -13,9 +13,10 @@ export class AgentContext {
   /** Tokens of the output or of a continuation this agent chose. */
   written = 0;
 
-  /** `capacity`: the longest context it will be asked about (the KV cache is sized once for it). */
+  /** `capacity`: the longest context it will be asked about (the KV cache is sized once for it);
+   *  0: none (Group Think's threads decode over their own shared cache, concurrent.ts). */
   constructor(readonly exec: Executor, capacity: number) {
-    exec.ensureGeneration({ context: Math.max(1, capacity) });
+    if (capacity > 0) exec.ensureGeneration({ context: capacity });
   }
 
   /** The logits [V] at the last position of `tokens`. */
