@@ -5,11 +5,12 @@
 import type { CommandSpec } from "../args.js";
 import { parseArgs, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
-import { lowerForRun, lowerForRunWithInfo, withGpu, adapterName } from "./gpu-commands.js";
+import { lowerForGenerate, lowerForRun, withGpu, adapterName } from "./gpu-commands.js";
 import { intFlag } from "./run.js";
 import { commandProgramInput } from "../checkpoint-input.js";
 import { runModelBench } from "./bench-model.js";
 import { runDecodeBench } from "./bench-decode.js";
+import { runGraphBench } from "./bench-graph.js";
 
 export const benchSpec: CommandSpec = {
   name: "bench",
@@ -112,8 +113,11 @@ async function runDecode(io: CliIO, positionals: string[], f: Record<string, unk
   };
   const input = await commandProgramInput("bench", positionals, io);
   if (!input) return 1;
-  const lowered = lowerForRunWithInfo(io, input.files[0]!, f, undefined, input.host);
+  // A decoding graph (§11.2): its generation and its form's step comparison (bench-graph.ts).
+  const lowered = lowerForGenerate(io, input.files[0]!, f, undefined, input.host);
   if (!lowered) return 1;
+  if (lowered.decodingGraph) return runGraphBench(io, f, lowered.decodingGraph, { context: o.context, steps: o.steps, warmup: o.warmup, seed: o.seed, dtype: o.dtype });
+  if (!lowered.program) return 1;
   if (!lowered.program.model) throw new UsageError(`--decode applies to a model; \`${lowered.program.entry}\` is a layer or graph`);
   return runDecodeBench(io, f, lowered.program, lowered.info, o);
 }
