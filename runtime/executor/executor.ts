@@ -442,7 +442,7 @@ class GpuExecutor implements Executor {
     checkDecodable(this.program, { context, kvDtype });
     if (kvDtype === "f16" && !this.gpu.features.f16) throw new Error(`kvDtype f16 needs the 'shader-f16' feature, which adapter '${this.gpu.adapterInfo.description}' lacks; use kvDtype f32`);
     const have = this.group;
-    if (have && have.threads === threads && have.prompt.cache.context === context && have.prompt.cache.dtype === kvDtype) return;
+    if (have && have.threads === threads && have.prompt.cache.context >= context && have.prompt.cache.dtype === kvDtype) return;
     const cache = allocateKvCache(this.gpu, this.program, context, kvDtype, 1, true);
     if (have) this.disposeGroup(have);
     const { device } = this.gpu;
@@ -462,7 +462,8 @@ class GpuExecutor implements Executor {
     const gg = this.grouping("prefillGroup");
     this.busy = true;
     try {
-      const { rec, row } = await this.recordPrefill(gg.prompt, ids);
+      // Group Think's steps run the group plan; the prompt needs no T = 1 decode plan.
+      const { rec, row } = await this.recordPrefill(gg.prompt, ids, false);
       const lead = row.offset % 4;
       const [raw] = await rec.finish([{ buffer: row.buffer, bytes: row.vocab * bytesPer(this.dtype) + lead, offset: row.offset - lead }]);
       this.lastRunInfo = rec.info;
@@ -797,13 +798,13 @@ class GpuExecutor implements Executor {
   }
 
   /** Records the prompt's prefill from position 0 (filling the KV cache); where its last logits row is. */
-  private async recordPrefill(g: Generation, ids: Int32Array): Promise<{ rec: Recorder; row: { buffer: GPUBuffer; offset: number; vocab: number } }> {
+  private async recordPrefill(g: Generation, ids: Int32Array, withDecodePlan = true): Promise<{ rec: Recorder; row: { buffer: GPUBuffer; offset: number; vocab: number } }> {
     const P = ids.length;
     if (P < 1) throw new ExecutorInputError("prefill: the prompt is empty; it needs at least one token id");
     if (P > g.cache.context) throw new ContextFullError(`prefill: the prompt has ${P} tokens, more than the KV cache's context of ${g.cache.context} positions`);
     const input = this.program.inputs[0]!;
     this.checkIds(input.name, input.value, ids);
-    await this.decodePlan(g);
+    if (withDecodePlan) await this.decodePlan(g);
     if (!g.prefillPlan || g.prefillPlan.cap < P) {
       g.prefillPlan?.build.dispose();
       g.prefillPlan = undefined;
