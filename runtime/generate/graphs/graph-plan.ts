@@ -41,7 +41,13 @@ export function planGraph(graph: DecodingGraph, text: readonly GraphAgentText[],
     case "debate": for (const a of form.agents) reads[a] = p + (form.rounds > 1 ? form.agents.length * (sep[a]!.length + N) : 0) + N; break;
     case "route": reads[form.router] = p; for (const a of form.agents) reads[a] = p + N; break;
     // Group Think's one shared cache holds the prompt and every thread's tokens.
-    case "concurrent": reads[form.agent] = p + form.threads * N; break;
+    case "concurrent": {
+      reads[form.agent] = p + form.threads * N;
+      const a = graph.agents[form.agent]!;
+      const mla = a.program.ops.find((o) => o.op === "mla");
+      if (mla && mla.op === "mla") throw new GenerationError(`agent ${a.index} (\`${a.model}\`): \`concurrent\` decodes its threads as one batch over a shared cache, which MLA block '${mla.attn.key}' has no form for yet (its absorbed decode kernels read one position); use a model with \`attention\``);
+      break;
+    }
     default: for (const a of form.agents) reads[a] = p + N;
   }
   for (const a of graph.agents) {

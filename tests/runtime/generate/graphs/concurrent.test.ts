@@ -148,3 +148,19 @@ it("the shared cache |p| + N·max_new is held to the agent's context before any 
   expect(() => checkGraphGeneration(g, [{ context: 15 }], PROMPT, { maxNewTokens: 4 })).toThrow(/shared KV cache of `concurrent` would hold 16 tokens \(the prompt of 4 and 3 threads × 4 new tokens\), above its context of 15/);
   expect(() => checkGraphGeneration(g, [{ context: 16 }], PROMPT, { maxNewTokens: 4 })).not.toThrow();
 });
+
+it("an MLA agent is refused before any work (no shared-cache form for its absorbed decode)", () => {
+  const src = `
+model latent(tokens: [T], V = 32, D = 16) {
+  let h = embed(tokens, vocab = V, dim = D)
+  let a = mla(h, heads = 2, q_rank = 0, kv_rank = 8, nope_dim = 4, rope_dim = 4, v_dim = 4)
+  h = h + a
+  let logits = lm_head(h, vocab = V)
+  return logits
+}
+graph g(tokens: [T]) = concurrent(latent(), threads = 2)
+`;
+  const c = compile({ source: src, entry: "g" });
+  if (!c.ok || !c.decodingGraph) throw new Error(c.formatDiagnostics());
+  expect(() => checkGraphGeneration(c.decodingGraph!, [{}], PROMPT, { maxNewTokens: 2 })).toThrow(/agent 0 \(`latent`\): `concurrent` .* MLA block 'a'/);
+});
