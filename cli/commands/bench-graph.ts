@@ -2,7 +2,7 @@
 // seeded random weights per agent (named `i.…`, as `moec generate --random-weights`), a random
 // prompt, one timed generation of the form (tokens per second), and the form's step comparison:
 // Group Think's batched step of N threads against single steps, `mean`/`vote`'s n agents' steps
-// together against apart.
+// in one command buffer against apart.
 import type { DecodingGraph } from "../../compiler/ir/decoding-graph.js";
 import { UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
@@ -49,7 +49,7 @@ export async function runGraphBench(io: CliIO, f: Record<string, unknown>, graph
       );
     } else if (s) {
       lines.push(
-        `  one step of ${s.n} agents submitted together ${ms(s.togetherMs)}, their ${s.n} steps apart ${ms(s.oneMs)} (medians of ${o.steps}, summed)`,
+        `  one step of ${s.n} agents in one command buffer ${ms(s.togetherMs)}, their ${s.n} steps apart ${ms(s.oneMs)} (medians of ${o.steps}, summed)`,
         `  together / apart = ${s.ratio.toFixed(2)}×`,
       );
     }

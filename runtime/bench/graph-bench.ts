@@ -2,12 +2,12 @@
 // graph's generation timed end to end (output and written tokens per second, each agent's speed),
 // and the step comparison its form is about: for `concurrent`, one batched step of N threads over
 // the shared cache (Executor.decodeGroup) against one single-sequence decode step and against N of
-// them; for `mean` and `vote`, one step of the n agents submitted together against each agent's
-// step alone, summed. Wall clock per step (decode steps carry no timestamps), medians.
+// them; for `mean` and `vote`, one step of the n agents in one command buffer (decodeStepsTogether,
+// as the runtime steps them) against each agent's step alone, summed. Wall clock per step (decode steps carry no timestamps), medians.
 import type { DecodingGraph } from "../../compiler/ir/decoding-graph.js";
 import type { StorageDtype } from "../gpu/buffers.js";
 import type { GpuContext } from "../gpu/device.js";
-import { createExecutor } from "../executor/executor.js";
+import { createExecutor, decodeStepsTogether } from "../executor/executor.js";
 import type { Executor } from "../executor/types.js";
 import { generateGraph, type AgentSpeed } from "../generate/graphs/generate-graph.js";
 import { xoshiro128ss } from "../weights/random-weights.js";
@@ -27,7 +27,7 @@ export interface StepComparison {
   /** `threads`: one batched step of n threads vs single steps; `agents`: n agents' steps together vs apart. */
   kind: "threads" | "agents";
   n: number;
-  /** Median ms of one step of all n together (a batched step, or the agents' steps submitted together). */
+  /** Median ms of one step of all n together (a batched step, or the agents' steps in one command buffer). */
   togetherMs: number;
   /** Median ms of one single-sequence step (threads), or the sum of the agents' medians apart (agents). */
   oneMs: number;
@@ -80,7 +80,7 @@ async function compareThreads(exec: Executor, threads: number, prompt: number[],
   return { kind: "threads", n: threads, togetherMs: together, oneMs: one, ratio: together / one, ratioToN: together / (threads * one) };
 }
 
-/** The n agents' decode steps submitted together (awaited as one) against each agent's steps alone. */
+/** The n agents' decode steps in one command buffer against each agent's steps alone. */
 async function compareAgents(execs: Executor[], prompt: number[], V: number, o: GraphBenchOptions, next: () => number): Promise<StepComparison> {
   const n = o.warmup + o.steps;
   const fresh = async () => {
@@ -90,7 +90,7 @@ async function compareAgents(execs: Executor[], prompt: number[], V: number, o: 
     }
   };
   await fresh();
-  const together = await timeSteps(o.warmup, o.steps, () => Promise.all(execs.map((e) => e.decodeStep(next() % V))));
+  const together = await timeSteps(o.warmup, o.steps, () => decodeStepsTogether(execs, execs.map(() => next() % V)));
   await fresh();
   let apart = 0;
   for (const e of execs) apart += await timeSteps(o.warmup, o.steps, () => e.decodeStep(next() % V));

@@ -829,7 +829,7 @@ class GpuExecutor implements Executor {
   }
 
   /** Records one decode step at position `position`; its logits row [V]. */
-  private async recordDecode(g: Generation, id: number | undefined): Promise<{ rec: Recorder; row: { buffer: GPUBuffer; offset: number; vocab: number } }> {
+  private async recordDecode(g: Generation, id: number | undefined, into?: Recorder): Promise<{ rec: Recorder; row: { buffer: GPUBuffer; offset: number; vocab: number } }> {
     if (g.length === 0) throw new ExecutorInputError("decodeStep: no prompt in the KV cache; call prefill first");
     if (g.length >= g.cache.context) {
       throw new ContextFullError(`decodeStep: context full: position ${g.length} is past the KV cache's last position ${g.cache.context - 1} (decode.context = ${g.cache.context})`);
@@ -843,7 +843,7 @@ class GpuExecutor implements Executor {
     // The position: one 16-byte queue write of the run uniform per step ([T = 1, pos0]).
     device.queue.writeBuffer(this.runUniform, 0, new Uint32Array([1, pos, 0, 0]));
     if (id !== undefined) device.queue.writeBuffer(g.tokenBuffer!, 0, Int32Array.of(id));
-    const rec = new Recorder(device, 1, false);
+    const rec = into ?? new Recorder(device, 1, false);
     for (const l of plan.lowerings) for (const c of l.clears) rec.clear(c);
     for (const l of plan.lowerings) {
       rec.beginOp(l.op, l.kind, l.name);
@@ -851,6 +851,33 @@ class GpuExecutor implements Executor {
     }
     const out = this.program.outputs[0]!.value;
     return { rec, row: { buffer: plan.values.get(out)!, offset: 0, vocab: plan.build.width(out) } };
+  }
+
+  /**
+   * One decode step of each executor (on one device), recorded into ONE command buffer with one
+   * read-back: the independent steps of a decoding graph's agents (decodeStepsTogether).
+   */
+  static async decodeTogether(execs: readonly GpuExecutor[], ids: readonly number[]): Promise<Float32Array[]> {
+    if (execs.length !== ids.length) throw new ExecutorInputError(`decodeStepsTogether: ${ids.length} ids for ${execs.length} executors; give one id each`);
+    if (new Set(execs).size !== execs.length) throw new ExecutorInputError("decodeStepsTogether: an executor is given twice; each steps once");
+    const device = execs[0]!.gpu.device;
+    if (execs.some((e) => e.gpu.device !== device)) throw new ExecutorInputError("decodeStepsTogether: the executors are on different devices; one command buffer needs one device");
+    const gens = execs.map((e) => e.generating("decodeStepsTogether"));
+    for (const e of execs) e.busy = true;
+    try {
+      const rec = new Recorder(device, execs.length, false);
+      const rows: { buffer: GPUBuffer; offset: number; vocab: number }[] = [];
+      for (let i = 0; i < execs.length; i++) rows.push((await execs[i]!.recordDecode(gens[i]!, ids[i]!, rec)).row);
+      const raws = await rec.finish(rows.map((r, i) => ({ buffer: r.buffer, bytes: r.vocab * bytesPer(execs[i]!.dtype) })));
+      return execs.map((e, i) => {
+        e.lastRunInfo = rec.info;
+        gens[i]!.length++;
+        const v = rows[i]!.vocab;
+        return e.dtype === "f16" ? fromF16(new Uint16Array(raws[i]!, 0, v)) : new Float32Array(raws[i]!, 0, v);
+      });
+    } finally {
+      for (const e of execs) e.busy = false;
+    }
   }
 
   /** Current router state (e_bias, …) by tensor name, as `--state-out` writes it. */
@@ -878,6 +905,16 @@ class GpuExecutor implements Executor {
     this.weights.dispose();
     this.runUniform.destroy();
   }
+}
+
+/**
+ * One decode step of each executor, all in one command buffer and one read-back (they must share a
+ * device; each executor once): the logits [V] of each. Agents of a decoding graph whose steps are
+ * independent (an ensemble's, a vote's, one debate round's) step together this way.
+ */
+export async function decodeStepsTogether(execs: readonly Executor[], ids: readonly number[]): Promise<Float32Array[]> {
+  if (execs.some((e) => !(e instanceof GpuExecutor))) throw new ExecutorInputError("decodeStepsTogether: every executor must come from createExecutor");
+  return GpuExecutor.decodeTogether(execs as GpuExecutor[], ids);
 }
 
 /**
