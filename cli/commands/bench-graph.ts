@@ -49,7 +49,7 @@ export async function runGraphBench(io: CliIO, f: Record<string, unknown>, graph
       );
     } else if (s) {
       lines.push(
-        `  one step of ${s.n} agents in one command buffer ${ms(s.togetherMs)}, their ${s.n} steps apart ${ms(s.oneMs)} (medians of ${o.steps}, summed)`,
+        `  one step of ${s.n} agents in one command buffer ${ms(s.togetherMs)}, their ${s.n} steps apart ${ms(s.oneMs)} (medians of ${o.steps}, alternating)`,
         `  together / apart = ${s.ratio.toFixed(2)}×`,
       );
     }

@@ -29,7 +29,7 @@ export interface StepComparison {
   n: number;
   /** Median ms of one step of all n together (a batched step, or the agents' steps in one command buffer). */
   togetherMs: number;
-  /** Median ms of one single-sequence step (threads), or the sum of the agents' medians apart (agents). */
+  /** Median ms of one single-sequence step (threads), or of the agents' steps apart, summed per step (agents). */
   oneMs: number;
   /** togetherMs / oneMs. */
   ratio: number;
@@ -80,21 +80,34 @@ async function compareThreads(exec: Executor, threads: number, prompt: number[],
   return { kind: "threads", n: threads, togetherMs: together, oneMs: one, ratio: together / one, ratioToN: together / (threads * one) };
 }
 
-/** The n agents' decode steps in one command buffer against each agent's steps alone. */
+/**
+ * The n agents' decode steps in one command buffer against each agent's steps alone, alternating
+ * step by step (a shared machine's load then weighs on both sides alike).
+ */
 async function compareAgents(execs: Executor[], prompt: number[], V: number, o: GraphBenchOptions, next: () => number): Promise<StepComparison> {
   const n = o.warmup + o.steps;
-  const fresh = async () => {
+  for (const e of execs) {
+    e.ensureGeneration({ context: prompt.length + 2 * n + 1 });
+    await e.prefill(Int32Array.from(prompt));
+  }
+  const together: number[] = [], apart: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let t0 = performance.now();
+    await decodeStepsTogether(execs, execs.map(() => next() % V));
+    const t = performance.now() - t0;
+    let sum = 0;
     for (const e of execs) {
-      e.ensureGeneration({ context: prompt.length + 2 * n + 1 });
-      await e.prefill(Int32Array.from(prompt));
+      t0 = performance.now();
+      await e.decodeStep(next() % V);
+      sum += performance.now() - t0;
     }
-  };
-  await fresh();
-  const together = await timeSteps(o.warmup, o.steps, () => decodeStepsTogether(execs, execs.map(() => next() % V)));
-  await fresh();
-  let apart = 0;
-  for (const e of execs) apart += await timeSteps(o.warmup, o.steps, () => e.decodeStep(next() % V));
-  return { kind: "agents", n: execs.length, togetherMs: together, oneMs: apart, ratio: together / apart };
+    if (i >= o.warmup) {
+      together.push(t);
+      apart.push(sum);
+    }
+  }
+  const t = median(together), a = median(apart);
+  return { kind: "agents", n: execs.length, togetherMs: t, oneMs: a, ratio: t / a };
 }
 
 export async function benchmarkGraph(gpu: GpuContext, graph: DecodingGraph, weights: readonly Map<string, Float32Array>[], o: GraphBenchOptions): Promise<GraphBench> {
