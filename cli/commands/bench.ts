@@ -5,20 +5,21 @@
 import type { CommandSpec } from "../args.js";
 import { parseArgs, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
-import { lowerForRun, lowerForRunWithInfo, withGpu, adapterName } from "./gpu-commands.js";
+import { lowerForGenerate, lowerForRun, withGpu, adapterName } from "./gpu-commands.js";
 import { intFlag } from "./run.js";
 import { commandProgramInput } from "../checkpoint-input.js";
 import { runModelBench } from "./bench-model.js";
 import { runDecodeBench } from "./bench-decode.js";
+import { runGraphBench } from "./bench-graph.js";
 
 export const benchSpec: CommandSpec = {
   name: "bench",
-  summary: "time a layer's fused kernels against an unfused lowering, a model's prefill against a dense GEMM of equal FLOPs, or its decode against a streaming read",
-  usage: "moec bench FILE|DIR --tokens T [--entry NAME | --compare ENTRY[@SCHEDULE],…] [--set NAME=VALUE ...] [--dtype f32|f16] [--last-logits] [--iterations N] [--json]\n       moec bench MODEL --decode [--context C] [--tokens N] [--batch B] [--kv-dtype f32|f16] [--set NAME=VALUE ...] [--dtype f32|f16] [--json]",
+  summary: "time a layer's fused kernels against an unfused lowering, a model's prefill against a dense GEMM of equal FLOPs, its decode against a streaming read, or a decoding graph's generation",
+  usage: "moec bench FILE|DIR --tokens T [--entry NAME | --compare ENTRY[@SCHEDULE],…] [--set NAME=VALUE ...] [--dtype f32|f16] [--last-logits] [--iterations N] [--json]\n       moec bench MODEL --decode [--context C] [--tokens N] [--batch B] [--kv-dtype f32|f16] [--set NAME=VALUE ...] [--dtype f32|f16] [--json]\n       moec bench GRAPH --decode [--entry NAME] [--context C] [--tokens N] [--dtype f32|f16] [--json]",
   positionals: { name: "a .moe file, or a Hugging Face checkpoint directory or config.json (imported; random weights)", min: 1, max: 1 },
   flags: [
     { name: "tokens", type: "string", value: "T", help: "tokens per run (required); with --decode, the timed decode steps (default 16)" },
-    { name: "decode", type: "boolean", help: "a model: time decode steps (greedy, GPU sampler) against a streaming read of the device" },
+    { name: "decode", type: "boolean", help: "a model: time decode steps (greedy, GPU sampler) against a streaming read of the device; a decoding graph: its generation and its form's step comparison" },
     { name: "context", type: "string", value: "C", help: "with --decode: KV-cache positions; the timed steps are its last N (default 128)" },
     { name: "kv-dtype", type: "string", value: "f32|f16", help: "with --decode: storage of the KV cache (default f32)" },
     { name: "batch", type: "string", value: "B", help: "with --decode: sequences decoded together, one command buffer per step for all B (default 1; MLA models: 1)" },
@@ -39,7 +40,7 @@ export const benchSpec: CommandSpec = {
     { name: "json", type: "boolean", help: "print the measurements as JSON" },
     { name: "help", short: "h", type: "boolean", help: "show this help" },
   ],
-  details: "Times are GPU timestamps summed over compute passes where the adapter has timestamp-query, else wall clock.\nThe unfused baseline routes with small kernels, reads the selection back and loops over experts on the host.\n--compare runs every listed entry fused on the same inputs, round-robin, and prints each one's time as a multiple of the first's,\nwith the expert and router FLOPs per token of the experts really selected (bench/fine-vs-coarse.moe holds layers at equal FLOPs).\nA model entry (seeded random weights and token ids) is timed as a prefill of T tokens, alternating with a chain of moec's dense GEMMs\n[T, D] × [D, D] (D the model's width) of about the same FLOPs: tokens/s, GFLOP/s (the compiler's count: weights × T plus attention's\ncausal products), dispatches per decoder layer by kind, command buffers and read-backs per forward, the GFLOP/s ratio to the GEMM,\nand the peak resident memory of the process.\nWith --decode (a model): a random prompt fills the KV cache to C − N − warmup positions, then N greedy decode steps (model and GPU sampler,\none command buffer and an 8-byte read-back each) run at positions C − N … C − 1, each alternating with a plain read kernel over at least\nthe bytes a step reads. Printed: tokens/s, host time per step (the JS that records the step, until queue.submit is called; the submit call\nis shown apart) and its share of the step, bytes read per token (active weights at the storage dtype, one embedding row, plus the KV rows read at each\nposition), the achieved bandwidth, the read kernel's, and their ratio. Times are wall clock (decode steps carry no timestamps).",
+  details: "Times are GPU timestamps summed over compute passes where the adapter has timestamp-query, else wall clock.\nThe unfused baseline routes with small kernels, reads the selection back and loops over experts on the host.\n--compare runs every listed entry fused on the same inputs, round-robin, and prints each one's time as a multiple of the first's,\nwith the expert and router FLOPs per token of the experts really selected (bench/fine-vs-coarse.moe holds layers at equal FLOPs).\nA model entry (seeded random weights and token ids) is timed as a prefill of T tokens, alternating with a chain of moec's dense GEMMs\n[T, D] × [D, D] (D the model's width) of about the same FLOPs: tokens/s, GFLOP/s (the compiler's count: weights × T plus attention's\ncausal products), dispatches per decoder layer by kind, command buffers and read-backs per forward, the GFLOP/s ratio to the GEMM,\nand the peak resident memory of the process.\nWith --decode (a model): a random prompt (B of them with --batch B) fills the KV cache to C − N − warmup positions, then N greedy decode steps (model and GPU sampler,\none command buffer and an 8·B-byte read-back each) run at positions C − N … C − 1, each alternating with a plain read kernel over at least\nthe bytes a step reads. Printed: tokens/s, host time per step (the JS that records the step, until queue.submit is called; the submit call\nis shown apart) and its share of the step, bytes read per step (active weights at the storage dtype, one embedding row, plus the KV rows read at each\nposition; with --batch B, B sequences per step: the experts counted at most B times, an upper bound), the achieved bandwidth, the read kernel's, and their ratio. Times are wall clock (decode steps carry no timestamps).\nWith --decode on a decoding graph (LANGUAGE.md §11.2; agents' random weights named i.…): a random prompt of C − N − warmup tokens, one untimed\nand one timed greedy generation of N new tokens (written and output tokens/s, each agent's positions/s), then the form's step comparison:\nconcurrent: one batched step of its threads over the shared cache against one single-sequence step, and against as many single steps as\nthreads; mean and vote: one step of the n agents in one command buffer against the same agents' steps one by one, summed, alternating step by step (medians of N).\n--kv-dtype and --batch apply to a model only.",
 };
 
 export async function runBench(argv: string[], io: CliIO): Promise<number> {
@@ -110,8 +111,11 @@ async function runDecode(io: CliIO, positionals: string[], f: Record<string, unk
   };
   const input = await commandProgramInput("bench", positionals, io);
   if (!input) return 1;
-  const lowered = lowerForRunWithInfo(io, input.files[0]!, f, undefined, input.host);
+  // A decoding graph (§11.2): its generation and its form's step comparison (bench-graph.ts).
+  const lowered = lowerForGenerate(io, input.files[0]!, f, undefined, input.host);
   if (!lowered) return 1;
+  if (lowered.decodingGraph) return runGraphBench(io, f, lowered.decodingGraph, { context: o.context, steps: o.steps, warmup: o.warmup, seed: o.seed, dtype: o.dtype });
+  if (!lowered.program) return 1;
   if (!lowered.program.model) throw new UsageError(`--decode applies to a model; \`${lowered.program.entry}\` is a layer or graph`);
   if (batch > 1 && lowered.program.ops.some((op) => op.op === "mla")) throw new UsageError(`--batch ${batch}: \`${lowered.program.entry}\` has MLA attention, which has no batched decode form yet; use --batch 1`);
   return runDecodeBench(io, f, lowered.program, lowered.info, o);

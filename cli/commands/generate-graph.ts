@@ -125,11 +125,13 @@ export async function runGenerateGraph(io: CliIO, f: Record<string, unknown>, gr
       });
       const seconds = (performance.now() - t0) / 1000;
       const text = promptTokenizer ? promptTokenizer.decode(r.tokens) : undefined;
+      // Group Think's output is its N continuations: one line each, in thread order.
+      const threads = graph.form.kind === "concurrent" ? r.continuations.map((c) => (promptTokenizer ? promptTokenizer.decode(c.tokens) : c.tokens.join(" "))) : undefined;
       if (f.json) {
         const agents = r.agents.map((a) => ({ ...a, seconds: round(a.seconds), tokens_per_s: round(a.tokens_per_s) }));
         io.out(JSON.stringify({ ...r, agents, ...(text !== undefined ? { text } : {}), prompt_tokens: prompt.length, seconds: Math.round(seconds * 1000) / 1000 }));
       } else {
-        if (!streaming) write(text ?? r.tokens.join(" "));
+        if (!streaming) write(threads ? threads.join("\n") : text ?? r.tokens.join(" "));
         write("\n");
         io.err(`moec generate: \`${graph.name}\` (${graph.form.kind}, ${graph.agents.length} agent${graph.agents.length === 1 ? "" : "s"}): ${r.tokens.length} token${r.tokens.length === 1 ? "" : "s"} (stop: ${r.stop}) in ${seconds.toFixed(2)} s`);
       }

@@ -28,7 +28,9 @@ export type DecodingForm =
   | { kind: "relay"; agents: number[]; after: number }
   | { kind: "debate"; agents: number[]; rounds: number; sep: DecodingSep; combiner: "vote" | "first" }
   | { kind: "cascade"; agents: [number, number]; confidence: number }
-  | { kind: "route"; router: number; agents: number[] };
+  | { kind: "route"; router: number; agents: number[] }
+  /** Group Think: `threads` threads of one agent over one shared KV cache. */
+  | { kind: "concurrent"; agent: number; threads: number };
 
 export interface DecodingGraph {
   /** The graph's declaration name. */
@@ -43,7 +45,7 @@ export interface DecodingGraph {
 /** The agents that write tokens (all but `route`'s router), in agent order. */
 export function writingAgents(form: DecodingForm): number[] {
   switch (form.kind) {
-    case "model": return [form.agent];
+    case "model": case "concurrent": return [form.agent];
     case "route": return form.agents;
     default: return [...form.agents];
   }

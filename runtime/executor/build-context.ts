@@ -17,14 +17,17 @@ import type { KvCache, KvCacheBlock } from "./kv-cache.js";
  * position (T = 1) at `position.pos0`, appending to the cache and attending over it.
  */
 export interface GenerationBuild {
-  /** `batch`: a decode step of B = T rows, row b at its own position positions[b], in cache slot b. */
-  mode: "prefill" | "decode" | "batch";
+  /** `batch`: a decode step of B = T rows, row b at its own position positions[b], in cache slot b.
+   *  `group`: Group Think's step of N = T threads over one shared cache (group-decode.ts). */
+  mode: "prefill" | "decode" | "batch" | "group";
   cache: KvCache;
   /** The position a decode step is recorded for (set by the executor before it records; the
    *  decode attention's grid depends on it, the kernels read it from the run uniform). */
   position: { pos0: number };
-  /** `batch`: the rows' positions, B u32 (written by the executor before each step). */
+  /** `batch`, `group`: the rows' positions, B u32 (written by the executor before each step). */
   positions?: GPUBuffer;
+  /** `group`: the step's [P, N, k, seen…] (group-decode.ts), written before each step. */
+  group?: GPUBuffer;
 }
 
 export class ActivationTooLargeError extends Error {

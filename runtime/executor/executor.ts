@@ -23,6 +23,7 @@ import { WeightStore } from "./weight-store.js";
 import { assertChunkable, chunkSize, ioBytes, largestFitting, runChunked, SizingContext } from "./token-chunks.js";
 import { readRouterState, writeRouterState } from "./lower-router.js";
 import { allocateKvCache, type KvCache } from "./kv-cache.js";
+import { groupStepState } from "../kernels/attention/group-decode.js";
 import type { GenerationBuild } from "./build-context.js";
 import { finishStats, type RouterStats } from "../stats/router-stats.js";
 
@@ -61,6 +62,27 @@ interface BatchGeneration {
   lengths: number[];
   /** Whether the last prefillRow placed its logits row for a batch sampler. */
   logitsPlaced?: boolean;
+  plan?: Plan;
+  tokenBuffer?: GPUBuffer;
+  staging?: GPUBuffer;
+}
+
+/**
+ * Group Think's state (ensureGroup; group-decode.ts): N threads over ONE cache that keeps every row
+ * (prompt rows, then step-major rows P + k·N + n), the threads' position buffer (all P + k), the
+ * step buffer `grp`, and per thread how many of its tokens the cache holds (`seen`).
+ */
+interface GroupGeneration {
+  threads: number;
+  /** The prompt's prefill state over the shared cache (its plans write rows 0…P−1). */
+  prompt: Generation;
+  positions: GPUBuffer;
+  grp: GPUBuffer;
+  /** The next step k (0 after the prompt), and each thread's tokens in the cache. */
+  step: number;
+  seen: number[];
+  /** Whether each thread's row carried its own token at every step so far. */
+  live: boolean[];
   plan?: Plan;
   tokenBuffer?: GPUBuffer;
   staging?: GPUBuffer;
@@ -153,6 +175,7 @@ class GpuExecutor implements Executor {
   /** With `decode`: the KV cache and the prefill and decode plans. */
   private generation: Generation | undefined;
   private batch: BatchGeneration | undefined;
+  private group: GroupGeneration | undefined;
 
   constructor(
     private readonly gpu: GpuContext,
@@ -426,6 +449,113 @@ class GpuExecutor implements Executor {
     this.batch = { rows, cache, positions, position: { pos0: 0 }, lengths: new Array<number>(rows).fill(0) };
   }
 
+  ensureGroup(group: { threads: number; context: number; kvDtype?: "f32" | "f16" }): void {
+    if (this.disposed) throw new Error("executor is disposed");
+    if (this.busy) throw new Error("ensureGroup: a run or step is already in progress; await it");
+    const { threads, context } = group;
+    const kvDtype = group.kvDtype ?? "f32";
+    if (!Number.isInteger(threads) || threads < 1) throw new ExecutorInputError(`ensureGroup: threads must be a positive integer, got ${threads}`);
+    if (this.headIndex >= 0) throw new ExecutorInputError("ensureGroup: Group Think needs every thread's logits; create the executor without lastLogits");
+    checkDecodable(this.program, { context, kvDtype });
+    if (kvDtype === "f16" && !this.gpu.features.f16) throw new Error(`kvDtype f16 needs the 'shader-f16' feature, which adapter '${this.gpu.adapterInfo.description}' lacks; use kvDtype f32`);
+    const have = this.group;
+    if (have && have.threads === threads && have.prompt.cache.context >= context && have.prompt.cache.dtype === kvDtype) return;
+    const cache = allocateKvCache(this.gpu, this.program, context, kvDtype, 1, true);
+    if (have) this.disposeGroup(have);
+    const { device } = this.gpu;
+    const positions = device.createBuffer({ size: Math.max(16, threads * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: "group positions" });
+    const grp = device.createBuffer({ size: Math.max(16, (3 + threads) * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: "group step" });
+    this.group = { threads, prompt: { cache, position: { pos0: 0 }, length: 0 }, positions, grp, step: 0, seen: new Array<number>(threads).fill(0), live: new Array<boolean>(threads).fill(true) };
+  }
+
+  private grouping(what: string): GroupGeneration {
+    if (this.disposed) throw new Error("executor is disposed");
+    if (!this.group) throw new ExecutorInputError(`${what} needs ensureGroup({ threads, context }) first`);
+    if (this.busy) throw new Error(`${what}: a run or step is already in progress; await it`);
+    return this.group;
+  }
+
+  async prefillGroup(ids: Int32Array): Promise<Float32Array> {
+    const gg = this.grouping("prefillGroup");
+    this.busy = true;
+    try {
+      // Group Think's steps run the group plan; the prompt needs no T = 1 decode plan.
+      const { rec, row } = await this.recordPrefill(gg.prompt, ids, false);
+      const lead = row.offset % 4;
+      const [raw] = await rec.finish([{ buffer: row.buffer, bytes: row.vocab * bytesPer(this.dtype) + lead, offset: row.offset - lead }]);
+      this.lastRunInfo = rec.info;
+      gg.prompt.length = ids.length;
+      gg.step = 0;
+      gg.seen.fill(0);
+      gg.live.fill(true);
+      return this.dtype === "f16" ? fromF16(new Uint16Array(raw!, lead, row.vocab)) : new Float32Array(raw!, 0, row.vocab);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  async decodeGroup(ids: Int32Array, live: readonly boolean[]): Promise<Float32Array> {
+    const gg = this.grouping("decodeGroup");
+    const N = gg.threads, P = gg.prompt.length, k = gg.step;
+    if (P === 0) throw new ExecutorInputError("decodeGroup: no prompt in the shared cache; call prefillGroup(ids) first");
+    if (ids.length !== N || live.length !== N) throw new ExecutorInputError(`decodeGroup: ${ids.length} ids and ${live.length} live flags for ${N} threads; give one of each per thread`);
+    live.forEach((l, n) => {
+      if (l && !gg.live[n]) throw new ExecutorInputError(`decodeGroup: thread ${n} stopped at step ${gg.seen[n]}; a stopped thread cannot write again`);
+    });
+    const rows = P + (k + 1) * N;
+    if (rows > gg.prompt.cache.context) throw new ContextFullError(`decodeGroup: context full: step ${k} of ${N} threads needs ${rows} cache rows (the prompt's ${P}, then ${N} per step), above the shared cache's ${gg.prompt.cache.context}`);
+    const input = this.program.inputs[0]!;
+    this.checkIds(input.name, input.value, ids);
+    this.busy = true;
+    try {
+      const plan = await this.groupPlan(gg);
+      const { device } = this.gpu;
+      gg.prompt.position.pos0 = P + k;
+      device.queue.writeBuffer(this.runUniform, 0, new Uint32Array([N, 0, 0, 0]));
+      device.queue.writeBuffer(gg.positions, 0, new Uint32Array(N).fill(P + k));
+      device.queue.writeBuffer(gg.grp, 0, groupStepState(P, N, k, gg.seen));
+      device.queue.writeBuffer(gg.tokenBuffer!, 0, ids);
+      const rec = new Recorder(device, N, false);
+      for (const l of plan.lowerings) for (const c of l.clears) rec.clear(c);
+      for (const l of plan.lowerings) {
+        rec.beginOp(l.op, l.kind, l.name);
+        await l.encode(rec, N);
+      }
+      const out = this.program.outputs[0]!.value;
+      const vocab = plan.build.width(out);
+      const [raw] = await rec.finishInto(gg.staging!, [{ buffer: plan.values.get(out)!, bytes: N * vocab * bytesPer(this.dtype) }]);
+      this.lastRunInfo = rec.info;
+      // This step's live rows are now cached tokens the next steps read.
+      live.forEach((l, n) => {
+        if (l) gg.seen[n]!++;
+        else gg.live[n] = false;
+      });
+      gg.step++;
+      return this.dtype === "f16" ? fromF16(new Uint16Array(raw!, 0, N * vocab)) : new Float32Array(raw!, 0, N * vocab);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /** The T = N group plan over the shared cache, built once, with its token buffer and read-back staging. */
+  private async groupPlan(gg: GroupGeneration): Promise<Plan> {
+    if (gg.plan) return gg.plan;
+    const plan = await this.buildPlan(gg.threads, false, { mode: "group", cache: gg.prompt.cache, position: gg.prompt.position, positions: gg.positions, group: gg.grp });
+    gg.tokenBuffer = plan.values.get(this.program.inputs[0]!.value)!;
+    const bytes = gg.threads * plan.build.width(this.program.outputs[0]!.value) * bytesPer(this.dtype);
+    gg.staging = this.gpu.device.createBuffer({ size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: "group logits staging" });
+    gg.plan = plan;
+    return plan;
+  }
+
+  private disposeGroup(gg: GroupGeneration): void {
+    gg.plan?.build.dispose();
+    gg.staging?.destroy();
+    gg.positions.destroy();
+    gg.grp.destroy();
+    this.disposeGeneration(gg.prompt);
+  }
+
   get batchPositions(): readonly number[] {
     return this.batch?.lengths ?? [];
   }
@@ -685,13 +815,13 @@ class GpuExecutor implements Executor {
   }
 
   /** Records the prompt's prefill from position 0 (filling the KV cache); where its last logits row is. */
-  private async recordPrefill(g: Generation, ids: Int32Array): Promise<{ rec: Recorder; row: { buffer: GPUBuffer; offset: number; vocab: number } }> {
+  private async recordPrefill(g: Generation, ids: Int32Array, withDecodePlan = true): Promise<{ rec: Recorder; row: { buffer: GPUBuffer; offset: number; vocab: number } }> {
     const P = ids.length;
     if (P < 1) throw new ExecutorInputError("prefill: the prompt is empty; it needs at least one token id");
     if (P > g.cache.context) throw new ContextFullError(`prefill: the prompt has ${P} tokens, more than the KV cache's context of ${g.cache.context} positions`);
     const input = this.program.inputs[0]!;
     this.checkIds(input.name, input.value, ids);
-    await this.decodePlan(g);
+    if (withDecodePlan) await this.decodePlan(g);
     if (!g.prefillPlan || g.prefillPlan.cap < P) {
       g.prefillPlan?.build.dispose();
       g.prefillPlan = undefined;
@@ -716,7 +846,7 @@ class GpuExecutor implements Executor {
   }
 
   /** Records one decode step at position `position`; its logits row [V]. */
-  private async recordDecode(g: Generation, id: number | undefined): Promise<{ rec: Recorder; row: { buffer: GPUBuffer; offset: number; vocab: number } }> {
+  private async recordDecode(g: Generation, id: number | undefined, into?: Recorder): Promise<{ rec: Recorder; row: { buffer: GPUBuffer; offset: number; vocab: number } }> {
     if (g.length === 0) throw new ExecutorInputError("decodeStep: no prompt in the KV cache; call prefill first");
     if (g.length >= g.cache.context) {
       throw new ContextFullError(`decodeStep: context full: position ${g.length} is past the KV cache's last position ${g.cache.context - 1} (decode.context = ${g.cache.context})`);
@@ -730,7 +860,7 @@ class GpuExecutor implements Executor {
     // The position: one 16-byte queue write of the run uniform per step ([T = 1, pos0]).
     device.queue.writeBuffer(this.runUniform, 0, new Uint32Array([1, pos, 0, 0]));
     if (id !== undefined) device.queue.writeBuffer(g.tokenBuffer!, 0, Int32Array.of(id));
-    const rec = new Recorder(device, 1, false);
+    const rec = into ?? new Recorder(device, 1, false);
     for (const l of plan.lowerings) for (const c of l.clears) rec.clear(c);
     for (const l of plan.lowerings) {
       rec.beginOp(l.op, l.kind, l.name);
@@ -738,6 +868,33 @@ class GpuExecutor implements Executor {
     }
     const out = this.program.outputs[0]!.value;
     return { rec, row: { buffer: plan.values.get(out)!, offset: 0, vocab: plan.build.width(out) } };
+  }
+
+  /**
+   * One decode step of each executor (on one device), recorded into ONE command buffer with one
+   * read-back: the independent steps of a decoding graph's agents (decodeStepsTogether).
+   */
+  static async decodeTogether(execs: readonly GpuExecutor[], ids: readonly number[]): Promise<Float32Array[]> {
+    if (execs.length !== ids.length) throw new ExecutorInputError(`decodeStepsTogether: ${ids.length} ids for ${execs.length} executors; give one id each`);
+    if (new Set(execs).size !== execs.length) throw new ExecutorInputError("decodeStepsTogether: an executor is given twice; each steps once");
+    const device = execs[0]!.gpu.device;
+    if (execs.some((e) => e.gpu.device !== device)) throw new ExecutorInputError("decodeStepsTogether: the executors are on different devices; one command buffer needs one device");
+    const gens = execs.map((e) => e.generating("decodeStepsTogether"));
+    for (const e of execs) e.busy = true;
+    try {
+      const rec = new Recorder(device, execs.length, false);
+      const rows: { buffer: GPUBuffer; offset: number; vocab: number }[] = [];
+      for (let i = 0; i < execs.length; i++) rows.push((await execs[i]!.recordDecode(gens[i]!, ids[i]!, rec)).row);
+      const raws = await rec.finish(rows.map((r, i) => ({ buffer: r.buffer, bytes: r.vocab * bytesPer(execs[i]!.dtype) })));
+      return execs.map((e, i) => {
+        e.lastRunInfo = rec.info;
+        gens[i]!.length++;
+        const v = rows[i]!.vocab;
+        return e.dtype === "f16" ? fromF16(new Uint16Array(raws[i]!, 0, v)) : new Float32Array(raws[i]!, 0, v);
+      });
+    } finally {
+      for (const e of execs) e.busy = false;
+    }
   }
 
   /** Current router state (e_bias, …) by tensor name, as `--state-out` writes it. */
@@ -761,9 +918,20 @@ class GpuExecutor implements Executor {
     this.plan = undefined;
     if (this.generation) this.disposeGeneration(this.generation);
     if (this.batch) this.disposeBatch(this.batch);
+    if (this.group) this.disposeGroup(this.group);
     this.weights.dispose();
     this.runUniform.destroy();
   }
+}
+
+/**
+ * One decode step of each executor, all in one command buffer and one read-back (they must share a
+ * device; each executor once): the logits [V] of each. Agents of a decoding graph whose steps are
+ * independent (an ensemble's, a vote's, one debate round's) step together this way.
+ */
+export async function decodeStepsTogether(execs: readonly Executor[], ids: readonly number[]): Promise<Float32Array[]> {
+  if (execs.some((e) => !(e instanceof GpuExecutor))) throw new ExecutorInputError("decodeStepsTogether: every executor must come from createExecutor");
+  return GpuExecutor.decodeTogether(execs as GpuExecutor[], ids);
 }
 
 /**

@@ -36,7 +36,8 @@ export function cacheRing(context: number, window: number): number {
   return window > 0 ? Math.min(window, context) : context;
 }
 
-export function allocateKvCache(gpu: GpuContext, program: IrProgram, context: number, dtype: StorageDtype, slots = 1): KvCache {
+/** `keepAll`: every block keeps all `context` rows, windowed or not (Group Think's shared cache, whose rows are not positions). */
+export function allocateKvCache(gpu: GpuContext, program: IrProgram, context: number, dtype: StorageDtype, slots = 1, keepAll = false): KvCache {
   const blocks = new Map<string, KvCacheBlock>();
   const limit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
   let bytes = 0;
@@ -46,7 +47,7 @@ export function allocateKvCache(gpu: GpuContext, program: IrProgram, context: nu
       if (op.op !== "attention" && op.op !== "mla") continue;
       const a = op.attn;
       const rowWidth = op.op === "attention" ? 2 * op.attn.kvHeads * op.attn.headDim : op.attn.kvRank + op.attn.ropeDim;
-      const ring = op.op === "attention" ? cacheRing(context, op.attn.window) : context;
+      const ring = op.op === "attention" && !keepAll ? cacheRing(context, op.attn.window) : context;
       const size = slots * ring * rowWidth * bytesPer(dtype);
       if (size > limit) {
         throw new Error(`decode: the KV cache of '${a.key}' needs ${size} bytes for a context of ${context} (${slots > 1 ? `${slots} slots of ` : ""}${ring} rows of ${rowWidth} ${dtype} values), above the adapter's binding limit of ${limit} bytes; use a smaller context or an f16 cache`);

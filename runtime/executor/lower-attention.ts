@@ -64,14 +64,15 @@ export async function lowerAttention(b: BuildContext, op: AttentionOp, index: nu
     });
     const buffers = { qk: qkv, q_w: norm("q_norm"), k_w: norm("k_norm"), inv_freq: invFreq };
     // Batched decoding: each row rotates at its own position.
-    const positions = b.generation?.mode === "batch" ? b.generation.positions! : undefined;
+    const positions = b.generation?.mode === "batch" || b.generation?.mode === "group" ? b.generation.positions! : undefined;
     const prepare = positions ? b.step(qkPrepareKernel(b.dtype, { rowPositions: true }), params, { ...buffers, pos: positions }, (T) => grid2D(T, maxDim)) : b.step(qkPrepareKernel(b.dtype), params, buffers, (T) => grid2D(T, maxDim));
     steps.push(await prepare);
   }
 
   const gen = b.generation;
-  if (gen?.mode === "batch") {
-    // B rows, row b in cache slot b at its own position: prepare ─► cache write ─► partials ─► merge ─► output GEMM.
+  if (gen?.mode === "batch" || gen?.mode === "group") {
+    // B rows, row b in cache slot b at its own position (group: thread b's row of the shared
+    // cache, under §11.2's mask): prepare ─► cache write ─► partials ─► merge ─► output GEMM.
     const blk = b.kvBlock(a.key);
     steps.push(await batchCacheWriteStep(b, blk, gen.cache.dtype, qkv, width, qw, 2 * kw, 0));
     steps.push(...(await batchDecodeAttentionSteps(b, {

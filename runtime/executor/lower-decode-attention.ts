@@ -47,14 +47,21 @@ export async function decodeAttentionSteps(
   return [partial, merge];
 }
 
-/** Batched decoding: row t's span into cache slot t at position positions[t] (T = B rows). */
+/** The `grp` binding of Group Think's shared form (none in slot form). */
+function groupBinding(b: BuildContext): { shared: boolean; buffers: Record<string, GPUBuffer> } {
+  const gen = b.generation!;
+  return gen.mode === "group" ? { shared: true, buffers: { grp: gen.group! } } : { shared: false, buffers: {} };
+}
+
+/** Batched decoding: row t's span into cache slot t at position positions[t] (T = B rows); group: into thread t's row of the step. */
 export async function batchCacheWriteStep(b: BuildContext, blk: KvCacheBlock, kvDtype: StorageDtype, src: GPUBuffer, srcLd: number, srcOff: number, n: number, dstOff: number): Promise<Step> {
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
   const params = { src_ld: srcLd, src_off: srcOff, dst_ld: blk.rowWidth, dst_off: dstOff, n, ring: blk.ring };
-  return b.step(batchKvCacheWriteKernel(b.dtype, kvDtype), params, { pos: b.generation!.positions!, src, cache: blk.buffer }, (T) => elementwiseGrid(T * n, BATCH_KV_WRITE_WG, maxDim));
+  const g = groupBinding(b);
+  return b.step(batchKvCacheWriteKernel(b.dtype, kvDtype, g.shared), params, { pos: b.generation!.positions!, ...g.buffers, src, cache: blk.buffer }, (T) => elementwiseGrid(T * n, BATCH_KV_WRITE_WG, maxDim));
 }
 
-/** Batched decoding: each of the T = B rows' query over its own slot's positions; 2 dispatches. */
+/** Batched decoding: each of the T = B rows' query over its own slot's positions (group: the shared cache under §11.2's mask); 2 dispatches. */
 export async function batchDecodeAttentionSteps(
   b: BuildContext,
   o: Omit<DecodeLayout, "maxChunks" | "ring" | "cLd"> & { QD: number; VD: number; q: GPUBuffer; qLd: number; blk: KvCacheBlock; out: GPUBuffer; oLd: number; oOff: number; oHs: number },
@@ -65,17 +72,18 @@ export async function batchDecodeAttentionSteps(
   const maxChunks = Math.ceil(o.blk.ring / DECODE_CHUNK);
   const part = b.storage(batchDecodePartialSize(b.cap, o.H, maxChunks, o.VD), `${o.blk.key} batch decode partials`, 4);
   const layout = { ...o, cLd: o.blk.rowWidth, ring: o.blk.ring, maxChunks };
+  const g = groupBinding(b);
   const partial = await b.step(
-    batchFlashDecodePartialKernel({ dtype: b.dtype, kvDtype: gen.cache.dtype, QD: o.QD, VD: o.VD }),
+    batchFlashDecodePartialKernel({ dtype: b.dtype, kvDtype: gen.cache.dtype, QD: o.QD, VD: o.VD, shared: g.shared }),
     batchDecodePartialParams(layout),
-    { pos, q: o.q, cache: o.blk.buffer, part },
+    { pos, ...g.buffers, q: o.q, cache: o.blk.buffer, part },
     // Every chunk of the ring for every row (the kernel maps the grid by max_chunks); chunks past a row's position are empty.
     (T) => grid2D(T * o.H * maxChunks, maxDim),
   );
   const merge = await b.step(
-    batchFlashDecodeMergeKernel({ dtype: b.dtype, VD: o.VD }),
+    batchFlashDecodeMergeKernel({ dtype: b.dtype, VD: o.VD, shared: g.shared }),
     { H: o.H, window: o.window, max_chunks: maxChunks, o_ld: o.oLd, o_off: o.oOff, o_hs: o.oHs },
-    { pos, part, out: o.out },
+    { pos, ...g.buffers, part, out: o.out },
     (T) => grid2D(T * o.H, maxDim),
   );
   return [partial, merge];

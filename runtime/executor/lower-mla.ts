@@ -64,7 +64,7 @@ export async function lowerMla(b: BuildContext, op: MlaOp, index: number, name: 
   const tables = ropeTables(a.rope);
   const invFreq = b.weights.derivedBuffer(`${a.key}#inv_freq`, () => uploadFloats(b.device, Float32Array.from(tables.invFreq.length ? tables.invFreq : [0]), "f32", `${a.key} inv_freq`));
   const lowering = (): Lowering => ({ op: index, kind: "mla", name, clears: [], wholeRun: WHOLE_RUN_ATTENTION, encode: (rec, T) => { for (const s of steps) record(rec, s, T); } });
-  if (b.generation?.mode === "batch") {
+  if (b.generation?.mode === "batch" || b.generation?.mode === "group") {
     throw new BatchDecodeUnsupportedError(`batched decoding: MLA block '${a.key}' has no batched decode form yet (its absorbed decode kernels read one position); decode MLA models one sequence at a time`);
   }
   if (b.generation?.mode === "decode") {

@@ -17,7 +17,7 @@ export function lowerRoutedPool(b: BuildContext, op: MoeOp, index: number, name:
   // A decode step (one row per sequence) takes the token-centric path under `auto`: no dispatch
   // sort and no 16-row tile per expert for one row (bench/RESULTS.md, "ffn pools at small T" and
   // "Decode GEMV").
-  if (schedule === "auto" && (b.generation?.mode === "decode" || b.generation?.mode === "batch")) schedule = "token";
+  if (schedule === "auto" && (b.generation?.mode === "decode" || b.generation?.mode === "batch" || b.generation?.mode === "group")) schedule = "token";
   // Grouped-GEMM kinds take the token-centric or dense path only when asked (executor option fineSchedule).
   if (kindSchedule(op.pool) === "expert" && gpuForm(op.pool) === "ffn" && (schedule === "auto" || schedule === "expert")) return lowerMoeFused(b, { ...op, pool: ffnView(op.pool) }, index, name);
   return lowerMoeFine(b, { ...op, pool: ffnView(op.pool) }, index, name, schedule);

@@ -134,6 +134,19 @@ export interface Executor {
    * (BatchDecodeUnsupportedError, when the plan is built) and under `lastLogits`.
    */
   ensureBatch(batch: { rows: number; context: number; kvDtype?: "f32" | "f16" }): void;
+  /**
+   * Group Think (LANGUAGE.md §11.2 `concurrent`; docs/generation.md "Group Think"): N threads over
+   * ONE KV cache of `context` rows (the prompt's, then N per step), decoded as one batch of N rows.
+   */
+  ensureGroup(group: { threads: number; context: number; kvDtype?: "f32" | "f16" }): void;
+  /** Prefills the prompt into the shared cache (rows 0…P−1); its last position's logits [V]. Starts step 0. */
+  prefillGroup(ids: Int32Array): Promise<Float32Array>;
+  /**
+   * One step k of every thread in one command buffer: thread n embeds ids[n] at position P + k into
+   * row P + k·N + n and reads the prompt, every thread's cached tokens and its own row; returns the
+   * logits [N, V]. live[n] false: thread n has stopped (its row is written, never read); it stays stopped.
+   */
+  decodeGroup(ids: Int32Array, live: readonly boolean[]): Promise<Float32Array>;
   /** Prefills prompt `ids` into slot `row` (one prefill per prompt, then its cache rows copied into
    *  the slot); returns its last position's logits [V]. Row `row`'s next position is ids.length. */
   prefillRow(row: number, ids: Int32Array): Promise<Float32Array>;

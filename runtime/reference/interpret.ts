@@ -6,7 +6,7 @@
 import type { IrOp, IrProgram, IrRouter, ValueId } from "../../compiler/ir/ir.js";
 import { expertForward, type RefTensors, tensor } from "./ref-experts.js";
 import { gelu, relu, sigmoid, silu, softmax } from "../../stdlib/math64.js";
-import { attentionReference, mlaReference } from "./ref-attention.js";
+import { attentionReference, type AttentionMask, mlaReference } from "./ref-attention.js";
 import { embedReference, normReference } from "./ref-blocks.js";
 import { routeReference, type Streams, type TokenSelection } from "./ref-router.js";
 
@@ -24,6 +24,8 @@ export interface ReferenceOptions {
   forcedSelection?: Map<string, number[][]>;
   /** Filled with each router's streams and selection. */
   trace?: Map<string, RouterTrace>;
+  /** Attention positions and visibility other than causal over rows 0…T−1 (Group Think's mask). */
+  attentionMask?: AttentionMask;
 }
 
 const row = (v: Float64Array, t: number, w: number): Float64Array => v.subarray(t * w, (t + 1) * w);
@@ -138,8 +140,9 @@ function evalOp(op: IrOp, get: (id: ValueId) => Float64Array, width: (id: ValueI
     case "norm":
       return normReference(op.kind, W, op.weight, op.eps, get(op.x), T, outW);
     case "attention":
-      return attentionReference(op.attn, W, get(op.x), T, width(op.x));
+      return attentionReference(op.attn, W, get(op.x), T, width(op.x), opts.attentionMask);
     case "mla":
+      if (opts.attentionMask) throw new Error("reference: an attention mask other than causal is not implemented for `mla`");
       return mlaReference(op.attn, W, get(op.x), T, width(op.x));
   }
 }

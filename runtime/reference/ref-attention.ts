@@ -56,8 +56,26 @@ export function visibleFrom(t: number, window: number): number {
 }
 
 /**
- * Causal softmax attention of H heads over T positions: out[t, h·vDim …] = Σ_s p(t,s,h) · value(s,h),
- * p = softmax over the visible s of score(t, s, h) (already scaled), in float64.
+ * Positions and visibility other than the causal default (Group Think's mask, §11.2): row t is at
+ * position positions[t] (for rotary and the window) and reads row s iff reads(t, s).
+ */
+export interface AttentionMask {
+  positions: readonly number[];
+  reads(t: number, s: number): boolean;
+}
+
+/** The rows row t reads: causal (lo ≤ s ≤ t under the window), or the mask's rows within the window of positions. */
+function readRows(t: number, window: number, mask: AttentionMask | undefined): number[] {
+  if (!mask) return Array.from({ length: t - visibleFrom(t, window) + 1 }, (_, i) => visibleFrom(t, window) + i);
+  const rows: number[] = [];
+  const q = mask.positions[t]!;
+  for (let s = 0; s < mask.positions.length; s++) if (mask.reads(t, s) && (window <= 0 || mask.positions[s]! > q - window)) rows.push(s);
+  return rows;
+}
+
+/**
+ * Softmax attention of H heads over T positions: out[t, h·vDim …] = Σ_s p(t,s,h) · value(s,h),
+ * p = softmax over the visible s (causal, or the mask's) of score(t, s, h) (already scaled), in float64.
  */
 function attend(
   T: number,
@@ -66,20 +84,19 @@ function attend(
   window: number,
   score: (t: number, s: number, h: number) => number,
   value: (s: number, h: number) => { v: Float64Array; off: number },
+  mask?: AttentionMask,
 ): Float64Array {
   const out = new Float64Array(T * H * vDim);
   for (let t = 0; t < T; t++) {
-    const lo = visibleFrom(t, window);
+    const rows = readRows(t, window, mask);
     for (let h = 0; h < H; h++) {
-      const sc = new Float64Array(t - lo + 1);
-      for (let s = lo; s <= t; s++) sc[s - lo] = score(t, s, h);
-      const p = softmax(sc);
+      const p = softmax(Float64Array.from(rows, (s) => score(t, s, h)));
       const o = (t * H + h) * vDim;
-      for (let s = lo; s <= t; s++) {
+      rows.forEach((s, i) => {
         const { v, off } = value(s, h);
-        const ps = p[s - lo]!;
+        const ps = p[i]!;
         for (let d = 0; d < vDim; d++) out[o + d]! += ps * v[off + d]!;
-      }
+      });
     }
   }
   return out;
@@ -92,8 +109,8 @@ function project(w: Vec, rows: number, cols: number, x: Float64Array, T: number,
   return y;
 }
 
-/** `attention` on x [T, D] → [T, D] (§13.0). */
-export function attentionReference(a: IrAttention, W: RefTensors, x: Float64Array, T: number, D: number): Float64Array {
+/** `attention` on x [T, D] → [T, D] (§13.0); `mask`: positions and visibility other than causal. */
+export function attentionReference(a: IrAttention, W: RefTensors, x: Float64Array, T: number, D: number, mask?: AttentionMask): Float64Array {
   const { heads: H, kvHeads: KV, headDim: hd } = a;
   const p = blockWeights(W, a.key, attentionTensors(a, D));
   const q = project(p["wq"]!, H * hd, D, x, T, p["bq"]);
@@ -111,8 +128,9 @@ export function attentionReference(a: IrAttention, W: RefTensors, x: Float64Arra
   if (a.rope.kind !== "none" && a.rope.dim > 0) {
     const tables = ropeTables(a.rope);
     for (let t = 0; t < T; t++) {
-      for (let h = 0; h < H; h++) rotate(q, (t * H + h) * hd, a.rope.kind, tables, t);
-      for (let g = 0; g < KV; g++) rotate(k, (t * KV + g) * hd, a.rope.kind, tables, t);
+      const pos = mask ? mask.positions[t]! : t;
+      for (let h = 0; h < H; h++) rotate(q, (t * H + h) * hd, a.rope.kind, tables, pos);
+      for (let g = 0; g < KV; g++) rotate(k, (t * KV + g) * hd, a.rope.kind, tables, pos);
     }
   }
   const group = H / KV;
@@ -125,6 +143,7 @@ export function attentionReference(a: IrAttention, W: RefTensors, x: Float64Arra
     a.window,
     (t, s, h) => dot(q.subarray((t * H + h) * hd, (t * H + h + 1) * hd), k, kvOff(s, h)) * scale,
     (s, h) => ({ v, off: kvOff(s, h) }),
+    mask,
   );
   return project(p["wo"]!, D, H * hd, heads, T);
 }

@@ -35,7 +35,7 @@ async function generateJson(args: string[]) {
 }
 
 describeGpu("examples/topologies with --random-weights equal the float64 reference", () => {
-  for (const file of ["ensemble.moe", "vote.moe", "chain.moe", "relay.moe", "debate.moe", "cascade.moe", "route.moe"]) {
+  for (const file of ["ensemble.moe", "vote.moe", "chain.moe", "relay.moe", "debate.moe", "cascade.moe", "route.moe", "group_think.moe"]) {
     itGpu(file, async () => {
       const g = graphOf(file);
       // --weights-seed defaults to 1; agent i's tensors are seeded as `i.NAME`.

@@ -4,6 +4,7 @@
 // each form is spelled out as the table in §11.2 reads.
 import type { DecodingGraph } from "../../compiler/ir/decoding-graph.js";
 import { interpretReference } from "../../runtime/reference/interpret.js";
+import { referenceGroupThink } from "./group-think-reference.js";
 
 export interface ReferenceGraphResult {
   tokens: number[];
@@ -131,6 +132,11 @@ export function referenceGraph(g: DecodingGraph, weights: readonly Map<string, F
       const routed = f.agents[j]!;
       const c = write(routed, prompt);
       return { tokens: c, continuations: [{ agent: routed, tokens: c }], routed };
+    }
+    case "concurrent": {
+      // Group Think's own reference (masked forwards); the output's tokens are thread 0's.
+      const cs = referenceGroupThink(g.agents[f.agent]!.program, weights[f.agent]!, prompt, f.threads, n, stops);
+      return { tokens: cs[0]!, continuations: cs.map((c) => ({ agent: f.agent, tokens: c })) };
     }
   }
 }

@@ -18,6 +18,7 @@ const COMBINERS = { parallel: ["mean", "vote"], debate: ["vote", "first"] } as c
 /** Named arguments each form takes (every form takes `sep`, §11.2). */
 const FORM_ARGS: Record<string, readonly string[]> = {
   chain: ["sep"], parallel: ["sep"], relay: ["after", "sep"], debate: ["rounds", "sep"], cascade: ["confidence", "sep"], route: ["sep"],
+  concurrent: ["threads", "sep"],
 };
 
 /** The decoding graph of `topology`, or undefined after reporting why there is none. */
@@ -25,7 +26,7 @@ export function evalDecodingGraph(topology: A.Expr, frame: Frame): DecodingGraph
   const agents: DecodingAgent[] = [];
   const form = evalForm(topology, frame, agents);
   if (!form || agents.length === 0) return undefined;
-  const writers = form.kind === "route" ? form.agents : form.kind === "model" ? [form.agent] : form.agents;
+  const writers = form.kind === "route" ? form.agents : form.kind === "model" || form.kind === "concurrent" ? [form.agent] : form.agents;
   const first = agents[writers[0]!]!;
   for (const i of writers.slice(1)) {
     const a = agents[i]!;
@@ -67,11 +68,7 @@ function evalForm(e: A.Expr, frame: Frame, agents: DecodingAgent[]): DecodingFor
     err(frame, "E0311", `\`${name}(…)\` needs a combiner: \`${name}(…) |> ${COMBINERS[name][0]}\` (or \`|> ${COMBINERS[name][1]}\`)`, e.span);
     return undefined;
   }
-  if (name === "concurrent") {
-    err(frame, "E0315", "`concurrent(A, threads = N)` (Group Think) is not yet supported: its threads need a visibility mask inside the attention kernel", e.callee.span);
-    return undefined;
-  }
-  if (name === "chain" || name === "relay" || name === "cascade" || name === "route") {
+  if (name === "chain" || name === "relay" || name === "cascade" || name === "route" || name === "concurrent") {
     const parts = formCall(e, frame, agents);
     if (!parts) return undefined;
     const { ids, named } = parts;
@@ -96,6 +93,15 @@ function evalForm(e: A.Expr, frame: Frame, agents: DecodingAgent[]): DecodingFor
       }
       case "route":
         return atLeast(ids, 2, e, frame) ? { kind: "route", router: ids[0]!, agents: ids.slice(1) } : undefined;
+      case "concurrent": {
+        // Group Think: N threads of ONE model over one shared cache.
+        if (ids.length !== 1) {
+          err(frame, "E0311", `\`concurrent\` takes exactly one agent (its N threads share that model's KV cache); found ${ids.length}`, e.span);
+          return undefined;
+        }
+        const threads = intArg(named, "threads", e, frame, 1);
+        return threads === undefined ? undefined : { kind: "concurrent", agent: ids[0]!, threads };
+      }
     }
   }
   if ((FORMS as readonly string[]).includes(name)) return undefined;

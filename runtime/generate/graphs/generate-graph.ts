@@ -1,6 +1,6 @@
 // Runs a decoding graph (LANGUAGE.md §11.2; docs/topologies.md): one Executor per agent on the one
 // device, each with its own KV cache sized by the plan; the form's orchestration
-// (chain.ts, ensemble.ts, vote.ts, relay.ts, debate.ts, cascade.ts, route.ts); and the report
+// (chain.ts, ensemble.ts, vote.ts, relay.ts, debate.ts, cascade.ts, route.ts, concurrent.ts); and the report
 // `moec generate --json` prints: the output, every continuation, rounds, votes, writers, the
 // escalated steps, the routed agent and each agent's speed.
 import type { DecodingGraph } from "../../../compiler/ir/decoding-graph.js";
@@ -13,6 +13,7 @@ import { checkGraphPrompt, planGraph, type GraphAgentText } from "./graph-plan.j
 import type { Continuation, GraphRun } from "./graph-run.js";
 import { runCascade } from "./cascade.js";
 import { runChain } from "./chain.js";
+import { runConcurrent } from "./concurrent.js";
 import { runDebate } from "./debate.js";
 import { runEnsemble } from "./ensemble.js";
 import { runRelay } from "./relay.js";
@@ -35,6 +36,8 @@ export interface GraphGenerateOptions extends SamplingOptions {
 
 export interface AgentContinuation {
   agent: number;
+  /** `concurrent`: the thread (0…N−1) of the one agent that wrote it. */
+  thread?: number;
   tokens: number[];
   stop: StopReason;
 }
@@ -80,7 +83,8 @@ export async function generateGraph(graph: DecodingGraph, agents: readonly Graph
   checkGraphGeneration(graph, agents, prompt, opts);
   const plan = planGraph(graph, agents, prompt.length, opts.maxNewTokens);
   const sampling = pickSampling(opts);
-  const contexts = agents.map((a, i) => new AgentContext(a.exec, plan.reads[i]!));
+  // Group Think's agent decodes over its own shared cache (Executor.ensureGroup), not a single context.
+  const contexts = agents.map((a, i) => new AgentContext(a.exec, graph.form.kind === "concurrent" ? 0 : plan.reads[i]!));
   const run: GraphRun = {
     agents: contexts, samplers: agents.map((_, i) => new CpuSampler(sampling, i)), maxNew: plan.maxNew,
     ...stopSets(agents, opts.stopIds ?? []), sep: (i) => plan.sep[i]!, onToken: opts.onToken,
@@ -128,6 +132,12 @@ export async function generateGraph(graph: DecodingGraph, agents: readonly Graph
     case "cascade": {
       const c = await runCascade(run, form.agents, form.confidence, prompt);
       result = { tokens: c.tokens, stop: c.stop, continuations: [], escalated: c.escalated };
+      break;
+    }
+    case "concurrent": {
+      // The output is the N continuations; `tokens` and `stop` are thread 0's.
+      const cs = await runConcurrent(run, form.agent, form.threads, prompt, sampling);
+      result = { tokens: cs[0]!.tokens, stop: cs[0]!.stop, continuations: cs.map((c, n) => ({ agent: form.agent, thread: n, tokens: c.tokens, stop: c.stop })) };
       break;
     }
     case "route": {

@@ -18,7 +18,7 @@ export interface GraphPlan {
   maxNew: number;
   /** Per agent: `sep` as it reads it. */
   sep: number[][];
-  /** Per agent: the longest context it reads (its KV cache's size). */
+  /** Per agent: the longest context it reads (its KV cache's size; `concurrent`: its shared cache's rows). */
   reads: number[];
 }
 
@@ -40,10 +40,21 @@ export function planGraph(graph: DecodingGraph, text: readonly GraphAgentText[],
     case "chain": form.agents.forEach((a, j) => (reads[a] = Math.max(reads[a]!, p + j * (sep[a]!.length + N) + N))); break;
     case "debate": for (const a of form.agents) reads[a] = p + (form.rounds > 1 ? form.agents.length * (sep[a]!.length + N) : 0) + N; break;
     case "route": reads[form.router] = p; for (const a of form.agents) reads[a] = p + N; break;
+    // Group Think's one shared cache holds the prompt and every thread's tokens.
+    case "concurrent": {
+      reads[form.agent] = p + form.threads * N;
+      const a = graph.agents[form.agent]!;
+      const mla = a.program.ops.find((o) => o.op === "mla");
+      if (mla && mla.op === "mla") throw new GenerationError(`agent ${a.index} (\`${a.model}\`): \`concurrent\` decodes its threads as one batch over a shared cache, which MLA block '${mla.attn.key}' has no form for yet (its absorbed decode kernels read one position); use a model with \`attention\``);
+      break;
+    }
     default: for (const a of form.agents) reads[a] = p + N;
   }
   for (const a of graph.agents) {
     const limit = text[a.index]?.context ?? 4096;
+    if (reads[a.index]! > limit && form.kind === "concurrent") {
+      throw new GenerationError(`agent ${a.index} (\`${a.model}\`): the shared KV cache of \`concurrent\` would hold ${reads[a.index]} tokens (the prompt of ${p} and ${form.threads} threads × ${N} new tokens), above its context of ${limit} positions; shorten the prompt, lower --max-new-tokens or threads, or raise --context`);
+    }
     if (reads[a.index]! > limit) {
       throw new GenerationError(`agent ${a.index} (\`${a.model}\`) would read up to ${reads[a.index]} tokens (the prompt of ${p}, what \`${form.kind}\` gives it to read, and ${form.kind === "route" && a.index === form.router ? "no" : N} new tokens), above its context of ${limit} positions; shorten the prompt, lower --max-new-tokens or raise --context`);
     }

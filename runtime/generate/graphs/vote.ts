@@ -1,7 +1,7 @@
 // `parallel(A, B, …) |> vote` (§11.2, MALT, OPTAGENT): every agent continues the prompt alone;
 // the output is the continuation written by the most agents (equal token lists), a tie going to
 // the lowest agent index. `voteOver` is also the debate's last-round vote.
-import { writeContinuation, type Continuation, type GraphRun } from "./graph-run.js";
+import { writeTogether, type Continuation, type GraphRun } from "./graph-run.js";
 
 export interface VoteResult {
   /** Per agent (in the order given): how many agents wrote the same continuation. */
@@ -18,8 +18,7 @@ export function voteOver(continuations: readonly Continuation[]): VoteResult {
   return { votes, winner };
 }
 
+/** The agents write at once, each step of all of them in one command buffer (writeTogether). */
 export async function runVote(run: GraphRun, agents: readonly number[], prompt: readonly number[]): Promise<Continuation[]> {
-  const out: Continuation[] = [];
-  for (const a of agents) out.push(await writeContinuation(run, a, prompt));
-  return out;
+  return writeTogether(run, agents, agents.map(() => prompt));
 }

@@ -43,6 +43,7 @@ describe("decoding graphs elaborate to their forms", () => {
     expect(r.form).toEqual({ kind: "route", router: 0, agents: [1, 2, 3] });
     expect(r.models).toEqual(["picker", "tiny", "tiny", "tiny"]);
     expect(r.dims).toEqual([3, 32, 32, 32]);
+    expect(formOf("concurrent(tiny(), threads = 4)").form).toEqual({ kind: "concurrent", agent: 0, threads: 4 });
   });
 
   it("agents are compiled at their own bindings under their own names; info counts them under i.", () => {
@@ -74,7 +75,10 @@ describe("bad decoding graphs", () => {
     ["relay(tiny(), tiny(), after = 0)", "E0314", "`after` is an integer ≥ 1"],
     ["debate(tiny(), tiny(), rounds = 1.5) |> vote", "E0314", "`rounds` is an integer ≥ 1"],
     ["chain(tiny(), tiny(), sep = [1, -2])", "E0314", "`sep` is a list of token ids"],
-    ["concurrent(tiny(), threads = 4)", "E0315", "not yet supported"],
+    ["concurrent(tiny())", "E0314", "`concurrent` needs `threads = N`"],
+    ["concurrent(tiny(), threads = 0)", "E0314", "`threads` is an integer ≥ 1"],
+    ["concurrent(tiny(), threads = 2.5)", "E0314", "`threads` is an integer ≥ 1"],
+    ["concurrent(tiny(), tiny(), threads = 2)", "E0311", "exactly one agent"],
     ["tiny(W = 2)", "E0300", "no hyper-parameter `W`"],
     ["lay()", "E0310", "the agents of a graph over token ids"],
   ];
