@@ -92,6 +92,10 @@ export interface IrRouter {
   maxPerToken: number;
   /** `token`: decisions per token; `run`: the select stage needs the whole batch (expert choice). */
   scope: "token" | "run";
+  /** What one routing decision covers (LANGUAGE.md §11.1); absent means `token`. `sequence`: the
+   *  score stage reads the mean of x over the run's tokens, and every token gets that one decision
+   *  and its weights (the experts still read each token's own row). Never with scope `run`. */
+  unit?: "sequence";
   /** Statistics to report for this router (LANGUAGE.md §10). */
   report: string[];
   /** `loss balance(coef)` coefficient, if any. */

@@ -152,6 +152,8 @@ function parseRouterHead(l: Line, key: string): IrRouter {
   l.key("dim"); const dim = l.num();
   l.key("maxPerToken"); const maxPerToken = l.num();
   l.key("scope"); const scope = l.oneOf(["token", "run"] as const);
+  let unit: "sequence" | undefined;
+  if (l.peek("per=")) { l.key("per"); unit = l.oneOf(["sequence"] as const); }
   l.key("report"); l.eat("[");
   const report: string[] = [];
   while (!l.peek("]")) {
@@ -159,7 +161,7 @@ function parseRouterHead(l: Line, key: string): IrRouter {
     report.push(l.name());
   }
   l.eat("]");
-  const r: IrRouter = { key, numExperts, dim, stages: [], maxPerToken, scope, report };
+  const r: IrRouter = { key, numExperts, dim, stages: [], maxPerToken, scope, report, ...(unit ? { unit } : {}) };
   if (l.peek("balance=")) {
     l.key("balance");
     r.balanceCoef = l.num();

@@ -58,7 +58,7 @@ export function printStage(s: IrStage): string {
 
 function routerLines(r: IrRouter): string[] {
   const head = [
-    `router experts=${printNumber(r.numExperts)} dim=${printNumber(r.dim)} maxPerToken=${printNumber(r.maxPerToken)} scope=${r.scope}`,
+    `router experts=${printNumber(r.numExperts)} dim=${printNumber(r.dim)} maxPerToken=${printNumber(r.maxPerToken)} scope=${r.scope}${r.unit ? ` per=${r.unit}` : ""}`,
     `report=[${r.report.map(printName).join(", ")}]`,
   ];
   if (r.balanceCoef !== undefined) head.push(`balance=${printNumber(r.balanceCoef)}`);

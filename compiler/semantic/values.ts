@@ -68,6 +68,8 @@ export interface RouterValue {
   valid: boolean;
   /** The `iterate` pass it was declared in (`""` outside any). */
   iterSuffix: string;
+  /** `per sequence` (§11.1): one decision per run from the mean of its input; absent: per token. */
+  unit?: "sequence";
   /** Named by a `moe` call, even where that call had errors (no "unused" warning). */
   referenced?: boolean;
   /** Declared again in the same scope (reported as a duplicate). */

@@ -233,6 +233,7 @@ export function moe(frame: Frame, m: MoeCall): ValueId | undefined {
     stages: m.router.stages.map((s) => ({ name: s.def.name, role: s.role, params: { ...s.args } })),
     maxPerToken: m.select?.def.maxPerToken?.(m.select.args, E) ?? E,
     scope: m.select?.def.scope === "run" ? "run" : "token",
+    ...(m.router.unit ? { unit: m.router.unit } : {}),
     report: [...frame.reports],
     balanceCoef: frame.loss.coef,
   };
