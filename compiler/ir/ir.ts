@@ -171,7 +171,13 @@ export type IrOp =
    *  over the last dimension; w = `${weight}.weight` [width] (b = `${weight}.bias`). */
   | { op: "norm"; out: ValueId; x: ValueId; kind: "rms" | "layer"; weight: string; eps: number }
   | { op: "attention"; out: ValueId; x: ValueId; attn: IrAttention }
-  | { op: "mla"; out: ValueId; x: ValueId; attn: IrMla };
+  | { op: "mla"; out: ValueId; x: ValueId; attn: IrMla }
+  /** Primary-with-peers cross-attention (§11.1, Mixture of Thoughts): out = wo · MHA with
+   *  q = wq·x (the primary's latent [T, ds]), k_j = wk·peers[j], v_j = wv·peers[j] (each peer's
+   *  latent [T, ds]); head m uses rows [m·ds/H, (m+1)·ds/H), scores scaled by 1/√(ds/H), and each
+   *  head has ONE softmax over the union {(j, s) : s ≤ t} of every peer's positions up to t. No
+   *  biases, norms or rotary positions. Weights `${key}.wq`, `.wk`, `.wv` [ds, ds], `.wo` [outDim, ds]. */
+  | { op: "peer_attention"; out: ValueId; x: ValueId; peers: ValueId[]; key: string; heads: number; outDim: number };
 
 export interface IrProgram {
   entry: string;

@@ -236,7 +236,7 @@ interface Body {
 
 /** The right-hand side of an op line, then its descriptor lines. */
 function parseOp(l: Line, out: number, body: Body): IrOp {
-  const op = l.oneOf(["linear", "unary", "binary", "scalar", "shared", "moe", "embed", "norm", "attention", "mla"] as const);
+  const op = l.oneOf(["linear", "unary", "binary", "scalar", "shared", "moe", "embed", "norm", "attention", "mla", "peer_attention"] as const);
   const pool = (key: string): IrPool => {
     const { pool: p, members } = parsePoolHead(body.take(2), key);
     for (let j = 0; j < members; j++) p.members!.push(parseMember(body.take(4), j));
@@ -318,6 +318,21 @@ function parseOp(l: Line, out: number, body: Body): IrOp {
       h.key("norm_eps"); const normEps = h.num();
       h.end();
       return { op, out, x, attn: { key, heads, qRank, kvRank, nopeDim, ropeDim, vDim, normEps, rope: parseRope(body) } };
+    }
+    case "peer_attention": {
+      const x = l.ref();
+      l.key("peers"); l.eat("[");
+      const peers: number[] = [];
+      while (!l.peek("]")) {
+        if (peers.length) l.eat(",");
+        peers.push(l.ref());
+      }
+      l.eat("]");
+      l.key("key"); const key = l.name();
+      l.key("heads"); const heads = l.num();
+      l.key("out"); const outDim = l.num();
+      l.end();
+      return { op, out, x, peers, key, heads, outDim };
     }
   }
 }

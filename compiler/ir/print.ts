@@ -115,6 +115,8 @@ function printOp(op: IrOp): { rhs: string; body: string[] } {
       const head = `mla heads=${printNumber(a.heads)} q_rank=${printNumber(a.qRank)} kv_rank=${printNumber(a.kvRank)} nope_dim=${printNumber(a.nopeDim)} rope_dim=${printNumber(a.ropeDim)} v_dim=${printNumber(a.vDim)} norm_eps=${printNumber(a.normEps)}`;
       return { rhs: `mla ${ref(op.x)} key=${printName(a.key)}`, body: [head, ...ropeLines(a.rope)] };
     }
+    case "peer_attention":
+      return { rhs: `peer_attention ${ref(op.x)} peers=[${op.peers.map(ref).join(", ")}] key=${printName(op.key)} heads=${printNumber(op.heads)} out=${printNumber(op.outDim)}`, body: [] };
     default: {
       // Not an op of ir.ts (a malformed program): shown whole, for the verifier's messages.
       const o = op as { op: string };

@@ -7,6 +7,7 @@ import type { IrOp, IrProgram, IrRouter, ValueId } from "../../compiler/ir/ir.js
 import { expertForward, type RefTensors, tensor } from "./ref-experts.js";
 import { gelu, relu, sigmoid, silu, softmax } from "../../stdlib/math64.js";
 import { attentionReference, mlaReference } from "./ref-attention.js";
+import { peerAttentionReference } from "./ref-peer-attention.js";
 import { embedReference, normReference } from "./ref-blocks.js";
 import { routeReference, type Streams, type TokenSelection } from "./ref-router.js";
 
@@ -141,6 +142,8 @@ function evalOp(op: IrOp, get: (id: ValueId) => Float64Array, width: (id: ValueI
       return attentionReference(op.attn, W, get(op.x), T, width(op.x));
     case "mla":
       return mlaReference(op.attn, W, get(op.x), T, width(op.x));
+    case "peer_attention":
+      return peerAttentionReference(op.key, op.heads, op.outDim, W, get(op.x), op.peers.map(get), T, width(op.x));
   }
 }
 

@@ -271,3 +271,30 @@ function irPool(key: string, kind: ExpertKindDef, args: Record<string, unknown>,
   const form = kind.spec.form(args as Args);
   return { key, kind: kind.name, count, dim, ...form, split, shared, ...(kind.source === "std" ? {} : { pluginKind: { spec: kind.spec, source: kind.source } }) };
 }
+
+// ------------------------------------------------------------------ primary with peers (§11.1)
+
+/** A peer projection `z = P · h` of `primary_peers` (weight `KEY.weight` [ds, D], no bias). */
+export function peerProjection(frame: Frame, key: string, h: Tensor, ds: number): Tensor {
+  const out: Tensor = { t: "tensor", tokens: h.tokens, width: ds };
+  if (!frame.emit || h.ir === undefined || typeof h.width !== "number") return out;
+  const k = frame.irPath + key;
+  frame.emit.weight({ name: `${k}.weight`, shape: [ds, h.width], role: "param" });
+  out.ir = frame.emit.value(ds, key);
+  frame.emit.op({ op: "linear", out: out.ir, x: h.ir, weight: k, outDim: ds, bias: false });
+  return out;
+}
+
+/** The primary's update `h₀ + wo · MHA(wq·z₀; wk·z_j, wv·z_j)` of one `primary_peers` round. */
+export function peerUpdate(frame: Frame, key: string, h0: Tensor, z0: Tensor, peers: Tensor[], heads: number): Tensor {
+  const out: Tensor = { t: "tensor", tokens: h0.tokens, width: h0.width };
+  const D = h0.width, ds = z0.width;
+  if (!frame.emit || h0.ir === undefined || z0.ir === undefined || peers.some((p) => p.ir === undefined) || typeof D !== "number" || typeof ds !== "number") return out;
+  const k = frame.irPath + key;
+  for (const w of ["wq", "wk", "wv"]) frame.emit.weight({ name: `${k}.${w}`, shape: [ds, ds], role: "param" });
+  frame.emit.weight({ name: `${k}.wo`, shape: [D, ds], role: "param" });
+  const att = frame.emit.value(D, `${key}.attn`);
+  frame.emit.op({ op: "peer_attention", out: att, x: z0.ir, peers: peers.map((p) => p.ir!), key: k, heads, outDim: D });
+  out.ir = binaryOp(frame.emit, D, "h0", "add", h0.ir, att);
+  return out;
+}
