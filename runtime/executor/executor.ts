@@ -108,6 +108,11 @@ function checkDecodable(program: IrProgram, decode: { context: number; kvDtype?:
   const ids = program.inputs.length === 1 ? program.values[program.inputs[0]!.value] : undefined;
   if (!ids || ids.dtype !== "i32") throw new ExecutorInputError(`decode: model \`${program.entry}\` needs one input of token ids; it has ${program.inputs.map((i) => `'${i.name}'`).join(", ") || "none"}`);
   if (program.outputs.length !== 1) throw new ExecutorInputError(`decode: model \`${program.entry}\` has ${program.outputs.length} outputs; it needs one, its logits`);
+  // A cached decode step sees only its new rows, never the whole sequence's mean (§11.1).
+  const perSequence = program.ops.find((op) => op.op === "moe" && op.router.unit === "sequence");
+  if (perSequence?.op === "moe") {
+    throw new ExecutorInputError(`decode: router '${perSequence.router.key}' of model \`${program.entry}\` routes per sequence (one decision from the mean of the whole sequence), which a cached decode step cannot reproduce; run the model with \`moec run\` instead`);
+  }
 }
 
 function opName(program: IrProgram, op: IrOp): string {
