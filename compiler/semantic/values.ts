@@ -28,6 +28,13 @@ export interface ExpertSpec {
   span: A.Span;
 }
 
+/** A layer (or graph) listed as a member of a heterogeneous pool, named with hyper-parameters. */
+export interface AgentMemberDecl {
+  call: A.Call;
+  decl: A.LayerDecl | A.GraphDecl;
+  file: string;
+}
+
 export interface PoolValue {
   name: string;
   /** Full weight prefix (`E`, `m.E`, `layers.3.mlp.E`). */
@@ -38,6 +45,9 @@ export interface PoolValue {
   /** One spec per member for heterogeneous pools; one for homogeneous ones. */
   experts: ExpertSpec[];
   heterogeneous: boolean;
+  /** Agents as experts (§11.1): member j's layer or graph where the list names one (its `experts`
+   *  entry is then a weightless placeholder); undefined for members that are expert kinds. */
+  agents?: (AgentMemberDecl | undefined)[];
   split: number;
   decl: A.PoolDecl;
   /** Input size fixed by the first application. */

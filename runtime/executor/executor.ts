@@ -11,6 +11,7 @@ import { fromF16 } from "../gpu/f16.js";
 import { ActivationTooLargeError, BuildContext, type Lowering } from "./build-context.js";
 import { lowerSimpleOp } from "./lower-ops.js";
 import { lowerAttention } from "./lower-attention.js";
+import { lowerMoeAgents } from "./lower-moe-agents.js";
 import { lowerPeerAttention } from "./lower-peer-attention.js";
 import { lowerMla } from "./lower-mla.js";
 import { lowerAddNorm, lowerEmbed, lowerLastLogits, lowerNorm } from "./lower-model-ops.js";
@@ -238,6 +239,8 @@ class GpuExecutor implements Executor {
               return lowerMla(build, op, i, name, this.fusions.residual.get(i));
             case "peer_attention":
               return lowerPeerAttention(build, op, i, name);
+            case "moe_agents":
+              return lowerMoeAgents(build, op, i, name);
             default:
               return lowerSimpleOp(build, op, i, name);
           }

@@ -12,7 +12,7 @@
 import type { IrRouter } from "../../compiler/ir/ir.js";
 import { createBuffer, uploadFloats } from "../gpu/buffers.js";
 import { fromF16, toF16 } from "../gpu/f16.js";
-import { chooseThresholdKernel, chooseWords, routerStateKernel, routerStatsKernel, stateParams, STATS_WG } from "../kernels/router-aux-kernels.js";
+import { CAP_FROM_TABLE, chooseThresholdKernel, chooseWords, routerStateKernel, routerStatsKernel, stateParams, STATS_WG } from "../kernels/router-aux-kernels.js";
 import { fusedRouterKernel, fusedRouterTokensPerWorkgroup, SUB_WG, WG_WG } from "../kernels/router-fused.js";
 import { MODE, P, R_PRECOMPUTED, routerBlock, STATS } from "../kernels/router-layout.js";
 import { planRouter, type RouterPlan } from "../kernels/router-plan.js";
@@ -170,11 +170,21 @@ export async function lowerRouter(b: BuildContext, router: IrRouter, x: GPUBuffe
     steps.push(await b.step(kernel, statsParams, bufs, grid));
     const ch = plan.choose!;
     const cu = b.uniform(Array.from(chooseWords({ cap: 0, code: ch.code })), `${name}.choose.params`);
-    prepare = (T) => {
-      const capT = ch.capacity === null ? 0 : Math.max(1, Math.min(T, Math.floor((ch.capacity * T) / E)));
-      b.device.queue.writeBuffer(cu, 0, chooseWords({ cap: capT, code: ch.code }));
-    };
-    steps.push(await b.step(chooseThresholdKernel(plan.plugins), statsParams, { choose: cu, scr }, () => grid2D(E, maxDim)));
+    const capacityOf = (T: number) => Math.max(1, Math.min(T, Math.floor((ch.capacity! * T) / E)));
+    let capTable = b.dummy();
+    if (b.tokensOnGpu && ch.capacity !== null) {
+      // An agents-pool member: its T is a count on the GPU, so the kernel reads the host's
+      // capacity of every count 0…cap from a table at run.T.
+      capTable = b.storage(cap + 1, `${name}.choose.cap_table`, 4);
+      const table = Uint32Array.from({ length: cap + 1 }, (_, n) => capacityOf(n));
+      if (capTable.size >= table.byteLength) b.device.queue.writeBuffer(capTable, 0, table);
+      b.device.queue.writeBuffer(cu, 0, chooseWords({ cap: CAP_FROM_TABLE, code: ch.code }));
+    } else {
+      prepare = (T) => {
+        b.device.queue.writeBuffer(cu, 0, chooseWords({ cap: ch.capacity === null ? 0 : capacityOf(T), code: ch.code }));
+      };
+    }
+    steps.push(await b.step(chooseThresholdKernel(plan.plugins), statsParams, { choose: cu, scr, cap_table: capTable }, () => grid2D(E, maxDim)));
     steps.push(await b.step(kernel, mainParams(MODE.FROM_THRESHOLDS, opts.stats ? STATS.DENSE : 0), bufs, grid));
   }
 

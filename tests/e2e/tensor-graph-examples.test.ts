@@ -1,7 +1,9 @@
 // The §11.1 examples at tiny --set sizes on the GPU against the float64 reference of the same IR:
 // Mixture of Thoughts (examples/topologies/mixture_of_thoughts.moe: three MoE agents, expert
 // choice among them, two rounds of peer cross-attention) and sequence-level routing
-// (examples/sequence_routing.moe: every token gets the decision of the run's mean row).
+// (examples/sequence_routing.moe: every token gets the decision of the run's mean row) and agents
+// as experts (examples/topologies/agents_as_experts.moe: MoE layers, expert choice among them, as
+// pool members run on their own tokens).
 import * as path from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { compile } from "../../compiler/index.js";
@@ -21,6 +23,7 @@ afterAll(releaseTestGpu);
 const CASES: { file: string; set: Record<string, number>; T: number }[] = [
   { file: "topologies/mixture_of_thoughts.moe", set: { D: 16, I: 16, DS: 8, H: 2 }, T: 6 },
   { file: "sequence_routing.moe", set: { D: 32, I: 48 }, T: 7 },
+  { file: "topologies/agents_as_experts.moe", set: { D: 16, I: 16 }, T: 9 },
 ];
 
 describeGpu("§11.1 tensor-graph examples on the GPU vs the float64 reference", () => {

@@ -4,8 +4,8 @@
 import type * as A from "../../syntax/ast.js";
 import type { Args } from "@moec/plugin-api";
 import type { ArgValues, ExpertKindDef, TensorShape } from "../../../stdlib/registry.js";
-import type { IrBuilder } from "../../ir/ir-builder.js";
-import type { IrExpertSpec, IrPool, IrRouter, BinaryFn, UnaryFn, ValueId } from "../../ir/ir.js";
+import { IrBuilder } from "../../ir/ir-builder.js";
+import type { IrAgentMember, IrExpertSpec, IrPool, IrRouter, BinaryFn, UnaryFn, ValueId } from "../../ir/ir.js";
 import { attentionDescriptor, BLOCKS, mlaDescriptor } from "../blocks.js";
 import type { Value, Dim, PoolValue, RouterValue, StageUse } from "../values.js";
 import type { ElabOptions, Frame, LayerOutput } from "./context.js";
@@ -225,9 +225,22 @@ export interface MoeCall {
 /** `moe(x, ROUTER, POOL)`: the router's weights and state, the IR router, and the routed pool. */
 export function moe(frame: Frame, m: MoeCall): ValueId | undefined {
   if (!frame.emit || m.x.ir === undefined) return undefined;
+  const irRouter = routerOf(frame, m);
+  const D = m.dim;
+  const out = frame.emit.value(D, `moe(${m.router.name}, ${m.pool.name})`);
+  const poolKey = frame.irPath + m.pool.key;
+  const spec = m.pool.experts[0]!;
+  const loweredPool = m.pool.heterogeneous ? irMixedPool(poolKey, m.pool.experts, D) : irPool(poolKey, spec.kind, spec.args, m.numExperts, D, m.pool.split, false);
+  frame.emit.op({ op: "moe", out, x: m.x.ir, router: irRouter, pool: loweredPool });
+  return out;
+}
+
+/** The IR router of a checked `moe` call, its weights and state declared. */
+function routerOf(frame: Frame, m: MoeCall): IrRouter {
+  const emit = frame.emit!;
   const E = m.numExperts, D = m.dim;
   const key = frame.irPath + m.router.key;
-  for (const w of m.weights) frame.emit.weight({ name: `${key}.${w.name}`, shape: w.shape, role: w.state ? "state" : "param", init: w.state ? (w.init ?? (w.name.endsWith("running_var") ? "ones" : "zeros")) : undefined });
+  for (const w of m.weights) emit.weight({ name: `${key}.${w.name}`, shape: w.shape, role: w.state ? "state" : "param", init: w.state ? (w.init ?? (w.name.endsWith("running_var") ? "ones" : "zeros")) : undefined });
   const irRouter: IrRouter = {
     key, numExperts: E, dim: D,
     stages: m.router.stages.map((s) => ({ name: s.def.name, role: s.role, params: { ...s.args } })),
@@ -238,11 +251,43 @@ export function moe(frame: Frame, m: MoeCall): ValueId | undefined {
     balanceCoef: frame.loss.coef,
   };
   frame.irRouters.push(irRouter);
-  const out = frame.emit.value(D, `moe(${m.router.name}, ${m.pool.name})`);
-  const poolKey = frame.irPath + m.pool.key;
-  const spec = m.pool.experts[0]!;
-  const loweredPool = m.pool.heterogeneous ? irMixedPool(poolKey, m.pool.experts, D) : irPool(poolKey, spec.kind, spec.args, E, D, m.pool.split, false);
-  frame.emit.op({ op: "moe", out, x: m.x.ir, router: irRouter, pool: loweredPool });
+  return irRouter;
+}
+
+/** One member's body of an agents pool (§11.1), built in its own IR builder from input `input`. */
+export interface AgentBody {
+  builder: IrBuilder;
+  input: ValueId;
+  output: ValueId | undefined;
+}
+
+/** A fresh member body whose input has the pool's width D (a builder even when only checking). */
+export function agentBody(_frame: Frame, D: number): AgentBody {
+  const builder = new IrBuilder();
+  return { builder, input: builder.value(D, "x"), output: undefined };
+}
+
+/** An expert-kind member of an agents pool: a dense pool of that one expert (`KEY.j.w_up`…). */
+export function expertKindBody(frame: Frame, body: AgentBody, key: string, spec: { kind: ExpertKindDef; args: ArgValues }, D: number): AgentBody {
+  const ir = body.builder;
+  if (spec.kind.name === "identity") return { ...body, output: body.input };
+  if (spec.kind.name === "zero") return { ...body, output: scalarOp(ir, D, "zero", "mul", body.input, 0, false) };
+  const out = ir.value(D, key);
+  ir.op({ op: "shared", out, x: body.input, pool: irPool(frame.irPath + key, spec.kind, spec.args, 1, D, 1, true) });
+  return { ...body, output: out };
+}
+
+/** `moe(x, ROUTER, POOL)` over a pool listing layers: a `moe_agents` op with one body per member. */
+export function moeAgents(frame: Frame, m: MoeCall, bodies: AgentBody[]): ValueId | undefined {
+  if (!frame.emit || m.x.ir === undefined || bodies.some((b) => b.output === undefined)) return undefined;
+  const irRouter = routerOf(frame, m);
+  for (const b of bodies) {
+    for (const w of b.builder.weights) frame.emit.weight(w);
+    frame.emit.unsupported.push(...b.builder.unsupported);
+  }
+  const out = frame.emit.value(m.dim, `moe(${m.router.name}, ${m.pool.name})`);
+  const members: IrAgentMember[] = bodies.map((b) => ({ values: b.builder.values, input: b.input, output: b.output!, ops: b.builder.ops }));
+  frame.emit.op({ op: "moe_agents", out, x: m.x.ir, router: irRouter, key: frame.irPath + m.pool.key, members });
   return out;
 }
 
