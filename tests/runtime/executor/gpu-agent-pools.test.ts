@@ -2,7 +2,7 @@
 // member layer on its own token subset: the GPU compacts each member's tokens, runs the member's
 // kernels with its count as run.T (read from a copied run uniform), and scatter-adds the weighted
 // rows. Members: a top-2 MoE layer, an expert-choice layer (its capacity from its own count),
-// a dense ffn and identity().
+// a dense ffn and identity(); and nested: a member that is itself a pool of layers, a graph member.
 import { afterAll, expect, it } from "vitest";
 import { compile } from "../../../compiler/index.js";
 import type { GpuContext } from "../../../runtime/gpu/device.js";
@@ -61,5 +61,26 @@ describeGpu("agents as experts", () => {
       expect(res.selection.mismatches).toEqual([]);
       expect(res.info.commandBuffers).toBe(1);
     }
+  });
+
+  it("nested: a member that is itself a pool of layers, and a graph member (a chain), T = 13", async () => {
+    const c = compile({ source: `${AGENTS}
+layer inner(x: [T, D], D = 16) {
+  experts B = [moe2(), ffn(hidden = 4)]
+  router r = linear |> softmax |> topk(1)
+  return x + moe(x, r, B)
+}
+graph chain2(x: [T, D], D = 16) = moe2(D = D) -> ec(D = D)
+layer outer(x: [T, D], D = 16) {
+  experts A = [inner(), chain2(), identity()]
+  router r = linear |> softmax |> topk(2) |> renorm
+  return moe(x, r, A)
+}`, entry: "outer" });
+    if (!c.ok) throw new Error(c.formatDiagnostics());
+    const p = c.program!;
+    const res = await checkProgram(ctx, p, randomWeights(p, 7), new Map([["x", normals(rng(77), 13 * 16)]]), 13);
+    const o = res.outputs.get("y")!;
+    expect(o.err.excess, `max abs err ${o.err.maxAbs}`).toBeLessThanOrEqual(2e-4);
+    expect(res.selection.mismatches).toEqual([]);
   });
 });
