@@ -17,9 +17,8 @@
 // state is read, never updated). The run cannot be split into token chunks.
 
 import type { IrAgentMember, IrOp, IrProgram } from "../../compiler/ir/ir.js";
-import { uniformBuffer } from "../gpu/buffers.js";
+import { bytesPer, uniformBuffer } from "../gpu/buffers.js";
 import { AGENT_WG, agentGatherKernel, agentRowParams, agentScatterKernel, agentSelectKernel, agentSelectParams } from "../kernels/agent-kernels.js";
-import { bytesPer } from "../gpu/buffers.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
 import { elementwiseGrid } from "./grids.js";
 import { lowerAttention } from "./lower-attention.js";
