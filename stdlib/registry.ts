@@ -115,6 +115,6 @@ export const BUILTIN_FUNCTIONS = {
 
 export const REPORT_NAMES = ["load", "importance", "active_k", "entropy", "maxvio", "drop_rate"] as const;
 export const LOSS_NAMES = ["balance"] as const;
-export const PER_UNITS_SUPPORTED = ["token"] as const;
-export const PER_UNITS_LATER = ["sequence", "task", "batch"] as const;
+export const PER_UNITS_SUPPORTED = ["token", "sequence"] as const;
+export const PER_UNITS_LATER = ["task", "batch"] as const;
 export const GRAPH_COMBINERS = ["mean", "sum"] as const;

@@ -75,6 +75,20 @@ export interface IrPool {
   pluginKind?: PluginKind;
 }
 
+/**
+ * Member j of an agents pool (`experts A = [mixtral_moe(…), ffn(…)]`, LANGUAGE.md §11.1): a
+ * sub-program run on the member's own tokens only — the rows of the pool's input routed to it, in
+ * position order, so its T is their count. Its value ids index its own `values`; its weights are
+ * listed with the program's, all under `A.j.`. An expert-kind member is a one-op body (a dense
+ * `shared` pool of one expert keyed `A.j`), `identity()` a body without ops.
+ */
+export interface IrAgentMember {
+  values: IrValue[];
+  input: ValueId;
+  output: ValueId;
+  ops: IrOp[];
+}
+
 export interface IrStage {
   name: string;
   role: "score" | "transform" | "select" | "post";
@@ -92,6 +106,10 @@ export interface IrRouter {
   maxPerToken: number;
   /** `token`: decisions per token; `run`: the select stage needs the whole batch (expert choice). */
   scope: "token" | "run";
+  /** What one routing decision covers (LANGUAGE.md §11.1); absent means `token`. `sequence`: the
+   *  score stage reads the mean of x over the run's tokens, and every token gets that one decision
+   *  and its weights (the experts still read each token's own row). Never with scope `run`. */
+  unit?: "sequence";
   /** Statistics to report for this router (LANGUAGE.md §10). */
   report: string[];
   /** `loss balance(coef)` coefficient, if any. */
@@ -167,7 +185,16 @@ export type IrOp =
    *  over the last dimension; w = `${weight}.weight` [width] (b = `${weight}.bias`). */
   | { op: "norm"; out: ValueId; x: ValueId; kind: "rms" | "layer"; weight: string; eps: number }
   | { op: "attention"; out: ValueId; x: ValueId; attn: IrAttention }
-  | { op: "mla"; out: ValueId; x: ValueId; attn: IrMla };
+  | { op: "mla"; out: ValueId; x: ValueId; attn: IrMla }
+  /** Primary-with-peers cross-attention (§11.1, Mixture of Thoughts): out = wo · MHA with
+   *  q = wq·x (the primary's latent [T, ds]), k_j = wk·peers[j], v_j = wv·peers[j] (each peer's
+   *  latent [T, ds]); head m uses rows [m·ds/H, (m+1)·ds/H), scores scaled by 1/√(ds/H), and each
+   *  head has ONE softmax over the union {(j, s) : s ≤ t} of every peer's positions up to t. No
+   *  biases, norms or rotary positions. Weights `${key}.wq`, `.wk`, `.wv` [ds, ds], `.wo` [outDim, ds]. */
+  | { op: "peer_attention"; out: ValueId; x: ValueId; peers: ValueId[]; key: string; heads: number; outDim: number }
+  /** Agents as experts (§11.1): routes x over the members, runs each member once on its tokens
+   *  (none: not run), and out[t] = Σ over t's selected members j of weight · member_j(x)[t's row]. */
+  | { op: "moe_agents"; out: ValueId; x: ValueId; router: IrRouter; key: string; members: IrAgentMember[] };
 
 export interface IrProgram {
   entry: string;

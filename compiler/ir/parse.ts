@@ -2,7 +2,7 @@
 // a program, or a pass's expected result, as text: parseIr(printIr(p)) deep-equals p, and
 // printIr(parseIr(t)) === t for every printed t. It checks the form, not the meaning (that is
 // verifyIr's job), and throws IrParseError with the line of the first problem.
-import type { BinaryFn, ExpertAct, IrExpertSpec, IrOp, IrPool, IrProgram, IrRope, IrRouter, IrStage, IrValue, IrWeight, UnaryFn } from "./ir.js";
+import type { BinaryFn, ExpertAct, IrAgentMember, IrExpertSpec, IrOp, IrPool, IrProgram, IrRope, IrRouter, IrStage, IrValue, IrWeight, UnaryFn } from "./ir.js";
 
 export class IrParseError extends Error {
   constructor(readonly line: number, message: string) {
@@ -152,6 +152,8 @@ function parseRouterHead(l: Line, key: string): IrRouter {
   l.key("dim"); const dim = l.num();
   l.key("maxPerToken"); const maxPerToken = l.num();
   l.key("scope"); const scope = l.oneOf(["token", "run"] as const);
+  let unit: "sequence" | undefined;
+  if (l.peek("per=")) { l.key("per"); unit = l.oneOf(["sequence"] as const); }
   l.key("report"); l.eat("[");
   const report: string[] = [];
   while (!l.peek("]")) {
@@ -159,7 +161,7 @@ function parseRouterHead(l: Line, key: string): IrRouter {
     report.push(l.name());
   }
   l.eat("]");
-  const r: IrRouter = { key, numExperts, dim, stages: [], maxPerToken, scope, report };
+  const r: IrRouter = { key, numExperts, dim, stages: [], maxPerToken, scope, report, ...(unit ? { unit } : {}) };
   if (l.peek("balance=")) {
     l.key("balance");
     r.balanceCoef = l.num();
@@ -230,11 +232,13 @@ interface Body {
   take(indent: number): Line;
   /** Whether the next line is indented by `indent` and starts with one of `words`. */
   next(indent: number, words: readonly string[]): boolean;
+  /** The consecutive next lines that start with `prefix`, without it (an agents member's body). */
+  block(prefix: string): string[];
 }
 
 /** The right-hand side of an op line, then its descriptor lines. */
 function parseOp(l: Line, out: number, body: Body): IrOp {
-  const op = l.oneOf(["linear", "unary", "binary", "scalar", "shared", "moe", "embed", "norm", "attention", "mla"] as const);
+  const op = l.oneOf(["linear", "unary", "binary", "scalar", "shared", "moe", "embed", "norm", "attention", "mla", "peer_attention", "moe_agents"] as const);
   const pool = (key: string): IrPool => {
     const { pool: p, members } = parsePoolHead(body.take(2), key);
     for (let j = 0; j < members; j++) p.members!.push(parseMember(body.take(4), j));
@@ -317,6 +321,39 @@ function parseOp(l: Line, out: number, body: Body): IrOp {
       h.end();
       return { op, out, x, attn: { key, heads, qRank, kvRank, nopeDim, ropeDim, vDim, normEps, rope: parseRope(body) } };
     }
+    case "moe_agents": {
+      const x = l.ref();
+      l.key("router"); const rkey = l.name();
+      l.key("pool"); const key = l.name();
+      l.key("members"); const n = l.num();
+      l.end();
+      const router = parseRouterHead(body.take(2), rkey);
+      while (body.next(4, ROLES)) router.stages.push(parseStage(body.take(4)));
+      const members: IrAgentMember[] = [];
+      for (let j = 0; j < n; j++) {
+        const h = body.take(2);
+        h.eat(`member ${j}:`);
+        h.end();
+        const sub = parseIr(body.block("    | ").join("\n") + "\n");
+        members.push({ values: sub.values, input: sub.inputs[0]!.value, output: sub.outputs[0]!.value, ops: sub.ops });
+      }
+      return { op, out, x, router, key, members };
+    }
+    case "peer_attention": {
+      const x = l.ref();
+      l.key("peers"); l.eat("[");
+      const peers: number[] = [];
+      while (!l.peek("]")) {
+        if (peers.length) l.eat(",");
+        peers.push(l.ref());
+      }
+      l.eat("]");
+      l.key("key"); const key = l.name();
+      l.key("heads"); const heads = l.num();
+      l.key("out"); const outDim = l.num();
+      l.end();
+      return { op, out, x, peers, key, heads, outDim };
+    }
   }
 }
 
@@ -341,6 +378,12 @@ export function parseIr(text: string): IrProgram {
       return l;
     },
     next: (indent, words) => i < raw.length && words.some((w) => raw[i]!.startsWith(`${" ".repeat(indent)}${w} `)),
+    block(prefix) {
+      const lines: string[] = [];
+      while (i < raw.length && raw[i]!.startsWith(prefix)) lines.push(raw[i++]!.slice(prefix.length));
+      if (!lines.length) throw new IrParseError(i + 1, `expected lines starting with \`${prefix.trim()}\``);
+      return lines;
+    },
   };
   for (let l = next(); l; l = next()) {
     if (/^\s/.test(l.text)) l.fail("a line that is not indented (a descriptor without its op)");

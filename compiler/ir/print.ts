@@ -21,7 +21,7 @@
 // parameters, a record, are sorted by name. A value's type and name are printed where it is first
 // defined (an input, else its op); values that nothing defines are listed as `= undef`, so even a
 // malformed program prints faithfully for the verifier's messages to refer to.
-import type { IrOp, IrPool, IrProgram, IrRope, IrRouter, IrStage, IrValue, IrWeight } from "./ir.js";
+import type { IrOp, IrPool, IrProgram, IrRope, IrRouter, IrStage, IrValue, IrWeight, IrAgentMember } from "./ir.js";
 
 const WORD = /^[A-Za-z0-9_][A-Za-z0-9_.]*$/;
 
@@ -58,7 +58,7 @@ export function printStage(s: IrStage): string {
 
 function routerLines(r: IrRouter): string[] {
   const head = [
-    `router experts=${printNumber(r.numExperts)} dim=${printNumber(r.dim)} maxPerToken=${printNumber(r.maxPerToken)} scope=${r.scope}`,
+    `router experts=${printNumber(r.numExperts)} dim=${printNumber(r.dim)} maxPerToken=${printNumber(r.maxPerToken)} scope=${r.scope}${r.unit ? ` per=${r.unit}` : ""}`,
     `report=[${r.report.map(printName).join(", ")}]`,
   ];
   if (r.balanceCoef !== undefined) head.push(`balance=${printNumber(r.balanceCoef)}`);
@@ -115,12 +115,23 @@ function printOp(op: IrOp): { rhs: string; body: string[] } {
       const head = `mla heads=${printNumber(a.heads)} q_rank=${printNumber(a.qRank)} kv_rank=${printNumber(a.kvRank)} nope_dim=${printNumber(a.nopeDim)} rope_dim=${printNumber(a.ropeDim)} v_dim=${printNumber(a.vDim)} norm_eps=${printNumber(a.normEps)}`;
       return { rhs: `mla ${ref(op.x)} key=${printName(a.key)}`, body: [head, ...ropeLines(a.rope)] };
     }
+    case "moe_agents":
+      return { rhs: `moe_agents ${ref(op.x)} router=${printName(op.router.key)} pool=${printName(op.key)} members=${printNumber(op.members.length)}`, body: [...routerLines(op.router), ...op.members.flatMap((m, j) => memberLines(m, j))] };
+    case "peer_attention":
+      return { rhs: `peer_attention ${ref(op.x)} peers=[${op.peers.map(ref).join(", ")}] key=${printName(op.key)} heads=${printNumber(op.heads)} out=${printNumber(op.outDim)}`, body: [] };
     default: {
       // Not an op of ir.ts (a malformed program): shown whole, for the verifier's messages.
       const o = op as { op: string };
       return { rhs: `${printName(o.op)} ${JSON.stringify(o)}`, body: [] };
     }
   }
+}
+
+/** An agents-pool member: a header, then its body as a program text (input `x`, output `y`),
+ *  each line behind `    | ` so the reader can take the block whole. */
+function memberLines(m: IrAgentMember, j: number): string[] {
+  const body = printIr({ entry: `member.${j}`, values: m.values, inputs: [{ name: "x", value: m.input }], outputs: [{ name: "y", value: m.output }], weights: [], ops: m.ops });
+  return [`member ${j}:`, ...body.trimEnd().split("\n").map((l) => `  | ${l}`)];
 }
 
 /** The whole program as text, one line per weight, input, op (plus descriptors) and output. */

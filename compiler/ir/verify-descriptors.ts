@@ -84,6 +84,8 @@ export function routerProblems(r: IrRouter, stageSpec: (name: string) => StageSp
   if (!posInt(r.dim)) out.push(`${at}: dim ${r.dim} is not a positive integer`);
   if (!posInt(r.maxPerToken) || r.maxPerToken > r.numExperts) out.push(`${at}: maxPerToken ${r.maxPerToken} is not between 1 and its ${r.numExperts} experts`);
   if (r.scope !== "token" && r.scope !== "run") out.push(`${at}: unknown scope \`${r.scope}\``);
+  if (r.unit !== undefined && r.unit !== "sequence") out.push(`${at}: unknown routing unit \`${r.unit}\``);
+  if (r.unit === "sequence" && r.scope === "run") out.push(`${at}: routes per sequence, but its select stage selects over the run (scope run)`);
   for (const s of r.report) if (!(REPORT_NAMES as readonly string[]).includes(s)) out.push(`${at}: unknown statistic \`${s}\` in report`);
   if (r.balanceCoef !== undefined && !(Number.isFinite(r.balanceCoef) && r.balanceCoef >= 0)) out.push(`${at}: balance coefficient ${r.balanceCoef} is not a finite number ≥ 0`);
 

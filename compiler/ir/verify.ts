@@ -42,6 +42,7 @@ const same = (a: readonly number[], b: readonly number[]) => a.length === b.leng
 const poolId = (p: IrPool) => JSON.stringify([p.kind, p.count, p.dim, p.hidden, p.act, p.bias, p.split, p.shared, p.members ?? null]);
 
 function operands(op: IrOp): [string, number][] {
+  if (op.op === "peer_attention") return [["x", op.x], ...op.peers.map((id, j): [string, number] => [`peers[${j}]`, id])];
   return op.op === "binary" ? [["a", op.a], ["b", op.b]] : op.op === "embed" ? [["ids", op.ids]] : [["x", op.x]];
 }
 
@@ -151,6 +152,44 @@ export function verifyIr(p: IrProgram, opts: VerifyOptions = {}): string[] {
             const ts = op.op === "attention" ? attentionTensors(op.attn, x.width) : mlaTensors(op.attn, x.width);
             for (const t of ts) need(at, { name: `${op.attn.key}.${t.name}`, shape: t.shape, role: "param" });
           }
+        }
+        break;
+      }
+      case "moe_agents": {
+        const r = op.router;
+        const rc = routerProblems(r, stageSpec);
+        for (const m of rc.problems) out.push(`${at}: ${m}`);
+        if (r.numExperts !== op.members.length) out.push(`${at}: router ${r.key} routes over ${r.numExperts} experts, but pool ${op.key} has ${op.members.length} members`);
+        if (x && x.width !== r.dim) out.push(`${at}: operand x has width ${x.width}, but router ${r.key} has dim ${r.dim}`);
+        width(`router ${r.key}'s dim`, r.dim);
+        if (routers.has(r.key)) out.push(`${at}: router key ${r.key} is already used by ${routers.get(r.key)} (statistics and weights are keyed by it)`);
+        routers.set(r.key, at);
+        for (const t of rc.tensors) need(at, t);
+        if (!rc.complete) lenientPrefixes.push(`${r.key}.`);
+        // Each member is a program of its own over its tokens; its weights are those under `KEY.j.`.
+        lenientPrefixes.push(`${op.key}.`);
+        op.members.forEach((m, j) => {
+          const prefix = `${op.key}.${j}.`;
+          const sub: IrProgram = { entry: `${op.key}.${j}`, values: m.values, inputs: [{ name: "x", value: m.input }], outputs: [{ name: "y", value: m.output }], weights: p.weights.filter((w) => w.name.startsWith(prefix)), ops: m.ops };
+          for (const problem of verifyIr(sub, opts)) out.push(`${at}: member ${j}: ${problem}`);
+          for (const [what, id] of [["input", m.input], ["output", m.output]] as const) {
+            const v = m.values[id];
+            if (v && v.width !== r.dim) out.push(`${at}: member ${j}'s ${what} has width ${v.width}, but the pool maps width ${r.dim}`);
+          }
+        });
+        break;
+      }
+      case "peer_attention": {
+        if (!posInt(op.heads)) out.push(`${at}: heads ${op.heads} is not a positive integer`);
+        if (!posInt(op.outDim)) out.push(`${at}: out ${op.outDim} is not a positive integer`);
+        if (op.peers.length === 0) out.push(`${at}: has no peers`);
+        width("its out", op.outDim);
+        if (x) {
+          const ds = x.width;
+          if (posInt(op.heads) && ds % op.heads !== 0) out.push(`${at}: ${op.heads} heads do not divide the latent width ${ds}`);
+          ins.slice(1).forEach((v, j) => { if (v && v.width !== ds) out.push(`${at}: peers[${j}] has width ${v.width}, but the primary's latent has ${ds}`); });
+          for (const w of ["wq", "wk", "wv"]) need(at, { name: `${op.key}.${w}`, shape: [ds, ds], role: "param" });
+          need(at, { name: `${op.key}.wo`, shape: [op.outDim, ds], role: "param" });
         }
         break;
       }

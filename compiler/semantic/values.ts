@@ -28,6 +28,13 @@ export interface ExpertSpec {
   span: A.Span;
 }
 
+/** A layer (or graph) listed as a member of a heterogeneous pool, named with hyper-parameters. */
+export interface AgentMemberDecl {
+  call: A.Call;
+  decl: A.LayerDecl | A.GraphDecl;
+  file: string;
+}
+
 export interface PoolValue {
   name: string;
   /** Full weight prefix (`E`, `m.E`, `layers.3.mlp.E`). */
@@ -38,6 +45,9 @@ export interface PoolValue {
   /** One spec per member for heterogeneous pools; one for homogeneous ones. */
   experts: ExpertSpec[];
   heterogeneous: boolean;
+  /** Agents as experts (§11.1): member j's layer or graph where the list names one (its `experts`
+   *  entry is then a weightless placeholder); undefined for members that are expert kinds. */
+  agents?: (AgentMemberDecl | undefined)[];
   split: number;
   decl: A.PoolDecl;
   /** Input size fixed by the first application. */
@@ -68,6 +78,8 @@ export interface RouterValue {
   valid: boolean;
   /** The `iterate` pass it was declared in (`""` outside any). */
   iterSuffix: string;
+  /** `per sequence` (§11.1): one decision per run from the mean of its input; absent: per token. */
+  unit?: "sequence";
   /** Named by a `moe` call, even where that call had errors (no "unused" warning). */
   referenced?: boolean;
   /** Declared again in the same scope (reported as a duplicate). */

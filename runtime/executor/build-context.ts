@@ -73,7 +73,10 @@ export interface Lowering {
 }
 
 export class BuildContext {
-  private readonly owned: GPUBuffer[] = [];
+  private owned: GPUBuffer[] = [];
+  /** Set in a scoped context (an agents-pool member): run.T is a count written on the GPU, so
+   *  nothing may be computed on the host from T (expert choice's capacity reads a table). */
+  tokensOnGpu = false;
 
   constructor(
     readonly gpu: GpuContext,
@@ -177,6 +180,24 @@ export class BuildContext {
       return { binding: i, resource: { buffer } };
     });
     return { pipeline, bindGroup: this.device.createBindGroup({ label: spec.name, layout, entries }), grid };
+  }
+
+  /**
+   * A context for a nested body (an agents-pool member, lower-moe-agents.ts): this plan's device,
+   * dtype, capacity, weights and buffer ownership (disposed with it), the body's own values and run
+   * uniform (its token count), statistics and state updates off.
+   */
+  scoped(program: IrProgram, runUniform: GPUBuffer, values: Map<ValueId, GPUBuffer>): BuildContext {
+    const Ctor = this.constructor as new (...args: ConstructorParameters<typeof BuildContext>) => BuildContext;
+    const child = new Ctor(this.gpu, program, this.dtype, this.cap, runUniform, this.weights, values, this.useSubgroups, { stats: false, updateState: false });
+    child.owned = this.owned;
+    child.tokensOnGpu = true;
+    return child;
+  }
+
+  /** Owns a buffer made elsewhere (a member's run uniform), so it is destroyed with the plan. */
+  adoptUniform(buf: GPUBuffer): void {
+    this.own(buf);
   }
 
   dispose(): void {

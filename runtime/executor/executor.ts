@@ -11,6 +11,8 @@ import { fromF16 } from "../gpu/f16.js";
 import { ActivationTooLargeError, BuildContext, type Lowering } from "./build-context.js";
 import { lowerSimpleOp } from "./lower-ops.js";
 import { lowerAttention } from "./lower-attention.js";
+import { lowerMoeAgents } from "./lower-moe-agents.js";
+import { lowerPeerAttention } from "./lower-peer-attention.js";
 import { lowerMla } from "./lower-mla.js";
 import { lowerAddNorm, lowerEmbed, lowerLastLogits, lowerNorm } from "./lower-model-ops.js";
 import { type Fusions, planFusions } from "./fuse.js";
@@ -139,6 +141,11 @@ function checkDecodable(program: IrProgram, decode: { context: number; kvDtype?:
   const ids = program.inputs.length === 1 ? program.values[program.inputs[0]!.value] : undefined;
   if (!ids || ids.dtype !== "i32") throw new ExecutorInputError(`decode: model \`${program.entry}\` needs one input of token ids; it has ${program.inputs.map((i) => `'${i.name}'`).join(", ") || "none"}`);
   if (program.outputs.length !== 1) throw new ExecutorInputError(`decode: model \`${program.entry}\` has ${program.outputs.length} outputs; it needs one, its logits`);
+  // A cached decode step sees only its new rows, never the whole sequence's mean (§11.1).
+  const perSequence = program.ops.find((op) => op.op === "moe" && op.router.unit === "sequence");
+  if (perSequence?.op === "moe") {
+    throw new ExecutorInputError(`decode: router '${perSequence.router.key}' of model \`${program.entry}\` routes per sequence (one decision from the mean of the whole sequence), which a cached decode step cannot reproduce; run the model with \`moec run\` instead`);
+  }
 }
 
 function opName(program: IrProgram, op: IrOp): string {
@@ -270,6 +277,10 @@ class GpuExecutor implements Executor {
               return lowerAttention(build, op, i, name, this.fusions.residual.get(i));
             case "mla":
               return lowerMla(build, op, i, name, this.fusions.residual.get(i));
+            case "peer_attention":
+              return lowerPeerAttention(build, op, i, name);
+            case "moe_agents":
+              return lowerMoeAgents(build, op, i, name);
             default:
               return lowerSimpleOp(build, op, i, name);
           }

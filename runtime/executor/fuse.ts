@@ -24,6 +24,7 @@ function reads(op: IrOp): ValueId[] {
   switch (op.op) {
     case "binary": return [op.a, op.b];
     case "embed": return [op.ids];
+    case "peer_attention": return [op.x, ...op.peers];
     default: return [op.x];
   }
 }

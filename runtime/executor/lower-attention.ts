@@ -125,10 +125,10 @@ export interface ProjectionPart {
 
 /**
  * out[:, 0…Σrows) = a · [W₁; W₂; …]ᵀ (+ biases), reading A as the K columns at `aOff` of rows of
- * stride `lda`, writing rows of stride `ld`: one GEMM over the matrices concatenated at upload
+ * stride `lda`, writing rows of stride `ld` from column `outOff`: one GEMM over the matrices concatenated at upload
  * (kept by the weight store under `key`) when that fits one binding, else one per matrix and row chunk.
  */
-export async function projection(b: BuildContext, key: string, parts: ProjectionPart[], a: GPUBuffer, K: number, lda: number, aOff: number, out: GPUBuffer, ld: number): Promise<Step[]> {
+export async function projection(b: BuildContext, key: string, parts: ProjectionPart[], a: GPUBuffer, K: number, lda: number, aOff: number, out: GPUBuffer, ld: number, outOff = 0): Promise<Step[]> {
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
   const rows = parts.reduce((n, p) => n + p.rows, 0);
   const biased = parts.some((p) => p.bias);
@@ -148,7 +148,7 @@ export async function projection(b: BuildContext, key: string, parts: Projection
       });
     const weight = concat("weight", K, (p) => p.name);
     const bias = biased ? concat("bias", 1, (p) => p.bias) : b.dummy();
-    const p = linearParams({ rows: 0, N: rows, K, bias: biased, ld, lda, aOff, shape });
+    const p = linearParams({ rows: 0, N: rows, K, bias: biased, ld, outOff, lda, aOff, shape });
     return [await b.step(linearKernel(b.dtype, false, shape), p.values, { a, weight, b: bias, out }, grid(p.ntn))];
   }
   const steps: Step[] = [];
@@ -156,7 +156,7 @@ export async function projection(b: BuildContext, key: string, parts: Projection
   for (const part of parts) {
     const bias = part.bias ? b.weights.whole(part.bias, [part.rows], `${part.what} bias`) : b.dummy();
     for (const c of b.weights.chunked(part.name, part.rows, K, part.what).chunks) {
-      const p = linearParams({ rows: 0, N: part.rows, K, g0: c.g0, g1: c.g1, bias: part.bias !== undefined, ld, outOff: off, lda, aOff, shape });
+      const p = linearParams({ rows: 0, N: part.rows, K, g0: c.g0, g1: c.g1, bias: part.bias !== undefined, ld, outOff: outOff + off, lda, aOff, shape });
       steps.push(await b.step(linearKernel(b.dtype, false, shape), p.values, { a, weight: c.buffer, b: bias, out }, grid(p.ntn)));
     }
     off += part.rows;

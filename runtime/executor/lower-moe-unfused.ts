@@ -104,6 +104,7 @@ export async function lowerMoeUnfused(b: BuildContext, op: MoeOp, index: number,
   const { router, pool } = op;
   checkFfnPool(pool, `moe '${name}'`);
   if (router.scope !== "token") throw new Error(`moe '${name}': batch-scope routing is not implemented on the GPU yet`);
+  if (router.unit === "sequence") throw new Error(`moe '${name}': the unfused baseline does not route per sequence (router '${router.key}')`);
   const ro = routerKernelOptions(router, b.dtype);
   const E = pool.count;
   const D = pool.dim;

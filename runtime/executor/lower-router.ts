@@ -2,6 +2,7 @@
 // and the recorded passes:
 //
 //   token scope:  router                                                   1 dispatch
+//   per sequence: mean row into every row ─► router on those rows           2 dispatches
 //   run scope:    router (scores) ─► choose thresholds ─► router (select)  3 dispatches
 //   then, when asked: statistics (1), state update (1, routers with state update rules)
 //
@@ -11,11 +12,13 @@
 import type { IrRouter } from "../../compiler/ir/ir.js";
 import { createBuffer, uploadFloats } from "../gpu/buffers.js";
 import { fromF16, toF16 } from "../gpu/f16.js";
-import { chooseThresholdKernel, chooseWords, routerStateKernel, routerStatsKernel, stateParams, STATS_WG } from "../kernels/router-aux-kernels.js";
+import { CAP_FROM_TABLE, chooseThresholdKernel, chooseWords, routerStateKernel, routerStatsKernel, stateParams, STATS_WG } from "../kernels/router-aux-kernels.js";
 import { fusedRouterKernel, fusedRouterTokensPerWorkgroup, SUB_WG, WG_WG } from "../kernels/router-fused.js";
 import { MODE, P, R_PRECOMPUTED, routerBlock, STATS } from "../kernels/router-layout.js";
 import { planRouter, type RouterPlan } from "../kernels/router-plan.js";
 import { grid2D } from "../kernels/wgsl-common.js";
+import { SEQUENCE_MEAN_WG, sequenceMeanKernel, sequenceMeanParams } from "../kernels/sequence-mean-kernel.js";
+import { elementwiseGrid } from "./grids.js";
 import type { RawRouterStats } from "../stats/router-stats.js";
 import type { BuildContext, Step } from "./build-context.js";
 import { splitRouterGate } from "./router-gate.js";
@@ -119,6 +122,19 @@ export async function lowerRouter(b: BuildContext, router: IrRouter, x: GPUBuffe
   // matrix), and one buffer bound read-only and writable in a dispatch is a validation error.
   const tstats = b.storage(opts.stats ? sizes.tstats : 1, `${name}.router.tstats`, 4);
   const aux = auxBuffer(b, plan);
+  // `per sequence` (§11.1): the router reads the run's mean row, copied into every row, so the one
+  // router kernel gives every token the same decision (sequence-mean-kernel.ts).
+  const steps: Step[] = [];
+  if (router.unit === "sequence") {
+    // A decode step's rows are one new position (or one per sequence of a batch): their mean is not
+    // the mean of the sequence, so the cached decode would not equal a full run.
+    if (b.generation && b.generation.mode !== "prefill") {
+      throw new Error(`router '${router.key}' routes per sequence (one decision from the mean of the whole run), which a cached decode step cannot reproduce; run the model with \`moec run\` instead`);
+    }
+    const mean = b.storage(cap * plan.D, `${name}.router.x_mean`);
+    steps.push(await b.step(sequenceMeanKernel(b.dtype), sequenceMeanParams(plan.D), { x, out: mean }, () => elementwiseGrid(plan.D, SEQUENCE_MEAN_WG, maxDim)));
+    x = mean;
+  }
   const wgHalf = (b.useSubgroups ? SUB_WG : WG_WG) / 2;
   // A GEMM matrix above the binding limit: its row chunks run as separate dispatches before the
   // pass that would do the GEMM (router-gate.ts), and the router kernel skips it.
@@ -134,7 +150,6 @@ export async function lowerRouter(b: BuildContext, router: IrRouter, x: GPUBuffe
   const grid = (T: number) => grid2D(Math.ceil(T / tpw), maxDim);
   const bufs = { x, weight, aux, scr, tok_count: tokCount, ids, wts, expert_count: expertCount, tstats };
 
-  const steps: Step[] = [];
   const clears: GPUBuffer[] = [expertCount];
   if (opts.stats) clears.push(tstats);
   let prepare = (_T: number): void => {};
@@ -155,11 +170,21 @@ export async function lowerRouter(b: BuildContext, router: IrRouter, x: GPUBuffe
     steps.push(await b.step(kernel, statsParams, bufs, grid));
     const ch = plan.choose!;
     const cu = b.uniform(Array.from(chooseWords({ cap: 0, code: ch.code })), `${name}.choose.params`);
-    prepare = (T) => {
-      const capT = ch.capacity === null ? 0 : Math.max(1, Math.min(T, Math.floor((ch.capacity * T) / E)));
-      b.device.queue.writeBuffer(cu, 0, chooseWords({ cap: capT, code: ch.code }));
-    };
-    steps.push(await b.step(chooseThresholdKernel(plan.plugins), statsParams, { choose: cu, scr }, () => grid2D(E, maxDim)));
+    const capacityOf = (T: number) => Math.max(1, Math.min(T, Math.floor((ch.capacity! * T) / E)));
+    let capTable = b.dummy();
+    if (b.tokensOnGpu && ch.capacity !== null) {
+      // An agents-pool member: its T is a count on the GPU, so the kernel reads the host's
+      // capacity of every count 0…cap from a table at run.T.
+      capTable = b.storage(cap + 1, `${name}.choose.cap_table`, 4);
+      const table = Uint32Array.from({ length: cap + 1 }, (_, n) => capacityOf(n));
+      if (capTable.size >= table.byteLength) b.device.queue.writeBuffer(capTable, 0, table);
+      b.device.queue.writeBuffer(cu, 0, chooseWords({ cap: CAP_FROM_TABLE, code: ch.code }));
+    } else {
+      prepare = (T) => {
+        b.device.queue.writeBuffer(cu, 0, chooseWords({ cap: ch.capacity === null ? 0 : capacityOf(T), code: ch.code }));
+      };
+    }
+    steps.push(await b.step(chooseThresholdKernel(plan.plugins), statsParams, { choose: cu, scr, cap_table: capTable }, () => grid2D(E, maxDim)));
     steps.push(await b.step(kernel, mainParams(MODE.FROM_THRESHOLDS, opts.stats ? STATS.DENSE : 0), bufs, grid));
   }
 

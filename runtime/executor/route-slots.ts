@@ -16,7 +16,7 @@ export interface RouterSteps extends RoutedSlots {
   /** Per-run uniform writes, before recording (expert choice's capacity depends on T). */
   prepare(T: number): void;
   /** The Lowering fields of a routed op. */
-  lowering: Pick<Lowering, "routing" | "routerStats" | "routerState">;
+  lowering: Pick<Lowering, "routing" | "routerStats" | "routerState" | "wholeRun">;
 }
 
 export async function routeSlots(b: BuildContext, op: MoeOp, name: string): Promise<RouterSteps> {
@@ -33,6 +33,9 @@ export async function routeSlots(b: BuildContext, op: MoeOp, name: string): Prom
     wts,
     expertCount,
     maxK,
-    lowering: { routing: { key: router.key, maxPerToken: maxK, tokCount, ids, wts }, routerStats: rl.stats, routerState: rl.state },
+    lowering: {
+      routing: { key: router.key, maxPerToken: maxK, tokCount, ids, wts }, routerStats: rl.stats, routerState: rl.state,
+      ...(router.unit === "sequence" ? { wholeRun: `router '${router.key}' routes per sequence, from the mean of the whole run's tokens` } : {}),
+    },
   };
 }

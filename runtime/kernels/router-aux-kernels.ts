@@ -28,12 +28,15 @@ export function chooseWords(v: Record<(typeof CHOOSE_FIELDS)[number], number>): 
   return w;
 }
 
+/** `choose.cap` meaning "read cap_table[T]" (the run's count is only on the GPU). */
+export const CAP_FROM_TABLE = 0xffffffff;
+
 export function chooseThresholdKernel(plugins: KernelPluginStage[]) {
   const tag = plugins.length ? `[plugins:${plugins.map((s) => s.name).join("+")}]` : "";
   return defineKernel({
     name: `router-choose${tag}`,
     uniforms: ROUTER_UNIFORMS,
-    buffers: { choose: uniformBlock("Choose"), scr: write("array<f32>") },
+    buffers: { choose: uniformBlock("Choose"), scr: write("array<f32>"), cap_table: read("array<u32>") },
     body: /* wgsl */ `${paramsWgsl()}
 ${CHOOSE_STRUCT}
 ${pluginCapacityWgsl(plugins)}
@@ -52,9 +55,11 @@ fn main(${WG_BUILTINS}) {
   let e = wg_linear;
   if (e >= E) { return; }
   let T = run.T;
-  // Capacity: from the host (std choose: max(1, min(T, ⌊c·T/E⌋)) in float64), else the plugin's.
+  // Capacity: from the host (std choose: max(1, min(T, ⌊c·T/E⌋)) in float64), else the plugin's;
+  // CAP_FROM_TABLE: T is only known on the GPU (an agents-pool member), so the host's capacity of
+  // every count is read at T.
   var cap = choose.cap;
-  if (cap == 0u) { cap = max(1u, min(T, plg_capacity(choose.code, T, hw(P_SPB)))); }
+  if (cap == ${CAP_FROM_TABLE}u) { cap = cap_table[T]; } else if (cap == 0u) { cap = max(1u, min(T, plg_capacity(choose.code, T, hw(P_SPB)))); }
   var base = hw(P_WOFF);
   if (hw(P_SPLIT) < hw(P_NT)) { base = hw(P_SOFF); }
   var pv = 0.0;

@@ -3,10 +3,11 @@
 // token by token, expert by expert, in float64. This file dispatches; the model ops (embed, norm,
 // attention, mla) are in ref-blocks.ts and ref-attention.ts.
 
-import type { IrOp, IrProgram, IrRouter, ValueId } from "../../compiler/ir/ir.js";
+import type { IrAgentMember, IrOp, IrProgram, IrRouter, ValueId } from "../../compiler/ir/ir.js";
 import { expertForward, type RefTensors, tensor } from "./ref-experts.js";
 import { gelu, relu, sigmoid, silu, softmax } from "../../stdlib/math64.js";
 import { attentionReference, type AttentionMask, mlaReference } from "./ref-attention.js";
+import { peerAttentionReference } from "./ref-peer-attention.js";
 import { embedReference, normReference } from "./ref-blocks.js";
 import { routeReference, type Streams, type TokenSelection } from "./ref-router.js";
 
@@ -144,7 +145,42 @@ function evalOp(op: IrOp, get: (id: ValueId) => Float64Array, width: (id: ValueI
     case "mla":
       if (opts.attentionMask) throw new Error("reference: an attention mask other than causal is not implemented for `mla`");
       return mlaReference(op.attn, W, get(op.x), T, width(op.x));
+    case "moe_agents": {
+      // Each member runs once on its own tokens, in position order (its T is their count).
+      const x = get(op.x);
+      const D = width(op.x);
+      const sel = route(op.router, W, x, T, opts);
+      op.members.forEach((m, j) => {
+        const rows: { t: number; w: number }[] = [];
+        sel.forEach((s, t) => s.ids.forEach((e, k) => { if (e === j) rows.push({ t, w: s.weights[k]! }); }));
+        if (!rows.length) return;
+        const xj = new Float64Array(rows.length * D);
+        rows.forEach((r, i) => xj.set(row(x, r.t, D), i * D));
+        const yj = runMember(m, W, xj, rows.length, opts);
+        rows.forEach((r, i) => { for (let d = 0; d < outW; d++) out[r.t * outW + d]! += r.w * yj[i * outW + d]!; });
+      });
+      return out;
+    }
+    case "peer_attention":
+      return peerAttentionReference(op.key, op.heads, op.outDim, W, get(op.x), op.peers.map(get), T, width(op.x));
   }
+}
+
+/** An agents-pool member's body on its `T` rows `x`: its own values, the program's weights. */
+function runMember(m: IrAgentMember, W: RefTensors, x: Float64Array, T: number, opts: ReferenceOptions): Float64Array {
+  const env = new Map<ValueId, Float64Array>([[m.input, x]]);
+  const width = (id: ValueId): number => {
+    const v = m.values[id];
+    if (!v) throw new Error(`reference: unknown member value %${id}`);
+    return v.width;
+  };
+  const get = (id: ValueId): Float64Array => {
+    const v = env.get(id);
+    if (!v) throw new Error(`reference: member value %${id} used before it is defined`);
+    return v;
+  };
+  for (const op of m.ops) env.set(op.out, evalOp(op, get, width, W, T, opts));
+  return get(m.output);
 }
 
 /** Runs `program` on the CPU in float64; outputs keyed by program.outputs names. */

@@ -48,6 +48,7 @@ export function routeReference(
   T: number,
   forced?: number[][],
 ): { streams: Streams[]; selection: TokenSelection[] } {
+  if (r.unit === "sequence") return routePerSequence(r, W, x, T, forced);
   const stages = r.stages;
   const selAt = stages.findIndex((s) => s.role === "select");
   if (stages[0]?.role !== "score" || selAt < 0) throw new Error(`reference: router '${r.key}' needs a score and a select stage`);
@@ -113,4 +114,24 @@ export function routeReference(
     picked = picked.map((sel) => ({ ids: sel.ids, weights: Array.from(f64(p(Float64Array.from(sel.weights), c), sel.ids.length, `post '${stages[i]!.name}'`)) }));
   }
   return { streams, selection: picked };
+}
+
+/**
+ * `per sequence` (§11.1): the score stage reads the mean over the run's tokens of the router's
+ * input (not a mean of per-token scores); the one decision and its weights (post-select stages
+ * included) go to every token.
+ */
+function routePerSequence(r: IrRouter, W: RefTensors, x: Float64Array, T: number, forced?: number[][]): { streams: Streams[]; selection: TokenSelection[] } {
+  if (T === 0) return { streams: [], selection: [] };
+  const D = r.dim;
+  const mean = new Float64Array(D);
+  for (let t = 0; t < T; t++) for (let d = 0; d < D; d++) mean[d]! += x[t * D + d]!;
+  for (let d = 0; d < D; d++) mean[d]! /= T;
+  const { unit: _unit, ...perToken } = r;
+  const one = routeReference(perToken, W, mean, 1, forced ? [forced[0]!] : undefined);
+  const st = one.streams[0]!, sel = one.selection[0]!;
+  return {
+    streams: Array.from({ length: T }, () => ({ sel: Float64Array.from(st.sel), w: Float64Array.from(st.w) })),
+    selection: Array.from({ length: T }, () => ({ ids: sel.ids.slice(), weights: sel.weights.slice() })),
+  };
 }

@@ -3,6 +3,7 @@
 // tensors a program needs and how a pool's tensors are cut into "groups" of hidden units, which
 // is what tells the file forms (per member, stacked, coarse split, concatenated shared) apart.
 
+import { opsWithValues } from "../../compiler/ir/nested-ops.js";
 import type { ExpertTensorLayout } from "@moec/plugin-api";
 import type { IrPool, IrProgram, IrRouter } from "../../compiler/ir/ir.js";
 import { expertKindOf, formOf } from "../../stdlib/expert-kinds/index.js";
@@ -75,7 +76,7 @@ export function groupShape(pool: IrPool, p: PoolParam, g: Grouping): number[] {
 /** Every pool reached by a `moe` or `shared` op, once per key, in program order. */
 export function programPools(program: IrProgram): IrPool[] {
   const seen = new Map<string, IrPool>();
-  for (const op of program.ops) {
+  for (const { op } of opsWithValues(program)) {
     if (op.op === "moe" || op.op === "shared") if (!seen.has(op.pool.key)) seen.set(op.pool.key, op.pool);
   }
   return [...seen.values()];
@@ -83,7 +84,7 @@ export function programPools(program: IrProgram): IrPool[] {
 
 export function programRouters(program: IrProgram): IrRouter[] {
   const out: IrRouter[] = [];
-  for (const op of program.ops) if (op.op === "moe") out.push(op.router);
+  for (const { op } of opsWithValues(program)) if (op.op === "moe" || op.op === "moe_agents") out.push(op.router);
   return out;
 }
 
@@ -138,7 +139,7 @@ export function canonicalLayout(program: IrProgram): CanonicalLayout {
   const problems: CanonicalLayout["problems"] = [];
   const pools: IrPool[] = [];
   const byKey = new Map<string, IrPool>();
-  for (const op of program.ops) {
+  for (const { op } of opsWithValues(program)) {
     if (op.op !== "moe" && op.op !== "shared") continue;
     const p = op.pool, prev = byKey.get(p.key);
     if (!prev) {
@@ -174,13 +175,13 @@ export function canonicalLayout(program: IrProgram): CanonicalLayout {
     if (pools.some((p) => poolOwns(p, w.name))) continue;
     add({ name: w.name, shape: [...w.shape], role: w.role, ...(w.role === "state" ? { init: w.init ?? "zeros" } : {}) }, false);
   }
-  const widthOf = (id: number) => program.values[id]?.width ?? 0;
-  for (const op of program.ops) {
+  for (const { op, values } of opsWithValues(program)) {
+    const widthOf = (id: number) => values[id]?.width ?? 0;
     if (op.op === "linear") {
       const owner = `linear ${op.weight}`;
       add({ name: `${op.weight}.weight`, shape: [op.outDim, widthOf(op.x)], role: "param", owner }, true);
       if (op.bias) add({ name: `${op.weight}.bias`, shape: [op.outDim], role: "param", fanIn: widthOf(op.x), owner }, true);
-    } else if (op.op === "moe") {
+    } else if (op.op === "moe" || op.op === "moe_agents") {
       const r = op.router, E = r.numExperts, D = r.dim, owner = `router ${r.key}`;
       for (const st of r.stages) {
         if (st.name === "linear" || st.name === "cosine") {

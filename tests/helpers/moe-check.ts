@@ -22,7 +22,7 @@ export interface CheckResult {
 }
 
 function routerOf(program: IrProgram, key: string): IrRouter {
-  for (const op of program.ops) if (op.op === "moe" && op.router.key === key) return op.router;
+  for (const op of program.ops) if ((op.op === "moe" || op.op === "moe_agents") && op.router.key === key) return op.router;
   throw new Error(`no router ${key}`);
 }
 

@@ -47,6 +47,8 @@ function opKey(op: IrOp, n: (v: ValueId) => number, names: KeyNames): string {
     case "norm": return `norm ${op.kind} ${op.eps} [${names(op.weight)}] ${n(op.x)}`;
     case "attention": return `attention ${JSON.stringify(without(op.attn, "key"))} [${names(op.attn.key)}] ${n(op.x)}`;
     case "mla": return `mla ${JSON.stringify(without(op.attn, "key"))} [${names(op.attn.key)}] ${n(op.x)}`;
+    case "moe_agents": return `moe_agents ${JSON.stringify(routerMeaning(op.router))} [${names(op.router.key)}] [${names(op.key)}] ${JSON.stringify(op.members)} ${n(op.x)}`;
+    case "peer_attention": return `peer_attention ${op.heads} ${op.outDim} [${names(op.key)}] ${n(op.x)} ${op.peers.map(n).join(" ")}`;
   }
 }
 

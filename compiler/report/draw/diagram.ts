@@ -387,9 +387,29 @@ function topology(e: A.Expr, input: number[], ctx: Ctx): number[] {
     return [id];
   }
   if (e.kind !== "Call") return input;
+  if (e.callee.name === "primary_peers") return primaryPeers(e, input, ctx);
+  return agentNode(e, input, ctx, String(ctx.agentCounter.n++));
+}
+
+/** `primary_peers(…)` (§11.1): every agent reads the input; the primary's cross-attention reads them all. */
+function primaryPeers(e: A.Call, input: number[], ctx: Ctx): number[] {
+  const args = e.args ?? [];
+  const rounds = args.find((a) => a.name?.name === "rounds");
+  const agents = args.filter((a) => !a.name && a.value.kind === "Call").map((a) => {
+    const index = ctx.agentCounter.n++;
+    return agentNode(a.value as A.Call, input, ctx, `${index}.0`, String(index));
+  });
+  const settings = args.filter((a) => a.name && a.name.name !== "rounds").map((a) => src(ctx, a.span)).join(", ");
+  const id = add(ctx, { kind: "op", title: "primary_peers: the primary attends to its peers", lines: [`${settings}${rounds ? `, ${src(ctx, rounds.span)}` : ", rounds = 1"}`] });
+  edge(ctx, agents.flat(), id);
+  return [id];
+}
+
+/** One agent's node: its round-0 instance under `childPrefix` gives its counts and inner diagram. */
+function agentNode(e: A.Call, input: number[], ctx: Ctx, childPrefix: string, label = childPrefix): number[] {
   const top = ctx.unit.scopes.get(ctx.file)?.names.get(e.callee.name);
-  const index = ctx.agentCounter.n++;
-  const child = childFor(ctx, String(index));
+  const index = label;
+  const child = childFor(ctx, childPrefix);
   let inner: Diagram | undefined;
   const lines: string[] = [];
   if (child && top && (top.decl.kind === "Layer" || top.decl.kind === "Graph")) {

@@ -4,8 +4,8 @@
 import type * as A from "../../syntax/ast.js";
 import type { Args } from "@moec/plugin-api";
 import type { ArgValues, ExpertKindDef, TensorShape } from "../../../stdlib/registry.js";
-import type { IrBuilder } from "../../ir/ir-builder.js";
-import type { IrExpertSpec, IrPool, IrRouter, BinaryFn, UnaryFn, ValueId } from "../../ir/ir.js";
+import { IrBuilder } from "../../ir/ir-builder.js";
+import type { IrAgentMember, IrExpertSpec, IrPool, IrRouter, BinaryFn, UnaryFn, ValueId } from "../../ir/ir.js";
 import { attentionDescriptor, BLOCKS, mlaDescriptor } from "../blocks.js";
 import type { Value, Dim, PoolValue, RouterValue, StageUse } from "../values.js";
 import type { ElabOptions, Frame, LayerOutput } from "./context.js";
@@ -225,23 +225,69 @@ export interface MoeCall {
 /** `moe(x, ROUTER, POOL)`: the router's weights and state, the IR router, and the routed pool. */
 export function moe(frame: Frame, m: MoeCall): ValueId | undefined {
   if (!frame.emit || m.x.ir === undefined) return undefined;
+  const irRouter = routerOf(frame, m);
+  const D = m.dim;
+  const out = frame.emit.value(D, `moe(${m.router.name}, ${m.pool.name})`);
+  const poolKey = frame.irPath + m.pool.key;
+  const spec = m.pool.experts[0]!;
+  const loweredPool = m.pool.heterogeneous ? irMixedPool(poolKey, m.pool.experts, D) : irPool(poolKey, spec.kind, spec.args, m.numExperts, D, m.pool.split, false);
+  frame.emit.op({ op: "moe", out, x: m.x.ir, router: irRouter, pool: loweredPool });
+  return out;
+}
+
+/** The IR router of a checked `moe` call, its weights and state declared. */
+function routerOf(frame: Frame, m: MoeCall): IrRouter {
+  const emit = frame.emit!;
   const E = m.numExperts, D = m.dim;
   const key = frame.irPath + m.router.key;
-  for (const w of m.weights) frame.emit.weight({ name: `${key}.${w.name}`, shape: w.shape, role: w.state ? "state" : "param", init: w.state ? (w.init ?? (w.name.endsWith("running_var") ? "ones" : "zeros")) : undefined });
+  for (const w of m.weights) emit.weight({ name: `${key}.${w.name}`, shape: w.shape, role: w.state ? "state" : "param", init: w.state ? (w.init ?? (w.name.endsWith("running_var") ? "ones" : "zeros")) : undefined });
   const irRouter: IrRouter = {
     key, numExperts: E, dim: D,
     stages: m.router.stages.map((s) => ({ name: s.def.name, role: s.role, params: { ...s.args } })),
     maxPerToken: m.select?.def.maxPerToken?.(m.select.args, E) ?? E,
     scope: m.select?.def.scope === "run" ? "run" : "token",
+    ...(m.router.unit ? { unit: m.router.unit } : {}),
     report: [...frame.reports],
     balanceCoef: frame.loss.coef,
   };
   frame.irRouters.push(irRouter);
-  const out = frame.emit.value(D, `moe(${m.router.name}, ${m.pool.name})`);
-  const poolKey = frame.irPath + m.pool.key;
-  const spec = m.pool.experts[0]!;
-  const loweredPool = m.pool.heterogeneous ? irMixedPool(poolKey, m.pool.experts, D) : irPool(poolKey, spec.kind, spec.args, E, D, m.pool.split, false);
-  frame.emit.op({ op: "moe", out, x: m.x.ir, router: irRouter, pool: loweredPool });
+  return irRouter;
+}
+
+/** One member's body of an agents pool (§11.1), built in its own IR builder from input `input`. */
+export interface AgentBody {
+  builder: IrBuilder;
+  input: ValueId;
+  output: ValueId | undefined;
+}
+
+/** A fresh member body whose input has the pool's width D (a builder even when only checking). */
+export function agentBody(_frame: Frame, D: number): AgentBody {
+  const builder = new IrBuilder();
+  return { builder, input: builder.value(D, "x"), output: undefined };
+}
+
+/** An expert-kind member of an agents pool: a dense pool of that one expert (`KEY.j.w_up`…). */
+export function expertKindBody(frame: Frame, body: AgentBody, key: string, spec: { kind: ExpertKindDef; args: ArgValues }, D: number): AgentBody {
+  const ir = body.builder;
+  if (spec.kind.name === "identity") return { ...body, output: body.input };
+  if (spec.kind.name === "zero") return { ...body, output: scalarOp(ir, D, "zero", "mul", body.input, 0, false) };
+  const out = ir.value(D, key);
+  ir.op({ op: "shared", out, x: body.input, pool: irPool(frame.irPath + key, spec.kind, spec.args, 1, D, 1, true) });
+  return { ...body, output: out };
+}
+
+/** `moe(x, ROUTER, POOL)` over a pool listing layers: a `moe_agents` op with one body per member. */
+export function moeAgents(frame: Frame, m: MoeCall, bodies: AgentBody[]): ValueId | undefined {
+  if (!frame.emit || m.x.ir === undefined || bodies.some((b) => b.output === undefined)) return undefined;
+  const irRouter = routerOf(frame, m);
+  for (const b of bodies) {
+    for (const w of b.builder.weights) frame.emit.weight(w);
+    frame.emit.unsupported.push(...b.builder.unsupported);
+  }
+  const out = frame.emit.value(m.dim, `moe(${m.router.name}, ${m.pool.name})`);
+  const members: IrAgentMember[] = bodies.map((b) => ({ values: b.builder.values, input: b.input, output: b.output!, ops: b.builder.ops }));
+  frame.emit.op({ op: "moe_agents", out, x: m.x.ir, router: irRouter, key: frame.irPath + m.pool.key, members });
   return out;
 }
 
@@ -269,4 +315,31 @@ function irMixedPool(key: string, experts: { kind: ExpertKindDef; args: Record<s
 function irPool(key: string, kind: ExpertKindDef, args: Record<string, unknown>, count: number, dim: number, split: number, shared: boolean): IrPool {
   const form = kind.spec.form(args as Args);
   return { key, kind: kind.name, count, dim, ...form, split, shared, ...(kind.source === "std" ? {} : { pluginKind: { spec: kind.spec, source: kind.source } }) };
+}
+
+// ------------------------------------------------------------------ primary with peers (§11.1)
+
+/** A peer projection `z = P · h` of `primary_peers` (weight `KEY.weight` [ds, D], no bias). */
+export function peerProjection(frame: Frame, key: string, h: Tensor, ds: number): Tensor {
+  const out: Tensor = { t: "tensor", tokens: h.tokens, width: ds };
+  if (!frame.emit || h.ir === undefined || typeof h.width !== "number") return out;
+  const k = frame.irPath + key;
+  frame.emit.weight({ name: `${k}.weight`, shape: [ds, h.width], role: "param" });
+  out.ir = frame.emit.value(ds, key);
+  frame.emit.op({ op: "linear", out: out.ir, x: h.ir, weight: k, outDim: ds, bias: false });
+  return out;
+}
+
+/** The primary's update `h₀ + wo · MHA(wq·z₀; wk·z_j, wv·z_j)` of one `primary_peers` round. */
+export function peerUpdate(frame: Frame, key: string, h0: Tensor, z0: Tensor, peers: Tensor[], heads: number): Tensor {
+  const out: Tensor = { t: "tensor", tokens: h0.tokens, width: h0.width };
+  const D = h0.width, ds = z0.width;
+  if (!frame.emit || h0.ir === undefined || z0.ir === undefined || peers.some((p) => p.ir === undefined) || typeof D !== "number" || typeof ds !== "number") return out;
+  const k = frame.irPath + key;
+  for (const w of ["wq", "wk", "wv"]) frame.emit.weight({ name: `${k}.${w}`, shape: [ds, ds], role: "param" });
+  frame.emit.weight({ name: `${k}.wo`, shape: [D, ds], role: "param" });
+  const att = frame.emit.value(D, `${key}.attn`);
+  frame.emit.op({ op: "peer_attention", out: att, x: z0.ir, peers: peers.map((p) => p.ir!), key: k, heads, outDim: D });
+  out.ir = binaryOp(frame.emit, D, "h0", "add", h0.ir, att);
+  return out;
 }

@@ -10,6 +10,7 @@ import { instantiate } from "./layer-calls.js";
 import { evalCompileTime } from "./expressions.js";
 import { dimEq } from "./shapes.js";
 import * as emit from "./emit-ir.js";
+import { evalPrimaryPeers } from "./primary-peers.js";
 
 /** Graph topologies (§11): `A -> B`, `parallel(A, B) |> mean`, agents named with hyper-parameters. */
 export function evalTopology(e: A.Expr, input: Value, frame: Frame, ctx: "chain" | "parallel"): Value {
@@ -52,6 +53,7 @@ export function evalTopology(e: A.Expr, input: Value, frame: Frame, ctx: "chain"
     const acc = emit.parallel(frame, good, comb.callee.name);
     return { t: "tensor", tokens: acc.tokens, width: acc.width, ir: acc.ir };
   }
+  if (e.kind === "Call" && e.callee.name === "primary_peers") return evalPrimaryPeers(e, input, frame);
   if (e.kind === "Call" && e.callee.name === "parallel") {
     err(frame, "E0269", "`parallel(…)` needs a combiner: `parallel(A, B) |> mean` (or `|> sum`)", e.span);
     return { t: "error" };
@@ -72,7 +74,12 @@ export function evalTopology(e: A.Expr, input: Value, frame: Frame, ctx: "chain"
     return { t: "error" };
   }
   if (input.t !== "tensor") return { t: "error" };
-  const index = frame.agentCounter.n++;
+  return evalAgent(e, { decl: top.decl, file: top.file }, input, frame, String(frame.agentCounter.n++));
+}
+
+/** A declared layer or graph `e` (named with hyper-parameters only) run as an agent on `input`,
+ *  its weights under `prefix.` (the agent's number; `i.q` for round q of `primary_peers`). */
+export function evalAgent(e: A.Call, top: { decl: A.LayerDecl | A.GraphDecl; file: string }, input: Value, frame: Frame, prefix: string): Value {
   const named = (e.args ?? []).filter((a) => a.name);
   if ((e.args ?? []).some((a) => !a.name)) {
     err(frame, "E0264", `an agent is named with hyper-parameter arguments only (\`${e.callee.name}(D = D)\`); the graph supplies the tensor`, e.span);
@@ -81,7 +88,7 @@ export function evalTopology(e: A.Expr, input: Value, frame: Frame, ctx: "chain"
   const decl = top.decl;
   if (decl.kind === "Graph") {
     // A graph used as an agent: its own agents are numbered under this agent's prefix.
-    return instantiateAgentGraph(decl, top.file, input, named, e, frame, String(index));
+    return instantiateAgentGraph(decl, top.file, input, named, e, frame, prefix);
   }
   // The agent's first tensor parameter receives the input; its shape may bind hyper-parameters.
   const tp = decl.params.find((p): p is A.TensorParam => p.kind === "TensorParam");
@@ -90,7 +97,7 @@ export function evalTopology(e: A.Expr, input: Value, frame: Frame, ctx: "chain"
     return { t: "error" };
   }
   const synthetic: A.Call = { ...e, args: [{ name: undefined, value: { kind: "ErrorExpr", span: e.span }, span: e.span }, ...named] };
-  const out = instantiate(decl, top.file, [input], [e.span], named, synthetic, frame, String(index), false);
+  const out = instantiate(decl, top.file, [input], [e.span], named, synthetic, frame, prefix, false);
   if (out.t === "tensor" && input.t === "tensor" && !dimEq(out.width!, input.width!)) {
     err(frame, "E0268", `agent \`${decl.name.name}\` maps width ${input.width} to ${out.width}; agents map [T, D] to [T, D]`, e.span);
     return { t: "error" };

@@ -1,7 +1,8 @@
 // `moe(x, ROUTER, POOL)`: a router feeds exactly one call, its stages must fit the pool, and the
 // call records the pool's active experts and creates the router's weight owner.
 import type * as A from "../../syntax/ast.js";
-import type { Value, Owner } from "../values.js";
+import type { Value, Owner, PoolValue } from "../values.js";
+import { instantiate } from "./layer-calls.js";
 import { describeValue, product } from "../values.js";
 import type { Frame } from "./context.js";
 import { err } from "./context.js";
@@ -9,6 +10,8 @@ import { evalExpr, expectFloatTensor } from "./expressions.js";
 import { fixPoolDim } from "./pool-decls.js";
 import * as emit from "./emit-ir.js";
 import { checkOwnerTensors } from "./size-limits.js";
+
+type Tensor = Extract<Value, { t: "tensor" }>;
 
 /** Checks `moe(x, ROUTER, POOL)` and records what it routes; lowers it when emitting. */
 export function callMoe(e: A.Call, frame: Frame): Value {
@@ -74,6 +77,8 @@ export function callMoe(e: A.Call, frame: Frame): Value {
   const active = select?.def.active?.(select.args, E) ?? { count: E, label: "upper bound" as const };
   pool.uses.push({ active, span: e.span });
   (pool.owner!.uses ??= []).push(active);
+  const members = pool.agents?.some(Boolean) ? agentMembers(pool, x as Tensor & { width: number }, e, frame) : undefined;
+  if (pool.agents?.some(Boolean) && !members) return out;
   // The router's own weights.
   const score = router.stages[0]!;
   const D = x.width;
@@ -87,6 +92,52 @@ export function callMoe(e: A.Call, frame: Frame): Value {
   };
   checkOwnerTensors(ro, frame);
   frame.instance.owners.push(ro);
-  out.ir = emit.moe(frame, { router, pool, x, numExperts: E, dim: D, weights: [...rw, ...stateW], select });
+  const call = { router, pool, x, numExperts: E, dim: D, weights: [...rw, ...stateW], select };
+  out.ir = members ? emit.moeAgents(frame, call, members) : emit.moe(frame, call);
   return out;
+}
+
+/**
+ * Agents as experts (§11.1): member j of the pool is run on its own tokens, so each member body
+ * is elaborated into its own IR builder from a fresh input of the pool's width (its `T` is the
+ * count of its tokens); a layer member's `D` binds from that width and it must map [T, D] to
+ * [T, D] (E0326). Weights are `POOL.j.…`. Undefined when a member is in error.
+ */
+function agentMembers(pool: PoolValue, x: Tensor & { width: number }, call: A.Call, frame: Frame): emit.AgentBody[] | undefined {
+  if (pool.uses.length > 1) {
+    err(frame, "E0327", `pool \`${pool.name}\` lists layers, so it is routed by one \`moe\` call (each member layer is one instance)`, call.span, {
+      secondary: [{ file: frame.file, span: pool.uses[0]!.span, message: "first routed here" }],
+    });
+    return undefined;
+  }
+  const bodies: emit.AgentBody[] = [];
+  let ok = true;
+  pool.experts.forEach((spec, j) => {
+    const body = emit.agentBody(frame, x.width);
+    const input: Tensor = { t: "tensor", tokens: `${x.tokens}_${j}`, width: x.width, ir: body.input };
+    const agent = pool.agents?.[j];
+    if (!agent) {
+      bodies.push(emit.expertKindBody(frame, body, `${pool.key}.${j}`, spec, x.width));
+      return;
+    }
+    const named = (agent.call.args ?? []).filter((a) => a.name);
+    const saved = frame.emit;
+    if (saved) frame.emit = body.builder;
+    let y: Value;
+    try {
+      y = instantiate(agent.decl, agent.file, [input], [agent.call.span], named, agent.call, frame, `${pool.key}.${j}`, false);
+    } finally {
+      frame.emit = saved;
+    }
+    if (y.t !== "tensor") { ok = false; return; }
+    if (typeof y.width !== "number" || y.width !== x.width) {
+      err(frame, "E0326", `member ${j} of pool \`${pool.name}\`, \`${agent.decl.name.name}\`, maps width ${x.width} to ${y.width}; a pool's members map [T, D] to [T, D]`, agent.call.span, {
+        secondary: [{ file: frame.file, span: call.span, message: `routes width ${x.width} here` }],
+      });
+      ok = false;
+      return;
+    }
+    bodies.push({ ...body, output: y.ir });
+  });
+  return ok ? bodies : undefined;
 }

@@ -3,7 +3,7 @@
 // Expert-kind-specific checking decisions are gathered here.
 import type * as A from "../../syntax/ast.js";
 import type { TensorShape, ActiveCount } from "../../../stdlib/registry.js";
-import type { Value, PoolValue, ExpertSpec } from "../values.js";
+import type { Value, PoolValue, ExpertSpec, AgentMemberDecl } from "../values.js";
 import { describeValue, product } from "../values.js";
 import { bindArgs } from "../bind-args.js";
 import { didYouMean } from "../suggest.js";
@@ -20,6 +20,7 @@ export function poolDecl(s: A.PoolDecl, frame: Frame): void {
   let count: number | undefined;
   let experts: ExpertSpec[] = [];
   let heterogeneous = false;
+  let agents: PoolValue["agents"];
   if (s.count) {
     const c = evalCompileTime(s.count, frame);
     if (c.t === "int") {
@@ -33,10 +34,19 @@ export function poolDecl(s: A.PoolDecl, frame: Frame): void {
   } else if (s.expert.kind === "List") {
     heterogeneous = true;
     if (s.shared) err(frame, "E0232", "a shared pool is declared with a size: `shared S[N] = KIND(…)`", s.name.span);
-    for (const item of s.expert.items) {
+    s.expert.items.forEach((item, j) => {
+      // A layer or graph in the list is an agent (§11.1): a weightless placeholder expert here,
+      // instantiated on its tokens at the `moe` call, where the pool's width is known.
+      const agent = !s.shared ? agentMember(item, frame) : undefined;
+      if (agent === null) return;
+      if (agent) {
+        (agents ??= [])[j] = agent;
+        experts.push({ kind: frame.ctx.registry.expertKinds.get("identity")!, args: {}, span: item.span });
+        return;
+      }
       const spec = expertSpec(item, frame);
       if (spec) experts.push(spec);
-    }
+    });
     count = s.expert.items.length;
     if (count === 0) { err(frame, "E0230", "a heterogeneous pool needs at least one expert", s.expert.span); count = undefined; }
     if (experts.length !== s.expert.items.length) count = undefined;
@@ -75,11 +85,25 @@ export function poolDecl(s: A.PoolDecl, frame: Frame): void {
   }
   const pool: PoolValue = {
     name: s.name.name, key: "", shared: s.shared, count, experts, heterogeneous, split, decl: s, uses: [],
+    ...(agents ? { agents } : {}),
   };
   pool.key = ownerName(s.name.name, frame, s.name.span);
   frame.pools.push(pool);
   if (!frame.ctx.poolsByDecl.has(s)) frame.ctx.poolsByDecl.set(s, pool);
   if (!declareLocal(s.name, { value: { t: "pool", pool }, span: s.name.span, kind: "pool" }, frame)) pool.duplicate = true;
+}
+
+/** A list item naming a layer or graph of the file (not an expert kind): an agent member. */
+function agentMember(e: A.Expr, frame: Frame): AgentMemberDecl | undefined | null {
+  if (e.kind !== "Call" || frame.ctx.registry.expertKinds.has(e.callee.name)) return undefined;
+  const top = frame.ctx.unit.scopes.get(frame.file)?.names.get(e.callee.name);
+  if (!top || (top.decl.kind !== "Layer" && top.decl.kind !== "Graph")) return undefined;
+  const positional = (e.args ?? []).find((a) => !a.name);
+  if (positional) {
+    err(frame, "E0325", `a layer in a pool is named with hyper-parameter arguments only (\`${e.callee.name}(I = 1024)\`); the pool supplies the tensor`, positional.span, { label: "a positional argument" });
+    return null;
+  }
+  return { call: e, decl: top.decl, file: top.file };
 }
 
 /** Resolves `KIND(args)` after `experts … =` (names here are expert kinds, §2). */
@@ -95,7 +119,7 @@ function expertSpec(e: A.Expr, frame: Frame): ExpertSpec | undefined {
     err(frame, "E0238", `unknown expert kind \`${e.callee.name}\``, e.callee.span, {
       label: "not an expert kind",
       help: didYouMean(e.callee.name, frame.ctx.registry.expertKinds.keys()) ??
-        (isLayer ? `\`${e.callee.name}\` is a ${isLayer.decl.kind.toLowerCase()}; pools hold expert kinds (${[...frame.ctx.registry.expertKinds.keys()].join(", ")})` : `expert kinds: ${[...frame.ctx.registry.expertKinds.keys()].join(", ")}`),
+        (isLayer ? `\`${e.callee.name}\` is a ${isLayer.decl.kind.toLowerCase()}; a pool of one kind holds expert kinds (${[...frame.ctx.registry.expertKinds.keys()].join(", ")}), and layers go in a list: \`experts A = [${e.callee.name}(…), …]\`` : `expert kinds: ${[...frame.ctx.registry.expertKinds.keys()].join(", ")}`),
     });
     return undefined;
   }
@@ -154,7 +178,7 @@ export function fixPoolDim(pool: PoolValue, x: Extract<Value, { t: "tensor" }>, 
   const macOf = (m: TensorShape[]) => m.filter((t) => t.matmul).reduce((s, t) => s + product(t.shape), 0);
   const macs = pool.heterogeneous ? members.map(macOf) : new Array<number>(members.length).fill(macOf(members[0] ?? []));
   pool.owner = { prefix: pool.key, category: pool.shared ? "shared" : "experts", members, macs, span: pool.decl.name.span, file: frame.file, applications: 0 };
-  pool.owner.info = { kind: pool.heterogeneous ? "mixed" : pool.experts[0]!.kind.name, args: pool.experts.map((s) => s.args), split: pool.split, ...(pool.heterogeneous ? { kinds: pool.experts.map((s) => s.kind.name) } : {}) };
+  pool.owner.info = { kind: pool.heterogeneous ? "mixed" : pool.experts[0]!.kind.name, args: pool.experts.map((s) => s.args), split: pool.split, ...(pool.heterogeneous ? { kinds: pool.experts.map((s, j) => pool.agents?.[j]?.decl.name.name ?? s.kind.name) } : {}) };
   frame.instance.owners.push(pool.owner);
   return true;
 }

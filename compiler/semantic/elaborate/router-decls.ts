@@ -2,7 +2,7 @@
 // select, post) by its position, with its arguments bound.
 import type * as A from "../../syntax/ast.js";
 import type { Registry } from "../../../stdlib/registry.js";
-import { PER_UNITS_LATER } from "../../../stdlib/registry.js";
+import { PER_UNITS_LATER, PER_UNITS_SUPPORTED } from "../../../stdlib/registry.js";
 import type { RouterValue, StageUse } from "../values.js";
 import { bindArgs } from "../bind-args.js";
 import { didYouMean } from "../suggest.js";
@@ -97,13 +97,25 @@ export function routerDecl(s: A.RouterDecl, frame: Frame): void {
     });
     valid = false;
   }
-  if (s.per && s.per.name !== "token") {
+  let unit: RouterValue["unit"];
+  if (s.per && s.per.name === "sequence") {
+    unit = "sequence";
+    // `choose` already decides over the whole run: one decision per sequence has nothing to choose among.
+    if (selectSeen && selectSeen.def.scope === "run") {
+      err(frame, "E0320", `\`${selectSeen.def.name}\` selects tokens over the whole run, so it cannot route \`per sequence\` (one decision for every token)`, s.per.span, {
+        label: "one decision per sequence",
+        secondary: [{ file: frame.file, span: selectSeen.call.callee.span, message: "selects over the run's tokens" }],
+        help: "route per sequence with a per-token select stage (`topk`, `topp`, `threshold`, `group_topk`, `dense`), or drop `per sequence`",
+      });
+      valid = false;
+    }
+  } else if (s.per && s.per.name !== "token") {
     const later = (PER_UNITS_LATER as readonly string[]).includes(s.per.name);
-    err(frame, "E0249", later ? `\`per ${s.per.name}\` routing is not supported yet; only \`per token\` is` : `unknown routing unit \`${s.per.name}\`; only \`per token\` is supported`, s.per.span, {
-      help: later ? undefined : didYouMean(s.per.name, ["token", ...PER_UNITS_LATER]),
+    err(frame, "E0249", later ? `\`per ${s.per.name}\` routing is not supported yet; only \`per token\` and \`per sequence\` are` : `unknown routing unit \`${s.per.name}\`; the units are \`per token\` and \`per sequence\``, s.per.span, {
+      help: later ? undefined : didYouMean(s.per.name, [...PER_UNITS_SUPPORTED, ...PER_UNITS_LATER]),
     });
   }
-  const router: RouterValue = { name: s.name.name, key: "", stages, decl: s, valid, iterSuffix: frame.iterSuffix };
+  const router: RouterValue = { name: s.name.name, key: "", stages, decl: s, valid, iterSuffix: frame.iterSuffix, ...(unit ? { unit } : {}) };
   router.key = ownerName(s.name.name, frame, s.name.span);
   frame.routers.push(router);
   if (!frame.ctx.routersByDecl.has(s)) frame.ctx.routersByDecl.set(s, router);

@@ -6,6 +6,11 @@
 // update the row's running max m and sum l, rescale the accumulator by exp(m_old − m_new) and add
 // p · v. Position t reads positions ≤ t (and with `window` W > 0 only t − W < s ≤ t).
 //
+// Keys may come from another source than the queries, several per position: with `kv_per_pos` G
+// > 1, key row s is at position s div G (G keys per position, position-major), so position t reads
+// key rows < (t + 1)·G in ONE softmax. Mixture of Thoughts' cross-attention over its peers
+// (lower-peer-attention.ts) interleaves the peers' rows this way; G = 1 is self-attention.
+//
 // Heads are addressed generically — q(t, h, d) = q[t·q_ld + q_off + h·q_hs + d], keys and values
 // likewise for KV heads (head strides q_hs, k_hs, v_hs: MLA's values sit inside [k_nope | v] heads), query head h reading kv head h / (H / KV) (GQA by index) — so the fused
 // [q | k | v] projection of `attention` and MLA's assembled heads (QD = nope + rope, VD = v_dim)
@@ -44,13 +49,15 @@ export interface FlashLayout {
   oLd: number;
   scale: number;
   window: number;
+  /** Key/value rows per position (default 1): key row s is at position s div kvPerPos. */
+  kvPerPos?: number;
 }
 
 export function flashParams(o: FlashLayout, QD: number, VD: number) {
   return {
     H: o.H, group: o.H / o.KV, q_ld: o.qLd, q_off: o.qOff, k_ld: o.kLd, k_off: o.kOff,
     v_ld: o.vLd, v_off: o.vOff, o_ld: o.oLd, window: o.window,
-    q_hs: o.qHs ?? QD, k_hs: o.kHs ?? QD, v_hs: o.vHs ?? VD, scale: o.scale,
+    q_hs: o.qHs ?? QD, k_hs: o.kHs ?? QD, v_hs: o.vHs ?? VD, scale: o.scale, kv_per_pos: o.kvPerPos ?? 1,
   };
 }
 
@@ -64,6 +71,7 @@ export function flashAttentionKernel(o: { dtype: StorageDtype; QD: number; VD: n
     uniforms: {
       H: "u32", group: "u32", q_ld: "u32", q_off: "u32", k_ld: "u32", k_off: "u32",
       v_ld: "u32", v_off: "u32", o_ld: "u32", window: "u32", q_hs: "u32", k_hs: "u32", v_hs: "u32", scale: "f32",
+      kv_per_pos: "u32",
     },
     buffers: { q: read(), k: read(), v: read(), out: write() },
     body: /* wgsl */ `
@@ -96,19 +104,22 @@ fn main(${WG_BUILTINS}) {
   var m = -3.402823e38;
   var l = 0.0;
   let q_last = min(run.T, q0 + BQ) - 1u;
+  let G = p.kv_per_pos;
+  // Key rows [k_lo, k_end) cover positions up to q_last (G rows per position).
+  let k_end = (q_last + 1u) * G;
   var k_lo = 0u;
-  if (p.window > 0u && q0 + 1u > p.window) { k_lo = q0 + 1u - p.window; }
-  for (var kb = k_lo; kb <= q_last; kb += BK) {
+  if (p.window > 0u && q0 + 1u > p.window) { k_lo = (q0 + 1u - p.window) * G; }
+  for (var kb = k_lo; kb < k_end; kb += BK) {
     for (var idx = tid; idx < BK * QD; idx += ${WG}u) {
       let s = kb + idx / QD;
       var val = 0.0;
-      if (s <= q_last) { val = f32(k[s * p.k_ld + p.k_off + kvh * p.k_hs + idx % QD]); }
+      if (s < k_end) { val = f32(k[s * p.k_ld + p.k_off + kvh * p.k_hs + idx % QD]); }
       kt[idx] = val;
     }
     for (var idx = tid; idx < BK * VD; idx += ${WG}u) {
       let s = kb + idx / VD;
       var val = 0.0;
-      if (s <= q_last) { val = f32(v[s * p.v_ld + p.v_off + kvh * p.v_hs + idx % VD]); }
+      if (s < k_end) { val = f32(v[s * p.v_ld + p.v_off + kvh * p.v_hs + idx % VD]); }
       vt[idx] = val;
     }
     workgroupBarrier();
@@ -125,7 +136,7 @@ fn main(${WG_BUILTINS}) {
     var sc: array<f32, ${BK}>;
     var bmax = -3.402823e38;
     for (var j = 0u; j < BK; j++) {
-      let s = kb + j;
+      let s = (kb + j) / G;
       let ok = live && s <= t && (p.window == 0u || s + p.window > t);
       var dot = 0.0;
       for (var ln = 0u; ln < LANES; ln++) { dot += part[(r * LANES + ln) * BK + j]; }
