@@ -166,8 +166,9 @@ class Emitter {
    * §13.0 attention: q, k, v Gemms (+ biases); q/k RMS norm over the whole projection (`full`)
    * or per head (`head`); RotaryEmbedding (half: interleaved = 0, HF's rotate_half; interleaved:
    * 1) at positions 0 … T−1; GroupQueryAttention, causal, query head h reading kv head
-   * h div (H/KV) as repeat_kv does, scaled 1/√hd; a window of W positions is ORT's
-   * local_window_size W − 1 (the query position plus W − 1 before it); then wo.
+   * h div (H/KV) as repeat_kv does, scaled 1/√hd; a window of W positions (the query position
+   * and the W − 1 before it) is ORT's local_window_size = W (checked against the reference:
+   * W − 1 reads one position fewer); then wo.
    */
   private attention(a: IrAttention, x: string, D: number): string {
     const g = this.g;
@@ -196,7 +197,7 @@ class Emitter {
     // One sequence, no cache: seqlens_k = T − 1, total_sequence_length = T (int32).
     this.gqaLengths.total ??= g.one("Cast", [this.tokens().vec], { to: ElemType.INT32 });
     this.gqaLengths.seqlensK ??= g.one("Sub", [this.gqaLengths.total, g.init("c_one_i32", [1], [1], ElemType.INT32)]);
-    const attrs = { num_heads: H, kv_num_heads: KV, scale: { f: attentionScale(a) }, ...(a.window > 0 ? { local_window_size: a.window - 1 } : {}) };
+    const attrs = { num_heads: H, kv_num_heads: KV, scale: { f: attentionScale(a) }, ...(a.window > 0 ? { local_window_size: a.window } : {}) };
     const [o] = g.op("GroupQueryAttention", [q3, k3, batch(v), "", "", this.gqaLengths.seqlensK, this.gqaLengths.total], attrs, { ...MS, outputs: 3 });
     return this.gemm(g.one("Squeeze", [o!, g.ints([0])]), `${A}.wo`, D, H * hd);
   }
