@@ -55,7 +55,7 @@ describe("moec export onnx: each family's tiny model, run by ONNX Runtime = moec
     for (const tokens of [Int32Array.of(5), Int32Array.of(1, 2, 3, 4)]) expect((await check(lowered(mixtral.moec), 3, tokens)).maxAbs).toBeLessThan(1e-5);
   });
 
-  it("every other mapped option (window, interleaved rotary, layer norm, biases, geglu, gelu, relu experts, topk |> softmax |> scale, shared pools)", async () => {
+  it("every other mapped option (window, interleaved rotary, YaRN, layer norm, biases, geglu, gelu, relu experts, topk |> softmax |> scale, shared pools)", async () => {
     const { maxAbs, rms } = await check(lowered({ source: FEATURES }), 11);
     expect(rms).toBeGreaterThan(0.05);
     expect(maxAbs).toBeLessThan(1e-5);
