@@ -56,7 +56,7 @@ export const exportSpec: CommandSpec = {
     "and outputs [T, width] under the program's names, token ids int64 [T]; embed, rms/layer norm, attention as",
     "RotaryEmbedding + GroupQueryAttention, routed experts as com.microsoft.MoE with softmax top-k routing, shared",
     "experts and dense layers as Gemms; anything else refused with its location, codes ONNX001-ONNX005, docs/scale-out.md;",
-    "weights over 2 GiB are refused: no external data is written).",
+    "weights of 2 GiB or more are refused: no external data is written).",
     "torch: OUT gets modeling_moec.py (MoecModel, a plain nn.Module needing only torch, and a transformers wrapper),",
     "configuration_moec.py, config.json with auto_map, and with --weights or --random-weights model.safetensors under",
     "the module's parameter names (f32). --dtype, --shard-size and --model-type are hf's only.",

@@ -1,6 +1,7 @@
 // `moec export onnx` and `--backend onnxruntime` from the command line: the written file run by
 // ONNX Runtime (onnxruntime-node, directly) equals moec's float64 reference on the same weights
-// (--random-weights drawn again here, or a safetensors file written here); `moec run --backend
+// (--random-weights drawn again here, or a safetensors file written here), and a Hugging Face
+// checkpoint directory's export equals the ORT decoder built from the modeling files; `moec run --backend
 // onnxruntime` writes those logits; `moec generate --backend onnxruntime` picks the reference's
 // greedy tokens, and its sampled tokens are the host sampler's draws from the reference's logits.
 // Refusals are located diagnostics; a bad -o is named before any work and never half-written.
@@ -17,6 +18,9 @@ import { randomWeights, readSafetensors, writeSafetensors } from "../../../runti
 import { interpretReference } from "../../../runtime/reference/interpret.js";
 import { CpuSampler } from "../../../runtime/generate/graphs/cpu-sampler.js";
 import { compare } from "../../helpers/numerics.js";
+import { FAMILIES, T, ids } from "../../helpers/tiny-families.js";
+import { hfWeights, writeHfCheckpoint } from "../../helpers/hf-layout.js";
+import { decoderModel } from "../../helpers/onnx-decoder.js";
 
 const repo = path.resolve(__dirname, "../../..");
 const MIXTRAL = path.join(repo, "examples/models/mixtral_8x7b.moe");
@@ -64,6 +68,26 @@ describe("moec export onnx", () => {
     const r = await moec(["export", "onnx", MIXTRAL, ...setArgs, "--weights", weightsFile, "-o", out]);
     expect(r.code, r.err).toBe(0);
     expect(compare(await ortLogits(out, PROMPT), refLogits(p, w, PROMPT)).maxAbs).toBeLessThan(1e-5);
+  });
+
+  it("exports a Hugging Face checkpoint directory: logits equal those of the ORT decoder built from the modeling files", async () => {
+    // The oracle (tests/helpers/onnx-decoder.ts) builds its graph from transformers' semantics and
+    // the checkpoint's own names, independently of moec's IR, import and name maps.
+    const f = FAMILIES.find((x) => x.hf.model_type === "qwen2_moe")!;
+    const d = tmp();
+    const dir = path.join(d, "ckpt");
+    const hf = hfWeights(f.hf, 31);
+    writeHfCheckpoint(dir, f.hf, hf);
+    const out = path.join(d, "q.onnx");
+    const r = await moec(["export", "onnx", dir, "-o", out]);
+    expect(r.code, r.err).toBe(0);
+    const oracle = await ort.InferenceSession.create(decoderModel(f.hf, hf, T));
+    const want = (await oracle.run({
+      input_ids: new ort.Tensor("int64", BigInt64Array.from(ids, (i) => BigInt(i)), [1, T]),
+      position_ids: new ort.Tensor("int64", BigInt64Array.from({ length: T }, (_, t) => BigInt(t)), [1, T]),
+    }))["logits"]!.data as Float32Array;
+    await oracle.release();
+    expect(compare(await ortLogits(out, ids), want).maxAbs).toBeLessThan(1e-4);
   });
 
   it("refuses what does not map, each construct at its source location, and writes nothing", async () => {
