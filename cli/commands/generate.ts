@@ -1,7 +1,8 @@
 // `moec generate` (LANGUAGE.md §13.2): a model continues a prompt — text (with the checkpoint's
 // tokenizer, optionally as a chat turn) or token ids — decoded on the GPU with the KV cache and the
 // GPU sampler; text (or ids) streams to stdout as tokens arrive, time to first token and tokens/s
-// go to stderr, `--json` prints one object at the end.
+// go to stderr, `--json` prints one object at the end. `--backend onnxruntime` runs the model
+// through ONNX Runtime instead (onnx-backend.ts).
 import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, parseSets, UsageError } from "../args.js";

@@ -1,4 +1,5 @@
-// `moec run`: compile the entry, bind weights, run it on the GPU, write the outputs (§8).
+// `moec run`: compile the entry, bind weights, run it on the GPU (or with `--backend onnxruntime`
+// through ONNX Runtime, onnx-backend.ts), write the outputs (§8).
 import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, UsageError } from "../args.js";
