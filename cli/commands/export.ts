@@ -3,7 +3,7 @@
 // files) that transformers, vLLM and SGLang load; the family and its config come from
 // compiler/hf/export, the shards from runtime/weights/write-checkpoint-dir.ts. `torch` writes a
 // self-contained PyTorch package for any program moec runs (compiler/export/torch; runExportTorch
-// below). `onnx` is named and refused as not yet available.
+// below). `onnx` writes one ONNX file for ONNX Runtime (compiler/export/onnx; export-onnx.ts).
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
@@ -25,17 +25,19 @@ import { CheckpointWriteError, writeCheckpointDir } from "../../runtime/weights/
 import type { HostWeights } from "../../runtime/weights/host-weights.js";
 import { cliPlugins } from "../../compiler/plugins/cli-plugins.js";
 import { exportTorch, TorchExportRefusal } from "../../compiler/export/torch/export-torch.js";
+import { runExportOnnx } from "./export-onnx.js";
 
 export const exportSpec: CommandSpec = {
   name: "export",
-  summary: "write a model in another engine's format (hf: a Hugging Face checkpoint)",
+  summary: "write a model in another engine's format (hf: a Hugging Face checkpoint; torch: a PyTorch package; onnx: ONNX Runtime)",
   usage: [
     "moec export hf MODEL.moe|DIR [--entry NAME] [--set K=V …] (--weights FILE|DIR | --random-weights [--seed N]) -o OUT [--dtype bf16|f16|f32] [--shard-size SIZE] [--model-type TYPE] [--force]",
     "       moec export torch PROGRAM.moe [--entry NAME] [--set K=V …] [--weights FILE|DIR | --random-weights [--seed N]] -o OUT [--force]",
+    "       moec export onnx MODEL.moe|DIR [--entry NAME] [--set K=V …] (--weights FILE|DIR | --random-weights [--seed N]) -o model.onnx [--force]",
   ].join("\n"),
-  positionals: { name: "the format (hf or torch), then a .moe file (hf: or a Hugging Face checkpoint directory)", min: 1, max: 2 },
+  positionals: { name: "the format (hf, torch or onnx), then a .moe file (hf, onnx: or a Hugging Face checkpoint directory)", min: 1, max: 2 },
   flags: [
-    { name: "output", short: "o", type: "string", value: "OUT", help: "the checkpoint directory to write (built under a temporary name, then renamed into place)" },
+    { name: "output", short: "o", type: "string", value: "OUT", help: "the checkpoint directory (hf, torch) or .onnx file (onnx) to write (built under a temporary name, then renamed into place)" },
     { name: "entry", type: "string", value: "NAME", help: "the model to export (optional when the file has exactly one entry point)" },
     { name: "set", type: "multi", value: "NAME=VALUE", help: "override hyper-parameters of the entry, e.g. --set L=4 N=8" },
     { name: "weights", type: "string", value: "FILE|DIR", help: "the weights: a safetensors file under moec names (any §7 form) or a Hugging Face checkpoint directory (default: DIR itself when the model is a checkpoint directory)" },
@@ -44,13 +46,17 @@ export const exportSpec: CommandSpec = {
     { name: "dtype", type: "string", value: "bf16|f16|f32", help: "dtype of the written tensors (default: the source checkpoint's, f32 with --random-weights)" },
     { name: "shard-size", type: "string", value: "SIZE", help: "the most tensor bytes per shard, e.g. 5GB (the default, as transformers), 500MB, 2GiB or a byte count" },
     { name: "model-type", type: "string", value: "TYPE", help: `write this family only (${EXPORT_MODEL_TYPES.join(", ")}); default: the first family that expresses the program exactly` },
-    { name: "force", type: "boolean", help: "replace OUT when it exists and is not empty" },
+    { name: "force", type: "boolean", help: "replace OUT when it exists (a directory: when it is not empty)" },
     { name: "plugin", type: "multi", value: "PATH|PACKAGE", help: "torch: load a router plugin (repeatable; also from moec.config.json); its stages need a PyTorch reference" },
     { name: "help", short: "h", type: "boolean", help: "show this help" },
   ],
   details: [
-    "Formats: hf (a Hugging Face checkpoint of a known family) and torch (a PyTorch package for any layer or model);",
-    "onnx is not yet available.",
+    "Formats: hf (a Hugging Face checkpoint of a known family), torch (a PyTorch package for any layer or model) and",
+    "onnx (one .onnx file for ONNX Runtime: opset 17 + com.microsoft, f32 initializers under moec's weight names, inputs",
+    "and outputs [T, width] under the program's names, token ids int64 [T]; embed, rms/layer norm, attention as",
+    "RotaryEmbedding + GroupQueryAttention, routed experts as com.microsoft.MoE with softmax top-k routing, shared",
+    "experts and dense layers as Gemms; anything else refused with its location, codes ONNX001-ONNX005, docs/scale-out.md;",
+    "weights of 2 GiB or more are refused: no external data is written).",
     "torch: OUT gets modeling_moec.py (MoecModel, a plain nn.Module needing only torch, and a transformers wrapper),",
     "configuration_moec.py, config.json with auto_map, and with --weights or --random-weights model.safetensors under",
     "the module's parameter names (f32). --dtype, --shard-size and --model-type are hf's only.",
@@ -112,12 +118,9 @@ function readJson(file: string): Record<string, unknown> | undefined {
 export async function runExport(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, exportSpec);
   const [format, modelArg] = args.positionals as [string, string | undefined];
-  if (format === "onnx") {
-    io.err("moec export: `onnx` export is not yet available; `moec export hf` writes a Hugging Face checkpoint, `moec export torch` a PyTorch package");
-    return 1;
-  }
+  if (format === "onnx") return runExportOnnx(args, modelArg, io);
   if (format === "torch") return runExportTorch(args, modelArg, io);
-  if (format !== "hf") throw new UsageError(`unknown format \`${format}\`; known: hf, torch (onnx is not yet available)`);
+  if (format !== "hf") throw new UsageError(`unknown format \`${format}\`; known: hf, torch, onnx`);
   if (modelArg === undefined) throw new UsageError("give the model: moec export hf MODEL.moe|DIR -o OUT");
   const f = args.flags;
   if (f.output === undefined) throw new UsageError("give the output directory with -o OUT");

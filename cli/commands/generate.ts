@@ -1,10 +1,13 @@
 // `moec generate` (LANGUAGE.md §13.2): a model continues a prompt — text (with the checkpoint's
 // tokenizer, optionally as a chat turn) or token ids — decoded on the GPU with the KV cache and the
 // GPU sampler; text (or ids) streams to stdout as tokens arrive, time to first token and tokens/s
-// go to stderr, `--json` prints one object at the end.
+// go to stderr, `--json` prints one object at the end. `--backend onnxruntime` runs the model
+// through ONNX Runtime instead (onnx-backend.ts).
 import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
-import { parseArgs, UsageError } from "../args.js";
+import { parseArgs, parseSets, UsageError } from "../args.js";
+import { backendFlag, generateOnOnnxRuntime } from "./onnx-backend.js";
+import { onnxExportable } from "./onnx-model.js";
 import type { CliIO } from "../output.js";
 import { lowerForGenerate, withGpu } from "./gpu-commands.js";
 import { runGenerateGraph } from "./generate-graph.js";
@@ -52,6 +55,7 @@ export const generateSpec: CommandSpec = {
     { name: "context", type: "string", value: "C", help: "the prompt plus --max-new-tokens may not exceed C (default: config.json's max_position_embeddings, else 4096)" },
     { name: "kv-dtype", type: "string", value: "f32|f16", help: "KV cache storage (default f32; f16 needs shader-f16)" },
     { name: "dtype", type: "string", value: "f32|f16", help: "weight and activation storage on the GPU (default f32)" },
+    { name: "backend", type: "string", value: "webgpu|onnxruntime", help: "webgpu (the default): KV cache and sampler on a WebGPU adapter; onnxruntime: the model exported as by `moec export onnx`, run by ONNX Runtime's CPU kernels (needs the optional onnxruntime-node package), the whole sequence again each step (no KV cache), tokens chosen on the host; no --prompts, --kv-dtype, --dtype f16, --adapter or --device-memory" },
     { name: "json", type: "boolean", help: "print one JSON object at the end instead of streaming: tokens, text, stop, speeds (a graph: also continuations, rounds, votes, winner, writers, escalated, routed, agents)" },
     { name: "entry", type: "string", value: "NAME", help: "the model or decoding graph (optional when the file has exactly one entry point)" },
     { name: "set", type: "multi", value: "NAME=VALUE", help: "override hyper-parameters, e.g. --set L=2" },
@@ -119,6 +123,7 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
     minP: numberFlag(f["min-p"], "min-p"), repetitionPenalty: numberFlag(f["repetition-penalty"], "repetition-penalty"), seed: intFlag(f.seed, "seed"),
   };
   const stopIds = idList(f.stop, "stop");
+  const backend = backendFlag(f, "generate");
   const weightsAs = parseWeightsAs(f["weights-as"]);
 
   let input: ProgramInput;
@@ -151,6 +156,7 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
   if (!lowered) return 1;
   if (lowered.decodingGraph) {
     if (f.prompts !== undefined) throw new UsageError("--prompts decodes several prompts through one model; a decoding graph takes one prompt");
+    if (backend === "onnxruntime") throw new UsageError(`--backend onnxruntime runs one model; \`${lowered.info.name}\` is a decoding graph`);
     return runGenerateGraph(io, f, lowered.decodingGraph, lowered.info, {
       agentWeights, plainWeights: weightsPath, weightsSeed, maxNewTokens, context, sampling, stopIds, dtype, kvDtype, deviceMemory,
     });
@@ -161,6 +167,7 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
     io.err(`moec generate: \`${program.entry}\` is a ${info.kind}; generation needs a model (token ids in, logits out)`);
     return 1;
   }
+  if (backend === "onnxruntime" && !onnxExportable(io, "generate", program, info, input.file, { entry: f.entry as string | undefined, set: parseSets(f.set as string[] | undefined), registry: pl.registry, host: input.host })) return 1;
   const rt = await import("../../runtime/index.js");
 
   // Tokenizer, end-of-sequence ids and the context default; then the prompt — all before the GPU.
@@ -218,6 +225,21 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
     if (!weights) return 1;
   }
 
+  if (backend === "onnxruntime") {
+    const report = streamReport(io, f.json === true, tokenizer, prompt!.length);
+    try {
+      const code = await generateOnOnnxRuntime(io, program, weights, prompt!, tokenizer, {
+        ...sampling, maxNewTokens, context: context ?? settings?.contextLimit, eosIds: settings?.eosTokenIds, stopIds,
+      }, report);
+      return code === 0 ? report.finish() : code;
+    } catch (e) {
+      if (e instanceof rt.TextError || e instanceof rt.GenerationError) {
+        io.err(`moec generate: ${e.message}`);
+        return 1;
+      }
+      throw e;
+    }
+  }
   return withGpu(io, "generate", { adapter: f.adapter as string | undefined, requireF16: dtype === "f16" || kvDtype === "f16" }, async (gpu) => {
     progress.start();
     const exec = await rt.createExecutor(gpu, program, weights!, { dtype, ...(deviceMemory !== undefined ? { deviceMemoryBytes: deviceMemory } : {}) });
@@ -231,22 +253,12 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
         exec.dispose();
       }
     }
-    const prompt1 = prompt!;
-    const ids: number[] = [];
-    let text = "", stop = "length", firstMs = 0;
-    const t0 = performance.now();
+    const report = streamReport(io, f.json === true, tokenizer, prompt!.length);
     try {
-      const steps = rt.generateText(gpu, exec, prompt1, tokenizer, {
+      const steps = rt.generateText(gpu, exec, prompt!, tokenizer, {
         ...sampling, maxNewTokens, context: context ?? settings?.contextLimit, eosIds: settings?.eosTokenIds, stopIds, kvDtype: kvDtype as "f32" | "f16",
       });
-      for await (const step of steps) {
-        if (ids.length === 0) firstMs = performance.now() - t0;
-        ids.push(step.id);
-        const piece = tokenizer ? step.text ?? "" : `${ids.length > 1 ? " " : ""}${step.id}`;
-        text += tokenizer ? piece : "";
-        if (!f.json && piece) (io.write ?? io.out)(piece);
-        if (step.stop) stop = step.stop;
-      }
+      for await (const step of steps) report.step(step);
     } catch (e) {
       if (e instanceof rt.TextError || e instanceof rt.GenerationError) {
         io.err(`moec generate: ${e.message}`);
@@ -256,20 +268,44 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
     } finally {
       exec.dispose();
     }
-    const totalMs = performance.now() - t0;
-    const decodeTps = ids.length > 1 ? (ids.length - 1) / ((totalMs - firstMs) / 1000) : 0;
-    const prefillTps = prompt1.length / (firstMs / 1000);
-    if (f.json) {
-      io.out(JSON.stringify({
-        tokens: ids, ...(tokenizer ? { text } : {}), stop, prompt_tokens: prompt1.length,
-        time_to_first_token_ms: round(firstMs), prefill_tokens_per_s: round(prefillTps), decode_tokens_per_s: round(decodeTps),
-      }));
-    } else {
-      (io.write ?? io.out)("\n");
-      io.err(`moec generate: ${ids.length} token${ids.length === 1 ? "" : "s"} (stop: ${stop}); first after ${firstMs.toFixed(0)} ms (prompt of ${prompt1.length} at ${prefillTps.toFixed(1)} tokens/s), then ${decodeTps.toFixed(1)} tokens/s`);
-    }
-    return 0;
+    return report.finish();
   });
+}
+
+/** Streams each new token's text (or id) to stdout as it comes, then reports the speeds (or the --json object). */
+function streamReport(io: CliIO, json: boolean, tokenizer: TextTokenizer | undefined, promptLength: number) {
+  const ids: number[] = [];
+  let text = "", stop = "length", firstMs = 0;
+  let t0 = performance.now();
+  return {
+    /** Restarts the clock (when loading comes between creating the report and the first step). */
+    start(): void {
+      t0 = performance.now();
+    },
+    step(step: { id: number; text?: string; stop?: string }): void {
+      if (ids.length === 0) firstMs = performance.now() - t0;
+      ids.push(step.id);
+      const piece = tokenizer ? step.text ?? "" : `${ids.length > 1 ? " " : ""}${step.id}`;
+      text += tokenizer ? piece : "";
+      if (!json && piece) (io.write ?? io.out)(piece);
+      if (step.stop) stop = step.stop;
+    },
+    finish(): number {
+      const totalMs = performance.now() - t0;
+      const decodeTps = ids.length > 1 ? (ids.length - 1) / ((totalMs - firstMs) / 1000) : 0;
+      const prefillTps = promptLength / (firstMs / 1000);
+      if (json) {
+        io.out(JSON.stringify({
+          tokens: ids, ...(tokenizer ? { text } : {}), stop, prompt_tokens: promptLength,
+          time_to_first_token_ms: round(firstMs), prefill_tokens_per_s: round(prefillTps), decode_tokens_per_s: round(decodeTps),
+        }));
+      } else {
+        (io.write ?? io.out)("\n");
+        io.err(`moec generate: ${ids.length} token${ids.length === 1 ? "" : "s"} (stop: ${stop}); first after ${firstMs.toFixed(0)} ms (prompt of ${promptLength} at ${prefillTps.toFixed(1)} tokens/s), then ${decodeTps.toFixed(1)} tokens/s`);
+      }
+      return 0;
+    },
+  };
 }
 
 const round = (x: number): number => Math.round(x * 100) / 100;

@@ -1,4 +1,5 @@
-// `moec run`: compile the entry, bind weights, run it on the GPU, write the outputs (§8).
+// `moec run`: compile the entry, bind weights, run it on the GPU (or with `--backend onnxruntime`
+// through ONNX Runtime, onnx-backend.ts), write the outputs (§8).
 import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, UsageError } from "../args.js";
@@ -17,6 +18,10 @@ import { CheckpointInputError, programInput, type ProgramInput } from "../checkp
 import { cliPlugins } from "../../compiler/plugins/cli-plugins.js";
 import { formatStatsJson, statsFile, type RouterStats } from "../../runtime/stats/router-stats.js";
 import type { IrProgram } from "../../compiler/ir/ir.js";
+import { parseSets } from "../args.js";
+import { onnxExportable } from "./onnx-model.js";
+import { backendFlag, runOnOnnxRuntime } from "./onnx-backend.js";
+import { writeOrPrintOutputs } from "./run-outputs.js";
 
 export const runSpec: CommandSpec = {
   name: "run",
@@ -42,6 +47,7 @@ export const runSpec: CommandSpec = {
     { name: "stats", type: "string", value: "FILE", help: "write routing statistics (LANGUAGE.md §10) per router as JSON" },
     { name: "state-out", type: "string", value: "FILE", help: "write the router state after the run (e.g. updated e_bias) as safetensors" },
     { name: "last-logits", type: "boolean", help: "a model: compute the logits of the last position only, written as `logits` [1, V]" },
+    { name: "backend", type: "string", value: "webgpu|onnxruntime", help: "webgpu (the default): moec's kernels on a WebGPU adapter; onnxruntime: the model exported as by `moec export onnx` and run by ONNX Runtime's CPU kernels (needs the optional onnxruntime-node package; no --stats, --state-out, --update-state, --dtype f16, --adapter or --device-memory)" },
     { name: "update-state", type: "boolean", help: "a model: update router state (the aux-free bias, …) after the forward; by default a model's state is read-only (LANGUAGE.md §13.0)" },
     { name: "help", short: "h", type: "boolean", help: "show this help" },
   ],
@@ -85,6 +91,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   const given = ["input", "input-ids", "tokens"].filter((n) => f[n] !== undefined);
   if (given.length === 0) throw new UsageError("give inputs with --input FILE (or --input-ids 1,2,3 for a model), or --tokens T for random inputs");
   if (given.length > 1) throw new UsageError(`--${given[0]} and --${given[1]} exclude each other (each fixes the inputs and T)`);
+  const backend = backendFlag(f, "run");
   const seed = intFlag(f.seed, "seed") ?? 1;
   const tokens = intFlag(f.tokens, "tokens", 1, MAX_RUN_TOKENS);
   const deviceMemory = intFlag(f["device-memory"], "device-memory", 1);
@@ -102,6 +109,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   const lowered = lowerForRunWithInfo(io, file, f, pl.registry, input.host);
   if (!lowered) return 1;
   const { program, info } = lowered;
+  if (backend === "onnxruntime" && !onnxExportable(io, "run", program, info, file, { entry: f.entry as string | undefined, set: parseSets(f.set as string[] | undefined), registry: pl.registry, host: input.host })) return 1;
   const rt = await import("../../runtime/index.js");
 
   let inputs;
@@ -152,6 +160,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
     throw e;
   }
 
+  if (backend === "onnxruntime") return runOnOnnxRuntime(io, program, weights, inputs, f);
   return withGpu(io, "run", { adapter: f.adapter as string | undefined, requireF16: dtype === "f16" }, async (gpu) => {
     io.err(`moec run: uploading weights and compiling kernels on ${adapterName(gpu)}…`);
     progress.start();
@@ -165,18 +174,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
     const ms = performance.now() - t0;
     const info = exec.lastRunInfo;
     io.err(`moec run: ${inputs.tokens} token${inputs.tokens === 1 ? "" : "s"} in ${ms.toFixed(1)} ms (${info?.dispatches ?? "?"} dispatches, ${info?.commandBuffers ?? "?"} command buffer, ${info?.readbacks ?? "?"} read-back)`);
-    if (f.output !== undefined) {
-      const outFile = path.resolve(io.cwd, f.output as string);
-      rt.writeOutputs(program, out, inputs.tokens, outFile);
-      io.err(`moec run: wrote ${[...out.keys()].join(", ")} to ${displayPath(outFile, io.cwd)}`);
-    } else {
-      for (const o of program.outputs) {
-        const v = out.get(o.name)!;
-        const width = program.values[o.value]!.width;
-        io.out(`${o.name}: [${v.length / width}, ${width}] f32  ${summary(v)}`);
-        io.out(`  ${f["last-logits"] ? `token ${inputs.tokens - 1}` : "token 0"}: [${[...v.slice(0, Math.min(width, 6))].map((x) => x.toFixed(5)).join(", ")}${width > 6 ? ", …" : ""}]`);
-      }
-    }
+    writeOrPrintOutputs(io, rt, program, out, inputs.tokens, f);
     if (f.stats !== undefined) writeStats(io, path.resolve(io.cwd, f.stats as string), program.entry, inputs.tokens, exec.lastStats);
     if (f["state-out"] !== undefined) {
       const stateFile = path.resolve(io.cwd, f["state-out"] as string);
@@ -213,16 +211,4 @@ function writeStats(io: CliIO, file: string, entry: string, tokens: number, stat
   fs.writeFileSync(file, formatStatsJson(data));
   const lines = Object.entries(data.routers).map(([k, s]) => `  ${k}: maxvio ${s.maxvio.toFixed(3)}, entropy ${s.entropy.toFixed(3)}, active_k ${s.active_k.mean.toFixed(2)}, drop_rate ${(100 * s.drop_rate).toFixed(1)}%${s.balance !== undefined ? `, loss balance ${s.balance.toPrecision(4)}` : ""}`);
   io.err(`moec run: routing statistics of ${lines.length} router${lines.length === 1 ? "" : "s"} written to ${displayPath(file, io.cwd)}${lines.length ? "\n" + lines.join("\n") : ""}`);
-}
-
-function summary(v: Float32Array): string {
-  let sum = 0, sq = 0, min = Infinity, max = -Infinity;
-  for (const x of v) {
-    sum += x;
-    sq += x * x;
-    if (x < min) min = x;
-    if (x > max) max = x;
-  }
-  const mean = sum / v.length;
-  return `mean ${mean.toFixed(5)}  std ${Math.sqrt(Math.max(0, sq / v.length - mean * mean)).toFixed(5)}  min ${min.toFixed(5)}  max ${max.toFixed(5)}`;
 }

@@ -5,7 +5,7 @@
 // MLA, routing and experts, shared experts); com.microsoft.MoE on request where it fits. The
 // residual stream is [1, T, D].
 import { interleaveGateUp } from "./onnx-model.js";
-import { ElemType, OnnxGraph } from "./onnx-protobuf.js";
+import { ElemType, OnnxGraph } from "../../compiler/export/onnx/protobuf.js";
 import { expertProj, expertSize, headDim, isMla, isMoeLayer, moeModule, routedExperts, type HfConfig, type HfWeights, type YarnScaling } from "./hf-layout.js";
 
 /** ModelProto bytes: inputs `input_ids` and `position_ids` (int64 [1, T]), output `logits` [1, T, V]. */

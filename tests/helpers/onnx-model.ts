@@ -1,7 +1,7 @@
 // A one-node ONNX graph with the com.microsoft.MoE contrib operator (opset 17 + com.microsoft 1),
 // encoded with onnx-protobuf.ts, and the mapping from our stacked weights to its inputs.
 
-import { attribute as attr, concat, fBytes, fString, fVarint, modelProto, valueInfo, type AttrValue, type Bytes } from "./onnx-protobuf.js";
+import { attribute as attr, concat, fBytes, fString, fVarint, modelProto, valueInfo, type AttrValue, type Bytes } from "../../compiler/export/onnx/protobuf.js";
 
 const attribute = (name: string, v: number | string, asFloat = false): Bytes => attr(name, (asFloat ? { f: v as number } : v) as AttrValue);
 

@@ -1,6 +1,7 @@
 // Protobuf encoding of ONNX's ModelProto (field numbers from onnx/onnx.proto): the wire primitives
-// and a small graph builder (nodes, float/int initializers, typed inputs and outputs), enough for
-// the test oracles that ONNX Runtime runs (tests/helpers/onnx-model.ts, onnx-decoder.ts).
+// and a small graph builder (nodes, float/int initializers, typed inputs and outputs with fixed or
+// symbolic dimensions). `moec export onnx` (ir-to-onnx.ts) writes its models with it, and the test
+// oracles that ONNX Runtime runs (tests/helpers/onnx-model.ts, onnx-decoder.ts) build theirs.
 
 export type Bytes = Uint8Array;
 
@@ -57,8 +58,12 @@ export function attribute(name: string, v: AttrValue): Bytes {
   return concat([fString(1, name), fVarint(3, v), fVarint(20, AttrType.INT)]);
 }
 
-export function valueInfo(name: string, dims: number[], elem: ElemType = ElemType.FLOAT): Bytes {
-  const shape = concat(dims.map((d) => fBytes(1, fVarint(1, d))));
+/** A dimension: a size, or a symbolic name (`T`) that ONNX Runtime binds at run time. */
+export type Dim = number | string;
+
+export function valueInfo(name: string, dims: Dim[], elem: ElemType = ElemType.FLOAT): Bytes {
+  // TensorShapeProto.Dimension: dim_value = 1, dim_param = 2.
+  const shape = concat(dims.map((d) => fBytes(1, typeof d === "string" ? fString(2, d) : fVarint(1, d))));
   const tensorType = concat([fVarint(1, elem), fBytes(2, shape)]);
   return concat([fString(1, name), fBytes(2, fBytes(1, tensorType))]);
 }
@@ -79,15 +84,19 @@ function tensorProto(name: string, dims: number[], elem: ElemType, values: Array
   const n = dims.reduce((a, d) => a * d, 1);
   if (values.length !== n) throw new Error(`initializer ${name}: [${dims.join(", ")}] needs ${n} values, got ${values.length}`);
   const raw =
-    elem === ElemType.FLOAT ? new Uint8Array(Float32Array.from(values).buffer)
+    elem === ElemType.FLOAT ? (values instanceof Float32Array ? new Uint8Array(values.buffer, values.byteOffset, values.byteLength) : new Uint8Array(Float32Array.from(values).buffer))
     : elem === ElemType.INT32 ? new Uint8Array(Int32Array.from(values).buffer)
     : new Uint8Array(BigInt64Array.from(Array.from(values, (v) => BigInt(v))).buffer);
   return concat([...dims.map((d) => fVarint(1, d)), fVarint(2, elem), fString(8, name), fBytes(9, raw)]);
 }
 
-export function modelProto(graph: Bytes, opsets: [string, number][]): Bytes {
+/** ModelProto: IR version 8, the producer, the graph and its operator sets. */
+export function modelProto(graph: Bytes, opsets: [string, number][], producer = { name: "moec-tests", version: "" }): Bytes {
   const opset = ([domain, version]: [string, number]): Bytes => concat([...(domain ? [fString(1, domain)] : []), fVarint(2, version)]);
-  return concat([fVarint(1, 8), fString(2, "moec-tests"), fBytes(7, graph), ...opsets.map((o) => fBytes(8, opset(o)))]);
+  return concat([
+    fVarint(1, 8), fString(2, producer.name), ...(producer.version ? [fString(3, producer.version)] : []),
+    fBytes(7, graph), ...opsets.map((o) => fBytes(8, opset(o))),
+  ]);
 }
 
 /** Builds a graph node by node; every node gets a fresh output name unless one is given. */
@@ -106,13 +115,13 @@ export class OnnxGraph {
     return name;
   }
 
-  input(name: string, dims: number[], elem: ElemType = ElemType.FLOAT): string {
+  input(name: string, dims: Dim[], elem: ElemType = ElemType.FLOAT): string {
     this.inputs.push(valueInfo(this.define(name), dims, elem));
     return name;
   }
 
-  output(name: string, dims: number[]): void {
-    this.outputs.push(valueInfo(name, dims));
+  output(name: string, dims: Dim[], elem: ElemType = ElemType.FLOAT): void {
+    this.outputs.push(valueInfo(name, dims, elem));
   }
 
   /** A constant tensor; returns its name. */
@@ -144,7 +153,7 @@ export class OnnxGraph {
     return this.op(op, inputs, attrs, o)[0]!;
   }
 
-  model(opsets: [string, number][] = [["", 17], ["com.microsoft", 1]]): Bytes {
+  model(opsets: [string, number][] = [["", 17], ["com.microsoft", 1]], producer?: { name: string; version: string }): Bytes {
     const graph = concat([
       ...this.nodes.map((n) => fBytes(1, n)),
       fString(2, "moec_graph"),
@@ -152,6 +161,6 @@ export class OnnxGraph {
       ...this.inputs.map((v) => fBytes(11, v)),
       ...this.outputs.map((v) => fBytes(12, v)),
     ]);
-    return modelProto(graph, opsets);
+    return modelProto(graph, opsets, producer);
   }
 }
