@@ -22,7 +22,9 @@ node_major="$(node -p 'process.versions.node.split(".")[0]')"
 [ "$node_major" -ge 20 ] || die "node $(node --version) is too old; moec needs Node.js 20 or newer."
 command -v npm >/dev/null 2>&1 || die "npm is not installed; it comes with Node.js 20 or newer."
 say "installing npm dependencies and building (npm ci)…"
-npm ci --no-audit --no-fund
+# onnxruntime-node (optional: the ONNX Runtime cross-checks and --backend onnxruntime) would fetch
+# CUDA provider libraries from NuGet on linux/x64; its CPU kernels ship in the package, so skip that.
+ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 
 # 2. A WebGPU adapter: probe quietly; install Mesa's lavapipe only if the probe fails.
 if node scripts/check-adapter.mjs --quiet 2>/dev/null; then
