@@ -91,7 +91,21 @@ const REQUESTED_LIMITS = [
   "maxUniformBufferBindingSize",
 ] as const;
 
-async function dawnGpu(): Promise<GPU> {
+/** The process's one Dawn instance. Every acquireGpu shares it: an instance that is garbage
+ *  collected while another instance's device compiles pipelines has aborted the process on
+ *  lavapipe under load (a test running a dozen GPU commands in one process lost its worker), and
+ *  one instance per process is all Dawn needs. */
+let dawnInstance: Promise<GPU> | undefined;
+
+function dawnGpu(): Promise<GPU> {
+  dawnInstance ??= createDawnGpu().catch((e) => {
+    dawnInstance = undefined;
+    throw e;
+  });
+  return dawnInstance;
+}
+
+async function createDawnGpu(): Promise<GPU> {
   let mod: { create(flags: string[]): GPU; globals: object };
   try {
     mod = (await import("webgpu")) as unknown as typeof mod;
