@@ -10,12 +10,18 @@ import { displayPath } from "../../compiler/diagnostics/render.js";
 import type { HostWeights } from "../../runtime/weights/host-weights.js";
 import { adapterName, withGpu } from "./gpu-commands.js";
 import { writeOrPrintOutputs } from "./run-outputs.js";
-import { MAX_RUN_TOKENS, intFlag } from "./run.js";
 
 /** `moec run` flags that belong to one program's run and mean nothing for a decoding graph. */
 const PROGRAM_ONLY = ["weights-as", "state", "stats", "state-out", "last-logits", "update-state", "backend"];
 
-export async function runRunGraph(io: CliIO, f: Record<string, unknown>, graph: DecodingGraph): Promise<number> {
+/** What `moec run` has already parsed: the seed (weights and random ids), `--tokens`, `--dtype`. */
+export interface RunGraphOptions {
+  seed: number;
+  tokens?: number;
+  dtype: "f32" | "f16";
+}
+
+export async function runRunGraph(io: CliIO, f: Record<string, unknown>, graph: DecodingGraph, o: RunGraphOptions): Promise<number> {
   const agents = (await import("../../runtime/generate/graphs/graph-logits.js")).perPositionAgents(graph.form);
   if (!agents) {
     throw new UsageError(`\`${graph.name}\` is a \`${graph.form.kind}\` graph: it writes continuations and has no per-position logits (LANGUAGE.md §11.2; \`moec run\` takes \`mean\` and \`cascade\`); run it with \`moec generate\``);
@@ -23,8 +29,7 @@ export async function runRunGraph(io: CliIO, f: Record<string, unknown>, graph: 
   for (const n of PROGRAM_ONLY) if (f[n] !== undefined && f[n] !== false) throw new UsageError(`--${n} does not apply to a decoding graph (\`${graph.name}\`)`);
   const rt = await import("../../runtime/index.js");
   const fail = (msg: string): number => (io.err(`moec run: ${msg}`), 1);
-  const dtype = ((f.dtype as string | undefined) ?? "f32") as "f32" | "f16";
-  const seed = intFlag(f.seed, "seed") ?? 1;
+  const { seed, dtype } = o;
   const weightsFile = f.weights !== undefined ? path.resolve(io.cwd, f.weights as string) : undefined;
   if (weightsFile !== undefined && rt.isCheckpointDir(weightsFile)) {
     throw new UsageError(`a decoding graph's --weights is one safetensors file whose tensors are named \`I.…\` per agent (agent I's own checkpoint directory is \`moec generate --weights I=DIR\`)`);
@@ -36,7 +41,7 @@ export async function runRunGraph(io: CliIO, f: Record<string, unknown>, graph: 
   try {
     const inputs = f.input !== undefined ? rt.readInputs(first, path.resolve(io.cwd, f.input as string))
       : f["input-ids"] !== undefined ? rt.idInputs(first, f["input-ids"] as string)
-      : rt.randomInputs(first, intFlag(f.tokens, "tokens", 1, MAX_RUN_TOKENS)!, seed);
+      : rt.randomInputs(first, o.tokens!, seed);
     for (const name of inputs.ignored) io.err(`moec run: warning: the input file's tensor \`${name}\` is not an input of \`${graph.name}\`; ignored`);
     ids = inputs.values.values().next().value as Int32Array;
     tokens = inputs.tokens;

@@ -115,7 +115,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   const lowered = lowerForGenerate(io, file, f, pl.registry, input.host);
   if (!lowered) return 1;
   // A decoding graph (§11.2): its form's per-position logits from its agents' forwards.
-  if (lowered.decodingGraph) return runRunGraph(io, f, lowered.decodingGraph);
+  if (lowered.decodingGraph) return runRunGraph(io, f, lowered.decodingGraph, { seed, tokens, dtype });
   if (!lowered.program) return 1;
   const { program, info } = lowered;
   if (backend === "onnxruntime" && !onnxExportable(io, "run", program, info, file, { entry: f.entry as string | undefined, set: parseSets(f.set as string[] | undefined), registry: pl.registry, host: input.host })) return 1;

@@ -11,6 +11,7 @@ import { lowerEntry } from "../../../compiler/driver.js";
 import { readSafetensors } from "../../../runtime/safetensors/reader.js";
 import { randomWeights } from "../../../runtime/weights/random-weights.js";
 import { interpretReference } from "../../../runtime/reference/interpret.js";
+import { canonicalToFile, writeSafetensors, type TensorData } from "../../../runtime/index.js";
 import { describeGpu, itGpu } from "../../helpers/gpu-context.js";
 
 const ROOT = path.resolve(__dirname, "../../..");
@@ -35,10 +36,10 @@ async function moec(args: string[]) {
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
 
-/** Each agent's float64 logits [T, V] under the weights `--random-weights --seed 1` draws (`i.`-named). */
-function referenceLogits(entry: string): Float64Array[] {
+/** Each agent's float64 logits [T, V] under the weights `--random-weights --seed N` draws (`i.`-named). */
+function referenceLogits(entry: string, seed = 1): Float64Array[] {
   const g = lowerEntry([FILE], { entry }).decodingGraph!;
-  return g.agents.map((a) => interpretReference(a.program, randomWeights(a.program, 1, `${a.index}.`), new Map([["tokens", Int32Array.from(IDS)]]), IDS.length).get("logits")!);
+  return g.agents.map((a) => interpretReference(a.program, randomWeights(a.program, seed, `${a.index}.`), new Map([["tokens", Int32Array.from(IDS)]]), IDS.length).get("logits")!);
 }
 
 function probs(l: Float64Array, t: number): number[] {
@@ -49,9 +50,9 @@ function probs(l: Float64Array, t: number): number[] {
   return e.map((x) => x / s);
 }
 
-async function runLogits(entry: string): Promise<Float32Array> {
+async function runLogits(entry: string, weights: string[] = ["--random-weights"]): Promise<Float32Array> {
   const out = path.join(dir, `${entry}.safetensors`);
-  const r = await moec(["run", FILE, "--entry", entry, "--random-weights", "--input-ids", IDS.join(","), "--output", out]);
+  const r = await moec(["run", FILE, "--entry", entry, ...weights, "--input-ids", IDS.join(","), "--output", out]);
   expect(r.code, r.err).toBe(0);
   const st = readSafetensors(out);
   expect(st.tensors.get("logits")!.shape).toEqual([IDS.length, V]);
@@ -60,8 +61,16 @@ async function runLogits(entry: string): Promise<Float32Array> {
 
 describeGpu("moec run on decoding graphs", () => {
   itGpu("mean: log(mean_i softmax(l_i)) at every position, against the float64 reference", async () => {
-    const [l0, l1] = referenceLogits("ens");
-    const got = await runLogits("ens");
+    // The agents' weights from one file, agent i's tensors named `i.…` (drawn here with seed 7).
+    const g = lowerEntry([FILE], { entry: "ens" }).decodingGraph!;
+    const file = path.join(dir, "ens-weights.safetensors");
+    const tensors = new Map<string, TensorData>();
+    for (const a of g.agents) {
+      for (const [k, v] of canonicalToFile(a.program, randomWeights(a.program, 7, `${a.index}.`), "stacked")) tensors.set(`${a.index}.${k}`, v);
+    }
+    writeSafetensors(file, tensors);
+    const [l0, l1] = referenceLogits("ens", 7);
+    const got = await runLogits("ens", ["--weights", file]);
     let worst = 0;
     for (let t = 0; t < IDS.length; t++) {
       const p0 = probs(l0!, t), p1 = probs(l1!, t);
@@ -98,6 +107,17 @@ describe("moec run on decoding graphs without per-position logits", () => {
     const r = await moec(["run", FILE, "--entry", "ens", "--random-weights", "--input-ids", "1,64"]);
     expect(r.code).toBe(1);
     expect(r.err).toContain("token 1 is 64, outside the vocabulary of agent 0 (`small_lm`, V = 64)");
+  });
+
+  it("a weights file without agent 1's tensors names the agent and the prefixed tensor", async () => {
+    const g = lowerEntry([FILE], { entry: "ens" }).decodingGraph!;
+    const file = path.join(dir, "agent0-only.safetensors");
+    const a = g.agents[0]!;
+    writeSafetensors(file, new Map([...canonicalToFile(a.program, randomWeights(a.program, 1, "0."), "stacked")].map(([k, v]) => [`0.${k}`, v])));
+    const r = await moec(["run", FILE, "--entry", "ens", "--weights", file, "--input-ids", "1,2"]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("the weights of agent 1 (`small_lm`)");
+    expect(r.err).toMatch(/1\.h\.weight/);
   });
 
   it("program-only flags are refused", async () => {
