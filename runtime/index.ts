@@ -250,6 +250,7 @@ export { generateBatchText, generateText, promptIds, type BatchGenerationStep, t
 export { generateBatch, type BatchToken } from "./generate/generate-batch.js";
 export { generateGraph, checkGraphGeneration, type GraphAgentInput, type GraphGenerateOptions, type GraphGeneration, type AgentContinuation, type AgentSpeed } from "./generate/graphs/generate-graph.js";
 export { loadAgentWeights } from "./generate/graphs/agent-weights.js";
+export { graphLogits, perPositionAgents } from "./generate/graphs/graph-logits.js";
 export * from "./text/index.js";
 export { SamplingOptionsError, resolveSamplingOptions, type SamplingOptions } from "./kernels/sampling/sampling-options.js";
 export type { GpuContext, AcquireGpuOptions } from "./gpu/device.js";

@@ -1,6 +1,7 @@
 // `moec draw FILE [--entry NAME] [-o OUT.svg]`: an SVG of a layer's or model's structure —
 // blocks, routers with their pipelines, pools with their sizes, shared experts, data flow, and
-// repeat stacks drawn once with ×N. A checkpoint directory or config.json is imported on the fly.
+// repeat stacks drawn once with ×N; a decoding graph as its agents and their token flow. A
+// checkpoint directory or config.json is imported on the fly.
 import * as path from "node:path";
 import { writeFileSync } from "node:fs";
 import type { CommandSpec } from "../args.js";
@@ -12,11 +13,13 @@ import { hasErrors } from "../../compiler/diagnostics/diagnostic.js";
 import { printDiagnostics } from "./print-diagnostics.js";
 import { diagramOf } from "../../compiler/report/draw/diagram.js";
 import { diagramSvg } from "../../compiler/report/draw/svg.js";
+import { decodingDiagram } from "../../compiler/report/draw/decoding-diagram.js";
+import { graphCost } from "../../compiler/report/graph-cost.js";
 import { commandProgramInput } from "../checkpoint-input.js";
 
 export const drawSpec: CommandSpec = {
   name: "draw",
-  summary: "draw a layer's or model's structure as SVG",
+  summary: "draw a layer's, model's or graph's structure as SVG",
   usage: "moec draw FILE|DIR|CONFIG [--entry NAME] [--set NAME=VALUE ...] [-o OUT.svg]",
   positionals: { name: "a .moe file (or checkpoint directory / config.json)", min: 1, max: 1 },
   flags: [
@@ -42,12 +45,18 @@ export async function runDraw(argv: string[], io: CliIO): Promise<number> {
   printDiagnostics(res.diagnostics, res.compilation, io, false);
   const sel = selectEntry(res.compilation, file, entry);
   const info = res.info;
-  const d = diagramOf(res.compilation.unit, sel.decl!, sel.file, info.instance);
+  // A decoding graph is drawn as its agents and their token flow; anything else by its statements.
+  const graph = info.decoding ? graphCost(info.instance, info.decoding) : undefined;
+  const cost = graph?.form;
+  const d = info.decoding ? decodingDiagram(info.decoding, graph!) : diagramOf(res.compilation.unit, sel.decl!, sel.file, info.instance);
   const c = info.counts;
   const label = (l: string) => (l === "exact" ? "" : ` (${l})`);
+  const range = (a: number, b: number) => (a === b ? humanCount(a) : `${humanCount(a)}–${humanCount(b)}`);
   const svg = diagramSvg(d, [
-    `${info.name} (${info.kind})`,
-    `${humanCount(c.total)} parameters · ${humanCount(c.active)} active per token${label(c.activeLabel)} · ${humanCount(c.flops)} FLOPs per token (weights)`,
+    `${info.name} (${info.kind}${cost ? `, ${cost.form}` : ""})`,
+    cost
+      ? `${humanCount(c.total)} parameters · ${range(cost.best.passes, cost.worst.passes)} forward passes and ${range(cost.best.flops, cost.worst.flops)} FLOPs per generated token (weights)`
+      : `${humanCount(c.total)} parameters · ${humanCount(c.active)} active per token${label(c.activeLabel)} · ${humanCount(c.flops)} FLOPs per token (weights)`,
     `${path.relative(io.cwd, info.file) || info.file}${Object.keys(info.hyper).length ? "  ·  " + Object.entries(info.hyper).map(([k, v]) => `${k} = ${v}`).join(", ") : ""}`,
   ]);
   // A checkpoint's SVG goes to the working directory, not into the checkpoint.

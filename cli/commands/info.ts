@@ -20,6 +20,8 @@ import { DEFAULT_REPORT_OPTIONS, buildReport, reportJson, reportText } from "../
 import { DTYPE_BYTES } from "../../compiler/report/memory.js";
 import { compareText } from "../../compiler/report/compare.js";
 import { infoJson } from "../../compiler/report/info-json.js";
+import type { GraphCost } from "../../compiler/report/graph-cost.js";
+import { graphCost, graphCostJson, graphCostText } from "../../compiler/report/graph-cost.js";
 import type { HfMap } from "../../compiler/hf/map.js";
 import { HfMapError, detectFamily, hfMap, resolveFamily } from "../../compiler/hf/map.js";
 import { HF_FAMILIES } from "../../compiler/hf/families.js";
@@ -39,7 +41,7 @@ export const infoSpec: CommandSpec = {
     { name: "context", type: "string", value: "N", help: `context length for attention FLOPs and the KV cache (default ${DEFAULT_REPORT_OPTIONS.context})` },
     { name: "kv-dtype", type: "string", value: "T", help: `KV-cache element type: ${Object.keys(DTYPE_BYTES).join(", ")} (default ${DEFAULT_REPORT_OPTIONS.kvDtype})` },
     { name: "compare", type: "multi", value: "FILE[:ENTRY]", help: "print several entries side by side" },
-    { name: "json", type: "boolean", help: "print { entry, params: { total, active }, flops_per_token, weights, breakdown, attention_flops_per_token, kv_cache, weight_memory_bytes, … } as JSON" },
+    { name: "json", type: "boolean", help: "print { entry, params: { total, active }, flops_per_token, weights, breakdown, attention_flops_per_token, kv_cache, weight_memory_bytes, … } as JSON; a graph adds agents, and a decoding graph decoding_cost" },
     { name: "weights", type: "boolean", help: "list every weight tensor even when there are many" },
     { name: "weights-as", type: "string", value: "hf[:FAMILY]", help: `list weights under Hugging Face checkpoint names (families: ${Object.keys(HF_FAMILIES).join(", ")}; detected when omitted)` },
     { name: "plugin", type: "multi", value: "PATH|PACKAGE", help: "load a router plugin (repeatable; also from moec.config.json)" },
@@ -51,6 +53,8 @@ export const infoSpec: CommandSpec = {
     "FLOPs per token count the weights' matrix products; attention's score and value products are reported",
     "separately, for one token attending to --context positions: 2·H·d_qk·N and 2·H·d_v·N per layer.",
     "KV cache per token and layer: 2·kv_heads·head_dim elements (MLA: kv_rank + rope_dim).",
+    "A graph lists its agents (index, model, parameters, FLOPs per token); a decoding graph adds its form's forward passes",
+    "and FLOPs per generated token (best and worst case) and per prompt token (docs/topologies.md \"Cost per generated token\").",
     "A .gguf file lists its tensors with their block format and the memory each needs stored and dequantized.",
   ].join("\n"),
 };
@@ -111,8 +115,10 @@ export async function runInfo(argv: string[], io: CliIO): Promise<number> {
     }
   }
   const report = buildReport(res.info, opts);
-  if (json) io.out(JSON.stringify({ ...infoJson(res.info), ...reportJson(report), ...(hf ? hfJson(hf) : {}) }, null, 2));
-  else io.out(infoText(res.info, io.cwd, Boolean(args.flags.weights), report, hf));
+  // A graph's agents and, for a decoding graph, what its form costs per generated token.
+  const cost = res.info.kind === "graph" ? graphCost(res.info.instance, res.info.decoding) : undefined;
+  if (json) io.out(JSON.stringify({ ...infoJson(res.info), ...(cost ? graphCostJson(cost) : {}), ...reportJson(report), ...(hf ? hfJson(hf) : {}) }, null, 2));
+  else io.out(infoText(res.info, io.cwd, Boolean(args.flags.weights), report, hf, cost));
   return 0;
 }
 
@@ -153,7 +159,7 @@ function hfJson(hf: HfMap): Record<string, unknown> {
   };
 }
 
-function infoText(info: EntryInfo, cwd: string, allWeights: boolean, report: ModelReport, hf?: HfMap): string {
+function infoText(info: EntryInfo, cwd: string, allWeights: boolean, report: ModelReport, hf?: HfMap, cost?: GraphCost): string {
   const c = info.counts;
   const note = (l: string) => (l === "exact" ? "" : `  (${l})`);
   const hyper = Object.entries(info.hyper).map(([k, v]) => `${k} = ${v}`).join(", ");
@@ -162,8 +168,9 @@ function infoText(info: EntryInfo, cwd: string, allWeights: boolean, report: Mod
     "",
     `  total parameters   ${formatCount(c.total).padStart(18)}  ${humanCount(c.total)}`,
     `  active per token   ${formatCount(c.active).padStart(18)}  ${humanCount(c.active)}${note(c.activeLabel)}`,
-    `  FLOPs per token    ${formatCount(c.flops).padStart(18)}  ${humanCount(c.flops)}${note(c.flopsLabel)}`,
+    `  FLOPs per token    ${formatCount(c.flops).padStart(18)}  ${humanCount(c.flops)}${note(c.flopsLabel)}${cost?.form ? "  (all agents, one position each)" : ""}`,
     reportText(report),
+    ...(cost ? ["", graphCostText(cost)] : []),
     "",
   ];
   const ws = hf

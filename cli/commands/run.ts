@@ -4,7 +4,8 @@ import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
-import { lowerForRunWithInfo, withGpu, adapterName } from "./gpu-commands.js";
+import { lowerForGenerate, withGpu, adapterName } from "./gpu-commands.js";
+import { runRunGraph } from "./run-graph.js";
 import { parseWeightsAs } from "./weights-as.js";
 import { checkpointNamesFor, hasCheckpointWeights, loadCheckpointWeights, loadProgress } from "./model-weights.js";
 import { isCheckpointDir } from "../../runtime/weights/checkpoint-dir.js";
@@ -51,6 +52,11 @@ export const runSpec: CommandSpec = {
     { name: "update-state", type: "boolean", help: "a model: update router state (the aux-free bias, …) after the forward; by default a model's state is read-only (LANGUAGE.md §13.0)" },
     { name: "help", short: "h", type: "boolean", help: "show this help" },
   ],
+  details: [
+    "A decoding graph (LANGUAGE.md §11.2) whose form has per-position logits runs each agent's full forward over the ids and",
+    "writes `logits` [T, V]: `mean` gives log(mean_i softmax(l_i)), `cascade` A's logits where A's top probability is ≥ θ, else B's.",
+    "Its --weights is one safetensors file with agent I's tensors named `I.…`; --random-weights names them so when drawing.",
+  ].join("\n"),
 };
 
 export function intFlag(v: unknown, name: string, min = 0, max = Number.MAX_SAFE_INTEGER): number | undefined {
@@ -106,8 +112,11 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   printDiagnostics(pl.diagnostics, undefined, io, false);
   if (hasErrors(pl.diagnostics)) return 1;
   io.err(input.imported ? `moec run: importing ${displayPath(input.imported.configFile, io.cwd)} (${input.imported.modelType})…` : `moec run: compiling ${displayPath(file, io.cwd)}…`);
-  const lowered = lowerForRunWithInfo(io, file, f, pl.registry, input.host);
+  const lowered = lowerForGenerate(io, file, f, pl.registry, input.host);
   if (!lowered) return 1;
+  // A decoding graph (§11.2): its form's per-position logits from its agents' forwards.
+  if (lowered.decodingGraph) return runRunGraph(io, f, lowered.decodingGraph, { seed, tokens, dtype });
+  if (!lowered.program) return 1;
   const { program, info } = lowered;
   if (backend === "onnxruntime" && !onnxExportable(io, "run", program, info, file, { entry: f.entry as string | undefined, set: parseSets(f.set as string[] | undefined), registry: pl.registry, host: input.host })) return 1;
   const rt = await import("../../runtime/index.js");

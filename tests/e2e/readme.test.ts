@@ -1,10 +1,11 @@
 // The README's TypeScript example runs as written (docs that match the code), and its two
-// commands are the ones CI runs.
+// commands are the ones CI runs; the tour's decoding-graph line runs as written.
 import { describe, it, expect } from "vitest";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { itGpu } from "../helpers/gpu-context.js";
+import { moec } from "../helpers/cli.js";
 
 const repo = path.resolve(__dirname, "../..");
 const readme = fs.readFileSync(path.join(repo, "README.md"), "utf8");
@@ -32,5 +33,18 @@ describe("README", () => {
     expect(blocks[0]).toMatch(/^bash scripts\/setup\.sh && npx moec run examples\/\S+\.moe/);
     expect(blocks[1]).toBe("npm test");
     expect(fs.readFileSync(path.join(repo, ".ci/run"), "utf8")).toMatch(/^npm test$/m);
+  });
+
+  itGpu("its decoding-graph tour line runs as written", async () => {
+    const line = /^npx moec (generate examples\/topologies\/\S+\.moe [^#\n]*?)\s+#/m.exec(readme)?.[1];
+    expect(line).toBeDefined();
+    const r = await moec(line!.split(/\s+/), repo);
+    expect(r.code, r.err).toBe(0);
+    // --json: the continuation (at most 8 tokens of the 64-id vocabulary) and the escalated steps.
+    const j = JSON.parse(r.out);
+    expect(j.tokens.length).toBeGreaterThan(0);
+    expect(j.tokens.length).toBeLessThanOrEqual(8);
+    for (const t of j.tokens) expect(t >= 0 && t < 64).toBe(true);
+    expect(Array.isArray(j.escalated)).toBe(true);
   });
 });

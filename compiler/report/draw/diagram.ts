@@ -13,7 +13,9 @@ import { activeText, kindText, pipelineText, poolText } from "../describe.js";
 
 export type NodeKind =
   | "input" | "output" | "embed" | "norm" | "attention" | "ffn" | "head" | "linear"
-  | "router" | "pool" | "shared" | "op" | "repeat" | "iterate" | "layer";
+  | "router" | "pool" | "shared" | "op" | "repeat" | "iterate" | "layer"
+  /** A model agent of a decoding graph (decoding-diagram.ts). */
+  | "agent";
 
 export interface DNode {
   id: number;

@@ -21,6 +21,7 @@ const STYLE: Record<NodeKind, { fill: string; stroke: string; label: string }> =
   repeat: { fill: "#f8fafc", stroke: "#475569", label: "repeat stack" },
   iterate: { fill: "#fefce8", stroke: "#a16207", label: "iterate" },
   layer: { fill: "#ffffff", stroke: "#334155", label: "called layer" },
+  agent: { fill: "#e0f2fe", stroke: "#0284c7", label: "model agent" },
 };
 
 const FONT_FAMILY = "DejaVu Sans Mono, Menlo, Consolas, monospace";
