@@ -41,15 +41,18 @@ export function deviceMemoryOffered(gpu: GpuContext, override?: number): { bytes
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
 
 /** Throws DeviceMemoryError when the program's weights and one token's activations exceed what the device offers. */
-export function checkDeviceFit(gpu: GpuContext, program: IrProgram, dtype: StorageDtype, override?: number): void {
+/** Throws DeviceMemoryError when the weights, one token's activations and the KV cache (`kv`: a
+ *  generation's, by context; `uploaded`: the weights are on the device already) exceed what the device offers. */
+export function checkDeviceFit(gpu: GpuContext, program: IrProgram, dtype: StorageDtype, override?: number, kv?: { bytes: number; context: number; uploaded?: boolean }): void {
   const offered = deviceMemoryOffered(gpu, override);
   if (!offered) return;
   const need = deviceBytesNeeded(program, dtype);
-  const total = need.weights + need.activations;
+  const total = need.weights + need.activations + (kv?.bytes ?? 0);
   if (total <= offered.bytes) return;
+  const cache = kv ? ` and ${kv.bytes} bytes of KV cache for a context of ${kv.context}` : "";
   throw new DeviceMemoryError(
-    `\`${program.entry}\` needs at least ${total} bytes (${mib(total)}) on the device: ${need.weights} bytes of weights at ${dtype} and ${need.activations} bytes of activations per token; ` +
-      `the device offers ${offered.bytes} bytes (${mib(offered.bytes)}; ${offered.source}). Nothing was uploaded.`,
+    `\`${program.entry}\` needs at least ${total} bytes (${mib(total)}) on the device: ${need.weights} bytes of weights at ${dtype}, ${need.activations} bytes of activations per token${cache}; ` +
+      `the device offers ${offered.bytes} bytes (${mib(offered.bytes)}; ${offered.source}). ${kv?.uploaded ? "Nothing was allocated for the cache" : "Nothing was uploaded"}.`,
     total, offered.bytes,
   );
 }

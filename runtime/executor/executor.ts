@@ -24,7 +24,7 @@ import type { Executor, ExecutorOptions, RoutingResult, RunInfo, RunOptions, Sam
 import { WeightStore } from "./weight-store.js";
 import { assertChunkable, chunkSize, ioBytes, largestFitting, runChunked, SizingContext } from "./token-chunks.js";
 import { readRouterState, writeRouterState } from "./lower-router.js";
-import { allocateKvCache, type KvCache } from "./kv-cache.js";
+import { allocateKvCache, kvCacheBytes, type KvCache } from "./kv-cache.js";
 import { groupStepState } from "../kernels/attention/group-decode.js";
 import type { GenerationBuild } from "./build-context.js";
 import { finishStats, type RouterStats } from "../stats/router-stats.js";
@@ -157,6 +157,7 @@ class GpuExecutor implements Executor {
   readonly fused: boolean;
   private readonly fineSchedule: FineSchedule;
   private readonly gemmLoops: "auto" | "tile";
+  private readonly deviceMemoryBytes: number | undefined;
   private readonly subgroups: boolean;
   lastRunInfo: RunInfo | undefined;
   lastRouting: Map<string, RoutingResult> | undefined;
@@ -194,6 +195,7 @@ class GpuExecutor implements Executor {
     this.fused = opts.fused ?? true;
     this.fineSchedule = opts.fineSchedule ?? "auto";
     this.gemmLoops = opts.gemmLoops ?? "auto";
+    this.deviceMemoryBytes = opts.deviceMemoryBytes;
     this.subgroups = gpu.features.subgroups && opts.subgroups !== false;
     this.stats = opts.stats ?? false;
     this.updateState = opts.updateState ?? !program.model;
@@ -433,9 +435,15 @@ class GpuExecutor implements Executor {
     if (have && have.cache.context >= decode.context && have.cache.dtype === kvDtype) return;
     checkDecodable(this.program, decode);
     if (kvDtype === "f16" && !this.gpu.features.f16) throw new Error(`decode.kvDtype f16 needs the 'shader-f16' feature, which adapter '${this.gpu.adapterInfo.description}' lacks; use kvDtype f32`);
+    this.checkCacheFit(kvCacheBytes(this.program, decode.context, kvDtype), decode.context);
     const cache = allocateKvCache(this.gpu, this.program, decode.context, kvDtype);
     if (have) this.disposeGeneration(have);
     this.generation = { cache, position: { pos0: 0 }, length: 0 };
+  }
+
+  /** The device-fit check for a KV cache about to be allocated (the weights are uploaded already). */
+  private checkCacheFit(bytes: number, context: number): void {
+    checkDeviceFit(this.gpu, this.program, this.dtype, this.deviceMemoryBytes, { bytes, context, uploaded: true });
   }
 
   ensureBatch(batch: { rows: number; context: number; kvDtype?: "f32" | "f16" }): void {
@@ -454,6 +462,7 @@ class GpuExecutor implements Executor {
       this.generation = undefined;
       this.ensureGeneration({ context, kvDtype });
     }
+    this.checkCacheFit(kvCacheBytes(this.program, context, kvDtype, rows), context);
     const cache = allocateKvCache(this.gpu, this.program, context, kvDtype, rows);
     if (have) this.disposeBatch(have);
     const positions = this.gpu.device.createBuffer({ size: Math.max(16, rows * 4), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: "batch positions" });
@@ -471,6 +480,7 @@ class GpuExecutor implements Executor {
     if (kvDtype === "f16" && !this.gpu.features.f16) throw new Error(`kvDtype f16 needs the 'shader-f16' feature, which adapter '${this.gpu.adapterInfo.description}' lacks; use kvDtype f32`);
     const have = this.group;
     if (have && have.threads === threads && have.prompt.cache.context >= context && have.prompt.cache.dtype === kvDtype) return;
+    this.checkCacheFit(kvCacheBytes(this.program, context, kvDtype, 1, true), context);
     const cache = allocateKvCache(this.gpu, this.program, context, kvDtype, 1, true);
     if (have) this.disposeGroup(have);
     const { device } = this.gpu;
@@ -966,7 +976,8 @@ export async function createExecutor(
   }
   const maxBinding = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize, opts.maxBindingBytes ?? Infinity);
   // Refuse a model the device cannot hold before a single byte is uploaded.
-  checkDeviceFit(ctx, program, dtype, opts.deviceMemoryBytes);
+  const kv = opts.decode ? { bytes: kvCacheBytes(program, opts.decode.context, opts.decode.kvDtype ?? "f32"), context: opts.decode.context } : undefined;
+  checkDeviceFit(ctx, program, dtype, opts.deviceMemoryBytes, kv);
   const store = new WeightStore(ctx.device, weights, dtype, maxBinding);
   const exec = new GpuExecutor(ctx, program, store, opts);
   try {
