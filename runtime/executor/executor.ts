@@ -148,6 +148,16 @@ function checkDecodable(program: IrProgram, decode: { context: number; kvDtype?:
   }
 }
 
+/** Records a plan's clears, then every lowering's dispatches for T tokens, into `rec`. */
+async function encodePlan(plan: Plan, rec: Recorder, T: number): Promise<Recorder> {
+  for (const l of plan.lowerings) for (const c of l.clears) rec.clear(c);
+  for (const l of plan.lowerings) {
+    rec.beginOp(l.op, l.kind, l.name);
+    await l.encode(rec, T);
+  }
+  return rec;
+}
+
 function opName(program: IrProgram, op: IrOp): string {
   return program.values.find((v) => v.id === op.out)?.name ?? `%${op.out}`;
 }
@@ -368,12 +378,7 @@ class GpuExecutor implements Executor {
         else writeFloats(device, buf, 0, data, this.dtype);
       }
 
-      const rec = new Recorder(device, tokens, opts.profile ?? false);
-      for (const l of plan.lowerings) for (const c of l.clears) rec.clear(c);
-      for (const l of plan.lowerings) {
-        rec.beginOp(l.op, l.kind, l.name);
-        await l.encode(rec, tokens);
-      }
+      const rec = await encodePlan(plan, new Recorder(device, tokens, opts.profile ?? false), tokens);
 
       const reads: ReadRequest[] = this.program.outputs.map((o) => ({
         buffer: plan.values.get(o.value)!,
@@ -536,12 +541,7 @@ class GpuExecutor implements Executor {
       device.queue.writeBuffer(gg.positions, 0, new Uint32Array(N).fill(P + k));
       device.queue.writeBuffer(gg.grp, 0, groupStepState(P, N, k, gg.seen));
       device.queue.writeBuffer(gg.tokenBuffer!, 0, ids);
-      const rec = new Recorder(device, N, false);
-      for (const l of plan.lowerings) for (const c of l.clears) rec.clear(c);
-      for (const l of plan.lowerings) {
-        rec.beginOp(l.op, l.kind, l.name);
-        await l.encode(rec, N);
-      }
+      const rec = await encodePlan(plan, new Recorder(device, N, false), N);
       const out = this.program.outputs[0]!.value;
       const vocab = plan.build.width(out);
       const [raw] = await rec.finishInto(gg.staging!, [{ buffer: plan.values.get(out)!, bytes: N * vocab * bytesPer(this.dtype) }]);
@@ -689,13 +689,7 @@ class GpuExecutor implements Executor {
     device.queue.writeBuffer(this.runUniform, 0, new Uint32Array([B, 0, 0, 0]));
     device.queue.writeBuffer(bg.positions, 0, Uint32Array.from(bg.lengths));
     if (ids) device.queue.writeBuffer(bg.tokenBuffer!, 0, ids);
-    const rec = new Recorder(device, B, false);
-    for (const l of plan.lowerings) for (const c of l.clears) rec.clear(c);
-    for (const l of plan.lowerings) {
-      rec.beginOp(l.op, l.kind, l.name);
-      await l.encode(rec, B);
-    }
-    return rec;
+    return encodePlan(plan, new Recorder(device, B, false), B);
   }
 
   async decodeBatch(ids: Int32Array): Promise<Float32Array> {
@@ -854,12 +848,7 @@ class GpuExecutor implements Executor {
     g.length = 0;
     device.queue.writeBuffer(this.runUniform, 0, new Uint32Array([P, 0, 0, 0]));
     device.queue.writeBuffer(plan.values.get(input.value)!, 0, ids);
-    const rec = new Recorder(device, P, false);
-    for (const l of plan.lowerings) for (const c of l.clears) rec.clear(c);
-    for (const l of plan.lowerings) {
-      rec.beginOp(l.op, l.kind, l.name);
-      await l.encode(rec, P);
-    }
+    const rec = await encodePlan(plan, new Recorder(device, P, false), P);
     const out = this.program.outputs[0]!.value;
     const vocab = plan.build.width(out);
     // The last position's row (the only one under lastLogits).
@@ -881,12 +870,7 @@ class GpuExecutor implements Executor {
     // The position: one 16-byte queue write of the run uniform per step ([T = 1, pos0]).
     device.queue.writeBuffer(this.runUniform, 0, new Uint32Array([1, pos, 0, 0]));
     if (id !== undefined) device.queue.writeBuffer(g.tokenBuffer!, 0, Int32Array.of(id));
-    const rec = into ?? new Recorder(device, 1, false);
-    for (const l of plan.lowerings) for (const c of l.clears) rec.clear(c);
-    for (const l of plan.lowerings) {
-      rec.beginOp(l.op, l.kind, l.name);
-      await l.encode(rec, 1);
-    }
+    const rec = await encodePlan(plan, into ?? new Recorder(device, 1, false), 1);
     const out = this.program.outputs[0]!.value;
     return { rec, row: { buffer: plan.values.get(out)!, offset: 0, vocab: plan.build.width(out) } };
   }
