@@ -15,20 +15,14 @@ import { cliPlugins } from "../../../../compiler/plugins/cli-plugins.js";
 import { finishStats, referenceStats } from "../../../../runtime/stats/router-stats.js";
 import { interpretReference, randomInputs, randomWeights, writeSafetensors, type RouterTrace } from "../../../../runtime/index.js";
 import { allOps } from "../../../../compiler/export/torch/op-emitters.js";
-import { describeNeeding, type Need } from "../../../helpers/needs.js";
+import { describeNeeding } from "../../../helpers/needs.js";
+import { torchNeed, torchPython } from "../../../helpers/torch-python.js";
 
 const repo = path.resolve(__dirname, "../../../..");
 const ex = (f: string) => path.join(repo, "examples", f);
 const plugin = (p: string) => path.join(repo, "plugins", p, "index.js");
 
-function torchPython(): string | undefined {
-  for (const py of [process.env.MOEC_TORCH_PYTHON, "python3", "/usr/bin/python3"].filter((p): p is string => !!p)) {
-    if (spawnSync(py, ["-c", "import torch"], { encoding: "utf8", timeout: 120_000 }).status === 0) return py;
-  }
-  return undefined;
-}
-const python = torchPython();
-const torchNeed: Need = { available: python !== undefined, missing: "no python3 that imports torch (.ci/run installs Debian's python3-torch: apt-get install python3-torch)" };
+const python = torchPython;
 
 interface Case { file: string; set: Record<string, number>; T: number; entry?: string; plugins?: string[] }
 
