@@ -76,15 +76,16 @@ def attend(scores, window):
 def peer_attention(z0, peers, w, heads):
     """Mixture of Thoughts (§11.1): the primary's latent z0 [T, ds] queries every peer's [T, ds].
 
-    Head m uses rows [m·ds/heads, (m+1)·ds/heads) of q = wq·z0, k_j = wk·z_j, v_j = wv·z_j, scores
-    scaled by 1/√(ds/heads); ONE softmax per head and position t over every (peer, s ≤ t); then wo.
+    Head m uses rows [m·hd, (m+1)·hd), hd = ds / heads, of q = wq·z0, k_j = wk·z_j, v_j = wv·z_j;
+    scores scaled by 1/√hd; ONE softmax per head and position t over every (peer, s ≤ t); then wo.
     """
     T, ds = z0.shape
     hd = ds // heads
     q = F.linear(z0, w["wq"]).view(T, heads, hd)
     k = torch.cat([F.linear(z, w["wk"]).view(T, heads, hd) for z in peers], dim=0)
     v = torch.cat([F.linear(z, w["wv"]).view(T, heads, hd) for z in peers], dim=0)
-    scores = torch.einsum("thd,shd->hts", q, k) / math.sqrt(hd)  # keys: peer 0's T rows, peer 1's, …
+    # keys: peer 0's T rows, then peer 1's, …
+    scores = torch.einsum("thd,shd->hts", q, k) / math.sqrt(hd)
     t = torch.arange(T, device=z0.device)
     position = t.repeat(len(peers))
     scores = scores.masked_fill(~(position[None, :] <= t[:, None]), float("-inf"))
