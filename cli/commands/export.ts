@@ -23,6 +23,8 @@ import { SafetensorsError } from "../../runtime/safetensors/errors.js";
 import { checkpointTensors } from "../../runtime/weights/checkpoint-tensors.js";
 import { CheckpointWriteError, writeCheckpointDir } from "../../runtime/weights/write-checkpoint-dir.js";
 import type { HostWeights } from "../../runtime/weights/host-weights.js";
+import type { IrProgram } from "../../compiler/ir/ir.js";
+import type { EntryInfo } from "../../compiler/driver.js";
 import { cliPlugins } from "../../compiler/plugins/cli-plugins.js";
 import { exportTorch, TorchExportRefusal } from "../../compiler/export/torch/export-torch.js";
 import { runExportOnnx } from "./export-onnx.js";
@@ -115,6 +117,26 @@ function readJson(file: string): Record<string, unknown> | undefined {
   }
 }
 
+/**
+ * The export's weights, each tensor read from its source only when it is written, never the whole
+ * model at once: random weights drawn per tensor, a safetensors file bound from its header and
+ * read on demand, a checkpoint directory streamed as `moec run` uploads it (a .gguf is read whole).
+ * Undefined when they do not fit (the problems are reported).
+ */
+async function streamedWeights(io: CliIO, program: IrProgram, info: EntryInfo, weightsPath: string | undefined, seed: number): Promise<HostWeights | undefined> {
+  const rt = await import("../../runtime/index.js");
+  if (weightsPath === undefined) return new rt.RandomWeights(program, seed);
+  if (!isCheckpointDir(weightsPath) && !weightsPath.toLowerCase().endsWith(".gguf")) {
+    const r = rt.streamWeights(program, weightsPath);
+    if (r.ok) return r.weights;
+    io.err(`moec export: the weights do not fit \`${program.entry}\`:\n${r.errors.map((x) => "  - " + x.message).join("\n")}`);
+    return undefined;
+  }
+  const names = isCheckpointDir(weightsPath) ? checkpointNamesFor(io, "export", program, info, weightsPath, undefined) : [];
+  if (names === undefined) return undefined;
+  return loadCheckpointWeights(io, "export", rt, program, { weights: weightsPath, checkpointNames: names }, displayPath(weightsPath, io.cwd), false);
+}
+
 export async function runExport(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, exportSpec);
   const [format, modelArg] = args.positionals as [string, string | undefined];
@@ -165,15 +187,8 @@ export async function runExport(argv: string[], io: CliIO): Promise<number> {
     return 1;
   }
 
-  let weights: HostWeights | undefined;
-  const rt = await import("../../runtime/index.js");
-  if (weightsPath === undefined) weights = rt.randomWeights(program, seed);
-  else {
-    const names = isCheckpointDir(weightsPath) ? checkpointNamesFor(io, "export", program, info, weightsPath, undefined) : [];
-    if (names === undefined) return 1;
-    weights = await loadCheckpointWeights(io, "export", rt, program, { weights: weightsPath, checkpointNames: names }, displayPath(weightsPath, io.cwd), false);
-    if (!weights) return 1;
-  }
+  const weights = await streamedWeights(io, program, info, weightsPath, seed);
+  if (!weights) return 1;
   const dtype = dtypeFlag ?? (weightsPath !== undefined ? sourceDtype(weightsPath) : undefined) ?? "F32";
 
   const files: Record<string, string | Uint8Array> = {};
@@ -243,15 +258,8 @@ async function runExportTorch(args: ReturnType<typeof parseArgs>, modelArg: stri
   }
   let weights: HostWeights | undefined;
   if (f["random-weights"] || f.weights !== undefined) {
-    const rt = await import("../../runtime/index.js");
-    if (f.weights === undefined) weights = rt.randomWeights(program, seed);
-    else {
-      const weightsPath = path.resolve(io.cwd, String(f.weights));
-      const names = isCheckpointDir(weightsPath) ? checkpointNamesFor(io, "export", program, lowered.info!, weightsPath, undefined) : [];
-      if (names === undefined) return 1;
-      weights = await loadCheckpointWeights(io, "export", rt, program, { weights: weightsPath, checkpointNames: names }, displayPath(weightsPath, io.cwd), false);
-      if (!weights) return 1;
-    }
+    weights = await streamedWeights(io, program, lowered.info!, f.weights === undefined ? undefined : path.resolve(io.cwd, String(f.weights)), seed);
+    if (!weights) return 1;
   }
   const w = weights;
   const tensors = w ? pkg.tensors.filter((t) => w.has(t.name)).map((t) => ({ name: t.name, shape: t.shape, values: () => w.get(t.name)! })) : [];

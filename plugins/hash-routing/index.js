@@ -60,6 +60,27 @@ export default definePlugin({
           return z;
         },
       },
+      // The same hash in int64 (exact mod 2³²: each product is split so it never overflows).
+      torch: {
+        score: [
+          "M = 0xFFFFFFFF",
+          "",
+          "def mul32(h, c):",
+          "    return (h * (c & 0xFFFF) + (((h * (c >> 16)) & 0xFFFF) << 16)) & M",
+          "",
+          "def mix32(h):",
+          "    h = h ^ (h >> 16)",
+          "    h = mul32(h, 0x85EBCA6B)",
+          "    h = h ^ (h >> 13)",
+          "    h = mul32(h, 0xC2B2AE35)",
+          "    return h ^ (h >> 16)",
+          "",
+          "n = min(ctx.D, 32)",
+          "bits = ((x[:, :n] > 0).long() << torch.arange(n, device=x.device)).sum(dim=-1)",
+          "expert = mix32(bits ^ ((int(ctx.args[\"seed\"]) * 0x9E3779B9) & M)) % ctx.E",
+          "return F.one_hot(expert, ctx.E).to(x.dtype)",
+        ].join("\n"),
+      },
       wgsl: {
         score: {
           expr: "select(0.0, 1.0, hash_mix32(hash_bits(t, D) ^ (u32(seed) * 0x9e3779b9u)) % E == e)",

@@ -24,7 +24,6 @@ export interface CanonicalToFileOptions {
 
 export function canonicalToFile(program: IrProgram, weights: ReadonlyMap<string, Float32Array>, form: FileForm, opts: CanonicalToFileOptions = {}): Map<string, TensorData> {
   const dtype = opts.dtype ?? "F32";
-  const layout = canonicalLayout(program);
   const out = new Map<string, TensorData>();
   const get = (name: string, shape: readonly number[]) => {
     const a = weights.get(name);
@@ -33,38 +32,63 @@ export function canonicalToFile(program: IrProgram, weights: ReadonlyMap<string,
     if (a.length !== n) throw new Error(`canonicalToFile: ${name} has ${a.length} values; its shape ${fmtShape(shape)} needs ${n}.`);
     return a;
   };
+  for (const p of fileFormParts(program, form, opts)) out.set(p.name, { dtype, shape: p.shape, data: p.make(get(p.source, p.sourceShape)) });
+  return out;
+}
+
+/** One tensor of a file form: the canonical tensor it is made from, and how. */
+export interface FileFormPart {
+  name: string;
+  shape: number[];
+  source: string;
+  sourceShape: number[];
+  /** The part's values from the source's (the source itself when the part is all of it). */
+  make(source: Float32Array): Float32Array;
+}
+
+/** The tensors of a file form, each from one canonical tensor, so they can be made one at a time. */
+export function fileFormParts(program: IrProgram, form: FileForm, opts: Pick<CanonicalToFileOptions, "state"> = {}): FileFormPart[] {
+  const layout = canonicalLayout(program);
+  const out: FileFormPart[] = [];
   for (const t of layout.tensors) {
     if (t.role === "state" && opts.state === false) continue;
-    out.set(t.name, { dtype, shape: t.shape, data: get(t.name, t.shape) });
+    out.push({ name: t.name, shape: t.shape, source: t.name, sourceShape: t.shape, make: (src) => src });
   }
   for (const t of layout.poolTensors) {
-    const src = get(t.name, t.shape);
     const gs = groupingsFor(t.pool, t.param);
     const fine = gs[0]!;
     const coarsest = (): Grouping => gs.find((g) => g.kind === "concat") ?? gs.find((g) => g.kind === "coarse") ?? fine;
     const g = form === "stacked" || form === "per-member" ? fine : coarsest();
     const whole = form === "stacked" || (form === "stacked-coarse" && g.kind !== "concat") ? "stacked" : g.kind === "concat" ? "concat" : "members";
-    const parts: Float32Array[] = [];
-    for (let gi = 0; gi < g.groups; gi++) {
-      const part = gatherGroup(t.param.layout, t.pool, g, gi, src);
-      if (!(part instanceof Float32Array)) {
-        throw new Error(`canonicalToFile: ${t.name} of expert ${part.unrepresentable} is not zero, so ${t.pool.key} cannot be written with one ${t.param.name} per ${g.kind === "concat" ? "pool" : "coarse expert"}.`);
+    const part = (src: Float32Array, gi: number): Float32Array => {
+      const p = gatherGroup(t.param.layout, t.pool, g, gi, src);
+      if (!(p instanceof Float32Array)) {
+        throw new Error(`canonicalToFile: ${t.name} of expert ${p.unrepresentable} is not zero, so ${t.pool.key} cannot be written with one ${t.param.name} per ${g.kind === "concat" ? "pool" : "coarse expert"}.`);
       }
-      parts.push(part);
-    }
+      return p;
+    };
     const gshape = groupShape(t.pool, t.param, g);
+    const from = { source: t.name, sourceShape: t.shape };
     if (whole === "members") {
-      parts.forEach((p, gi) => out.set(`${t.pool.key}.${gi}.${t.param.name}`, { dtype, shape: gshape, data: p }));
+      for (let gi = 0; gi < g.groups; gi++) out.push({ name: `${t.pool.key}.${gi}.${t.param.name}`, shape: gshape, ...from, make: (src) => part(src, gi) });
     } else if (whole === "concat") {
-      out.set(t.name, { dtype, shape: gshape, data: parts[0]! });
+      out.push({ name: t.name, shape: gshape, ...from, make: (src) => part(src, 0) });
     } else {
-      const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-      let at = 0;
-      for (const p of parts) {
-        all.set(p, at);
-        at += p.length;
-      }
-      out.set(t.name, { dtype, shape: [g.groups, ...gshape], data: all });
+      out.push({
+        name: t.name,
+        shape: [g.groups, ...gshape],
+        ...from,
+        make(src) {
+          const parts = Array.from({ length: g.groups }, (_, gi) => part(src, gi));
+          const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+          let at = 0;
+          for (const p of parts) {
+            all.set(p, at);
+            at += p.length;
+          }
+          return all;
+        },
+      });
     }
   }
   return out;

@@ -4,7 +4,7 @@ export { openCheckpointDir, isCheckpointDir, type CheckpointDir } from "./checkp
 export { nameCheckpoint } from "./checkpoint-names.js";
 export { loadCheckpointDir, type CheckpointLoadOptions, type CheckpointLoad } from "./load-checkpoint.js";
 export { StreamedWeights, type HostWeights, type LoadProgress } from "./host-weights.js";
-export { loadWeights } from "./load-weights.js";
-export { randomWeights } from "./random-weights.js";
+export { loadWeights, streamWeights } from "./load-weights.js";
+export { randomWeights, RandomWeights } from "./random-weights.js";
 export { canonicalToFile, type CanonicalToFileOptions, type FileForm } from "./canonical-to-file.js";
 export { canonicalLayout, poolParams, type CanonicalLayout, type PoolParam, type TensorSpec, type PoolTensorSpec } from "./canonical-layout.js";

@@ -4,8 +4,9 @@
 
 import type { IrProgram } from "../../compiler/ir/ir.js";
 import { SafetensorsError } from "../safetensors/errors.js";
-import { readSafetensors, type SafetensorsFile } from "../safetensors/reader.js";
-import { bindWeights, type BindResult } from "./bind-weights.js";
+import { openSafetensors, readSafetensors, type LazySafetensorsFile, type SafetensorsFile } from "../safetensors/reader.js";
+import { bindWeights, bindWeightsLazy, type BindError, type BindResult } from "./bind-weights.js";
+import { StreamedWeights } from "./host-weights.js";
 
 export function loadWeights(program: IrProgram, weightsPath: string, statePath?: string): BindResult {
   const errors = [];
@@ -21,4 +22,23 @@ export function loadWeights(program: IrProgram, weightsPath: string, statePath?:
   }
   if (errors.length || !weights) return { ok: false, errors };
   return bindWeights(program, weights, state);
+}
+
+/** loadWeights without reading the data: the headers are bound now (every problem reported),
+ *  each canonical tensor read from the files when asked for (`moec export hf`). */
+export function streamWeights(program: IrProgram, weightsPath: string, statePath?: string): { ok: true; weights: StreamedWeights } | { ok: false; errors: BindError[] } {
+  const errors: BindError[] = [];
+  let weights: LazySafetensorsFile | undefined, state: LazySafetensorsFile | undefined;
+  for (const [path, set] of [[weightsPath, (f: LazySafetensorsFile) => (weights = f)], [statePath, (f: LazySafetensorsFile) => (state = f)]] as const) {
+    if (path === undefined) continue;
+    try {
+      set(openSafetensors(path));
+    } catch (e) {
+      if (!(e instanceof SafetensorsError)) throw e;
+      errors.push({ tensor: e.tensor ?? "", message: e.message });
+    }
+  }
+  if (errors.length || !weights) return { ok: false, errors };
+  const r = bindWeightsLazy(program, weights, state);
+  return r.ok ? { ok: true, weights: new StreamedWeights(r.weights) } : r;
 }

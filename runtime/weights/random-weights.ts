@@ -4,6 +4,7 @@
 
 import type { IrProgram } from "../../compiler/ir/ir.js";
 import { canonicalLayout, groupingsFor } from "./canonical-layout.js";
+import type { HostWeights } from "./host-weights.js";
 
 /** xoshiro128** (Blackman & Vigna), 32-bit outputs. */
 export function xoshiro128ss(seed: number): () => number {
@@ -52,23 +53,52 @@ export function fillNormal(out: Float32Array, std: number, rng: () => number): v
  * it were named `PREFIX + name` (agent i of a graph: `i.`), keeping the returned names unprefixed.
  */
 export function randomWeights(program: IrProgram, seed: number, namePrefix = ""): Map<string, Float32Array> {
-  const layout = canonicalLayout(program);
-  const out = new Map<string, Float32Array>();
-  for (const t of layout.tensors) {
-    const a = new Float32Array(t.shape.reduce((x, d) => x * d, 1));
-    if (t.role === "state") a.fill(t.init === "ones" ? 1 : 0);
-    else fillNormal(a, Math.sqrt(1 / t.fanIn), xoshiro128ss(hash(namePrefix + t.name) ^ seed));
-    out.set(t.name, a);
-  }
-  for (const t of layout.poolTensors) {
-    const a = new Float32Array(t.shape.reduce((x, d) => x * d, 1));
-    fillNormal(a, Math.sqrt(1 / Math.max(1, t.fanIn)), xoshiro128ss(hash(namePrefix + t.name) ^ seed));
-    if (t.param.layout === "ovec") {
-      const widest = Math.max(...groupingsFor(t.pool, t.param).map((g) => g.perGroup));
-      const D = t.pool.dim;
-      for (let j = 0; j < t.pool.count; j++) if (j % widest !== 0) a.fill(0, j * D, (j + 1) * D);
+  const lazy = new RandomWeights(program, seed, namePrefix);
+  return new Map([...lazy.keys()].map((name) => [name, lazy.get(name)!]));
+}
+
+/** The same weights as randomWeights, each drawn when asked for and not kept (HostWeights), so
+ *  `moec export hf --random-weights` never holds the whole model. */
+export class RandomWeights implements HostWeights {
+  private readonly draw = new Map<string, () => Float32Array>();
+
+  constructor(program: IrProgram, seed: number, namePrefix = "") {
+    const layout = canonicalLayout(program);
+    for (const t of layout.tensors) {
+      this.draw.set(t.name, () => {
+        const a = new Float32Array(t.shape.reduce((x, d) => x * d, 1));
+        if (t.role === "state") a.fill(t.init === "ones" ? 1 : 0);
+        else fillNormal(a, Math.sqrt(1 / t.fanIn), xoshiro128ss(hash(namePrefix + t.name) ^ seed));
+        return a;
+      });
     }
-    out.set(t.name, a);
+    for (const t of layout.poolTensors) {
+      this.draw.set(t.name, () => {
+        const a = new Float32Array(t.shape.reduce((x, d) => x * d, 1));
+        fillNormal(a, Math.sqrt(1 / Math.max(1, t.fanIn)), xoshiro128ss(hash(namePrefix + t.name) ^ seed));
+        if (t.param.layout === "ovec") {
+          const widest = Math.max(...groupingsFor(t.pool, t.param).map((g) => g.perGroup));
+          const D = t.pool.dim;
+          for (let j = 0; j < t.pool.count; j++) if (j % widest !== 0) a.fill(0, j * D, (j + 1) * D);
+        }
+        return a;
+      });
+    }
   }
-  return out;
+
+  get(name: string): Float32Array | undefined {
+    return this.draw.get(name)?.();
+  }
+
+  has(name: string): boolean {
+    return this.draw.has(name);
+  }
+
+  keys(): IterableIterator<string> {
+    return this.draw.keys();
+  }
+
+  get size(): number {
+    return this.draw.size;
+  }
 }

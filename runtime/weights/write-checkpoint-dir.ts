@@ -1,4 +1,5 @@
-// Writes a Hugging Face checkpoint directory as save_pretrained lays it out: safetensors shards of
+// Writes a Hugging Face checkpoint directory as save_pretrained lays it out, one tensor in memory
+// at a time (runtime/safetensors/stream-writer.ts): safetensors shards of
 // at most `shardBytes` each (`model-0000K-of-0000N.safetensors`, tensors in the given order, a
 // tensor larger than the cap alone in its shard), `model.safetensors.index.json` (total_size and
 // the weight_map), and the small files beside them (config.json, tokenizer files…). The directory
@@ -7,13 +8,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DTYPE_SIZE } from "../safetensors/dtype.js";
-import { encodeSafetensors, type TensorData } from "../safetensors/writer.js";
+import { writeSafetensorsStreamed } from "../safetensors/stream-writer.js";
 import { INDEX_FILE } from "./checkpoint-dir.js";
 
 export interface CheckpointTensor {
   name: string;
   shape: number[];
-  /** Produces the values when its shard is written (so only one shard is in memory at a time). */
+  /** Produces the values when it is written (so only one tensor is in memory at a time). */
   values(): Float32Array;
 }
 
@@ -96,16 +97,10 @@ export function writeCheckpointDir(out: string, tensors: readonly CheckpointTens
     let total = 0;
     plan.forEach((members, k) => {
       const file = opts.singleFile ? "model.safetensors" : shardName(k, plan.length);
-      const entries = new Map<string, TensorData>();
-      for (const i of members) {
-        const t = tensors[i]!;
-        const data = t.values();
-        if (data.length !== numel(t.shape)) throw new CheckpointWriteError(`tensor ${t.name}: ${data.length} values for shape [${t.shape.join(", ")}]`);
-        entries.set(t.name, { dtype: opts.dtype, shape: t.shape, data });
-        weightMap[t.name] = file;
-        total += data.length * bpv;
-      }
-      fs.writeFileSync(path.join(tmp, file), encodeSafetensors(entries, { format: "pt" }, path.join(shown, file)));
+      // Tensor by tensor: each is produced, converted to the dtype and written, then let go.
+      const list = members.map((i) => tensors[i]!);
+      for (const t of list) weightMap[t.name] = file;
+      total += writeSafetensorsStreamed(path.join(tmp, file), list, opts.dtype, { format: "pt" }, path.join(shown, file));
       shards.push(file);
     });
     const sortedMap = Object.fromEntries(Object.keys(weightMap).sort().map((n) => [n, weightMap[n]!]));

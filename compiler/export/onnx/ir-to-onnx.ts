@@ -158,7 +158,13 @@ class Emitter {
         return;
       }
       case "mla":
-        throw new Error("onnx export: mla reached the emitter (unmappable.ts refuses it)");
+      case "moe_agents":
+      case "peer_attention":
+        throw new Error(`onnx export: ${op.op} reached the emitter (unmappable.ts refuses it)`);
+      default: {
+        const unknown: never = op;
+        throw new Error(`onnx export: no emitter for IR op '${(unknown as IrOp).op}'`);
+      }
     }
   }
 

@@ -35,7 +35,8 @@ function opProblems(op: IrOp): OnnxProblem[] {
     case "moe": {
       const out: OnnxProblem[] = [];
       const r = moeRouting(op.router);
-      if ("refused" in r) out.push({ code: "ONNX001", key: op.router.key, message: r.refused, help: "com.microsoft.MoE routes by a softmax over linear logits, top-k, optionally renormalized (renorm) and scaled" });
+      if (op.router.unit === "sequence") out.push({ code: "ONNX001", key: op.router.key, message: `router \`${op.router.key}\` routes per sequence (one decision from the mean of the run's rows); com.microsoft.MoE routes each token`, help: "export it with `moec export torch`" });
+      else if ("refused" in r) out.push({ code: "ONNX001", key: op.router.key, message: r.refused, help: "com.microsoft.MoE routes by a softmax over linear logits, top-k, optionally renormalized (renorm) and scaled" });
       const p = poolProblem(op.pool, true);
       if (p) out.push(p);
       return out;
@@ -46,6 +47,10 @@ function opProblems(op: IrOp): OnnxProblem[] {
     }
     case "mla":
       return [{ code: "ONNX003", key: op.attn.key, message: `multi-head latent attention \`${op.attn.key}\` has no com.microsoft operator; the ONNX export writes GroupQueryAttention only`, help: "export this model with `moec export hf` (deepseek_v3) or `moec export torch`" }];
+    case "moe_agents":
+      return [{ code: "ONNX002", key: op.key, message: `pool \`${op.key}\` has agents as experts (members that are layers, each run on its own routed tokens); the ONNX export writes feed-forward (ffn) experts only`, help: "export it with `moec export torch`" }];
+    case "peer_attention":
+      return [{ code: "ONNX003", key: op.key, message: `peer attention \`${op.key}\` (Mixture of Thoughts: one softmax over every peer's positions) has no com.microsoft operator`, help: "export it with `moec export torch`" }];
     case "attention": {
       const a = op.attn;
       if (a.rope.kind !== "none" && a.rope.dim !== a.headDim) {

@@ -4,9 +4,9 @@
 // names of LANGUAGE.md §7), whose `forward` is the IR op by op, and `from_pretrained`, which reads
 // model.safetensors with torch alone; last a transformers wrapper used only where transformers
 // imports (remote code: AutoModelForCausalLM / AutoModel through config.json's auto_map).
-import type { IrPool, IrProgram, IrRouter, IrWeight } from "../../ir/ir.js";
+import type { IrAgentMember, IrPool, IrProgram, IrRouter, IrWeight } from "../../ir/ir.js";
 import { emitExpertMethod } from "./expert-kinds.js";
-import { emitOp, valueNames, type OpContext } from "./op-emitters.js";
+import { allOps, emitAgentMethod, emitOp, valueNames, type OpContext } from "./op-emitters.js";
 import { PRELUDE_ATTENTION } from "./prelude-attention.js";
 import { PRELUDE_OPS } from "./prelude-ops.js";
 import { PyWriter, pyStr } from "./python-source.js";
@@ -17,7 +17,7 @@ import { poolTensors } from "../../ir/pool-tensors.js";
 /** Every tensor the module owns: the IR's list, plus each pool's stacked (or per-member) tensors. */
 export function moduleTensors(program: IrProgram): IrWeight[] {
   const out = new Map(program.weights.map((w) => [w.name, w]));
-  for (const op of program.ops) {
+  for (const op of allOps(program.ops)) {
     if (op.op !== "moe" && op.op !== "shared") continue;
     for (const t of poolTensors(op.pool)) if (!out.has(t.name)) out.set(t.name, { name: t.name, shape: t.shape, role: "param" });
   }
@@ -43,7 +43,7 @@ function initOf(w: IrWeight, normWeights: Set<string>): string {
 /** Norm weights (initialized to 1 for training from scratch); everything else by its fan-in. */
 function normWeightNames(program: IrProgram): Set<string> {
   const s = new Set<string>();
-  for (const op of program.ops) {
+  for (const op of allOps(program.ops)) {
     if (op.op === "norm") s.add(`${op.weight}.weight`);
     if (op.op === "attention" || op.op === "mla") for (const n of ["q_norm", "k_norm", "kv_norm"]) s.add(`${op.attn.key}.${n}`);
   }
@@ -61,7 +61,8 @@ export function emitModeling(program: IrProgram, header: string): string {
   const widths = new Map(program.values.map((v) => [v.id, v.width]));
   const pools = new Map<string, IrPool>();
   const routers = new Map<string, IrRouter>();
-  const ctx: OpContext = { program, name: (id) => names.get(id)!, width: (id) => widths.get(id)!, pools, routers };
+  const agents = new Map<string, IrAgentMember[]>();
+  const ctx: OpContext = { program, name: (id) => names.get(id)!, width: (id) => widths.get(id)!, pools, routers, agents };
 
   // forward first: it tells which pools and routers need methods.
   const fw = new PyWriter().indent();
@@ -88,6 +89,13 @@ export function emitModeling(program: IrProgram, header: string): string {
 
   const fns = new StageFunctions();
   const methods = new PyWriter().indent();
+  // Agents first: their bodies add the pools and routers they use (a Map visits later entries too).
+  for (const [key, members] of agents) {
+    members.forEach((m, j) => {
+      methods.line();
+      emitAgentMethod(methods, key, j, m, ctx);
+    });
+  }
   for (const r of routers.values()) {
     methods.line();
     emitRouterMethod(methods, r, fns);

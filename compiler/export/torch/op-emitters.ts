@@ -1,7 +1,7 @@
 // One emitter per IR op (compiler/ir/ir.ts): each writes the op's PyTorch line(s) into
 // `forward`, commented with the op and the value it defines, and notes the pools and routers it
 // needs as methods. Values are named after their source names and ids (`h_12`).
-import type { IrAttention, IrMla, IrOp, IrPool, IrProgram, IrRope, IrRouter, ValueId } from "../../ir/ir.js";
+import type { IrAgentMember, IrAttention, IrMla, IrOp, IrPool, IrProgram, IrRope, IrRouter, ValueId } from "../../ir/ir.js";
 import { pyNum, pyStr, pyIdent, type PyWriter } from "./python-source.js";
 import { expertMethodName } from "./expert-kinds.js";
 import { routerMethodName } from "./router-stages.js";
@@ -13,6 +13,17 @@ export interface OpContext {
   width(id: ValueId): number;
   pools: Map<string, IrPool>;
   routers: Map<string, IrRouter>;
+  /** Agents pools (`moe_agents`) by key: each member becomes a method of its own. */
+  agents: Map<string, IrAgentMember[]>;
+}
+
+/** The op list with every agents-pool member's ops after its pool (members are sub-programs). */
+export function allOps(ops: readonly IrOp[]): IrOp[] {
+  return ops.flatMap((op) => (op.op === "moe_agents" ? [op, ...op.members.flatMap((m) => allOps(m.ops))] : [op]));
+}
+
+export function agentMethodName(key: string, j: number): string {
+  return `agent_${pyIdent(key)}_${j}`;
 }
 
 const t = (name: string) => `self.tensor(${pyStr(name)})`;
@@ -89,7 +100,38 @@ export function emitOp(w: PyWriter, op: IrOp, c: OpContext): void {
       return emitAttention(w, out, c.name(op.x), op.attn, c.width(op.x));
     case "mla":
       return emitMla(w, out, c.name(op.x), op.attn, c.width(op.x));
+    case "peer_attention":
+      w.comment(`peer_attention ${op.key}: ${c.name(op.x)} reads ${op.peers.length} peers, ${op.heads} heads, one softmax over all peers' positions ≤ t`);
+      w.call(`${out} = peer_attention`, [
+        c.name(op.x),
+        `[${op.peers.map(c.name).join(", ")}]`,
+        blockDict(op.key, ["wq", "wk", "wv", "wo"]),
+        `heads=${op.heads}`,
+      ]);
+      return;
+    case "moe_agents":
+      c.routers.set(op.router.key, op.router);
+      c.agents.set(op.key, op.members);
+      w.comment(`moe(${c.name(op.x)}, ${op.router.key}, ${op.key}): ${op.members.length} agents, each run on its routed tokens in position order`);
+      w.line(`gates, mask = self.${routerMethodName(op.router)}(${c.name(op.x)}, stats)`);
+      w.call(`${out} = routed_agents`, [c.name(op.x), "gates", "mask", `[${op.members.map((_, j) => `self.${agentMethodName(op.key, j)}`).join(", ")}]`, String(c.width(op.out)), "stats"]);
+      return;
+    default: {
+      const unknown: never = op;
+      throw new Error(`internal: the PyTorch export has no emitter for IR op '${(unknown as IrOp).op}'`);
+    }
   }
+}
+
+/** `def agent_KEY_j(self, x, stats)`: member j of an agents pool, its ops on its own rows x. */
+export function emitAgentMethod(w: PyWriter, key: string, j: number, m: IrAgentMember, c: OpContext): void {
+  const names = new Map(m.values.map((v) => [v.id, v.id === m.input ? "x" : `${pyIdent(v.name)}_${v.id}`.replace(/^_+/, "v_")]));
+  const widths = new Map(m.values.map((v) => [v.id, v.width]));
+  const mc: OpContext = { ...c, name: (id) => names.get(id)!, width: (id) => widths.get(id)! };
+  w.line(`def ${agentMethodName(key, j)}(self, x, stats=None):`).indent();
+  w.line(`"""Agent ${j} of pool ${key}: its rows x [n, ${widths.get(m.input)}] (n = the tokens routed to it) → [n, ${widths.get(m.output)}]."""`);
+  for (const op of m.ops) emitOp(w, op, mc);
+  w.line(`return ${names.get(m.output)!}`).dedent();
 }
 
 function emitAttention(w: PyWriter, out: string, x: string, a: IrAttention, D: number): void {

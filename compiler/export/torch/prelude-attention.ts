@@ -73,6 +73,28 @@ def attend(scores, window):
     return torch.softmax(scores.float() if low else scores, dim=-1).to(scores.dtype)
 
 
+def peer_attention(z0, peers, w, heads):
+    """Mixture of Thoughts (§11.1): the primary's latent z0 [T, ds] queries every peer's [T, ds].
+
+    Head m uses rows [m·hd, (m+1)·hd), hd = ds / heads, of q = wq·z0, k_j = wk·z_j, v_j = wv·z_j;
+    scores scaled by 1/√hd; ONE softmax per head and position t over every (peer, s ≤ t); then wo.
+    """
+    T, ds = z0.shape
+    hd = ds // heads
+    q = F.linear(z0, w["wq"]).view(T, heads, hd)
+    k = torch.cat([F.linear(z, w["wk"]).view(T, heads, hd) for z in peers], dim=0)
+    v = torch.cat([F.linear(z, w["wv"]).view(T, heads, hd) for z in peers], dim=0)
+    # keys: peer 0's T rows, then peer 1's, …
+    scores = torch.einsum("thd,shd->hts", q, k) / math.sqrt(hd)
+    t = torch.arange(T, device=z0.device)
+    position = t.repeat(len(peers))
+    scores = scores.masked_fill(~(position[None, :] <= t[:, None]), float("-inf"))
+    low = scores.dtype in (torch.float16, torch.bfloat16)
+    p = torch.softmax(scores.float() if low else scores, dim=-1).to(scores.dtype)
+    out = torch.einsum("hts,shd->thd", p, v).reshape(T, ds)
+    return F.linear(out, w["wo"])
+
+
 def attention(x, w, heads, kv_heads, head_dim, qk_norm, qk_eps, rope, window):
     """Causal self-attention with grouped-query heads; w holds wq, wk, wv, wo (bq…, q_norm…)."""
     T = x.shape[0]

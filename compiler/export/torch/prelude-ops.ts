@@ -54,6 +54,19 @@ def routed(x, gates, mask, expert):
     return out
 
 
+def routed_agents(x, gates, mask, agents, out_dim, stats):
+    """Agents as experts (§11.1): agent j runs once on its routed rows, in position order (its T
+    is their count), and each token gets Σ over its agents j of gates[t, j] · agent_j's row."""
+    out = x.new_zeros(x.shape[0], out_dim)
+    for j, agent in enumerate(agents):
+        rows = mask[:, j].nonzero().squeeze(1)
+        if rows.numel() == 0:
+            continue
+        y = agent(x.index_select(0, rows), stats)
+        out = out.index_add(0, rows, y * gates.index_select(0, rows)[:, j : j + 1])
+    return out
+
+
 def shared(x, expert, count):
     """A shared pool: the sum of all its experts applied to x (weights 1)."""
     out = torch.zeros_like(x)

@@ -100,6 +100,12 @@ export function emitRouterMethod(w: PyWriter, r: IrRouter, fns: StageFunctions):
   w.line(`def ${routerMethodName(r)}(self, x, stats=None):`).indent();
   w.line(`"""router ${r.key}: ${r.stages.map(stageText).join(" |> ")}, over ${r.numExperts} experts."""`);
   const ctx = (s: IrStage) => `StageContext(self, ${pyStr(r.key)}, ${r.numExperts}, ${r.dim}, ${pyDict(s.params)})`;
+  if (r.unit === "sequence") {
+    // §11.1 `per sequence`: one decision from the mean of the run's rows, given to every token.
+    w.comment("per sequence: the pipeline runs once on the mean of x over the run's tokens");
+    w.line("tokens = x.shape[0]");
+    w.line("x = x.mean(dim=0, keepdim=True) if tokens > 0 else x");
+  }
   let selected = false;
   for (const s of r.stages) {
     if (s.role === "score") {
@@ -120,6 +126,10 @@ export function emitRouterMethod(w: PyWriter, r: IrRouter, fns: StageFunctions):
     }
   }
   if (!selected) fns.problems.push(`router '${r.key}' has no select stage`);
+  if (r.unit === "sequence") {
+    w.comment("every token gets the one decision and its weights (statistics count each token)");
+    w.line("w, mask, gates = (v.expand(tokens, -1) for v in (w, mask, gates))");
+  }
   const soft = weightStreamCanBeNegative(r.stages, r.pluginStages);
   const coef = r.balanceCoef === undefined ? "None" : String(r.balanceCoef);
   w.line("if stats is not None:").indent();

@@ -45,11 +45,21 @@ describe("moec export torch", () => {
   });
 
   it("refuses a plugin stage with no PyTorch reference by name, and writes nothing", async () => {
+    // A plugin with a float64 reference and WGSL but no `torch` (every shipped plugin has one).
+    const src = tmp();
+    fs.writeFileSync(path.join(src, "first.js"), [
+      "export default (api) => api.definePlugin({ apiVersion: api.API_VERSION, name: \"first\", version: \"1.0.0\", stages: [{",
+      "  name: \"first\", kind: \"score\", doc: \"score 1 for expert 0\", params: [], nonNegative: true,",
+      "  reference: { score(x, ctx) { const z = new Float64Array(ctx.E); z[0] = 1; return z; } },",
+      "  wgsl: { score: { expr: \"select(0.0, 1.0, e == 0u)\" } },",
+      "}] });",
+    ].join("\n"));
+    fs.writeFileSync(path.join(src, "first.moe"), "layer first_moe(x: [T, D], D = 16) {\n  experts E[4] = ffn(hidden = 8)\n  router r = first |> topk(1)\n  return x + moe(x, r, E)\n}\n");
     const d = tmp();
     const out = path.join(d, "pkg");
-    const r = await moec(["export", "torch", path.join(repo, "examples/plugins/hash_layer.moe"), "-o", out, "--plugin", path.join(repo, "plugins/hash-routing/index.js"), "--set", "D=16", "I=8"]);
-    expect(r.code).toBe(1);
-    expect(r.err).toMatch(/router 'r': stage 'hash' \(score, from plugin hash-routing@1\.0\.0\) has no PyTorch reference \(StageSpec\.torch\.score\)/);
+    const r = await moec(["export", "torch", path.join(src, "first.moe"), "-o", out, "--plugin", path.join(src, "first.js")]);
+    expect(r.code, r.err).toBe(1);
+    expect(r.err).toMatch(/router 'r': stage 'first' \(score, from plugin first@1\.0\.0\) has no PyTorch reference \(StageSpec\.torch\.score\)/);
     expect(fs.readdirSync(d)).toEqual([]);
   });
 

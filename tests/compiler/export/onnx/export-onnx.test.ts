@@ -2,6 +2,7 @@
 // and a program using every other mapped option, exported with seeded random weights, run by ONNX
 // Runtime's CPU kernels (onnxruntime-node) and compared with moec's float64 reference
 // (interpretReference) on the same weights; the refusals, each naming its block, with codes.
+import * as path from "node:path";
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { compile } from "../../../../compiler/index.js";
@@ -94,6 +95,17 @@ model m(tokens: [T], V = 16, D = 16) {
       "ONNX002 y.E: pool `y.E` uses act = geglu, which com.microsoft.MoE does not apply",
       "ONNX002 y.A: pool `y.A` has `lowrank` experts; the ONNX export writes feed-forward (ffn) experts only",
     ]);
+  });
+
+  it("§11.1 topologies: a per sequence router (ONNX001), agents as experts (ONNX002), peer attention (ONNX003)", () => {
+    const ex = (f: string) => path.resolve(__dirname, "../../../../examples", f);
+    const seq = checkOnnxExport(lowered({ file: ex("sequence_routing.moe"), set: { D: 16, I: 8 } }));
+    expect(seq.map((p) => `${p.code} ${p.key}: ${p.message}`)).toEqual(["ONNX001 r: router `r` routes per sequence (one decision from the mean of the run's rows); com.microsoft.MoE routes each token"]);
+    const agents = checkOnnxExport(lowered({ file: ex("topologies/agents_as_experts.moe"), set: { D: 16, I: 8 } }));
+    expect(agents.map((p) => `${p.code} ${p.key}`)).toEqual(["ONNX002 A"]);
+    const mot = checkOnnxExport(lowered({ file: ex("topologies/mixture_of_thoughts.moe"), set: { D: 16, I: 16, DS: 8, H: 2 } }));
+    expect(mot.filter((p) => p.code === "ONNX003").map((p) => p.key)).toEqual(["peers.0", "peers.1"]);
+    expect(() => exportOnnx(lowered({ file: ex("topologies/agents_as_experts.moe"), set: { D: 16, I: 8 } }), () => new Float32Array())).toThrow(OnnxExportRefusal);
   });
 
   it("weights at or above the size limit (2 GiB by default; here a small one) are ONNX005", () => {

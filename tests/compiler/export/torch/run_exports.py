@@ -1,9 +1,9 @@
 """Runs many `moec export torch` packages in one python3 process (the test stays fast).
 
-argv[1] is a JSON manifest: a list of {"dir", "input", "output"}. Each package's MoecModel is
-imported from DIR/modeling_moec.py under its own module name, loaded with
-MoecModel.from_pretrained(DIR, dtype=torch.float64), run on the inputs of INPUT (safetensors,
-by parameter name; float inputs as float64), and its outputs written to OUTPUT as JSON lists of float64, with the
+argv[1] is a JSON manifest: a list of {"dir", "input", "output"} (and "dtype": "float32" to run
+in float32; float64 otherwise). Each package's MoecModel is imported from DIR/modeling_moec.py
+under its own module name, loaded with MoecModel.from_pretrained(DIR, dtype=DTYPE), run on the
+inputs of INPUT (safetensors, by parameter name; float inputs in DTYPE), and its outputs written to OUTPUT as JSON lists of float64, with the
 §10 statistics under "stats.KEY.NAME". A failure is written as "error" in a JSON next to OUTPUT.
 """
 import importlib.util
@@ -18,9 +18,10 @@ def run(case, index):
     spec = importlib.util.spec_from_file_location(f"moec_export_{index}", f"{case['dir']}/modeling_moec.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    model = mod.MoecModel.from_pretrained(case["dir"], dtype=torch.float64)
+    dtype = torch.float32 if case.get("dtype") == "float32" else torch.float64
+    model = mod.MoecModel.from_pretrained(case["dir"], dtype=dtype)
     inputs = mod.load_safetensors(case["input"])
-    args = [inputs[n] if not inputs[n].is_floating_point() else inputs[n].double() for n in case["inputs"]]
+    args = [inputs[n] if not inputs[n].is_floating_point() else inputs[n].to(dtype) for n in case["inputs"]]
     with torch.no_grad():
         out, stats = model(*args, return_stats=True)
     tensors = dict(out) if isinstance(out, dict) else {case["outputs"][0]: out}
