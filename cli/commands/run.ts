@@ -3,7 +3,7 @@
 import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, UsageError } from "../args.js";
-import type { CliIO } from "../output.js";
+import { statusLine, type CliIO } from "../output.js";
 import { lowerForRunWithInfo, withGpu, adapterName } from "./gpu-commands.js";
 import { parseWeightsAs } from "./weights-as.js";
 import { checkpointNamesFor, hasCheckpointWeights, loadCheckpointWeights, loadProgress } from "./model-weights.js";
@@ -105,7 +105,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   const pl = await cliPlugins(io.cwd, f.plugin);
   printDiagnostics(pl.diagnostics, undefined, io, false);
   if (hasErrors(pl.diagnostics)) return 1;
-  io.err(input.imported ? `moec run: importing ${displayPath(input.imported.configFile, io.cwd)} (${input.imported.modelType})…` : `moec run: compiling ${displayPath(file, io.cwd)}…`);
+  statusLine(io, input.imported ? `moec run: importing ${displayPath(input.imported.configFile, io.cwd)} (${input.imported.modelType})…` : `moec run: compiling ${displayPath(file, io.cwd)}…`);
   const lowered = lowerForRunWithInfo(io, file, f, pl.registry, input.host);
   if (!lowered) return 1;
   const { program, info } = lowered;
@@ -133,7 +133,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   const progress = loadProgress(io, "run");
   try {
     if (weightsPath === undefined) {
-      io.err(`moec run: drawing random weights (seed ${seed})…`);
+      statusLine(io, `moec run: drawing random weights (seed ${seed})…`);
       const drawn = rt.randomWeights(program, seed);
       // --state with random weights: the state file's tensors replace the drawn state (LANGUAGE.md §7).
       if (f.state !== undefined) {
@@ -162,7 +162,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
 
   if (backend === "onnxruntime") return runOnOnnxRuntime(io, program, weights, inputs, f);
   return withGpu(io, "run", { adapter: f.adapter as string | undefined, requireF16: dtype === "f16" }, async (gpu) => {
-    io.err(`moec run: uploading weights and compiling kernels on ${adapterName(gpu)}…`);
+    statusLine(io, `moec run: uploading weights and compiling kernels on ${adapterName(gpu)}…`);
     progress.start();
     const exec = await rt.createExecutor(gpu, program, weights, {
       dtype, stats: f.stats !== undefined, ...(f["update-state"] ? { updateState: true } : {}), ...(deviceMemory !== undefined ? { deviceMemoryBytes: deviceMemory } : {}),
@@ -173,7 +173,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
     const out = await exec.run(inputs.values, inputs.tokens);
     const ms = performance.now() - t0;
     const info = exec.lastRunInfo;
-    io.err(`moec run: ${inputs.tokens} token${inputs.tokens === 1 ? "" : "s"} in ${ms.toFixed(1)} ms (${info?.dispatches ?? "?"} dispatches, ${info?.commandBuffers ?? "?"} command buffer, ${info?.readbacks ?? "?"} read-back)`);
+    statusLine(io, `moec run: ${inputs.tokens} token${inputs.tokens === 1 ? "" : "s"} in ${ms.toFixed(1)} ms (${info?.dispatches ?? "?"} dispatches, ${info?.commandBuffers ?? "?"} command buffer, ${info?.readbacks ?? "?"} read-back)`);
     writeOrPrintOutputs(io, rt, program, out, inputs.tokens, f);
     if (f.stats !== undefined) writeStats(io, path.resolve(io.cwd, f.stats as string), program.entry, inputs.tokens, exec.lastStats);
     if (f["state-out"] !== undefined) {
