@@ -22,6 +22,7 @@ import { parseSets } from "../args.js";
 import { onnxExportable } from "./onnx-model.js";
 import { backendFlag, runOnOnnxRuntime } from "./onnx-backend.js";
 import { writeOrPrintOutputs } from "./run-outputs.js";
+import { OutputWriteError, outputPathProblem, StagedOutputs } from "../output-files.js";
 
 export const runSpec: CommandSpec = {
   name: "run",
@@ -39,7 +40,7 @@ export const runSpec: CommandSpec = {
     { name: "input", type: "string", value: "FILE", help: "inputs by parameter name (`x` [T, D] as f32/f16/bf16; token ids as I32/I64)" },
     { name: "input-ids", type: "string", value: "ID,ID,…", help: "a model's token ids, inline (instead of --input)" },
     { name: "tokens", type: "string", value: "T", help: "without --input: run on T tokens (at most 1,048,576) of seeded N(0, 1) inputs (token ids: uniform over the vocabulary)" },
-    { name: "output", type: "string", value: "FILE", help: "write outputs as f32 safetensors (`y`, or a record's keys)" },
+    { name: "output", short: "o", type: "string", value: "FILE", help: "write outputs as f32 safetensors (`y`, or a record's keys)" },
     { name: "dtype", type: "string", value: "f32|f16", help: "storage precision on the GPU (f16 needs shader-f16; accumulation is f32)" },
     { name: "set", type: "multi", value: "NAME=VALUE", help: "override hyper-parameters of the entry, e.g. --set D=64 I=96" },
     { name: "adapter", type: "string", value: "NAME", help: "pick the WebGPU adapter whose name contains NAME (or MOEC_ADAPTER)" },
@@ -92,6 +93,18 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   if (given.length === 0) throw new UsageError("give inputs with --input FILE (or --input-ids 1,2,3 for a model), or --tokens T for random inputs");
   if (given.length > 1) throw new UsageError(`--${given[0]} and --${given[1]} exclude each other (each fixes the inputs and T)`);
   const backend = backendFlag(f, "run");
+  // Every output path is checked before any work, so a bad one costs nothing.
+  const outputFlags = (["output", "stats", "state-out"] as const).filter((n) => f[n] !== undefined);
+  const outputPaths = outputFlags.map((n) => path.resolve(io.cwd, f[n] as string));
+  for (let i = 0; i < outputFlags.length; i++) {
+    const problem = outputPathProblem(outputPaths[i]!, `--${outputFlags[i]}`, io.cwd);
+    if (problem) {
+      io.err(`moec run: ${problem}`);
+      return 1;
+    }
+    const twice = outputPaths.indexOf(outputPaths[i]!);
+    if (twice !== i) throw new UsageError(`--${outputFlags[twice]} and --${outputFlags[i]} name the same file, ${displayPath(outputPaths[i]!, io.cwd)}`);
+  }
   const seed = intFlag(f.seed, "seed") ?? 1;
   const tokens = intFlag(f.tokens, "tokens", 1, MAX_RUN_TOKENS);
   const deviceMemory = intFlag(f["device-memory"], "device-memory", 1);
@@ -174,15 +187,29 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
     const ms = performance.now() - t0;
     const info = exec.lastRunInfo;
     statusLine(io, `moec run: ${inputs.tokens} token${inputs.tokens === 1 ? "" : "s"} in ${ms.toFixed(1)} ms (${info?.dispatches ?? "?"} dispatches, ${info?.commandBuffers ?? "?"} command buffer, ${info?.readbacks ?? "?"} read-back)`);
-    writeOrPrintOutputs(io, rt, program, out, inputs.tokens, f);
-    if (f.stats !== undefined) writeStats(io, path.resolve(io.cwd, f.stats as string), program.entry, inputs.tokens, exec.lastStats);
-    if (f["state-out"] !== undefined) {
-      const stateFile = path.resolve(io.cwd, f["state-out"] as string);
-      const state = await exec.readState();
-      rt.writeSafetensors(stateFile, Object.fromEntries([...state].map(([k, v]) => [k, { dtype: "F32" as const, shape: [v.length], data: v }])), { producer: "moec", entry: program.entry });
-      io.err(state.size ? `moec run: wrote router state (${[...state.keys()].join(", ")}) to ${displayPath(stateFile, io.cwd)}` : `moec run: warning: \`${program.entry}\` has no router state; wrote an empty ${displayPath(stateFile, io.cwd)}`);
+    // The outputs are staged and renamed into place together: a failure writing one leaves none.
+    const staged = new StagedOutputs(io.cwd);
+    const said: string[] = [];
+    try {
+      const wrote = writeOrPrintOutputs(io, rt, program, out, inputs.tokens, f, staged);
+      if (wrote) said.push(wrote);
+      if (f.stats !== undefined) said.push(writeStats(staged, io, path.resolve(io.cwd, f.stats as string), program.entry, inputs.tokens, exec.lastStats));
+      if (f["state-out"] !== undefined) {
+        const stateFile = path.resolve(io.cwd, f["state-out"] as string);
+        const state = await exec.readState();
+        staged.write(stateFile, (temp) => rt.writeSafetensors(temp, Object.fromEntries([...state].map(([k, v]) => [k, { dtype: "F32" as const, shape: [v.length], data: v }])), { producer: "moec", entry: program.entry }));
+        said.push(state.size ? `moec run: wrote router state (${[...state.keys()].join(", ")}) to ${displayPath(stateFile, io.cwd)}` : `moec run: warning: \`${program.entry}\` has no router state; wrote an empty ${displayPath(stateFile, io.cwd)}`);
+      }
+      staged.commit();
+    } catch (e) {
+      staged.discard();
+      if (!(e instanceof OutputWriteError)) throw e;
+      io.err(`moec run: ${e.message}`);
+      return 1;
+    } finally {
+      exec.dispose();
     }
-    exec.dispose();
+    for (const line of said) io.err(line);
     return 0;
   });
 }
@@ -206,9 +233,10 @@ function applyStateFile(rt: typeof import("../../runtime/index.js"), program: Ir
   return undefined;
 }
 
-function writeStats(io: CliIO, file: string, entry: string, tokens: number, stats: Map<string, RouterStats> | undefined): void {
+/** Stages the statistics file; returns the summary to print once the outputs are in place. */
+function writeStats(staged: StagedOutputs, io: CliIO, file: string, entry: string, tokens: number, stats: Map<string, RouterStats> | undefined): string {
   const data = statsFile(entry, tokens, stats ?? new Map());
-  fs.writeFileSync(file, formatStatsJson(data));
+  staged.write(file, (temp) => fs.writeFileSync(temp, formatStatsJson(data)));
   const lines = Object.entries(data.routers).map(([k, s]) => `  ${k}: maxvio ${s.maxvio.toFixed(3)}, entropy ${s.entropy.toFixed(3)}, active_k ${s.active_k.mean.toFixed(2)}, drop_rate ${(100 * s.drop_rate).toFixed(1)}%${s.balance !== undefined ? `, loss balance ${s.balance.toPrecision(4)}` : ""}`);
-  io.err(`moec run: routing statistics of ${lines.length} router${lines.length === 1 ? "" : "s"} written to ${displayPath(file, io.cwd)}${lines.length ? "\n" + lines.join("\n") : ""}`);
+  return `moec run: routing statistics of ${lines.length} router${lines.length === 1 ? "" : "s"} written to ${displayPath(file, io.cwd)}${lines.length ? "\n" + lines.join("\n") : ""}`;
 }

@@ -1,0 +1,95 @@
+// Output files as one unit (cli/output-files.ts): paths refused by name before any work, staged
+// files renamed together, and a failure writing any one leaves none of them (nor a temporary file);
+// `moec run` refuses a bad --output/--stats/--state-out before compiling anything.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { OutputWriteError, outputPathProblem, StagedOutputs } from "../../cli/output-files.js";
+import { moec } from "../helpers/cli.js";
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "moec-outputs-"));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe("outputPathProblem", () => {
+  it("accepts a new file in an existing directory and an existing file", () => {
+    expect(outputPathProblem(path.join(dir, "y.safetensors"), "--output", dir)).toBeUndefined();
+    fs.writeFileSync(path.join(dir, "old.json"), "{}");
+    expect(outputPathProblem(path.join(dir, "old.json"), "--stats", dir)).toBeUndefined();
+  });
+  it("names the flag, the path and the problem: a missing directory, a file as directory, a directory as file", () => {
+    expect(outputPathProblem(path.join(dir, "no", "y.safetensors"), "--output", dir)).toBe("--output no/y.safetensors: the directory no does not exist");
+    fs.writeFileSync(path.join(dir, "f"), "");
+    expect(outputPathProblem(path.join(dir, "f", "s.json"), "--stats", dir)).toBe("--stats f/s.json: f is not a directory");
+    fs.mkdirSync(path.join(dir, "d"));
+    expect(outputPathProblem(path.join(dir, "d"), "-o", dir)).toBe("-o d: is a directory; give the file to write");
+  });
+});
+
+describe("StagedOutputs", () => {
+  it("writes nothing at the targets until commit, then all of them", () => {
+    const staged = new StagedOutputs(dir);
+    staged.write(path.join(dir, "a.txt"), (t) => fs.writeFileSync(t, "A"));
+    staged.write(path.join(dir, "b.txt"), (t) => fs.writeFileSync(t, "B"));
+    expect(fs.existsSync(path.join(dir, "a.txt"))).toBe(false);
+    staged.commit();
+    expect(fs.readFileSync(path.join(dir, "a.txt"), "utf8")).toBe("A");
+    expect(fs.readFileSync(path.join(dir, "b.txt"), "utf8")).toBe("B");
+    expect(fs.readdirSync(dir).sort()).toEqual(["a.txt", "b.txt"]);
+  });
+  it("a failing second output: a named OutputWriteError, and after discard neither output nor a temporary file, an older file untouched", () => {
+    fs.writeFileSync(path.join(dir, "a.txt"), "old");
+    const staged = new StagedOutputs(dir);
+    staged.write(path.join(dir, "a.txt"), (t) => fs.writeFileSync(t, "new"));
+    let caught: unknown;
+    try {
+      staged.write(path.join(dir, "b.txt"), (t) => {
+        fs.writeFileSync(t, "partial");
+        throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+      });
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(OutputWriteError);
+    expect((caught as Error).message).toBe("cannot write b.txt: no space left on the device");
+    staged.discard();
+    expect(fs.readdirSync(dir)).toEqual(["a.txt"]);
+    expect(fs.readFileSync(path.join(dir, "a.txt"), "utf8")).toBe("old");
+  });
+});
+
+describe("moec run's output paths, checked before any work", () => {
+  // A program that does not even parse: the output's problem is reported first, so nothing is compiled.
+  const broken = () => {
+    fs.writeFileSync(path.join(dir, "broken.moe"), "experts E[8] = ffn(hidden = \n");
+    return path.join(dir, "broken.moe");
+  };
+  it.each([
+    [["--output", "no/y.safetensors"], "moec run: --output no/y.safetensors: the directory no does not exist"],
+    [["-o", "y.safetensors", "--stats", "no/s.json"], "moec run: --stats no/s.json: the directory no does not exist"],
+    [["--state-out", "."], "moec run: --state-out .: is a directory; give the file to write"],
+  ])("%j is refused with exit 1, naming the flag and path", async (flags, message) => {
+    const r = await moec(["run", broken(), "--random-weights", "--tokens", "2", ...flags], dir);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(message + "\n");
+    expect(fs.readdirSync(dir)).toEqual(["broken.moe"]);
+  });
+  it("two outputs naming one file is a usage error (exit 2)", async () => {
+    const r = await moec(["run", broken(), "--random-weights", "--tokens", "2", "-o", "y.safetensors", "--stats", "./y.safetensors"], dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^moec run: --output and --stats name the same file, y\.safetensors\n/);
+  });
+});
+
+describe("moec draw's -o, checked before any work", () => {
+  it("a missing directory is named before the program is compiled (exit 1, no file)", async () => {
+    fs.writeFileSync(path.join(dir, "broken.moe"), "experts E[8] = ffn(hidden = \n");
+    const r = await moec(["draw", "broken.moe", "-o", "no/d.svg"], dir);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe("moec draw: -o no/d.svg: the directory no does not exist\n");
+    expect(fs.readdirSync(dir)).toEqual(["broken.moe"]);
+  });
+});
