@@ -93,3 +93,15 @@ describe("moec draw's -o, checked before any work", () => {
     expect(fs.readdirSync(dir)).toEqual(["broken.moe"]);
   });
 });
+
+describe("upcycle and quantize check their output before reading anything", () => {
+  it.each([
+    [["upcycle", "dense.safetensors", "moe.moe", "--output", "no/w.safetensors"], "moec upcycle: --output no/w.safetensors: the directory no does not exist\n"],
+    [["quantize", "ckpt", "--to", "q8_0", "-o", "no/m.gguf"], "moec quantize: -o no/m.gguf: the directory no does not exist\n"],
+  ])("%j: exit 1 naming the path, though its inputs do not exist either", async (args, message) => {
+    const r = await moec(args, dir);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(message);
+    expect(fs.readdirSync(dir)).toEqual([]);
+  });
+});
