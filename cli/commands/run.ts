@@ -47,6 +47,7 @@ export const runSpec: CommandSpec = {
     { name: "plugin", type: "multi", value: "PATH|PACKAGE", help: "load a router plugin (repeatable; also from moec.config.json)" },
     { name: "stats", type: "string", value: "FILE", help: "write routing statistics (LANGUAGE.md §10) per router as JSON" },
     { name: "state-out", type: "string", value: "FILE", help: "write the router state after the run (e.g. updated e_bias) as safetensors" },
+    { name: "allow-nonfinite", type: "boolean", help: "run on inputs with NaN or Inf values (refused otherwise) and do not warn of such weights" },
     { name: "last-logits", type: "boolean", help: "a model: compute the logits of the last position only, written as `logits` [1, V]" },
     { name: "backend", type: "string", value: "webgpu|onnxruntime", help: "webgpu (the default): moec's kernels on a WebGPU adapter; onnxruntime: the model exported as by `moec export onnx` and run by ONNX Runtime's CPU kernels (needs the optional onnxruntime-node package; no --stats, --state-out, --update-state, --dtype f16, --adapter or --device-memory)" },
     { name: "update-state", type: "boolean", help: "a model: update router state (the aux-free bias, …) after the forward; by default a model's state is read-only (LANGUAGE.md §13.0)" },
@@ -138,11 +139,21 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
     throw e;
   }
   for (const name of inputs.ignored) io.err(`moec run: warning: the input file's tensor \`${name}\` is not an input of \`${program.entry}\`; ignored`);
+  const allowNonFinite = f["allow-nonfinite"] === true;
+  if (!allowNonFinite) {
+    // An input's NaN or Inf is refused: it would flow through routing (a NaN score is never chosen) into a plausible-looking output.
+    const bad = nonFiniteReport(rt, program, inputs.values);
+    if (bad.length) {
+      io.err(`moec run: ${bad.map((b) => `input ${b}`).join("; ")}${f.input !== undefined ? ` in ${displayPath(path.resolve(io.cwd, f.input as string), io.cwd)}` : ""}; give --allow-nonfinite to run on them anyway`);
+      return 1;
+    }
+  }
 
   const checkpointNames = namedWeights ? checkpointNamesFor(io, "run", program, info, weightsPath!, weightsAs) : [];
   if (checkpointNames === undefined) return 1;
 
   let weights: HostWeights;
+  let nonFiniteWeights: InstanceType<typeof rt.NonFiniteWeightsCheck> | undefined;
   const progress = loadProgress(io, "run");
   try {
     if (weightsPath === undefined) {
@@ -163,7 +174,8 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
         checkpointNames, forceCheckpointNames: weightsAs !== undefined, onProgress: progress.update,
       }, f.weights as string);
       if (!loaded) return 1;
-      weights = loaded;
+      // Checked as the upload reads them (no second read of the checkpoint); reported after it.
+      weights = allowNonFinite ? loaded : (nonFiniteWeights = new rt.NonFiniteWeightsCheck(loaded));
     }
   } catch (e) {
     if (e instanceof rt.WeightsError) {
@@ -182,10 +194,13 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
       lastLogits: f["last-logits"] === true,
     });
     progress.finish();
+    for (const [name, n] of nonFiniteWeights?.found ?? []) io.err(`moec run: warning: weight ${rt.describeNonFinite(name, n)}`);
     const t0 = performance.now();
     const out = await exec.run(inputs.values, inputs.tokens);
     const ms = performance.now() - t0;
     const info = exec.lastRunInfo;
+    // NaN or Inf in an output is said, whatever --allow-nonfinite says about the inputs.
+    for (const b of nonFiniteReport(rt, program, out)) io.err(`moec run: warning: output ${b}`);
     statusLine(io, `moec run: ${inputs.tokens} token${inputs.tokens === 1 ? "" : "s"} in ${ms.toFixed(1)} ms (${info?.dispatches ?? "?"} dispatches, ${info?.commandBuffers ?? "?"} command buffer, ${info?.readbacks ?? "?"} read-back)`);
     // The outputs are staged and renamed into place together: a failure writing one leaves none.
     const staged = new StagedOutputs(io.cwd);
@@ -212,6 +227,18 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
     for (const line of said) io.err(line);
     return 0;
   });
+}
+
+/** "`name` has N non-finite values (…)" for each float tensor of `values` (program inputs or outputs) that has some. */
+function nonFiniteReport(rt: typeof import("../../runtime/index.js"), program: IrProgram, values: Map<string, Float32Array | Int32Array>): string[] {
+  const widths = new Map([...program.inputs, ...program.outputs].map((x) => [x.name, program.values[x.value]!.width]));
+  const found: string[] = [];
+  for (const [name, v] of values) {
+    if (!(v instanceof Float32Array)) continue;
+    const n = rt.countNonFinite(v);
+    if (n) found.push(rt.describeNonFinite(name, n, widths.get(name)));
+  }
+  return found;
 }
 
 function applyStateFile(rt: typeof import("../../runtime/index.js"), program: IrProgram, weights: Map<string, Float32Array>, file: string): string | undefined {

@@ -4,6 +4,7 @@ export { openCheckpointDir, isCheckpointDir, type CheckpointDir } from "./checkp
 export { nameCheckpoint } from "./checkpoint-names.js";
 export { loadCheckpointDir, type CheckpointLoadOptions, type CheckpointLoad } from "./load-checkpoint.js";
 export { StreamedWeights, type HostWeights, type LoadProgress } from "./host-weights.js";
+export { NonFiniteWeightsCheck } from "./nonfinite-weights.js";
 export { loadWeights } from "./load-weights.js";
 export { randomWeights } from "./random-weights.js";
 export { canonicalToFile, type CanonicalToFileOptions, type FileForm } from "./canonical-to-file.js";
