@@ -47,6 +47,8 @@ export const runSpec: CommandSpec = {
     { name: "plugin", type: "multi", value: "PATH|PACKAGE", help: "load a router plugin (repeatable; also from moec.config.json)" },
     { name: "stats", type: "string", value: "FILE", help: "write routing statistics (LANGUAGE.md §10) per router as JSON" },
     { name: "state-out", type: "string", value: "FILE", help: "write the router state after the run (e.g. updated e_bias) as safetensors" },
+    { name: "save-weights", type: "string", value: "FILE", help: "with --random-weights: also write the drawn weights as safetensors (for --weights FILE later)" },
+    { name: "save-input", type: "string", value: "FILE", help: "also write the run's inputs as safetensors (for --input FILE later)" },
     { name: "allow-nonfinite", type: "boolean", help: "run on inputs with NaN or Inf values (refused otherwise) and do not warn of such weights" },
     { name: "last-logits", type: "boolean", help: "a model: compute the logits of the last position only, written as `logits` [1, V]" },
     { name: "backend", type: "string", value: "webgpu|onnxruntime", help: "webgpu (the default): moec's kernels on a WebGPU adapter; onnxruntime: the model exported as by `moec export onnx` and run by ONNX Runtime's CPU kernels (needs the optional onnxruntime-node package; no --stats, --state-out, --update-state, --dtype f16, --adapter or --device-memory)" },
@@ -95,7 +97,9 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   if (given.length > 1) throw new UsageError(`--${given[0]} and --${given[1]} exclude each other (each fixes the inputs and T)`);
   const backend = backendFlag(f, "run");
   // Every output path is checked before any work, so a bad one costs nothing.
-  const outputFlags = (["output", "stats", "state-out"] as const).filter((n) => f[n] !== undefined);
+  if (f["save-weights"] !== undefined && !f["random-weights"]) throw new UsageError("--save-weights writes drawn weights; use it with --random-weights");
+  if (backend === "onnxruntime" && (f["save-weights"] !== undefined || f["save-input"] !== undefined)) throw new UsageError("--save-weights and --save-input are written by the WebGPU backend's run; drop --backend onnxruntime");
+  const outputFlags = (["output", "stats", "state-out", "save-weights", "save-input"] as const).filter((n) => f[n] !== undefined);
   const outputPaths = outputFlags.map((n) => path.resolve(io.cwd, f[n] as string));
   for (let i = 0; i < outputFlags.length; i++) {
     const problem = outputPathProblem(outputPaths[i]!, `--${outputFlags[i]}`, io.cwd);
@@ -154,6 +158,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
 
   let weights: HostWeights;
   let nonFiniteWeights: InstanceType<typeof rt.NonFiniteWeightsCheck> | undefined;
+  let drawnWeights: Map<string, Float32Array> | undefined;
   const progress = loadProgress(io, "run");
   try {
     if (weightsPath === undefined) {
@@ -168,6 +173,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
         }
       }
       weights = drawn;
+      drawnWeights = drawn;
     } else {
       const loaded = await loadCheckpointWeights(io, "run", rt, program, {
         weights: weightsPath, state: f.state !== undefined ? path.resolve(io.cwd, f.state as string) : undefined,
@@ -214,6 +220,16 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
         const state = await exec.readState();
         staged.write(stateFile, (temp) => rt.writeSafetensors(temp, Object.fromEntries([...state].map(([k, v]) => [k, { dtype: "F32" as const, shape: [v.length], data: v }])), { producer: "moec", entry: program.entry }));
         said.push(state.size ? `moec run: wrote router state (${[...state.keys()].join(", ")}) to ${displayPath(stateFile, io.cwd)}` : `moec run: warning: \`${program.entry}\` has no router state; wrote an empty ${displayPath(stateFile, io.cwd)}`);
+      }
+      if (f["save-weights"] !== undefined) {
+        const file = path.resolve(io.cwd, f["save-weights"] as string);
+        staged.write(file, (temp) => rt.writeSafetensors(temp, rt.canonicalToFile(program, drawnWeights!, "per-member"), { producer: "moec", entry: program.entry, seed: String(seed) }));
+        said.push(`moec run: wrote the drawn weights (seed ${seed}) to ${displayPath(file, io.cwd)}`);
+      }
+      if (f["save-input"] !== undefined) {
+        const file = path.resolve(io.cwd, f["save-input"] as string);
+        staged.write(file, (temp) => rt.writeInputs(program, inputs.values, inputs.tokens, temp));
+        said.push(`moec run: wrote the inputs (${[...inputs.values.keys()].join(", ")}, ${inputs.tokens} tokens) to ${displayPath(file, io.cwd)}`);
       }
       staged.commit();
     } catch (e) {

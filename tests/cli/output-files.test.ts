@@ -77,6 +77,14 @@ describe("moec run's output paths, checked before any work", () => {
     expect(r.err).toBe(message + "\n");
     expect(fs.readdirSync(dir)).toEqual(["broken.moe"]);
   });
+  it("--save-weights without --random-weights is a usage error (exit 2); its path is checked like the others", async () => {
+    const r = await moec(["run", broken(), "--weights", "w.safetensors", "--tokens", "2", "--save-weights", "v.safetensors"], dir);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/^moec run: --save-weights writes drawn weights; use it with --random-weights\n/);
+    const bad = await moec(["run", broken(), "--random-weights", "--tokens", "2", "--save-input", "no/x.safetensors"], dir);
+    expect(bad.code).toBe(1);
+    expect(bad.err).toBe("moec run: --save-input no/x.safetensors: the directory no does not exist\n");
+  });
   it("two outputs naming one file is a usage error (exit 2)", async () => {
     const r = await moec(["run", broken(), "--random-weights", "--tokens", "2", "-o", "y.safetensors", "--stats", "./y.safetensors"], dir);
     expect(r.code).toBe(2);
