@@ -40,6 +40,35 @@ export function outputPathProblem(file: string, flag: string, cwd: string): stri
   return undefined;
 }
 
+/** Why the directory `dir` cannot be written as a command's output (a checkpoint, a package), or
+ *  undefined: its parent must be a writable directory, and an existing `dir` an empty directory
+ *  unless `force` (it is then replaced whole). */
+export function outputDirProblem(dir: string, flag: string, cwd: string, force: boolean): string | undefined {
+  const shown = shownPath(dir, cwd);
+  const parent = path.dirname(dir);
+  let parentStat: fs.Stats;
+  try {
+    parentStat = fs.statSync(parent);
+  } catch {
+    return `${flag} ${shown}: the directory ${shownPath(parent, cwd)} does not exist`;
+  }
+  if (!parentStat.isDirectory()) return `${flag} ${shown}: ${shownPath(parent, cwd)} is not a directory`;
+  try {
+    fs.accessSync(parent, fs.constants.W_OK | fs.constants.X_OK);
+  } catch {
+    return `${flag} ${shown}: the directory ${shownPath(parent, cwd)} is not writable`;
+  }
+  let target: fs.Stats;
+  try {
+    target = fs.statSync(dir);
+  } catch {
+    return undefined;
+  }
+  if (!target.isDirectory()) return `${flag} ${shown}: exists and is not a directory`;
+  if (!force && fs.readdirSync(dir).length > 0) return `${flag} ${shown}: exists and is not empty; give --force to replace it`;
+  return undefined;
+}
+
 /** Thrown when an output cannot be written after all (disk full, the directory removed meanwhile). */
 export class OutputWriteError extends Error {
   override name = "OutputWriteError";

@@ -113,3 +113,23 @@ describe("upcycle and quantize check their output before reading anything", () =
     expect(fs.readdirSync(dir)).toEqual([]);
   });
 });
+
+describe("moec export hf/torch check -o before any work", () => {
+  it.each(["hf", "torch"])("export %s: a missing parent, a file, a non-empty directory without --force: exit 1, named, though the program does not exist", async (format) => {
+    const run = (o: string, ...more: string[]) => moec(["export", format, "missing.moe", "--random-weights", "-o", o, ...more], dir);
+    const missing = await run("no/out");
+    expect([missing.code, missing.err]).toEqual([1, "moec export: -o no/out: the directory no does not exist\n"]);
+    fs.writeFileSync(path.join(dir, "file"), "x");
+    const file = await run("file");
+    expect([file.code, file.err]).toEqual([1, "moec export: -o file: exists and is not a directory\n"]);
+    fs.mkdirSync(path.join(dir, "full"));
+    fs.writeFileSync(path.join(dir, "full", "keep.txt"), "x");
+    const full = await run("full");
+    expect([full.code, full.err]).toEqual([1, "moec export: -o full: exists and is not empty; give --force to replace it\n"]);
+    // With --force the check passes and the next problem is the missing program.
+    const forced = await run("full", "--force");
+    expect(forced.code).toBe(1);
+    expect(forced.err).not.toMatch(/-o full/);
+    expect(fs.readFileSync(path.join(dir, "full", "keep.txt"), "utf8")).toBe("x");
+  });
+});
