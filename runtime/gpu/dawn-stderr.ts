@@ -16,6 +16,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { isMainThread } from "node:worker_threads";
 
 /** The exact lines dropped; anything else Dawn or the Vulkan loader writes is passed through. */
 export const DAWN_LIMIT_WARNING = /^Warning: maxDynamic(?:Uniform|Storage)BuffersPerPipelineLayout artificially reduced from \d+ to \d+ to fit dynamic offset allocation limit\.$/;
@@ -36,7 +37,8 @@ export function withoutDawnLimitWarnings<T>(call: () => T): T {
 /** Points fd 2 at a temporary file; the returned function puts the real stderr back and forwards
  *  what was captured, minus the known warnings. Undefined when fd 2 cannot be swapped faithfully. */
 function redirectStderr(): (() => void) | undefined {
-  if (process.platform !== "linux") return undefined;
+  // fd 2 is the process's: only the main thread swaps it (two threads swapping at once could lose stderr).
+  if (process.platform !== "linux" || !isMainThread) return undefined;
   let kind: fs.Stats;
   try {
     kind = fs.fstatSync(STDERR_FD);
