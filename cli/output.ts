@@ -22,3 +22,9 @@ export function processIO(): CliIO {
     ...(process.stderr.isTTY ? { progress: (t: string, done?: boolean) => void process.stderr.write(`\r\x1b[2K${t}${done ? "\n" : ""}`) } : {}),
   };
 }
+
+/** A status line (what is being done, how long it took): shown on a terminal only, so a piped or
+ *  scripted run's stderr holds nothing but warnings and errors. */
+export function statusLine(io: CliIO, text: string): void {
+  if (io.progress) io.err(text);
+}

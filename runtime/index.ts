@@ -265,6 +265,7 @@ export { GgufError } from "./weights/gguf/gguf-error.js";
 export { openGguf, type GgufFile, type GgufTensor } from "./weights/gguf/gguf-file.js";
 export { isGgufPath, loadGgufFile } from "./weights/gguf/load-gguf.js";
 export { quantizeCheckpointDir, QUANT_TARGETS, type QuantTarget, type QuantizeResult } from "./weights/gguf/quantize-checkpoint.js";
-export { idInputs, readInputs, randomInputs, writeOutputs, RunInputError } from "./run-io.js";
+export { idInputs, readInputs, randomInputs, writeInputs, writeOutputs, RunInputError } from "./run-io.js";
+export { countNonFinite, describeNonFinite, type NonFiniteCount } from "./nonfinite.js";
 export { statsFile, formatStatsJson, referenceStats } from "./stats/router-stats.js";
 export type { RouterStats, StatsFile } from "./stats/router-stats.js";

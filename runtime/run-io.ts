@@ -116,6 +116,19 @@ export function writeOutputs(program: IrProgram, outputs: Map<string, Float32Arr
   writeSafetensors(file, entries, { producer: "moec", entry: program.entry });
 }
 
+/** Writes a run's inputs as safetensors that `readInputs` reads back: float inputs F32 [T, width],
+ *  token ids I32 [T]. */
+export function writeInputs(program: IrProgram, inputs: Map<string, Float32Array | Int32Array>, tokens: number, file: string): void {
+  const entries: Record<string, TensorData> = {};
+  for (const i of program.inputs) {
+    const data = inputs.get(i.name);
+    if (!data) continue;
+    const v = program.values[i.value]!;
+    entries[i.name] = v.dtype === "i32" ? { dtype: "I32", shape: [tokens], data } : { dtype: "F32", shape: [tokens, v.width], data };
+  }
+  writeSafetensors(file, entries, { producer: "moec", entry: program.entry });
+}
+
 /** Box–Muller over a 32-bit mulberry generator: deterministic across platforms. */
 export function normalSampler(seed: number): () => number {
   let s = seed >>> 0 || 0x9e3779b9;

@@ -3,7 +3,7 @@
 // repeat stacks drawn once with ×N; a decoding graph as its agents and their token flow. A
 // checkpoint directory or config.json is imported on the fly.
 import * as path from "node:path";
-import { writeFileSync } from "node:fs";
+import { OutputWriteError, outputPathProblem, writeOutputFile } from "../output-files.js";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, parseSets } from "../args.js";
 import type { CliIO } from "../output.js";
@@ -37,6 +37,15 @@ export async function runDraw(argv: string[], io: CliIO): Promise<number> {
   if (!input) return 1;
   const file = input.files[0]!;
   const entry = args.flags.entry as string | undefined;
+  // A checkpoint's SVG goes to the working directory, not into the checkpoint.
+  const stem = input.imported ? path.join(io.cwd, input.imported.modelType) : file.replace(/\.moe$/, "");
+  const out = (args.flags.output as string | undefined) ?? stem + (entry ? `.${entry}` : "") + ".svg";
+  // Checked before any work, so a bad -o is reported first.
+  const problem = out === "-" ? undefined : outputPathProblem(path.resolve(io.cwd, out), args.flags.output !== undefined ? "-o" : "the SVG", io.cwd);
+  if (problem) {
+    io.err(`moec draw: ${problem}`);
+    return 1;
+  }
   const res = entryInfo([file], { entry, set: parseSets(args.flags.set as string[] | undefined), host: input.host });
   if (!res.info || hasErrors(res.diagnostics)) {
     printDiagnostics(res.diagnostics, res.compilation, io, false);
@@ -59,13 +68,16 @@ export async function runDraw(argv: string[], io: CliIO): Promise<number> {
       : `${humanCount(c.total)} parameters · ${humanCount(c.active)} active per token${label(c.activeLabel)} · ${humanCount(c.flops)} FLOPs per token (weights)`,
     `${path.relative(io.cwd, info.file) || info.file}${Object.keys(info.hyper).length ? "  ·  " + Object.entries(info.hyper).map(([k, v]) => `${k} = ${v}`).join(", ") : ""}`,
   ]);
-  // A checkpoint's SVG goes to the working directory, not into the checkpoint.
-  const stem = input.imported ? path.join(io.cwd, input.imported.modelType) : file.replace(/\.moe$/, "");
-  const out = (args.flags.output as string | undefined) ?? stem + (entry ? `.${entry}` : "") + ".svg";
   if (out === "-") io.out(svg);
   else {
     const target = path.resolve(io.cwd, out);
-    writeFileSync(target, svg);
+    try {
+      writeOutputFile(target, svg, io.cwd);
+    } catch (e) {
+      if (!(e instanceof OutputWriteError)) throw e;
+      io.err(`moec draw: ${e.message}`);
+      return 1;
+    }
     io.err(`wrote ${path.relative(io.cwd, target) || target}`);
   }
   return 0;

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, parseSets, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
+import { outputDirProblem } from "../output-files.js";
 import { CheckpointInputError, programInput, type ProgramInput } from "../checkpoint-input.js";
 import { checkpointNamesFor, hasCheckpointWeights, loadCheckpointWeights } from "./model-weights.js";
 import { intFlag } from "./run.js";
@@ -147,6 +148,7 @@ export async function runExport(argv: string[], io: CliIO): Promise<number> {
   const f = args.flags;
   if (f.output === undefined) throw new UsageError("give the output directory with -o OUT");
   if (f.weights !== undefined && f["random-weights"]) throw new UsageError("--weights and --random-weights exclude each other");
+  if (outputDirFails(io, f)) return 1;
   const dtypeFlag = f.dtype === undefined ? undefined : DTYPES[String(f.dtype).toLowerCase()];
   if (f.dtype !== undefined && !dtypeFlag) throw new UsageError(`--dtype takes bf16, f16 or f32, found \`${String(f.dtype)}\``);
   const shardBytes = f["shard-size"] === undefined ? 5e9 : parseShardSize(String(f["shard-size"]));
@@ -222,6 +224,13 @@ export async function runExport(argv: string[], io: CliIO): Promise<number> {
   return 0;
 }
 
+/** Checks -o before any work (so a bad one costs nothing); true when it was refused, said on stderr. */
+function outputDirFails(io: CliIO, f: Record<string, unknown>): boolean {
+  const problem = outputDirProblem(path.resolve(io.cwd, String(f.output)), "-o", io.cwd, Boolean(f.force));
+  if (problem) io.err(`moec export: ${problem}`);
+  return problem !== undefined;
+}
+
 /** `moec export torch PROGRAM.moe -o OUT`: the PyTorch package, written atomically. */
 async function runExportTorch(args: ReturnType<typeof parseArgs>, modelArg: string | undefined, io: CliIO): Promise<number> {
   const f = args.flags;
@@ -229,6 +238,7 @@ async function runExportTorch(args: ReturnType<typeof parseArgs>, modelArg: stri
   if (f.output === undefined) throw new UsageError("give the output directory with -o OUT");
   if (f.weights !== undefined && f["random-weights"]) throw new UsageError("--weights and --random-weights exclude each other");
   for (const hfOnly of ["dtype", "shard-size", "model-type"]) if (f[hfOnly] !== undefined) throw new UsageError(`--${hfOnly} is an option of \`moec export hf\`; \`export torch\` writes f32 weights in one model.safetensors`);
+  if (outputDirFails(io, f)) return 1;
   const seed = intFlag(f.seed, "seed") ?? 1;
   const file = path.resolve(io.cwd, modelArg);
   const pl = await cliPlugins(io.cwd, f.plugin);

@@ -3,7 +3,7 @@
 // and every binding problem listed, and the progress line of a streamed load (terminal only).
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { CliIO } from "../output.js";
+import { statusLine, type CliIO } from "../output.js";
 import type { EntryInfo } from "../../compiler/driver.js";
 import { hfCheckpointNames } from "../../compiler/hf/checkpoint-names.js";
 import { HfMapError } from "../../compiler/hf/map.js";
@@ -31,7 +31,7 @@ export function checkpointNamesFor(io: CliIO, command: string, program: IrProgra
 
 /** Loads `opts.weights` for `program`; binding problems are listed and give undefined (exit 1). */
 export async function loadCheckpointWeights(io: CliIO, command: string, rt: Runtime, program: IrProgram, opts: LoadOptions, shown: string, announce = true): Promise<HostWeights | undefined> {
-  if (announce) io.err(`moec ${command}: loading weights from ${shown}…`);
+  if (announce) statusLine(io, `moec ${command}: loading weights from ${shown}…`);
   try {
     const r = await rt.resolveWeightsAsync(program, opts);
     const unused = r.checkpoint?.unused ?? [];

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { UsageError, parseArgs } from "../args.js";
 import type { CliIO } from "../output.js";
+import { outputPathProblem } from "../output-files.js";
 import { displayPath } from "../../compiler/diagnostics/render.js";
 import { QUANT_TARGETS, quantizeCheckpointDir, type QuantTarget } from "../../runtime/weights/gguf/quantize-checkpoint.js";
 import { GGUF_ARCHITECTURES } from "../../runtime/weights/gguf/gguf-names.js";
@@ -37,6 +38,12 @@ export async function runQuantize(argv: string[], io: CliIO): Promise<number> {
   if (!(QUANT_TARGETS as readonly string[]).includes(to)) throw new UsageError(`--to takes ${QUANT_TARGETS.join(", ")}, found \`${to}\``);
   const out = args.flags.output as string | undefined;
   if (out === undefined) throw new UsageError("give the GGUF file to write with -o OUT.gguf");
+  // Checked before any work, so a bad -o costs nothing.
+  const outProblem = outputPathProblem(path.resolve(io.cwd, out), "-o", io.cwd);
+  if (outProblem) {
+    io.err(`moec quantize: ${outProblem}`);
+    return 1;
+  }
   const dir = path.resolve(io.cwd, args.positionals[0]!);
   const shownDir = displayPath(dir, io.cwd);
   if (!isCheckpointDir(dir)) {

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
+import { OutputWriteError, outputPathProblem, writeOutputFile } from "../output-files.js";
 import { displayPath } from "../../compiler/diagnostics/render.js";
 
 export const statsSpec: CommandSpec = {
@@ -16,7 +17,7 @@ export const statsSpec: CommandSpec = {
   positionals: { name: "a statistics file (moec run --stats FILE)", min: 1, max: 1 },
   flags: [
     { name: "plot", type: "boolean", help: "draw expert load per router as an SVG (default file: STATS.svg)" },
-    { name: "out", short: "o", type: "string", value: "FILE", help: "where to write the SVG (implies --plot)" },
+    { name: "output", short: "o", type: "string", value: "FILE", help: "where to write the SVG (implies --plot; replaced atomically)" },
     { name: "help", short: "h", type: "boolean", help: "show this help" },
   ],
 };
@@ -121,6 +122,18 @@ function summaryText(s: StatsJson): string {
 export async function runStats(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, statsSpec);
   const file = path.resolve(io.cwd, args.positionals[0]!);
+  const plot = Boolean(args.flags.plot) || args.flags.output !== undefined;
+  const outArg = (args.flags.output as string | undefined) ?? file.replace(/\.json$/i, "") + ".svg";
+  const out = path.resolve(io.cwd, outArg);
+  if (plot) {
+    if (out === file) throw new UsageError("-o would overwrite the statistics file");
+    // Checked before the statistics are read, so a bad -o is reported first.
+    const problem = outputPathProblem(out, args.flags.output !== undefined ? "-o" : "the SVG", io.cwd);
+    if (problem) {
+      io.err(`moec stats: ${problem}`);
+      return 1;
+    }
+  }
   let s: StatsJson;
   try {
     s = read(file);
@@ -131,15 +144,17 @@ export async function runStats(argv: string[], io: CliIO): Promise<number> {
     }
     throw e;
   }
-  const plot = Boolean(args.flags.plot) || args.flags.out !== undefined;
   if (!plot) {
     io.out(summaryText(s));
     return 0;
   }
-  const outArg = (args.flags.out as string | undefined) ?? file.replace(/\.json$/i, "") + ".svg";
-  const out = path.resolve(io.cwd, outArg);
-  if (out === file) throw new UsageError("-o would overwrite the statistics file");
-  fs.writeFileSync(out, statsSvg(s));
+  try {
+    writeOutputFile(out, statsSvg(s), io.cwd);
+  } catch (e) {
+    if (!(e instanceof OutputWriteError)) throw e;
+    io.err(`moec stats: ${e.message}`);
+    return 1;
+  }
   io.err(`moec stats: expert load of ${Object.keys(s.routers).length} router(s) drawn to ${displayPath(out, io.cwd)}`);
   return 0;
 }

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, parseSets, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
+import { outputPathProblem } from "../output-files.js";
 import { lowerEntry } from "../../compiler/driver.js";
 import { hasErrors } from "../../compiler/diagnostics/diagnostic.js";
 import { printDiagnostics } from "./print-diagnostics.js";
@@ -39,6 +40,13 @@ export async function runUpcycle(argv: string[], io: CliIO): Promise<number> {
   if (!["stacked", "per-member", "coarse"].includes(form)) throw new UsageError(`--form takes stacked, per-member or coarse, found \`${form}\``);
   const routerInit = (f.router as string | undefined) ?? "zeros";
   const seed = intFlag(f.seed, "seed") ?? 1;
+  const outFile = path.resolve(io.cwd, f.output as string);
+  // Checked before any work, so a bad --output costs nothing.
+  const outProblem = outputPathProblem(outFile, "--output", io.cwd);
+  if (outProblem) {
+    io.err(`moec upcycle: ${outProblem}`);
+    return 1;
+  }
 
   const lowered = lowerEntry([path.resolve(io.cwd, moeRel)], { entry: f.entry as string | undefined, set: parseSets(f.set as string[] | undefined) });
   printDiagnostics(lowered.diagnostics, undefined, io, false);
@@ -73,7 +81,6 @@ export async function runUpcycle(argv: string[], io: CliIO): Promise<number> {
     const weights = up.upcycleWeights(plan, dense, init);
     const check = up.verifyUpcycle(plan, weights, dense, plan.pool.act);
     const entries = rt.canonicalToFile(program, weights, form as "stacked" | "per-member" | "coarse");
-    const outFile = path.resolve(io.cwd, f.output as string);
     rt.writeSafetensors(outFile, entries, { producer: "moec upcycle", entry: program.entry, mode: plan.mode });
     const copies = plan.mode === "replicate" ? plan.coarse : 1;
     io.out([

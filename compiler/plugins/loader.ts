@@ -12,6 +12,7 @@ import type { Diagnostic } from "../diagnostics/diagnostic.js";
 import type { Registry } from "../../stdlib/registry.js";
 import { createStdRegistry } from "../../stdlib/index.js";
 import { PluginError, registerPluginStages, validatePlugin } from "./register.js";
+import { PLUGIN_LOAD_TIMEOUT_MS, probePluginLoad } from "./load-probe.js";
 
 export interface LoadedPlugin {
   plugin: Plugin;
@@ -83,50 +84,97 @@ function exportsEntry(x: unknown): string | undefined {
 }
 
 /** Imports one plugin module and returns its plugin object (or the problems). */
-async function importPlugin(req: PluginRequest): Promise<{ plugin?: Plugin; file: string; errors: PluginError[] }> {
+async function importPlugin(req: PluginRequest, loadTimeoutMs: number): Promise<{ plugin?: Plugin; file: string; errors: PluginError[] }> {
   const file = isPath(req.specifier) ? path.resolve(req.baseDir, req.specifier) : resolvePackage(req.specifier, req.baseDir);
   if (!file || !fs.existsSync(file)) {
     const where = isPath(req.specifier) ? `no file ${file}` : `no package '${req.specifier}' in node_modules from ${req.baseDir}`;
     return { file: file ?? req.specifier, errors: [new PluginError("E0900", `cannot load plugin '${req.specifier}' (${req.requestedBy}): ${where}`, "check the path or install the package")] };
   }
+  const url = pathToFileURL(file).href;
+  // First in a worker with a time limit: a module that hangs or exits at load is named, not run here.
+  const probe = await probePluginLoad(url, loadTimeoutMs);
+  if (!probe.ok) return { file, errors: [new PluginError("E0900", `plugin '${req.specifier}' (${req.requestedBy}) ${probe.problem}`, "a plugin module should only define its stages when imported")] };
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    mod = (await whileLoading(() => import(url))) as Record<string, unknown>;
   } catch (e) {
     return { file, errors: [new PluginError("E0900", `plugin '${req.specifier}' threw while loading: ${e instanceof Error ? e.message : String(e)}`, "plugins are ESM modules (.js in a \"type\": \"module\" package, or .mjs)")] };
   }
-  let exported = mod.default ?? mod.plugin;
-  if (typeof exported === "function") {
-    try {
-      exported = (exported as (a: typeof api) => unknown)(api);
-    } catch (e) {
-      return { file, errors: [new PluginError("E0900", `plugin '${req.specifier}': its default export threw: ${e instanceof Error ? e.message : String(e)}`)] };
-    }
+  let exported: unknown;
+  try {
+    exported = mod.default ?? mod.plugin;
+    if (typeof exported === "function") exported = (exported as (a: typeof api) => unknown)(api);
+  } catch (e) {
+    return { file, errors: [new PluginError("E0900", `plugin '${req.specifier}': its default export threw: ${e instanceof Error ? e.message : String(e)}`)] };
   }
-  const errors = validatePlugin(exported, `'${req.specifier}'`);
+  const errors = checkedPlugin(exported, `'${req.specifier}'`);
   return errors.length ? { file, errors } : { plugin: exported as Plugin, file, errors: [] };
+}
+
+/** validatePlugin, with the shapes it cannot read named too: a Promise (an async factory or an
+ *  async default export) and fields whose getters throw. */
+function checkedPlugin(exported: unknown, origin: string): PluginError[] {
+  if (exported !== null && typeof exported === "object" && typeof (exported as { then?: unknown }).then === "function") {
+    return [new PluginError("E0902", `plugin ${origin}: its default export is a Promise (an async function?); a plugin is an object, or a synchronous function of the plugin API returning one`)];
+  }
+  try {
+    return validatePlugin(exported, origin);
+  } catch (e) {
+    return [new PluginError("E0902", `plugin ${origin}: reading its fields threw: ${e instanceof Error ? e.message : String(e)}`, "a plugin's fields are plain values, not getters that throw")];
+  }
+}
+
+/** Runs the real import with process.exit refused (it throws into the module's evaluation) and
+ *  anything the module prints on stdout sent to stderr, so `--json` output stays parseable. */
+async function whileLoading<T>(load: () => Promise<T>): Promise<T> {
+  const exit = process.exit;
+  const log = console.log, info = console.info;
+  const write = process.stdout.write;
+  process.exit = ((code?: number) => {
+    throw new Error(`it called process.exit(${code ?? ""}) while loading; a plugin may not end the process`);
+  }) as typeof process.exit;
+  console.log = console.info = (...a: unknown[]) => console.error(...a);
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  try {
+    return await load();
+  } finally {
+    process.exit = exit;
+    console.log = log;
+    console.info = info;
+    process.stdout.write = write;
+  }
 }
 
 /**
  * Loads plugins by path or package, plus plugin objects already in hand, into a fresh registry.
  * Problems become diagnostics (the registry then holds everything that did load).
  */
-export async function loadPlugins(requests: PluginRequest[], objects: Plugin[] = []): Promise<PluginSet> {
+export async function loadPlugins(requests: PluginRequest[], objects: Plugin[] = [], loadTimeoutMs = PLUGIN_LOAD_TIMEOUT_MS): Promise<PluginSet> {
   const set: PluginSet = { plugins: [], diagnostics: [], registry: createStdRegistry() };
   const seen = new Set<string>();
   for (const req of requests) {
-    const { plugin, file, errors } = await importPlugin(req);
+    const { plugin, file, errors } = await importPlugin(req, loadTimeoutMs);
     for (const e of errors) set.diagnostics.push(diag(e.code, e.message, file, e.help));
     if (!plugin || seen.has(file)) continue;
     seen.add(file);
     addPlugin(set, plugin, file, req.requestedBy);
   }
   for (const p of objects) {
-    const errors = validatePlugin(p, typeof (p as Plugin)?.name === "string" ? `'${p.name}'` : "(object)");
+    const errors = checkedPlugin(p, objectOrigin(p));
     for (const e of errors) set.diagnostics.push(diag(e.code, e.message, "<plugins>", e.help));
     if (!errors.length) addPlugin(set, p, undefined, "compile({ plugins })");
   }
   return set;
+}
+
+/** How a plugin object is named in messages: its name, when reading it does not throw. */
+function objectOrigin(p: unknown): string {
+  try {
+    const name = (p as Plugin)?.name;
+    return typeof name === "string" ? `'${name}'` : "(object)";
+  } catch {
+    return "(object)";
+  }
 }
 
 /** A module's default export: the plugin, or a function of the plugin API returning it. */
@@ -147,7 +195,7 @@ export function pluginSetFromObjects(objects: PluginLike[]): PluginSet {
       set.diagnostics.push(diag("E0900", `a plugin's function threw: ${e instanceof Error ? e.message : String(e)}`, "<plugins>"));
       continue;
     }
-    const errors = validatePlugin(p, typeof (p as Plugin)?.name === "string" ? `'${p.name}'` : "(object)");
+    const errors = checkedPlugin(p, objectOrigin(p));
     for (const e of errors) set.diagnostics.push(diag(e.code, e.message, "<plugins>", e.help));
     if (!errors.length) addPlugin(set, p, undefined, "compile({ plugins })");
   }
@@ -155,7 +203,7 @@ export function pluginSetFromObjects(objects: PluginLike[]): PluginSet {
 }
 
 function addPlugin(set: PluginSet, plugin: Plugin, file: string | undefined, requestedBy: string): void {
-  const source = `${plugin.name}@${plugin.version}`;
+  const source = `${String(plugin.name)}@${String(plugin.version)}`;
   try {
     registerPluginStages(set.registry, plugin, source);
   } catch (e) {
@@ -163,7 +211,9 @@ function addPlugin(set: PluginSet, plugin: Plugin, file: string | undefined, req
       set.diagnostics.push(diag(e.code, e.message, file ?? "<plugins>", e.help));
       return;
     }
-    throw e;
+    // A getter of the plugin's that throws while its stages are read: the plugin's fault, named.
+    set.diagnostics.push(diag("E0902", `plugin ${source}: reading its stages threw: ${e instanceof Error ? e.message : String(e)}`, file ?? "<plugins>"));
+    return;
   }
   set.plugins.push({ plugin, name: plugin.name, version: plugin.version, source, file, requestedBy });
 }

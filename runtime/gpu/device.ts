@@ -4,6 +4,7 @@
 // that the adapter has, and for the adapter's *maximum* limits: WebGPU hands out small defaults
 // (128 MiB bindings, 16 KiB workgroup storage) unless asked.
 
+import { withoutDawnLimitWarnings } from "./dawn-stderr.js";
 import { PipelineCache } from "./pipeline-cache.js";
 
 /** Thrown when no WebGPU adapter can be found; the message says what to install. */
@@ -121,7 +122,12 @@ async function createDawnGpu(): Promise<GPU> {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
   // Dawn quantizes timestamps by default (a privacy measure for browsers); we measure kernels.
-  return mod.create(["disable-dawn-features=timestamp_quantization"]);
+  const gpu = mod.create(["disable-dawn-features=timestamp_quantization"]);
+  // The instance's first adapter request enumerates the physical devices, synchronously, and that is
+  // where Dawn prints its limit warnings; later requests reuse the enumeration and print nothing.
+  const first = withoutDawnLimitWarnings(() => gpu.requestAdapter());
+  await first.catch(() => null);
+  return gpu;
 }
 
 function describe(info: GPUAdapterInfo): GpuContext["adapterInfo"] {

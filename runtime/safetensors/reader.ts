@@ -3,6 +3,7 @@
 // every problem becomes a SafetensorsError naming the file, the tensor and what was expected.
 
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { firstDuplicateKey } from "./duplicate-keys.js";
 import { DTYPE_SIZE, DTYPES, decodeFloats, decodeI32, decodeI64, i64ToI32, isDtype, type Dtype } from "./dtype.js";
 import { SafetensorsError } from "./errors.js";
 
@@ -164,6 +165,10 @@ function parseHeader(src: ByteSource, file: string): { metadata: Record<string, 
   }
   if (header === null || typeof header !== "object" || Array.isArray(header)) {
     return fail(`header must be a JSON object; found ${describe(header)}.`);
+  }
+  const twice = firstDuplicateKey(text);
+  if (twice !== undefined) {
+    return fail(`header names ${twice === "__metadata__" ? "__metadata__" : `tensor ${JSON.stringify(twice)}`} twice (a JSON reader would keep only the last).`, twice === "__metadata__" ? undefined : twice);
   }
 
   const dataStart = 8 + headerLen;

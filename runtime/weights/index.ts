@@ -6,5 +6,6 @@ export { loadCheckpointDir, type CheckpointLoadOptions, type CheckpointLoad } fr
 export { StreamedWeights, type HostWeights, type LoadProgress } from "./host-weights.js";
 export { loadWeights, streamWeights } from "./load-weights.js";
 export { randomWeights, RandomWeights } from "./random-weights.js";
+export { NonFiniteWeightsCheck } from "./nonfinite-weights.js";
 export { canonicalToFile, type CanonicalToFileOptions, type FileForm } from "./canonical-to-file.js";
 export { canonicalLayout, poolParams, type CanonicalLayout, type PoolParam, type TensorSpec, type PoolTensorSpec } from "./canonical-layout.js";

@@ -205,7 +205,7 @@ describe("moec export: the output directory and the command line", () => {
     fs.writeFileSync(path.join(out, "keep.txt"), "mine");
     const r = await moec(args(out));
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/`.*out` exists and is not empty; give --force to replace it/);
+    expect(r.err).toMatch(/-o .*out: exists and is not empty; give --force to replace it/); // checked before any work
     expect(fs.readdirSync(out)).toEqual(["keep.txt"]);
     expect((await moec([...args(out), "--force"])).code).toBe(0);
     expect(fs.readdirSync(out)).not.toContain("keep.txt");
@@ -221,9 +221,9 @@ describe("moec export: the output directory and the command line", () => {
     fs.writeFileSync(path.join(d, "file"), "x");
     const r = await moec(args(path.join(d, "file", "out")));
     expect(r.code).toBe(1);
-    expect(r.err).toMatch(/moec export: cannot write `.*file\/out`: ENOTDIR/);
+    expect(r.err).toMatch(/moec export: -o .*file\/out: .*file is not a directory/);
     const r2 = await moec(args(path.join(d, "file")));
-    expect(r2.err).toMatch(/`.*file` exists and is not a directory/);
+    expect(r2.err).toMatch(/-o .*file: exists and is not a directory/);
     expect(fs.readdirSync(d)).toEqual(["file"]);
   });
 
