@@ -5,11 +5,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseSets, UsageError, type parseArgs } from "../args.js";
 import type { CliIO } from "../output.js";
-import { CheckpointInputError, programInput, type ProgramInput } from "../checkpoint-input.js";
-import { checkpointNamesFor, hasCheckpointWeights, loadCheckpointWeights } from "./model-weights.js";
+import { checkpointNamesFor, loadCheckpointWeights } from "./model-weights.js";
 import { intFlag } from "./run.js";
 import { printDiagnostics } from "./print-diagnostics.js";
 import { onnxExportable, onnxModelBytes } from "./onnx-model.js";
+import { exportSource } from "./export-source.js";
 import { lowerEntry } from "../../compiler/driver.js";
 import { hasErrors } from "../../compiler/diagnostics/diagnostic.js";
 import { displayPath } from "../../compiler/diagnostics/render.js";
@@ -33,20 +33,9 @@ export async function runExportOnnx(args: ReturnType<typeof parseArgs>, modelArg
     return 1;
   }
 
-  let input: ProgramInput;
-  try {
-    input = await programInput(modelArg, io.cwd);
-  } catch (e) {
-    if (!(e instanceof CheckpointInputError)) throw e;
-    io.err(`moec export: ${e.message}`);
-    return 1;
-  }
-  const sourceDir = input.imported ? path.dirname(input.imported.configFile) : undefined;
-  let weightsPath = f.weights !== undefined ? path.resolve(io.cwd, String(f.weights)) : undefined;
-  if (weightsPath === undefined && !f["random-weights"]) {
-    if (sourceDir === undefined || !hasCheckpointWeights(sourceDir)) throw new UsageError("give the weights with --weights FILE|DIR, or export --random-weights");
-    weightsPath = sourceDir;
-  }
+  const source = await exportSource(io, modelArg, f);
+  if (source === 1) return 1;
+  const { input, weightsPath } = source;
   const opts = { entry: f.entry as string | undefined, set: parseSets(f.set as string[] | undefined), host: input.host };
   const lowered = lowerEntry([input.file], opts);
   printDiagnostics(lowered.diagnostics, undefined, io, false);

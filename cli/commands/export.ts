@@ -10,8 +10,7 @@ import type { CommandSpec } from "../args.js";
 import { parseArgs, parseSets, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
 import { outputDirProblem } from "../output-files.js";
-import { CheckpointInputError, programInput, type ProgramInput } from "../checkpoint-input.js";
-import { checkpointNamesFor, hasCheckpointWeights, loadCheckpointWeights } from "./model-weights.js";
+import { checkpointNamesFor, loadCheckpointWeights } from "./model-weights.js";
 import { intFlag } from "./run.js";
 import { printDiagnostics } from "./print-diagnostics.js";
 import { checkFiles, lowerEntry } from "../../compiler/driver.js";
@@ -29,6 +28,7 @@ import type { EntryInfo } from "../../compiler/driver.js";
 import { cliPlugins } from "../../compiler/plugins/cli-plugins.js";
 import { exportTorch, TorchExportRefusal } from "../../compiler/export/torch/export-torch.js";
 import { runExportOnnx } from "./export-onnx.js";
+import { exportSource } from "./export-source.js";
 
 export const exportSpec: CommandSpec = {
   name: "export",
@@ -154,20 +154,9 @@ export async function runExport(argv: string[], io: CliIO): Promise<number> {
   const shardBytes = f["shard-size"] === undefined ? 5e9 : parseShardSize(String(f["shard-size"]));
   const seed = intFlag(f.seed, "seed") ?? 1;
 
-  let input: ProgramInput;
-  try {
-    input = await programInput(modelArg, io.cwd);
-  } catch (e) {
-    if (!(e instanceof CheckpointInputError)) throw e;
-    io.err(`moec export: ${e.message}`);
-    return 1;
-  }
-  const sourceDir = input.imported ? path.dirname(input.imported.configFile) : undefined;
-  let weightsPath = f.weights !== undefined ? path.resolve(io.cwd, String(f.weights)) : undefined;
-  if (weightsPath === undefined && !f["random-weights"]) {
-    if (sourceDir === undefined || !hasCheckpointWeights(sourceDir)) throw new UsageError("give the weights with --weights FILE|DIR, or export --random-weights");
-    weightsPath = sourceDir;
-  }
+  const source = await exportSource(io, modelArg, f);
+  if (source === 1) return 1;
+  const { input, sourceDir, weightsPath } = source;
 
   const opts = { entry: f.entry as string | undefined, set: parseSets(f.set as string[] | undefined), host: input.host };
   const lowered = lowerEntry([input.file], opts);
