@@ -90,7 +90,7 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
       const w = poolWeights(b, pool);
       h = b.storage(cap * maxK * R, `${name}.h`, 4);
       const gated = isGatedAct(pool.act);
-      const dot = fineDotKernel(b.dtype);
+      const dot = fineDotKernel(b.dtype, D % 4 === 0);
       for (let c = 0; c < w.up.chunks.length; c++) {
         const ch = w.up.chunks[c]!;
         const params = fineDotParams({ D, R, maxK, act: ACT_CODE[innerAct(pool.act)], gated, g0: ch.g0, g1: ch.g1, bias: pool.bias });

@@ -115,6 +115,11 @@ describeGpu("ffn pools on the token-centric path (opt-in: fineSchedule)", () => 
       if (!bias) await check(p, 11, 95, { schedule: "dense" });
     });
   }
+  it("a width that is not a multiple of 4 (D = 18): fine_dot's scalar loads (vec4 words need D % 4 = 0)", async () => {
+    const p = fineMoeProgram(finePool({ kind: "ffn", count: 8, dim: 18, hidden: 12, act: "swiglu" }), stages("linear", "softmax", ["topk", { k: 2 }], "renorm"));
+    const r = await check(p, 5, 96, { schedule: "token" });
+    expect(r.info.dispatches).toBe(3);
+  });
 });
 
 describeGpu("lowrank pools", () => {
