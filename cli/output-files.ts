@@ -5,18 +5,34 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { displayPath } from "../compiler/diagnostics/render.js";
 
+/** The output's parent directory missing or not a directory (`what`: the flag and path, for the message). */
+function parentProblem(parent: string, what: string, cwd: string): string | undefined {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(parent);
+  } catch {
+    return `${what}: the directory ${shownPath(parent, cwd)} does not exist`;
+  }
+  return st.isDirectory() ? undefined : `${what}: ${shownPath(parent, cwd)} is not a directory`;
+}
+
+/** The output's parent directory not writable (files are created there, then renamed). */
+function parentUnwritable(parent: string, what: string, cwd: string): string | undefined {
+  try {
+    fs.accessSync(parent, fs.constants.W_OK | fs.constants.X_OK);
+    return undefined;
+  } catch {
+    return `${what}: the directory ${shownPath(parent, cwd)} is not writable`;
+  }
+}
+
 /** Why `file` cannot be written (a missing or unwritable directory, a directory at the path, a
  *  read-only file), or undefined when it can. `flag` names the option it came from. */
 export function outputPathProblem(file: string, flag: string, cwd: string): string | undefined {
   const shown = shownPath(file, cwd);
   const parent = path.dirname(file);
-  let parentStat: fs.Stats;
-  try {
-    parentStat = fs.statSync(parent);
-  } catch {
-    return `${flag} ${shown}: the directory ${shownPath(parent, cwd)} does not exist`;
-  }
-  if (!parentStat.isDirectory()) return `${flag} ${shown}: ${shownPath(parent, cwd)} is not a directory`;
+  const inParent = parentProblem(parent, `${flag} ${shown}`, cwd);
+  if (inParent) return inParent;
   let target: fs.Stats | undefined;
   try {
     target = fs.statSync(file);
@@ -25,11 +41,8 @@ export function outputPathProblem(file: string, flag: string, cwd: string): stri
   }
   if (target?.isDirectory()) return `${flag} ${shown}: is a directory; give the file to write`;
   // The temporary file is created in the directory, so the directory must be writable too.
-  try {
-    fs.accessSync(parent, fs.constants.W_OK | fs.constants.X_OK);
-  } catch {
-    return `${flag} ${shown}: the directory ${shownPath(parent, cwd)} is not writable`;
-  }
+  const unwritable = parentUnwritable(parent, `${flag} ${shown}`, cwd);
+  if (unwritable) return unwritable;
   if (target) {
     try {
       fs.accessSync(file, fs.constants.W_OK);
@@ -46,18 +59,8 @@ export function outputPathProblem(file: string, flag: string, cwd: string): stri
 export function outputDirProblem(dir: string, flag: string, cwd: string, force: boolean): string | undefined {
   const shown = shownPath(dir, cwd);
   const parent = path.dirname(dir);
-  let parentStat: fs.Stats;
-  try {
-    parentStat = fs.statSync(parent);
-  } catch {
-    return `${flag} ${shown}: the directory ${shownPath(parent, cwd)} does not exist`;
-  }
-  if (!parentStat.isDirectory()) return `${flag} ${shown}: ${shownPath(parent, cwd)} is not a directory`;
-  try {
-    fs.accessSync(parent, fs.constants.W_OK | fs.constants.X_OK);
-  } catch {
-    return `${flag} ${shown}: the directory ${shownPath(parent, cwd)} is not writable`;
-  }
+  const inParent = parentProblem(parent, `${flag} ${shown}`, cwd) ?? parentUnwritable(parent, `${flag} ${shown}`, cwd);
+  if (inParent) return inParent;
   let target: fs.Stats;
   try {
     target = fs.statSync(dir);

@@ -13,7 +13,7 @@
 import type { StorageDtype } from "../../gpu/buffers.js";
 import { type BufferDecl, defineKernel, read, write } from "../define-kernel.js";
 import { threadMain, WG_BUILTINS, WG_LINEAR } from "../wgsl-common.js";
-import { CHUNK_REDUCE_WGSL, DECODE_CHUNK, mergeChunksWgsl } from "./flash-decode.js";
+import { CHUNK_REDUCE_WGSL, DECODE_CHUNK, type DecodeLayout, mergeChunksWgsl } from "./flash-decode.js";
 import { GROUP_MASK_WGSL } from "./group-decode.js";
 
 export const BATCH_KV_WRITE_WG = 256;
@@ -53,25 +53,10 @@ ${threadMain(BATCH_KV_WRITE_WG)}
   });
 }
 
-export interface BatchDecodeLayout {
-  /** Query heads, kv heads. */
-  H: number;
-  KV: number;
-  /** q(b, h, d) = q[b·qLd + qOff + h·qHs + d]. */
+/** A batch's layout: the one-sequence layout (flash-decode.ts; `maxChunks` per (row, head): ⌈ring /
+ *  DECODE_CHUNK⌉) plus the query rows' stride, q(b, h, d) = q[b·qLd + qOff + h·qHs + d]. */
+export interface BatchDecodeLayout extends DecodeLayout {
   qLd: number;
-  qOff: number;
-  qHs: number;
-  /** Cache row stride; k(s, g, d) = cache[row·cLd + kOff + g·kHs + d], values likewise. */
-  cLd: number;
-  kOff: number;
-  kHs: number;
-  vOff: number;
-  vHs: number;
-  ring: number;
-  window: number;
-  /** Chunks a partial buffer holds per (row, head): ⌈ring / DECODE_CHUNK⌉. */
-  maxChunks: number;
-  scale: number;
 }
 
 export function batchDecodePartialParams(o: BatchDecodeLayout) {
