@@ -7,7 +7,7 @@
 //   node bench/gemm-vs-tfjs.mjs            (after npm run build; MS=1,64,1024 to choose sizes)
 import { globals } from "webgpu";
 import { compile } from "../dist/compiler/index.js";
-import { acquireGpu } from "../dist/runtime/gpu/device.js";
+import { acquireGpu } from "../dist/runtime/gpu/dawn.js";
 import { createExecutor } from "../dist/runtime/executor/executor.js";
 import { randomWeights } from "../dist/runtime/weights/random-weights.js";
 

@@ -6,7 +6,7 @@
 //
 // Needs `tsc -b` (reads dist/). Absolute times on lavapipe are not GPU times; compare ratios.
 import { compile } from "../dist/compiler/index.js";
-import { acquireGpu } from "../dist/runtime/gpu/device.js";
+import { acquireGpu } from "../dist/runtime/gpu/dawn.js";
 import { createExecutor } from "../dist/runtime/executor/executor.js";
 import { randomWeights } from "../dist/runtime/weights/random-weights.js";
 import hash from "../plugins/hash-routing/index.js";

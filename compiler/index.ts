@@ -6,47 +6,14 @@
 import * as path from "node:path";
 import type { Diagnostic } from "./diagnostics/diagnostic.js";
 import { hasErrors } from "./diagnostics/diagnostic.js";
-import { SourceCache, renderDiagnostics } from "./diagnostics/render.js";
 import type { SourceHost } from "./semantic/module-loader.js";
+import { type CompileInput, type CompileResult, compileWithHost } from "./compile-api.js";
 import type { Registry } from "../stdlib/registry.js";
-import type { EntryInfo } from "./driver.js";
-import { fsHost, lowerEntry, checkFiles } from "./driver.js";
-import type { IrProgram } from "./ir/ir.js";
+import { fsHost, checkFiles } from "./driver.js";
 import type { CheckpointNames } from "./ir/checkpoint-names.js";
 import { hfCheckpointNames as hfNamesOf } from "./hf/checkpoint-names.js";
-import type { Unsupported } from "./ir/ir-builder.js";
 import type { Plugin } from "@moec/plugin-api";
 import { loadPlugins as loadPluginSet, pluginSetFromObjects, type PluginLike } from "./plugins/loader.js";
-
-export interface CompileInput {
-  /** A .moe file on disk… */
-  file?: string;
-  /** …or source text (imports resolve relative to `file`, default `./inline.moe`). */
-  source?: string;
-  entry?: string;
-  set?: Record<string, string | number | boolean>;
-  registry?: Registry;
-  /** Router plugins (objects; `loadPlugins` imports them from paths or packages). Their stages
-   *  join the standard library's; their problems are diagnostics of the result. */
-  plugins?: PluginLike[];
-}
-
-import type { DecodingGraph } from "./ir/decoding-graph.js";
-
-export interface CompileResult {
-  ok: boolean;
-  diagnostics: Diagnostic[];
-  /** Counts and weights of the entry (absent when it does not check). */
-  info?: EntryInfo;
-  /** The IR, when the entry checks and every construct in it can run. */
-  program?: IrProgram;
-  /** A decoding graph entry (§11.2): its agents' programs and its form (no `program`). */
-  decodingGraph?: DecodingGraph;
-  /** Constructs that check but cannot run yet. */
-  unsupported: Unsupported[];
-  /** Diagnostics rendered with code frames. */
-  formatDiagnostics(): string;
-}
 
 function hostFor(input: CompileInput): { host: SourceHost; file: string } {
   const file = path.resolve(input.file ?? "inline.moe");
@@ -58,22 +25,7 @@ export function compile(input: CompileInput): CompileResult {
   if (input.file === undefined && input.source === undefined) throw new TypeError("compile() needs `file` or `source`");
   const { host, file } = hostFor(input);
   const pl = input.plugins?.length ? pluginSetFromObjects(input.plugins) : undefined;
-  const lowered = lowerEntry([file], { entry: input.entry, set: input.set, host, registry: pl?.registry ?? input.registry });
-  const diagnostics = [...(pl?.diagnostics ?? []), ...lowered.diagnostics];
-  const ok = !hasErrors(diagnostics) && (lowered.program !== undefined || lowered.decodingGraph !== undefined) && lowered.unsupported.length === 0;
-  return {
-    ok,
-    diagnostics,
-    info: lowered.info,
-    program: lowered.program,
-    ...(lowered.decodingGraph ? { decodingGraph: lowered.decodingGraph } : {}),
-    unsupported: lowered.unsupported,
-    formatDiagnostics: () => {
-      const sources = new SourceCache((f) => host.readFile(f));
-      const unsupported = lowered.unsupported.map((u) => `${u.file}: ${u.message}`);
-      return [renderDiagnostics(diagnostics, sources), ...unsupported].filter(Boolean).join("\n");
-    },
-  };
+  return compileWithHost(input, file, host, pl?.registry ?? input.registry, pl?.diagnostics);
 }
 
 /**
@@ -107,6 +59,7 @@ export async function loadPlugins(specifiers: string[], baseDir = process.cwd())
 }
 
 export type { Diagnostic } from "./diagnostics/diagnostic.js";
+export type { CompileInput, CompileResult } from "./compile-api.js";
 export type { IrProgram, IrOp, IrPool, IrRouter, IrStage, IrWeight } from "./ir/ir.js";
 export type { CheckpointNames, CheckpointTensorName } from "./ir/checkpoint-names.js";
 export { HfMapError } from "./hf/map.js";

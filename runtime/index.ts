@@ -20,10 +20,13 @@
 import type { CheckpointNames } from "../compiler/ir/checkpoint-names.js";
 import type { IrProgram } from "../compiler/ir/ir.js";
 import type { GpuContext, AcquireGpuOptions } from "./gpu/device.js";
-import { acquireGpu } from "./gpu/device.js";
+import { acquireGpu } from "./gpu/dawn.js";
+import { WeightsError } from "./weights/weights-error.js";
+import { executorProgram, type ExecutorProgram } from "./executor-program.js";
+
+export { WeightsError } from "./weights/weights-error.js";
 import { createExecutor } from "./executor/executor.js";
-import type { Executor, RunInfo, RoutingResult } from "./executor/types.js";
-import type { RouterStats } from "./stats/router-stats.js";
+import type { Executor } from "./executor/types.js";
 import { loadWeights } from "./weights/load-weights.js";
 import { isCheckpointDir } from "./weights/checkpoint-dir.js";
 import { loadCheckpointDir } from "./weights/load-checkpoint.js";
@@ -35,13 +38,6 @@ import { readGenerationSettings, type GenerationSettings } from "./text/generati
 import type { TextTokenizer } from "./text/tokenizer.js";
 import type { GenerateOptions } from "./generate/generate.js";
 import { type BatchGenerationStep, generateBatchText, generateText, promptIds, type GenerationStep, type TextPromptOptions } from "./generate/text-generation.js";
-
-export class WeightsError extends Error {
-  override name = "WeightsError";
-  constructor(readonly errors: { tensor: string; message: string }[]) {
-    super(errors.map((e) => e.message).join("\n"));
-  }
-}
 
 export interface LoadOptions {
   /** A safetensors checkpoint in any form of LANGUAGE.md §7, a checkpoint directory (§13.3) or a
@@ -81,27 +77,13 @@ export interface LoadOptions {
   lastLogits?: boolean;
 }
 
-export interface LoadedProgram {
-  readonly program: IrProgram;
+export interface LoadedProgram extends ExecutorProgram {
   /** The host weights: a Map, or for a checkpoint directory a streamed view whose get() reads
    *  the tensor from disk again (nothing is kept on the host). */
   readonly weights: HostWeights;
   /** A checkpoint directory: the naming convention used (`moec`, `hf:mixtral`) and its tensors
    *  the program does not use (listed, not refused: checkpoints carry e.g. rotary buffers). */
   readonly checkpoint?: { convention: string; unused: string[] };
-  /** Runs on `tokens` tokens (inferred from the first input when omitted); outputs by name (`y`, or a record's keys). */
-  run(inputs: Record<string, Float32Array | Int32Array> | Map<string, Float32Array | Int32Array>, tokens?: number): Promise<Record<string, Float32Array>>;
-  readonly lastRunInfo: RunInfo | undefined;
-  readonly lastRouting: Map<string, RoutingResult> | undefined;
-  /** Routing statistics of the latest run, by router key (with `stats: true`). */
-  readonly lastStats: Map<string, RouterStats> | undefined;
-  /** Router state now (e_bias after its updates, …), by tensor name. */
-  readState(): Promise<Map<string, Float32Array>>;
-  /** Sets router state vectors by tensor name (e.g. `r.elastic_k`) for the next runs. */
-  writeState(values: Map<string, ArrayLike<number>> | Record<string, ArrayLike<number>>): Promise<void>;
-  /** A model: the logits [T, V] of token ids at positions 0…T−1 (LANGUAGE.md §13.1); with
-   *  `lastLogits`, those of position T−1 only ([1, V]). */
-  forward(ids: Int32Array | readonly number[]): Promise<Float32Array>;
   /** A model: generates from ids or text (LANGUAGE.md §13.2), yielding each token as the GPU draws
    *  it (with its text where a tokenizer exists); `signal` stops it. End-of-sequence ids and the
    *  context default come from the checkpoint's generation settings unless given. */
@@ -113,7 +95,6 @@ export interface LoadedProgram {
   readonly tokenizer: TextTokenizer | undefined;
   /** End-of-sequence ids and the context limit of the checkpoint directory (defaults without one). */
   readonly generation: GenerationSettings | undefined;
-  dispose(): void;
 }
 
 export interface Runtime {
@@ -192,39 +173,12 @@ export async function createRuntime(opts: AcquireGpuOptions = {}): Promise<Runti
         exec.dispose();
         throw e;
       }
-      return {
-        program,
+      const base = executorProgram(program, exec);
+      return Object.assign(base, {
         weights,
         tokenizer,
         generation,
         ...(checkpoint ? { checkpoint } : {}),
-        get lastRunInfo() { return exec.lastRunInfo; },
-        get lastRouting() { return exec.lastRouting; },
-        get lastStats() { return exec.lastStats; },
-        readState: () => exec.readState(),
-        writeState: (v) => exec.writeState(v instanceof Map ? v : new Map(Object.entries(v))),
-        async run(inputs, tokens) {
-          const map = inputs instanceof Map ? inputs : new Map(Object.entries(inputs));
-          let T = tokens;
-          if (T === undefined) {
-            const first = program.inputs[0];
-            const v = first && map.get(first.name);
-            if (!first || !v) throw new TypeError(`run() needs the input \`${first?.name ?? "x"}\``);
-            const width = program.values[first.value]!.dtype === "i32" ? 1 : program.values[first.value]!.width;
-            T = v.length / width;
-          }
-          const out = await exec.run(map, T);
-          return Object.fromEntries(out);
-        },
-        async forward(ids) {
-          const input = program.inputs[0];
-          if (!program.model || program.inputs.length !== 1 || program.values[input!.value]!.dtype !== "i32") {
-            throw new TypeError(`forward() runs a model over token ids; \`${program.entry}\` is not one (use run())`);
-          }
-          const data = ids instanceof Int32Array ? ids : Int32Array.from(ids);
-          const out = await exec.run(new Map([[input!.name, data]]), data.length);
-          return out.get(program.outputs[0]!.name)!;
-        },
         generate(prompt: string | Int32Array | readonly number[] | readonly (string | Int32Array | readonly number[])[], options: GenerateOptions & TextPromptOptions = {}): AsyncGenerator<GenerationStep & BatchGenerationStep> {
           const { chat: _chat, system: _system, ...rest } = options;
           const defaults = { eosIds: generation?.eosTokenIds, context: generation?.contextLimit, ...rest };
@@ -237,14 +191,14 @@ export async function createRuntime(opts: AcquireGpuOptions = {}): Promise<Runti
           const ids = promptIds(prompt as string | Int32Array | readonly number[], tokenizer, options, label);
           return generateText(gpu, exec, ids, tokenizer, defaults) as AsyncGenerator<GenerationStep & BatchGenerationStep>;
         },
-        dispose: () => exec.dispose(),
-      };
+      }) as LoadedProgram;
     },
     dispose: () => gpu.dispose(),
   };
 }
 
-export { acquireGpu, GpuUnavailableError } from "./gpu/device.js";
+export { acquireGpu } from "./gpu/dawn.js";
+export { acquireGpuFrom, GpuUnavailableError } from "./gpu/device.js";
 export { GenerationError, checkGeneration, DEFAULT_MAX_NEW_TOKENS, type GenerateOptions, type GeneratedToken, type StopReason } from "./generate/generate.js";
 export { generateBatchText, generateText, promptIds, type BatchGenerationStep, type GenerationStep, type TextPromptOptions } from "./generate/text-generation.js";
 export { generateBatch, type BatchToken } from "./generate/generate-batch.js";

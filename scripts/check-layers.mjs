@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // The import rule of docs/architecture.md, checked: every import (static, dynamic, type-only) of
-// every source file in the four layers, against the arrows the layers allow.
+// every source file in the five layers, against the arrows the layers allow.
 //
 //   stdlib/   → stdlib only                   (the std registry, stage specs, shared WGSL rules)
 //   compiler/ → compiler, stdlib              (never runtime/ or cli/)
 //   compiler/ir/ (the IR contract, but not the builder) → compiler/ir, stdlib
 //   runtime/  → runtime, stdlib, compiler/ir  (the IR contract; not ir-builder.ts, which needs the AST)
 //   cli/      → anything                      (the one place that uses compiler and runtime together)
-//   nothing outside cli/ imports cli/; only runtime/ and cli/ import the `webgpu` package.
+//   browser/  → compiler, runtime, stdlib     (the browser module; no Node built-ins, no `webgpu`)
+//   nothing outside cli/ imports cli/, nothing outside browser/ imports browser/;
+//   only runtime/ and cli/ import the `webgpu` package.
 //
 // `node scripts/check-layers.mjs [ROOT]` prints each violation as `file:line: from → to (rule)`
 // and exits 1 if there is any. tests/architecture/layers.test.ts runs it on the tree and on a
@@ -16,11 +18,11 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, posix, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
-const LAYERS = ["stdlib", "compiler", "runtime", "cli"];
+const LAYERS = ["stdlib", "compiler", "runtime", "cli", "browser"];
 const IR_CONTRACT = "compiler/ir/";
 const IR_BUILDER = "compiler/ir/ir-builder.ts";
 
-/** The layer of a repository-relative path, or undefined outside the four. */
+/** The layer of a repository-relative path, or undefined outside the layers. */
 function layerOf(rel) {
   const top = rel.split("/")[0];
   return LAYERS.includes(top) ? top : undefined;
@@ -33,6 +35,8 @@ function relativeViolation(from, to) {
   const a = layerOf(from);
   const b = layerOf(to);
   if (b === "cli" && a !== "cli") return "nothing outside cli/ imports cli/";
+  if (b === "browser" && a !== "browser") return "nothing outside browser/ imports browser/";
+  if (a === "browser") return undefined;
   if (!a || !b) return undefined;
   if (a === "cli") return undefined;
   if (a === "stdlib" && b !== "stdlib") return "stdlib/ imports only stdlib/";
@@ -45,6 +49,7 @@ function relativeViolation(from, to) {
 function packageViolation(from, spec) {
   const a = layerOf(from);
   if ((spec === "webgpu" || spec.startsWith("webgpu/")) && a !== "runtime" && a !== "cli") return "only runtime/ and cli/ import the `webgpu` package";
+  if (a === "browser" && spec.startsWith("node:")) return "browser/ imports no Node built-in (it runs in a page)";
   return undefined;
 }
 

@@ -7,14 +7,10 @@ import { OutputWriteError, outputPathProblem, writeOutputFile } from "../output-
 import type { CommandSpec } from "../args.js";
 import { parseArgs, parseSets } from "../args.js";
 import type { CliIO } from "../output.js";
-import { humanCount } from "../../compiler/report/numbers.js";
-import { entryInfo, selectEntry } from "../../compiler/driver.js";
+import { entryInfo } from "../../compiler/driver.js";
 import { hasErrors } from "../../compiler/diagnostics/diagnostic.js";
 import { printDiagnostics } from "./print-diagnostics.js";
-import { diagramOf } from "../../compiler/report/draw/diagram.js";
-import { diagramSvg } from "../../compiler/report/draw/svg.js";
-import { decodingDiagram } from "../../compiler/report/draw/decoding-diagram.js";
-import { graphCost } from "../../compiler/report/graph-cost.js";
+import { entrySvg } from "../../compiler/report/draw/entry-svg.js";
 import { commandProgramInput } from "../checkpoint-input.js";
 
 export const drawSpec: CommandSpec = {
@@ -52,22 +48,7 @@ export async function runDraw(argv: string[], io: CliIO): Promise<number> {
     return 1;
   }
   printDiagnostics(res.diagnostics, res.compilation, io, false);
-  const sel = selectEntry(res.compilation, file, entry);
-  const info = res.info;
-  // A decoding graph is drawn as its agents and their token flow; anything else by its statements.
-  const graph = info.decoding ? graphCost(info.instance, info.decoding) : undefined;
-  const cost = graph?.form;
-  const d = info.decoding ? decodingDiagram(info.decoding, graph!) : diagramOf(res.compilation.unit, sel.decl!, sel.file, info.instance);
-  const c = info.counts;
-  const label = (l: string) => (l === "exact" ? "" : ` (${l})`);
-  const range = (a: number, b: number) => (a === b ? humanCount(a) : `${humanCount(a)}–${humanCount(b)}`);
-  const svg = diagramSvg(d, [
-    `${info.name} (${info.kind}${cost ? `, ${cost.form}` : ""})`,
-    cost
-      ? `${humanCount(c.total)} parameters · ${range(cost.best.passes, cost.worst.passes)} forward passes and ${range(cost.best.flops, cost.worst.flops)} FLOPs per generated token (weights)`
-      : `${humanCount(c.total)} parameters · ${humanCount(c.active)} active per token${label(c.activeLabel)} · ${humanCount(c.flops)} FLOPs per token (weights)`,
-    `${path.relative(io.cwd, info.file) || info.file}${Object.keys(info.hyper).length ? "  ·  " + Object.entries(info.hyper).map(([k, v]) => `${k} = ${v}`).join(", ") : ""}`,
-  ]);
+  const svg = entrySvg(res.compilation, res.info, file, entry, path.relative(io.cwd, res.info.file) || res.info.file);
   if (out === "-") io.out(svg);
   else {
     const target = path.resolve(io.cwd, out);

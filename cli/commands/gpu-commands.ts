@@ -50,7 +50,8 @@ export function adapterName(gpu: GpuContext): string {
 
 /** Runs `body` with a GPU; exit 1 with the install advice when there is no adapter. */
 export async function withGpu(io: CliIO, command: string, opts: { adapter?: string; requireF16?: boolean }, body: (gpu: GpuContext) => Promise<number>): Promise<number> {
-  const { acquireGpu, GpuUnavailableError } = await import("../../runtime/gpu/device.js");
+  const { GpuUnavailableError } = await import("../../runtime/gpu/device.js");
+  const { acquireGpu } = await import("../../runtime/gpu/dawn.js");
   let gpu: GpuContext;
   try {
     gpu = await acquireGpu(opts);

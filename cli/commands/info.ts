@@ -7,21 +7,19 @@ import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { UsageError, parseArgs, parseSets } from "../args.js";
 import type { CliIO } from "../output.js";
-import { formatCount, humanCount } from "../../compiler/report/numbers.js";
 import { entryInfo } from "../../compiler/driver.js";
-import type { EntryInfo } from "../../compiler/driver.js";
 import { hasErrors } from "../../compiler/diagnostics/diagnostic.js";
 import { printDiagnostics } from "./print-diagnostics.js";
 import { cliPlugins } from "../../compiler/plugins/cli-plugins.js";
 import { parseWeightsAs } from "./weights-as.js";
 import type { Registry } from "../../stdlib/registry.js";
 import type { ModelReport, ReportOptions } from "../../compiler/report/model-report.js";
-import { DEFAULT_REPORT_OPTIONS, buildReport, reportJson, reportText } from "../../compiler/report/model-report.js";
+import { DEFAULT_REPORT_OPTIONS, buildReport, reportJson } from "../../compiler/report/model-report.js";
 import { DTYPE_BYTES } from "../../compiler/report/memory.js";
 import { compareText } from "../../compiler/report/compare.js";
 import { infoJson } from "../../compiler/report/info-json.js";
-import type { GraphCost } from "../../compiler/report/graph-cost.js";
-import { graphCost, graphCostJson, graphCostText } from "../../compiler/report/graph-cost.js";
+import { infoDocument, infoText } from "../../compiler/report/info-document.js";
+import { graphCost } from "../../compiler/report/graph-cost.js";
 import type { HfMap } from "../../compiler/hf/map.js";
 import { HfMapError, detectFamily, hfMap, resolveFamily } from "../../compiler/hf/map.js";
 import { HF_FAMILIES } from "../../compiler/hf/families.js";
@@ -117,8 +115,8 @@ export async function runInfo(argv: string[], io: CliIO): Promise<number> {
   const report = buildReport(res.info, opts);
   // A graph's agents and, for a decoding graph, what its form costs per generated token.
   const cost = res.info.kind === "graph" ? graphCost(res.info.instance, res.info.decoding) : undefined;
-  if (json) io.out(JSON.stringify({ ...infoJson(res.info), ...(cost ? graphCostJson(cost) : {}), ...reportJson(report), ...(hf ? hfJson(hf) : {}) }, null, 2));
-  else io.out(infoText(res.info, io.cwd, Boolean(args.flags.weights), report, hf, cost));
+  if (json) io.out(JSON.stringify(infoDocument(res.info, report, cost, hf), null, 2));
+  else io.out(infoText(res.info, path.relative(io.cwd, res.info.file) || res.info.file, Boolean(args.flags.weights), report, hf, cost));
   return 0;
 }
 
@@ -145,49 +143,4 @@ async function runCompare(specs: string[], opts: ReportOptions, io: CliIO, json:
   if (json) io.out(JSON.stringify({ context: opts.context, kv_dtype: opts.kvDtype, models: reports.map((r) => ({ ...infoJson(r.info, false), ...reportJson(r) })) }, null, 2));
   else io.out(compareText(reports, opts.context, opts.kvDtype));
   return 0;
-}
-
-function hfJson(hf: HfMap): Record<string, unknown> {
-  return {
-    weights_as: `hf:${hf.family.name}`,
-    weights: hf.tensors.map((t) => ({
-      name: t.hf, shape: t.shape, moec: t.moec.map((p) => p.name),
-      ...(t.axis !== undefined && t.moec.length > 1 ? { concatenated_along: t.axis } : {}),
-      ...(t.stacked ? { moec_stacked: t.stacked } : {}),
-      ...(t.state ? { state: true } : {}),
-    })),
-  };
-}
-
-function infoText(info: EntryInfo, cwd: string, allWeights: boolean, report: ModelReport, hf?: HfMap, cost?: GraphCost): string {
-  const c = info.counts;
-  const note = (l: string) => (l === "exact" ? "" : `  (${l})`);
-  const hyper = Object.entries(info.hyper).map(([k, v]) => `${k} = ${v}`).join(", ");
-  const rows: string[] = [
-    `${info.name} (${info.kind}) in ${path.relative(cwd, info.file) || info.file}${hyper ? `\n  ${hyper}` : ""}`,
-    "",
-    `  total parameters   ${formatCount(c.total).padStart(18)}  ${humanCount(c.total)}`,
-    `  active per token   ${formatCount(c.active).padStart(18)}  ${humanCount(c.active)}${note(c.activeLabel)}`,
-    `  FLOPs per token    ${formatCount(c.flops).padStart(18)}  ${humanCount(c.flops)}${note(c.flopsLabel)}${cost?.form ? "  (all agents, one position each)" : ""}`,
-    reportText(report),
-    ...(cost ? ["", graphCostText(cost)] : []),
-    "",
-  ];
-  const ws = hf
-    ? hf.tensors.map((t) => ({ name: t.hf, shape: t.shape, state: t.state, from: t.moec.length === 1 ? t.moec[0]!.name : `${t.moec.map((p) => p.name).join(" + ")} (concatenated)` }))
-    : info.weights.map((w) => ({ ...w, from: undefined as string | undefined }));
-  const shown = allWeights || ws.length <= 100 ? ws : ws.slice(0, 40);
-  // A loop, not Math.max(...list): a million-expert pool lists millions of tensors.
-  let w = 0, sw = 0;
-  for (const x of shown) {
-    w = Math.max(w, x.name.length);
-    sw = Math.max(sw, x.shape.join(", ").length + 2);
-  }
-  rows.push(hf ? `weights as Hugging Face ${hf.family.name} names (${ws.length} tensors; ${hf.family.modeling}):` : `weights (${ws.length} tensors):`);
-  for (const x of shown) {
-    const shape = `[${x.shape.join(", ")}]`;
-    rows.push(`  ${x.name.padEnd(w)}  ${x.from ? shape.padEnd(sw) : shape}${x.state ? "  state" : ""}${x.from ? `  ← ${x.from}` : ""}`);
-  }
-  if (shown.length < ws.length) rows.push(`  … and ${ws.length - shown.length} more (--weights lists all, --json gives them as data)`);
-  return rows.join("\n");
 }

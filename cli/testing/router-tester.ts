@@ -24,7 +24,8 @@ import { registerPluginStages, validatePlugin } from "../../compiler/plugins/reg
 import { resolvePluginExport, type PluginLike } from "../../compiler/plugins/loader.js";
 import { createExecutor } from "../../runtime/executor/executor.js";
 import type { Executor } from "../../runtime/executor/types.js";
-import { acquireGpu, type GpuContext } from "../../runtime/gpu/device.js";
+import type { GpuContext } from "../../runtime/gpu/device.js";
+import { acquireGpu } from "../../runtime/gpu/dawn.js";
 import { interpretReference, type RouterTrace } from "../../runtime/reference/interpret.js";
 import { normalSampler } from "../../runtime/run-io.js";
 import { referenceStats } from "../../runtime/stats/router-stats.js";

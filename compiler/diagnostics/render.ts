@@ -1,5 +1,5 @@
 // Renders diagnostics as rustc/Gleam-style text with code frames, or as JSON data.
-import * as path from "node:path";
+import { isAbsolutePath, relativePath } from "../semantic/source-paths.js";
 import type { Diagnostic, Label } from "./diagnostic.js";
 import { LineIndex } from "./line-index.js";
 import { escapeControl } from "./escape.js";
@@ -150,7 +150,7 @@ export function diagnosticToJson(d: Diagnostic, sources: SourceCache, cwd?: stri
 }
 
 export function displayPath(file: string, cwd?: string): string {
-  if (!cwd || !path.isAbsolute(file)) return file;
-  const rel = path.relative(cwd, file);
+  if (!cwd || !isAbsolutePath(file)) return file;
+  const rel = relativePath(cwd, file);
   return rel.startsWith("..") ? file : rel;
 }

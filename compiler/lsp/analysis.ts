@@ -3,8 +3,8 @@
 import type { Position, Range } from "vscode-languageserver";
 import type { SourceHost } from "../semantic/module-loader.js";
 import type { Registry } from "../../stdlib/registry.js";
-import type { Compilation } from "../driver.js";
-import { checkFiles } from "../driver.js";
+import type { Compilation } from "../compile-pipeline.js";
+import { checkFiles } from "../compile-pipeline.js";
 import { LineIndex } from "../diagnostics/line-index.js";
 import type { Span } from "../syntax/ast.js";
 import type { SymbolIndex } from "./symbol-index.js";

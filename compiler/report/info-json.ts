@@ -1,5 +1,5 @@
 // The stable JSON shape of `moec info` (and the language server's `moec/info` request).
-import type { EntryInfo } from "../driver.js";
+import type { EntryInfo } from "../compile-pipeline.js";
 
 /** The stable JSON shape (`entry`, `params`, `flops_per_token`, `weights`); `weights` optional for --compare. */
 export function infoJson(info: EntryInfo, withWeights = true): Record<string, unknown> {

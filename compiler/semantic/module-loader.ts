@@ -1,7 +1,6 @@
 // Loads a compilation unit: the given files and everything they import (relative `.moe` paths),
 // each parsed once, with file scopes of their declarations. Diagnoses missing files and names,
 // import cycles and duplicate declarations.
-import * as path from "node:path";
 import type * as A from "../syntax/ast.js";
 import { parseSource } from "../syntax/parse.js";
 import type { Diagnostic } from "../diagnostics/diagnostic.js";
@@ -9,14 +8,11 @@ import { DiagnosticBag } from "../diagnostics/diagnostic.js";
 import type { Registry } from "../../stdlib/registry.js";
 import { BUILTIN_FUNCTIONS } from "../../stdlib/registry.js";
 import { didYouMean } from "./suggest.js";
-import { isMoePath } from "./source-file.js";
+import { isMoePath } from "./source-text.js";
+import type { SourceHost } from "./source-host.js";
+import { baseName, dirName, resolvePath } from "./source-paths.js";
 
-export interface SourceHost {
-  /** Returns the file's text, or undefined when it cannot be read. */
-  readFile(file: string): string | undefined;
-  /** Why `readFile` gave undefined, in words ("it is a FIFO (named pipe), not a regular file"). */
-  problem?(file: string): string | undefined;
-}
+export type { SourceHost } from "./source-host.js";
 
 export interface SourceFile {
   path: string;
@@ -58,7 +54,7 @@ export function stdNames(registry: Registry): Set<string> {
 }
 
 export function loadUnit(rootFiles: string[], host: SourceHost, registry: Registry): Unit {
-  const unit: Unit = { files: new Map(), scopes: new Map(), roots: rootFiles.map((f) => path.resolve(f)), diagnostics: [] };
+  const unit: Unit = { files: new Map(), scopes: new Map(), roots: rootFiles.map((f) => resolvePath(f)), diagnostics: [] };
   const std = stdNames(registry);
   const state = new Map<string, "loading" | "done">();
 
@@ -111,9 +107,9 @@ export function loadUnit(rootFiles: string[], host: SourceHost, registry: Regist
         });
         continue;
       }
-      const target = path.resolve(path.dirname(file), d.from.value);
+      const target = resolvePath(dirName(file), d.from.value);
       if (state.get(target) === "loading") {
-        bag.error("E0202", `import cycle: \`${path.basename(file)}\` imports \`${d.from.value}\`, which (directly or through other files) imports \`${path.basename(file)}\``, d.from.span, {
+        bag.error("E0202", `import cycle: \`${baseName(file)}\` imports \`${d.from.value}\`, which (directly or through other files) imports \`${baseName(file)}\``, d.from.span, {
           label: "this import closes a cycle",
           help: "move the shared declarations into a third file that both import",
         });

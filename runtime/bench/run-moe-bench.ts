@@ -3,7 +3,7 @@
 //       [--iterations 10] [--warmup 2] [--dtype f32|f16] [--adapter substring]
 // On lavapipe (CPU Vulkan) judge ratios and dispatch counts, not absolute times.
 
-import { acquireGpu } from "../gpu/device.js";
+import { acquireGpu } from "../gpu/dawn.js";
 import { benchmarkProgram } from "./benchmark.js";
 import { benchWeights, moeLayerProgram } from "./bench-programs.js";
 

@@ -5,7 +5,6 @@
 // `deviceMemoryBytes`, else the host's memory for a CPU adapter, whose buffers live there;
 // otherwise only the per-buffer binding limit applies (the weight store splits larger tensors).
 
-import { totalmem } from "node:os";
 import type { IrProgram } from "../../compiler/ir/ir.js";
 import { bytesPer, type StorageDtype } from "../gpu/buffers.js";
 import type { GpuContext } from "../gpu/device.js";
@@ -34,7 +33,7 @@ export function deviceBytesNeeded(program: IrProgram, dtype: StorageDtype): { we
 /** What the device offers and why we believe it, or undefined when nothing is known. */
 export function deviceMemoryOffered(gpu: GpuContext, override?: number): { bytes: number; source: string } | undefined {
   if (override !== undefined) return { bytes: override, source: "as given (deviceMemoryBytes / --device-memory)" };
-  if (isCpuAdapter(gpu.adapterInfo)) return { bytes: totalmem(), source: "the host's memory, which a CPU adapter's buffers live in" };
+  if (isCpuAdapter(gpu.adapterInfo) && gpu.hostMemoryBytes !== undefined) return { bytes: gpu.hostMemoryBytes, source: "the host's memory, which a CPU adapter's buffers live in" };
   return undefined;
 }
 

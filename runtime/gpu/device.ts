@@ -1,10 +1,10 @@
-// Adapter selection and device creation over Dawn (the `webgpu` npm package).
+// Adapter selection and device creation over any WebGPU implementation: a browser's
+// navigator.gpu, or Dawn's (the `webgpu` npm package, created in dawn.ts for Node).
 //
 // We ask for every optional feature the kernels can use (shader-f16, subgroups, timestamp-query)
 // that the adapter has, and for the adapter's *maximum* limits: WebGPU hands out small defaults
 // (128 MiB bindings, 16 KiB workgroup storage) unless asked.
 
-import { withoutDawnLimitWarnings } from "./dawn-stderr.js";
 import { PipelineCache } from "./pipeline-cache.js";
 
 /** Thrown when no WebGPU adapter can be found; the message says what to install. */
@@ -19,7 +19,7 @@ export interface AcquireGpuOptions {
   powerPreference?: GPUPowerPreference;
   /** Fail unless the adapter offers `shader-f16`. */
   requireF16?: boolean;
-  /** Inject a navigator.gpu-like object (tests); by default Dawn's is created. */
+  /** Inject a navigator.gpu-like object (tests, browsers); in Node, by default Dawn's is created. */
   gpu?: GPU;
 }
 
@@ -52,18 +52,12 @@ export interface GpuContext {
   readonly features: GpuFeatures;
   readonly limits: GpuLimits;
   readonly pipelines: PipelineCache;
+  /** The host's memory in bytes, where known (Node: the machine's; a browser does not say):
+   *  a CPU adapter's buffers live there, so device-fit checks against it. */
+  readonly hostMemoryBytes?: number;
   /** Destroys the device (dawn.node keeps a thread busy while a device lives). Idempotent. */
   dispose(): void;
 }
-
-const INSTALL_HELP =
-  "moec needs a WebGPU adapter (Dawn over Vulkan, Metal or D3D12).\n" +
-  "  - Linux with a GPU: install the vendor's Vulkan driver (e.g. `apt-get install mesa-vulkan-drivers` for AMD/Intel, the NVIDIA driver for NVIDIA).\n" +
-  "  - Linux without a GPU (CI): Mesa's lavapipe CPU Vulkan driver from Debian 12 backports:\n" +
-  "      echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/backports.list\n" +
-  "      apt-get update && apt-get install -t bookworm-backports mesa-vulkan-drivers\n" +
-  "    (Debian 12's own Mesa 22 is too old for Dawn), or run `bash scripts/setup.sh`.\n" +
-  "  - Set XDG_RUNTIME_DIR if it is unset; check with `vulkaninfo --summary`.";
 
 const OPTIONAL_FEATURES = ["shader-f16", "subgroups", "timestamp-query"] as const;
 const LIMIT_NAMES: (keyof GpuLimits)[] = [
@@ -92,44 +86,6 @@ const REQUESTED_LIMITS = [
   "maxUniformBufferBindingSize",
 ] as const;
 
-/** The process's one Dawn instance. Every acquireGpu shares it: an instance that is garbage
- *  collected while another instance's device compiles pipelines has aborted the process on
- *  lavapipe under load (a test running a dozen GPU commands in one process lost its worker), and
- *  one instance per process is all Dawn needs. */
-let dawnInstance: Promise<GPU> | undefined;
-
-function dawnGpu(): Promise<GPU> {
-  dawnInstance ??= createDawnGpu().catch((e) => {
-    dawnInstance = undefined;
-    throw e;
-  });
-  return dawnInstance;
-}
-
-async function createDawnGpu(): Promise<GPU> {
-  let mod: { create(flags: string[]): GPU; globals: object };
-  try {
-    mod = (await import("webgpu")) as unknown as typeof mod;
-  } catch (e) {
-    throw new GpuUnavailableError(
-      `the 'webgpu' package (Dawn) could not be loaded: ${(e as Error).message}\n` +
-        "Run `npm ci` at the repository root; Dawn ships prebuilt for linux-x64, darwin and win32-x64.\n" +
-        INSTALL_HELP,
-    );
-  }
-  // The enums (GPUBufferUsage, GPUMapMode, ...) must be globals for code written against the spec.
-  for (const [k, v] of Object.entries(mod.globals)) {
-    if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
-  }
-  // Dawn quantizes timestamps by default (a privacy measure for browsers); we measure kernels.
-  const gpu = mod.create(["disable-dawn-features=timestamp_quantization"]);
-  // The instance's first adapter request enumerates the physical devices, synchronously, and that is
-  // where Dawn prints its limit warnings; later requests reuse the enumeration and print nothing.
-  const first = withoutDawnLimitWarnings(() => gpu.requestAdapter());
-  await first.catch(() => null);
-  return gpu;
-}
-
 function describe(info: GPUAdapterInfo): GpuContext["adapterInfo"] {
   return {
     vendor: info.vendor ?? "",
@@ -144,10 +100,19 @@ function matches(info: GpuContext["adapterInfo"], filter: string): boolean {
   return [info.vendor, info.architecture, info.device, info.description].some((s) => s.toLowerCase().includes(f));
 }
 
-export async function acquireGpu(opts: AcquireGpuOptions = {}): Promise<GpuContext> {
-  if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = "/tmp";
-  const gpu = opts.gpu ?? (await dawnGpu());
-  const filter = opts.adapter ?? process.env.MOEC_ADAPTER;
+/** Where the defaults came from, for messages and the context: Node's acquireGpu fills these in. */
+export interface GpuHostDefaults {
+  /** The adapter filter's origin when not given in `opts` ("MOEC_ADAPTER"). */
+  adapterFrom?: { filter: string; name: string };
+  hostMemoryBytes?: number;
+  /** Appended to "no WebGPU adapter found." (what to install). */
+  installHelp?: string;
+}
+
+/** Picks an adapter of `gpu` (by `opts.adapter`, else the first) and creates a device on it with
+ *  every optional feature it has and its maximum limits. */
+export async function acquireGpuFrom(gpu: GPU, opts: AcquireGpuOptions = {}, host: GpuHostDefaults = {}): Promise<GpuContext> {
+  const filter = opts.adapter ?? host.adapterFrom?.filter;
 
   // Dawn returns one adapter per request; try both power preferences to see what exists.
   const prefs: (GPUPowerPreference | undefined)[] = opts.powerPreference
@@ -158,12 +123,12 @@ export async function acquireGpu(opts: AcquireGpuOptions = {}): Promise<GpuConte
     const a = await gpu.requestAdapter(p ? { powerPreference: p } : undefined);
     if (a && !seen.some((s) => describe(s.info).description === describe(a.info).description)) seen.push(a);
   }
-  if (seen.length === 0) throw new GpuUnavailableError(`no WebGPU adapter found.\n${INSTALL_HELP}`);
+  if (seen.length === 0) throw new GpuUnavailableError(`no WebGPU adapter found.${host.installHelp ? `\n${host.installHelp}` : ""}`);
   const adapter = filter ? seen.find((a) => matches(describe(a.info), filter)) : seen[0];
   if (!adapter) {
     const names = seen.map((a) => `'${describe(a.info).description || describe(a.info).vendor}'`).join(", ");
     throw new GpuUnavailableError(
-      `no WebGPU adapter matches '${filter}' (from ${opts.adapter ? "the adapter option" : "MOEC_ADAPTER"}); available: ${names}`,
+      `no WebGPU adapter matches '${filter}' (from ${opts.adapter ? "the adapter option" : (host.adapterFrom?.name ?? "the adapter option")}); available: ${names}`,
     );
   }
   if (opts.requireF16 && !adapter.features.has("shader-f16")) {
@@ -195,6 +160,7 @@ export async function acquireGpu(opts: AcquireGpuOptions = {}): Promise<GpuConte
     },
     limits,
     pipelines: new PipelineCache(device),
+    ...(host.hostMemoryBytes !== undefined ? { hostMemoryBytes: host.hostMemoryBytes } : {}),
     dispose() {
       if (disposed) return;
       disposed = true;

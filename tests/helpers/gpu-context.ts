@@ -3,7 +3,8 @@
 // tests/setup/gpu-probe.ts found none (beforeAllGpu for a file-level hook beside host-only tests).
 
 import { beforeAll, inject, type TestFunction } from "vitest";
-import { acquireGpu, type GpuContext } from "../../runtime/gpu/device.js";
+import type { GpuContext } from "../../runtime/gpu/device.js";
+import { acquireGpu } from "../../runtime/gpu/dawn.js";
 import { describeNeeding, itNeeding, type Need } from "./needs.js";
 
 // Without the globalSetup (another config) assume an adapter, as before there was a probe.

@@ -1,7 +1,8 @@
 // Adapter acquisition, the missing-adapter message, and compile errors that name the kernel.
 
 import { afterAll, describe, expect, it } from "vitest";
-import { acquireGpu, GpuUnavailableError, type GpuContext } from "../../../runtime/gpu/device.js";
+import { GpuUnavailableError, type GpuContext } from "../../../runtime/gpu/device.js";
+import { acquireGpu } from "../../../runtime/gpu/dawn.js";
 import { KernelCompileError } from "../../../runtime/gpu/pipeline-cache.js";
 import { beforeAllGpu, describeGpu, itGpu, releaseTestGpu, testGpu } from "../../helpers/gpu-context.js";
 
