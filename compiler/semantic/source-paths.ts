@@ -38,7 +38,7 @@ export function resolvePath(...parts: string[]): string {
 export function dirName(p: string): string {
   const n = p.replace(/\/+$/, "");
   const i = n.lastIndexOf("/");
-  if (i < 0) return ".";
+  if (i < 0) return p.startsWith("/") ? "/" : ".";
   return i === 0 ? "/" : n.slice(0, i);
 }
 
