@@ -6,6 +6,9 @@
 //   const rt = await moec.createRuntime();                       // navigator.gpu
 //   const layer = await rt.load(c.program, { randomSeed: 1 });
 //   const { y } = await layer.run({ x }, T);
+//   const ckpt = await moec.openCheckpointFiles(input.files);    // <input type=file webkitdirectory>
+//   const model = await rt.loadCheckpoint(ckpt);
+//   for await (const step of model.generate("Hello", { maxNewTokens: 20 })) show(step.text);
 import { memoryHost, type SourceHost } from "../compiler/semantic/source-host.js";
 import { resolvePath } from "../compiler/semantic/source-paths.js";
 import { checkFiles, entryInfo } from "../compiler/compile-pipeline.js";
@@ -29,6 +32,8 @@ import { randomInputs as seededInputs } from "../runtime/run-inputs.js";
 export { VERSION };
 export type { CompileResult, JsonDiagnostic, HighlightToken };
 export { createRuntime, readSafetensorsFrom, type BrowserRuntime, type BrowserLoadOptions, type WeightsSource } from "./runtime.js";
+export { openCheckpointFiles, CheckpointFilesError, type BrowserCheckpoint, type BrowserModel } from "./checkpoint.js";
+export { TextError } from "../runtime/text/text-error.js";
 export { GpuUnavailableError } from "../runtime/gpu/device.js";
 export { WeightsError } from "../runtime/weights/weights-error.js";
 export { DeviceMemoryError } from "../runtime/executor/device-fit.js";

@@ -11,6 +11,7 @@ import { WeightsError } from "../runtime/weights/weights-error.js";
 import { parseSafetensors, type SafetensorsFile } from "../runtime/safetensors/parse.js";
 import { readSafetensorsBlob } from "../runtime/safetensors/read-blob.js";
 import { SafetensorsError } from "../runtime/safetensors/errors.js";
+import { loadCheckpointModel, type BrowserCheckpoint, type BrowserModel } from "./checkpoint.js";
 
 /** Safetensors bytes, a Blob or File (read in slices), or a URL to fetch. */
 export type WeightsSource = ArrayBuffer | Uint8Array | Blob | string;
@@ -32,6 +33,9 @@ export interface BrowserLoadOptions {
 export interface BrowserRuntime {
   readonly gpu: GpuContext;
   load(program: IrProgram, opts: BrowserLoadOptions): Promise<ExecutorProgram>;
+  /** A Hugging Face checkpoint opened with openCheckpointFiles: its imported program compiled
+   *  (with `set`) and its weights, tokenizer and generation settings loaded. */
+  loadCheckpoint(ckpt: BrowserCheckpoint, opts?: { set?: Record<string, string | number | boolean>; dtype?: "f32" | "f16" }): Promise<BrowserModel>;
   dispose(): void;
 }
 
@@ -52,6 +56,9 @@ export async function createRuntime(opts: { gpu?: GPU; adapter?: string; powerPr
         dtype: lopts.dtype, stats: lopts.stats, updateState: lopts.updateState, lastLogits: lopts.lastLogits,
       });
       return executorProgram(program, exec);
+    },
+    async loadCheckpoint(ckpt, opts = {}) {
+      return loadCheckpointModel(gpu, ckpt, ckpt.compile(opts.set), { dtype: opts.dtype });
     },
     dispose: () => gpu.dispose(),
   };

@@ -23,6 +23,7 @@ import type { GpuContext, AcquireGpuOptions } from "./gpu/device.js";
 import { acquireGpu } from "./gpu/dawn.js";
 import { WeightsError } from "./weights/weights-error.js";
 import { executorProgram, type ExecutorProgram } from "./executor-program.js";
+import { generateMethod } from "./generate/generate-method.js";
 
 export { WeightsError } from "./weights/weights-error.js";
 import { createExecutor } from "./executor/executor.js";
@@ -34,10 +35,11 @@ import { isGgufPath, loadGgufFile } from "./weights/gguf/load-gguf.js";
 import type { HostWeights, LoadProgress } from "./weights/host-weights.js";
 import { randomWeights } from "./weights/random-weights.js";
 import { hasTokenizer, loadTokenizer } from "./text/load-tokenizer.js";
-import { readGenerationSettings, type GenerationSettings } from "./text/generation-config.js";
+import type { GenerationSettings } from "./text/generation-config.js";
+import { readGenerationSettings } from "./text/read-generation-settings.js";
 import type { TextTokenizer } from "./text/tokenizer.js";
 import type { GenerateOptions } from "./generate/generate.js";
-import { type BatchGenerationStep, generateBatchText, generateText, promptIds, type GenerationStep, type TextPromptOptions } from "./generate/text-generation.js";
+import type { BatchGenerationStep, GenerationStep, TextPromptOptions } from "./generate/text-generation.js";
 
 export interface LoadOptions {
   /** A safetensors checkpoint in any form of LANGUAGE.md §7, a checkpoint directory (§13.3) or a
@@ -179,18 +181,7 @@ export async function createRuntime(opts: AcquireGpuOptions = {}): Promise<Runti
         tokenizer,
         generation,
         ...(checkpoint ? { checkpoint } : {}),
-        generate(prompt: string | Int32Array | readonly number[] | readonly (string | Int32Array | readonly number[])[], options: GenerateOptions & TextPromptOptions = {}): AsyncGenerator<GenerationStep & BatchGenerationStep> {
-          const { chat: _chat, system: _system, ...rest } = options;
-          const defaults = { eosIds: generation?.eosTokenIds, context: generation?.contextLimit, ...rest };
-          const label = lopts.weights ?? "this model";
-          // An array of texts or id arrays is a batch; an array of numbers is one prompt's ids.
-          if (Array.isArray(prompt) && prompt.length > 0 && prompt.every((p) => typeof p !== "number")) {
-            const batch = (prompt as readonly (string | Int32Array | readonly number[])[]).map((p) => promptIds(p, tokenizer, options, label));
-            return generateBatchText(gpu, exec, batch, tokenizer, defaults) as AsyncGenerator<GenerationStep & BatchGenerationStep>;
-          }
-          const ids = promptIds(prompt as string | Int32Array | readonly number[], tokenizer, options, label);
-          return generateText(gpu, exec, ids, tokenizer, defaults) as AsyncGenerator<GenerationStep & BatchGenerationStep>;
-        },
+        generate: generateMethod(gpu, exec, tokenizer, generation, lopts.weights ?? "this model"),
       }) as LoadedProgram;
     },
     dispose: () => gpu.dispose(),

@@ -9,7 +9,7 @@ import { chatMessages, renderChat } from "../text/chat-template.js";
 import { StreamDecoder } from "../text/stream-decoder.js";
 import { TextError } from "../text/text-error.js";
 import type { TextTokenizer } from "../text/tokenizer.js";
-import { tokenizerVocabMismatch } from "../text/load-tokenizer.js";
+import { tokenizerVocabMismatch } from "../text/tokenizer-files.js";
 import { generateTokens, modelVocab, type GenerateOptions, type GeneratedToken } from "./generate.js";
 import { generateBatch, type BatchToken } from "./generate-batch.js";
 

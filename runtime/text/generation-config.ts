@@ -1,11 +1,11 @@
 // The generation settings a checkpoint directory carries (LANGUAGE.md §13.2): its end-of-sequence
 // ids, from `generation_config.json`'s `eos_token_id`, else `config.json`'s (one id or a list;
 // null or absent means none), and the context limit, `config.json`'s `max_position_embeddings`,
-// else 4096. Wrong types are TextErrors naming the file and field.
+// else 4096. Wrong types are TextErrors naming the file and field. read-generation-settings.ts
+// reads a directory on disk through this.
 
-import { existsSync } from "node:fs";
-import * as path from "node:path";
-import { readJsonObject } from "./json-file.js";
+import { readJsonFile } from "./json-object.js";
+import type { TextFiles } from "./text-files.js";
 import { fieldError, showJson } from "./text-error.js";
 import { MAX_TOKEN_ID } from "./tokenizer-json.js";
 
@@ -39,12 +39,9 @@ function eosIds(v: unknown, file: string): number[] | undefined {
   return [...new Set(list as number[])];
 }
 
-/** Reads the settings of checkpoint directory `dir` (`label` is how messages show it); both files are optional. */
-export function readGenerationSettings(dir: string, label = dir): GenerationSettings {
-  const read = (name: string) => {
-    const file = path.join(dir, name);
-    return existsSync(file) ? { json: readJsonObject(file, path.join(label, name)), shown: path.join(label, name) } : undefined;
-  };
+/** The settings of the checkpoint whose files are `files`; both files are optional. */
+export function generationSettingsFrom(files: TextFiles): GenerationSettings {
+  const read = (name: string) => (files.exists(name) ? { json: readJsonFile(files, name), shown: files.shown(name) } : undefined);
   const generation = read(GENERATION_CONFIG_FILE);
   const model = read(MODEL_CONFIG_FILE);
 

@@ -6,4 +6,7 @@ export { TextTokenizer, type EncodeOptions, type DecodeOptions, type NamedToken 
 export { loadTokenizer, hasTokenizer, noTokenizerError, tokenizerVocabMismatch, TOKENIZER_FILE, TOKENIZER_CONFIG_FILE, CHAT_TEMPLATE_FILE } from "./load-tokenizer.js";
 export { StreamDecoder } from "./stream-decoder.js";
 export { renderChat, chatMessages, type ChatMessage, type RenderChatOptions } from "./chat-template.js";
-export { readGenerationSettings, DEFAULT_CONTEXT, GENERATION_CONFIG_FILE, type GenerationSettings } from "./generation-config.js";
+export { DEFAULT_CONTEXT, GENERATION_CONFIG_FILE, generationSettingsFrom, type GenerationSettings } from "./generation-config.js";
+export { readGenerationSettings } from "./read-generation-settings.js";
+export { tokenizerFromFiles } from "./tokenizer-files.js";
+export type { TextFiles } from "./text-files.js";

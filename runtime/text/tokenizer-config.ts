@@ -4,7 +4,7 @@
 // of named templates of which "default" is used, as transformers does).
 
 import { fieldError, showJson } from "./text-error.js";
-import { isObject } from "./json-file.js";
+import { isObject } from "./json-object.js";
 
 /** The special-token fields transformers passes to a chat template by name. */
 export const SPECIAL_TOKEN_FIELDS = ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"] as const;

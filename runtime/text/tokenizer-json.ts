@@ -4,7 +4,7 @@
 // type, a bad regex) is caught where it is constructed (tokenizer.ts).
 
 import { fieldError, TextError, showJson } from "./text-error.js";
-import { isObject } from "./json-file.js";
+import { isObject } from "./json-object.js";
 
 /** The model types the tokenizer library implements. */
 export const SUPPORTED_MODEL_TYPES = ["BPE", "Unigram", "WordPiece"] as const;

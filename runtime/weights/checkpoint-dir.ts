@@ -1,31 +1,13 @@
-// A checkpoint directory as Hugging Face writes it (LANGUAGE.md §13.3): `model.safetensors`, or
-// `model.safetensors.index.json` naming the shard of every tensor; `config.json` when present.
-// Only headers are read here (each shard's, fully validated); a tensor's bytes are read later,
-// on demand, by file offset. Every problem names the directory's file and, where there is one,
-// the tensor; all shards are checked, so one pass reports every broken one.
+// A checkpoint directory on disk (Node): its files read through open-checkpoint.ts, which holds
+// every check (index, shards, config.json).
 
 import { existsSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
-import { SafetensorsError } from "../safetensors/errors.js";
-import { openSafetensors, type LazySafetensorsTensor } from "../safetensors/reader.js";
-import type { BindError } from "./bind-messages.js";
+import { openSafetensors } from "../safetensors/reader.js";
+import type { CheckpointFiles } from "./checkpoint-files.js";
+import { openCheckpoint, type CheckpointDirResult } from "./open-checkpoint.js";
 
-export const SINGLE_FILE = "model.safetensors";
-export const INDEX_FILE = "model.safetensors.index.json";
-export const CONFIG_FILE = "config.json";
-
-export interface CheckpointDir {
-  /** The directory, as given (for messages). */
-  label: string;
-  /** Every tensor of every shard, by its name in the checkpoint. */
-  tensors: Map<string, LazySafetensorsTensor>;
-  /** The safetensors files read, in order. */
-  shards: string[];
-  /** `config.json`, when present. */
-  config?: Record<string, unknown>;
-}
-
-export type CheckpointDirResult = { ok: true; dir: CheckpointDir } | { ok: false; errors: BindError[] };
+export { CONFIG_FILE, INDEX_FILE, SINGLE_FILE, openCheckpoint, type CheckpointDir, type CheckpointDirResult } from "./open-checkpoint.js";
 
 /** Is `p` a directory (rather than a safetensors file)? */
 export function isCheckpointDir(p: string): boolean {
@@ -36,106 +18,19 @@ export function isCheckpointDir(p: string): boolean {
   }
 }
 
-const describe = (v: unknown): string =>
-  v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "object" ? "an object" : `${typeof v} ${JSON.stringify(v)}`;
+/** The files of directory `dir`, shown in messages as `label/NAME`. */
+export function diskCheckpointFiles(dir: string, label = dir): CheckpointFiles {
+  return {
+    label,
+    shown: (name) => path.join(label, name),
+    exists: (name) => existsSync(path.join(dir, name)),
+    readText: (name) => readFileSync(path.join(dir, name), "utf8"),
+    openSafetensors: (name) => openSafetensors(path.join(dir, name), path.join(label, name)),
+  };
+}
 
 /** Opens a checkpoint directory: headers only, every shard checked against the index. */
 export function openCheckpointDir(dir: string, label = dir): CheckpointDirResult {
-  const errors: BindError[] = [];
-  const fail = (message: string, tensor = ""): CheckpointDirResult => ({ ok: false, errors: [...errors, { tensor, message }] });
-  const inDir = (f: string) => path.join(dir, f);
-  const shown = (f: string) => path.join(label, f);
-  if (!isCheckpointDir(dir)) return fail(`${label}: not a checkpoint directory (no such directory).`);
-
-  let config: Record<string, unknown> | undefined;
-  if (existsSync(inDir(CONFIG_FILE))) {
-    const parsed = readJsonObject(inDir(CONFIG_FILE), shown(CONFIG_FILE));
-    if (typeof parsed === "string") errors.push({ tensor: "", message: parsed });
-    else config = parsed;
-  }
-
-  const tensors = new Map<string, LazySafetensorsTensor>();
-  const shards: string[] = [];
-  const openShard = (file: string): Map<string, LazySafetensorsTensor> | undefined => {
-    try {
-      const f = openSafetensors(inDir(file), shown(file));
-      shards.push(file);
-      return f.tensors;
-    } catch (e) {
-      if (!(e instanceof SafetensorsError)) throw e;
-      errors.push({ tensor: e.tensor ?? "", message: e.message });
-      return undefined;
-    }
-  };
-
-  if (existsSync(inDir(SINGLE_FILE))) {
-    // transformers reads model.safetensors before an index when both are present; so do we.
-    const t = openShard(SINGLE_FILE);
-    if (t) for (const [name, tensor] of t) tensors.set(name, tensor);
-  } else if (existsSync(inDir(INDEX_FILE))) {
-    const index = readIndex(inDir(INDEX_FILE), shown(INDEX_FILE));
-    if (typeof index === "string") return fail(index);
-    for (const [shard, listed] of index) {
-      const where = shown(shard);
-      if (!existsSync(inDir(shard))) {
-        const first = listed[0]!;
-        errors.push({ tensor: first, message: `${shown(INDEX_FILE)} lists shard ${shard} for ${listed.length} tensor${listed.length === 1 ? "" : "s"} (${first}${listed.length > 1 ? ", …" : ""}), but ${where} is absent.` });
-        continue;
-      }
-      const t = openShard(shard);
-      if (!t) continue;
-      const want = new Set(listed);
-      for (const name of listed) {
-        const tensor = t.get(name);
-        if (!tensor) errors.push({ tensor: name, message: `${shown(INDEX_FILE)} puts tensor ${name} in ${shard}, but ${where} does not hold it.` });
-        else tensors.set(name, tensor);
-      }
-      for (const name of t.keys()) {
-        if (!want.has(name)) errors.push({ tensor: name, message: `${where} holds tensor ${name}, which ${shown(INDEX_FILE)} does not list (a stale index?).` });
-      }
-    }
-  } else {
-    return fail(`${label}: no ${SINGLE_FILE} or ${INDEX_FILE} in the directory; a Hugging Face checkpoint directory has one of them.`);
-  }
-  if (errors.length) return { ok: false, errors };
-  return { ok: true, dir: { label, tensors, shards, ...(config ? { config } : {}) } };
-}
-
-/** A JSON file holding an object, or the sentence saying why it is not one. */
-function readJsonObject(file: string, shown: string): Record<string, unknown> | string {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch (e) {
-    return `${shown}: cannot read it (${(e as Error).message}).`;
-  }
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    return `${shown}: not valid JSON (${(e as Error).message}).`;
-  }
-  if (v === null || typeof v !== "object" || Array.isArray(v)) return `${shown}: must hold a JSON object; found ${describe(v)}.`;
-  return v as Record<string, unknown>;
-}
-
-/** The index's shards, each with the tensors it lists (in index order), or why it cannot be used. */
-function readIndex(file: string, shown: string): Map<string, string[]> | string {
-  const index = readJsonObject(file, shown);
-  if (typeof index === "string") return index;
-  const map = index["weight_map"];
-  if (map === null || typeof map !== "object" || Array.isArray(map)) return `${shown}: "weight_map" must be an object from tensor names to shard files; found ${map === undefined ? "nothing" : describe(map)}.`;
-  const shards = new Map<string, string[]>();
-  for (const [name, shard] of Object.entries(map as Record<string, unknown>)) {
-    if (typeof shard !== "string" || shard === "") return `${shown}: "weight_map" entry ${JSON.stringify(name)} must name a shard file; found ${describe(shard)}.`;
-    // A shard is a file in the directory itself: no paths out of it.
-    if (shard !== path.basename(shard) || shard === "." || shard === ".." || shard.includes("\\")) {
-      return `${shown}: "weight_map" entry ${JSON.stringify(name)} names ${JSON.stringify(shard)}; shards must be files in the checkpoint directory itself.`;
-    }
-    let list = shards.get(shard);
-    if (!list) shards.set(shard, (list = []));
-    list.push(name);
-  }
-  if (shards.size === 0) return `${shown}: "weight_map" lists no tensors.`;
-  return shards;
+  if (!isCheckpointDir(dir)) return { ok: false, errors: [{ tensor: "", message: `${label}: not a checkpoint directory (no such directory).` }] };
+  return openCheckpoint(diskCheckpointFiles(dir, label));
 }

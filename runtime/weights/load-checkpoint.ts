@@ -2,38 +2,19 @@
 // names (moec's own, or a Hugging Face map the caller computed), plan the binding from headers
 // alone. Nothing but headers is read until the device upload asks for a tensor.
 
-import type { CheckpointNames } from "../../compiler/ir/checkpoint-names.js";
 import type { IrProgram } from "../../compiler/ir/ir.js";
 import { SafetensorsError } from "../safetensors/errors.js";
 import { openSafetensors, type LazySafetensorsFile } from "../safetensors/reader.js";
 import type { BindError } from "./bind-messages.js";
-import { bindWeightsLazy } from "./bind-weights.js";
 import { openCheckpointDir, type CheckpointDir } from "./checkpoint-dir.js";
-import { nameCheckpoint } from "./checkpoint-names.js";
 import { dequantizedCheckpoint } from "./quantized-checkpoint.js";
-import { StreamedWeights, type LoadProgress } from "./host-weights.js";
+import { bindOpenedCheckpoint, configProblems, type CheckpointBindOptions, type CheckpointLoad } from "./bind-checkpoint.js";
 
-export interface CheckpointLoadOptions {
-  /** Name maps to consider (see nameCheckpoint); none: moec names only. */
-  names?: readonly CheckpointNames[];
-  /** Use names[0] whatever matches. */
-  forceNames?: boolean;
+export { configProblems, type CheckpointLoad } from "./bind-checkpoint.js";
+
+export interface CheckpointLoadOptions extends CheckpointBindOptions {
   /** A separate state file (e_bias, BatchNorm statistics), under moec names. */
   state?: string;
-  onProgress?: (p: LoadProgress) => void;
-}
-
-export type CheckpointLoad =
-  | { ok: true; weights: StreamedWeights; convention: string; unused: string[]; config?: Record<string, unknown> }
-  | { ok: false; errors: BindError[] };
-
-/** config.json fields that make the directory unreadable (quantization_config is read by quantized-checkpoint.ts). */
-function configProblems(config: Record<string, unknown> | undefined, label: string): BindError[] {
-  if (!config) return [];
-  const out: BindError[] = [];
-  const mt = config["model_type"];
-  if (mt !== undefined && typeof mt !== "string") out.push({ tensor: "", message: `${label}/config.json: model_type must be a string; found ${JSON.stringify(mt)}.` });
-  return out;
 }
 
 export function loadCheckpointDir(program: IrProgram, dirPath: string, opts: CheckpointLoadOptions = {}): CheckpointLoad {
@@ -50,8 +31,6 @@ export function loadCheckpointDir(program: IrProgram, dirPath: string, opts: Che
 
 /** An opened checkpoint (a directory, or a GGUF file read as HF names) → streamed canonical weights. */
 export function bindCheckpoint(program: IrProgram, dir: CheckpointDir, opts: CheckpointLoadOptions = {}): CheckpointLoad {
-  const named = nameCheckpoint(program, dir, opts.names ?? [], opts.forceNames);
-  if (!named.ok) return named;
   let state: LazySafetensorsFile | undefined;
   if (opts.state !== undefined) {
     try {
@@ -61,10 +40,5 @@ export function bindCheckpoint(program: IrProgram, dir: CheckpointDir, opts: Che
       return { ok: false, errors: [{ tensor: e.tensor ?? "", message: e.message }] };
     }
   }
-  const bound = bindWeightsLazy(program, named.source, state);
-  if (!bound.ok) return bound;
-  return {
-    ok: true, weights: new StreamedWeights(bound.weights, opts.onProgress), convention: named.convention, unused: named.unused,
-    ...(dir.config ? { config: dir.config } : {}),
-  };
+  return bindOpenedCheckpoint(program, dir, { ...opts, state });
 }

@@ -14,7 +14,7 @@
 import { decodeFloats, decodeI32, isFloatDtype } from "../safetensors/dtype.js";
 import type { LazySafetensorsTensor } from "../safetensors/reader.js";
 import type { BindError } from "./bind-messages.js";
-import type { CheckpointDir } from "./checkpoint-dir.js";
+import type { CheckpointDir } from "./open-checkpoint.js";
 import { dequantizeAwq } from "./quant/awq.js";
 import { dequantizeFp8Blocks } from "./quant/fp8-e4m3.js";
 import { dequantizeGptq } from "./quant/gptq.js";

@@ -2,7 +2,7 @@
 // generation_config.json / config.json files: which file wins, one id or a list, null as unset,
 // the 4096 default, and wrong types named by file and field.
 import { afterAll, describe, expect, it } from "vitest";
-import { readGenerationSettings } from "../../../runtime/text/generation-config.js";
+import { readGenerationSettings } from "../../../runtime/text/read-generation-settings.js";
 import { TINY_DIR, scratchDirs } from "../../helpers/text-fixtures.js";
 
 const dirs = scratchDirs("moec-gencfg-");

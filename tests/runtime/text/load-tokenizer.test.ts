@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { hasTokenizer, loadTokenizer } from "../../../runtime/text/load-tokenizer.js";
-import { readGenerationSettings } from "../../../runtime/text/generation-config.js";
+import { readGenerationSettings } from "../../../runtime/text/read-generation-settings.js";
 import { renderChat, chatMessages } from "../../../runtime/text/chat-template.js";
 import { StreamDecoder } from "../../../runtime/text/stream-decoder.js";
 import { TextError } from "../../../runtime/text/text-error.js";
