@@ -112,6 +112,7 @@ async function saveUrl(): Promise<void> {
 }
 
 function onChange(): void {
+  $("run").classList.add("stale");
   scheduleDiagnostics();
   schedulePanels();
   scheduleUrl();
@@ -125,6 +126,7 @@ function refreshNow(): void {
 
 function setSource(text: string): void {
   replaceText(view, text);
+  $("run").classList.add("stale");
   refreshNow();
 }
 
@@ -172,12 +174,12 @@ async function run(): Promise<void> {
   try {
     const record = await runEntry({ ...t, set: { ...t.set, ...extra.set } }, $("run-tokens"), $("run-seed"));
     state.lastRun = record;
+    $("run").classList.remove("stale");
     showRun($("run-output"), $("heatmap"), record, performance.now() - started, await adapterDescription());
     setStatus(statusEl, "");
   } catch (e) {
     // Every failure is the user's to read: no WebGPU, limits too small, an entry that cannot run.
-    const name = (e as Error)?.name;
-    const prefix = e instanceof RunProblem ? "" : name === "DeviceMemoryError" ? "the adapter's limits are too small for this run: " : "the run failed: ";
+    const prefix = e instanceof RunProblem || e instanceof moec.GpuUnavailableError ? "" : e instanceof moec.DeviceMemoryError ? "the adapter's limits are too small for this run: " : "the run failed: ";
     setStatus(statusEl, prefix + ((e as Error)?.message ?? String(e)), "error");
   } finally {
     button.disabled = false;
