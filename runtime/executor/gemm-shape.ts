@@ -45,3 +45,14 @@ export function denseGemmShape(b: Pick<BuildContext, "gpu" | "gemmLoops">, rows:
 export function groupedGemmShape(b: Pick<BuildContext, "gpu" | "gemmLoops">, words: readonly number[]): GemvShape | undefined {
   return b.gemmLoops !== "tile" && isCpuAdapter(b.gpu.adapterInfo) && vec4Fits(words) ? CPU_REGISTER_TILE : undefined;
 }
+
+/** The shape of a GEMM over block-quantized weights (quant-gemv-loop.ts has no tiled form): the
+ *  few-row shape up to GEMV_MAX_ROWS rows, the 8-row register tile above on every adapter. The
+ *  caller checks the vec4 words (K, A's stride and offset). */
+export function blockGemmShape(b: Pick<BuildContext, "gpu">, rows: number): GemvShape {
+  if (rows > GEMV_MAX_ROWS) return CPU_REGISTER_TILE;
+  return { kind: "gemv", rows: Math.min(GEMV_ROWS_PER_GROUP, 2 ** Math.ceil(Math.log2(Math.max(1, rows)))), lanes: isCpuAdapter(b.gpu.adapterInfo) ? 4 : 16, cols: 2, vec4: true };
+}
+
+/** Whether A's words allow the vec4 loads a block GEMM needs. */
+export const blockGemmFits = (words: readonly number[]): boolean => vec4Fits(words);
