@@ -165,6 +165,12 @@ function opName(program: IrProgram, op: IrOp): string {
 class GpuExecutor implements Executor {
   readonly dtype: StorageDtype;
   readonly fused: boolean;
+  get weightFormat(): "q8_0" | "q4_0" | undefined {
+    return this.weights.blockFormat;
+  }
+  get weightBytes(): number {
+    return this.weights.bytes;
+  }
   private readonly fineSchedule: FineSchedule;
   private readonly gemmLoops: "auto" | "tile";
   private readonly deviceMemoryBytes: number | undefined;

@@ -103,6 +103,10 @@ export interface Executor {
   readonly program: IrProgram;
   readonly dtype: "f32" | "f16";
   readonly fused: boolean;
+  /** The block format dense products' weights are kept in (ExecutorOptions.weightFormat), or none. */
+  readonly weightFormat: "q8_0" | "q4_0" | undefined;
+  /** Device bytes the weights (and buffers derived from them) take now. */
+  readonly weightBytes: number;
   /** Statistics of the latest run. */
   readonly lastRunInfo: RunInfo | undefined;
   /** Selections of the latest run made with `returnRouting`, keyed by router key. */

@@ -1,0 +1,115 @@
+// ExecutorOptions.weightFormat: a tiny Llama-style model (D = 32, so every attention and LM-head
+// row is one block) whose attention projections and LM head the executor keeps as Q8_0 / Q4_0
+// blocks, prefilled over 10 tokens (more than 8 rows: the register tile) and decoded for 2 steps.
+// Tight: against the float64 reference run on the same weights quantized and dequantized by the
+// CPU codec (encodeQ8_0 → decodeQ8_0, …) for exactly those tensors, every other weight as drawn.
+// Loose: against the reference on the unquantized weights (what an f32 run gives, to 1e-4:
+// gpu-decode.test.ts), within the error docs/quantization.md states for these tiny random models.
+// And the device memory those weights take.
+
+import { afterAll, expect } from "vitest";
+import { compile } from "../../../compiler/index.js";
+import type { IrProgram } from "../../../compiler/ir/ir.js";
+import { createExecutor } from "../../../runtime/executor/executor.js";
+import { interpretReference } from "../../../runtime/reference/interpret.js";
+import { decodeQ4_0, encodeQ4_0 } from "../../../runtime/weights/quant/q4_0.js";
+import { decodeQ8_0, encodeQ8_0 } from "../../../runtime/weights/quant/q8_0.js";
+import { randomWeights } from "../../../runtime/weights/random-weights.js";
+import { beforeAllGpu, describeGpu, itGpu, releaseTestGpu, testGpu } from "../../helpers/gpu-context.js";
+import { compare } from "../../helpers/numerics.js";
+
+let gpu: Awaited<ReturnType<typeof testGpu>>;
+beforeAllGpu(async () => (gpu = await testGpu()));
+afterAll(() => releaseTestGpu());
+
+const SOURCE = `model tiny(tokens: [T], V = 40, D = 32, L = 2) {
+  let embed_tokens = embed(tokens, vocab = V, dim = D)
+  let h = embed_tokens
+  repeat L as layers {
+    let input_layernorm = rmsnorm(h, eps = 1e-5)
+    let self_attn = attention(input_layernorm, heads = 4, kv_heads = 2, qk_norm = head)
+    h = h + self_attn
+    let post_attention_layernorm = rmsnorm(h, eps = 1e-5)
+    let mlp = ffn(post_attention_layernorm, hidden = 64)
+    h = h + mlp
+  }
+  let norm = rmsnorm(h, eps = 1e-5)
+  let lm_head = lm_head(norm, vocab = V)
+  return lm_head
+}`;
+
+function program(): IrProgram {
+  const c = compile({ source: SOURCE });
+  if (!c.ok) throw new Error(c.formatDiagnostics());
+  return c.program!;
+}
+
+/** The tensors the fused path reads as blocks: attention's q/k/v/o and the LM head (the FFN is a pool, the embedding a gather). */
+const QUANTIZED = /^(layers\.\d+\.self_attn\.w[qkvo]|lm_head\.weight)$/;
+
+const IDS = [3, 17, 5, 29, 11, 2, 38, 7, 21, 14, 33, 8];
+const P = 10;
+
+interface Errors {
+  /** max |Δ| per step (prefill's last row, then each decode step) against the reference on the dequantized weights. */
+  tight: number[];
+  /** max |Δ| / max |logit| per step against the reference on the unquantized weights. */
+  relative: number[];
+  weightBytes: number;
+}
+
+async function run(format: "q8_0" | "q4_0"): Promise<Errors> {
+  const p = program();
+  const w = randomWeights(p, 5);
+  const roundTrip = format === "q8_0" ? (x: Float32Array) => decodeQ8_0(encodeQ8_0(x), x.length) : (x: Float32Array) => decodeQ4_0(encodeQ4_0(x), x.length);
+  const dequantized = new Map([...w].map(([k, v]) => [k, QUANTIZED.test(k) ? roundTrip(v) : v]));
+  const V = 40;
+  const exec = await createExecutor(gpu, p, w, { weightFormat: format, decode: { context: IDS.length } });
+  try {
+    expect(exec.weightFormat).toBe(format);
+    const tight: number[] = [];
+    const relative: number[] = [];
+    const check = (logits: Float32Array, n: number) => {
+      const inputs = new Map([["tokens", Int32Array.from(IDS.slice(0, n))]]);
+      const refQ = interpretReference(p, dequantized, inputs, n).get(p.outputs[0]!.name)!.subarray((n - 1) * V, n * V);
+      const ref = interpretReference(p, w, inputs, n).get(p.outputs[0]!.name)!.subarray((n - 1) * V, n * V);
+      tight.push(compare(logits, refQ).maxAbs);
+      relative.push(compare(logits, ref).maxAbs / Math.max(...Array.from(ref, Math.abs)));
+    };
+    check(await exec.prefill(Int32Array.from(IDS.slice(0, P))), P);
+    for (let n = P + 1; n <= IDS.length; n++) check(await exec.decodeStep(IDS[n - 1]!), n);
+    return { tight, relative, weightBytes: exec.weightBytes };
+  } finally {
+    exec.dispose();
+  }
+}
+
+// Device bytes of every tensor in f32 (these sizes need no padding) plus each layer's rotary
+// inverse frequencies (head dim 8: 4 values), derived at upload. With blocks the q/k/v parts are
+// uploaded one by one (no concatenated q|k|v copy, which the f32 path would make instead).
+const F32_BYTES = 4 * (1280 + 2 * (32 + 1024 + 512 + 512 + 1024 + 8 + 8 + 32 + 3 * 2048 + 4) + 32 + 1280);
+
+/** Block bytes of a [rows, 32] matrix: per row one block of 32 values (8 or 4 words) and half a scale word. */
+const blockBytes = (format: "q8_0" | "q4_0", rows: number) => rows * (format === "q8_0" ? 32 : 16) + Math.ceil(rows / 2) * 4;
+
+describeGpu("weightFormat: attention projections and the LM head as blocks, dequantized in the GEMM", () => {
+  itGpu("Q8_0: = float64 on the dequantized weights (|Δ| < 1e-4); within 2% of the f32 model (measured 0.5–0.7%)'s largest logit", async () => {
+    const e = await run("q8_0");
+    expect(e.tight.length).toBe(3);
+    for (const t of e.tight) expect(t).toBeLessThan(1e-4);
+    for (const r of e.relative) expect(r).toBeLessThan(0.02);
+    expect(Math.max(...e.relative)).toBeGreaterThan(0); // the weights did change
+    const quantizedF32 = 4 * (2 * (1024 + 512 + 512 + 1024) + 1280);
+    const quantizedBlocks = 2 * (blockBytes("q8_0", 32) + 2 * blockBytes("q8_0", 16) + blockBytes("q8_0", 32)) + blockBytes("q8_0", 40);
+    expect(e.weightBytes).toBe(F32_BYTES - quantizedF32 + quantizedBlocks);
+  });
+
+  itGpu("Q4_0: = float64 on the dequantized weights (|Δ| < 1e-4); within 25% of the f32 model (measured 8–13%)'s largest logit", async () => {
+    const e = await run("q4_0");
+    for (const t of e.tight) expect(t).toBeLessThan(1e-4);
+    for (const r of e.relative) expect(r).toBeLessThan(0.25);
+    const quantizedF32 = 4 * (2 * (1024 + 512 + 512 + 1024) + 1280);
+    const quantizedBlocks = 2 * (blockBytes("q4_0", 32) + 2 * blockBytes("q4_0", 16) + blockBytes("q4_0", 32)) + blockBytes("q4_0", 40);
+    expect(e.weightBytes).toBe(F32_BYTES - quantizedF32 + quantizedBlocks);
+  });
+});
