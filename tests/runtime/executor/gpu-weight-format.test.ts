@@ -93,7 +93,7 @@ const F32_BYTES = 4 * (1280 + 2 * (32 + 1024 + 512 + 512 + 1024 + 8 + 8 + 32 + 3
 const blockBytes = (format: "q8_0" | "q4_0", rows: number) => rows * (format === "q8_0" ? 32 : 16) + Math.ceil(rows / 2) * 4;
 
 describeGpu("weightFormat: attention projections and the LM head as blocks, dequantized in the GEMM", () => {
-  itGpu("Q8_0: = float64 on the dequantized weights (|Δ| < 1e-4); within 2% of the f32 model (measured 0.5–0.7%)'s largest logit", async () => {
+  itGpu("Q8_0: = float64 on the dequantized weights (|Δ| < 1e-4); within 2% of the f32 model's largest logit (measured 0.5–0.7%)", async () => {
     const e = await run("q8_0");
     expect(e.tight.length).toBe(3);
     for (const t of e.tight) expect(t).toBeLessThan(1e-4);
@@ -104,7 +104,7 @@ describeGpu("weightFormat: attention projections and the LM head as blocks, dequ
     expect(e.weightBytes).toBe(F32_BYTES - quantizedF32 + quantizedBlocks);
   });
 
-  itGpu("Q4_0: = float64 on the dequantized weights (|Δ| < 1e-4); within 25% of the f32 model (measured 8–13%)'s largest logit", async () => {
+  itGpu("Q4_0: = float64 on the dequantized weights (|Δ| < 1e-4); within 25% of the f32 model's largest logit (measured 8–13%)", async () => {
     const e = await run("q4_0");
     for (const t of e.tight) expect(t).toBeLessThan(1e-4);
     for (const r of e.relative) expect(r).toBeLessThan(0.25);
