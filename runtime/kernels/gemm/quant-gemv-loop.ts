@@ -36,8 +36,8 @@ function dequantWord(f: GpuBlockFormat, j: number): string[] {
     return [`let qi_${j} = bitcast<i32>(q_${j}); let d0_${j} = vec4<f32>(vec4<i32>(qi_${j} << 24u, qi_${j} << 16u, qi_${j} << 8u, qi_${j}) >> vec4<u32>(24u));`];
   }
   return [
-    `let d0_${j} = vec4<f32>((vec4<u32>(q_${j}) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(15u)) - vec4<f32>(8.0);`,
-    `let d1_${j} = vec4<f32>((vec4<u32>(q_${j}) >> vec4<u32>(16u, 20u, 24u, 28u)) & vec4<u32>(15u)) - vec4<f32>(8.0);`,
+    `let d0_${j} = vec4<f32>((vec4<u32>(q_${j}) >> vec4<u32>(0u, 4u, 8u, 12u)) & vec4<u32>(15u));`,
+    `let d1_${j} = vec4<f32>((vec4<u32>(q_${j}) >> vec4<u32>(16u, 20u, 24u, 28u)) & vec4<u32>(15u));`,
   ];
 }
 
@@ -57,13 +57,16 @@ export function quantGemvLoop(s: QuantGemvLoopSpec): string {
     (j) => `var s_${j} = 0.0; var wb_${j} = 0u; { let c = c0 + ${j}u; var ok = false; var lr = 0u; ${s.column}
       if (ok) { let si = lr * nb + kb; s_${j} = unpack2x16float(${s.scales}[si >> 1u])[si & 1u]; wb_${j} = (lr * nb + kb) * ${wpb}u; } }`,
   );
-  const bsum = R.flatMap((r) => J.map((j) => `var b_${r}_${j} = ${zero};`));
+  // Q4_0's offset: Σ a·(q − 8) = Σ a·q − 8·Σ a, so the nibbles convert as they are and the block's
+  // A sum (shared by the row's columns) is taken once.
+  const offset = s.format === "q4_0";
+  const bsum = [...R.flatMap((r) => J.map((j) => `var b_${r}_${j} = ${zero};`)), ...(offset ? R.map((r) => `var as_${r} = ${zero};`) : [])];
   const words = J.flatMap((j) => [`let q_${j} = ${s.values}[wb_${j} + i];`, ...dequantWord(s.format, j)]);
   const fmas = R.map(
     (r) =>
-      `{ let r = ${r}u; ${V.map((h) => `{ let k4 = kb * 8u + i * ${vecsPerWord}u + ${h}u; var v = ${zero}; ${s.loadA} ${J.map((j) => `b_${r}_${j} = fma(v, d${h}_${j}, b_${r}_${j});`).join(" ")} }`).join(" ")} }`,
+      `{ let r = ${r}u; ${V.map((h) => `{ let k4 = kb * 8u + i * ${vecsPerWord}u + ${h}u; var v = ${zero}; ${s.loadA}${offset ? ` as_${r} += v;` : ""} ${J.map((j) => `b_${r}_${j} = fma(v, d${h}_${j}, b_${r}_${j});`).join(" ")} }`).join(" ")} }`,
   );
-  const scale = R.flatMap((r) => J.map((j) => `acc_${r}_${j} = fma(b_${r}_${j}, vec4<f32>(s_${j}), acc_${r}_${j});`));
+  const scale = R.flatMap((r) => J.map((j) => `acc_${r}_${j} = fma(${offset ? `fma(as_${r}, vec4<f32>(-8.0), b_${r}_${j})` : `b_${r}_${j}`}, vec4<f32>(s_${j}), acc_${r}_${j});`));
   const total = (r: number, j: number) => `dot(acc_${r}_${j}, vec4<f32>(1.0))`;
   const loop = `
   let lane = tid % ${lanes}u;
@@ -73,10 +76,10 @@ export function quantGemvLoop(s: QuantGemvLoopSpec): string {
   for (var kb = lane; kb < nb; kb += ${lanes}u) {
     ${columns.join("\n    ")}
     ${bsum.join(" ")}
-    for (var i = 0u; i < ${wpb}u; i++) {
+    ${range(wpb).map((i) => `{ let i = ${i}u;
       ${words.join("\n      ")}
       ${fmas.join("\n      ")}
-    }
+    }`).join("\n    ")}
     ${scale.join(" ")}
   }`;
   if (lanes === 1) {

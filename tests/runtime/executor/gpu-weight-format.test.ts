@@ -102,7 +102,7 @@ describeGpu("weightFormat: attention projections and the LM head as blocks, dequ
     const quantizedF32 = 4 * (2 * (1024 + 512 + 512 + 1024) + 1280);
     const quantizedBlocks = 2 * (blockBytes("q8_0", 32) + 2 * blockBytes("q8_0", 16) + blockBytes("q8_0", 32)) + blockBytes("q8_0", 40);
     expect(e.weightBytes).toBe(F32_BYTES - quantizedF32 + quantizedBlocks);
-  });
+  }, 300_000);
 
   itGpu("Q4_0: = float64 on the dequantized weights (|Δ| < 1e-4); within 25% of the f32 model's largest logit (measured 8–13%)", async () => {
     const e = await run("q4_0");
@@ -111,5 +111,5 @@ describeGpu("weightFormat: attention projections and the LM head as blocks, dequ
     const quantizedF32 = 4 * (2 * (1024 + 512 + 512 + 1024) + 1280);
     const quantizedBlocks = 2 * (blockBytes("q4_0", 32) + 2 * blockBytes("q4_0", 16) + blockBytes("q4_0", 32)) + blockBytes("q4_0", 40);
     expect(e.weightBytes).toBe(F32_BYTES - quantizedF32 + quantizedBlocks);
-  });
+  }, 300_000);
 });

@@ -158,18 +158,23 @@ describeGpu("the fused-dequantization gemv loop (Q8_0, Q4_0) vs float64 on the d
     // N = 5 columns of K = 64 (two blocks per row): an odd column count leaves a thread's second column outside.
     await check({ format: "q8_0", T: 1, N: 5, K: 64, shape: gemv(1, 4, 2), blocks: handQ8_0(10), bias: true }, 1);
     await check({ format: "q4_0", T: 1, N: 5, K: 64, shape: gemv(1, 4, 2), blocks: handQ4_0(10), bias: true }, 2);
-  });
+    // The CPU adapter's decode shape (gemm-shape.ts): 2 lanes × 4 columns.
+    await check({ format: "q4_0", T: 1, N: 5, K: 64, shape: gemv(1, 2, 4), blocks: handQ4_0(10) }, 7);
+  }, 180_000);
 
   itGpu("encoded random weights: a few rows, GPU lanes, a chunk of rows, a column span of A", async () => {
     // 3 rows on a 4-row group; the bound chunk holds rows [8, 40) of N = 48; A is the K columns at 4 of rows of 100.
     await check({ format: "q4_0", T: 3, N: 48, K: 96, shape: gemv(4, 16, 2), g0: 8, g1: 40, lda: 100, aOff: 4 }, 3);
     await check({ format: "q8_0", T: 3, N: 48, K: 96, shape: gemv(4, 16, 2), g0: 8, g1: 40, lda: 100, aOff: 4 }, 4);
-  });
+  }, 180_000);
 
-  itGpu("more than 8 rows on the register tile, with the residual epilogue", async () => {
+  // One pipeline per test: a cold lavapipe compile of the 8-row tile takes ~12 s.
+  itGpu("Q8_0, more than 8 rows on the register tile, with the residual epilogue", async () => {
     await check({ format: "q8_0", T: 11, N: 40, K: 64, shape: gemv(8, 1, 4), residual: true }, 5);
+  }, 180_000);
+  itGpu("Q4_0, more than 8 rows on the register tile, with the residual epilogue", async () => {
     await check({ format: "q4_0", T: 11, N: 40, K: 64, shape: gemv(8, 1, 4), residual: true }, 6);
-  });
+  }, 180_000);
 });
 
 describe("the fused-dequantization design", () => {
