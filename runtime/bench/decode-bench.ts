@@ -38,11 +38,14 @@ export interface DecodeBenchOptions {
   warmup?: number;
   dtype?: "f32" | "f16";
   kvDtype?: "f32" | "f16";
+  /** ExecutorOptions.weightFormat: dense products' weights as Q8_0/Q4_0 blocks. */
+  weightFormat?: "q8_0" | "q4_0";
   /** Seed of the prompt's token ids. */
   seed?: number;
   /** Sequences decoded together (default 1). */
   batch?: number;
-  /** Bytes one decode step at `position` reads (weights + KV rows of every row of the batch). */
+  /** Bytes one decode step at `position` reads (weights in the storage dtype + KV rows of every row
+   *  of the batch); the bench subtracts what block-quantized weights save (Executor.blockBytesSaved). */
   bytesPerStep: (position: number) => number;
 }
 
@@ -92,6 +95,8 @@ export interface DecodeBench {
   /** Positions of the first and last timed step. */
   positions: [number, number];
   timing: "wall-clock";
+  /** Bytes per step the block-quantized weights save (0 without weightFormat). */
+  blockBytesSaved: number;
   decode: DecodeSide;
   stream: StreamSide;
   /** decode.bytesPerSec / stream.bytesPerSec (medians). */
@@ -141,14 +146,15 @@ export async function benchmarkDecode(ctx: GpuContext, program: IrProgram, weigh
     throw new Error(`internal: a decode bench of ${steps} steps after ${warmup} warm-up steps needs a context above ${steps + warmup}, got ${context}`);
   }
   const first = promptTokens + warmup;
-  const stepBytes = Array.from({ length: steps }, (_, i) => opts.bytesPerStep(first + i));
   const { device } = ctx;
 
   const B = opts.batch ?? 1;
   if (!Number.isInteger(B) || B < 1) throw new Error(`internal: a decode bench needs a batch of at least 1, got ${B}`);
   const t0 = performance.now();
   // A generation's prefill computes the head over the prompt's last position only (no [C, V] logits).
-  const exec = await createExecutor(ctx, program, weights, { dtype: opts.dtype, decode: { context, kvDtype: opts.kvDtype } });
+  const exec = await createExecutor(ctx, program, weights, { dtype: opts.dtype, decode: { context, kvDtype: opts.kvDtype }, ...(opts.weightFormat ? { weightFormat: opts.weightFormat } : {}) });
+  const stepBytes = Array.from({ length: steps }, (_, i) => opts.bytesPerStep(first + i) - exec.blockBytesSaved);
+  const blockBytesSaved = exec.blockBytesSaved;
   const owned: GPUBuffer[] = [];
   let sampler: GpuSampler | undefined;
   let stream: StreamRead | undefined;
@@ -233,6 +239,7 @@ export async function benchmarkDecode(ctx: GpuContext, program: IrProgram, weigh
     };
     return {
       context,
+      blockBytesSaved,
       batch: B,
       steps,
       warmup,

@@ -171,6 +171,9 @@ class GpuExecutor implements Executor {
   get weightBytes(): number {
     return this.weights.bytes;
   }
+  get blockBytesSaved(): number {
+    return this.weights.blockBytesSaved;
+  }
   private readonly fineSchedule: FineSchedule;
   private readonly gemmLoops: "auto" | "tile";
   private readonly deviceMemoryBytes: number | undefined;

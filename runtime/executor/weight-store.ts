@@ -50,6 +50,7 @@ export class WeightStore {
   private readonly uploaded = new Map<string, ChunkedTensor>();
   private readonly derived = new Map<string, GPUBuffer>();
   private readonly quantized = new Map<string, BlockTensor>();
+  private blockSaved = 0;
 
   constructor(
     private readonly device: GPUDevice,
@@ -86,6 +87,9 @@ export class WeightStore {
     }
     const t: BlockTensor = { name, format, rows, rowLen, chunks };
     this.quantized.set(name, t);
+    let blockBytes = 0;
+    for (const c of chunks) blockBytes += c.values.size + c.scales.size;
+    this.blockSaved += rows * rowLen * bytesPer(this.dtype) - blockBytes;
     return t;
   }
 
@@ -181,6 +185,11 @@ export class WeightStore {
       this.derived.set(key, buf);
     }
     return buf;
+  }
+
+  /** Bytes the block tensors take less than the same matrices in the storage dtype would. */
+  get blockBytesSaved(): number {
+    return this.blockSaved;
   }
 
   /** Bytes currently on the device. */
