@@ -4,6 +4,9 @@
 
 import { describe, expect, it } from "vitest";
 import { gpuBlockBytes, quantizeForGpu, repackGgmlBlocks } from "../../../../runtime/weights/quant/gpu-blocks.js";
+import { decodeQ4_0, encodeQ4_0 } from "../../../../runtime/weights/quant/q4_0.js";
+import { decodeQ8_0, encodeQ8_0 } from "../../../../runtime/weights/quant/q8_0.js";
+import { normals, rng } from "../../../helpers/random.js";
 
 /** One ggml block: the f16 scale bits, then its payload bytes. */
 const block = (dBits: number, payload: number[]): number[] => [dBits & 0xff, dBits >> 8, ...payload];
@@ -38,6 +41,15 @@ describe("the device form of Q8_0 and Q4_0 blocks", () => {
     expect(gpuBlockBytes("q8_0", 4096, 4096)).toBe((4096 * 4096 * 17) / 16); // 32 bytes of values + 2 of scale per 32 values
     expect(gpuBlockBytes("q4_0", 4096, 4096)).toBe((4096 * 4096 * 9) / 16);
     expect(gpuBlockBytes("q4_0", 1, 32)).toBe(16 + 4); // one block: its scale word is half empty
+  });
+
+  it("a GGUF's blocks from ggml's reference encoders survive the host dequantization and the upload's re-encoding bit for bit", () => {
+    // docs/quantization.md: the block's largest value decodes to ±127·d (Q8_0) or −8·d (Q4_0), so d and every q come back.
+    const x = normals(rng(9), 32 * 64, 3);
+    const q8 = encodeQ8_0(x);
+    expect(quantizeForGpu("q8_0", decodeQ8_0(q8, x.length), 64, 32, "w")).toEqual(repackGgmlBlocks("q8_0", q8, 64, 32, "w"));
+    const q4 = encodeQ4_0(x);
+    expect(quantizeForGpu("q4_0", decodeQ4_0(q4, x.length), 64, 32, "w")).toEqual(repackGgmlBlocks("q4_0", q4, 64, 32, "w"));
   });
 
   it("refuses rows that are not whole blocks, naming the tensor and its shape", () => {
