@@ -50,7 +50,7 @@ export function groupedGemmShape(b: Pick<BuildContext, "gpu" | "gemmLoops">, wor
  *  few-row shape up to GEMV_MAX_ROWS rows, the 8-row register tile above on every adapter. On a
  *  CPU adapter 2 lanes × 4 columns (bench/RESULTS.md, "Fused dequantization": the dequantization
  *  is ALU work there, and 4 columns share each A word: at [1, 4096] × [4096, 4096] Q4_0 ran
- *  12–16 ms at 4 × 2, 9–12.6 at 1 × 4 and 2 × 4, 29 at 16 × 1). The GPU shape is the plain
+ *  11–19 ms at 4 × 2, 9–12.6 at 1 × 4 and 2 × 4, 29 at 16 × 1). The GPU shape is the plain
  *  loop's, unmeasured. The caller checks the vec4 words (K, A's stride and offset). */
 export function blockGemmShape(b: Pick<BuildContext, "gpu">, rows: number): GemvShape {
   if (rows > GEMV_MAX_ROWS) return CPU_REGISTER_TILE;
