@@ -5,7 +5,8 @@
 // CPU codec (encodeQ8_0 → decodeQ8_0, …) for exactly those tensors, every other weight as drawn.
 // Loose: against the reference on the unquantized weights (what an f32 run gives, to 1e-4:
 // gpu-decode.test.ts), within the error docs/quantization.md states for these tiny random models.
-// And the device memory those weights take.
+// And the device memory those weights take. Then a Mixtral-style model (D = I = 64: two blocks a
+// row) whose routed experts are blocks too, read by the token-centric fine_dot / fine_axpy.
 
 import { afterAll, expect } from "vitest";
 import { compile } from "../../../compiler/index.js";
@@ -38,14 +39,15 @@ const SOURCE = `model tiny(tokens: [T], V = 40, D = 32, L = 2) {
   return lm_head
 }`;
 
-function program(): IrProgram {
-  const c = compile({ source: SOURCE });
+function program(mixtral = false): IrProgram {
+  // Mixtral-style: D = I = 64, so the experts' up/gate rows (D) and down rows (I) are two blocks each.
+  const c = mixtral ? compile({ file: "examples/models/mixtral_8x7b.moe", set: { V: 40, D: 64, L: 2, H: 4, KV: 2, N: 4, I: 64 } }) : compile({ source: SOURCE });
   if (!c.ok) throw new Error(c.formatDiagnostics());
   return c.program!;
 }
 
 /** The tensors the fused path reads as blocks: attention's q/k/v/o and the LM head (the FFN is a pool, the embedding a gather). */
-const QUANTIZED = /^(layers\.\d+\.self_attn\.w[qkvo]|lm_head\.weight)$/;
+const QUANTIZED = /^(layers\.\d+\.self_attn\.w[qkvo]|lm_head\.weight|layers\.\d+\.block_sparse_moe\.E\.w_(gate|up|down))$/;
 
 const IDS = [3, 17, 5, 29, 11, 2, 38, 7, 21, 14, 33, 8];
 const P = 10;
@@ -56,10 +58,12 @@ interface Errors {
   /** max |Δ| / max |logit| per step against the reference on the unquantized weights. */
   relative: number[];
   weightBytes: number;
+  /** Executor.blockBytesSaved. */
+  saved: number;
 }
 
-async function run(format: "q8_0" | "q4_0"): Promise<Errors> {
-  const p = program();
+async function run(format: "q8_0" | "q4_0", mixtral = false): Promise<Errors> {
+  const p = program(mixtral);
   const w = randomWeights(p, 5);
   const roundTrip = format === "q8_0" ? (x: Float32Array) => decodeQ8_0(encodeQ8_0(x), x.length) : (x: Float32Array) => decodeQ4_0(encodeQ4_0(x), x.length);
   const dequantized = new Map([...w].map(([k, v]) => [k, QUANTIZED.test(k) ? roundTrip(v) : v]));
@@ -78,7 +82,7 @@ async function run(format: "q8_0" | "q4_0"): Promise<Errors> {
     };
     check(await exec.prefill(Int32Array.from(IDS.slice(0, P))), P);
     for (let n = P + 1; n <= IDS.length; n++) check(await exec.decodeStep(IDS[n - 1]!), n);
-    return { tight, relative, weightBytes: exec.weightBytes };
+    return { tight, relative, weightBytes: exec.weightBytes, saved: exec.blockBytesSaved };
   } finally {
     exec.dispose();
   }
@@ -89,8 +93,8 @@ async function run(format: "q8_0" | "q4_0"): Promise<Errors> {
 // uploaded one by one (no concatenated q|k|v copy, which the f32 path would make instead).
 const F32_BYTES = 4 * (1280 + 2 * (32 + 1024 + 512 + 512 + 1024 + 8 + 8 + 32 + 3 * 2048 + 4) + 32 + 1280);
 
-/** Block bytes of a [rows, 32] matrix: per row one block of 32 values (8 or 4 words) and half a scale word. */
-const blockBytes = (format: "q8_0" | "q4_0", rows: number) => rows * (format === "q8_0" ? 32 : 16) + Math.ceil(rows / 2) * 4;
+/** Block bytes of a [rows, K] matrix: rows·K/32 blocks of 32 values (8 or 4 words), two f16 scales to a word. */
+const blockBytes = (format: "q8_0" | "q4_0", rows: number, K = 32) => (rows * K / 32) * (format === "q8_0" ? 32 : 16) + Math.ceil(rows * K / 64) * 4;
 
 describeGpu("weightFormat: attention projections and the LM head as blocks, dequantized in the GEMM", () => {
   itGpu("Q8_0: = float64 on the dequantized weights (|Δ| < 1e-4); within 2% of the f32 model's largest logit (measured 0.5–0.7%)", async () => {
@@ -111,5 +115,17 @@ describeGpu("weightFormat: attention projections and the LM head as blocks, dequ
     const quantizedF32 = 4 * (2 * (1024 + 512 + 512 + 1024) + 1280);
     const quantizedBlocks = 2 * (blockBytes("q4_0", 32) + 2 * blockBytes("q4_0", 16) + blockBytes("q4_0", 32)) + blockBytes("q4_0", 40);
     expect(e.weightBytes).toBe(F32_BYTES - quantizedF32 + quantizedBlocks);
+  }, 300_000);
+
+  itGpu("Mixtral-style: the routed experts too (token-centric kernels over blocks): float64 on the dequantized weights (|Δ| < 1e-4), the f32 model within 2% / 25% (measured 0.5–0.6% / 6–7%)", async () => {
+    for (const f of ["q8_0", "q4_0"] as const) {
+      const e = await run(f, true);
+      for (const t of e.tight) expect(t).toBeLessThan(1e-4);
+      for (const r of e.relative) expect(r).toBeLessThan(f === "q8_0" ? 0.02 : 0.25);
+      // Per layer: wq, wo [64, 64], wk, wv [32, 64] (2 kv heads of 16), w_gate, w_up [4·64, 64] and w_down [4·64, 64]; then the LM head [40, 64].
+      const attention = 4 * 12288 - (2 * blockBytes(f, 64, 64) + 2 * blockBytes(f, 32, 64));
+      const experts = 3 * (4 * 16384 - blockBytes(f, 256, 64));
+      expect(e.saved).toBe(2 * (attention + experts) + (4 * 2560 - blockBytes(f, 40, 64)));
+    }
   }, 300_000);
 });
