@@ -43,7 +43,11 @@ export async function runDecodeBench(io: CliIO, f: Record<string, unknown>, prog
   const weightBytes = weightParams * (o.dtype === "f16" ? 2 : 4);
   const bound = experts !== undefined && B > 1;
   const kvBytes = o.kvDtype === "f16" ? 2 : 4;
-  const bytesPerStep = (position: number) => weightBytes + B * kvReadBytes(groups, kvBytes, position);
+  // Blocks (--weight-format): dense matrices are read whole each step, routed experts by the share
+  // counted above (their whole pool's saving times read / total); an embedding row stays counted in --dtype.
+  const expertShare = experts ? (weightParams - (weightRead.params - experts.active)) / experts.total : 0;
+  const weightsReadAs = (saved: { whole: number; routed: number }) => weightBytes - saved.whole - saved.routed * expertShare;
+  const bytesPerStep = (position: number, saved: { whole: number; routed: number }) => weightsReadAs(saved) + B * kvReadBytes(groups, kvBytes, position);
   const rt = await import("../../runtime/index.js");
   const { benchmarkDecode } = await import("../../runtime/bench/decode-bench.js");
   const { typicalLayer } = await import("../../runtime/bench/decoder-layers.js");
@@ -53,7 +57,7 @@ export async function runDecodeBench(io: CliIO, f: Record<string, unknown>, prog
     const weights = rt.randomWeights(program, o.seed);
     const r = await benchmarkDecode(gpu, program, weights, { context: o.context, steps: o.steps, warmup: o.warmup, dtype: o.dtype, kvDtype: o.kvDtype, seed: o.seed, batch: B, bytesPerStep, ...(o.weightFormat ? { weightFormat: o.weightFormat } : {}) });
     // Dense matrices kept as blocks are read as blocks (Executor.blockBytesSaved).
-    const weightsRead = weightBytes - r.blockBytesSaved;
+    const weightsRead = weightsReadAs(r.blockBytesSaved);
     const peakRssBytes = process.resourceUsage().maxRSS * 1024;
     const kvPerStep = r.decode.bytesPerStep - weightsRead;
     const typical = typicalLayer(r.layers);

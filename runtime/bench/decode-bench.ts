@@ -22,6 +22,7 @@ import type { IrProgram } from "../../compiler/ir/ir.js";
 import { createBuffer, STORAGE_USAGE } from "../gpu/buffers.js";
 import type { GpuContext } from "../gpu/device.js";
 import { createExecutor } from "../executor/executor.js";
+import type { Executor } from "../executor/types.js";
 import type { RunInfo, StepSample } from "../executor/types.js";
 import { GpuSampler } from "../kernels/sampling/gpu-sampler.js";
 import { seenWordsPerRow } from "../kernels/sampling/seen-mask.js";
@@ -44,9 +45,9 @@ export interface DecodeBenchOptions {
   seed?: number;
   /** Sequences decoded together (default 1). */
   batch?: number;
-  /** Bytes one decode step at `position` reads (weights in the storage dtype + KV rows of every row
-   *  of the batch); the bench subtracts what block-quantized weights save (Executor.blockBytesSaved). */
-  bytesPerStep: (position: number) => number;
+  /** Bytes one decode step at `position` reads (weights + KV rows of every row of the batch), given
+   *  what block-quantized weights save (Executor.blockBytesSaved, known once the executor is built). */
+  bytesPerStep: (position: number, saved: Executor["blockBytesSaved"]) => number;
 }
 
 export interface DecodeSide {
@@ -95,8 +96,8 @@ export interface DecodeBench {
   /** Positions of the first and last timed step. */
   positions: [number, number];
   timing: "wall-clock";
-  /** Bytes per step the block-quantized weights save (0 without weightFormat). */
-  blockBytesSaved: number;
+  /** Device bytes the block-quantized weights save, by use (all 0 without weightFormat). */
+  blockBytesSaved: Executor["blockBytesSaved"];
   decode: DecodeSide;
   stream: StreamSide;
   /** decode.bytesPerSec / stream.bytesPerSec (medians). */
@@ -153,8 +154,8 @@ export async function benchmarkDecode(ctx: GpuContext, program: IrProgram, weigh
   const t0 = performance.now();
   // A generation's prefill computes the head over the prompt's last position only (no [C, V] logits).
   const exec = await createExecutor(ctx, program, weights, { dtype: opts.dtype, decode: { context, kvDtype: opts.kvDtype }, ...(opts.weightFormat ? { weightFormat: opts.weightFormat } : {}) });
-  const stepBytes = Array.from({ length: steps }, (_, i) => opts.bytesPerStep(first + i) - exec.blockBytesSaved);
   const blockBytesSaved = exec.blockBytesSaved;
+  const stepBytes = Array.from({ length: steps }, (_, i) => opts.bytesPerStep(first + i, blockBytesSaved));
   const owned: GPUBuffer[] = [];
   let sampler: GpuSampler | undefined;
   let stream: StreamRead | undefined;

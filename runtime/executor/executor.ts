@@ -171,8 +171,8 @@ class GpuExecutor implements Executor {
   get weightBytes(): number {
     return this.weights.bytes;
   }
-  get blockBytesSaved(): number {
-    return this.weights.blockBytesSaved;
+  get blockBytesSaved(): { whole: number; routed: number; gathered: number } {
+    return { whole: this.weights.blockBytesSaved("whole"), routed: this.weights.blockBytesSaved("routed"), gathered: this.weights.blockBytesSaved("gathered") };
   }
   private readonly fineSchedule: FineSchedule;
   private readonly gemmLoops: "auto" | "tile";

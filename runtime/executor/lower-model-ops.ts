@@ -27,8 +27,17 @@ function lowering(index: number, kind: string, name: string, steps: Step[]): Low
 export async function lowerEmbed(b: BuildContext, op: EmbedOp, index: number, name: string): Promise<Lowering> {
   const D = b.width(op.out);
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
-  const table = b.weights.chunked(`${op.weight}.weight`, op.vocab, D, `embedding '${op.weight}' [${op.vocab}, ${D}]`);
+  const what = `embedding '${op.weight}' [${op.vocab}, ${D}]`;
   const steps: Step[] = [];
+  // weightFormat: the table as blocks, dequantized per gathered element (one copy, shared with a tied LM head).
+  if (b.weights.blocksFor(D)) {
+    const table = b.weights.blocks(`${op.weight}.weight`, op.vocab, D, what, "gathered");
+    for (const c of table.chunks) {
+      steps.push(await b.step(embedKernel(b.dtype, table.format), { D, g0: c.g0, g1: c.g1 }, { ids: b.value(op.ids), weight: c.values, weight_scale: c.scales, out: b.value(op.out) }, (T) => elementwiseGrid(T * D, EMBED_WG, maxDim)));
+    }
+    return lowering(index, "embed", name, steps);
+  }
+  const table = b.weights.chunked(`${op.weight}.weight`, op.vocab, D, what);
   for (const c of table.chunks) {
     steps.push(await b.step(embedKernel(b.dtype), { D, g0: c.g0, g1: c.g1 }, { ids: b.value(op.ids), weight: c.buffer, out: b.value(op.out) }, (T) => elementwiseGrid(T * D, EMBED_WG, maxDim)));
   }

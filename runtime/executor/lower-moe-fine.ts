@@ -105,9 +105,9 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
       const N = pool.count;
       const what = (t: string): string => `pool '${pool.key}' ${t}`;
       const gated = isGatedAct(pool.act);
-      const up = b.weights.blocks(n.up, N * R, D, what(n.what.up));
-      const gate = gated ? b.weights.blocks(n.gate, N * R, D, what(n.what.gate)) : undefined;
-      const down = b.weights.blocks(n.down, N * D, R, what(n.what.down));
+      const up = b.weights.blocks(n.up, N * R, D, what(n.what.up), "routed");
+      const gate = gated ? b.weights.blocks(n.gate, N * R, D, what(n.what.gate), "routed") : undefined;
+      const down = b.weights.blocks(n.down, N * D, R, what(n.what.down), "routed");
       const w = poolWeights(b, pool, false);
       h = b.storage(cap * maxK * R, `${name}.h`, 4);
       const dot = fineDotKernel(b.dtype, true, up.format);

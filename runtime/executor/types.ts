@@ -108,9 +108,10 @@ export interface Executor {
   readonly weightFormat: "q8_0" | "q4_0" | undefined;
   /** Device bytes the weights (and buffers derived from them) take now. */
   readonly weightBytes: number;
-  /** Bytes the block-quantized matrices take less than in `dtype` (0 without weightFormat): what a
-   *  decode step reads less, since every such matrix is read whole each step. */
-  readonly blockBytesSaved: number;
+  /** Bytes the block-quantized matrices take less than in `dtype` (0 without weightFormat), by how
+   *  a run reads them: `whole` (GEMMs' weights: what each decode step reads less), `routed` (routed
+   *  experts: a step reads its selected experts' share), `gathered` (embedding tables: a step reads rows). */
+  readonly blockBytesSaved: { whole: number; routed: number; gathered: number };
   /** Statistics of the latest run. */
   readonly lastRunInfo: RunInfo | undefined;
   /** Selections of the latest run made with `returnRouting`, keyed by router key. */

@@ -29,6 +29,8 @@ export interface BlockChunk {
   g1: number;
 }
 
+export type BlockUse = "whole" | "gathered" | "routed";
+
 export interface BlockTensor {
   name: string;
   format: GpuBlockFormat;
@@ -50,7 +52,12 @@ export class WeightStore {
   private readonly uploaded = new Map<string, ChunkedTensor>();
   private readonly derived = new Map<string, GPUBuffer>();
   private readonly quantized = new Map<string, BlockTensor>();
-  private blockSaved = 0;
+  /** Per block tensor: the bytes it takes less than in the storage dtype. */
+  private readonly blockSaved = new Map<string, number>();
+  /** How each block tensor is read: whole each run (a GEMM's weight), by rows gathered per token
+   *  (an embedding table), or per routed expert (a pool's stacked experts). A tensor read whole by
+   *  anyone (a tied LM head) counts as whole. */
+  private readonly blockUse = new Map<string, BlockUse>();
 
   constructor(
     private readonly device: GPUDevice,
@@ -69,10 +76,13 @@ export class WeightStore {
     return this.blockFormat && rowLen % GPU_BLOCK === 0 && rowLen > 0 ? this.blockFormat : undefined;
   }
 
-  /** Uploads `name` ([rows, rowLen]) quantized to the store's block format, as row chunks that each fit the binding limit. */
-  blocks(name: string, rows: number, rowLen: number, what: string): BlockTensor {
+  /** Uploads `name` ([rows, rowLen]) quantized to the store's block format, as row chunks that each
+   *  fit the binding limit; `use` says how the caller reads it (for blockBytesSaved). */
+  blocks(name: string, rows: number, rowLen: number, what: string, use: BlockUse = "whole"): BlockTensor {
     const format = this.blocksFor(rowLen);
     if (!format) throw new WeightError(`internal: weight '${name}' [${rows}, ${rowLen}] cannot be kept as blocks (format ${this.blockFormat ?? "none"})`);
+    const prior = this.blockUse.get(name);
+    this.blockUse.set(name, prior === "whole" || use === "whole" ? "whole" : use);
     const have = this.quantized.get(name);
     if (have) return have;
     const data = this.host(name, [rows, rowLen], what);
@@ -89,7 +99,7 @@ export class WeightStore {
     this.quantized.set(name, t);
     let blockBytes = 0;
     for (const c of chunks) blockBytes += c.values.size + c.scales.size;
-    this.blockSaved += rows * rowLen * bytesPer(this.dtype) - blockBytes;
+    this.blockSaved.set(name, rows * rowLen * bytesPer(this.dtype) - blockBytes);
     return t;
   }
 
@@ -187,9 +197,11 @@ export class WeightStore {
     return buf;
   }
 
-  /** Bytes the block tensors take less than the same matrices in the storage dtype would. */
-  get blockBytesSaved(): number {
-    return this.blockSaved;
+  /** Bytes the block tensors of one use take less than in the storage dtype. */
+  blockBytesSaved(use: BlockUse): number {
+    let n = 0;
+    for (const [name, saved] of this.blockSaved) if (this.blockUse.get(name) === use) n += saved;
+    return n;
   }
 
   /** Bytes currently on the device. */
