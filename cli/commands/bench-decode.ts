@@ -74,7 +74,7 @@ export async function runDecodeBench(io: CliIO, f: Record<string, unknown>, prog
     const s = r.stream;
     const others = r.layers.filter((l) => l.dispatches !== typical?.dispatches);
     io.out([
-      `${program.entry}: decode at positions ${r.positions[0]}…${r.positions[1]} (context ${r.context}), batch ${B}, ${o.dtype} weights${o.weightFormat ? ` (dense products' as ${o.weightFormat} blocks)` : ""}, ${o.kvDtype} KV cache, ${adapter} (${r.timing}, median of ${r.steps} steps)`,
+      `${program.entry}: decode at positions ${r.positions[0]}…${r.positions[1]} (context ${r.context}), batch ${B}, ${o.dtype} weights${o.weightFormat ? ` (as ${o.weightFormat} blocks where --weight-format applies)` : ""}, ${o.kvDtype} KV cache, ${adapter} (${r.timing}, median of ${r.steps} steps)`,
       `  ${formatCount(info.counts.total)} parameters, ${formatCount(weightParams)} read per step${weightRead.label === "exact" ? "" : ` (${weightRead.label})`}${bound ? ` (at most: ${B} rows' experts counted as distinct)` : ""}; bytes per step ${humanBytes(d.bytesPerStep)} (weights ${humanBytes(weightsRead)} + KV ${humanBytes(kvPerStep)})`,
       `  decode      ${d.msPerStep.toFixed(2).padStart(9)} ms/step  ${d.tokensPerSec.toFixed(2).padStart(8)} tokens/s  host ${d.hostMsPerStep.toFixed(2)} ms/step (${(100 * d.hostShare).toFixed(1)}% of a step; submit ${d.submitCallMs.toFixed(2)} ms)  ${gbps(d.bytesPerSec)}  ${d.dispatches} dispatches  ${d.commandBuffers} cmd buf  ${d.readbacks} read-back`,
       `  stream read ${s.msPerRun.toFixed(2).padStart(9)} ms/run   over ${humanBytes(s.bytes)} (${s.buffers} buffer${s.buffers === 1 ? "" : "s"})  ${gbps(s.bytesPerSec)}`,

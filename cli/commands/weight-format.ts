@@ -8,7 +8,7 @@ export const WEIGHT_FORMAT_FLAG: FlagSpec = {
   name: "weight-format",
   type: "string",
   value: "q8_0|q4_0",
-  help: "keep the weights of linear layers (the LM head included), attention's q/k/v/o projections and routed experts on the GPU as Q8_0 or Q4_0 blocks, quantized at load and dequantized inside the kernels' loads (such expert pools run token-centric); embeddings, router gates, shared and dense FFN pools and matrices whose rows are not whole blocks of 32 stay in --dtype (docs/quantization.md)",
+  help: "keep the weights of linear layers (the LM head included), attention's q/k/v/o projections, routed experts and embeddings on the GPU as Q8_0 or Q4_0 blocks, quantized at load and dequantized inside the kernels' loads (such expert pools run token-centric); router gates, shared and dense FFN pools and matrices whose rows are not whole blocks of 32 stay in --dtype (docs/quantization.md)",
 };
 
 /** The flag's value, or undefined when absent; anything else is a usage error. */

@@ -6,12 +6,12 @@ import type { RouterStats } from "../stats/router-stats.js";
 export interface ExecutorOptions {
   /** Storage type of weights and activations; arithmetic is f32 either way. Default f32. */
   dtype?: "f32" | "f16";
-  /** Keep the weights of `linear` (the LM head included), attention's q/k/v and output projections
-   *  and routed pools' experts on the device as Q8_0 or Q4_0 blocks, quantized at upload with ggml's
+  /** Keep the weights of `linear` (the LM head included), attention's q/k/v and output projections,
+   *  routed pools' experts and embedding tables on the device as Q8_0 or Q4_0 blocks, quantized at upload with ggml's
    *  reference encoders, and dequantize them inside the kernels' loads (docs/quantization.md); a
    *  routed pool with block experts runs token-centric at every T (unless fineSchedule forces
    *  another schedule, which then reads it in `dtype`). Matrices whose rows are not whole blocks of
-   *  32, shared and dense FFN pools, embeddings and router gates stay in `dtype`. Default: none. */
+   *  32, shared and dense FFN pools and router gates stay in `dtype`. Default: none. */
   weightFormat?: "q8_0" | "q4_0";
   /** false: the unfused baseline lowering (per-expert host loop, selection read back). Default true. */
   fused?: boolean;
