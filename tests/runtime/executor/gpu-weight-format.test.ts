@@ -60,15 +60,17 @@ interface Errors {
   weightBytes: number;
   /** Executor.blockBytesSaved. */
   saved: { whole: number; routed: number; gathered: number };
+  /** Dispatches of the first moe op in the last decode step. */
+  moeDispatches: number;
 }
 
-async function run(format: "q8_0" | "q4_0", mixtral = false): Promise<Errors> {
+async function run(format: "q8_0" | "q4_0", mixtral = false, maxBindingBytes?: number): Promise<Errors> {
   const p = program(mixtral);
   const w = randomWeights(p, 5);
   const roundTrip = format === "q8_0" ? (x: Float32Array) => decodeQ8_0(encodeQ8_0(x), x.length) : (x: Float32Array) => decodeQ4_0(encodeQ4_0(x), x.length);
   const dequantized = new Map([...w].map(([k, v]) => [k, QUANTIZED.test(k) ? roundTrip(v) : v]));
   const V = 40;
-  const exec = await createExecutor(gpu, p, w, { weightFormat: format, decode: { context: IDS.length } });
+  const exec = await createExecutor(gpu, p, w, { weightFormat: format, decode: { context: IDS.length }, ...(maxBindingBytes ? { maxBindingBytes } : {}) });
   try {
     expect(exec.weightFormat).toBe(format);
     const tight: number[] = [];
@@ -82,7 +84,8 @@ async function run(format: "q8_0" | "q4_0", mixtral = false): Promise<Errors> {
     };
     check(await exec.prefill(Int32Array.from(IDS.slice(0, P))), P);
     for (let n = P + 1; n <= IDS.length; n++) check(await exec.decodeStep(IDS[n - 1]!), n);
-    return { tight, relative, weightBytes: exec.weightBytes, saved: exec.blockBytesSaved };
+    const moe = exec.lastRunInfo!.dispatchesPerOp.find((o) => o.kind === "moe");
+    return { tight, relative, weightBytes: exec.weightBytes, saved: exec.blockBytesSaved, moeDispatches: moe?.dispatches ?? 0 };
   } finally {
     exec.dispose();
   }
@@ -127,6 +130,17 @@ describeGpu("weightFormat: attention projections and the LM head as blocks, dequ
       const experts = 3 * (4 * 16384 - blockBytes(f, 256, 64));
       const table = 4 * 2560 - blockBytes(f, 40, 64); // the LM head [40, 64], and the embedding of the same shape
       expect(e.saved).toEqual({ whole: 2 * attention + table, routed: 2 * experts, gathered: table });
+    }
+  }, 300_000);
+
+  itGpu("Mixtral-style with a 2 KiB binding limit: every block matrix in row chunks (experts 8 / 4 chunks, the head 2 / 1), one dispatch each", async () => {
+    for (const f of ["q8_0", "q4_0"] as const) {
+      const e = await run(f, true, 2048);
+      for (const t of e.tight) expect(t).toBeLessThan(1e-4);
+      // [256, 64] up/gate and down matrices: 64 (Q8_0) or 32 (Q4_0) bytes a row, 32 or 64 rows a chunk:
+      // router, fine_dot per chunk, fine_axpy per chunk (into partial sums), the reduce.
+      const chunks = f === "q8_0" ? 8 : 4;
+      expect(e.moeDispatches).toBe(1 + chunks + chunks + 1);
     }
   }, 300_000);
 });
