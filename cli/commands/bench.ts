@@ -2,11 +2,13 @@
 // on the same device and inputs in one process, reported as a ratio (absolute times on a shared or
 // CPU adapter mean little; the ratio is what to compare). A model entry is timed as a prefill
 // against moec's own dense GEMM of equal FLOPs instead (bench-model.ts).
+import { hostRunProblem } from "../host-fit.js";
+import { WEIGHT_FORMAT_FLAG, weightFormatFlag } from "./weight-format.js";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
 import { lowerForGenerate, lowerForRun, withGpu, adapterName } from "./gpu-commands.js";
-import { intFlag } from "./run.js";
+import { MAX_RUN_TOKENS, intFlag } from "./run.js";
 import { commandProgramInput } from "../checkpoint-input.js";
 import { runModelBench } from "./bench-model.js";
 import { runDecodeBench } from "./bench-decode.js";
@@ -15,7 +17,7 @@ import { runGraphBench } from "./bench-graph.js";
 export const benchSpec: CommandSpec = {
   name: "bench",
   summary: "time a layer's fused kernels against an unfused lowering, a model's prefill against a dense GEMM of equal FLOPs, its decode against a streaming read, or a decoding graph's generation",
-  usage: "moec bench FILE|DIR --tokens T [--entry NAME | --compare ENTRY[@SCHEDULE],…] [--set NAME=VALUE ...] [--dtype f32|f16] [--last-logits] [--iterations N] [--json]\n       moec bench MODEL --decode [--context C] [--tokens N] [--batch B] [--kv-dtype f32|f16] [--set NAME=VALUE ...] [--dtype f32|f16] [--json]\n       moec bench GRAPH --decode [--entry NAME] [--context C] [--tokens N] [--dtype f32|f16] [--json]",
+  usage: "moec bench FILE|DIR --tokens T [--entry NAME | --compare ENTRY[@SCHEDULE],…] [--set NAME=VALUE ...] [--dtype f32|f16] [--last-logits] [--iterations N] [--json]\n       moec bench MODEL --decode [--context C] [--tokens N] [--batch B] [--kv-dtype f32|f16] [--set NAME=VALUE ...] [--dtype f32|f16] [--weight-format q8_0|q4_0] [--json]\n       moec bench GRAPH --decode [--entry NAME] [--context C] [--tokens N] [--dtype f32|f16] [--json]",
   positionals: { name: "a .moe file, or a Hugging Face checkpoint directory or config.json (imported; random weights)", min: 1, max: 1 },
   flags: [
     { name: "tokens", type: "string", value: "T", help: "tokens per run (required); with --decode, the timed decode steps (default 16)" },
@@ -32,6 +34,7 @@ export const benchSpec: CommandSpec = {
     },
     { name: "set", type: "multi", value: "NAME=VALUE", help: "override hyper-parameters, e.g. --set D=64 I=128" },
     { name: "dtype", type: "string", value: "f32|f16", help: "storage precision (default f32)" },
+    { ...WEIGHT_FORMAT_FLAG, help: `with --decode (a model): ${WEIGHT_FORMAT_FLAG.help}; the bytes per step count those matrices as blocks` },
     { name: "last-logits", type: "boolean", help: "a model: compute the LM head for the last position only (its FLOPs counted so)" },
     { name: "iterations", type: "string", value: "N", help: "timed runs per side, alternating (default 10)" },
     { name: "warmup", type: "string", value: "N", help: "untimed runs per side first (default 2); with --decode, untimed steps (at least 1)" },
@@ -47,8 +50,8 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, benchSpec);
   const f = args.flags;
   if (f.decode) return runDecode(io, args.positionals, f);
-  for (const name of ["context", "kv-dtype", "batch"]) if (f[name] !== undefined) throw new UsageError(`--${name} applies to --decode`);
-  const tokens = intFlag(f.tokens, "tokens", 1);
+  for (const name of ["context", "kv-dtype", "batch", "weight-format"]) if (f[name] !== undefined) throw new UsageError(`--${name} applies to --decode`);
+  const tokens = intFlag(f.tokens, "tokens", 1, MAX_RUN_TOKENS);
   if (tokens === undefined) throw new UsageError("give the tokens per run with --tokens T");
   const dtype = (f.dtype as string | undefined) ?? "f32";
   if (dtype !== "f32" && dtype !== "f16") throw new UsageError(`--dtype takes f32 or f16, found \`${dtype}\``);
@@ -64,6 +67,12 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
   if (!input) return 1;
   const program = lowerForRun(io, input.files[0]!, f, undefined, input.host);
   if (!program) return 1;
+  // The inputs and outputs (a layer's fused and unfused outputs both; a model's logits unless --last-logits).
+  const tooBig = f["last-logits"] ? undefined : hostRunProblem(program, tokens, program.model ? 1 : 2);
+  if (tooBig) {
+    io.err(`moec bench: ${tooBig}`);
+    return 1;
+  }
   if (program.model) return runModelBench(io, input.files[0]!, f, program, { tokens, dtype, iterations, warmup, seed }, input.host);
   if (f["last-logits"]) throw new UsageError(`--last-logits applies to a model; \`${program.entry}\` is a layer or graph`);
   const rt = await import("../../runtime/index.js");
@@ -101,19 +110,21 @@ async function runDecode(io: CliIO, positionals: string[], f: Record<string, unk
   if (kvDtype !== "f32" && kvDtype !== "f16") throw new UsageError(`--kv-dtype takes f32 or f16, found \`${kvDtype}\``);
   const o = {
     context: intFlag(f.context, "context", 2) ?? 128,
-    steps: intFlag(f.tokens, "tokens", 1) ?? 16,
+    steps: intFlag(f.tokens, "tokens", 1, MAX_RUN_TOKENS) ?? 16,
     // Untimed decode steps after the prompt's prefill (which draws the first token).
     warmup: intFlag(f.warmup, "warmup", 1) ?? 2,
     batch,
     seed: intFlag(f.seed, "seed") ?? 1,
     dtype: dtype as "f32" | "f16",
     kvDtype: kvDtype as "f32" | "f16",
+    weightFormat: weightFormatFlag(f),
   };
   const input = await commandProgramInput("bench", positionals, io);
   if (!input) return 1;
   // A decoding graph (§11.2): its generation and its form's step comparison (bench-graph.ts).
   const lowered = lowerForGenerate(io, input.files[0]!, f, undefined, input.host);
   if (!lowered) return 1;
+  if (lowered.decodingGraph && o.weightFormat) throw new UsageError("--weight-format applies to a model's decode; decoding graphs do not take it yet");
   if (lowered.decodingGraph) return runGraphBench(io, f, lowered.decodingGraph, { context: o.context, steps: o.steps, warmup: o.warmup, seed: o.seed, dtype: o.dtype });
   if (!lowered.program) return 1;
   if (!lowered.program.model) throw new UsageError(`--decode applies to a model; \`${lowered.program.entry}\` is a layer or graph`);
