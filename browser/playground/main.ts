@@ -12,7 +12,7 @@ import { RunProblem, adapterDescription, runEntry, showRun, webgpuProblem, type 
 import { exampleSources, fillExamplesMenu, suggestedRun } from "./examples-menu.js";
 import { decodeState, encodeState } from "./url-state.js";
 import { parseSetText, type SourceInput } from "./source-input.js";
-import { setStatus } from "./status.js";
+import { clearStatus, setStatus } from "./status.js";
 
 const DIAGNOSTICS_DEBOUNCE_MS = 20;
 const PANELS_DEBOUNCE_MS = 150;
@@ -74,10 +74,10 @@ function updateDiagnostics(): void {
 function updatePanels(): void {
   const t = toolbarInput();
   if ("error" in t) {
-    setStatus(statusEl, t.error, "error");
+    setStatus(statusEl, t.error, "error", "toolbar");
     return;
   }
-  if (statusEl.dataset.source === "toolbar") setStatus(statusEl, "");
+  clearStatus(statusEl, "toolbar", "format");
   const info = moec.info(t);
   if (info.ok) {
     state.lastInfo = info.json;
@@ -113,6 +113,7 @@ async function saveUrl(): Promise<void> {
 
 function onChange(): void {
   $("run").classList.add("stale");
+  clearStatus(statusEl, "link");
   scheduleDiagnostics();
   schedulePanels();
   scheduleUrl();
@@ -147,7 +148,7 @@ async function formatSource(): Promise<void> {
     if (r.text !== view.state.doc.toString()) setSource(r.text);
   } else {
     applyDiagnostics(r.diagnostics);
-    setStatus(statusEl, "cannot format: the text does not parse (see the diagnostics)", "error");
+    setStatus(statusEl, "cannot format: the text does not parse (see the diagnostics)", "error", "format");
   }
 }
 
@@ -155,32 +156,32 @@ async function run(): Promise<void> {
   const button = $<HTMLButtonElement>("run-button");
   const t = toolbarInput();
   if ("error" in t) {
-    setStatus(statusEl, t.error, "error");
+    setStatus(statusEl, t.error, "error", "toolbar");
     return;
   }
   const extra = parseSetText($<HTMLInputElement>("run-set").value);
   if ("error" in extra) {
-    setStatus(statusEl, `Run: ${extra.error}`, "error");
+    setStatus(statusEl, `Run: ${extra.error}`, "error", "run");
     return;
   }
   const noGpu = webgpuProblem();
   if (noGpu) {
-    setStatus(statusEl, noGpu, "error");
+    setStatus(statusEl, noGpu, "error", "gpu");
     return;
   }
   button.disabled = true;
-  setStatus(statusEl, "running…");
+  setStatus(statusEl, "running…", "note", "run");
   const started = performance.now();
   try {
     const record = await runEntry({ ...t, set: { ...t.set, ...extra.set } }, $("run-tokens"), $("run-seed"));
     state.lastRun = record;
     $("run").classList.remove("stale");
     showRun($("run-output"), $("heatmap"), record, performance.now() - started, await adapterDescription());
-    setStatus(statusEl, "");
+    clearStatus(statusEl, "run", "gpu");
   } catch (e) {
     // Every failure is the user's to read: no WebGPU, limits too small, an entry that cannot run.
     const prefix = e instanceof RunProblem || e instanceof moec.GpuUnavailableError ? "" : e instanceof moec.DeviceMemoryError ? "the adapter's limits are too small for this run: " : "the run failed: ";
-    setStatus(statusEl, prefix + ((e as Error)?.message ?? String(e)), "error");
+    setStatus(statusEl, prefix + ((e as Error)?.message ?? String(e)), "error", "run");
   } finally {
     button.disabled = false;
   }
@@ -192,7 +193,7 @@ async function start(): Promise<void> {
   fillExamplesMenu(menu);
   const fromUrl = await decodeState(location.hash);
   let text = exampleSources[DEFAULT_EXAMPLE] ?? "";
-  if (fromUrl && "error" in fromUrl) setStatus(statusEl, fromUrl.error, "error");
+  if (fromUrl && "error" in fromUrl) setStatus(statusEl, fromUrl.error, "error", "link");
   else if (fromUrl) {
     text = fromUrl.source;
     state.file = fromUrl.file ?? "/inline.moe";
@@ -221,18 +222,18 @@ async function start(): Promise<void> {
   });
   refreshNow();
   const noGpu = webgpuProblem();
-  if (noGpu) setStatus(statusEl, noGpu);
+  if (noGpu) setStatus(statusEl, noGpu, "note", "gpu");
   else {
     // Ask for the adapter early, so a page without one says so before anyone presses Run.
     adapterDescription().then(
       (d) => ($("run-button").title = `runs on ${d}`),
-      (e) => setStatus(statusEl, (e as Error).message, "error"),
+      (e) => setStatus(statusEl, (e as Error).message, "error", "gpu"),
     );
   }
 }
 
 const ready = start();
-ready.catch((e) => setStatus(statusEl, `the playground failed to start: ${(e as Error)?.message ?? e}`, "error"));
+ready.catch((e) => setStatus(statusEl, `the playground failed to start: ${(e as Error)?.message ?? e}`, "error", "link"));
 
 const api: Playground = {
   ready,
