@@ -8,7 +8,7 @@ import { createEditor, replaceText } from "./editor.js";
 import { showDiagnostics } from "./diagnostics.js";
 import { showInfo } from "./info-panel.js";
 import { showDiagram } from "./diagram-panel.js";
-import { RunProblem, adapterDescription, runEntry, showRun, webgpuProblem, type RunRecord } from "./run-panel.js";
+import { RunProblem, adapterDescription, clearRun, runEntry, showRun, webgpuProblem, type RunRecord } from "./run-panel.js";
 import { exampleSources, fillExamplesMenu } from "./examples-menu.js";
 import { suggestedRun } from "./run-hint.js";
 import { decodeState, encodeState } from "./url-state.js";
@@ -181,6 +181,8 @@ async function run(): Promise<void> {
     clearStatus(statusEl, "run", "gpu");
   } catch (e) {
     // Every failure is the user's to read: no WebGPU, limits too small, an entry that cannot run.
+    state.lastRun = undefined;
+    clearRun($("run-output"), $("heatmap"));
     const prefix = e instanceof RunProblem || e instanceof moec.GpuUnavailableError ? "" : e instanceof moec.DeviceMemoryError ? "the adapter's limits are too small for this run: " : "the run failed: ";
     setStatus(statusEl, prefix + ((e as Error)?.message ?? String(e)), "error", "run");
   } finally {

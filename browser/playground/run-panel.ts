@@ -22,7 +22,11 @@ export interface RunRecord {
   outputs: Record<string, number[]>;
   tokens: number;
   seed: number;
+  /** The hyper-parameters set for the run (toolbar's and the Run panel's). */
+  set: Record<string, string>;
   stats?: Record<string, RouterStatsLike>;
+  /** The compiler's warnings about the run's bindings (a Set name the entry does not have, …). */
+  warnings: string[];
 }
 
 /** Random weights are drawn on the page's CPU; beyond this many the tab would stall for minutes. */
@@ -60,20 +64,24 @@ export async function runEntry(input: SourceInput, tokensInput: HTMLInputElement
   const c = moec.compile(input);
   if (c.decodingGraph) throw new RunProblem("a decoding graph generates token by token; run it in Node with `moec generate` (the page runs layers and models)");
   if (!c.ok || !c.program) {
-    const why = c.unsupported.length ? c.unsupported.map((u) => u.message).join("; ") : "the entry has errors (see the diagnostics)";
+    // The run's own bindings can break an entry that checks at the toolbar's: say which error.
+    const error = c.diagnostics.find((d) => d.severity === "error");
+    const why = c.unsupported.length ? c.unsupported.map((u) => u.message).join("; ") : error ? `${error.code}: ${error.message}` : "the entry has errors (see the diagnostics)";
     throw new RunProblem(`cannot run: ${why}`);
   }
   const total = c.info?.counts?.total;
   if (typeof total === "number" && total > MAX_RANDOM_PARAMETERS) {
-    throw new RunProblem(`this entry has ${total.toLocaleString("en-US")} parameters; the page draws random weights on the CPU and runs at most ${MAX_RANDOM_PARAMETERS.toLocaleString("en-US")}: make it smaller with Set (e.g. D=64 I=96)`);
+    const names = Object.keys(c.info?.hyper ?? {});
+    throw new RunProblem(`this entry has ${total.toLocaleString("en-US")} parameters; the page draws random weights on the CPU and runs at most ${MAX_RANDOM_PARAMETERS.toLocaleString("en-US")}: make it smaller with the Run panel's Set${names.length ? ` (its hyper-parameters: ${names.join(", ")})` : ""}`);
   }
+  const warnings = c.diagnostics.filter((d) => d.severity === "warning").map((d) => `${d.code}: ${d.message}`);
   const rt = await getRuntime();
   const layer = await rt.load(c.program, { randomSeed: seed, stats: true });
   try {
     const out = await layer.run(moec.randomInputs(c.program, tokens, seed), tokens);
     const outputs = Object.fromEntries(Object.entries(out).map(([k, v]) => [k, Array.from(v)]));
     const stats = layer.lastStats && layer.lastStats.size ? (Object.fromEntries(layer.lastStats) as unknown as Record<string, RouterStatsLike>) : undefined;
-    return { outputs, tokens, seed, ...(stats ? { stats } : {}) };
+    return { outputs, tokens, seed, set: input.set ?? {}, warnings, ...(stats ? { stats } : {}) };
   } finally {
     layer.dispose();
   }
@@ -94,6 +102,12 @@ function summaryRow(name: string, values: number[], tokens: number): HTMLTableRo
   return tr;
 }
 
+/** A failed run leaves no output of an earlier one behind. */
+export function clearRun(output: HTMLElement, heatmap: HTMLElement): void {
+  output.replaceChildren();
+  heatmap.replaceChildren();
+}
+
 export function showRun(output: HTMLElement, heatmap: HTMLElement, run: RunRecord, ms: number, adapter: string): void {
   const table = document.createElement("table");
   const head = table.createTHead().insertRow();
@@ -106,8 +120,15 @@ export function showRun(output: HTMLElement, heatmap: HTMLElement, run: RunRecor
   for (const [name, values] of Object.entries(run.outputs)) body.append(summaryRow(name, values, run.tokens));
   const note = document.createElement("p");
   note.className = "note";
-  note.textContent = `${run.tokens} tokens, seed ${run.seed}, random weights · ${ms.toFixed(0)} ms including compile and upload · ${adapter}`;
-  output.replaceChildren(table, note);
+  const set = Object.entries(run.set).map(([k, v]) => `${k}=${v}`).join(" ");
+  note.textContent = `${run.tokens} tokens, seed ${run.seed}, random weights${set ? `, ${set}` : ""} · ${ms.toFixed(0)} ms including compile and upload · ${adapter}`;
+  const warnings = run.warnings.map((w) => {
+    const p = document.createElement("p");
+    p.className = "note run-warning";
+    p.textContent = `warning ${w}`;
+    return p;
+  });
+  output.replaceChildren(table, note, ...warnings);
   showHeatmap(heatmap, run.stats);
 }
 
