@@ -14,6 +14,7 @@ import { suggestedRun } from "./run-hint.js";
 import { decodeState, encodeState } from "./url-state.js";
 import { parseSetText, type SourceInput } from "./source-input.js";
 import { clearStatus, setStatus } from "./status.js";
+import { fillEntryList } from "./entry-names.js";
 
 const DIAGNOSTICS_DEBOUNCE_MS = 20;
 const PANELS_DEBOUNCE_MS = 150;
@@ -73,6 +74,7 @@ function updateDiagnostics(): void {
 /** Info and diagram of the entry at the toolbar's bindings; their own diagnostics (an entry
  *  that does not check at the bindings, an unknown Set name) join the list. */
 function updatePanels(): void {
+  fillEntryList($<HTMLDataListElement>("entries"), view.state.doc.toString());
   const t = toolbarInput();
   if ("error" in t) {
     setStatus(statusEl, t.error, "error", "toolbar");
