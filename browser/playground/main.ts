@@ -15,6 +15,7 @@ import { decodeState, encodeState } from "./url-state.js";
 import { parseSetText, type SourceInput } from "./source-input.js";
 import { clearStatus, setStatus } from "./status.js";
 import { fillEntryList } from "./entry-names.js";
+import { ModelProblem, generate, loadCheckpoint, stopGenerating, type GenerationRecord, type LoadedCheckpoint } from "./model-panel.js";
 
 const DIAGNOSTICS_DEBOUNCE_MS = 20;
 const PANELS_DEBOUNCE_MS = 150;
@@ -32,6 +33,11 @@ interface Playground {
   lastRun: RunRecord | undefined;
   run(): Promise<void>;
   diagnosticsAt: number;
+  /** The Model panel: load a checkpoint directory's files, then generate from a prompt. */
+  loadCheckpoint(files: ArrayLike<File>): Promise<void>;
+  generate(prompt: string, maxNewTokens?: number): Promise<void>;
+  lastCheckpoint: LoadedCheckpoint | undefined;
+  lastGeneration: GenerationRecord | undefined;
 }
 
 const state = {
@@ -40,6 +46,8 @@ const state = {
   lastInfo: undefined as Record<string, unknown> | undefined,
   lastRun: undefined as RunRecord | undefined,
   diagnosticsAt: 0,
+  lastCheckpoint: undefined as LoadedCheckpoint | undefined,
+  lastGeneration: undefined as GenerationRecord | undefined,
 };
 let view: EditorView;
 const statusEl = $("status");
@@ -192,6 +200,66 @@ async function run(): Promise<void> {
   }
 }
 
+/** A failure of the Model panel, in words: no WebGPU, a directory that is not a checkpoint, bad weights. */
+function modelError(e: unknown): void {
+  const m = (e as Error)?.message ?? String(e);
+  const known = e instanceof ModelProblem || e instanceof moec.CheckpointFilesError || e instanceof moec.WeightsError || e instanceof moec.TextError || e instanceof moec.GpuUnavailableError;
+  setStatus(statusEl, known ? m : e instanceof moec.DeviceMemoryError ? `the adapter's limits are too small for this model: ${m}` : `the model failed: ${m}`, "error", "model");
+}
+
+async function loadModel(files: ArrayLike<File>): Promise<void> {
+  const noGpu = webgpuProblem();
+  if (noGpu) {
+    setStatus(statusEl, noGpu, "error", "gpu");
+    return;
+  }
+  const parsed = parseSetText($<HTMLInputElement>("model-set").value);
+  if ("error" in parsed) {
+    setStatus(statusEl, `Model: ${parsed.error}`, "error", "model");
+    return;
+  }
+  const button = $<HTMLButtonElement>("model-load");
+  button.disabled = true;
+  $<HTMLButtonElement>("generate-button").disabled = true;
+  state.lastCheckpoint = undefined;
+  try {
+    const loaded = await loadCheckpoint(files, parsed.set, (line) => setStatus(statusEl, line, "note", "model"));
+    state.lastCheckpoint = loaded;
+    // The imported program is the model: its diagnostics, info and diagram fill the other panels.
+    state.file = loaded.file;
+    $<HTMLSelectElement>("examples").value = "";
+    $<HTMLInputElement>("set").value = $<HTMLInputElement>("model-set").value;
+    setSource(loaded.source);
+    $("model-info").textContent = `${loaded.label}: weights named ${loaded.convention}; ${loaded.tokenizer ? "tokenizer.json read" : "no tokenizer (prompts are token ids)"}; stops at ${loaded.eos.length ? `id ${loaded.eos.join(", ")}` : "the length"}; context ${loaded.context.toLocaleString("en-US")}`;
+    $<HTMLButtonElement>("generate-button").disabled = false;
+    clearStatus(statusEl, "model");
+  } catch (e) {
+    $("model-info").textContent = "";
+    modelError(e);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function generateText(prompt: string, maxNewTokens: number): Promise<void> {
+  const button = $<HTMLButtonElement>("generate-button");
+  const stop = $<HTMLButtonElement>("stop-button");
+  button.disabled = true;
+  stop.disabled = false;
+  state.lastGeneration = undefined;
+  try {
+    const r = await generate(prompt, maxNewTokens, Number($<HTMLInputElement>("temperature").value), $("generated"));
+    state.lastGeneration = r;
+    $("generate-note").textContent = `${r.ids.length} tokens (stop: ${r.stop ?? "stopped"})${r.tokensPerSecond ? ` · ${r.tokensPerSecond.toFixed(1)} tokens/s after the first` : ""}`;
+    clearStatus(statusEl, "model");
+  } catch (e) {
+    modelError(e);
+  } finally {
+    button.disabled = false;
+    stop.disabled = true;
+  }
+}
+
 async function start(): Promise<void> {
   $("version").textContent = `moec ${moec.VERSION}`;
   const menu = $<HTMLSelectElement>("examples");
@@ -217,6 +285,15 @@ async function start(): Promise<void> {
     ev.preventDefault();
     void run();
   });
+  $("model-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    void loadModel($<HTMLInputElement>("model-dir").files ?? []);
+  });
+  $("generate-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    void generateText($<HTMLTextAreaElement>("prompt").value, Number($<HTMLInputElement>("max-new-tokens").value));
+  });
+  $("stop-button").addEventListener("click", () => stopGenerating());
   window.addEventListener("hashchange", async () => {
     const s = await decodeState(location.hash);
     if (!s || "error" in s) return;
@@ -249,5 +326,9 @@ const api: Playground = {
   get lastRun() { return state.lastRun; },
   run,
   get diagnosticsAt() { return state.diagnosticsAt; },
+  loadCheckpoint: (files) => loadModel(files),
+  generate: (prompt, maxNewTokens = 32) => generateText(prompt, maxNewTokens),
+  get lastCheckpoint() { return state.lastCheckpoint; },
+  get lastGeneration() { return state.lastGeneration; },
 };
 (window as unknown as { moecPlayground: Playground }).moecPlayground = api;

@@ -36,8 +36,8 @@ const MAX_TOKENS = 4096;
 type Runtime = Awaited<ReturnType<typeof moec.createRuntime>>;
 let runtime: Promise<Runtime> | undefined;
 
-/** One runtime per page; a failure to get one is remembered only until the next try. */
-function getRuntime(): Promise<Runtime> {
+/** One runtime per page (the Run and Model panels share it); a failure to get one is remembered only until the next try. */
+export function getRuntime(): Promise<Runtime> {
   runtime ??= moec.createRuntime().catch((e) => {
     runtime = undefined;
     throw e;

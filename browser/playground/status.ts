@@ -1,7 +1,7 @@
 // The #status line: what the page cannot do here (no WebGPU, an adapter too small, a failed run,
 // a bad Set field or link), or nothing. Each message has an owner, so fixing one problem clears
 // its own message and not another's.
-export type StatusOwner = "gpu" | "run" | "toolbar" | "format" | "link";
+export type StatusOwner = "gpu" | "run" | "toolbar" | "format" | "link" | "model";
 
 export function setStatus(el: HTMLElement, message: string, kind: "note" | "error", owner: StatusOwner): void {
   el.textContent = message;
