@@ -19,6 +19,7 @@ import { importSpec, runImport } from "./commands/import.js";
 import { generateSpec, runGenerate } from "./commands/generate.js";
 import { exportSpec, runExport } from "./commands/export.js";
 import { quantizeSpec, runQuantize } from "./commands/quantize.js";
+import { tuneSpec, runTune } from "./commands/tune.js";
 import { VERSION } from "../compiler/version.js";
 import { didYouMean } from "../compiler/semantic/suggest.js";
 import { escapeControl } from "../compiler/diagnostics/escape.js";
@@ -44,6 +45,7 @@ const commands: Command[] = [
   { spec: lspSpec, run: runLsp },
   { spec: pluginsSpec, run: runPlugins },
   { spec: statsSpec, run: runStats },
+  { spec: tuneSpec, run: runTune },
 ];
 
 export function registerCommand(c: Command): void {
