@@ -7,7 +7,7 @@
 import type { IrProgram } from "../../compiler/ir/ir.js";
 import { createExecutor } from "../executor/executor.js";
 import type { GpuContext } from "../gpu/device.js";
-import { randomWeights, xoshiro128ss } from "../weights/random-weights.js";
+import { fillNormal, randomWeights, xoshiro128ss } from "../weights/random-weights.js";
 import type { OpenCandidate } from "./measure.js";
 import { classRows, denseClassOf, groupedClassOf, type KClass, type RowClass, type ShapeClass } from "./shape-class.js";
 import type { TunedShape } from "./tuned-shape.js";
@@ -56,8 +56,8 @@ export function problemRunner(gpu: GpuContext, problem: GemmProblem, compile: (s
   const program = compile(problem.source);
   const weights = randomWeights(program, 7);
   const D = program.values[program.inputs[0]!.value]!.width;
-  const rng = xoshiro128ss(11);
-  const x = Float32Array.from({ length: problem.tokens * D }, () => rng() * 2 - 1);
+  const x = new Float32Array(problem.tokens * D);
+  fillNormal(x, 1, xoshiro128ss(11));
   const inputs = new Map([[program.inputs[0]!.name, x]]);
   const out = program.outputs[0]!.name;
   const timestamps = gpu.features.timestamps;
