@@ -61,6 +61,7 @@ export async function runTuning(gpu: GpuContext, o: TuneOptions): Promise<Tuning
       reps: o.quick ? 3 : 7,
       rtol: 1e-3,
       atol: 1e-4,
+      margin: 0.05,
       onCandidate: (s, j, n) => o.progress?.(`moec tune: ${problem.cls} (${i + 1}/${plans.length}), ${shapeName(s)} (${j + 1}/${n})`),
     });
     const fallback = measured.candidates[0]!;

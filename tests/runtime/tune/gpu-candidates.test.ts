@@ -63,6 +63,25 @@ describeGpu("every shape the tuning search can pick gives the float64 reference'
     }
   });
 
+  itGpu("the context's table (the CLI attaches the cache there) applies unless the option says null", async () => {
+    const p = program(`layer g(x: [T, D], D = 36) {\n  let y = linear(x, out = 37)\n  return y\n}`);
+    const w = randomWeights(p, 3);
+    const x = new Map([["x", normals(rng(1), 36)]]);
+    const workgroups = async (ctx: GpuContext, tuning?: null) => {
+      const e = await createExecutor(ctx, p, w, tuning === null ? { tuning } : {});
+      try {
+        await e.run(x, 1);
+        return e.lastRunInfo!.dispatchesPerOp.find((o) => o.kind === "linear")!.workgroups;
+      } finally {
+        e.dispose();
+      }
+    };
+    const tuned = { ...gpu, tuning: forcing({ kind: "gemv", rows: 1, lanes: 1, cols: 2 }, "dense/") };
+    expect(await workgroups(tuned)).toBe(Math.ceil(37 / 128)); // 64 threads × 2 columns per workgroup
+    expect(await workgroups(tuned, null)).toBe(await workgroups(gpu));
+    expect(await workgroups(gpu)).toBeGreaterThan(1);
+  });
+
   itGpu("grouped: SwiGLU experts D = 36, I = 20, 4 experts, top-2, 37 tokens", async () => {
     const p = program(`layer m(x: [T, D], D = 36, N = 4, I = 20) {\n  experts E[N] = ffn(hidden = I)\n  router r = linear |> softmax |> topk(2)\n  return moe(x, r, E)\n}`);
     const w = randomWeights(p, 5);

@@ -24,7 +24,7 @@ function scripted(times: Map<TunedShape, number[]>, outputs: Map<TunedShape, Flo
 }
 
 const right = Float32Array.of(1, 2, 3);
-const opts = { warmup: 1, reps: 3, rtol: 1e-3, atol: 1e-4 };
+const opts = { warmup: 1, reps: 3, rtol: 1e-3, atol: 1e-4, margin: 0.05 };
 
 it("picks the fastest median among candidates that agree with the first; rejects a wrong one", async () => {
   const { open, log } = scripted(
@@ -47,6 +47,14 @@ it("picks the fastest median among candidates that agree with the first; rejects
   // The duplicate is measured once; a rejected candidate is not timed; every candidate is closed.
   expect([log.runs.get(a), log.runs.get(b), log.runs.get(wrong), log.runs.get(tile)]).toEqual([4, 4, 1, 4]);
   expect(log.closed).toEqual([a, b, wrong, tile]);
+});
+
+it("a candidate within the margin of the first (the fallback) does not displace it", async () => {
+  const times = (ms: number) => [ms, ms, ms, ms];
+  const { open } = scripted(new Map([[a, times(10)], [b, times(9.6)]]), new Map([[a, right], [b, right]]));
+  expect((await measureCandidates([a, b], open, opts)).best).toEqual({ shape: a, ms: 10 });
+  const faster = scripted(new Map([[a, times(10)], [b, times(9.4)]]), new Map([[a, right], [b, right]]));
+  expect((await measureCandidates([a, b], faster.open, opts)).best).toEqual({ shape: b, ms: 9.4 });
 });
 
 it("a reference that is not finite is an error, not a choice", async () => {
