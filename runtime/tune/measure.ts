@@ -1,7 +1,8 @@
-// Timing a class's candidates: each is run once to warm up (its pipelines compile there), its
+// Timing a class's candidates: each is run once to warm up (its pipelines compile there) and its
 // output compared with the first candidate's (so a kernel that computes the wrong answer cannot
-// win, however fast), then timed `reps` times; the time is the median. The runner says how a
-// candidate is run and timed (GPU timestamps or wall clock: gemm-problem.ts).
+// win, however fast); then the eligible ones are timed round-robin, `reps` rounds of one run each,
+// so a change in the machine's load falls on every candidate alike; a time is the median. The
+// runner says how a candidate is run and timed (GPU timestamps or wall clock: gemm-problem.ts).
 
 import { sameShape, shapeName, type TunedShape } from "./tuned-shape.js";
 import type { CandidateTime } from "./tuning-table.js";
@@ -57,27 +58,32 @@ export interface OpenCandidate {
 export async function measureCandidates(shapes: readonly TunedShape[], open: (shape: TunedShape) => Promise<OpenCandidate>, o: MeasureOptions): Promise<Measured> {
   if (shapes.length === 0) throw new Error("internal: no candidates to measure");
   const unique = shapes.filter((s, i) => shapes.findIndex((t) => sameShape(s, t)) === i);
-  const candidates: CandidateTime[] = [];
+  const rejected = new Map<TunedShape, string>();
+  const opened: { shape: TunedShape; c: OpenCandidate; times: number[] }[] = [];
   let reference: Float32Array | undefined;
-  for (const [i, shape] of unique.entries()) {
-    o.onCandidate?.(shape, i, unique.length);
-    const c = await open(shape);
-    try {
+  try {
+    for (const [i, shape] of unique.entries()) {
+      o.onCandidate?.(shape, i, unique.length);
+      const c = await open(shape);
+      opened.push({ shape, c, times: [] });
       let first = await c.run();
       for (let w = 1; w < o.warmup; w++) first = await c.run();
       reference ??= first.output;
       const wrong = outputMismatch(first.output, reference, o.rtol, o.atol);
       if (wrong) {
-        candidates.push({ shape, rejected: wrong });
-        continue;
+        opened.pop();
+        c.close();
+        rejected.set(shape, wrong);
       }
-      const times: number[] = [];
-      for (let r = 0; r < o.reps; r++) times.push((await c.run()).ms);
-      candidates.push({ shape, ms: median(times) });
-    } finally {
-      c.close();
     }
+    for (let r = 0; r < o.reps; r++) for (const x of opened) x.times.push((await x.c.run()).ms);
+  } finally {
+    for (const x of opened) x.c.close();
   }
+  const candidates: CandidateTime[] = unique.map((shape) => {
+    const why = rejected.get(shape);
+    return why !== undefined ? { shape, rejected: why } : { shape, ms: median(opened.find((x) => x.shape === shape)!.times) };
+  });
   const eligible = candidates.filter((c): c is CandidateTime & { ms: number } => c.ms !== undefined);
   // The first candidate disagrees with itself only when its output is not finite.
   if (eligible.length === 0) throw new Error(`the reference candidate ${shapeName(unique[0]!)} produced a non-finite output (${candidates[0]!.rejected})`);

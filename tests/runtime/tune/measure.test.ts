@@ -11,9 +11,10 @@ const tile: TunedShape = { kind: "tile" };
 
 /** Candidates that return scripted times and outputs; counts runs and closes. */
 function scripted(times: Map<TunedShape, number[]>, outputs: Map<TunedShape, Float32Array>) {
-  const log = { runs: new Map<TunedShape, number>(), closed: [] as TunedShape[] };
+  const log = { runs: new Map<TunedShape, number>(), closed: [] as TunedShape[], order: [] as TunedShape[] };
   const open = async (s: TunedShape): Promise<OpenCandidate> => ({
     async run() {
+      log.order.push(s);
       const n = log.runs.get(s) ?? 0;
       log.runs.set(s, n + 1);
       return { output: outputs.get(s)!, ms: times.get(s)![n]! };
@@ -44,9 +45,11 @@ it("picks the fastest median among candidates that agree with the first; rejects
     { shape: wrong, rejected: "output[2] = 3.0999999046325684, the first candidate's 3" },
     { shape: tile, ms: 8 },
   ]);
-  // The duplicate is measured once; a rejected candidate is not timed; every candidate is closed.
+  // The duplicate is measured once; a rejected candidate is not timed (closed at once); the rest
+  // are timed round-robin and closed at the end.
   expect([log.runs.get(a), log.runs.get(b), log.runs.get(wrong), log.runs.get(tile)]).toEqual([4, 4, 1, 4]);
-  expect(log.closed).toEqual([a, b, wrong, tile]);
+  expect(log.closed).toEqual([wrong, a, b, tile]);
+  expect(log.order.slice(-9)).toEqual([a, b, tile, a, b, tile, a, b, tile]);
 });
 
 it("a candidate within the margin of the first (the fallback) does not displace it", async () => {
