@@ -92,5 +92,3 @@ export async function measureCandidates(shapes: readonly TunedShape[], open: (sh
   const best = first.ms !== undefined && fastest.ms * (1 + o.margin) > first.ms ? (first as typeof fastest) : fastest;
   return { candidates, best: { shape: best.shape, ms: best.ms } };
 }
-
-export const describeCandidate = (c: CandidateTime): string => `${shapeName(c.shape)}: ${c.ms !== undefined ? `${c.ms.toFixed(3)} ms` : `rejected (${c.rejected})`}`;
