@@ -11,7 +11,8 @@ export default defineConfig({
     globalSetup: ["tests/setup/gpu-probe.ts"],
     reporters: ["default", "./tests/setup/needs-reporter.ts"],
     // Debug checks on in every test: e.g. the driver verifies each lowered IR (compiler/ir/verify.ts).
-    env: { MOEC_DEBUG: "1" },
+    // MOEC_TUNING off: no test reads the developer's GEMM tuning cache (runtime/tune/); tests of it pass their own.
+    env: { MOEC_DEBUG: "1", MOEC_TUNING: "off" },
     hookTimeout: 120_000,
     // GPU tests share one lavapipe device per file; files run in parallel processes, so keep that small.
     pool: "forks",

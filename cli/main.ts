@@ -20,6 +20,7 @@ import { generateSpec, runGenerate } from "./commands/generate.js";
 import { exportSpec, runExport } from "./commands/export.js";
 import { quantizeSpec, runQuantize } from "./commands/quantize.js";
 import { playgroundSpec, runPlayground } from "./commands/playground.js";
+import { tuneSpec, runTune } from "./commands/tune.js";
 import { VERSION } from "../compiler/version.js";
 import { didYouMean } from "../compiler/semantic/suggest.js";
 import { escapeControl } from "../compiler/diagnostics/escape.js";
@@ -46,6 +47,7 @@ const commands: Command[] = [
   { spec: playgroundSpec, run: runPlayground },
   { spec: pluginsSpec, run: runPlugins },
   { spec: statsSpec, run: runStats },
+  { spec: tuneSpec, run: runTune },
 ];
 
 export function registerCommand(c: Command): void {

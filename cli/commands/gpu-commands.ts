@@ -3,6 +3,7 @@
 // missing adapter into the message of what to install.
 import * as path from "node:path";
 import type { CliIO } from "../output.js";
+import { VERSION } from "../../compiler/version.js";
 import { parseSets } from "../args.js";
 import { lowerEntry, type EntryInfo } from "../../compiler/driver.js";
 import { hasErrors } from "../../compiler/diagnostics/diagnostic.js";
@@ -48,19 +49,25 @@ export function adapterName(gpu: GpuContext): string {
   return gpu.adapterInfo.description || gpu.adapterInfo.device || gpu.adapterInfo.vendor || "the adapter";
 }
 
-/** Runs `body` with a GPU; exit 1 with the install advice when there is no adapter. */
-export async function withGpu(io: CliIO, command: string, opts: { adapter?: string; requireF16?: boolean }, body: (gpu: GpuContext) => Promise<number>): Promise<number> {
+/** Runs `body` with a GPU (and the adapter's tuning cache attached, unless `tuning: false`); exit 1
+ *  with the install advice when there is no adapter. */
+export async function withGpu(io: CliIO, command: string, opts: { adapter?: string; requireF16?: boolean; tuning?: false }, body: (gpu: GpuContext) => Promise<number>): Promise<number> {
   const { GpuUnavailableError } = await import("../../runtime/gpu/device.js");
   const { acquireGpu } = await import("../../runtime/gpu/dawn.js");
   let gpu: GpuContext;
   try {
-    gpu = await acquireGpu(opts);
+    gpu = await acquireGpu({ ...(opts.adapter !== undefined ? { adapter: opts.adapter } : {}), ...(opts.requireF16 ? { requireF16: true } : {}) });
   } catch (e) {
     if (e instanceof GpuUnavailableError) {
       io.err(`moec ${command}: ${e.message}`);
       return 1;
     }
     throw e;
+  }
+  if (opts.tuning !== false) {
+    const { readTuningCache } = await import("../../runtime/tune/tuning-cache.js");
+    const table = readTuningCache(gpu.adapterInfo, VERSION, (m) => io.err(`moec ${command}: warning: ${m}`));
+    if (table) gpu.tuning = table;
   }
   try {
     return await body(gpu);

@@ -10,6 +10,7 @@ import type { Recorder } from "./recorder.js";
 import type { RouterStateHandle, RouterStatsReadback, RoutingOptions } from "./lower-router.js";
 import type { WeightStore } from "./weight-store.js";
 import type { KvCache, KvCacheBlock } from "./kv-cache.js";
+import type { TuningTable } from "../tune/tuning-table.js";
 
 /**
  * How attention blocks are lowered in a plan (docs/generation.md): `prefill` as a run from
@@ -95,6 +96,8 @@ export class BuildContext {
     readonly generation?: GenerationBuild,
     /** `tile`: every GEMM on the 16 × 64 tile (ExecutorOptions.gemmLoops; gemm-shape.ts). */
     readonly gemmLoops: "auto" | "tile" = "auto",
+    /** The tuning table gemm-shape.ts asks first (ExecutorOptions.tuning). */
+    readonly tuning?: TuningTable,
   ) {}
 
   /** The KV cache block of attention block `key` (a generation plan only). */

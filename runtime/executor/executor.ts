@@ -28,6 +28,7 @@ import { allocateKvCache, kvCacheBytes, type KvCache } from "./kv-cache.js";
 import { groupStepState } from "../kernels/attention/group-decode.js";
 import type { GenerationBuild } from "./build-context.js";
 import { finishStats, type RouterStats } from "../stats/router-stats.js";
+import type { TuningTable } from "../tune/tuning-table.js";
 
 export class ExecutorInputError extends Error {
   override name = "ExecutorInputError";
@@ -176,6 +177,7 @@ class GpuExecutor implements Executor {
   }
   private readonly fineSchedule: FineSchedule;
   private readonly gemmLoops: "auto" | "tile";
+  private readonly tuning: TuningTable | undefined;
   private readonly deviceMemoryBytes: number | undefined;
   private readonly subgroups: boolean;
   lastRunInfo: RunInfo | undefined;
@@ -214,6 +216,7 @@ class GpuExecutor implements Executor {
     this.fused = opts.fused ?? true;
     this.fineSchedule = opts.fineSchedule ?? "auto";
     this.gemmLoops = opts.gemmLoops ?? "auto";
+    this.tuning = opts.tuning === null ? undefined : (opts.tuning ?? gpu.tuning);
     this.deviceMemoryBytes = opts.deviceMemoryBytes;
     this.subgroups = gpu.features.subgroups && opts.subgroups !== false;
     this.stats = opts.stats ?? false;
@@ -271,7 +274,7 @@ class GpuExecutor implements Executor {
   private async buildPlan(cap: number, sizing = false, generation?: GenerationBuild): Promise<Plan> {
     const values = new Map<ValueId, GPUBuffer>();
     const head = generation?.mode === "prefill" ? this.prefillHead : this.headIndex;
-    const build = new (sizing ? SizingContext : BuildContext)(this.buildGpu, this.program, this.dtype, cap, this.runUniform, this.weights, values, this.subgroups, { stats: this.stats, updateState: this.updateState }, generation, this.gemmLoops);
+    const build = new (sizing ? SizingContext : BuildContext)(this.buildGpu, this.program, this.dtype, cap, this.runUniform, this.weights, values, this.subgroups, { stats: this.stats, updateState: this.updateState }, generation, this.gemmLoops, this.tuning);
     try {
       for (const v of this.program.values) {
         values.set(v.id, build.storage(this.rows(v.id, cap, head) * v.width, `value ${v.name}`, v.dtype === "i32" ? 4 : bytesPer(this.dtype)));

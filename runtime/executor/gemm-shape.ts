@@ -14,6 +14,8 @@
 import { isCpuAdapter } from "../gpu/adapter-class.js";
 import type { BuildContext } from "./build-context.js";
 import { GEMV_MAX_ROWS, type GemvShape } from "../kernels/gemm/gemv-loop.js";
+import { tunedGemmShape } from "../tune/tuned-gemm-shape.js";
+import { denseClass, groupedClass } from "../tune/shape-class.js";
 
 /** Rows per workgroup of a few-row GEMM (more rows at once measured slower on lavapipe: 8 vs 4). */
 const GEMV_ROWS_PER_GROUP = 4;
@@ -27,8 +29,11 @@ const vec4Fits = (words: readonly number[]): boolean => words.every((n) => n % 4
  * The shape for a dense product over at most `rows` rows, or undefined for the tile. `words`:
  * every element count the vec4 loads divide by 4 (K, A's row stride and offset, B's offset, …).
  */
-export function denseGemmShape(b: Pick<BuildContext, "gpu" | "gemmLoops">, rows: number, words: readonly number[]): GemvShape | undefined {
+export function denseGemmShape(b: Pick<BuildContext, "gpu" | "gemmLoops" | "tuning">, rows: number, words: readonly number[]): GemvShape | undefined {
   if (b.gemmLoops === "tile") return undefined;
+  // The measured choice first (runtime/tune/; words[0] is K at every call site).
+  const tuned = tunedGemmShape(b.tuning, denseClass(rows, words[0] ?? 0), vec4Fits(words));
+  if (tuned) return tuned.shape;
   const cpu = isCpuAdapter(b.gpu.adapterInfo);
   const vec4 = vec4Fits(words);
   if (rows > GEMV_MAX_ROWS) return cpu && vec4 ? CPU_REGISTER_TILE : undefined;
@@ -42,7 +47,9 @@ export function denseGemmShape(b: Pick<BuildContext, "gpu" | "gemmLoops">, rows:
 }
 
 /** The shape for a grouped expert GEMM over sorted slot tiles (undefined: the tile). */
-export function groupedGemmShape(b: Pick<BuildContext, "gpu" | "gemmLoops">, words: readonly number[]): GemvShape | undefined {
+export function groupedGemmShape(b: Pick<BuildContext, "gpu" | "gemmLoops" | "tuning">, words: readonly number[]): GemvShape | undefined {
+  const tuned = b.gemmLoops === "tile" ? undefined : tunedGemmShape(b.tuning, groupedClass(words[0] ?? 0), vec4Fits(words));
+  if (tuned) return tuned.shape;
   return b.gemmLoops !== "tile" && isCpuAdapter(b.gpu.adapterInfo) && vec4Fits(words) ? CPU_REGISTER_TILE : undefined;
 }
 

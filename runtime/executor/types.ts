@@ -2,6 +2,7 @@
 
 import type { IrProgram } from "../../compiler/ir/ir.js";
 import type { RouterStats } from "../stats/router-stats.js";
+import type { TuningTable } from "../tune/tuning-table.js";
 
 export interface ExecutorOptions {
   /** Storage type of weights and activations; arithmetic is f32 either way. Default f32. */
@@ -18,6 +19,9 @@ export interface ExecutorOptions {
   /** `tile`: run every GEMM on the 16 × 64 workgroup-memory tile, never the few-row or register-
    *  tiled loop gemm-shape.ts would pick (tests of the tile on a CPU adapter, A/B). Default auto. */
   gemmLoops?: "auto" | "tile";
+  /** The GEMM shapes measured per shape class (runtime/tune/, `moec tune`); default the context's
+   *  `gpu.tuning`; null: none, the deterministic fallbacks of gemm-shape.ts. */
+  tuning?: TuningTable | null;
   /** false: use the workgroup-memory kernels even where the adapter has `subgroups` (tests, A/B). */
   subgroups?: boolean;
   /** Schedule of routed atom/lowrank pools: token-centric gather–dot–axpy, expert-centric grouped

@@ -6,6 +6,7 @@
 // (128 MiB bindings, 16 KiB workgroup storage) unless asked.
 
 import { PipelineCache } from "./pipeline-cache.js";
+import type { TuningTable } from "../tune/tuning-table.js";
 
 /** Thrown when no WebGPU adapter can be found; the message says what to install. */
 export class GpuUnavailableError extends Error {
@@ -55,6 +56,9 @@ export interface GpuContext {
   /** The host's memory in bytes, where known (Node: the machine's; a browser does not say):
    *  a CPU adapter's buffers live there, so device-fit checks against it. */
   readonly hostMemoryBytes?: number;
+  /** The GEMM tuning table measured on this adapter (runtime/tune/), where the host found one:
+   *  the CLI's GPU commands attach the cached one; executors use it unless told otherwise. */
+  tuning?: TuningTable;
   /** Destroys the device (dawn.node keeps a thread busy while a device lives). Idempotent. */
   dispose(): void;
 }
