@@ -28,7 +28,7 @@ function mutate(base: Record<string, any>, r: Prng): string {
     const target = c[key] && typeof c[key] === "object" && !Array.isArray(c[key]) && r.next() < 0.5 ? c[key] : c;
     const k = target === c ? key : r.pick(Object.keys(target).length ? Object.keys(target) : ["factor"]);
     if (r.next() < 0.25) delete target[k];
-    else target[k] = r.pick(VALUES);
+    else target[k] = structuredClone(r.pick(VALUES)); // a copy: the same object twice would nest in itself
   }
   const text = JSON.stringify(c, null, 2);
   const roll = r.next();
