@@ -93,7 +93,13 @@ export const SAFETENSORS_MUTATORS: Record<string, Mutator> = {
 
 /** One mutation chosen at random, sometimes with a byte-level one stacked on top. */
 export function mutateSafetensors(bytes: Uint8Array, r: Prng, kind = r.pick(Object.keys(SAFETENSORS_MUTATORS))): Uint8Array {
-  let out = SAFETENSORS_MUTATORS[kind]!(bytes, r);
+  let out: Uint8Array;
+  try {
+    out = SAFETENSORS_MUTATORS[kind]!(bytes, r);
+  } catch {
+    // A structural mutation needs a header that parses; a file mutated once already may lack one.
+    out = SAFETENSORS_MUTATORS["flipBytes"]!(bytes, r);
+  }
   // Structural mutations need a parseable base, so they come first.
   if (r.next() < 0.2 && out.length > 0) out = SAFETENSORS_MUTATORS[r.pick(["truncate", "flipBytes"])]!(out, r);
   return out;
