@@ -113,8 +113,8 @@ function checkMerges(merges: unknown, file: string): void {
   });
 }
 
-/** Every `pattern` of a pipeline stage (Split, Replace, nested in a Sequence) is {"Regex": s} or
- *  {"String": s}: the library warns on stderr and then drops any other pattern, silently changing
+/** Every `pattern` of a pipeline stage (Split, Replace, nested in a Sequence) is present and is
+ *  {"Regex": s} or {"String": s}: the library warns on stderr and then drops any other pattern, silently changing
  *  the tokenization. */
 function checkPatterns(node: unknown, where: string, file: string): void {
   if (Array.isArray(node)) {
@@ -122,6 +122,9 @@ function checkPatterns(node: unknown, where: string, file: string): void {
     return;
   }
   if (!isObject(node)) return;
+  if ((node["type"] === "Split" || node["type"] === "Replace") && node["pattern"] === undefined) {
+    throw fieldError(file, `${where}.pattern`, `is missing; a ${node["type"]} stage needs {"Regex": "…"} or {"String": "…"}.`);
+  }
   for (const [key, v] of Object.entries(node)) {
     const at = `${where}.${key}`;
     if (key === "pattern") {

@@ -2,7 +2,7 @@
 // default for CI, 10^5 by scripts/fuzz-loaders.mjs), one seeded Prng per case, a time bound per
 // case, a named-error check, and one summary line the script parses:
 //   fuzz[NAME]: N cases in S s, R rejected, F failing, slowest case M ms, peak rss P MiB
-// A failing case is reported with its seed and index, enough to reproduce it alone.
+// A failing case is reported with its seed and index; FUZZ_SEED=S FUZZ_ONLY=i runs it alone.
 import { Prng } from "./frontend/prng.js";
 
 export interface FuzzSettings {
@@ -42,6 +42,7 @@ export function unnamedError(e: unknown, named: readonly (abstract new (...args:
 export class CaseProblem extends Error {}
 
 export interface FuzzReport {
+  /** Cases run (one with FUZZ_ONLY). */
   cases: number;
   rejected: number;
   failures: string[];
@@ -62,12 +63,15 @@ export async function runFuzz(
 ): Promise<FuzzReport> {
   const limit = opts.caseLimitMs ?? 2000;
   const failures: string[] = [];
-  let failing = 0, rejected = 0, slowest = 0, peakRss = process.memoryUsage().rss;
+  let ran = 0, failing = 0, rejected = 0, slowest = 0, peakRss = process.memoryUsage().rss;
   const started = performance.now();
-  for (let i = 0; i < settings.cases; i++) {
+  // FUZZ_ONLY=i runs case i alone (of the same seed): how a reported case is reproduced.
+  const only = process.env.FUZZ_ONLY === undefined ? undefined : Number(process.env.FUZZ_ONLY);
+  for (let i = only ?? 0; i < (only === undefined ? settings.cases : only + 1); i++) {
     // Distinct streams for every (seed, case) of a chunked run: seeds 1, 2, … with up to 10^6 cases each.
     const rng = new Prng((settings.seed * 1_000_003 + i) >>> 0);
     const t0 = performance.now();
+    ran++;
     let problem: string | undefined;
     try {
       if ((await runCase(i, rng)) === "rejected") rejected++;
@@ -90,8 +94,8 @@ export async function runFuzz(
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
   const seconds = (performance.now() - started) / 1000;
   const peakRssMiB = Math.round(peakRss / 2 ** 20);
-  console.log(`fuzz[${name}]: ${settings.cases} cases in ${seconds.toFixed(1)} s, ${rejected} rejected, ${failing} failing, slowest case ${slowest.toFixed(0)} ms, peak rss ${peakRssMiB} MiB`);
-  return { cases: settings.cases, rejected, failures, slowestMs: slowest, peakRssMiB };
+  console.log(`fuzz[${name}]: ${ran} cases in ${seconds.toFixed(1)} s, ${rejected} rejected, ${failing} failing, slowest case ${slowest.toFixed(0)} ms, peak rss ${peakRssMiB} MiB`);
+  return { cases: ran, rejected, failures, slowestMs: slowest, peakRssMiB };
 }
 
 /** The process may not grow past this while fuzzing (a loader that allocates what a header claims would). */

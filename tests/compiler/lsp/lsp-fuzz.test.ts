@@ -100,6 +100,6 @@ describe(`language server fuzz: ${settings.cases} edit sequences (seed ${setting
     expect(report.failures).toEqual([]);
     expect(report.peakRssMiB).toBeLessThan(FUZZ_RSS_LIMIT_MIB);
     // The edits break most programs, so the error paths are exercised.
-    if (settings.cases >= 100) expect(withErrors).toBeGreaterThan(settings.cases / 3);
+    if (report.cases >= 100) expect(withErrors).toBeGreaterThan(report.cases / 3);
   }, fuzzTimeout(settings.cases, 500));
 });

@@ -86,12 +86,15 @@ function randomText(r: Prng): string {
 }
 
 /** Uses a loaded tokenizer; a failure other than a TextError naming its file is a problem. */
-function exercise(t: TextTokenizer, r: Prng, what: string): void {
+/** `prefixStable`: the pipeline is the base's, whose decoding of a sequence starts with that of
+ *  its prefix — where StreamDecoder promises its pieces add up to the whole decode (a mutated
+ *  decoder or vocabulary, or clean_up_tokenization_spaces, rewrites earlier text: not promised). */
+function exercise(t: TextTokenizer, r: Prng, what: string, prefixStable: boolean): void {
   const ids = t.encode(randomText(r), { addSpecialTokens: r.next() < 0.5 });
   const d = new StreamDecoder(t);
   const streamed = ids.map((id) => d.push(id)).join("") + d.finish();
   const whole = t.decode(ids);
-  if (streamed !== whole) throw new CaseProblem(`${what}: streamed decoding ${JSON.stringify(streamed)} differs from ${JSON.stringify(whole)}`);
+  if (prefixStable && streamed !== whole) throw new CaseProblem(`${what}: streamed decoding ${JSON.stringify(streamed)} differs from ${JSON.stringify(whole)}`);
   const random = Array.from({ length: r.int(5) }, () => (r.next() < 0.8 ? r.int(t.vocabSize) : r.pick([-1, t.vocabSize, 2 ** 31, 0.5])));
   try {
     t.decode(random, { skipSpecialTokens: r.next() < 0.5 });
@@ -120,9 +123,9 @@ describe(`tokenizer loader fuzz: ${settings.cases} mutated tokenizers (seed ${se
     }).finally(() => Object.assign(console, { warn, error }));
     expect(report.failures).toEqual([]);
     expect(report.peakRssMiB).toBeLessThan(FUZZ_RSS_LIMIT_MIB);
-    if (settings.cases >= 200) {
-      expect(loaded).toBeGreaterThan(settings.cases / 10);
-      expect(report.rejected).toBeGreaterThan(settings.cases / 20);
+    if (report.cases >= 200) {
+      expect(loaded).toBeGreaterThan(report.cases / 10);
+      expect(report.rejected).toBeGreaterThan(report.cases / 20);
     }
 
     function tokenizerCase(i: number, rng: Prng): "clean" | "rejected" {
@@ -133,8 +136,9 @@ describe(`tokenizer loader fuzz: ${settings.cases} mutated tokenizers (seed ${se
 
       const base = BASES[i % BASES.length]!;
       const mutateJson = rng.next() < 0.6;
+      const configValue = mutateJson ? base.config : mutateTree(base.config, rng);
       const json = fileText(mutateJson ? mutateTree(base.json, rng) : base.json, rng);
-      const config = fileText(mutateJson ? base.config : mutateTree(base.config, rng), rng);
+      const config = fileText(configValue, rng);
       const what = `${base.name}, ${mutateJson ? "tokenizer.json" : "tokenizer_config.json"} mutated`;
       const dir = dirs.make({ "tokenizer.json": json, "tokenizer_config.json": config });
       let t: TextTokenizer;
@@ -146,7 +150,7 @@ describe(`tokenizer loader fuzz: ${settings.cases} mutated tokenizers (seed ${se
         return "rejected";
       }
       try {
-        exercise(t, rng, what);
+        exercise(t, rng, what, !mutateJson && configValue["clean_up_tokenization_spaces"] === false); // absent: the library cleans up
       } catch (e) {
         if (e instanceof CaseProblem) throw e;
         const problem = unnamedError(e, [TextError], /ckpt\/tokenizer\.json/);
