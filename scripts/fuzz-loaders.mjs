@@ -2,7 +2,7 @@
 // Large fuzz runs of the loaders (issue 17): runs one loader's fuzz test in chunks of --chunk
 // cases, each chunk with its own seed (--seed, --seed + 1, …), until --cases cases have run, and
 // prints one line per chunk and a total per loader. A chunk that fails prints its failing cases
-// (each names FUZZ_SEED and the case index: FUZZ_SEED=S FUZZ_CASES=i+1 reproduces it).
+// (each names FUZZ_SEED and the case index: FUZZ_SEED=S FUZZ_ONLY=i npx vitest run FILE reruns it).
 //
 //   node scripts/fuzz-loaders.mjs --loader NAME|all --cases 100000 [--chunk 10000] [--seed 1]
 //

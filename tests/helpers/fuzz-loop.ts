@@ -79,7 +79,18 @@ export async function runFuzz(
       problem = e instanceof CaseProblem ? e.message : `escaped the loader: ${e instanceof Error ? e.stack : String(e)}`;
     }
     const ms = performance.now() - t0;
-    if (problem === undefined && ms > limit) problem = `took ${ms.toFixed(0)} ms (limit ${limit} ms)`;
+    if (problem === undefined && ms > limit) {
+      // On the shared machine a busy neighbour can stall one case; a slow case is timed again
+      // (same seed, same input) and fails the bound only if it is slow both times.
+      const t1 = performance.now();
+      try {
+        await runCase(i, new Prng((settings.seed * 1_000_003 + i) >>> 0));
+      } catch {
+        // Its outcome was judged the first time.
+      }
+      const again = performance.now() - t1;
+      if (again > limit) problem = `took ${ms.toFixed(0)} ms, then ${again.toFixed(0)} ms timed again (limit ${limit} ms)`;
+    }
     slowest = Math.max(slowest, ms);
     if (problem !== undefined) {
       failing++;
