@@ -92,6 +92,7 @@ export function checkTokenizerJson(json: Record<string, unknown>, file: string):
     const v = json[stage];
     if (v === undefined || v === null) continue;
     if (!isObject(v) || typeof v["type"] !== "string") throw fieldError(file, stage, `must be null or an object with a "type"; found ${showJson(v)}.`);
+    checkPatterns(v, stage, file);
   }
   if (maxId < 0) throw new TextError(`${file}: the vocabulary is empty.`, file, "model.vocab");
   return { modelType, vocabSize: maxId + 1, specialTokens };
@@ -110,4 +111,25 @@ function checkMerges(merges: unknown, file: string): void {
       throw fieldError(file, `model.merges[${i}]`, `must be ${form}; found ${showJson(m)}.`);
     }
   });
+}
+
+/** Every `pattern` of a pipeline stage (Split, Replace, nested in a Sequence) is present and is
+ *  {"Regex": s} or {"String": s}: the library warns on stderr and then drops any other pattern, silently changing
+ *  the tokenization. */
+function checkPatterns(node: unknown, where: string, file: string): void {
+  if (Array.isArray(node)) {
+    node.forEach((x, i) => checkPatterns(x, `${where}[${i}]`, file));
+    return;
+  }
+  if (!isObject(node)) return;
+  if ((node["type"] === "Split" || node["type"] === "Replace") && node["pattern"] === undefined) {
+    throw fieldError(file, `${where}.pattern`, `is missing; a ${node["type"]} stage needs {"Regex": "…"} or {"String": "…"}.`);
+  }
+  for (const [key, v] of Object.entries(node)) {
+    const at = `${where}.${key}`;
+    if (key === "pattern") {
+      const ok = isObject(v) && ((typeof v["Regex"] === "string" && v["String"] === undefined) || (typeof v["String"] === "string" && v["Regex"] === undefined));
+      if (!ok) throw fieldError(file, at, `must be {"Regex": "…"} or {"String": "…"}; found ${showJson(v)}.`);
+    } else checkPatterns(v, at, file);
+  }
 }

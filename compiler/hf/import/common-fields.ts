@@ -104,6 +104,10 @@ export function readRope(c: ConfigFields, hd: number, thetaDefault: number): { a
       args.push({ name: "rope_dim", value: String(r) });
       from.push("partial_rotary_factor");
     }
+  } else if (hd % 2 !== 0) {
+    // Rotary embedding turns pairs of values; an odd head would leave the checker's E0291 in the imported program.
+    const field = c.has("head_dim") ? "head_dim" : "num_attention_heads";
+    throw c.error(field, `gives heads of ${hd} values; rotary embedding rotates pairs, so a head's size must be even`);
   }
   const scaling = readRopeScaling(c);
   args.push(...scaling.args);

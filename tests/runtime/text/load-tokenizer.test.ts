@@ -66,6 +66,10 @@ describe("loadTokenizer errors", () => {
       [edit((j) => (j.decoder = "ByteLevel")), /ckpt\/tokenizer\.json: "decoder" must be null or an object with a "type"/],
       [edit((j) => (j.decoder = { type: "Mystery" })), /ckpt\/tokenizer\.json: the tokenizer cannot be built from it: Unknown Decoder type: Mystery/],
       [edit((j) => (j.pre_tokenizer = { type: "Split", pattern: { Regex: "(" }, behavior: "Isolated" })), /ckpt\/tokenizer\.json: the tokenizer cannot be built from it/],
+      // Found by the fuzz (tests/runtime/text/tokenizer-fuzz.test.ts): the library warned on stderr and dropped such a pattern.
+      [edit((j) => (j.pre_tokenizer = { type: "Sequence", pretokenizers: [{ type: "Split", pattern: 1e300, behavior: "Isolated" }] })), /ckpt\/tokenizer\.json: "pre_tokenizer\.pretokenizers\[0\]\.pattern" must be \{"Regex": "…"\} or \{"String": "…"\}; found 1e\+300\./],
+      [edit((j) => (j.pre_tokenizer = { type: "Split", behavior: "Isolated" })), /"pre_tokenizer\.pattern" is missing; a Split stage needs/],
+      [edit((j) => (j.normalizer = { type: "Replace", pattern: { Regex: 3 }, content: "" })), /"normalizer\.pattern" must be \{"Regex": "…"\} or \{"String": "…"\}; found an object\./],
       [
         edit((j) => (j.model = { type: "Unigram", vocab: [["a", 0], ["b"]] })),
         /"model\.vocab\[1\]" must be a \[piece, score\] pair/,

@@ -39,6 +39,9 @@ const cases: [string, Family, Config, RegExp][] = [
   ["kv heads not dividing heads", "llama", { num_key_value_heads: 3 }, /`num_key_value_heads`: 3 does not divide num_attention_heads = 4/],
   ["heads not dividing hidden_size", "mistral", { hidden_size: 30 }, /`num_attention_heads`: 4 does not divide hidden_size = 30, and there is no head_dim/],
   ["a rotary fraction that is not an even count", "llama", { partial_rotary_factor: 0.3 }, /`partial_rotary_factor`/],
+  // Found by the fuzz (config-fuzz.test.ts): these imported into programs failing E0291.
+  ["an odd head_dim", "qwen3", { head_dim: 1 }, /`head_dim`: gives heads of 1 values; rotary embedding rotates pairs, so a head's size must be even/],
+  ["an odd hidden_size / heads", "llama", { hidden_size: 36 }, /`num_attention_heads`: gives heads of 9 values; rotary embedding/],
   ["odd qk_rope_head_dim", "deepseek_v2", { qk_rope_head_dim: 5 }, /`qk_rope_head_dim`: 5 must be even/],
   ["a missing size", "qwen2", { hidden_size: undefined }, /`hidden_size`: missing; it is required/],
   ["a negative size", "qwen2_moe", { moe_intermediate_size: -4 }, /`moe_intermediate_size`: expected an integer ≥ 1, found -4/],
