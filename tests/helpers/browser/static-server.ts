@@ -1,8 +1,10 @@
 // A tiny static file server on 127.0.0.1 for the browser tests: URL paths mapped to files on disk
 // or bytes in memory (a page needs http://127.0.0.1, a secure context, for navigator.gpu; file://
-// and about:blank get none). GET only; anything unmapped is a 404.
+// and about:blank get none), and optionally a directory for every path not mapped (`/` is its
+// index.html). GET only; anything else is a 404.
 import * as fs from "node:fs";
 import * as http from "node:http";
+import * as path from "node:path";
 import type { AddressInfo } from "node:net";
 
 const TYPES: Record<string, string> = {
@@ -19,11 +21,18 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-export async function serveStatic(routes: Record<string, string | Uint8Array | { file: string }> = {}): Promise<StaticServer> {
+/** The file under `dir` that a URL path names, or undefined (outside `dir`, or none). */
+function fileUnder(dir: string, urlPath: string): { file: string } | undefined {
+  const file = path.resolve(dir, "." + decodeURIComponent(urlPath.endsWith("/") ? urlPath + "index.html" : urlPath));
+  if (!file.startsWith(path.resolve(dir) + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) return undefined;
+  return { file };
+}
+
+export async function serveStatic(routes: Record<string, string | Uint8Array | { file: string }> = {}, dir?: string): Promise<StaticServer> {
   const table = new Map(Object.entries(routes));
   const server = http.createServer((req, res) => {
     const urlPath = new URL(req.url ?? "/", "http://x").pathname;
-    const body = table.get(urlPath);
+    const body = table.get(urlPath) ?? (dir === undefined ? undefined : fileUnder(dir, urlPath));
     if (req.method !== "GET" || body === undefined) {
       res.writeHead(urlPath === "/favicon.ico" ? 204 : 404).end();
       return;
