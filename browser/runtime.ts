@@ -51,6 +51,7 @@ export async function createRuntime(opts: { gpu?: GPU; adapter?: string; powerPr
   return {
     gpu,
     async load(program, lopts) {
+      checkDtype(gpu, lopts.dtype);
       const weights = await resolveWeights(program, lopts);
       const exec = await createExecutor(gpu, program, weights, {
         dtype: lopts.dtype, stats: lopts.stats, updateState: lopts.updateState, lastLogits: lopts.lastLogits,
@@ -58,10 +59,16 @@ export async function createRuntime(opts: { gpu?: GPU; adapter?: string; powerPr
       return executorProgram(program, exec);
     },
     async loadCheckpoint(ckpt, opts = {}) {
+      checkDtype(gpu, opts.dtype);
       return loadCheckpointModel(gpu, ckpt, ckpt.compile(opts.set), { dtype: opts.dtype });
     },
     dispose: () => gpu.dispose(),
   };
+}
+
+/** f16 storage needs the adapter's shader-f16 (SwiftShader and many browsers lack it); f32 runs everywhere. */
+function checkDtype(gpu: GpuContext, dtype: string | undefined): void {
+  if (dtype === "f16" && !gpu.features.f16) throw new GpuUnavailableError(`adapter '${gpu.adapterInfo.description || gpu.adapterInfo.vendor}' lacks the 'shader-f16' feature required for dtype f16; use dtype f32`);
 }
 
 async function resolveWeights(program: IrProgram, opts: BrowserLoadOptions): Promise<Map<string, Float32Array>> {

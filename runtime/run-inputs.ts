@@ -81,3 +81,14 @@ export function normalSampler(seed: number): () => number {
     return r * Math.cos(2 * Math.PI * w);
   };
 }
+
+/** Host bytes a run of `tokens` tokens holds in its inputs and outputs (f32 values, i32 ids). */
+export function runIoBytes(program: IrProgram, tokens: number): number {
+  let perToken = 0;
+  for (const i of program.inputs) {
+    const v = program.values[i.value]!;
+    perToken += v.dtype === "i32" ? 4 : 4 * v.width;
+  }
+  for (const o of program.outputs) perToken += 4 * program.values[o.value]!.width;
+  return perToken * tokens;
+}

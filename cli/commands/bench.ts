@@ -2,11 +2,12 @@
 // on the same device and inputs in one process, reported as a ratio (absolute times on a shared or
 // CPU adapter mean little; the ratio is what to compare). A model entry is timed as a prefill
 // against moec's own dense GEMM of equal FLOPs instead (bench-model.ts).
+import { hostRunProblem } from "../host-fit.js";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
 import { lowerForGenerate, lowerForRun, withGpu, adapterName } from "./gpu-commands.js";
-import { intFlag } from "./run.js";
+import { MAX_RUN_TOKENS, intFlag } from "./run.js";
 import { commandProgramInput } from "../checkpoint-input.js";
 import { runModelBench } from "./bench-model.js";
 import { runDecodeBench } from "./bench-decode.js";
@@ -48,7 +49,7 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
   const f = args.flags;
   if (f.decode) return runDecode(io, args.positionals, f);
   for (const name of ["context", "kv-dtype", "batch"]) if (f[name] !== undefined) throw new UsageError(`--${name} applies to --decode`);
-  const tokens = intFlag(f.tokens, "tokens", 1);
+  const tokens = intFlag(f.tokens, "tokens", 1, MAX_RUN_TOKENS);
   if (tokens === undefined) throw new UsageError("give the tokens per run with --tokens T");
   const dtype = (f.dtype as string | undefined) ?? "f32";
   if (dtype !== "f32" && dtype !== "f16") throw new UsageError(`--dtype takes f32 or f16, found \`${dtype}\``);
@@ -64,6 +65,12 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
   if (!input) return 1;
   const program = lowerForRun(io, input.files[0]!, f, undefined, input.host);
   if (!program) return 1;
+  // The inputs and outputs (a layer's fused and unfused outputs both; a model's logits unless --last-logits).
+  const tooBig = f["last-logits"] ? undefined : hostRunProblem(program, tokens, program.model ? 1 : 2);
+  if (tooBig) {
+    io.err(`moec bench: ${tooBig}`);
+    return 1;
+  }
   if (program.model) return runModelBench(io, input.files[0]!, f, program, { tokens, dtype, iterations, warmup, seed }, input.host);
   if (f["last-logits"]) throw new UsageError(`--last-logits applies to a model; \`${program.entry}\` is a layer or graph`);
   const rt = await import("../../runtime/index.js");
@@ -101,7 +108,7 @@ async function runDecode(io: CliIO, positionals: string[], f: Record<string, unk
   if (kvDtype !== "f32" && kvDtype !== "f16") throw new UsageError(`--kv-dtype takes f32 or f16, found \`${kvDtype}\``);
   const o = {
     context: intFlag(f.context, "context", 2) ?? 128,
-    steps: intFlag(f.tokens, "tokens", 1) ?? 16,
+    steps: intFlag(f.tokens, "tokens", 1, MAX_RUN_TOKENS) ?? 16,
     // Untimed decode steps after the prompt's prefill (which draws the first token).
     warmup: intFlag(f.warmup, "warmup", 1) ?? 2,
     batch,

@@ -1,5 +1,6 @@
 // `moec run`: compile the entry, bind weights, run it on the GPU (or with `--backend onnxruntime`
 // through ONNX Runtime, onnx-backend.ts), write the outputs (§8).
+import { hostRunProblem } from "../host-fit.js";
 import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, UsageError } from "../args.js";
@@ -139,6 +140,13 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   if (backend === "onnxruntime" && !onnxExportable(io, "run", program, info, file, { entry: f.entry as string | undefined, set: parseSets(f.set as string[] | undefined), registry: pl.registry, host: input.host })) return 1;
   const rt = await import("../../runtime/index.js");
 
+  if (tokens !== undefined && f.input === undefined) {
+    const tooBig = hostRunProblem(program, tokens);
+    if (tooBig) {
+      io.err(`moec run: ${tooBig}`);
+      return 1;
+    }
+  }
   let inputs;
   try {
     inputs = f.input !== undefined
