@@ -140,7 +140,11 @@ describeBrowser("the playground", () => {
     const T = 6, SEED = 3;
     await setSourceAndSettle(w, TINY);
     await page.evaluate((T: number, seed: number) => {
-      for (const [id, v] of [["#run-tokens", T], ["#run-seed", seed]] as const) {
+      // A page may offer more run fields than the contract's (a --set filled from an example's
+      // `Runs small:` line): left empty, the source's own defaults apply, as in the Node run below.
+      const fields: [string, number | string][] = [["#run-tokens", T], ["#run-seed", seed]];
+      if (document.querySelector("#run-set")) fields.push(["#run-set", ""]);
+      for (const [id, v] of fields) {
         const el = document.querySelector(id) as HTMLInputElement;
         el.value = String(v);
         el.dispatchEvent(new Event("input", { bubbles: true }));
@@ -156,10 +160,11 @@ describeBrowser("the playground", () => {
 
     const program = nodeCompile({ source: TINY }).program!;
     const exec = await createExecutor(await testGpu(), program, randomWeights(program, SEED), { stats: true });
-    let expected: Float32Array, routers: string[];
+    let expected: Float32Array, routers: string[], loads: number[][];
     try {
       expected = (await exec.run(randomInputs(program, T, SEED).values, T)).get("y")!;
       routers = [...exec.lastStats!.keys()];
+      loads = [...exec.lastStats!.values()].map((st) => st.load);
     } finally {
       exec.dispose();
     }
@@ -168,7 +173,11 @@ describeBrowser("the playground", () => {
     let diff = 0, scale = 0;
     y.forEach((v, i) => ((diff = Math.max(diff, Math.abs(v - expected[i]!))), (scale = Math.max(scale, Math.abs(expected[i]!)))));
     expect(diff / scale).toBeLessThanOrEqual(1e-4);
-    // One heatmap per router, named by its key.
+    // The run's statistics are the Node run's: tokens per expert, top-2 of every token…
+    expect(Object.keys(lastRun.stats ?? {})).toEqual(routers);
+    expect(routers.map((k) => lastRun.stats[k].load)).toEqual(loads);
+    expect(loads[0]!.reduce((a, b) => a + b, 0)).toBe(2 * T);
+    // …and there is one heatmap per router, named by its key.
     await page.waitForSelector("#heatmap [data-router]", { timeout: 30_000 });
     expect(await page.$$eval("#heatmap [data-router]", (es) => es.map((e) => (e as HTMLElement).dataset.router))).toEqual(routers);
     expect(await page.$eval("#run-output", (e) => e.textContent?.trim().length ?? 0)).toBeGreaterThan(0);
@@ -179,8 +188,9 @@ describeBrowser("the playground", () => {
   it("keeps the program in the URL: the link opens the same source", async () => {
     const { page } = w;
     const source = TINY.replace("report load, entropy", "report load");
+    const before = await page.evaluate(() => location.hash);
     await setSourceAndSettle(w, source);
-    await page.waitForFunction(() => location.hash.startsWith("#src="), { timeout: 30_000 });
+    await page.waitForFunction((before: string) => location.hash.startsWith("#src=") && location.hash !== before, { timeout: 30_000 }, before);
     const url = await page.evaluate(() => location.href);
     const other = await openPlayground(browser, url);
     try {
