@@ -59,6 +59,8 @@ export interface LoadOptions {
   /** …or weights already in the canonical stacked layout. */
   canonical?: Map<string, Float32Array>;
   dtype?: "f32" | "f16";
+  /** Dense products' weights as Q8_0/Q4_0 blocks on the device (ExecutorOptions.weightFormat). */
+  weightFormat?: "q8_0" | "q4_0";
   /** Largest weight binding in bytes (default: the device limit); bigger tensors, router weights
    *  included, are split into row chunks. */
   maxBindingBytes?: number;
@@ -162,6 +164,7 @@ export async function createRuntime(opts: AcquireGpuOptions = {}): Promise<Runti
         stats: lopts.stats,
         updateState: lopts.updateState,
         lastLogits: lopts.lastLogits,
+        weightFormat: lopts.weightFormat,
       });
       // Text and generation settings live beside the weights of a checkpoint directory.
       const textDir = lopts.tokenizer ?? (lopts.weights !== undefined && isCheckpointDir(lopts.weights) ? lopts.weights : undefined);

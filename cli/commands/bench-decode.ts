@@ -12,6 +12,7 @@ import { formatCount } from "../../compiler/report/numbers.js";
 import { UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
 import { adapterName, withGpu } from "./gpu-commands.js";
+import type { WeightFormat } from "./weight-format.js";
 
 export interface DecodeBenchFlags {
   context: number;
@@ -19,6 +20,7 @@ export interface DecodeBenchFlags {
   warmup: number;
   dtype: "f32" | "f16";
   kvDtype: "f32" | "f16";
+  weightFormat: WeightFormat | undefined;
   seed: number;
   batch: number;
 }
@@ -41,7 +43,11 @@ export async function runDecodeBench(io: CliIO, f: Record<string, unknown>, prog
   const weightBytes = weightParams * (o.dtype === "f16" ? 2 : 4);
   const bound = experts !== undefined && B > 1;
   const kvBytes = o.kvDtype === "f16" ? 2 : 4;
-  const bytesPerStep = (position: number) => weightBytes + B * kvReadBytes(groups, kvBytes, position);
+  // Blocks (--weight-format): dense matrices are read whole each step, routed experts by the share
+  // counted above (their whole pool's saving times read / total); an embedding row stays counted in --dtype.
+  const expertShare = experts ? (weightParams - (weightRead.params - experts.active)) / experts.total : 0;
+  const weightsReadAs = (saved: { whole: number; routed: number }) => weightBytes - saved.whole - saved.routed * expertShare;
+  const bytesPerStep = (position: number, saved: { whole: number; routed: number }) => weightsReadAs(saved) + B * kvReadBytes(groups, kvBytes, position);
   const rt = await import("../../runtime/index.js");
   const { benchmarkDecode } = await import("../../runtime/bench/decode-bench.js");
   const { typicalLayer } = await import("../../runtime/bench/decoder-layers.js");
@@ -49,15 +55,17 @@ export async function runDecodeBench(io: CliIO, f: Record<string, unknown>, prog
     const adapter = adapterName(gpu);
     if (process.stderr.isTTY) io.err(`moec bench: ${program.entry} (${formatCount(info.counts.total)} parameters): drawing weights, compiling, prefilling ${o.context - o.steps - o.warmup} tokens, ${o.warmup} warm-up and ${o.steps} timed decode steps…`);
     const weights = rt.randomWeights(program, o.seed);
-    const r = await benchmarkDecode(gpu, program, weights, { context: o.context, steps: o.steps, warmup: o.warmup, dtype: o.dtype, kvDtype: o.kvDtype, seed: o.seed, batch: B, bytesPerStep });
+    const r = await benchmarkDecode(gpu, program, weights, { context: o.context, steps: o.steps, warmup: o.warmup, dtype: o.dtype, kvDtype: o.kvDtype, seed: o.seed, batch: B, bytesPerStep, ...(o.weightFormat ? { weightFormat: o.weightFormat } : {}) });
+    // Dense matrices kept as blocks are read as blocks (Executor.blockBytesSaved).
+    const weightsRead = weightsReadAs(r.blockBytesSaved);
     const peakRssBytes = process.resourceUsage().maxRSS * 1024;
-    const kvPerStep = r.decode.bytesPerStep - weightBytes;
+    const kvPerStep = r.decode.bytesPerStep - weightsRead;
     const typical = typicalLayer(r.layers);
     if (f.json) {
       io.out(JSON.stringify({
-        entry: program.entry, adapter, dtype: o.dtype, kvDtype: o.kvDtype,
+        entry: program.entry, adapter, dtype: o.dtype, kvDtype: o.kvDtype, weightFormat: o.weightFormat ?? null,
         params: info.counts.total, activeParams: info.counts.active, activeLabel: info.counts.activeLabel,
-        bytesPerStep: { weights: weightBytes, weightParams, kv: kvPerStep, total: r.decode.bytesPerStep, ...(bound ? { bound: "upper: the rows' experts counted as distinct" } : {}) },
+        bytesPerStep: { weights: weightsRead, weightParams, kv: kvPerStep, total: r.decode.bytesPerStep, ...(bound ? { bound: "upper: the rows' experts counted as distinct" } : {}) },
         ...r, dispatchesPerLayer: typical?.dispatches, peakRssBytes,
       }, null, 2));
       return 0;
@@ -66,8 +74,8 @@ export async function runDecodeBench(io: CliIO, f: Record<string, unknown>, prog
     const s = r.stream;
     const others = r.layers.filter((l) => l.dispatches !== typical?.dispatches);
     io.out([
-      `${program.entry}: decode at positions ${r.positions[0]}…${r.positions[1]} (context ${r.context}), batch ${B}, ${o.dtype} weights, ${o.kvDtype} KV cache, ${adapter} (${r.timing}, median of ${r.steps} steps)`,
-      `  ${formatCount(info.counts.total)} parameters, ${formatCount(weightParams)} read per step${weightRead.label === "exact" ? "" : ` (${weightRead.label})`}${bound ? ` (at most: ${B} rows' experts counted as distinct)` : ""}; bytes per step ${humanBytes(d.bytesPerStep)} (weights ${humanBytes(weightBytes)} + KV ${humanBytes(kvPerStep)})`,
+      `${program.entry}: decode at positions ${r.positions[0]}…${r.positions[1]} (context ${r.context}), batch ${B}, ${o.dtype} weights${o.weightFormat ? ` (as ${o.weightFormat} blocks where --weight-format applies)` : ""}, ${o.kvDtype} KV cache, ${adapter} (${r.timing}, median of ${r.steps} steps)`,
+      `  ${formatCount(info.counts.total)} parameters, ${formatCount(weightParams)} read per step${weightRead.label === "exact" ? "" : ` (${weightRead.label})`}${bound ? ` (at most: ${B} rows' experts counted as distinct)` : ""}; bytes per step ${humanBytes(d.bytesPerStep)} (weights ${humanBytes(weightsRead)} + KV ${humanBytes(kvPerStep)})`,
       `  decode      ${d.msPerStep.toFixed(2).padStart(9)} ms/step  ${d.tokensPerSec.toFixed(2).padStart(8)} tokens/s  host ${d.hostMsPerStep.toFixed(2)} ms/step (${(100 * d.hostShare).toFixed(1)}% of a step; submit ${d.submitCallMs.toFixed(2)} ms)  ${gbps(d.bytesPerSec)}  ${d.dispatches} dispatches  ${d.commandBuffers} cmd buf  ${d.readbacks} read-back`,
       `  stream read ${s.msPerRun.toFixed(2).padStart(9)} ms/run   over ${humanBytes(s.bytes)} (${s.buffers} buffer${s.buffers === 1 ? "" : "s"})  ${gbps(s.bytesPerSec)}`,
       `  decode / stream bandwidth = ${r.ratio.toFixed(2)}×`,

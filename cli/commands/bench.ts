@@ -3,6 +3,7 @@
 // CPU adapter mean little; the ratio is what to compare). A model entry is timed as a prefill
 // against moec's own dense GEMM of equal FLOPs instead (bench-model.ts).
 import { hostRunProblem } from "../host-fit.js";
+import { WEIGHT_FORMAT_FLAG, weightFormatFlag } from "./weight-format.js";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
@@ -16,7 +17,7 @@ import { runGraphBench } from "./bench-graph.js";
 export const benchSpec: CommandSpec = {
   name: "bench",
   summary: "time a layer's fused kernels against an unfused lowering, a model's prefill against a dense GEMM of equal FLOPs, its decode against a streaming read, or a decoding graph's generation",
-  usage: "moec bench FILE|DIR --tokens T [--entry NAME | --compare ENTRY[@SCHEDULE],…] [--set NAME=VALUE ...] [--dtype f32|f16] [--last-logits] [--iterations N] [--json]\n       moec bench MODEL --decode [--context C] [--tokens N] [--batch B] [--kv-dtype f32|f16] [--set NAME=VALUE ...] [--dtype f32|f16] [--json]\n       moec bench GRAPH --decode [--entry NAME] [--context C] [--tokens N] [--dtype f32|f16] [--json]",
+  usage: "moec bench FILE|DIR --tokens T [--entry NAME | --compare ENTRY[@SCHEDULE],…] [--set NAME=VALUE ...] [--dtype f32|f16] [--last-logits] [--iterations N] [--json]\n       moec bench MODEL --decode [--context C] [--tokens N] [--batch B] [--kv-dtype f32|f16] [--set NAME=VALUE ...] [--dtype f32|f16] [--weight-format q8_0|q4_0] [--json]\n       moec bench GRAPH --decode [--entry NAME] [--context C] [--tokens N] [--dtype f32|f16] [--json]",
   positionals: { name: "a .moe file, or a Hugging Face checkpoint directory or config.json (imported; random weights)", min: 1, max: 1 },
   flags: [
     { name: "tokens", type: "string", value: "T", help: "tokens per run (required); with --decode, the timed decode steps (default 16)" },
@@ -33,6 +34,7 @@ export const benchSpec: CommandSpec = {
     },
     { name: "set", type: "multi", value: "NAME=VALUE", help: "override hyper-parameters, e.g. --set D=64 I=128" },
     { name: "dtype", type: "string", value: "f32|f16", help: "storage precision (default f32)" },
+    { ...WEIGHT_FORMAT_FLAG, help: `with --decode (a model): ${WEIGHT_FORMAT_FLAG.help}; the bytes per step count those matrices as blocks` },
     { name: "last-logits", type: "boolean", help: "a model: compute the LM head for the last position only (its FLOPs counted so)" },
     { name: "iterations", type: "string", value: "N", help: "timed runs per side, alternating (default 10)" },
     { name: "warmup", type: "string", value: "N", help: "untimed runs per side first (default 2); with --decode, untimed steps (at least 1)" },
@@ -48,7 +50,7 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
   const args = parseArgs(argv, benchSpec);
   const f = args.flags;
   if (f.decode) return runDecode(io, args.positionals, f);
-  for (const name of ["context", "kv-dtype", "batch"]) if (f[name] !== undefined) throw new UsageError(`--${name} applies to --decode`);
+  for (const name of ["context", "kv-dtype", "batch", "weight-format"]) if (f[name] !== undefined) throw new UsageError(`--${name} applies to --decode`);
   const tokens = intFlag(f.tokens, "tokens", 1, MAX_RUN_TOKENS);
   if (tokens === undefined) throw new UsageError("give the tokens per run with --tokens T");
   const dtype = (f.dtype as string | undefined) ?? "f32";
@@ -115,12 +117,14 @@ async function runDecode(io: CliIO, positionals: string[], f: Record<string, unk
     seed: intFlag(f.seed, "seed") ?? 1,
     dtype: dtype as "f32" | "f16",
     kvDtype: kvDtype as "f32" | "f16",
+    weightFormat: weightFormatFlag(f),
   };
   const input = await commandProgramInput("bench", positionals, io);
   if (!input) return 1;
   // A decoding graph (§11.2): its generation and its form's step comparison (bench-graph.ts).
   const lowered = lowerForGenerate(io, input.files[0]!, f, undefined, input.host);
   if (!lowered) return 1;
+  if (lowered.decodingGraph && o.weightFormat) throw new UsageError("--weight-format applies to a model's decode; decoding graphs do not take it yet");
   if (lowered.decodingGraph) return runGraphBench(io, f, lowered.decodingGraph, { context: o.context, steps: o.steps, warmup: o.warmup, seed: o.seed, dtype: o.dtype });
   if (!lowered.program) return 1;
   if (!lowered.program.model) throw new UsageError(`--decode applies to a model; \`${lowered.program.entry}\` is a layer or graph`);

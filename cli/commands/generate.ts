@@ -6,6 +6,7 @@
 import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, parseSets, UsageError } from "../args.js";
+import { WEIGHT_FORMAT_FLAG, weightFormatFlag } from "./weight-format.js";
 import { backendFlag, generateOnOnnxRuntime } from "./onnx-backend.js";
 import { onnxExportable } from "./onnx-model.js";
 import type { CliIO } from "../output.js";
@@ -55,6 +56,7 @@ export const generateSpec: CommandSpec = {
     { name: "context", type: "string", value: "C", help: "the prompt plus --max-new-tokens may not exceed C (default: config.json's max_position_embeddings, else 4096)" },
     { name: "kv-dtype", type: "string", value: "f32|f16", help: "KV cache storage (default f32; f16 needs shader-f16)" },
     { name: "dtype", type: "string", value: "f32|f16", help: "weight and activation storage on the GPU (default f32)" },
+    WEIGHT_FORMAT_FLAG,
     { name: "backend", type: "string", value: "webgpu|onnxruntime", help: "webgpu (the default): KV cache and sampler on a WebGPU adapter; onnxruntime: the model exported as by `moec export onnx`, run by ONNX Runtime's CPU kernels (needs the optional onnxruntime-node package), the whole sequence again each step (no KV cache), tokens chosen on the host; no --prompts, --kv-dtype, --dtype f16, --adapter or --device-memory" },
     { name: "json", type: "boolean", help: "print one JSON object at the end instead of streaming: tokens, text, stop, speeds (a graph: also continuations, rounds, votes, winner, writers, escalated, routed, agents)" },
     { name: "entry", type: "string", value: "NAME", help: "the model or decoding graph (optional when the file has exactly one entry point)" },
@@ -124,6 +126,8 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
   };
   const stopIds = idList(f.stop, "stop");
   const backend = backendFlag(f, "generate");
+  const weightFormat = weightFormatFlag(f);
+  if (weightFormat && backend === "onnxruntime") throw new UsageError("--weight-format applies to the WebGPU backend; drop --backend onnxruntime");
   const weightsAs = parseWeightsAs(f["weights-as"]);
 
   let input: ProgramInput;
@@ -155,6 +159,7 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
   const lowered = lowerForGenerate(io, input.file, f, pl.registry, input.host);
   if (!lowered) return 1;
   if (lowered.decodingGraph) {
+    if (weightFormat) throw new UsageError("--weight-format is not supported for decoding graphs yet; generate with a model");
     if (f.prompts !== undefined) throw new UsageError("--prompts decodes several prompts through one model; a decoding graph takes one prompt");
     if (backend === "onnxruntime") throw new UsageError(`--backend onnxruntime runs one model; \`${lowered.info.name}\` is a decoding graph`);
     return runGenerateGraph(io, f, lowered.decodingGraph, lowered.info, {
@@ -242,7 +247,7 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
   }
   return withGpu(io, "generate", { adapter: f.adapter as string | undefined, requireF16: dtype === "f16" || kvDtype === "f16" }, async (gpu) => {
     progress.start();
-    const exec = await rt.createExecutor(gpu, program, weights!, { dtype, ...(deviceMemory !== undefined ? { deviceMemoryBytes: deviceMemory } : {}) });
+    const exec = await rt.createExecutor(gpu, program, weights!, { dtype, ...(deviceMemory !== undefined ? { deviceMemoryBytes: deviceMemory } : {}), ...(weightFormat ? { weightFormat } : {}) });
     progress.finish();
     if (batch) {
       try {

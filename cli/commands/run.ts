@@ -25,6 +25,7 @@ import { onnxExportable } from "./onnx-model.js";
 import { backendFlag, runOnOnnxRuntime } from "./onnx-backend.js";
 import { writeOrPrintOutputs } from "./run-outputs.js";
 import { OutputWriteError, outputPathProblem, StagedOutputs } from "../output-files.js";
+import { WEIGHT_FORMAT_FLAG, weightFormatFlag } from "./weight-format.js";
 
 export const runSpec: CommandSpec = {
   name: "run",
@@ -44,6 +45,7 @@ export const runSpec: CommandSpec = {
     { name: "tokens", type: "string", value: "T", help: "without --input: run on T tokens (at most 1,048,576) of seeded N(0, 1) inputs (token ids: uniform over the vocabulary)" },
     { name: "output", short: "o", type: "string", value: "FILE", help: "write outputs as f32 safetensors (`y`, or a record's keys)" },
     { name: "dtype", type: "string", value: "f32|f16", help: "storage precision on the GPU (f16 needs shader-f16; accumulation is f32)" },
+    WEIGHT_FORMAT_FLAG,
     { name: "set", type: "multi", value: "NAME=VALUE", help: "override hyper-parameters of the entry, e.g. --set D=64 I=96" },
     { name: "adapter", type: "string", value: "NAME", help: "pick the WebGPU adapter whose name contains NAME (or MOEC_ADAPTER)" },
     { name: "plugin", type: "multi", value: "PATH|PACKAGE", help: "load a router plugin (repeatable; also from moec.config.json)" },
@@ -103,6 +105,8 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   if (given.length === 0) throw new UsageError("give inputs with --input FILE (or --input-ids 1,2,3 for a model), or --tokens T for random inputs");
   if (given.length > 1) throw new UsageError(`--${given[0]} and --${given[1]} exclude each other (each fixes the inputs and T)`);
   const backend = backendFlag(f, "run");
+  const weightFormat = weightFormatFlag(f);
+  if (weightFormat && backend === "onnxruntime") throw new UsageError("--weight-format applies to the WebGPU backend; drop --backend onnxruntime");
   // Every output path is checked before any work, so a bad one costs nothing.
   if (f["save-weights"] !== undefined && !f["random-weights"]) throw new UsageError("--save-weights writes drawn weights; use it with --random-weights");
   if (backend === "onnxruntime" && (f["save-weights"] !== undefined || f["save-input"] !== undefined)) throw new UsageError("--save-weights and --save-input are written by the WebGPU backend's run; drop --backend onnxruntime");
@@ -134,6 +138,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   const lowered = lowerForGenerate(io, file, f, pl.registry, input.host);
   if (!lowered) return 1;
   // A decoding graph (§11.2): its form's per-position logits from its agents' forwards.
+  if (lowered.decodingGraph && weightFormat) throw new UsageError("--weight-format is not supported for decoding graphs yet; run a model or layer with it");
   if (lowered.decodingGraph) return runRunGraph(io, f, lowered.decodingGraph, { seed, tokens, dtype });
   if (!lowered.program) return 1;
   const { program, info } = lowered;
@@ -214,7 +219,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
     progress.start();
     const exec = await rt.createExecutor(gpu, program, weights, {
       dtype, stats: f.stats !== undefined, ...(f["update-state"] ? { updateState: true } : {}), ...(deviceMemory !== undefined ? { deviceMemoryBytes: deviceMemory } : {}),
-      lastLogits: f["last-logits"] === true,
+      lastLogits: f["last-logits"] === true, ...(weightFormat ? { weightFormat } : {}),
     });
     progress.finish();
     for (const [name, n] of nonFiniteWeights?.found ?? []) io.err(`moec run: warning: weight ${rt.describeNonFinite(name, n)}`);

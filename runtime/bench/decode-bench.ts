@@ -22,6 +22,7 @@ import type { IrProgram } from "../../compiler/ir/ir.js";
 import { createBuffer, STORAGE_USAGE } from "../gpu/buffers.js";
 import type { GpuContext } from "../gpu/device.js";
 import { createExecutor } from "../executor/executor.js";
+import type { Executor } from "../executor/types.js";
 import type { RunInfo, StepSample } from "../executor/types.js";
 import { GpuSampler } from "../kernels/sampling/gpu-sampler.js";
 import { seenWordsPerRow } from "../kernels/sampling/seen-mask.js";
@@ -38,12 +39,15 @@ export interface DecodeBenchOptions {
   warmup?: number;
   dtype?: "f32" | "f16";
   kvDtype?: "f32" | "f16";
+  /** ExecutorOptions.weightFormat: dense products' weights as Q8_0/Q4_0 blocks. */
+  weightFormat?: "q8_0" | "q4_0";
   /** Seed of the prompt's token ids. */
   seed?: number;
   /** Sequences decoded together (default 1). */
   batch?: number;
-  /** Bytes one decode step at `position` reads (weights + KV rows of every row of the batch). */
-  bytesPerStep: (position: number) => number;
+  /** Bytes one decode step at `position` reads (weights + KV rows of every row of the batch), given
+   *  what block-quantized weights save (Executor.blockBytesSaved, known once the executor is built). */
+  bytesPerStep: (position: number, saved: Executor["blockBytesSaved"]) => number;
 }
 
 export interface DecodeSide {
@@ -92,6 +96,8 @@ export interface DecodeBench {
   /** Positions of the first and last timed step. */
   positions: [number, number];
   timing: "wall-clock";
+  /** Device bytes the block-quantized weights save, by use (all 0 without weightFormat). */
+  blockBytesSaved: Executor["blockBytesSaved"];
   decode: DecodeSide;
   stream: StreamSide;
   /** decode.bytesPerSec / stream.bytesPerSec (medians). */
@@ -141,14 +147,15 @@ export async function benchmarkDecode(ctx: GpuContext, program: IrProgram, weigh
     throw new Error(`internal: a decode bench of ${steps} steps after ${warmup} warm-up steps needs a context above ${steps + warmup}, got ${context}`);
   }
   const first = promptTokens + warmup;
-  const stepBytes = Array.from({ length: steps }, (_, i) => opts.bytesPerStep(first + i));
   const { device } = ctx;
 
   const B = opts.batch ?? 1;
   if (!Number.isInteger(B) || B < 1) throw new Error(`internal: a decode bench needs a batch of at least 1, got ${B}`);
   const t0 = performance.now();
   // A generation's prefill computes the head over the prompt's last position only (no [C, V] logits).
-  const exec = await createExecutor(ctx, program, weights, { dtype: opts.dtype, decode: { context, kvDtype: opts.kvDtype } });
+  const exec = await createExecutor(ctx, program, weights, { dtype: opts.dtype, decode: { context, kvDtype: opts.kvDtype }, ...(opts.weightFormat ? { weightFormat: opts.weightFormat } : {}) });
+  const blockBytesSaved = exec.blockBytesSaved;
+  const stepBytes = Array.from({ length: steps }, (_, i) => opts.bytesPerStep(first + i, blockBytesSaved));
   const owned: GPUBuffer[] = [];
   let sampler: GpuSampler | undefined;
   let stream: StreamRead | undefined;
@@ -233,6 +240,7 @@ export async function benchmarkDecode(ctx: GpuContext, program: IrProgram, weigh
     };
     return {
       context,
+      blockBytesSaved,
       batch: B,
       steps,
       warmup,

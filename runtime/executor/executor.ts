@@ -165,6 +165,15 @@ function opName(program: IrProgram, op: IrOp): string {
 class GpuExecutor implements Executor {
   readonly dtype: StorageDtype;
   readonly fused: boolean;
+  get weightFormat(): "q8_0" | "q4_0" | undefined {
+    return this.weights.blockFormat;
+  }
+  get weightBytes(): number {
+    return this.weights.bytes;
+  }
+  get blockBytesSaved(): { whole: number; routed: number; gathered: number } {
+    return { whole: this.weights.blockBytesSaved("whole"), routed: this.weights.blockBytesSaved("routed"), gathered: this.weights.blockBytesSaved("gathered") };
+  }
   private readonly fineSchedule: FineSchedule;
   private readonly gemmLoops: "auto" | "tile";
   private readonly deviceMemoryBytes: number | undefined;
@@ -962,7 +971,8 @@ export async function createExecutor(
   // Refuse a model the device cannot hold before a single byte is uploaded.
   const kv = opts.decode ? { bytes: kvCacheBytes(program, opts.decode.context, opts.decode.kvDtype ?? "f32"), context: opts.decode.context } : undefined;
   checkDeviceFit(ctx, program, dtype, opts.deviceMemoryBytes, kv);
-  const store = new WeightStore(ctx.device, weights, dtype, maxBinding);
+  if (opts.weightFormat !== undefined && opts.weightFormat !== "q8_0" && opts.weightFormat !== "q4_0") throw new Error(`weightFormat '${String(opts.weightFormat)}' is not one of q8_0, q4_0`);
+  const store = new WeightStore(ctx.device, weights, dtype, maxBinding, opts.weightFormat);
   const exec = new GpuExecutor(ctx, program, store, opts);
   try {
     // Validate and upload every weight now (and compile the pipelines) with a 1-token plan.

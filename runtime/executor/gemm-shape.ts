@@ -45,3 +45,18 @@ export function denseGemmShape(b: Pick<BuildContext, "gpu" | "gemmLoops">, rows:
 export function groupedGemmShape(b: Pick<BuildContext, "gpu" | "gemmLoops">, words: readonly number[]): GemvShape | undefined {
   return b.gemmLoops !== "tile" && isCpuAdapter(b.gpu.adapterInfo) && vec4Fits(words) ? CPU_REGISTER_TILE : undefined;
 }
+
+/** The shape of a GEMM over block-quantized weights (quant-gemv-loop.ts has no tiled form): the
+ *  few-row shape up to GEMV_MAX_ROWS rows, the 8-row register tile above on every adapter. On a
+ *  CPU adapter 2 lanes × 4 columns (bench/RESULTS.md, "Fused dequantization": the dequantization
+ *  is ALU work there, and 4 columns share each A word: at [1, 4096] × [4096, 4096] Q4_0 ran
+ *  11–19 ms at 4 × 2, 9–12.6 at 1 × 4 and 2 × 4, 29 at 16 × 1). The GPU shape is the plain
+ *  loop's, unmeasured. The caller checks the vec4 words (K, A's stride and offset). */
+export function blockGemmShape(b: Pick<BuildContext, "gpu">, rows: number): GemvShape {
+  if (rows > GEMV_MAX_ROWS) return CPU_REGISTER_TILE;
+  const cpu = isCpuAdapter(b.gpu.adapterInfo);
+  return { kind: "gemv", rows: Math.min(GEMV_ROWS_PER_GROUP, 2 ** Math.ceil(Math.log2(Math.max(1, rows)))), lanes: cpu ? 2 : 16, cols: cpu ? 4 : 2, vec4: true };
+}
+
+/** Whether A's words allow the vec4 loads a block GEMM needs. */
+export const blockGemmFits = (words: readonly number[]): boolean => vec4Fits(words);

@@ -23,6 +23,7 @@ import { denseGrid, linearKernel, linearParams } from "../kernels/gemm/linear-ge
 import { denseGemmShape } from "./gemm-shape.js";
 import { grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
+import { blockLinearSteps, usesBlocks } from "./block-linear.js";
 import { batchCacheWriteStep, batchDecodeAttentionSteps, cacheWriteStep, decodeAttentionSteps } from "./lower-decode-attention.js";
 
 type AttentionOp = Extract<IrOp, { op: "attention" }>;
@@ -134,6 +135,17 @@ export async function projection(b: BuildContext, key: string, parts: Projection
   const biased = parts.some((p) => p.bias);
   const shape = denseGemmShape(b, b.cap, [K, lda, aOff]);
   const grid = (ntn: number) => denseGrid(ntn, shape, maxDim);
+  if (usesBlocks(b, K, lda, aOff)) {
+    // Block weights: one GEMM per part (the parts are not concatenated as blocks).
+    const steps: Step[] = [];
+    let off = 0;
+    for (const part of parts) {
+      const bias = part.bias ? b.weights.whole(part.bias, [part.rows], `${part.what} bias`) : undefined;
+      steps.push(...(await blockLinearSteps(b, { weight: part.name, what: part.what, N: part.rows, K, planRows: b.cap, a, out, lda, aOff, ld, outOff: outOff + off, ...(bias ? { bias } : {}) })));
+      off += part.rows;
+    }
+    return steps;
+  }
   if (rows * K * bytesPer(b.dtype) <= b.weights.maxBindingBytes) {
     const concat = (label: string, rowLen: number, pick: (p: ProjectionPart) => string | undefined) =>
       b.weights.derivedBuffer(`${key}.${label}@${b.dtype}`, () => {
@@ -167,8 +179,11 @@ export async function projection(b: BuildContext, key: string, parts: Projection
 /** out = heads · woᵀ (+ residual): one GEMM per row chunk of wo [D, width]. */
 export async function outputProjection(b: BuildContext, wo: string, what: string, heads: GPUBuffer, width: number, D: number, to: { out: ValueId; residual?: ValueId }): Promise<Step[]> {
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
-  const chunks = b.weights.chunked(wo, D, width, what);
   const residual = to.residual !== undefined;
+  if (usesBlocks(b, width)) {
+    return blockLinearSteps(b, { weight: wo, what, N: D, K: width, planRows: b.cap, a: heads, out: b.value(to.out), ...(residual ? { residual: b.value(to.residual!) } : {}) });
+  }
+  const chunks = b.weights.chunked(wo, D, width, what);
   const shape = denseGemmShape(b, b.cap, [width]);
   const steps: Step[] = [];
   for (const c of chunks.chunks) {

@@ -11,6 +11,7 @@ import { grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
 import { elementwiseGrid } from "./grids.js";
 import { linearKernel, linearParams } from "../kernels/gemm/linear-gemm.js";
+import { blockLinearSteps, usesBlocks } from "./block-linear.js";
 import { denseGemmShape } from "./gemm-shape.js";
 import { bytesPer } from "../gpu/buffers.js";
 
@@ -26,8 +27,17 @@ function lowering(index: number, kind: string, name: string, steps: Step[]): Low
 export async function lowerEmbed(b: BuildContext, op: EmbedOp, index: number, name: string): Promise<Lowering> {
   const D = b.width(op.out);
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
-  const table = b.weights.chunked(`${op.weight}.weight`, op.vocab, D, `embedding '${op.weight}' [${op.vocab}, ${D}]`);
+  const what = `embedding '${op.weight}' [${op.vocab}, ${D}]`;
   const steps: Step[] = [];
+  // weightFormat: the table as blocks, dequantized per gathered element (one copy, shared with a tied LM head).
+  if (b.weights.blocksFor(D)) {
+    const table = b.weights.blocks(`${op.weight}.weight`, op.vocab, D, what, "gathered");
+    for (const c of table.chunks) {
+      steps.push(await b.step(embedKernel(b.dtype, table.format), { D, g0: c.g0, g1: c.g1 }, { ids: b.value(op.ids), weight: c.values, weight_scale: c.scales, out: b.value(op.out) }, (T) => elementwiseGrid(T * D, EMBED_WG, maxDim)));
+    }
+    return lowering(index, "embed", name, steps);
+  }
+  const table = b.weights.chunked(`${op.weight}.weight`, op.vocab, D, what);
   for (const c of table.chunks) {
     steps.push(await b.step(embedKernel(b.dtype), { D, g0: c.g0, g1: c.g1 }, { ids: b.value(op.ids), weight: c.buffer, out: b.value(op.out) }, (T) => elementwiseGrid(T * D, EMBED_WG, maxDim)));
   }
@@ -74,12 +84,16 @@ export async function lowerLastLogits(b: BuildContext, op: LinearOp, index: numb
     throw new Error(`internal: lastLogits with rows of ${rowBytes} bytes (checked by lmHeadIndex)`);
   }
   const last = b.storage(K, `${name} (last position)`);
-  const w = b.weights.chunked(`${op.weight}.weight`, op.outDim, K, `LM head '${op.weight}'`);
   const bias = op.bias ? b.weights.whole(`${op.weight}.bias`, [op.outDim], `LM head '${op.weight}' bias`) : b.dummy();
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
   const steps: Step[] = [];
   const shape = denseGemmShape(b, 1, [K]);
-  for (const c of w.chunks) {
+  const blocks = usesBlocks(b, K);
+  if (blocks) {
+    const what = `LM head '${op.weight}'`;
+    steps.push(...(await blockLinearSteps(b, { weight: `${op.weight}.weight`, what, N: op.outDim, K, planRows: 1, fixedRows: 1, a: last, out: b.value(op.out), ...(op.bias ? { bias } : {}) }, (ntn) => () => grid2D(ntn, maxDim))));
+  }
+  for (const c of blocks ? [] : b.weights.chunked(`${op.weight}.weight`, op.outDim, K, `LM head '${op.weight}'`).chunks) {
     const p = linearParams({ rows: 1, N: op.outDim, K, g0: c.g0, g1: c.g1, bias: op.bias, shape });
     steps.push(await b.step(linearKernel(b.dtype, false, shape), p.values, { a: last, weight: c.buffer, b: bias, out: b.value(op.out) }, () => grid2D(p.ntn, maxDim)));
   }

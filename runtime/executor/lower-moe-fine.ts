@@ -26,11 +26,23 @@ import { elementwiseGrid } from "./grids.js";
 import { FINE_WEIGH_WG, fineWeighKernel } from "../kernels/fine-weigh.js";
 import { denseDownSteps, denseUpSteps } from "./ffn-steps.js";
 import { expertCentricSteps, poolWeights, type RoutedSlots } from "./lower-moe-fused.js";
-import { gpuForm, kindSchedule } from "./pool-view.js";
+import { ffnTensorNames, gpuForm, kindSchedule } from "./pool-view.js";
+import type { IrPool } from "../../compiler/ir/ir.js";
 import { routeSlots } from "./route-slots.js";
 
 type MoeOp = Extract<IrOp, { op: "moe" }>;
 type SharedOp = Extract<IrOp, { op: "shared" }>;
+
+/**
+ * Whether the token-centric path reads this routed pool's unit matrices (up/gate [N·R, D], down
+ * [N·D, R]) as Q8_0/Q4_0 blocks: the store has a block format and both D and R are whole blocks.
+ * Such a pool runs token-centric at every T (lower-pools.ts), so no f32 copy is uploaded for the
+ * grouped GEMMs.
+ */
+export function poolUsesBlocks(b: BuildContext, pool: IrPool): boolean {
+  if (pool.kind === "mixed" || !ffnTensorNames(pool)) return false;
+  return b.weights.blocksFor(pool.dim) !== undefined && b.weights.blocksFor(pool.hidden) !== undefined;
+}
 
 /** How a routed pool is scheduled (atom/lowrank pools; ffn pools when forced); `auto` decides per run. */
 export type FineSchedule = "auto" | "token" | "expert" | "dense";
@@ -86,7 +98,37 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
     let h = b.dummy();
     let bChunks: { buffer: GPUBuffer; g0: number; g1: number }[] = [{ buffer: b.dummy(), g0: 0, g1: 0 }];
     let bDown = b.dummy();
-    if (!identity) {
+    const blocks = schedule === "token" && !identity && poolUsesBlocks(b, pool);
+    if (blocks) {
+      // The unit matrices as blocks (fine-gather-dot.ts / fine-axpy.ts `quant`); biases stay in the storage dtype.
+      const n = ffnTensorNames(pool)!;
+      const N = pool.count;
+      const what = (t: string): string => `pool '${pool.key}' ${t}`;
+      const gated = isGatedAct(pool.act);
+      const up = b.weights.blocks(n.up, N * R, D, what(n.what.up), "routed");
+      const gate = gated ? b.weights.blocks(n.gate, N * R, D, what(n.what.gate), "routed") : undefined;
+      const down = b.weights.blocks(n.down, N * D, R, what(n.what.down), "routed");
+      const w = poolWeights(b, pool, false);
+      h = b.storage(cap * maxK * R, `${name}.h`, 4);
+      const dot = fineDotKernel(b.dtype, true, up.format);
+      for (let c = 0; c < up.chunks.length; c++) {
+        const ch = up.chunks[c]!;
+        const params = fineDotParams({ D, R, maxK, act: ACT_CODE[innerAct(pool.act)], gated, g0: ch.g0, g1: ch.g1, bias: pool.bias });
+        const gc = gate?.chunks[c];
+        const res = { x, tok_count: tokCount, ids, wts, a_up: ch.values, a_up_scale: ch.scales, a_gate: gc?.values ?? b.dummy(), a_gate_scale: gc?.scales ?? b.dummy(), b_up: w.bUp, b_gate: w.bGate, h };
+        token.push(await b.step(dot, params, res, (T) => grid2D(Math.ceil((T * maxK * R) / FINE_WG), maxDim)));
+      }
+      const partial = nc > 1 || down.chunks.length > 1;
+      const part = b.storage(partial ? cap * nc * D : 1, `${name}.partial`, 4);
+      const axpy = fineAxpyKernel(b.dtype, down.format);
+      for (let c = 0; c < down.chunks.length; c++) {
+        const ch = down.chunks[c]!;
+        const params = fineAxpyParams({ D, R, maxK, chunks: nc, mode: 0, g0: ch.g0, g1: ch.g1, partial, accumulate: c > 0, bias: pool.bias && c === 0 });
+        const res = { x, tok_count: tokCount, ids, wts, h, b: ch.values, b_scale: ch.scales, b_down: w.bDown, out, part };
+        token.push(await b.step(axpy, params, res, (T) => elementwiseGrid(T * nc * D, FINE_AXPY_WG, maxDim)));
+      }
+      if (partial) token.push(await b.step(fineReduceKernel(b.dtype), { D, nc }, { part, out }, (T) => elementwiseGrid(T * D, FINE_AXPY_WG, maxDim)));
+    } else if (!identity) {
       const w = poolWeights(b, pool);
       h = b.storage(cap * maxK * R, `${name}.h`, 4);
       const gated = isGatedAct(pool.act);
@@ -100,18 +142,20 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
       bChunks = w.down.chunks;
       bDown = w.bDown;
     }
-    const partial = nc > 1 || bChunks.length > 1;
-    // Never the shared dummy: a buffer may not be bound both read-only (h, b) and writable.
-    const part = b.storage(partial ? cap * nc * D : 1, `${name}.partial`, 4);
-    const axpy = fineAxpyKernel(b.dtype);
-    for (let c = 0; c < bChunks.length; c++) {
-      const ch = bChunks[c]!;
-      const params = fineAxpyParams({ D, R, maxK, chunks: nc, mode: identity ? 1 : 0, g0: ch.g0, g1: ch.g1, partial, accumulate: c > 0, bias: pool.bias && c === 0 });
-      const res = { x, tok_count: tokCount, ids, wts, h, b: ch.buffer, b_down: bDown, out, part };
-      token.push(await b.step(axpy, params, res, (T) => elementwiseGrid(T * nc * D, FINE_AXPY_WG, maxDim)));
-    }
-    if (partial) {
-      token.push(await b.step(fineReduceKernel(b.dtype), { D, nc }, { part, out }, (T) => elementwiseGrid(T * D, FINE_AXPY_WG, maxDim)));
+    if (!blocks) {
+      const partial = nc > 1 || bChunks.length > 1;
+      // Never the shared dummy: a buffer may not be bound both read-only (h, b) and writable.
+      const part = b.storage(partial ? cap * nc * D : 1, `${name}.partial`, 4);
+      const axpy = fineAxpyKernel(b.dtype);
+      for (let c = 0; c < bChunks.length; c++) {
+        const ch = bChunks[c]!;
+        const params = fineAxpyParams({ D, R, maxK, chunks: nc, mode: identity ? 1 : 0, g0: ch.g0, g1: ch.g1, partial, accumulate: c > 0, bias: pool.bias && c === 0 });
+        const res = { x, tok_count: tokCount, ids, wts, h, b: ch.buffer, b_down: bDown, out, part };
+        token.push(await b.step(axpy, params, res, (T) => elementwiseGrid(T * nc * D, FINE_AXPY_WG, maxDim)));
+      }
+      if (partial) {
+        token.push(await b.step(fineReduceKernel(b.dtype), { D, nc }, { part, out }, (T) => elementwiseGrid(T * D, FINE_AXPY_WG, maxDim)));
+      }
     }
   }
 

@@ -25,17 +25,19 @@ export function checkFfnPool(pool: IrPool, where: string): void {
 }
 
 /** Pool tensors, chunked to the binding limit (atom/lowrank pools under their FFN roles). */
-export function poolWeights(b: BuildContext, pool: IrPool): FfnWeights {
+/** `matrices` false: only the biases (the token path's block form uploads the matrices itself). */
+export function poolWeights(b: BuildContext, pool: IrPool, matrices = true): FfnWeights {
   const { key, count: N, hidden: I, dim: D } = pool;
   const gated = isGatedAct(pool.act);
   const what = (t: string): string => `pool '${key}' ${t}`;
   const local = (name: string): string => name.slice(key.length + 1);
   const n = ffnTensorNames(pool);
   if (!n) throw new Error(`internal: pool '${key}' (${pool.kind}) has no FFN view`);
+  const none = { name: "", rows: 0, rowLen: 0, chunks: [] };
   return {
-    up: b.weights.chunked(n.up, N * I, D, what(n.what.up)),
-    gate: gated ? b.weights.chunked(n.gate, N * I, D, what(n.what.gate)) : undefined,
-    down: b.weights.chunked(n.down, N * D, I, what(n.what.down)),
+    up: matrices ? b.weights.chunked(n.up, N * I, D, what(n.what.up)) : none,
+    gate: gated && matrices ? b.weights.chunked(n.gate, N * I, D, what(n.what.gate)) : undefined,
+    down: matrices ? b.weights.chunked(n.down, N * D, I, what(n.what.down)) : none,
     biasDown: n.bias?.down,
     bUp: n.bias ? b.weights.whole(n.bias.up, [N, I], what(`${local(n.bias.up)} [N, I]`)) : b.dummy(),
     bGate: n.bias && gated ? b.weights.whole(n.bias.gate, [N, I], what(`${local(n.bias.gate)} [N, I]`)) : b.dummy(),

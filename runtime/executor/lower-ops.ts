@@ -9,6 +9,7 @@ import { denseGemmShape } from "./gemm-shape.js";
 import { softmaxKernel, softmaxParams } from "../kernels/softmax-kernel.js";
 import { grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
+import { blockLinearSteps, usesBlocks } from "./block-linear.js";
 
 type SimpleOp = Extract<IrOp, { op: "linear" | "unary" | "binary" | "scalar" }>;
 
@@ -20,6 +21,11 @@ export async function lowerSimpleOp(b: BuildContext, op: SimpleOp, index: number
   switch (op.op) {
     case "linear": {
       const inDim = b.width(op.x);
+      if (usesBlocks(b, inDim)) {
+        const bias = op.bias ? b.weights.whole(`${op.weight}.bias`, [op.outDim], `linear '${op.weight}' bias`) : undefined;
+        steps.push(...(await blockLinearSteps(b, { weight: `${op.weight}.weight`, what: `linear '${op.weight}'`, N: op.outDim, K: inDim, planRows: b.cap, a: b.value(op.x), out, ...(bias ? { bias } : {}) })));
+        break;
+      }
       const w = b.weights.chunked(`${op.weight}.weight`, op.outDim, inDim, `linear '${op.weight}'`);
       const bias = op.bias ? b.weights.whole(`${op.weight}.bias`, [op.outDim], `linear '${op.weight}' bias`) : b.dummy();
       const shape = denseGemmShape(b, b.cap, [inDim]);

@@ -5,7 +5,7 @@
 import type { IrOp } from "../../compiler/ir/ir.js";
 import type { BuildContext, Lowering } from "./build-context.js";
 import { lowerMoeFused, lowerSharedFused } from "./lower-moe-fused.js";
-import { type FineSchedule, lowerMoeFine, lowerSharedNull } from "./lower-moe-fine.js";
+import { type FineSchedule, lowerMoeFine, lowerSharedNull, poolUsesBlocks } from "./lower-moe-fine.js";
 import { lowerMoeMixed } from "./lower-moe-mixed.js";
 import { ffnView, gpuForm, kindSchedule } from "./pool-view.js";
 
@@ -17,6 +17,8 @@ export function lowerRoutedPool(b: BuildContext, op: MoeOp, index: number, name:
   // A decode step (one row per sequence) takes the token-centric path under `auto`: no dispatch
   // sort and no 16-row tile per expert for one row (bench/RESULTS.md, "ffn pools at small T" and
   // "Decode GEMV").
+  // Experts kept as blocks (weightFormat) are read by the token-centric kernels only, at every T.
+  if (schedule === "auto" && gpuForm(op.pool) === "ffn" && poolUsesBlocks(b, ffnView(op.pool))) schedule = "token";
   if (schedule === "auto" && (b.generation?.mode === "decode" || b.generation?.mode === "batch" || b.generation?.mode === "group")) schedule = "token";
   // Grouped-GEMM kinds take the token-centric or dense path only when asked (executor option fineSchedule).
   if (kindSchedule(op.pool) === "expert" && gpuForm(op.pool) === "ffn" && (schedule === "auto" || schedule === "expert")) return lowerMoeFused(b, { ...op, pool: ffnView(op.pool) }, index, name);

@@ -6,6 +6,13 @@ import type { RouterStats } from "../stats/router-stats.js";
 export interface ExecutorOptions {
   /** Storage type of weights and activations; arithmetic is f32 either way. Default f32. */
   dtype?: "f32" | "f16";
+  /** Keep the weights of `linear` (the LM head included), attention's q/k/v and output projections,
+   *  routed pools' experts and embedding tables on the device as Q8_0 or Q4_0 blocks, quantized at upload with ggml's
+   *  reference encoders, and dequantize them inside the kernels' loads (docs/quantization.md); a
+   *  routed pool with block experts runs token-centric at every T (unless fineSchedule forces
+   *  another schedule, which then reads it in `dtype`). Matrices whose rows are not whole blocks of
+   *  32, shared and dense FFN pools and router gates stay in `dtype`. Default: none. */
+  weightFormat?: "q8_0" | "q4_0";
   /** false: the unfused baseline lowering (per-expert host loop, selection read back). Default true. */
   fused?: boolean;
   /** `tile`: run every GEMM on the 16 × 64 workgroup-memory tile, never the few-row or register-
@@ -97,6 +104,14 @@ export interface Executor {
   readonly program: IrProgram;
   readonly dtype: "f32" | "f16";
   readonly fused: boolean;
+  /** The block format dense products' weights are kept in (ExecutorOptions.weightFormat), or none. */
+  readonly weightFormat: "q8_0" | "q4_0" | undefined;
+  /** Device bytes the weights (and buffers derived from them) take now. */
+  readonly weightBytes: number;
+  /** Bytes the block-quantized matrices take less than in `dtype` (0 without weightFormat), by how
+   *  a run reads them: `whole` (GEMMs' weights: what each decode step reads less), `routed` (routed
+   *  experts: a step reads its selected experts' share), `gathered` (embedding tables: a step reads rows). */
+  readonly blockBytesSaved: { whole: number; routed: number; gathered: number };
   /** Statistics of the latest run. */
   readonly lastRunInfo: RunInfo | undefined;
   /** Selections of the latest run made with `returnRouting`, keyed by router key. */

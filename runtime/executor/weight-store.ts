@@ -2,10 +2,13 @@
 // storage dtype, uploaded once. Tensors larger than the binding limit are split into row chunks,
 // each its own buffer (a chunk never cuts a row), which the kernels consume one dispatch each.
 // The store keeps no host copy: with streamed weights, host memory holds about one tensor.
+// With a block format (ExecutorOptions.weightFormat) the matrices the fused-dequantization GEMV
+// reads are quantized here, at upload, and kept on the device as Q8_0/Q4_0 blocks (`blocks`).
 
 import type { IrPool } from "../../compiler/ir/ir.js";
 import { bytesPer, type StorageDtype, uploadFloats } from "../gpu/buffers.js";
 import type { HostWeights } from "../weights/host-weights.js";
+import { GPU_BLOCK, type GpuBlockFormat, quantizeForGpu, wordsPerBlock } from "../weights/quant/gpu-blocks.js";
 
 export class WeightError extends Error {
   override name = "WeightError";
@@ -16,6 +19,24 @@ export interface WeightChunk {
   /** Rows [g0, g1) of the flattened tensor [rows, rowLen]. */
   g0: number;
   g1: number;
+}
+
+/** Rows [g0, g1) of a block-quantized matrix: its values and scale words (weights/quant/gpu-blocks.ts). */
+export interface BlockChunk {
+  values: GPUBuffer;
+  scales: GPUBuffer;
+  g0: number;
+  g1: number;
+}
+
+export type BlockUse = "whole" | "gathered" | "routed";
+
+export interface BlockTensor {
+  name: string;
+  format: GpuBlockFormat;
+  rows: number;
+  rowLen: number;
+  chunks: BlockChunk[];
 }
 
 export interface ChunkedTensor {
@@ -30,6 +51,13 @@ const shapeText = (s: number[]): string => `[${s.join(", ")}]`;
 export class WeightStore {
   private readonly uploaded = new Map<string, ChunkedTensor>();
   private readonly derived = new Map<string, GPUBuffer>();
+  private readonly quantized = new Map<string, BlockTensor>();
+  /** Per block tensor: the bytes it takes less than in the storage dtype. */
+  private readonly blockSaved = new Map<string, number>();
+  /** How each block tensor is read: whole each run (a GEMM's weight), by rows gathered per token
+   *  (an embedding table), or per routed expert (a pool's stacked experts). A tensor read whole by
+   *  anyone (a tied LM head) counts as whole. */
+  private readonly blockUse = new Map<string, BlockUse>();
 
   constructor(
     private readonly device: GPUDevice,
@@ -38,7 +66,48 @@ export class WeightStore {
     private readonly dtype: StorageDtype,
     /** Largest buffer a kernel may bind, in bytes. */
     readonly maxBindingBytes: number,
+    /** Keep the matrices that `blocksFor` accepts as blocks of this format (absent: none). */
+    readonly blockFormat?: GpuBlockFormat,
   ) {}
+
+  /** The block format a [rows, rowLen] matrix read by a fused-dequantization GEMM is kept in:
+   *  the store's format when rows are whole blocks, else none (it stays in the storage dtype). */
+  blocksFor(rowLen: number): GpuBlockFormat | undefined {
+    return this.blockFormat && rowLen % GPU_BLOCK === 0 && rowLen > 0 ? this.blockFormat : undefined;
+  }
+
+  /** Uploads `name` ([rows, rowLen]) quantized to the store's block format, as row chunks that each
+   *  fit the binding limit; `use` says how the caller reads it (for blockBytesSaved). */
+  blocks(name: string, rows: number, rowLen: number, what: string, use: BlockUse = "whole"): BlockTensor {
+    const format = this.blocksFor(rowLen);
+    if (!format) throw new WeightError(`internal: weight '${name}' [${rows}, ${rowLen}] cannot be kept as blocks (format ${this.blockFormat ?? "none"})`);
+    const prior = this.blockUse.get(name);
+    this.blockUse.set(name, prior === "whole" || use === "whole" ? "whole" : use);
+    const have = this.quantized.get(name);
+    if (have) return have;
+    const data = this.host(name, [rows, rowLen], what);
+    const rowBytes = (rowLen / GPU_BLOCK) * wordsPerBlock(format) * 4;
+    const rowsPerChunk = Math.floor(this.maxBindingBytes / rowBytes);
+    if (rowsPerChunk < 1) throw new WeightError(`weight '${name}': one row of ${rowLen} values as ${format} (${rowBytes} bytes) exceeds the device's storage binding limit of ${this.maxBindingBytes} bytes`);
+    const chunks: BlockChunk[] = [];
+    for (let g0 = 0; g0 < rows; g0 += rowsPerChunk) {
+      const g1 = Math.min(rows, g0 + rowsPerChunk);
+      const packed = quantizeForGpu(format, data.subarray(g0 * rowLen, g1 * rowLen), g1 - g0, rowLen, name);
+      chunks.push({ values: this.uploadWords(packed.values, `${name}[${g0}:${g1}] ${format}`), scales: this.uploadWords(packed.scales, `${name}[${g0}:${g1}] ${format} scales`), g0, g1 });
+    }
+    const t: BlockTensor = { name, format, rows, rowLen, chunks };
+    this.quantized.set(name, t);
+    let blockBytes = 0;
+    for (const c of chunks) blockBytes += c.values.size + c.scales.size;
+    this.blockSaved.set(name, rows * rowLen * bytesPer(this.dtype) - blockBytes);
+    return t;
+  }
+
+  private uploadWords(words: Uint32Array, label: string): GPUBuffer {
+    const buffer = this.device.createBuffer({ size: Math.max(4, words.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC, label });
+    if (words.byteLength > 0) this.device.queue.writeBuffer(buffer, 0, words.buffer, words.byteOffset, words.byteLength);
+    return buffer;
+  }
 
   /** The raw host tensor, checked against `shape`. */
   host(name: string, shape: number[], what: string): Float32Array {
@@ -128,18 +197,28 @@ export class WeightStore {
     return buf;
   }
 
+  /** Bytes the block tensors of one use take less than in the storage dtype. */
+  blockBytesSaved(use: BlockUse): number {
+    let n = 0;
+    for (const [name, saved] of this.blockSaved) if (this.blockUse.get(name) === use) n += saved;
+    return n;
+  }
+
   /** Bytes currently on the device. */
   get bytes(): number {
     let n = 0;
     for (const t of this.uploaded.values()) for (const c of t.chunks) n += c.buffer.size;
     for (const b of this.derived.values()) n += b.size;
+    for (const t of this.quantized.values()) for (const c of t.chunks) n += c.values.size + c.scales.size;
     return n;
   }
 
   dispose(): void {
     for (const t of this.uploaded.values()) for (const c of t.chunks) c.buffer.destroy();
     for (const b of this.derived.values()) b.destroy();
+    for (const t of this.quantized.values()) for (const c of t.chunks) (c.values.destroy(), c.scales.destroy());
     this.uploaded.clear();
+    this.quantized.clear();
     this.derived.clear();
   }
 }

@@ -2,27 +2,40 @@
 // bound as a chunk of rows [g0, g1) when the table is above the binding limit (150k × 2048 f32 is
 // 1.2 GB): a dispatch writes only the rows whose id falls in its chunk, so a table costs one
 // dispatch per chunk. Ids were range-checked on the host (an id outside the vocabulary is an
-// error naming the position before anything runs).
+// error naming the position before anything runs). With `quant` the table is Q8_0/Q4_0 blocks
+// (weights/quant/gpu-blocks.ts: `weight` the values words, `weight_scale` the scales) and each
+// element is dequantized as it is gathered.
 
 import type { StorageDtype } from "../gpu/buffers.js";
+import type { GpuBlockFormat } from "../weights/quant/gpu-blocks.js";
+import { blockScale } from "./block-dequant-wgsl.js";
 import { defineKernel, read, write } from "./define-kernel.js";
 import { threadMain } from "./wgsl-common.js";
 
 export const EMBED_WG = 256;
 
-export function embedKernel(dtype: StorageDtype) {
+/** Element e of the chunk (row-major) as f32, from its block's word and scale. */
+function blockElement(f: GpuBlockFormat): string {
+  const scale = blockScale("weight_scale", "e / 32u");
+  return f === "q8_0"
+    ? `f32((bitcast<i32>(weight[e / 4u]) << (24u - 8u * (e % 4u))) >> 24u) * ${scale}`
+    : `(f32((weight[e / 8u] >> (4u * (e % 8u))) & 15u) - 8.0) * ${scale}`;
+}
+
+export function embedKernel(dtype: StorageDtype, quant?: GpuBlockFormat) {
+  const gather = quant ? `{ let e = (id - p.g0) * p.D + d; out[i] = st(${blockElement(quant)}); }` : "{ out[i] = weight[(id - p.g0) * p.D + d]; }";
   return defineKernel({
-    name: `embed[${dtype}]`,
+    name: `embed[${dtype}${quant ? `,${quant}` : ""}]`,
     dtype,
     uniforms: { D: "u32", g0: "u32", g1: "u32" },
-    buffers: { ids: read("array<i32>"), weight: read(), out: write() },
+    buffers: { ids: read("array<i32>"), ...(quant ? { weight: read("array<u32>"), weight_scale: read("array<u32>") } : { weight: read() }), out: write() },
     body: /* wgsl */ `
 ${threadMain(EMBED_WG)}
   if (i >= run.T * p.D) { return; }
   let t = i / p.D;
   let d = i % p.D;
   let id = u32(ids[t]);
-  if (id >= p.g0 && id < p.g1) { out[i] = weight[(id - p.g0) * p.D + d]; }
+  if (id >= p.g0 && id < p.g1) ${gather}
 }
 `,
   });

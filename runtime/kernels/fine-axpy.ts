@@ -15,6 +15,8 @@
 // pass are ordered).
 
 import type { StorageDtype } from "../gpu/buffers.js";
+import type { GpuBlockFormat } from "../weights/quant/gpu-blocks.js";
+import { blockRowDot, blockWordFns } from "./block-dequant-wgsl.js";
 import { defineKernel, type ParamValues, read, write } from "./define-kernel.js";
 import { ROUTED_SLOTS } from "./fine-gather-dot.js";
 import { threadMain } from "./wgsl-common.js";
@@ -52,13 +54,19 @@ export function fineAxpyParams(o: FineAxpyParams): ParamValues<typeof FINE_AXPY_
   };
 }
 
-export function fineAxpyKernel(dtype: StorageDtype) {
+/** `quant`: b as Q8_0/Q4_0 blocks (`b` the values words, `b_scale` the scales; R a multiple of 32). */
+export function fineAxpyKernel(dtype: StorageDtype, quant?: GpuBlockFormat) {
+  const units = quant
+    ? `${blockRowDot(quant, { values: "b", scales: "b_scale", lr: "row - p.g0", len: "p.R", vec: (e) => `vec4<f32>(h[h0 + ${e}], h[h0 + ${e} + 1u], h[h0 + ${e} + 2u], h[h0 + ${e} + 3u])`, out: "hb" })}
+        acc += hb;`
+    : `let b0 = (row - p.g0) * p.R;
+        for (var r = 0u; r < p.R; r++) { acc = fma(h[h0 + r], f32(b[b0 + r]), acc); }`;
   return defineKernel({
-    name: `fine_axpy[${dtype}]`,
+    name: `fine_axpy[${dtype}${quant ? `,${quant}` : ""}]`,
     dtype,
     uniforms: FINE_AXPY_UNIFORMS,
-    buffers: { x: read(), ...ROUTED_SLOTS, h: read("array<f32>"), b: read(), b_down: read(), out: write(), part: write("array<f32>") },
-    body: /* wgsl */ `
+    buffers: { x: read(), ...ROUTED_SLOTS, h: read("array<f32>"), ...(quant ? { b: read("array<u32>"), b_scale: read("array<u32>") } : { b: read() }), b_down: read(), out: write(), part: write("array<f32>") },
+    body: /* wgsl */ `${quant ? blockWordFns(quant) : ""}
 ${threadMain(FINE_AXPY_WG)}
   let d = i % p.D;
   let tc = i / p.D;
@@ -78,9 +86,8 @@ ${threadMain(FINE_AXPY_WG)}
       let row = ids[slot] * p.D + d;
       if (p.bias != 0u) { acc = fma(wts[slot], f32(b_down[row]), acc); }
       if (row >= p.g0 && row < p.g1) {
-        let b0 = (row - p.g0) * p.R;
         let h0 = slot * p.R;
-        for (var r = 0u; r < p.R; r++) { acc = fma(h[h0 + r], f32(b[b0 + r]), acc); }
+        ${units}
       }
     }
   }

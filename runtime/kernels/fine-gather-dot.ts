@@ -17,7 +17,9 @@
 // dispatch per chunk, each computing the units whose row it holds.
 
 import type { StorageDtype } from "../gpu/buffers.js";
-import { defineKernel, type ParamValues, read, write } from "./define-kernel.js";
+import type { GpuBlockFormat } from "../weights/quant/gpu-blocks.js";
+import { blockRowDot, blockWordFns } from "./block-dequant-wgsl.js";
+import { type BufferDecl, defineKernel, type ParamValues, read, write } from "./define-kernel.js";
 import { ACT_WGSL, threadMain } from "./wgsl-common.js";
 
 export const FINE_WG = 64;
@@ -77,24 +79,34 @@ function dotLoop4(arr: string, acc: string): string {
     let ${acc} = (${acc}4.x + ${acc}4.y) + (${acc}4.z + ${acc}4.w);`;
 }
 
-/** `vec4`: x, a_up and a_gate as vec4 words (the caller checks D % 4 = 0). */
-export function fineDotKernel(dtype: StorageDtype, vec4 = false) {
+/** The dot over Q8_0/Q4_0 blocks (weights/quant/gpu-blocks.ts; `arr` the values words, `arr_scale`
+ *  the scales), x as vec4 words: dequantized in registers, f32 accumulation. */
+const blockDotLoop = (f: GpuBlockFormat) => (arr: string, acc: string): string =>
+  blockRowDot(f, { values: arr, scales: `${arr}_scale`, lr: "row - p.g0", len: "p.D", vec: (e) => `vec4<f32>(x[(x0 + ${e}) / 4u])`, out: acc });
+
+/** `vec4`: x, a_up and a_gate as vec4 words (the caller checks D % 4 = 0). `quant`: a_up and
+ *  a_gate as Q8_0/Q4_0 blocks (with `a_up_scale`, `a_gate_scale`; D a multiple of 32, vec4 x). */
+export function fineDotKernel(dtype: StorageDtype, vec4 = false, quant?: GpuBlockFormat) {
+  if (quant && !vec4) throw new Error(`internal: fine_dot over ${quant} blocks needs vec4 loads of x`);
   const words = vec4 ? "array<vec4<st>>" : "array<st>";
-  const dot = vec4 ? dotLoop4 : dotLoop;
+  const dot = quant ? blockDotLoop(quant) : vec4 ? dotLoop4 : dotLoop;
+  const weights: Record<string, BufferDecl> = quant
+    ? { a_up: read("array<u32>"), a_up_scale: read("array<u32>"), a_gate: read("array<u32>"), a_gate_scale: read("array<u32>") }
+    : { a_up: read(words), a_gate: read(words) };
   return defineKernel({
-    name: `fine_dot[${dtype}${vec4 ? ",v4" : ""}]`,
+    name: `fine_dot[${dtype}${vec4 ? ",v4" : ""}${quant ? `,${quant}` : ""}]`,
     dtype,
     uniforms: FINE_DOT_UNIFORMS,
     buffers: {
       x: read(words),
       ...ROUTED_SLOTS,
-      a_up: read(words),
-      a_gate: read(words),
+      ...weights,
       b_up: read(),
       b_gate: read(),
       h: write("array<f32>"),
     },
     body: /* wgsl */ `${ACT_WGSL}
+${quant ? blockWordFns(quant) : ""}
 
 ${threadMain(FINE_WG)}${SLOT_UNIT_WGSL}
   let row = ids[slot] * p.R + i % p.R;

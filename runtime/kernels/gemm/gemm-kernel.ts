@@ -18,6 +18,9 @@
 //             K runs over every expert's hidden units), `member-up` / `member-down` (packed
 //             heterogeneous members); `gated`: a second matrix (SwiGLU's gate) in the same tile.
 //   shape     `tile` (default) or `gemv` (rows per workgroup, threads per column).
+//   quant     B as Q8_0 / Q4_0 blocks (weights/quant/gpu-blocks.ts: values words in `b`, f16
+//             scales in `b_scale`), dequantized in the loads of quant-gemv-loop.ts; a dense
+//             `rows` matrix over token rows on the vec4 `gemv` shape only.
 //   epilogue  bias, activation (act(gate) · up when gated), routing weight, a residual input,
 //             accumulate into the output (weight chunks), and the store: at the tile row's position
 //             or at its slot/token, as the storage type or f32, with a row stride and offset.
@@ -27,7 +30,9 @@
 import type { StorageDtype } from "../../gpu/buffers.js";
 import { defineKernel, read, write, type BufferDecl, type Kernel } from "../define-kernel.js";
 import { ACT_WGSL, NONE, WG_BUILTINS, WG_LINEAR } from "../wgsl-common.js";
+import type { GpuBlockFormat } from "../../weights/quant/gpu-blocks.js";
 import { checkGemvShape, GEMV_WG, gemvColumns, gemvDecls, gemvLoop, type GemvShape } from "./gemv-loop.js";
+import { quantGemvLoop } from "./quant-gemv-loop.js";
 import { TILE_BM, TILE_BN, TILE_WG, tileDecls, tileLoop } from "./tile-loop.js";
 
 export const GEMM_BM = TILE_BM;
@@ -74,6 +79,8 @@ export interface GemmDesign {
   epilogue: GemmEpilogue;
   /** The few-row loop instead of the 16 × 64 tile (absent: the tile). */
   shape?: GemvShape;
+  /** B held as blocks of this format (needs a vec4 `gemv` shape, dense `rows` weights over token rows, no gate). */
+  quant?: GpuBlockFormat;
 }
 
 /** Rows and columns one workgroup of the design computes (the host's grid is ⌈cols / BN⌉ × ⌈rows / BM⌉). */
@@ -281,7 +288,8 @@ function buffersOf(d: GemmDesign): Record<string, BufferDecl> {
   if (d.rows.kind === "sorted") Object.assign(bufs, { sorted: read("array<u32>"), tile_expert: read("array<u32>"), tile_info: read("array<u32>") });
   if (d.rows.kind === "sorted" && d.rows.members) bufs["table"] = read("array<u32>");
   if (d.epilogue.routingWeight) bufs["wts"] = read("array<f32>");
-  bufs[d.b] = read(ab);
+  if (d.quant) Object.assign(bufs, { [d.b]: read("array<u32>"), [`${d.b}_scale`]: read("array<u32>") });
+  else bufs[d.b] = read(ab);
   if (d.gate) bufs[d.gate] = read(ab);
   if (d.epilogue.bias) {
     bufs[d.epilogue.bias.buffer] = read();
@@ -306,6 +314,7 @@ export function gemmKernel(d: GemmDesign): GemmKernel {
   if (d.shape) checkGemvShape(d.shape, d.name);
   if (d.shape && d.rows.kind === "sorted" && GEMM_BM % d.shape.rows !== 0) throw new Error(`internal: GEMM '${d.name}': gemv rows ${d.shape.rows} must divide the sorted tile of ${GEMM_BM}`);
   const vec4 = d.shape?.vec4 === true;
+  if (d.quant && !(vec4 && denseRowsOf(d) && !gated)) throw new Error(`internal: GEMM '${d.name}': ${d.quant} weights need a vec4 gemv shape over a dense matrix of token rows, without a gate`);
   if (vec4 && !wf.load4) throw new Error(`internal: GEMM '${d.name}': weights '${d.weights}' have no vec4 loads`);
   const aOff = denseRowsOf(d) ? "p.a_off + " : "";
   const loadA = vec4
@@ -313,7 +322,21 @@ export function gemmKernel(d: GemmDesign): GemmKernel {
     : `let ar = ${aRow(d)}; if (ar != NONE) { v = f32(${d.a}[ar * p.lda + ${aOff}k]); }`;
   const loadB = vec4 ? wf.load4!(d.gate) : wf.load(d.gate);
   const { BM, BN } = gemmBlock(d.shape);
-  const compute = d.shape
+  const store = `if (row_id[r] != NONE) { let col = col0 + c; if (${wf.guard}) {
+        ${epilogue(d, wf, gated)}
+    } }`;
+  const compute = d.quant && d.shape
+    ? quantGemvLoop({
+        shape: d.shape,
+        format: d.quant,
+        K: wf.K,
+        values: d.b,
+        scales: `${d.b}_scale`,
+        column: "let col = col0 + c; ok = col < p.g1; lr = col - p.g0;",
+        loadA,
+        store,
+      })
+    : d.shape
     ? gemvLoop({
         shape: d.shape,
         K: wf.K,
@@ -321,9 +344,7 @@ export function gemmKernel(d: GemmDesign): GemmKernel {
         gated,
         loadA,
         loadB,
-        store: `if (row_id[r] != NONE) { let col = col0 + c; if (${wf.guard}) {
-        ${epilogue(d, wf, gated)}
-    } }`,
+        store,
       })
     : `${tileLoop({ K: wf.K, kStart: wf.k0, gated, loadA, loadB })}
 
@@ -361,6 +382,6 @@ fn main(${WG_BUILTINS}) {
 `;
   // Drop the blank lines left by choices that emit nothing, so the text reads as written.
   const tidy = body.replace(/\n[ \t]*(?=\n)/g, "").replace(/\n{3,}/g, "\n\n");
-  const shape = d.shape ? `,gemv${d.shape.rows}x${d.shape.lanes}x${d.shape.cols}${d.shape.vec4 ? "v4" : ""}` : "";
+  const shape = (d.shape ? `,gemv${d.shape.rows}x${d.shape.lanes}x${d.shape.cols}${d.shape.vec4 ? "v4" : ""}` : "") + (d.quant ? `,${d.quant}` : "");
   return defineKernel({ name: `${d.name}[${d.dtype}${shape}]`, dtype: d.dtype, uniforms: uniformsOf(d), buffers: buffersOf(d), body: tidy });
 }

@@ -2,7 +2,8 @@
 //
 //   linear       out[r, n] = Σ_k a[r, k] · W[w_off + n·K + k] (+ b[b_off + n])
 //                the IR's `linear` (rows = T) and the unfused baseline's per-expert projections
-//                (rows = that expert's token count, W a slice of the stacked pool tensor).
+//                (rows = that expert's token count, W a slice of the stacked pool tensor);
+//                with `quant`, W is Q8_0/Q4_0 blocks dequantized in the loads.
 //   router gate  scr[goff + t·gstride + n] = Σ_k x[t, k] · W[n, k]   (f32 scores)
 //                the router's gate GEMM on its own, for a matrix above the binding limit
 //                (router-gate.ts): the fused router then runs with its GEMM off (R_PRECOMPUTED).
@@ -11,6 +12,7 @@
 // matrix above the binding limit costs one dispatch per chunk.
 
 import type { StorageDtype } from "../../gpu/buffers.js";
+import type { GpuBlockFormat } from "../../weights/quant/gpu-blocks.js";
 import { grid2D } from "../wgsl-common.js";
 import { GEMM_BM, gemmBlock, gemmKernel, type GemmKernel } from "./gemm-kernel.js";
 import type { GemvShape } from "./gemv-loop.js";
@@ -18,10 +20,12 @@ import type { GemvShape } from "./gemv-loop.js";
 export { GEMM_BM as LINEAR_BM };
 
 /** `residual`: the variant that adds a residual input `res` laid out like `out` (attention's output
- *  projection fused with the `h + attn` after it). */
-export function linearKernel(dtype: StorageDtype, residual = false, shape?: GemvShape): GemmKernel {
+ *  projection fused with the `h + attn` after it). `quant`: W bound as Q8_0/Q4_0 blocks (`weight`
+ *  the values words, `weight_scale` the scales; a vec4 gemv shape). */
+export function linearKernel(dtype: StorageDtype, residual = false, shape?: GemvShape, quant?: GpuBlockFormat): GemmKernel {
   return gemmKernel({
     ...(shape ? { shape } : {}),
+    ...(quant ? { quant } : {}),
     name: residual ? "linear+residual" : "linear",
     dtype,
     rows: { kind: "tokens" },

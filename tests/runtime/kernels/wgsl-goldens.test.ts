@@ -7,6 +7,9 @@ import { describe, it } from "vitest";
 import { combineKernel } from "../../../runtime/kernels/combine-kernel.js";
 import type { Kernel } from "../../../runtime/kernels/define-kernel.js";
 import { dispatchKernel } from "../../../runtime/kernels/dispatch-kernel.js";
+import { embedKernel } from "../../../runtime/kernels/embed-kernel.js";
+import { fineAxpyKernel } from "../../../runtime/kernels/fine-axpy.js";
+import { fineDotKernel } from "../../../runtime/kernels/fine-gather-dot.js";
 import { ffnDownKernel, ffnUpKernel } from "../../../runtime/kernels/gemm/ffn-gemms.js";
 import { heteroDownKernel, heteroUpKernel } from "../../../runtime/kernels/gemm/hetero-gemms.js";
 import { linearKernel, routerGateKernel } from "../../../runtime/kernels/gemm/linear-gemm.js";
@@ -39,6 +42,11 @@ const CASES: [string, () => Kernel][] = [
   ["combine-f16", () => combineKernel("f16")],
   ["router-fused-workgroup-f32", () => fusedRouterKernel({ dtype: "f32", subgroups: false, plugins: [] })],
   ["sampler-f32", () => samplerKernel("f32")],
+  // Block-quantized weights (weightFormat): the GEMV over Q4_0 blocks at the CPU decode shape, the token-centric expert kernels and the gather over Q8_0.
+  ["linear-gemv-q4_0-f32", () => linearKernel("f32", false, { kind: "gemv", rows: 1, lanes: 2, cols: 4, vec4: true }, "q4_0")],
+  ["fine-dot-q8_0-f32", () => fineDotKernel("f32", true, "q8_0")],
+  ["fine-axpy-q4_0-f32", () => fineAxpyKernel("f32", "q4_0")],
+  ["embed-q8_0-f32", () => embedKernel("f32", "q8_0")],
 ];
 
 describe("WGSL goldens (tests/fixtures/wgsl)", () => {

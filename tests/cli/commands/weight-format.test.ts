@@ -1,0 +1,69 @@
+// `--weight-format q8_0|q4_0` on `moec run`, `generate` and `bench --decode`: the usage errors
+// (exit 2, naming the flag), and on the GPU a tiny Mixtral's decode bench whose bytes per step
+// count the attention projections and the LM head as blocks (hand arithmetic), and `moec run`
+// whose logits stay near the f32 run's (within the Q8_0 error of the executor's tests).
+import { describe, expect, it } from "vitest";
+import * as path from "node:path";
+import { main } from "../../../cli/main.js";
+import { itGpu } from "../../helpers/gpu-context.js";
+
+const ROOT = path.resolve(__dirname, "../../..");
+
+async function moec(args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(args, { out: (t: string) => out.push(t), err: (t: string) => err.push(t), color: false, cwd: ROOT });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+const MIXTRAL = ["examples/models/mixtral_8x7b.moe", "--set", "V=48", "D=32", "L=2", "H=4", "KV=2", "N=4", "I=16"];
+// As bench-decode.test.ts: attention, norms, router, two experts per layer, an embedding row, the final norm, the LM head.
+const WEIGHT_PARAMS = 2 * (3072 + 64 + 128 + 3072) + 32 + 32 + 48 * 32;
+/** Device bytes of a [rows, 32] matrix as blocks: one block per row (32 bytes of int8 or 16 of nibbles) and half a scale word. */
+const blockBytes = (f: "q8_0" | "q4_0", rows: number) => rows * (f === "q8_0" ? 32 : 16) + Math.ceil(rows / 2) * 4;
+/** f32 bytes less block bytes: per layer wq [32, 32], wk and wv [16, 32], wo [32, 32]; the LM head [48, 32]. */
+const saved = (f: "q8_0" | "q4_0") => 2 * (4 * 3072 - (2 * blockBytes(f, 32) + 2 * blockBytes(f, 16))) + (4 * 48 * 32 - blockBytes(f, 48));
+
+describe("--weight-format", () => {
+  it("refuses other values, and where it does not apply, by flag", async () => {
+    const bad = await moec(["run", ...MIXTRAL, "--random-weights", "--input-ids", "1,2", "--weight-format", "q4_k"]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("--weight-format takes q8_0 or q4_0, found `q4_k`");
+    const prefill = await moec(["bench", ...MIXTRAL, "--tokens", "4", "--weight-format", "q8_0"]);
+    expect(prefill.code).toBe(2);
+    expect(prefill.err).toContain("--weight-format applies to --decode");
+    const onnx = await moec(["generate", ...MIXTRAL, "--random-weights", "--input-ids", "1,2", "--backend", "onnxruntime", "--weight-format", "q8_0"]);
+    expect(onnx.code).toBe(2);
+    expect(onnx.err).toContain("--weight-format applies to the WebGPU backend; drop --backend onnxruntime");
+  });
+
+  itGpu("bench --decode: the weights read per step are the blocks' bytes (hand arithmetic)", async () => {
+    for (const f of ["q8_0", "q4_0"] as const) {
+      const r = await moec(["bench", ...MIXTRAL, "--decode", "--context", "12", "--tokens", "2", "--weight-format", f, "--json"]);
+      expect(r.err).toBe("");
+      expect(r.code).toBe(0);
+      const j = JSON.parse(r.out) as { weightFormat: string; blockBytesSaved: { whole: number; routed: number; gathered: number }; bytesPerStep: { weights: number; weightParams: number } };
+      expect(j.weightFormat).toBe(f);
+      // The experts' rows (I = 16) are not whole blocks: they stay f32. The embedding [48, 32] is
+      // blocks, but a step gathers one row of it, counted in f32 as before.
+      expect(j.blockBytesSaved).toEqual({ whole: saved(f), routed: 0, gathered: 4 * 48 * 32 - blockBytes(f, 48) });
+      expect(j.bytesPerStep.weightParams).toBe(WEIGHT_PARAMS);
+      expect(j.bytesPerStep.weights).toBe(WEIGHT_PARAMS * 4 - saved(f));
+    }
+  }, 300_000);
+
+  itGpu("run --last-logits: Q8_0 logits within 2% of the f32 run's largest", async () => {
+    const logits = async (extra: string[]) => {
+      const r = await moec(["run", ...MIXTRAL, "--random-weights", "--input-ids", "1,2,3", "--last-logits", ...extra]);
+      expect(r.err).toBe("");
+      expect(r.code).toBe(0);
+      return r.out;
+    };
+    const f32 = await logits([]);
+    const q8 = await logits(["--weight-format", "q8_0"]);
+    // The printed summary: `max M` of the logits row; the quantized run's moves a little, not a lot.
+    const max = (s: string) => Number(/max (-?[\d.]+)/.exec(s)![1]);
+    expect(q8).not.toBe(f32);
+    expect(Math.abs(max(q8) - max(f32))).toBeLessThan(0.02 * Math.abs(max(f32)));
+  }, 300_000);
+});
