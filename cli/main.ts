@@ -19,6 +19,7 @@ import { importSpec, runImport } from "./commands/import.js";
 import { generateSpec, runGenerate } from "./commands/generate.js";
 import { exportSpec, runExport } from "./commands/export.js";
 import { quantizeSpec, runQuantize } from "./commands/quantize.js";
+import { playgroundSpec, runPlayground } from "./commands/playground.js";
 import { VERSION } from "../compiler/version.js";
 import { didYouMean } from "../compiler/semantic/suggest.js";
 import { escapeControl } from "../compiler/diagnostics/escape.js";
@@ -42,6 +43,7 @@ const commands: Command[] = [
   { spec: generateSpec, run: runGenerate },
   { spec: fmtSpec, run: runFmt },
   { spec: lspSpec, run: runLsp },
+  { spec: playgroundSpec, run: runPlayground },
   { spec: pluginsSpec, run: runPlugins },
   { spec: statsSpec, run: runStats },
 ];
