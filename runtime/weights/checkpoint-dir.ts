@@ -1,10 +1,11 @@
 // A checkpoint directory on disk (Node): its files read through open-checkpoint.ts, which holds
 // every check (index, shards, config.json).
 
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import * as path from "node:path";
 import { openSafetensors } from "../safetensors/reader.js";
 import type { CheckpointFiles } from "./checkpoint-files.js";
+import { diskTextFiles } from "../text/disk-text-files.js";
 import { openCheckpoint, type CheckpointDirResult } from "./open-checkpoint.js";
 
 export { CONFIG_FILE, INDEX_FILE, SINGLE_FILE, openCheckpoint, type CheckpointDir, type CheckpointDirResult } from "./open-checkpoint.js";
@@ -20,13 +21,7 @@ export function isCheckpointDir(p: string): boolean {
 
 /** The files of directory `dir`, shown in messages as `label/NAME`. */
 export function diskCheckpointFiles(dir: string, label = dir): CheckpointFiles {
-  return {
-    label,
-    shown: (name) => path.join(label, name),
-    exists: (name) => existsSync(path.join(dir, name)),
-    readText: (name) => readFileSync(path.join(dir, name), "utf8"),
-    openSafetensors: (name) => openSafetensors(path.join(dir, name), path.join(label, name)),
-  };
+  return { ...diskTextFiles(dir, label), openSafetensors: (name) => openSafetensors(path.join(dir, name), path.join(label, name)) };
 }
 
 /** Opens a checkpoint directory: headers only, every shard checked against the index. */

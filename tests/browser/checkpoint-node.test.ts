@@ -5,16 +5,14 @@
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { moec } from "../helpers/cli.js";
 import { beforeAllGpu, describeGpu, itGpu, testGpu, releaseTestGpu } from "../helpers/gpu-context.js";
 import { hfWeights, writeHfCheckpoint } from "../helpers/hf-layout.js";
 import { FAMILIES } from "../helpers/tiny-families.js";
 import { REPO_ROOT } from "../helpers/frontend/paths.js";
+import { importBundle, type BrowserModule } from "../helpers/browser/bundle.js";
 
-const BUNDLE = path.join(REPO_ROOT, "dist/browser/moec.js");
-type BrowserModule = typeof import("../../browser/index.js");
 let m: BrowserModule;
 
 const root = mkdtempSync(path.join(tmpdir(), "moec-browser-ckpt-"));
@@ -36,11 +34,7 @@ function pickedFiles(from: string, only?: (name: string) => boolean): File[] {
 }
 
 beforeAll(async () => {
-  if (!readdirSync(path.dirname(BUNDLE), { withFileTypes: true }).some((e) => e.name === "moec.js")) {
-    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, "scripts/build-browser.mjs"), "--quiet"], { encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`build-browser failed:\n${r.stderr}`);
-  }
-  m = (await import(BUNDLE)) as BrowserModule;
+  m = await importBundle();
 }, 120_000);
 afterAll(async () => {
   rmSync(root, { recursive: true, force: true });

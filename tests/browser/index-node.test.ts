@@ -6,24 +6,17 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { spawnSync } from "node:child_process";
 import { beforeAll, describe, expect, it } from "vitest";
 import { compile as nodeCompile } from "../../compiler/index.js";
 import { formatMoe } from "../../compiler/format/format-moe.js";
 import { moec } from "../helpers/cli.js";
 import { REPO_ROOT } from "../helpers/frontend/paths.js";
+import { BUNDLE, importBundle, type BrowserModule } from "../helpers/browser/bundle.js";
 
-const BUNDLE = path.join(REPO_ROOT, "dist/browser/moec.js");
-type BrowserModule = typeof import("../../browser/index.js");
 let m: BrowserModule;
 
 beforeAll(async () => {
-  // npm test builds it; build it here too when a test run starts from a bare tsc build.
-  if (!fs.existsSync(BUNDLE)) {
-    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, "scripts/build-browser.mjs"), "--quiet"], { encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`build-browser failed:\n${r.stderr}`);
-  }
-  m = (await import(BUNDLE)) as BrowserModule;
+  m = await importBundle();
 }, 120_000);
 
 const read = (rel: string) => fs.readFileSync(path.join(REPO_ROOT, rel), "utf8");

@@ -4,7 +4,6 @@
 // the WeightsError a page can show; no WebGPU is a GpuUnavailableError that says so.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, expect } from "vitest";
 import { compile } from "../../compiler/index.js";
 import { createExecutor } from "../../runtime/executor/executor.js";
@@ -14,19 +13,14 @@ import { encodeSafetensors } from "../../runtime/safetensors/writer.js";
 import { randomInputs } from "../../runtime/run-inputs.js";
 import type { IrProgram } from "../../compiler/ir/ir.js";
 import { REPO_ROOT } from "../helpers/frontend/paths.js";
+import { importBundle, type BrowserModule } from "../helpers/browser/bundle.js";
 import { beforeAllGpu, describeGpu, itGpu, testGpu, releaseTestGpu } from "../helpers/gpu-context.js";
 import { describe, it } from "vitest";
 
-const BUNDLE = path.join(REPO_ROOT, "dist/browser/moec.js");
-type BrowserModule = typeof import("../../browser/index.js");
 let m: BrowserModule;
 
 beforeAll(async () => {
-  if (!fs.existsSync(BUNDLE)) {
-    const r = spawnSync(process.execPath, [path.join(REPO_ROOT, "scripts/build-browser.mjs"), "--quiet"], { encoding: "utf8" });
-    if (r.status !== 0) throw new Error(`build-browser failed:\n${r.stderr}`);
-  }
-  m = (await import(BUNDLE)) as BrowserModule;
+  m = await importBundle();
 }, 120_000);
 
 const SEED = 5, T = 3;
