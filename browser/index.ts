@@ -11,7 +11,7 @@
 //   for await (const step of model.generate("Hello", { maxNewTokens: 20 })) show(step.text);
 import { memoryHost, type SourceHost } from "../compiler/semantic/source-host.js";
 import { resolvePath } from "../compiler/semantic/source-paths.js";
-import { checkFiles, entryInfo } from "../compiler/compile-pipeline.js";
+import { checkFiles, entryInfo, type EntryInfo } from "../compiler/compile-pipeline.js";
 import { type CompileInput, type CompileResult, compileWithHost } from "../compiler/compile-api.js";
 import { SourceCache, diagnosticToJson, type JsonDiagnostic } from "../compiler/diagnostics/render.js";
 import type { Diagnostic } from "../compiler/diagnostics/diagnostic.js";
@@ -86,13 +86,16 @@ export function info(input: SourceInput & { context?: number; kvDtype?: string }
   const { file, host } = unitOf(input);
   const res = entryInfo([file], { host, entry: input.entry, set: input.set });
   if (!res.info || hasErrors(res.diagnostics)) return { ok: false, diagnostics: toJson(res.diagnostics, host) };
-  const kvDtype = (input.kvDtype ?? DEFAULT_REPORT_OPTIONS.kvDtype).toLowerCase();
-  if (DTYPE_BYTES[kvDtype] === undefined) throw new TypeError(`kvDtype takes one of ${Object.keys(DTYPE_BYTES).join(", ")}, found \`${kvDtype}\``);
-  const context = input.context ?? DEFAULT_REPORT_OPTIONS.context;
-  if (!Number.isInteger(context) || context < 1) throw new TypeError(`context takes a positive integer, found ${context}`);
-  const report = buildReport(res.info, { context, kvDtype });
-  const cost = res.info.kind === "graph" ? graphCost(res.info.instance, res.info.decoding) : undefined;
-  return { ok: true, json: infoDocument(res.info, report, cost), text: infoText(res.info, displayName(file), false, report, undefined, cost) };
+  return { ok: true, ...infoOf(res.info, file, input) };
+}
+
+/** info() and draw() from one elaboration of the entry (what a page refreshing both panels wants). */
+export function describe(input: SourceInput & { context?: number; kvDtype?: string }): { ok: true; json: Record<string, unknown>; text: string; svg: string } | Failed {
+  const { file, host } = unitOf(input);
+  const res = entryInfo([file], { host, entry: input.entry, set: input.set });
+  if (!res.info || hasErrors(res.diagnostics)) return { ok: false, diagnostics: toJson(res.diagnostics, host) };
+  const doc = infoOf(res.info, file, input);
+  return { ok: true, ...doc, svg: entrySvg(res.compilation, res.info, file, input.entry, displayName(file)) };
 }
 
 /** `moec draw`: the entry's structure as SVG. */
@@ -133,6 +136,16 @@ export function randomInputs(program: IrProgram, tokens: number, seed: number): 
 /** Token classes for highlighting, from moec's own lexer. */
 export function lex(source: string): HighlightToken[] {
   return highlightTokens(source);
+}
+
+function infoOf(info: EntryInfo, file: string, input: { context?: number; kvDtype?: string }): { json: Record<string, unknown>; text: string } {
+  const kvDtype = (input.kvDtype ?? DEFAULT_REPORT_OPTIONS.kvDtype).toLowerCase();
+  if (DTYPE_BYTES[kvDtype] === undefined) throw new TypeError(`kvDtype takes one of ${Object.keys(DTYPE_BYTES).join(", ")}, found \`${kvDtype}\``);
+  const context = input.context ?? DEFAULT_REPORT_OPTIONS.context;
+  if (!Number.isInteger(context) || context < 1) throw new TypeError(`context takes a positive integer, found ${context}`);
+  const report = buildReport(info, { context, kvDtype });
+  const cost = info.kind === "graph" ? graphCost(info.instance, info.decoding) : undefined;
+  return { json: infoDocument(info, report, cost), text: infoText(info, displayName(file), false, report, undefined, cost) };
 }
 
 function displayName(file: string): string {

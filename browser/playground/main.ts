@@ -89,12 +89,12 @@ function updatePanels(): void {
     return;
   }
   clearStatus(statusEl, "toolbar", "format");
-  const info = moec.info(t);
+  // One elaboration for both panels.
+  const info = moec.describe(t);
   if (info.ok) {
     state.lastInfo = info.json;
     showInfo($("info-table"), $("info-note"), info.json, info.text);
-    const drawn = moec.draw(t);
-    showDiagram($("diagram-svg"), drawn.ok ? drawn.svg : undefined);
+    showDiagram($("diagram-svg"), info.svg);
   } else {
     state.lastInfo = undefined;
     showInfo($("info-table"), $("info-note"), undefined, undefined);

@@ -97,6 +97,11 @@ describe("the compiler in the bundle equals Node's", () => {
       if (!inBrowser.ok) throw new Error(JSON.stringify(inBrowser.diagnostics));
       expect(inBrowser.svg.trimEnd()).toBe(cli.out.trimEnd());
       expect(inBrowser.svg).toMatch(/^<svg[^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+      // describe() is info() and draw() from one elaboration: the same documents.
+      const both = m.describe({ source: read(rel), file: "/" + path.basename(rel), entry, files: importsOf(rel) });
+      const info = m.info({ source: read(rel), file: "/" + path.basename(rel), entry, files: importsOf(rel) });
+      if (!both.ok || !info.ok) throw new Error("describe/info failed");
+      expect(both).toEqual({ ok: true, json: info.json, text: info.text, svg: inBrowser.svg });
     }
   });
 
