@@ -28,7 +28,7 @@ describe("--weight-format", () => {
   it("refuses other values, and where it does not apply, by flag", async () => {
     const bad = await moec(["run", ...MIXTRAL, "--random-weights", "--input-ids", "1,2", "--weight-format", "q4_k"]);
     expect(bad.code).toBe(2);
-    expect(bad.err).toContain("--weight-format takes q8_0 or q4_0, found `q4_k`");
+    expect(bad.err).toContain("--weight-format takes q8_0, q4_0, fp8_e4m3, found `q4_k`");
     const prefill = await moec(["bench", ...MIXTRAL, "--tokens", "4", "--weight-format", "q8_0"]);
     expect(prefill.code).toBe(2);
     expect(prefill.err).toContain("--weight-format applies to --decode");
