@@ -218,8 +218,9 @@ class Binder {
       const read = this.decoder(this.weights, name, whole);
       if (!read) return undefined;
       const size = groupSize(p.layout, pool, form.g);
-      // `rows` groups are placed one after another: the canonical tensor is the file's, row for row.
-      const fp8 = p.layout === "rows" ? fp8Of(whole) : undefined;
+      // `rows` groups (and `cols` groups of one expert each) are placed one after another: the
+      // canonical tensor is the file's, row for row.
+      const fp8 = p.layout === "rows" || (p.layout === "cols" && form.g.perGroup === 1) ? fp8Of(whole) : undefined;
       this.out.set(name, {
         shape: spec.shape, fileBytes: byteLengthOf(whole), ...(fp8 ? { fp8 } : {}),
         make: () => {
