@@ -1,7 +1,8 @@
-// `--weight-format q8_0|q4_0` on `moec run`, `generate` and `bench --decode`: the usage errors
-// (exit 2, naming the flag), and on the GPU a tiny Mixtral's decode bench whose bytes per step
-// count the attention projections and the LM head as blocks (hand arithmetic), and `moec run`
-// whose logits stay near the f32 run's (within the Q8_0 error of the executor's tests).
+// `--weight-format q8_0|q4_0|fp8_e4m3` on `moec run`, `generate` and `bench --decode`: the usage
+// errors (exit 2, naming the flag), and on the GPU a tiny Mixtral's decode bench whose bytes per
+// step count the attention projections and the LM head as blocks (hand arithmetic; at D = I = 128
+// for fp8_e4m3, whose blocks are 128 long, so the experts are blocks too), and `moec run` whose
+// logits stay near the f32 run's (within the Q8_0 error of the executor's tests).
 import { describe, expect, it } from "vitest";
 import * as path from "node:path";
 import { main } from "../../../cli/main.js";
@@ -65,5 +66,17 @@ describe("--weight-format", () => {
     const max = (s: string) => Number(/max (-?[\d.]+)/.exec(s)![1]);
     expect(q8).not.toBe(f32);
     expect(Math.abs(max(q8) - max(f32))).toBeLessThan(0.02 * Math.abs(max(f32)));
+  }, 300_000);
+
+  itGpu("bench --decode --weight-format fp8_e4m3 (D = I = 128): attention, LM head, experts and embedding as FP8, bytes saved by hand", async () => {
+    const r = await moec(["bench", "examples/models/mixtral_8x7b.moe", "--set", "V=48", "D=128", "L=2", "H=4", "KV=2", "N=4", "I=128", "--decode", "--context", "8", "--tokens", "2", "--weight-format", "fp8_e4m3", "--json"]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out) as { weightFormat: string; blockBytesSaved: { whole: number; routed: number; gathered: number } };
+    expect(j.weightFormat).toBe("fp8_e4m3");
+    // A [rows, 128] matrix: 4·128 bytes a row in f32, 128 + 4 as FP8. Per layer wq, wo [128, 128],
+    // wk, wv [64, 128]; the experts' w_gate, w_up [4·128, 128] and w_down [4·128, 128]; the LM head and embedding [48, 128].
+    const saved = (rows: number) => rows * (4 * 128 - 132);
+    expect(j.blockBytesSaved).toEqual({ whole: 2 * (2 * saved(128) + 2 * saved(64)) + saved(48), routed: 2 * 3 * saved(512), gathered: saved(48) });
   }, 300_000);
 });
