@@ -61,6 +61,14 @@ export interface Fp8Rows {
   rowScales: Float32Array;
 }
 
+/** The values of FP8 rows: each byte times its row block's scale. */
+export function dequantizeFp8Rows(w: Fp8Rows): Float32Array {
+  const nb = Math.ceil(w.cols / FP8_BLOCK);
+  const out = new Float32Array(w.rows * w.cols);
+  for (let r = 0; r < w.rows; r++) for (let c = 0; c < w.cols; c++) out[r * w.cols + c] = TABLE[w.bytes[r * w.cols + c]!]! * w.rowScales[r * nb + Math.floor(c / FP8_BLOCK)]!;
+  return out;
+}
+
 /** A checkpoint's block scales [⌈rows/br⌉, ⌈cols/128⌉] replicated for each row of their row
  *  block: the same f32 values, so W = fp8 · scale is unchanged. Column blocks must be 128 wide. */
 export function fp8RowScales(scaleInv: Float32Array, rows: number, cols: number, br: number): Float32Array {
