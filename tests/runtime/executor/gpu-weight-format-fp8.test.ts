@@ -11,26 +11,22 @@
 //      bytes and scales (read back from the device and compared with the file's), and the logits
 //      equal the float64 reference on the checkpoint's dequantized weights (computed here from
 //      the bytes and scales the test chose), the routed experts read by fine_dot / fine_axpy.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { mkdtempSync, rmSync } from "node:fs";
 import * as path from "node:path";
 import { afterAll, expect } from "vitest";
 import { compile } from "../../../compiler/index.js";
-import { hfCheckpointNames } from "../../../compiler/hf/checkpoint-names.js";
 import type { IrProgram } from "../../../compiler/ir/ir.js";
 import { createExecutor } from "../../../runtime/executor/executor.js";
 import { WeightStore } from "../../../runtime/executor/weight-store.js";
 import { interpretReference } from "../../../runtime/reference/interpret.js";
-import { type TensorData, writeSafetensors } from "../../../runtime/safetensors/writer.js";
 import { loadCheckpointDir } from "../../../runtime/weights/load-checkpoint.js";
 import { quantizeForGpu } from "../../../runtime/weights/quant/gpu-blocks.js";
 import { randomWeights } from "../../../runtime/weights/random-weights.js";
 import { beforeAllGpu, describeGpu, itGpu, releaseTestGpu, testGpu } from "../../helpers/gpu-context.js";
-import { hfWeights, type HfWeights } from "../../helpers/hf-layout.js";
-import { canonicalFromHf } from "../../helpers/hf-to-moec.js";
 import { compare } from "../../helpers/numerics.js";
-import { e4m3, nearestE4m3 } from "../../helpers/quant-packers.js";
-import { FAMILIES } from "../../helpers/tiny-families.js";
+import { writeFp8Mixtral } from "../../helpers/fp8-checkpoint.js";
+import { e4m3 } from "../../helpers/quant-packers.js";
 
 let gpu: Awaited<ReturnType<typeof testGpu>>;
 beforeAllGpu(async () => (gpu = await testGpu()));
@@ -118,48 +114,11 @@ describeGpu("weightFormat fp8_e4m3", () => {
   }, 600_000);
 
   itGpu("an FP8 Mixtral checkpoint: its own bytes and scales on the device (read back), logits = float64 on its dequantized weights", async () => {
-    const family = FAMILIES.find((f) => f.hf.model_type === "mixtral")!;
-    const hf = { ...family.hf, hidden_size: 128, intermediate_size: 128 };
-    const c = compile({ ...family.moec, set: { ...family.moec.set, D: 128, I: 128 } });
-    if (!c.ok) throw new Error(c.formatDiagnostics());
-    const p = c.program!;
-    const names = hfCheckpointNames(c.info!.instance, c.info!.name, { family: "mixtral" });
-    // Attention and expert weights FP8 with 64×128 block scales (amax/448 per block, nearest bytes);
-    // the router gate, norms, embedding and LM head F32 (DeepSeek-V3 keeps its gate unquantized too).
-    const FP8 = /self_attn\.[qkvo]_proj\.weight$|experts\.\d+\.w[123]\.weight$/;
-    const [BR, BC] = [64, 128];
-    const w = hfWeights(hf, 41);
-    const tensors = new Map<string, TensorData>();
-    const dequantized: HfWeights = new Map();
-    const fileScales = new Map<string, Float32Array>();
-    for (const [name, t] of w) {
-      if (!FP8.test(name)) {
-        tensors.set(name, { dtype: "F32", shape: t.shape, data: t.data });
-        dequantized.set(name, t);
-        continue;
-      }
-      const [N, K] = t.shape as [number, number];
-      const sr = Math.ceil(N / BR), sc = Math.ceil(K / BC);
-      const scales = new Float32Array(sr * sc), bytes = new Uint8Array(N * K), deq = new Float32Array(N * K);
-      for (let r = 0; r < N; r++) for (let k = 0; k < K; k++) {
-        const s = (Math.floor(r / BR) * sc + Math.floor(k / BC));
-        scales[s] = Math.max(scales[s]!, Math.abs(t.data[r * K + k]!) / 448);
-      }
-      for (let i = 0; i < scales.length; i++) scales[i] = Math.fround(scales[i]!);
-      for (let r = 0; r < N; r++) for (let k = 0; k < K; k++) {
-        const s = scales[Math.floor(r / BR) * sc + Math.floor(k / BC)]!;
-        bytes[r * K + k] = nearestE4m3(Math.min(448, t.data[r * K + k]! / s));
-        deq[r * K + k] = Math.fround(e4m3(bytes[r * K + k]!) * s);
-      }
-      tensors.set(name, { dtype: "F8_E4M3", shape: [N, K], bytes });
-      tensors.set(`${name}_scale_inv`, { dtype: "F32", shape: [sr, sc], data: scales });
-      fileScales.set(name, scales);
-      dequantized.set(name, { shape: t.shape, data: deq });
-    }
+    const BR = 64;
     const dir = path.join(root, "mixtral-fp8");
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, "config.json"), JSON.stringify({ ...hf, quantization_config: { quant_method: "fp8", fmt: "e4m3", activation_scheme: "dynamic", weight_block_size: [BR, BC] } }));
-    writeSafetensors(path.join(dir, "model.safetensors"), tensors);
+    const ck = writeFp8Mixtral(dir, 41, [BR, 128]);
+    const { program: p, names, tensors } = ck;
+    const fileScales = ck.scales;
     const loaded = loadCheckpointDir(p, dir, { names, forceNames: true });
     if (!loaded.ok) throw new Error(loaded.errors.map((e) => e.message).join("\n"));
 
@@ -186,9 +145,9 @@ describeGpu("weightFormat fp8_e4m3", () => {
 
     // The reference: the checkpoint's dequantized weights; the embedding and LM head, F32 in the
     // file, as the upload quantizes them.
-    const want = canonicalFromHf(p, c.info!.instance, "mixtral", dequantized);
+    const want = new Map(ck.dequantized);
     for (const k of ["embed_tokens.weight", "lm_head.weight"]) want.set(k, fp8RoundTrip(want.get(k)!, 128, k));
-    const e = await decodeErrors(p, loaded.weights, want, undefined, hf.vocab_size);
+    const e = await decodeErrors(p, loaded.weights, want, undefined, ck.vocab);
     for (const t of e.tight) expect(t).toBeLessThan(1e-5);
   }, 600_000);
 });
