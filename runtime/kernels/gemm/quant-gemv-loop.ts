@@ -5,7 +5,7 @@
 // scale, then the block's u32 words (8 for Q8_0 and FP8, 4 for Q4_0), each turned into vec4s of
 // f32 in registers and multiplied into a per-block vec4 sum against A's vec4 words; the block sum
 // is scaled once and added to the accumulator. So each weight is read as 8 or 4 bits (plus 0.5 bit
-// of scale), against 32 (f32) or 16 (f16) in the plain loop. FP8's blocks are 128 long: the loop
+// of scale, 0.25 for FP8), against 32 (f32) or 16 (f16) in the plain loop. FP8's blocks are 128 long: the loop
 // walks its quarters as blocks of 32 (8 words, the same unrolled body as Q8_0), each reading its
 // 128-block's f32 scale (kb / 4), so lanes interleave as finely as for the other formats.
 
