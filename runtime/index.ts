@@ -33,6 +33,7 @@ import { isCheckpointDir } from "./weights/checkpoint-dir.js";
 import { loadCheckpointDir } from "./weights/load-checkpoint.js";
 import { isGgufPath, loadGgufFile } from "./weights/gguf/load-gguf.js";
 import type { HostWeights, LoadProgress } from "./weights/host-weights.js";
+import type { GpuBlockFormat } from "./weights/quant/gpu-blocks.js";
 import { randomWeights } from "./weights/random-weights.js";
 import { hasTokenizer, loadTokenizer } from "./text/load-tokenizer.js";
 import type { GenerationSettings } from "./text/generation-config.js";
@@ -59,8 +60,8 @@ export interface LoadOptions {
   /** …or weights already in the canonical stacked layout. */
   canonical?: Map<string, Float32Array>;
   dtype?: "f32" | "f16";
-  /** Dense products' weights as Q8_0/Q4_0 blocks on the device (ExecutorOptions.weightFormat). */
-  weightFormat?: "q8_0" | "q4_0";
+  /** Dense products' weights as Q8_0/Q4_0/FP8 E4M3 blocks on the device (ExecutorOptions.weightFormat). */
+  weightFormat?: GpuBlockFormat;
   /** Largest weight binding in bytes (default: the device limit); bigger tensors, router weights
    *  included, are split into row chunks. */
   maxBindingBytes?: number;

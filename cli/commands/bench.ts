@@ -17,7 +17,7 @@ import { runGraphBench } from "./bench-graph.js";
 export const benchSpec: CommandSpec = {
   name: "bench",
   summary: "time a layer's fused kernels against an unfused lowering, a model's prefill against a dense GEMM of equal FLOPs, its decode against a streaming read, or a decoding graph's generation",
-  usage: "moec bench FILE|DIR --tokens T [--entry NAME | --compare ENTRY[@SCHEDULE],…] [--set NAME=VALUE ...] [--dtype f32|f16] [--last-logits] [--iterations N] [--json]\n       moec bench MODEL --decode [--context C] [--tokens N] [--batch B] [--kv-dtype f32|f16] [--set NAME=VALUE ...] [--dtype f32|f16] [--weight-format q8_0|q4_0] [--json]\n       moec bench GRAPH --decode [--entry NAME] [--context C] [--tokens N] [--dtype f32|f16] [--json]",
+  usage: "moec bench FILE|DIR --tokens T [--entry NAME | --compare ENTRY[@SCHEDULE],…] [--set NAME=VALUE ...] [--dtype f32|f16] [--last-logits] [--iterations N] [--json]\n       moec bench MODEL --decode [--context C] [--tokens N] [--batch B] [--kv-dtype f32|f16] [--set NAME=VALUE ...] [--dtype f32|f16] [--weight-format q8_0|q4_0|fp8_e4m3] [--json]\n       moec bench GRAPH --decode [--entry NAME] [--context C] [--tokens N] [--dtype f32|f16] [--json]",
   positionals: { name: "a .moe file, or a Hugging Face checkpoint directory or config.json (imported; random weights)", min: 1, max: 1 },
   flags: [
     { name: "tokens", type: "string", value: "T", help: "tokens per run (required); with --decode, the timed decode steps (default 16)" },

@@ -39,7 +39,7 @@ export const infoSpec: CommandSpec = {
     { name: "context", type: "string", value: "N", help: `context length for attention FLOPs and the KV cache (default ${DEFAULT_REPORT_OPTIONS.context})` },
     { name: "kv-dtype", type: "string", value: "T", help: `KV-cache element type: ${Object.keys(DTYPE_BYTES).join(", ")} (default ${DEFAULT_REPORT_OPTIONS.kvDtype})` },
     { name: "compare", type: "multi", value: "FILE[:ENTRY]", help: "print several entries side by side" },
-    { name: "json", type: "boolean", help: "print { entry, params: { total, active }, flops_per_token, weights, breakdown, attention_flops_per_token, kv_cache, weight_memory_bytes, … } as JSON; a graph adds agents, and a decoding graph decoding_cost" },
+    { name: "json", type: "boolean", help: "print { entry, params: { total, active }, flops_per_token, weights, breakdown, attention_flops_per_token, kv_cache, weight_memory_bytes, block_memory_bytes, … } as JSON; a graph adds agents, and a decoding graph decoding_cost" },
     { name: "weights", type: "boolean", help: "list every weight tensor even when there are many" },
     { name: "weights-as", type: "string", value: "hf[:FAMILY]", help: `list weights under Hugging Face checkpoint names (families: ${Object.keys(HF_FAMILIES).join(", ")}; detected when omitted)` },
     { name: "plugin", type: "multi", value: "PATH|PACKAGE", help: "load a router plugin (repeatable; also from moec.config.json)" },

@@ -6,7 +6,7 @@ import type { BreakdownRow } from "./breakdown.js";
 import { breakdownRows, orderedCategories } from "./breakdown.js";
 import type { AttentionCost, KvCache } from "./attention.js";
 import { attentionCost, attentionGroups, kvCache } from "./attention.js";
-import { dtypeBytes, humanBytes, weightMemory, WEIGHT_DTYPES } from "./memory.js";
+import { blockMemory, dtypeBytes, humanBytes, weightMemory, WEIGHT_DTYPES } from "./memory.js";
 import { formatCount, humanCount } from "./numbers.js";
 import { activeText, poolText } from "./describe.js";
 import type { Instance } from "../semantic/instance.js";
@@ -27,6 +27,8 @@ export interface ModelReport {
   attention: AttentionCost;
   kv: KvCache;
   memory: Record<string, number>;
+  /** The same as `--weight-format`'s device blocks, scales included (q8_0, q4_0, fp8_e4m3). */
+  blockMemory: Record<string, number>;
   /** Routed pools, one line each: `layers.1–27.mlp.E: 64 × ffn(hidden = 1408, swiglu), 6 per token`. */
   pools: { name: string; layers: number; text: string; active: string; shared: boolean }[];
 }
@@ -41,6 +43,7 @@ export function buildReport(info: EntryInfo, opts: ReportOptions = DEFAULT_REPOR
     attention: attentionCost(groups, opts.context),
     kv: kvCache(groups, opts.kvDtype.toLowerCase(), bytes, opts.context),
     memory: weightMemory(info.counts.total),
+    blockMemory: blockMemory(info.counts.total),
     pools: poolList(info.instance),
   };
 }
@@ -90,6 +93,7 @@ export function reportJson(r: ModelReport): Record<string, unknown> {
       layers: r.kv.groups.map((g) => ({ name: g.name, layers: g.layers, elements_per_token_per_layer: g.elementsPerToken, bytes_per_token_per_layer: g.bytesPerToken })),
     },
     weight_memory_bytes: r.memory,
+    block_memory_bytes: r.blockMemory,
     pools: r.pools.map((p) => ({ name: p.name, layers: p.layers, experts: p.text, active: p.active, shared: p.shared })),
   };
 }
@@ -109,6 +113,7 @@ export function reportText(r: ModelReport): string {
     );
   }
   lines.push(`  weight memory      ${WEIGHT_DTYPES.map((d) => `${d} ${humanBytes(r.memory[d]!)}`).join(" · ")}`);
+  lines.push(`  as device blocks   ${Object.entries(r.blockMemory).map(([f, b]) => `${f} ${humanBytes(b)}`).join(" · ")}  (scales included; --weight-format keeps the large matrices so)`);
   lines.push("", "parameters by category:");
   const cats = orderedCategories(c.byCategory);
   const lw = Math.max(16, ...cats.map((x) => x.label.length));

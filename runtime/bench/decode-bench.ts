@@ -23,6 +23,7 @@ import { createBuffer, STORAGE_USAGE } from "../gpu/buffers.js";
 import type { GpuContext } from "../gpu/device.js";
 import { createExecutor } from "../executor/executor.js";
 import type { Executor } from "../executor/types.js";
+import type { GpuBlockFormat } from "../weights/quant/gpu-blocks.js";
 import type { RunInfo, StepSample } from "../executor/types.js";
 import { GpuSampler } from "../kernels/sampling/gpu-sampler.js";
 import { seenWordsPerRow } from "../kernels/sampling/seen-mask.js";
@@ -39,8 +40,8 @@ export interface DecodeBenchOptions {
   warmup?: number;
   dtype?: "f32" | "f16";
   kvDtype?: "f32" | "f16";
-  /** ExecutorOptions.weightFormat: dense products' weights as Q8_0/Q4_0 blocks. */
-  weightFormat?: "q8_0" | "q4_0";
+  /** ExecutorOptions.weightFormat: dense products' weights as Q8_0/Q4_0/FP8 E4M3 blocks. */
+  weightFormat?: GpuBlockFormat;
   /** Seed of the prompt's token ids. */
   seed?: number;
   /** Sequences decoded together (default 1). */

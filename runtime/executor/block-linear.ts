@@ -1,4 +1,4 @@
-// Dense products whose weight the store keeps as Q8_0/Q4_0 blocks (ExecutorOptions.weightFormat):
+// Dense products whose weight the store keeps as Q8_0/Q4_0/FP8 E4M3 blocks (ExecutorOptions.weightFormat):
 // `linear` (the LM head included), attention's q/k/v and output projections. One GEMM per weight
 // chunk on the fused-dequantization loop (kernels/gemm/quant-gemv-loop.ts); a product whose K is
 // not whole blocks, or whose A is not vec4-aligned, is not taken here and stays in the storage dtype.

@@ -22,6 +22,7 @@ import { lowerMoeUnfused, lowerSharedUnfused } from "./lower-moe-unfused.js";
 import { Recorder, type ReadRequest } from "./recorder.js";
 import type { Executor, ExecutorOptions, RoutingResult, RunInfo, RunOptions, SampledToken, SamplingTarget, StepSample } from "./types.js";
 import { WeightStore } from "./weight-store.js";
+import { GPU_BLOCK_FORMATS, type GpuBlockFormat } from "../weights/quant/gpu-blocks.js";
 import { assertChunkable, chunkSize, ioBytes, largestFitting, runChunked, SizingContext } from "./token-chunks.js";
 import { readRouterState, writeRouterState } from "./lower-router.js";
 import { allocateKvCache, kvCacheBytes, type KvCache } from "./kv-cache.js";
@@ -166,7 +167,7 @@ function opName(program: IrProgram, op: IrOp): string {
 class GpuExecutor implements Executor {
   readonly dtype: StorageDtype;
   readonly fused: boolean;
-  get weightFormat(): "q8_0" | "q4_0" | undefined {
+  get weightFormat(): GpuBlockFormat | undefined {
     return this.weights.blockFormat;
   }
   get weightBytes(): number {
@@ -974,7 +975,7 @@ export async function createExecutor(
   // Refuse a model the device cannot hold before a single byte is uploaded.
   const kv = opts.decode ? { bytes: kvCacheBytes(program, opts.decode.context, opts.decode.kvDtype ?? "f32"), context: opts.decode.context } : undefined;
   checkDeviceFit(ctx, program, dtype, opts.deviceMemoryBytes, kv);
-  if (opts.weightFormat !== undefined && opts.weightFormat !== "q8_0" && opts.weightFormat !== "q4_0") throw new Error(`weightFormat '${String(opts.weightFormat)}' is not one of q8_0, q4_0`);
+  if (opts.weightFormat !== undefined && !GPU_BLOCK_FORMATS.includes(opts.weightFormat)) throw new Error(`weightFormat '${String(opts.weightFormat)}' is not one of ${GPU_BLOCK_FORMATS.join(", ")}`);
   const store = new WeightStore(ctx.device, weights, dtype, maxBinding, opts.weightFormat);
   const exec = new GpuExecutor(ctx, program, store, opts);
   try {

@@ -35,7 +35,7 @@ type SharedOp = Extract<IrOp, { op: "shared" }>;
 
 /**
  * Whether the token-centric path reads this routed pool's unit matrices (up/gate [N·R, D], down
- * [N·D, R]) as Q8_0/Q4_0 blocks: the store has a block format and both D and R are whole blocks.
+ * [N·D, R]) as Q8_0/Q4_0/FP8 E4M3 blocks: the store has a block format and both D and R are whole blocks.
  * Such a pool runs token-centric at every T (lower-pools.ts), so no f32 copy is uploaded for the
  * grouped GEMMs.
  */

@@ -3,17 +3,19 @@
 import type { IrProgram } from "../../compiler/ir/ir.js";
 import type { RouterStats } from "../stats/router-stats.js";
 import type { TuningTable } from "../tune/tuning-table.js";
+import type { GpuBlockFormat } from "../weights/quant/gpu-blocks.js";
 
 export interface ExecutorOptions {
   /** Storage type of weights and activations; arithmetic is f32 either way. Default f32. */
   dtype?: "f32" | "f16";
   /** Keep the weights of `linear` (the LM head included), attention's q/k/v and output projections,
    *  routed pools' experts and embedding tables on the device as Q8_0 or Q4_0 blocks, quantized at upload with ggml's
-   *  reference encoders, and dequantize them inside the kernels' loads (docs/quantization.md); a
+   *  reference encoders, or as FP8 E4M3 with a scale per row and 128 columns (an FP8 checkpoint's
+   *  own bytes and scales as read, else quantized at upload), and dequantize them inside the kernels' loads (docs/quantization.md); a
    *  routed pool with block experts runs token-centric at every T (unless fineSchedule forces
-   *  another schedule, which then reads it in `dtype`). Matrices whose rows are not whole blocks of
-   *  32, shared and dense FFN pools and router gates stay in `dtype`. Default: none. */
-  weightFormat?: "q8_0" | "q4_0";
+   *  another schedule, which then reads it in `dtype`). Matrices whose rows are not whole blocks (32
+   *  values; 128 for fp8_e4m3), shared and dense FFN pools and router gates stay in `dtype`. Default: none. */
+  weightFormat?: GpuBlockFormat;
   /** false: the unfused baseline lowering (per-expert host loop, selection read back). Default true. */
   fused?: boolean;
   /** `tile`: run every GEMM on the 16 × 64 workgroup-memory tile, never the few-row or register-
@@ -109,7 +111,7 @@ export interface Executor {
   readonly dtype: "f32" | "f16";
   readonly fused: boolean;
   /** The block format dense products' weights are kept in (ExecutorOptions.weightFormat), or none. */
-  readonly weightFormat: "q8_0" | "q4_0" | undefined;
+  readonly weightFormat: GpuBlockFormat | undefined;
   /** Device bytes the weights (and buffers derived from them) take now. */
   readonly weightBytes: number;
   /** Bytes the block-quantized matrices take less than in `dtype` (0 without weightFormat), by how

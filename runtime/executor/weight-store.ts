@@ -3,12 +3,15 @@
 // each its own buffer (a chunk never cuts a row), which the kernels consume one dispatch each.
 // The store keeps no host copy: with streamed weights, host memory holds about one tensor.
 // With a block format (ExecutorOptions.weightFormat) the matrices the fused-dequantization GEMV
-// reads are quantized here, at upload, and kept on the device as Q8_0/Q4_0 blocks (`blocks`).
+// reads are quantized here, at upload, and kept on the device as Q8_0/Q4_0/FP8 blocks (`blocks`).
+// FP8 as read: when the weights hold a tensor's own FP8 bytes and scales (an FP8 checkpoint,
+// HostWeights.fp8Rows) and the format is fp8_e4m3, those are uploaded as they are, with no f32
+// round trip and no re-quantization.
 
 import type { IrPool } from "../../compiler/ir/ir.js";
 import { bytesPer, type StorageDtype, uploadFloats } from "../gpu/buffers.js";
 import type { HostWeights } from "../weights/host-weights.js";
-import { GPU_BLOCK, type GpuBlockFormat, quantizeForGpu, wordsPerBlock } from "../weights/quant/gpu-blocks.js";
+import { blockLength, type GpuBlocks, type GpuBlockFormat, packFp8Rows, quantizeForGpu, wordsPerBlock } from "../weights/quant/gpu-blocks.js";
 
 export class WeightError extends Error {
   override name = "WeightError";
@@ -58,6 +61,8 @@ export class WeightStore {
    *  (an embedding table), or per routed expert (a pool's stacked experts). A tensor read whole by
    *  anyone (a tied LM head) counts as whole. */
   private readonly blockUse = new Map<string, BlockUse>();
+  /** Block tensors uploaded from the checkpoint's own FP8 bytes and scales (not re-quantized). */
+  private readonly fp8AsRead = new Set<string>();
 
   constructor(
     private readonly device: GPUDevice,
@@ -73,7 +78,7 @@ export class WeightStore {
   /** The block format a [rows, rowLen] matrix read by a fused-dequantization GEMM is kept in:
    *  the store's format when rows are whole blocks, else none (it stays in the storage dtype). */
   blocksFor(rowLen: number): GpuBlockFormat | undefined {
-    return this.blockFormat && rowLen % GPU_BLOCK === 0 && rowLen > 0 ? this.blockFormat : undefined;
+    return this.blockFormat && rowLen % blockLength(this.blockFormat) === 0 && rowLen > 0 ? this.blockFormat : undefined;
   }
 
   /** Uploads `name` ([rows, rowLen]) quantized to the store's block format, as row chunks that each
@@ -85,14 +90,14 @@ export class WeightStore {
     this.blockUse.set(name, prior === "whole" || use === "whole" ? "whole" : use);
     const have = this.quantized.get(name);
     if (have) return have;
-    const data = this.host(name, [rows, rowLen], what);
-    const rowBytes = (rowLen / GPU_BLOCK) * wordsPerBlock(format) * 4;
+    const rowBytes = (rowLen / blockLength(format)) * wordsPerBlock(format) * 4;
     const rowsPerChunk = Math.floor(this.maxBindingBytes / rowBytes);
     if (rowsPerChunk < 1) throw new WeightError(`weight '${name}': one row of ${rowLen} values as ${format} (${rowBytes} bytes) exceeds the device's storage binding limit of ${this.maxBindingBytes} bytes`);
+    const pack = this.blockSource(name, rows, rowLen, what, format);
     const chunks: BlockChunk[] = [];
     for (let g0 = 0; g0 < rows; g0 += rowsPerChunk) {
       const g1 = Math.min(rows, g0 + rowsPerChunk);
-      const packed = quantizeForGpu(format, data.subarray(g0 * rowLen, g1 * rowLen), g1 - g0, rowLen, name);
+      const packed = pack(g0, g1);
       chunks.push({ values: this.uploadWords(packed.values, `${name}[${g0}:${g1}] ${format}`), scales: this.uploadWords(packed.scales, `${name}[${g0}:${g1}] ${format} scales`), g0, g1 });
     }
     const t: BlockTensor = { name, format, rows, rowLen, chunks };
@@ -101,6 +106,25 @@ export class WeightStore {
     for (const c of chunks) blockBytes += c.values.size + c.scales.size;
     this.blockSaved.set(name, rows * rowLen * bytesPer(this.dtype) - blockBytes);
     return t;
+  }
+
+  /** Rows [g0, g1) of `name` in the device form: the checkpoint's own FP8 rows when the format is
+   *  fp8_e4m3 and the weights have them, else the f32 tensor quantized. */
+  private blockSource(name: string, rows: number, rowLen: number, what: string, format: GpuBlockFormat): (g0: number, g1: number) => GpuBlocks {
+    const fp8 = format === "fp8_e4m3" ? this.weights.fp8Rows?.(name) : undefined;
+    if (fp8) {
+      if (fp8.rows !== rows || fp8.cols !== rowLen) throw new WeightError(`weight '${name}' is FP8 [${fp8.rows}, ${fp8.cols}] in the checkpoint, expected [${rows}, ${rowLen}] (${what})`);
+      this.fp8AsRead.add(name);
+      const nb = rowLen / blockLength(format);
+      return (g0, g1) => packFp8Rows({ rows: g1 - g0, cols: rowLen, bytes: fp8.bytes.subarray(g0 * rowLen, g1 * rowLen), rowScales: fp8.rowScales.subarray(g0 * nb, g1 * nb) }, name);
+    }
+    const data = this.host(name, [rows, rowLen], what);
+    return (g0, g1) => quantizeForGpu(format, data.subarray(g0 * rowLen, g1 * rowLen), g1 - g0, rowLen, name);
+  }
+
+  /** The block tensors uploaded from a checkpoint's own FP8 bytes and scales, by name. */
+  get fp8AsReadTensors(): string[] {
+    return [...this.fp8AsRead];
   }
 
   private uploadWords(words: Uint32Array, label: string): GPUBuffer {

@@ -54,7 +54,7 @@ export function fineAxpyParams(o: FineAxpyParams): ParamValues<typeof FINE_AXPY_
   };
 }
 
-/** `quant`: b as Q8_0/Q4_0 blocks (`b` the values words, `b_scale` the scales; R a multiple of 32). */
+/** `quant`: b as Q8_0/Q4_0/FP8 blocks (`b` the values words, `b_scale` the scales; R whole blocks). */
 export function fineAxpyKernel(dtype: StorageDtype, quant?: GpuBlockFormat) {
   const units = quant
     ? `${blockRowDot(quant, { values: "b", scales: "b_scale", lr: "row - p.g0", len: "p.R", vec: (e) => `vec4<f32>(h[h0 + ${e}], h[h0 + ${e} + 1u], h[h0 + ${e} + 2u], h[h0 + ${e} + 3u])`, out: "hb" })}

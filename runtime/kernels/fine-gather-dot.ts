@@ -79,13 +79,13 @@ function dotLoop4(arr: string, acc: string): string {
     let ${acc} = (${acc}4.x + ${acc}4.y) + (${acc}4.z + ${acc}4.w);`;
 }
 
-/** The dot over Q8_0/Q4_0 blocks (weights/quant/gpu-blocks.ts; `arr` the values words, `arr_scale`
+/** The dot over Q8_0/Q4_0/FP8 blocks (weights/quant/gpu-blocks.ts; `arr` the values words, `arr_scale`
  *  the scales), x as vec4 words: dequantized in registers, f32 accumulation. */
 const blockDotLoop = (f: GpuBlockFormat) => (arr: string, acc: string): string =>
   blockRowDot(f, { values: arr, scales: `${arr}_scale`, lr: "row - p.g0", len: "p.D", vec: (e) => `vec4<f32>(x[(x0 + ${e}) / 4u])`, out: acc });
 
 /** `vec4`: x, a_up and a_gate as vec4 words (the caller checks D % 4 = 0). `quant`: a_up and
- *  a_gate as Q8_0/Q4_0 blocks (with `a_up_scale`, `a_gate_scale`; D a multiple of 32, vec4 x). */
+ *  a_gate as Q8_0/Q4_0/FP8 blocks (with `a_up_scale`, `a_gate_scale`; D whole blocks, vec4 x). */
 export function fineDotKernel(dtype: StorageDtype, vec4 = false, quant?: GpuBlockFormat) {
   if (quant && !vec4) throw new Error(`internal: fine_dot over ${quant} blocks needs vec4 loads of x`);
   const words = vec4 ? "array<vec4<st>>" : "array<st>";

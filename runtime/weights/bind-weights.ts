@@ -20,6 +20,7 @@ import {
 } from "./canonical-layout.js";
 import * as msg from "./bind-messages.js";
 import { groupSize, scatterGroup } from "./pool-slicing.js";
+import type { Fp8Rows } from "./quant/fp8-e4m3.js";
 
 export type { BindError } from "./bind-messages.js";
 
@@ -38,6 +39,9 @@ export interface LazyTensorLike {
   /** The file it is read from, for messages (the source's label when absent). */
   file?: string;
   read(): Uint8Array;
+  /** An FP8 checkpoint's weight (quantized-checkpoint.ts): its own bytes and row scales, besides
+   *  the dequantized values `read` gives. */
+  fp8?: () => Fp8Rows;
 }
 
 /** A weights or state file (SafetensorsFile, LazySafetensorsFile or a checkpoint directory). */
@@ -54,12 +58,34 @@ export interface PlannedTensor {
   /** Bytes read from the files to make it (0 for a state tensor at its init). */
   fileBytes: number;
   make(): Float32Array;
+  /** The tensor's FP8 bytes and row scales as the checkpoint stores them, when it is an FP8
+   *  weight placed in the canonical layout unchanged (HostWeights.fp8Rows). */
+  fp8?: () => Fp8Rows;
 }
 
 export type LazyBindResult = { ok: true; weights: Map<string, PlannedTensor> } | { ok: false; errors: msg.BindError[] };
 
 const byteLengthOf = (t: TensorLike | LazyTensorLike): number => ("bytes" in t ? t.bytes.byteLength : t.byteLength);
 const bytesOf = (t: TensorLike | LazyTensorLike): Uint8Array => ("bytes" in t ? t.bytes : t.read());
+const fp8Of = (t: TensorLike | LazyTensorLike): (() => Fp8Rows) | undefined => ("fp8" in t ? t.fp8 : undefined);
+
+/** Members' FP8 rows stacked in order (each member's rows follow the previous one's). */
+function stackFp8(parts: (() => Fp8Rows)[]): () => Fp8Rows {
+  return () => {
+    const got = parts.map((p) => p());
+    const cols = got[0]!.cols;
+    const bytes = new Uint8Array(got.reduce((a, g) => a + g.bytes.length, 0));
+    const rowScales = new Float32Array(got.reduce((a, g) => a + g.rowScales.length, 0));
+    let o = 0, so = 0;
+    for (const g of got) {
+      bytes.set(g.bytes, o);
+      rowScales.set(g.rowScales, so);
+      o += g.bytes.length;
+      so += g.rowScales.length;
+    }
+    return { rows: got.reduce((a, g) => a + g.rows, 0), cols, bytes, rowScales };
+  };
+}
 
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 const numel = (s: readonly number[]) => s.reduce((a, d) => a * d, 1);
@@ -128,7 +154,8 @@ class Binder {
       return;
     }
     const make = this.decoder(src, spec.name, t);
-    if (make) this.out.set(spec.name, { shape: spec.shape, fileBytes: byteLengthOf(t), make });
+    const fp8 = fp8Of(t);
+    if (make) this.out.set(spec.name, { shape: spec.shape, fileBytes: byteLengthOf(t), make, ...(fp8 ? { fp8 } : {}) });
   }
 
   /** Linear, router and state tensors: one exact name each. */
@@ -191,8 +218,11 @@ class Binder {
       const read = this.decoder(this.weights, name, whole);
       if (!read) return undefined;
       const size = groupSize(p.layout, pool, form.g);
+      // `rows` groups (and `cols` groups of one expert each) are placed one after another: the
+      // canonical tensor is the file's, row for row.
+      const fp8 = p.layout === "rows" || (p.layout === "cols" && form.g.perGroup === 1) ? fp8Of(whole) : undefined;
       this.out.set(name, {
-        shape: spec.shape, fileBytes: byteLengthOf(whole),
+        shape: spec.shape, fileBytes: byteLengthOf(whole), ...(fp8 ? { fp8 } : {}),
         make: () => {
           const data = read(), dst = new Float32Array(numel(spec.shape));
           for (let gi = 0; gi < form.g.groups; gi++) scatterGroup(p.layout, pool, form.g, gi, data.subarray(gi * size, (gi + 1) * size), dst);
@@ -265,8 +295,13 @@ class Binder {
     }
     // Members are read one at a time into the stacked tensor, each released once scattered.
     if (usable) {
+      // FP8 members whose scatter is a plain stacking (`rows`; `cols` of one expert per member)
+      // keep their own bytes and scales, stacked in member order.
+      const fp8s = valid.map((m) => fp8Of(m.t));
+      const stacked = p.layout === "rows" || (p.layout === "cols" && chosen.perGroup === 1);
+      const fp8 = stacked && fp8s.every((f) => f !== undefined) ? stackFp8(fp8s as (() => Fp8Rows)[]) : undefined;
       this.out.set(name, {
-        shape: spec.shape, fileBytes: valid.reduce((a, m) => a + byteLengthOf(m.t), 0),
+        shape: spec.shape, fileBytes: valid.reduce((a, m) => a + byteLengthOf(m.t), 0), ...(fp8 ? { fp8 } : {}),
         make: () => {
           const dst = new Float32Array(numel(spec.shape));
           for (const r of reads) scatterGroup(p.layout, pool, chosen, r.index, r.read(), dst);

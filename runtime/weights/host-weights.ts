@@ -3,10 +3,15 @@
 // so the host holds about one (stacked) tensor at a time while the device fills.
 
 import type { PlannedTensor } from "./bind-weights.js";
+import type { Fp8Rows } from "./quant/fp8-e4m3.js";
 
 /** What the weight store reads (a Map<string, Float32Array> is one). */
 export interface HostWeights {
   get(name: string): Float32Array | undefined;
+  /** The tensor's own FP8 E4M3 bytes and row scales, when it comes from an FP8 checkpoint in a
+   *  form the device keeps as read (quantized-checkpoint.ts); undefined otherwise (then `get`
+   *  gives its dequantized values). */
+  fp8Rows?(name: string): Fp8Rows | undefined;
   has(name: string): boolean;
   keys(): IterableIterator<string>;
   readonly size: number;
@@ -36,12 +41,25 @@ export class StreamedWeights implements HostWeights {
     const t = this.planned.get(name);
     if (!t) return undefined;
     const values = t.make();
-    if (!this.seen.has(name)) {
-      this.seen.add(name);
-      this.loaded += t.fileBytes;
-      this.onProgress?.({ loadedBytes: this.loaded, totalBytes: this.totalBytes, tensor: name });
-    }
+    this.count(name, t);
     return values;
+  }
+
+  /** Counts a tensor's file bytes the first time it is read, for the progress report. */
+  private count(name: string, t: PlannedTensor): void {
+    if (this.seen.has(name)) return;
+    this.seen.add(name);
+    this.loaded += t.fileBytes;
+    this.onProgress?.({ loadedBytes: this.loaded, totalBytes: this.totalBytes, tensor: name });
+  }
+
+  /** The checkpoint's FP8 bytes and row scales of the tensor, when its binding kept them (read now, not cached). */
+  fp8Rows(name: string): Fp8Rows | undefined {
+    const t = this.planned.get(name);
+    if (!t?.fp8) return undefined;
+    const rows = t.fp8();
+    this.count(name, t);
+    return rows;
   }
 
   has(name: string): boolean {

@@ -3,6 +3,7 @@
 
 import { countNonFinite, type NonFiniteCount } from "../nonfinite.js";
 import type { HostWeights } from "./host-weights.js";
+import { dequantizeFp8Rows, type Fp8Rows } from "./quant/fp8-e4m3.js";
 
 export class NonFiniteWeightsCheck implements HostWeights {
   /** Weights with non-finite values, by name, in the order they were read. */
@@ -17,6 +18,17 @@ export class NonFiniteWeightsCheck implements HostWeights {
       if (n) this.found.set(name, n);
     }
     return values;
+  }
+  /** An FP8 checkpoint's bytes and scales, passed on (weightFormat fp8_e4m3 uploads them as read).
+   *  Bytes alone are finite (the upload refuses the NaN bytes by position); a non-finite scale
+   *  makes its block's values non-finite, counted here as `get` would count them. */
+  fp8Rows(name: string): Fp8Rows | undefined {
+    const rows = this.inner.fp8Rows?.(name);
+    if (rows && !this.found.has(name) && countNonFinite(rows.rowScales)) {
+      const n = countNonFinite(dequantizeFp8Rows(rows));
+      if (n) this.found.set(name, n);
+    }
+    return rows;
   }
   has(name: string): boolean {
     return this.inner.has(name);

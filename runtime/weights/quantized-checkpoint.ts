@@ -14,9 +14,10 @@
 import { decodeFloats, decodeI32, isFloatDtype } from "../safetensors/dtype.js";
 import type { LazySafetensorsTensor } from "../safetensors/reader.js";
 import type { BindError } from "./bind-messages.js";
+import type { LazyTensorLike } from "./bind-weights.js";
 import type { CheckpointDir } from "./open-checkpoint.js";
 import { dequantizeAwq } from "./quant/awq.js";
-import { dequantizeFp8Blocks } from "./quant/fp8-e4m3.js";
+import { dequantizeFp8Blocks, FP8_BLOCK, fp8RowScales } from "./quant/fp8-e4m3.js";
 import { dequantizeGptq } from "./quant/gptq.js";
 
 export const QUANT_METHODS = ["gptq", "awq", "fp8"] as const;
@@ -151,7 +152,12 @@ function fp8(dir: CheckpointDir, cfg: Record<string, unknown>, where: string): V
       continue;
     }
     tensors.delete(scaleName);
-    tensors.set(name, { name, dtype: "F32", shape: [rows, cols], byteLength: 4 * rows * cols, file: w.file, read: () => asBytes(dequantizeFp8Blocks(w.read(), rows, cols, floats(s), [br, bc])) });
+    const view: LazySafetensorsTensor & Pick<LazyTensorLike, "fp8"> = { name, dtype: "F32", shape: [rows, cols], byteLength: 4 * rows * cols, file: w.file, read: () => asBytes(dequantizeFp8Blocks(w.read(), rows, cols, floats(s), [br, bc])) };
+    // The bytes and scales as they are, for a device that keeps FP8 (weightFormat fp8_e4m3): its
+    // scales are per row and 128-column block, so any row block size is replicated exactly; other
+    // column blocks are not its layout, and such a weight is re-quantized from the f32 view instead.
+    if (bc === FP8_BLOCK) view.fp8 = () => ({ rows, cols, bytes: w.read(), rowScales: fp8RowScales(floats(s), rows, cols, br) });
+    tensors.set(name, view);
   }
   if (errors.length) return { ok: false, errors };
   return { ok: true, dir: { ...dir, tensors }, method: "fp8" };

@@ -3,7 +3,7 @@
 //   linear       out[r, n] = Σ_k a[r, k] · W[w_off + n·K + k] (+ b[b_off + n])
 //                the IR's `linear` (rows = T) and the unfused baseline's per-expert projections
 //                (rows = that expert's token count, W a slice of the stacked pool tensor);
-//                with `quant`, W is Q8_0/Q4_0 blocks dequantized in the loads.
+//                with `quant`, W is Q8_0/Q4_0/FP8 E4M3 blocks dequantized in the loads.
 //   router gate  scr[goff + t·gstride + n] = Σ_k x[t, k] · W[n, k]   (f32 scores)
 //                the router's gate GEMM on its own, for a matrix above the binding limit
 //                (router-gate.ts): the fused router then runs with its GEMM off (R_PRECOMPUTED).
@@ -20,7 +20,7 @@ import type { GemvShape } from "./gemv-loop.js";
 export { GEMM_BM as LINEAR_BM };
 
 /** `residual`: the variant that adds a residual input `res` laid out like `out` (attention's output
- *  projection fused with the `h + attn` after it). `quant`: W bound as Q8_0/Q4_0 blocks (`weight`
+ *  projection fused with the `h + attn` after it). `quant`: W bound as Q8_0/Q4_0/FP8 E4M3 blocks (`weight`
  *  the values words, `weight_scale` the scales; a vec4 gemv shape). */
 export function linearKernel(dtype: StorageDtype, residual = false, shape?: GemvShape, quant?: GpuBlockFormat): GemmKernel {
   return gemmKernel({

@@ -1,20 +1,22 @@
-// The few-row loop of the GEMM generator over block-quantized weights (Q8_0, Q4_0 in the device
-// form of weights/quant/gpu-blocks.ts): dequantization fused into the weight loads, f32
+// The few-row loop of the GEMM generator over block-quantized weights (Q8_0, Q4_0, FP8_E4M3 in
+// the device form of weights/quant/gpu-blocks.ts): dequantization fused into the weight loads, f32
 // accumulation. The same rows × columns-per-thread × lanes shape as gemv-loop.ts, but a lane walks
 // whole blocks of 32 along K (block kb = lane, lane + lanes, …): per block and column it reads one
-// f16 scale, then the block's u32 words (8 for Q8_0, 4 for Q4_0), each turned into vec4s of f32
-// in registers and multiplied into a per-block vec4 sum against A's vec4 words; the block sum is
-// scaled once and added to the accumulator. So each weight is read as 8 or 4 bits (plus 0.5 bit of
-// scale), against 32 (f32) or 16 (f16) in the plain loop.
+// scale, then the block's u32 words (8 for Q8_0 and FP8, 4 for Q4_0), each turned into vec4s of
+// f32 in registers and multiplied into a per-block vec4 sum against A's vec4 words; the block sum
+// is scaled once and added to the accumulator. So each weight is read as 8 or 4 bits (plus 0.5 bit
+// of scale, 0.25 for FP8), against 32 (f32) or 16 (f16) in the plain loop. FP8's blocks are 128 long: the loop
+// walks its quarters as blocks of 32 (8 words, the same unrolled body as Q8_0), each reading its
+// 128-block's f32 scale (kb / 4), so lanes interleave as finely as for the other formats.
 
 import type { GpuBlockFormat } from "../../weights/quant/gpu-blocks.js";
-import { wordsPerBlock } from "../../weights/quant/gpu-blocks.js";
+import { blockScale, fp8Vec4 } from "../block-dequant-wgsl.js";
 import { GEMV_WG, gemvColumns, type GemvShape } from "./gemv-loop.js";
 
 export interface QuantGemvLoopSpec {
   shape: GemvShape;
   format: GpuBlockFormat;
-  /** WGSL expression of K (elements; a multiple of 32, host-checked). */
+  /** WGSL expression of K (elements; a multiple of the block length, host-checked). */
   K: string;
   /** Buffers: the values words and the scale words. */
   values: string;
@@ -29,8 +31,9 @@ export interface QuantGemvLoopSpec {
 
 const range = (n: number): number[] => [...Array(n).keys()];
 
-/** WGSL of the vec4s one values word `q` holds, as f32 (Q8_0: one; Q4_0: two, the low nibbles first). */
+/** WGSL of the vec4s one values word `q` holds, as f32 (Q8_0, FP8: one; Q4_0: two, the low nibbles first). */
 function dequantWord(f: GpuBlockFormat, j: number): string[] {
+  if (f === "fp8_e4m3") return [fp8Vec4(`q_${j}`, `d0_${j}`)];
   if (f === "q8_0") {
     // Sign-extend each byte: shift it to the top, then arithmetic-shift it back down.
     return [`let qi_${j} = bitcast<i32>(q_${j}); let d0_${j} = vec4<f32>(vec4<i32>(qi_${j} << 24u, qi_${j} << 16u, qi_${j} << 8u, qi_${j}) >> vec4<u32>(24u));`];
@@ -45,8 +48,12 @@ function dequantWord(f: GpuBlockFormat, j: number): string[] {
 export function quantGemvLoop(s: QuantGemvLoopSpec): string {
   const { rows: BM, lanes, cols: CPT } = s.shape;
   const BN = gemvColumns(s.shape);
-  const wpb = wordsPerBlock(s.format);
-  const vecsPerWord = s.format === "q8_0" ? 1 : 2;
+  // Words of one 32-value block of the loop (an FP8 block's quarter).
+  const wpb = s.format === "q4_0" ? 4 : 8;
+  const vecsPerWord = s.format === "q4_0" ? 2 : 1;
+  // The scale of the loop's block kb of row lr: the f16 of block si = lr·nb + kb, or FP8's f32 of
+  // the 128-block holding it, lr·(nb/4) + kb/4.
+  const scaleOf = s.format === "fp8_e4m3" ? blockScale(s.format, s.scales, "lr * (nb / 4u) + kb / 4u") : `unpack2x16float(${s.scales}[si >> 1u])[si & 1u]`;
   const R = range(BM);
   const J = range(CPT);
   const V = range(vecsPerWord);
@@ -55,7 +62,7 @@ export function quantGemvLoop(s: QuantGemvLoopSpec): string {
   // Per column: its scale (0 for a column outside the chunk, so its words, read at word 0, add nothing) and first word.
   const columns = J.map(
     (j) => `var s_${j} = 0.0; var wb_${j} = 0u; { let c = c0 + ${j}u; var ok = false; var lr = 0u; ${s.column}
-      if (ok) { let si = lr * nb + kb; s_${j} = unpack2x16float(${s.scales}[si >> 1u])[si & 1u]; wb_${j} = (lr * nb + kb) * ${wpb}u; } }`,
+      if (ok) { let si = lr * nb + kb; s_${j} = ${scaleOf}; wb_${j} = (lr * nb + kb) * ${wpb}u; } }`,
   );
   // Q4_0's offset: Σ a·(q − 8) = Σ a·q − 8·Σ a, so the nibbles convert as they are and the block's
   // A sum (shared by the row's columns) is taken once.

@@ -127,6 +127,11 @@ describe("weight memory", () => {
     const n = 46_702_792_704;
     expect(j.weight_memory_bytes).toEqual({ f32: 4 * n, f16: 2 * n, bf16: 2 * n, int8: n, int4: n / 2 });
   });
+  it("Mixtral as --weight-format's device blocks, scales included: 8.5, 4.5 and 8.25 bits a weight", async () => {
+    const j = await infoJson([MIXTRAL]);
+    const n = 46_702_792_704;
+    expect(j.block_memory_bytes).toEqual({ q8_0: (n * 17) / 16, q4_0: (n * 9) / 16, fp8_e4m3: (n * 33) / 32 });
+  });
 });
 
 describe("usage errors", () => {

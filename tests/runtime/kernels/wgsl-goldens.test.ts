@@ -42,11 +42,15 @@ const CASES: [string, () => Kernel][] = [
   ["combine-f16", () => combineKernel("f16")],
   ["router-fused-workgroup-f32", () => fusedRouterKernel({ dtype: "f32", subgroups: false, plugins: [] })],
   ["sampler-f32", () => samplerKernel("f32")],
-  // Block-quantized weights (weightFormat): the GEMV over Q4_0 blocks at the CPU decode shape, the token-centric expert kernels and the gather over Q8_0.
+  // Block-quantized weights (weightFormat): the GEMV over Q4_0 blocks at the CPU decode shape, the token-centric expert kernels and the gather over Q8_0;
+  // the same GEMV, fine_dot and gather over FP8 E4M3 (the bit decode, f32 scales per 128).
   ["linear-gemv-q4_0-f32", () => linearKernel("f32", false, { kind: "gemv", rows: 1, lanes: 2, cols: 4, vec4: true }, "q4_0")],
   ["fine-dot-q8_0-f32", () => fineDotKernel("f32", true, "q8_0")],
   ["fine-axpy-q4_0-f32", () => fineAxpyKernel("f32", "q4_0")],
   ["embed-q8_0-f32", () => embedKernel("f32", "q8_0")],
+  ["linear-gemv-fp8_e4m3-f32", () => linearKernel("f32", false, { kind: "gemv", rows: 1, lanes: 2, cols: 4, vec4: true }, "fp8_e4m3")],
+  ["fine-dot-fp8_e4m3-f32", () => fineDotKernel("f32", true, "fp8_e4m3")],
+  ["embed-fp8_e4m3-f32", () => embedKernel("f32", "fp8_e4m3")],
 ];
 
 describe("WGSL goldens (tests/fixtures/wgsl)", () => {

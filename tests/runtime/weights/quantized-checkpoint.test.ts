@@ -66,7 +66,8 @@ function int4(w: Float32Array, N: number, K: number, groups: number, groupOf: (k
 
 type Built = { tensors: Map<string, TensorData>; expected: HfWeights };
 
-function build(method: "gptq" | "awq" | "fp8", w: HfWeights): Built {
+/** `fp8Block`: the FP8 weight_block_size (default [16, 24]). */
+function build(method: "gptq" | "awq" | "fp8", w: HfWeights, fp8Block: [number, number] = [16, 24]): Built {
   const tensors = new Map<string, TensorData>();
   const expected: HfWeights = new Map();
   for (const [name, t] of w) {
@@ -79,7 +80,7 @@ function build(method: "gptq" | "awq" | "fp8", w: HfWeights): Built {
     const prefix = name.replace(/\.weight$/, "");
     if (method === "fp8") {
       // weight_block_size [16, 24]: K = 32 or 48 gives a partial last block column for K = 32.
-      const [br, bc] = [16, 24], sr = Math.ceil(N / br), sc = Math.ceil(K / bc);
+      const [br, bc] = fp8Block, sr = Math.ceil(N / br), sc = Math.ceil(K / bc);
       const scales = new Float32Array(sr * sc), bytes = new Uint8Array(N * K), deq = new Float32Array(N * K);
       for (let i = 0; i < sr; i++) for (let j = 0; j < sc; j++) {
         let amax = 0;
@@ -158,5 +159,28 @@ describe("quantized checkpoint directories", () => {
     expect(errorsOf(CONFIGS.gptq, (t) => t.set(`${Q}.scales`, { dtype: "F16", shape: [3, 32], data: new Float32Array(96) }))).toEqual([expect.stringMatching(/does not fit gptq's layout at group_size 16: .*scales \[3, 32\] \(expected \[2, 32\]\)/)]);
     expect(errorsOf(CONFIGS.gptq, (t) => t.set(`${Q}.g_idx`, { dtype: "I32", shape: [32], data: Int32Array.from({ length: 32 }, (_, k) => (k === 7 ? 9 : 0)) }))).toEqual([expect.stringMatching(/g_idx\[7\] = 9 is not a group \(0…1\)/)]);
     expect(errorsOf(CONFIGS.fp8, (t) => t.delete(`${Q}.weight_scale_inv`), "fp8")).toEqual([expect.stringMatching(/q_proj\.weight is F8_E4M3 but has no .*q_proj\.weight_scale_inv beside it/)]);
+  });
+
+  it("fp8 with 128-column blocks: each linear weight keeps its own bytes and per-row scales for the device (fp8Rows); other column blocks keep none", () => {
+    const { tensors } = build("fp8", hfWeights(llama.hf, 5), [16, 128]);
+    const loaded = loadCheckpointDir(c.program!, writeDir("fp8-rows", { ...CONFIGS.fp8, weight_block_size: [16, 128] }, tensors), { names, forceNames: true });
+    if (!loaded.ok) throw new Error(loaded.errors.map((e) => e.message).join("\n"));
+    // q_proj [32, 32]: two row blocks of 16, one (partial) column block: row r's scale is block row ⌊r/16⌋'s.
+    const rows = loaded.weights.fp8Rows("layers.0.self_attn.wq")!;
+    expect([rows.rows, rows.cols]).toEqual([32, 32]);
+    expect(Array.from(rows.bytes)).toEqual(Array.from(tensors.get(`${Q}.weight`)!.bytes!));
+    const blockScales = tensors.get(`${Q}.weight_scale_inv`)!.data!;
+    expect(Array.from(rows.rowScales)).toEqual(Array.from({ length: 32 }, (_, r) => blockScales[Math.floor(r / 16)]));
+    // The dense FFN's up projection [48, 32] (its pool's canonical w_up, the checkpoint's rows in order).
+    const upRows = loaded.weights.fp8Rows("layers.1.mlp.w_up");
+    expect(upRows && Array.from(upRows.bytes)).toEqual(Array.from(tensors.get("model.layers.1.mlp.up_proj.weight")!.bytes!));
+    // Its down projection [32, 48] (canonical w_down [1, 32, 48]: one expert, rows in order).
+    const downRows = loaded.weights.fp8Rows("layers.1.mlp.w_down");
+    expect(downRows && Array.from(downRows.bytes)).toEqual(Array.from(tensors.get("model.layers.1.mlp.down_proj.weight")!.bytes!));
+    // Not FP8 in the checkpoint: none.
+    expect(loaded.weights.fp8Rows("embed_tokens.weight")).toBeUndefined();
+    const other = loadCheckpointDir(c.program!, writeDir("fp8-24", CONFIGS.fp8, build("fp8", hfWeights(llama.hf, 5)).tensors), { names, forceNames: true });
+    if (!other.ok) throw new Error(other.errors.map((e) => e.message).join("\n"));
+    expect(other.weights.fp8Rows("layers.0.self_attn.wq")).toBeUndefined();
   });
 });

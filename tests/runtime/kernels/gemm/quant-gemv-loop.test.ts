@@ -1,8 +1,9 @@
 // The fused-dequantization loop of the GEMM generator (quant-gemv-loop.ts) against float64
 // products on the dequantized weights: the weights are ggml blocks (hand-packed with known values,
-// or from ggml's reference encoders), the reference reads them through the CPU decoders of
-// weights/quant/ (decodeQ8_0, decodeQ4_0) or the hand-derived values, never through the device
-// form. Cases: one row, a few rows (the few-row shape, CPU and GPU lane counts), more than 8 rows
+// or from ggml's reference encoders) or FP8 rows (the upload's encoder), the reference reads them
+// through the CPU decoders of weights/quant/ (decodeQ8_0, decodeQ4_0), the hand-derived values or
+// (FP8) the format's definition in tests/helpers/quant-packers.ts times the row scale, never
+// through the shader's decode. Cases: one row, a few rows (the few-row shape, CPU and GPU lane counts), more than 8 rows
 // (the register tile), a weight chunk [g0, g1), a column span of a wider A, bias and residual.
 
 import { afterAll, describe, expect, it } from "vitest";
@@ -10,11 +11,12 @@ import { uniformBuffer } from "../../../../runtime/gpu/buffers.js";
 import type { GpuContext } from "../../../../runtime/gpu/device.js";
 import type { GemvShape } from "../../../../runtime/kernels/gemm/gemv-loop.js";
 import { denseGrid, linearKernel, linearParams } from "../../../../runtime/kernels/gemm/linear-gemm.js";
-import { type GpuBlockFormat, repackGgmlBlocks } from "../../../../runtime/weights/quant/gpu-blocks.js";
+import { type GpuBlocks, type GpuBlockFormat, quantizeForGpu, repackGgmlBlocks } from "../../../../runtime/weights/quant/gpu-blocks.js";
 import { decodeQ4_0, encodeQ4_0 } from "../../../../runtime/weights/quant/q4_0.js";
 import { decodeQ8_0, encodeQ8_0 } from "../../../../runtime/weights/quant/q8_0.js";
 import { beforeAllGpu, describeGpu, itGpu, releaseTestGpu, testGpu } from "../../../helpers/gpu-context.js";
 import { expectClose } from "../../../helpers/numerics.js";
+import { e4m3 } from "../../../helpers/quant-packers.js";
 import { normals, rng } from "../../../helpers/random.js";
 
 let gpu: GpuContext;
@@ -86,12 +88,21 @@ async function check(c: Case, seed: number): Promise<void> {
   const g1 = c.g1 ?? c.N;
   const rowsBound = g1 - g0;
   let blocks = c.blocks;
-  if (!blocks) {
+  let packed: GpuBlocks;
+  if (c.format === "fp8_e4m3") {
     const w = normals(r, rowsBound * c.K);
-    const bytes = c.format === "q8_0" ? encodeQ8_0(w) : encodeQ4_0(w);
-    blocks = { bytes, values: c.format === "q8_0" ? decodeQ8_0(bytes, w.length) : decodeQ4_0(bytes, w.length) };
+    packed = quantizeForGpu("fp8_e4m3", w, rowsBound, c.K, "test.weight");
+    const scales = new Float32Array(packed.scales.buffer);
+    const values = Float32Array.from(w, (_, i) => e4m3((packed.values[i >> 2]! >>> (8 * (i & 3))) & 0xff) * scales[Math.floor(i / 128)]!);
+    blocks = { bytes: new Uint8Array(0), values };
+  } else {
+    if (!blocks) {
+      const w = normals(r, rowsBound * c.K);
+      const bytes = c.format === "q8_0" ? encodeQ8_0(w) : encodeQ4_0(w);
+      blocks = { bytes, values: c.format === "q8_0" ? decodeQ8_0(bytes, w.length) : decodeQ4_0(bytes, w.length) };
+    }
+    packed = repackGgmlBlocks(c.format, blocks.bytes, rowsBound, c.K, "test.weight");
   }
-  const packed = repackGgmlBlocks(c.format, blocks.bytes, rowsBound, c.K, "test.weight");
   const a = normals(r, c.T * lda);
   const bias = normals(r, c.N);
   const res = normals(r, c.T * c.N);
@@ -174,6 +185,15 @@ describeGpu("the fused-dequantization gemv loop (Q8_0, Q4_0) vs float64 on the d
   }, 180_000);
   itGpu("Q4_0, more than 8 rows on the register tile, with the residual epilogue", async () => {
     await check({ format: "q4_0", T: 11, N: 40, K: 64, shape: gemv(8, 1, 4), residual: true }, 6);
+  }, 180_000);
+});
+
+describeGpu("the fused-dequantization gemv loop over FP8 E4M3 (128-blocks walked as quarters) vs float64 on the dequantized weights", () => {
+  itGpu("a chunk of rows, GPU lanes, a column span of A; K = 384: three 128-blocks a row, lanes crossing blocks", async () => {
+    await check({ format: "fp8_e4m3", T: 3, N: 48, K: 384, shape: gemv(4, 16, 2), g0: 8, g1: 40, lda: 400, aOff: 4, bias: true }, 8);
+  }, 180_000);
+  itGpu("one row on the CPU adapter's decode shape (2 lanes × 4 columns), an odd column count", async () => {
+    await check({ format: "fp8_e4m3", T: 1, N: 5, K: 256, shape: gemv(1, 2, 4) }, 9);
   }, 180_000);
 });
 

@@ -3,7 +3,7 @@
 // pack loops directly.
 import { describe, expect, it } from "vitest";
 import { dequantizeAwq } from "../../../../runtime/weights/quant/awq.js";
-import { dequantizeFp8Blocks, e4m3ToF32 } from "../../../../runtime/weights/quant/fp8-e4m3.js";
+import { dequantizeFp8Blocks, e4m3ToF32, f32ToE4m3, fp8RowScales } from "../../../../runtime/weights/quant/fp8-e4m3.js";
 import { dequantizeGptq } from "../../../../runtime/weights/quant/gptq.js";
 import { packAwq, packGptq } from "../../../helpers/quant-packers.js";
 import { rng } from "../../../helpers/random.js";
@@ -23,6 +23,41 @@ describe("FP8 E4M3 (e4m3fn)", () => {
     bytes[129 * 3 + 2] = 0x40; // 2.0
     const v = dequantizeFp8Blocks(bytes, rows, cols, Float32Array.from([0.5, 3]));
     expect([v[0], v[127 * 3 + 2], v[128 * 3], v[129 * 3 + 2]]).toEqual([0.5, 0.5, 3, 6]);
+  });
+});
+
+describe("FP8 E4M3 encoding (f32 → e4m3fn, nearest, ties to even, saturating)", () => {
+  it("encodes known values to hand-derived bytes", () => {
+    // 0 → 0x00, −0 → 0x80; ±448 = 1.75·2^8 → 0.1111.110 = 0x7e / 0xfe; 2^-9 → subnormal 0x01;
+    // 1 → 0.0111.000 = 0x38; 2^-6 → 0.0001.000 = 0x08; 0.875·2^-6 (largest subnormal) → 0x07.
+    expect([0, 448, -448, 2 ** -9, 1, 2 ** -6, 7 * 2 ** -9].map(f32ToE4m3)).toEqual([0x00, 0x7e, 0xfe, 0x01, 0x38, 0x08, 0x07]);
+    expect(f32ToE4m3(-0)).toBe(0x80);
+    // Ties: 1.0625 is halfway between 1 (mantissa 0) and 1.125 (mantissa 1) → the even 1 (0x38);
+    // 1.1875 between 1.125 (m 1) and 1.25 (m 2) → 1.25 (0x3a); 1.5·2^-9 between subnormals 1 and 2 → 2 (0x02);
+    // 2.5·2^-9 between 2 and 3 → 2 (0x02); 15.5·2^-4·… : 1.9375 between 1.875 (m 7) and 2 → 2 (0x40, the next binade).
+    expect([1.0625, 1.1875, 1.5 * 2 ** -9, 2.5 * 2 ** -9, 1.9375].map(f32ToE4m3)).toEqual([0x38, 0x3a, 0x02, 0x02, 0x40]);
+    // Off ties the nearest wins: 1.07 → 1.125 (0x39); 0.4·2^-9 → 0; 0.6·2^-9 → 2^-9.
+    expect([1.07, 0.4 * 2 ** -9, 0.6 * 2 ** -9].map(f32ToE4m3)).toEqual([0x39, 0x00, 0x01]);
+    // Above 448 saturates (PyTorch's cast would give NaN from 464 up): 460, 464 (the tie 448|480), 1e6, ∞.
+    expect([460, 464, 1e6, Infinity, -Infinity].map(f32ToE4m3)).toEqual([0x7e, 0x7e, 0x7e, 0x7e, 0xfe]);
+  });
+
+  it("every finite byte's value encodes back to that byte; a value between two neighbours goes to the nearer", () => {
+    for (let b = 0; b < 256; b++) {
+      if ((b & 0x7f) === 0x7f || b === 0x80) continue; // NaN; −0 is checked above
+      expect(f32ToE4m3(e4m3ToF32(b))).toBe(b);
+    }
+    // Between consecutive positive values v_b < v_{b+1}: a quarter of the gap above v_b → b, three quarters → b + 1.
+    for (let b = 0; b < 0x7e; b++) {
+      const lo = e4m3ToF32(b), hi = e4m3ToF32(b + 1);
+      expect(f32ToE4m3(lo + (hi - lo) / 4)).toBe(b);
+      expect(f32ToE4m3(lo + (3 * (hi - lo)) / 4)).toBe(b + 1);
+    }
+  });
+
+  it("replicates 128×128 block scales for each row of their block (any row block)", () => {
+    // rows 3, cols 200 (two column blocks), row blocks of 2: rows 0, 1 take scale row 0, row 2 scale row 1.
+    expect(Array.from(fp8RowScales(Float32Array.from([1, 2, 3, 4]), 3, 200, 2))).toEqual([1, 2, 1, 2, 3, 4]);
   });
 });
 
