@@ -34,7 +34,7 @@ it("takes no arguments (exit 2) and documents its flags", async () => {
 
 it("the summary: one line per class, speed-up = fallback time / chosen time", () => {
   const lines = tuningSummary({
-    moec_tuning: 1,
+    moec_tuning: 2, schedules: {},
     key: { vendor: "", architecture: "", device: "", description: "x", moec: "0" },
     clock: "wall-clock",
     measured: "",

@@ -12,7 +12,7 @@ const adapter = { vendor: "mesa", architecture: "", device: "", description: "ll
 
 function table(): TuningTable {
   return {
-    moec_tuning: 1,
+    moec_tuning: 2, schedules: {},
     key: { ...adapter, moec: "9.9.9" },
     clock: "wall-clock",
     measured: "2026-12-02T00:00:00.000Z",
