@@ -3,7 +3,8 @@
 // there) with its output checked against the token-centric one's, then round-robin rounds of one
 // run each, the median kept — and the winner at each T recorded. The expert-centric grouped GEMMs
 // (the fixed rule's choice for a plain run) stay the winner unless another schedule is at least
-// `margin` faster. The sweep stops once a new winner has held for two token counts in a row.
+// `margin` faster. A crossover is a new winner that holds at two token counts in a row (stepsOf);
+// the sweep stops at the first one.
 
 import type { IrProgram } from "../../compiler/ir/ir.js";
 import type { GpuContext } from "../gpu/device.js";
@@ -31,13 +32,8 @@ export function winnerOf(ms: Partial<Record<PoolSchedule, number>>, margin: numb
   return fallback !== undefined && t * (1 + margin) > fallback ? "expert" : fastest;
 }
 
-/** Whether the sweep has seen its answer: the winner changed and the new one held at two token counts. */
-export function crossoverClear(points: readonly SchedulePoint[]): boolean {
-  const n = points.length;
-  if (n < 3) return false;
-  const last = points[n - 1]!.winner;
-  return last !== points[0]!.winner && points[n - 2]!.winner === last;
-}
+/** Whether the sweep has seen its answer: a crossover (a new winner that held at two token counts in a row). */
+export const crossoverClear = (points: readonly SchedulePoint[]): boolean => stepsOf(points).length > 1;
 
 async function measureClass(gpu: GpuContext, problem: PoolProblem, o: ScheduleSearchOptions, classIndex: number, classCount: number): Promise<ScheduleEntry> {
   const tokens = sweepTokens(o.quick);

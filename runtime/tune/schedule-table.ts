@@ -49,12 +49,18 @@ export const allPoolClasses = (): ScheduleClass[] => SCHEDULE_GRAINS.flatMap((g)
 
 export const grainOf = (experts: number, selectsAll: boolean): ScheduleGrain => (selectsAll ? "all" : experts <= COARSE_MAX_EXPERTS ? "coarse" : "fine");
 
-/** The steps of a sequence of measured points: the winner at the first point from 1 on, then a step where it changes. */
+/**
+ * The steps of a sequence of measured points (increasing T): the first point's winner from T = 1,
+ * then a step where another winner takes over and holds at the next point too. A winner at one
+ * point only is noise on a shared machine (a load spike moves every schedule's time) and makes no
+ * step; nor does a change at the last point, which nothing confirms.
+ */
 export function stepsOf(points: readonly SchedulePoint[]): ScheduleStep[] {
-  const steps: ScheduleStep[] = [];
-  for (const p of points) {
-    if (steps.length === 0) steps.push({ from: 1, schedule: p.winner });
-    else if (steps[steps.length - 1]!.schedule !== p.winner) steps.push({ from: p.tokens, schedule: p.winner });
+  if (points.length === 0) return [];
+  const steps: ScheduleStep[] = [{ from: 1, schedule: points[0]!.winner }];
+  for (let i = 1; i + 1 < points.length; i++) {
+    const p = points[i]!;
+    if (p.winner !== steps[steps.length - 1]!.schedule && points[i + 1]!.winner === p.winner) steps.push({ from: p.tokens, schedule: p.winner });
   }
   return steps;
 }

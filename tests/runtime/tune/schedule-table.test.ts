@@ -24,7 +24,11 @@ const table: Record<string, ScheduleEntry> = {
   "schedule/all/d-small": entry(8, 8, 128, [{ from: 1, schedule: "token" }, { from: 8, schedule: "dense" }, { from: 128, schedule: "expert" }]),
 };
 
-it("crossovers are where the winner changes, the first from T = 1", () => {
+it("crossovers are where another winner takes over and holds at the next T; a lone winner is noise", () => {
+  expect(stepsOf([point(1, "dense"), point(2, "dense"), point(8, "token"), point(16, "dense"), point(32, "dense")])).toEqual([{ from: 1, schedule: "dense" }]);
+  expect(stepsOf([point(1, "token"), point(2, "expert")])).toEqual([{ from: 1, schedule: "token" }]);
+  expect(stepsOf([point(1, "token"), point(2, "dense"), point(4, "dense"), point(8, "expert"), point(16, "expert")])).toEqual([{ from: 1, schedule: "token" }, { from: 2, schedule: "dense" }, { from: 8, schedule: "expert" }]);
+  expect(stepsOf([])).toEqual([]);
   expect(stepsOf([point(1, "token"), point(2, "token"), point(4, "expert"), point(8, "expert")])).toEqual([{ from: 1, schedule: "token" }, { from: 4, schedule: "expert" }]);
   expect(stepsOf([point(1, "expert"), point(2, "token"), point(4, "token")])).toEqual([{ from: 1, schedule: "expert" }, { from: 2, schedule: "token" }]);
   expect(stepsOf([point(1, "token")])).toEqual([{ from: 1, schedule: "token" }]);
