@@ -45,6 +45,11 @@ export function poolUsesBlocks(b: BuildContext, pool: IrPool): boolean {
   return b.weights.blocksFor(pool.dim) !== undefined && b.weights.blocksFor(pool.hidden) !== undefined;
 }
 
+/** A schedule asked for (fineSchedule, `--schedule`) that a pool cannot run: bad input, not a bug. */
+export class ScheduleUnsupportedError extends Error {
+  override name = "ScheduleUnsupportedError";
+}
+
 /** How a routed pool is scheduled (atom/lowrank pools; ffn pools when forced); `auto` decides per run. */
 export type FineSchedule = "auto" | "token" | "expert" | "dense";
 
@@ -204,7 +209,7 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
  */
 async function denseSteps(b: BuildContext, op: MoeOp, routed: RoutedSlots, name: string): Promise<{ steps: Step[]; clears: GPUBuffer[] }> {
   const { pool } = op;
-  if (pool.bias) throw new Error(`moe over pool '${pool.key}': the dense schedule does not take expert biases; use the token or expert schedule`);
+  if (pool.bias) throw new ScheduleUnsupportedError(`moe over pool '${pool.key}': the dense schedule does not take expert biases; use the token or expert schedule (--schedule, fineSchedule)`);
   const { tokCount, ids, wts, maxK } = routed;
   const N = pool.count;
   const R = pool.hidden;

@@ -60,6 +60,11 @@ describeGpu("moec run --schedule", () => {
       expect(bench.code, bench.err).toBe(0);
       expect(JSON.parse(bench.out).fused.dispatches).toBe(s === "token" ? 3 : 5);
     }
+    // A schedule the pool cannot run is a clear error (exit 1), not an internal one.
+    fs.writeFileSync(path.join(dir, "b.moe"), "layer b(x: [T, D], D = 16, N = 4, I = 16) {\n  experts E[N] = ffn(hidden = I, bias = true)\n  router r = linear |> softmax |> topk(2)\n  return moe(x, r, E)\n}\n");
+    const dense = await moec(["run", "b.moe", "--random-weights", "--tokens", "3", "--schedule", "dense"], dir);
+    expect(dense.code).toBe(1);
+    expect(dense.err).toContain("moec run: moe over pool 'E': the dense schedule does not take expert biases; use the token or expert schedule");
     const [a, b] = outputs as [Float32Array, Float32Array];
     expect(a).toHaveLength(5 * 16);
     for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(b[i]!));
