@@ -10,7 +10,7 @@ export const SCHEDULE_FLAG: FlagSpec = {
   name: "schedule",
   type: "string",
   value: "auto|token|expert|dense",
-  help: "how routed pools run: token-centric kernels, grouped expert GEMMs, or dense GEMMs over every expert (pools whose router gives every token every expert; no expert biases); auto (the default) picks per run from the crossovers `moec tune` measured, else from fixed rules (docs/kernels.md)",
+  help: "how routed pools run: token-centric kernels, grouped expert GEMMs, or dense GEMMs over every expert (exact for any selection, paying where the router gives every token every expert; no expert biases); auto (the default) picks per run from the crossovers `moec tune` measured, else from fixed rules (docs/kernels.md)",
 };
 
 /** A schedule name, or a usage error naming where it was found (`--schedule`, `coarse@tokn`). */

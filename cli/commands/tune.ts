@@ -30,11 +30,11 @@ export const tuneSpec: CommandSpec = {
     "runs its candidate GEMM shapes on a problem of its size, checks each output against the default shape's, and keeps\n" +
     "the fastest (GPU timestamps where the adapter has them, else wall clock). Then the schedule step: routed SwiGLU pools\n" +
     "(coarse: 8 experts top-2; fine: 64 experts top-6; all: 8 experts, every token to every expert; D 128 and 512) run\n" +
-    "token-centric, on grouped expert GEMMs and (all) on dense GEMMs at T = 1, 2, 4, … (up to 256; it stops once a new\n" +
-    "winner holds twice); the T where the winner changes is each class's crossover, which `--schedule auto` follows.\n" +
-    "The table is written to\n" +
-    "$XDG_CACHE_HOME/moec/tuning/ (default ~/.cache/moec/tuning/), one file per adapter and driver, and read by every\n" +
-    "GPU command; MOEC_TUNING=off ignores it. Tuning runs only when asked: without a cache, the default shapes apply.",
+    "token-centric, on grouped expert GEMMs and (all) on dense GEMMs at T = 1, 2, 4, … (up to 256); where another\n" +
+    "schedule takes over and holds at the next T too is the class's crossover (the sweep stops there), which\n" +
+    "`--schedule auto` of run, generate and bench follows. The table is written to $XDG_CACHE_HOME/moec/tuning/\n" +
+    "(default ~/.cache/moec/tuning/), one file per adapter and driver, and read by every GPU command; MOEC_TUNING=off\n" +
+    "ignores it. Tuning runs only when asked: without a cache, the default shapes and schedules apply.",
 };
 
 const ms = (t: number): string => `${t.toFixed(t < 10 ? 3 : 1)} ms`;

@@ -56,6 +56,7 @@ async function measureClass(gpu: GpuContext, problem: PoolProblem, o: ScheduleSe
         else times.set(s, []);
       }
       for (let i = 0; i < reps; i++) for (const [s, ts] of times) ts.push((await runners.get(s)!.run(T)).ms);
+      if (times.size === 0) throw new Error(`${problem.cls} at T = ${T}: the token-centric output is not finite (${rejected.token})`);
       const ms: Partial<Record<PoolSchedule, number>> = {};
       for (const [s, ts] of times) ms[s] = median(ts);
       points.push({ tokens: T, ms, winner: winnerOf(ms, 0.05), ...(Object.keys(rejected).length ? { rejected } : {}) });
