@@ -1,8 +1,9 @@
 // Which weights the weight store will keep as Q8_0/Q4_0 blocks (ExecutorOptions.weightFormat),
 // predicted from the IR before any upload, for device-fit.ts. The rules are the consumers':
 // a matrix is kept as blocks when its rows are whole blocks of 32 (WeightStore.blocksFor) and
-//   - `linear` (the LM head included) and attention's, MLA's and peer attention's projections:
-//     the GEMM's A words are vec4-aligned too (block-linear.ts usesBlocks, lower-attention.ts);
+//   - `linear` (the LM head included) and attention's, MLA's (but wkv_b, which MLA's decode form
+//     reads in the dtype) and peer attention's projections: the GEMM's A words are vec4-aligned too
+//     (block-linear.ts usesBlocks, lower-attention.ts);
 //   - `embed`: always (lower-model-ops.ts);
 //   - routed pools with ffn-form experts: D and the hidden width both whole blocks, under the
 //     `auto` or `token` schedule (lower-pools.ts, lower-moe-fine.ts poolUsesBlocks); a forced
@@ -60,9 +61,10 @@ export function blockMatrices(program: IrProgram, format: GpuBlockFormat | undef
         for (const t of mlaTensors(a, D)) {
           if (!t.matmul) continue;
           const [rows, K] = t.shape as [number, number];
-          // wq_b reads the latent row's c_q, wkv_b its c_kv (after c_q); the others read x or the heads.
+          // wkv_b stays counted in the dtype: the absorbed decode form (lower-mla-decode.ts) reads it
+          // whole in the dtype, beside any block copy. wq_b reads the latent row's c_q (stride latW).
+          if (t.name === "wkv_b") continue;
           if (t.name === "wq_b") dense(`${a.key}.${t.name}`, rows, K, latW, 0);
-          else if (t.name === "wkv_b") dense(`${a.key}.${t.name}`, rows, K, latW, a.qRank);
           else dense(`${a.key}.${t.name}`, rows, K);
         }
         break;

@@ -10,6 +10,7 @@ import { randomWeights } from "../../../runtime/weights/random-weights.js";
 import { beforeAllGpu, describeGpu, itGpu, releaseTestGpu, testGpu } from "../../helpers/gpu-context.js";
 import { pool, ProgramBuilder, router, stages } from "../../helpers/ir-programs.js";
 import { normals, rng } from "../../helpers/random.js";
+import { compile } from "../../../compiler/index.js";
 
 // y = linear(moe(x, r, E), out = 32): x [T, 64]; 2 SwiGLU experts of hidden 32; router gate [2, 64].
 function tinyProgram() {
@@ -84,6 +85,22 @@ describeGpu("createExecutor under deviceMemoryBytes", () => {
       expect(saved.whole + saved.routed + saved.gathered).toBe(F32 - Q4);
     } finally {
       exec.dispose();
+    }
+  });
+
+  itGpu("a whole model (embedding, attention, experts, LM head): the prediction is what the store saved", async () => {
+    const model = compile({ file: "examples/models/mixtral_8x7b.moe", set: { V: 40, D: 32, L: 2, H: 4, KV: 2, N: 4, I: 32 } }).program!;
+    for (const weightFormat of ["q8_0", "q4_0"] as const) {
+      const exec = await createExecutor(gpu, model, randomWeights(model, 5), { weightFormat });
+      try {
+        await exec.run(new Map([["tokens", Int32Array.from([1, 2, 3])]]), 3);
+        const saved = exec.blockBytesSaved;
+        const predicted = deviceBytesNeeded(model, "f32").weights - deviceBytesNeeded(model, "f32", { weightFormat }).weights;
+        expect(predicted).toBeGreaterThan(0);
+        expect(saved.whole + saved.routed + saved.gathered).toBe(predicted);
+      } finally {
+        exec.dispose();
+      }
     }
   });
 });
