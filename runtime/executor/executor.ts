@@ -974,6 +974,7 @@ export async function createExecutor(
   // Refuse a model the device cannot hold before a single byte is uploaded.
   const kv = opts.decode ? { bytes: kvCacheBytes(program, opts.decode.context, opts.decode.kvDtype ?? "f32"), context: opts.decode.context } : undefined;
   if (opts.weightFormat !== undefined && opts.weightFormat !== "q8_0" && opts.weightFormat !== "q4_0") throw new Error(`weightFormat '${String(opts.weightFormat)}' is not one of q8_0, q4_0`);
+  if (opts.fineSchedule !== undefined && !["auto", "token", "expert", "dense"].includes(opts.fineSchedule)) throw new Error(`fineSchedule '${String(opts.fineSchedule)}' is not one of auto, token, expert, dense`);
   checkDeviceFit(ctx, program, dtype, opts.deviceMemoryBytes, kv, { ...(opts.weightFormat ? { weightFormat: opts.weightFormat } : {}), schedule: opts.fused === false ? "expert" : (opts.fineSchedule ?? "auto") }); // the unfused baseline reads pools in the dtype
   const store = new WeightStore(ctx.device, weights, dtype, maxBinding, opts.weightFormat);
   const exec = new GpuExecutor(ctx, program, store, opts);

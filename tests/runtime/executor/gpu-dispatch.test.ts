@@ -103,6 +103,10 @@ describeGpu("dispatches follow the schedule", () => {
     expect(await dispatchesAt({ tuning: crossoverTable(ctx), fineSchedule: "expert" }, [4])).toEqual([5]);
   });
 
+  it("a fineSchedule that is none of the four is refused before any upload", async () => {
+    await expect(createExecutor(ctx, program, randomWeights(program, 9), { fineSchedule: "fast" as "auto" })).rejects.toThrow("fineSchedule 'fast' is not one of auto, token, expert, dense");
+  });
+
   it("auto with the table computes the layer of the float64 reference on both sides of the crossover", async () => {
     const w = randomWeights(program, 11);
     for (const T of [4, 20]) {
