@@ -13,6 +13,7 @@ import { UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
 import { adapterName, withGpu } from "./gpu-commands.js";
 import type { WeightFormat } from "./weight-format.js";
+import type { Schedule } from "./schedule-flag.js";
 
 export interface DecodeBenchFlags {
   context: number;
@@ -21,6 +22,7 @@ export interface DecodeBenchFlags {
   dtype: "f32" | "f16";
   kvDtype: "f32" | "f16";
   weightFormat: WeightFormat | undefined;
+  schedule: Schedule | undefined;
   seed: number;
   batch: number;
 }
@@ -55,7 +57,7 @@ export async function runDecodeBench(io: CliIO, f: Record<string, unknown>, prog
     const adapter = adapterName(gpu);
     if (process.stderr.isTTY) io.err(`moec bench: ${program.entry} (${formatCount(info.counts.total)} parameters): drawing weights, compiling, prefilling ${o.context - o.steps - o.warmup} tokens, ${o.warmup} warm-up and ${o.steps} timed decode steps…`);
     const weights = rt.randomWeights(program, o.seed);
-    const r = await benchmarkDecode(gpu, program, weights, { context: o.context, steps: o.steps, warmup: o.warmup, dtype: o.dtype, kvDtype: o.kvDtype, seed: o.seed, batch: B, bytesPerStep, ...(o.weightFormat ? { weightFormat: o.weightFormat } : {}) });
+    const r = await benchmarkDecode(gpu, program, weights, { context: o.context, steps: o.steps, warmup: o.warmup, dtype: o.dtype, kvDtype: o.kvDtype, seed: o.seed, batch: B, bytesPerStep, ...(o.weightFormat ? { weightFormat: o.weightFormat } : {}), ...(o.schedule ? { fineSchedule: o.schedule } : {}) });
     // Dense matrices kept as blocks are read as blocks (Executor.blockBytesSaved).
     const weightsRead = weightsReadAs(r.blockBytesSaved);
     const peakRssBytes = process.resourceUsage().maxRSS * 1024;

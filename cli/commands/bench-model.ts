@@ -2,6 +2,7 @@
 // equal FLOPs in the same process (runtime/bench/model-bench.ts), with the FLOPs from the
 // compiler's counter (compiler/report/prefill-flops.ts) and the dispatches per decoder layer
 // from the recorded command stream.
+import type { Schedule } from "./schedule-flag.js";
 import * as path from "node:path";
 import { entryInfo } from "../../compiler/driver.js";
 import type { SourceHost } from "../../compiler/semantic/module-loader.js";
@@ -19,6 +20,7 @@ interface ModelBenchFlags {
   iterations: number;
   warmup: number;
   seed: number;
+  schedule?: Schedule;
 }
 
 const gflop = (n: number) => (n >= 1e9 ? (n / 1e9).toFixed(2) : (n / 1e9).toPrecision(3));
@@ -40,7 +42,7 @@ export async function runModelBench(io: CliIO, fileArg: string, f: Record<string
     // Progress only on a terminal: a forward of a large model can take minutes.
     if (process.stderr.isTTY) io.err(`moec bench: ${program.entry} (${formatCount(info.counts.total)} parameters) at ${o.tokens} tokens on ${adapter}: drawing weights, compiling, ${o.warmup} warm-up and ${o.iterations} timed forwards each…`);
     const weights = rt.randomWeights(program, o.seed);
-    const r = await benchmarkModel(gpu, program, weights, o.tokens, { flopsPerForward: flops.total, warmup: o.warmup, iterations: o.iterations, dtype: o.dtype, seed: o.seed, lastLogits });
+    const r = await benchmarkModel(gpu, program, weights, o.tokens, { flopsPerForward: flops.total, warmup: o.warmup, iterations: o.iterations, dtype: o.dtype, seed: o.seed, lastLogits, ...(o.schedule ? { fineSchedule: o.schedule } : {}) });
     const peakRssBytes = process.resourceUsage().maxRSS * 1024;
     const typical = typicalLayer(r.layers);
     if (f.json) {

@@ -4,6 +4,7 @@
 // against moec's own dense GEMM of equal FLOPs instead (bench-model.ts).
 import { hostRunProblem } from "../host-fit.js";
 import { WEIGHT_FORMAT_FLAG, weightFormatFlag } from "./weight-format.js";
+import { parseSchedule, SCHEDULE_FLAG, scheduleFlag, type Schedule } from "./schedule-flag.js";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, UsageError } from "../args.js";
 import type { CliIO } from "../output.js";
@@ -17,7 +18,7 @@ import { runGraphBench } from "./bench-graph.js";
 export const benchSpec: CommandSpec = {
   name: "bench",
   summary: "time a layer's fused kernels against an unfused lowering, a model's prefill against a dense GEMM of equal FLOPs, its decode against a streaming read, or a decoding graph's generation",
-  usage: "moec bench FILE|DIR --tokens T [--entry NAME | --compare ENTRY[@SCHEDULE],…] [--set NAME=VALUE ...] [--dtype f32|f16] [--last-logits] [--iterations N] [--json]\n       moec bench MODEL --decode [--context C] [--tokens N] [--batch B] [--kv-dtype f32|f16] [--set NAME=VALUE ...] [--dtype f32|f16] [--weight-format q8_0|q4_0|fp8_e4m3] [--json]\n       moec bench GRAPH --decode [--entry NAME] [--context C] [--tokens N] [--dtype f32|f16] [--json]",
+  usage: "moec bench FILE|DIR --tokens T [--entry NAME | --compare ENTRY[@SCHEDULE],…] [--set NAME=VALUE ...] [--dtype f32|f16] [--schedule S] [--last-logits] [--iterations N] [--json]\n       moec bench MODEL --decode [--context C] [--tokens N] [--batch B] [--kv-dtype f32|f16] [--set NAME=VALUE ...] [--dtype f32|f16] [--weight-format q8_0|q4_0|fp8_e4m3] [--schedule S] [--json]\n       moec bench GRAPH --decode [--entry NAME] [--context C] [--tokens N] [--dtype f32|f16] [--json]",
   positionals: { name: "a .moe file, or a Hugging Face checkpoint directory or config.json (imported; random weights)", min: 1, max: 1 },
   flags: [
     { name: "tokens", type: "string", value: "T", help: "tokens per run (required); with --decode, the timed decode steps (default 16)" },
@@ -30,10 +31,11 @@ export const benchSpec: CommandSpec = {
       name: "compare",
       type: "string",
       value: "A,B,…",
-      help: "time these entries fused against the first (fine vs coarse pools); ENTRY@token|expert|dense picks the schedule of fine pools",
+      help: "time these entries fused against the first (fine vs coarse pools); ENTRY@auto|token|expert|dense picks that entry's schedule of routed pools (else --schedule's)",
     },
     { name: "set", type: "multi", value: "NAME=VALUE", help: "override hyper-parameters, e.g. --set D=64 I=128" },
     { name: "dtype", type: "string", value: "f32|f16", help: "storage precision (default f32)" },
+    { ...SCHEDULE_FLAG, help: `${SCHEDULE_FLAG.help}; a layer's fused side, a model's prefill or decode, each --compare entry without @SCHEDULE` },
     { ...WEIGHT_FORMAT_FLAG, help: `with --decode (a model): ${WEIGHT_FORMAT_FLAG.help}; the bytes per step count those matrices as blocks` },
     { name: "last-logits", type: "boolean", help: "a model: compute the LM head for the last position only (its FLOPs counted so)" },
     { name: "iterations", type: "string", value: "N", help: "timed runs per side, alternating (default 10)" },
@@ -58,10 +60,11 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
   const iterations = intFlag(f.iterations, "iterations", 1) ?? 10;
   const warmup = intFlag(f.warmup, "warmup", 0) ?? 2;
   const seed = intFlag(f.seed, "seed") ?? 1;
+  const schedule = scheduleFlag(f);
   if (f.compare !== undefined) {
     if (f["last-logits"]) throw new UsageError("--last-logits times a model's prefill; it does not combine with --compare");
     if (f.entry !== undefined) throw new UsageError("give either --entry or --compare, not both");
-    return runCompare(io, args.positionals[0]!, f, { tokens, dtype, iterations, warmup, seed });
+    return runCompare(io, args.positionals[0]!, f, { tokens, dtype, iterations, warmup, seed, schedule: schedule ?? "auto" });
   }
   const input = await commandProgramInput("bench", args.positionals, io);
   if (!input) return 1;
@@ -73,7 +76,7 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
     io.err(`moec bench: ${tooBig}`);
     return 1;
   }
-  if (program.model) return runModelBench(io, input.files[0]!, f, program, { tokens, dtype, iterations, warmup, seed }, input.host);
+  if (program.model) return runModelBench(io, input.files[0]!, f, program, { tokens, dtype, iterations, warmup, seed, ...(schedule ? { schedule } : {}) }, input.host);
   if (f["last-logits"]) throw new UsageError(`--last-logits applies to a model; \`${program.entry}\` is a layer or graph`);
   const rt = await import("../../runtime/index.js");
   const { benchmarkProgram } = await import("../../runtime/bench/benchmark.js");
@@ -81,7 +84,7 @@ export async function runBench(argv: string[], io: CliIO): Promise<number> {
     const adapter = adapterName(gpu);
     io.err(`moec bench: ${program.entry} at ${tokens} tokens on ${adapter}: compiling both lowerings, ${warmup} warm-up and ${iterations} timed runs each…`);
     const weights = rt.randomWeights(program, seed);
-    const r = await benchmarkProgram(gpu, program, weights, tokens, { warmup, iterations, dtype, seed });
+    const r = await benchmarkProgram(gpu, program, weights, tokens, { warmup, iterations, dtype, seed, ...(schedule ? { fineSchedule: schedule } : {}) });
     if (f.json) {
       io.out(JSON.stringify({ entry: program.entry, adapter, dtype, ...r }, null, 2));
       return 0;
@@ -118,6 +121,7 @@ async function runDecode(io: CliIO, positionals: string[], f: Record<string, unk
     dtype: dtype as "f32" | "f16",
     kvDtype: kvDtype as "f32" | "f16",
     weightFormat: weightFormatFlag(f),
+    schedule: scheduleFlag(f),
   };
   const input = await commandProgramInput("bench", positionals, io);
   if (!input) return 1;
@@ -125,6 +129,7 @@ async function runDecode(io: CliIO, positionals: string[], f: Record<string, unk
   const lowered = lowerForGenerate(io, input.files[0]!, f, undefined, input.host);
   if (!lowered) return 1;
   if (lowered.decodingGraph && o.weightFormat) throw new UsageError("--weight-format applies to a model's decode; decoding graphs do not take it yet");
+  if (lowered.decodingGraph && o.schedule) throw new UsageError("--schedule applies to a model's decode; decoding graphs do not take it yet");
   if (lowered.decodingGraph) return runGraphBench(io, f, lowered.decodingGraph, { context: o.context, steps: o.steps, warmup: o.warmup, seed: o.seed, dtype: o.dtype });
   if (!lowered.program) return 1;
   if (!lowered.program.model) throw new UsageError(`--decode applies to a model; \`${lowered.program.entry}\` is a layer or graph`);
@@ -132,24 +137,22 @@ async function runDecode(io: CliIO, positionals: string[], f: Record<string, unk
   return runDecodeBench(io, f, lowered.program, lowered.info, o);
 }
 
-const SCHEDULES = ["auto", "token", "expert", "dense"] as const;
-
 /** `--compare A,B@token,…`: each entry fused on the same inputs, timed against the first in one process. */
 async function runCompare(
   io: CliIO,
   fileArg: string,
   f: Record<string, unknown>,
-  o: { tokens: number; dtype: "f32" | "f16"; iterations: number; warmup: number; seed: number },
+  o: { tokens: number; dtype: "f32" | "f16"; iterations: number; warmup: number; seed: number; schedule: Schedule },
 ): Promise<number> {
   const items = String(f.compare).split(",").map((x) => x.trim()).filter(Boolean);
   if (items.length < 2) throw new UsageError("--compare takes at least two entries, separated by commas (the first is the baseline)");
-  const programs: { label: string; program: NonNullable<ReturnType<typeof lowerForRun>>; schedule: (typeof SCHEDULES)[number] }[] = [];
+  const programs: { label: string; program: NonNullable<ReturnType<typeof lowerForRun>>; schedule: Schedule }[] = [];
   for (const item of items) {
-    const [entry, schedule = "auto"] = item.split("@") as [string, string | undefined];
-    if (!(SCHEDULES as readonly string[]).includes(schedule)) throw new UsageError(`unknown schedule \`${schedule}\` in \`${item}\`; use ${SCHEDULES.join(", ")}`);
+    const [entry, given] = item.split("@") as [string, string | undefined];
+    const schedule = given === undefined ? o.schedule : parseSchedule(given, `\`${item}\``);
     const program = lowerForRun(io, fileArg, { ...f, entry });
     if (!program) return 1;
-    programs.push({ label: item, program, schedule: schedule as (typeof SCHEDULES)[number] });
+    programs.push({ label: item, program, schedule });
   }
   const rt = await import("../../runtime/index.js");
   const { comparePrograms, formatComparison } = await import("../../runtime/bench/compare-programs.js");

@@ -7,6 +7,7 @@ import * as path from "node:path";
 import type { CommandSpec } from "../args.js";
 import { parseArgs, parseSets, UsageError } from "../args.js";
 import { WEIGHT_FORMAT_FLAG, weightFormatFlag } from "./weight-format.js";
+import { SCHEDULE_FLAG, scheduleFlag } from "./schedule-flag.js";
 import { backendFlag, generateOnOnnxRuntime } from "./onnx-backend.js";
 import { onnxExportable } from "./onnx-model.js";
 import type { CliIO } from "../output.js";
@@ -57,6 +58,7 @@ export const generateSpec: CommandSpec = {
     { name: "kv-dtype", type: "string", value: "f32|f16", help: "KV cache storage (default f32; f16 needs shader-f16)" },
     { name: "dtype", type: "string", value: "f32|f16", help: "weight and activation storage on the GPU (default f32)" },
     WEIGHT_FORMAT_FLAG,
+    SCHEDULE_FLAG,
     { name: "backend", type: "string", value: "webgpu|onnxruntime", help: "webgpu (the default): KV cache and sampler on a WebGPU adapter; onnxruntime: the model exported as by `moec export onnx`, run by ONNX Runtime's CPU kernels (needs the optional onnxruntime-node package), the whole sequence again each step (no KV cache), tokens chosen on the host; no --prompts, --kv-dtype, --dtype f16, --adapter or --device-memory" },
     { name: "json", type: "boolean", help: "print one JSON object at the end instead of streaming: tokens, text, stop, speeds (a graph: also continuations, rounds, votes, winner, writers, escalated, routed, agents)" },
     { name: "entry", type: "string", value: "NAME", help: "the model or decoding graph (optional when the file has exactly one entry point)" },
@@ -128,6 +130,8 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
   const backend = backendFlag(f, "generate");
   const weightFormat = weightFormatFlag(f);
   if (weightFormat && backend === "onnxruntime") throw new UsageError("--weight-format applies to the WebGPU backend; drop --backend onnxruntime");
+  const schedule = scheduleFlag(f);
+  if (schedule && backend === "onnxruntime") throw new UsageError("--schedule applies to the WebGPU backend; drop --backend onnxruntime");
   const weightsAs = parseWeightsAs(f["weights-as"]);
 
   let input: ProgramInput;
@@ -160,6 +164,7 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
   if (!lowered) return 1;
   if (lowered.decodingGraph) {
     if (weightFormat) throw new UsageError("--weight-format is not supported for decoding graphs yet; generate with a model");
+    if (schedule) throw new UsageError("--schedule is not supported for decoding graphs yet; generate with a model");
     if (f.prompts !== undefined) throw new UsageError("--prompts decodes several prompts through one model; a decoding graph takes one prompt");
     if (backend === "onnxruntime") throw new UsageError(`--backend onnxruntime runs one model; \`${lowered.info.name}\` is a decoding graph`);
     return runGenerateGraph(io, f, lowered.decodingGraph, lowered.info, {
@@ -247,7 +252,7 @@ export async function runGenerate(argv: string[], io: CliIO): Promise<number> {
   }
   return withGpu(io, "generate", { adapter: f.adapter as string | undefined, requireF16: dtype === "f16" || kvDtype === "f16" }, async (gpu) => {
     progress.start();
-    const exec = await rt.createExecutor(gpu, program, weights!, { dtype, ...(deviceMemory !== undefined ? { deviceMemoryBytes: deviceMemory } : {}), ...(weightFormat ? { weightFormat } : {}) });
+    const exec = await rt.createExecutor(gpu, program, weights!, { dtype, ...(deviceMemory !== undefined ? { deviceMemoryBytes: deviceMemory } : {}), ...(weightFormat ? { weightFormat } : {}), ...(schedule ? { fineSchedule: schedule } : {}) });
     progress.finish();
     if (batch) {
       try {

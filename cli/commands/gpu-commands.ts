@@ -85,5 +85,5 @@ export async function withGpu(io: CliIO, command: string, opts: { adapter?: stri
 
 const RUNTIME_ERRORS = new Set([
   "ActivationTooLargeError", "DeviceMemoryError", "ExecutorInputError", "KernelCompileError", "PluginWgslError", "RouterPlanError",
-  "RunInputError", "GgufError", "TokenChunkError", "UnsupportedStageError", "WeightError", "WeightsError",
+  "RunInputError", "GgufError", "ScheduleUnsupportedError", "TokenChunkError", "UnsupportedStageError", "WeightError", "WeightsError",
 ]);

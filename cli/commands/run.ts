@@ -26,6 +26,7 @@ import { backendFlag, runOnOnnxRuntime } from "./onnx-backend.js";
 import { writeOrPrintOutputs } from "./run-outputs.js";
 import { OutputWriteError, outputPathProblem, StagedOutputs } from "../output-files.js";
 import { WEIGHT_FORMAT_FLAG, weightFormatFlag } from "./weight-format.js";
+import { SCHEDULE_FLAG, scheduleFlag } from "./schedule-flag.js";
 
 export const runSpec: CommandSpec = {
   name: "run",
@@ -46,6 +47,7 @@ export const runSpec: CommandSpec = {
     { name: "output", short: "o", type: "string", value: "FILE", help: "write outputs as f32 safetensors (`y`, or a record's keys)" },
     { name: "dtype", type: "string", value: "f32|f16", help: "storage precision on the GPU (f16 needs shader-f16; accumulation is f32)" },
     WEIGHT_FORMAT_FLAG,
+    SCHEDULE_FLAG,
     { name: "set", type: "multi", value: "NAME=VALUE", help: "override hyper-parameters of the entry, e.g. --set D=64 I=96" },
     { name: "adapter", type: "string", value: "NAME", help: "pick the WebGPU adapter whose name contains NAME (or MOEC_ADAPTER)" },
     { name: "plugin", type: "multi", value: "PATH|PACKAGE", help: "load a router plugin (repeatable; also from moec.config.json)" },
@@ -107,6 +109,8 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   const backend = backendFlag(f, "run");
   const weightFormat = weightFormatFlag(f);
   if (weightFormat && backend === "onnxruntime") throw new UsageError("--weight-format applies to the WebGPU backend; drop --backend onnxruntime");
+  const schedule = scheduleFlag(f);
+  if (schedule && backend === "onnxruntime") throw new UsageError("--schedule applies to the WebGPU backend; drop --backend onnxruntime");
   // Every output path is checked before any work, so a bad one costs nothing.
   if (f["save-weights"] !== undefined && !f["random-weights"]) throw new UsageError("--save-weights writes drawn weights; use it with --random-weights");
   if (backend === "onnxruntime" && (f["save-weights"] !== undefined || f["save-input"] !== undefined)) throw new UsageError("--save-weights and --save-input are written by the WebGPU backend's run; drop --backend onnxruntime");
@@ -139,6 +143,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
   if (!lowered) return 1;
   // A decoding graph (§11.2): its form's per-position logits from its agents' forwards.
   if (lowered.decodingGraph && weightFormat) throw new UsageError("--weight-format is not supported for decoding graphs yet; run a model or layer with it");
+  if (lowered.decodingGraph && schedule) throw new UsageError("--schedule is not supported for decoding graphs yet; run a model or layer with it");
   if (lowered.decodingGraph) return runRunGraph(io, f, lowered.decodingGraph, { seed, tokens, dtype });
   if (!lowered.program) return 1;
   const { program, info } = lowered;
@@ -219,7 +224,7 @@ export async function runRun(argv: string[], io: CliIO): Promise<number> {
     progress.start();
     const exec = await rt.createExecutor(gpu, program, weights, {
       dtype, stats: f.stats !== undefined, ...(f["update-state"] ? { updateState: true } : {}), ...(deviceMemory !== undefined ? { deviceMemoryBytes: deviceMemory } : {}),
-      lastLogits: f["last-logits"] === true, ...(weightFormat ? { weightFormat } : {}),
+      lastLogits: f["last-logits"] === true, ...(weightFormat ? { weightFormat } : {}), ...(schedule ? { fineSchedule: schedule } : {}),
     });
     progress.finish();
     for (const [name, n] of nonFiniteWeights?.found ?? []) io.err(`moec run: warning: weight ${rt.describeNonFinite(name, n)}`);

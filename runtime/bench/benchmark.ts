@@ -16,6 +16,8 @@ export interface BenchOptions {
   dtype?: "f32" | "f16";
   /** Seed of the random unit-normal inputs. */
   seed?: number;
+  /** ExecutorOptions.fineSchedule of the fused / model executor (default auto). */
+  fineSchedule?: "auto" | "token" | "expert" | "dense";
 }
 
 export interface BenchSide {
@@ -88,7 +90,7 @@ export async function benchmarkProgram(
   const iterations = Math.max(1, opts.iterations ?? 10);
   const profile = ctx.features.timestamps;
   const inputs = normalInputs(program, tokens, opts.seed ?? 1);
-  const fused = await createExecutor(ctx, program, weights, { dtype: opts.dtype, fused: true });
+  const fused = await createExecutor(ctx, program, weights, { dtype: opts.dtype, fused: true, ...(opts.fineSchedule ? { fineSchedule: opts.fineSchedule } : {}) });
   const unfused = await createExecutor(ctx, program, weights, { dtype: opts.dtype, fused: false });
   try {
     // One run with the routing read back sizes the FLOP count by the real selections.

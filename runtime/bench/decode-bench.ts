@@ -42,6 +42,8 @@ export interface DecodeBenchOptions {
   kvDtype?: "f32" | "f16";
   /** ExecutorOptions.weightFormat: dense products' weights as Q8_0/Q4_0/FP8 E4M3 blocks. */
   weightFormat?: GpuBlockFormat;
+  /** ExecutorOptions.fineSchedule of the fused / model executor (default auto). */
+  fineSchedule?: "auto" | "token" | "expert" | "dense";
   /** Seed of the prompt's token ids. */
   seed?: number;
   /** Sequences decoded together (default 1). */
@@ -154,7 +156,7 @@ export async function benchmarkDecode(ctx: GpuContext, program: IrProgram, weigh
   if (!Number.isInteger(B) || B < 1) throw new Error(`internal: a decode bench needs a batch of at least 1, got ${B}`);
   const t0 = performance.now();
   // A generation's prefill computes the head over the prompt's last position only (no [C, V] logits).
-  const exec = await createExecutor(ctx, program, weights, { dtype: opts.dtype, decode: { context, kvDtype: opts.kvDtype }, ...(opts.weightFormat ? { weightFormat: opts.weightFormat } : {}) });
+  const exec = await createExecutor(ctx, program, weights, { dtype: opts.dtype, decode: { context, kvDtype: opts.kvDtype }, ...(opts.weightFormat ? { weightFormat: opts.weightFormat } : {}), ...(opts.fineSchedule ? { fineSchedule: opts.fineSchedule } : {}) });
   const blockBytesSaved = exec.blockBytesSaved;
   const stepBytes = Array.from({ length: steps }, (_, i) => opts.bytesPerStep(first + i, blockBytesSaved));
   const owned: GPUBuffer[] = [];

@@ -24,6 +24,8 @@ export interface ModelBenchOptions {
   seed?: number;
   /** Compute the LM head for the last position only (executor option). */
   lastLogits?: boolean;
+  /** ExecutorOptions.fineSchedule of the fused / model executor (default auto). */
+  fineSchedule?: "auto" | "token" | "expert" | "dense";
 }
 
 export interface TimedSide {
@@ -97,7 +99,7 @@ export async function benchmarkModel(
   const gemmProgram = gemmChainProgram(D, count);
 
   const t0 = performance.now();
-  const model = await createExecutor(ctx, program, weights, { dtype: opts.dtype, lastLogits: opts.lastLogits });
+  const model = await createExecutor(ctx, program, weights, { dtype: opts.dtype, lastLogits: opts.lastLogits, ...(opts.fineSchedule ? { fineSchedule: opts.fineSchedule } : {}) });
   let gemm: Executor | undefined;
   try {
     gemm = await createExecutor(ctx, gemmProgram, benchWeights(gemmProgram, seed), { dtype: opts.dtype });

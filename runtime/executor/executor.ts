@@ -461,7 +461,7 @@ class GpuExecutor implements Executor {
 
   /** The device-fit check for a KV cache about to be allocated (the weights are uploaded already). */
   private checkCacheFit(bytes: number, context: number): void {
-    checkDeviceFit(this.gpu, this.program, this.dtype, this.deviceMemoryBytes, { bytes, context, uploaded: true });
+    checkDeviceFit(this.gpu, this.program, this.dtype, this.deviceMemoryBytes, { bytes, context, uploaded: true }, { ...(this.weightFormat ? { weightFormat: this.weightFormat } : {}), schedule: this.fused ? this.fineSchedule : "expert" });
   }
 
   ensureBatch(batch: { rows: number; context: number; kvDtype?: "f32" | "f16" }): void {
@@ -974,8 +974,9 @@ export async function createExecutor(
   const maxBinding = Math.min(ctx.limits.maxStorageBufferBindingSize, ctx.limits.maxBufferSize, opts.maxBindingBytes ?? Infinity);
   // Refuse a model the device cannot hold before a single byte is uploaded.
   const kv = opts.decode ? { bytes: kvCacheBytes(program, opts.decode.context, opts.decode.kvDtype ?? "f32"), context: opts.decode.context } : undefined;
-  checkDeviceFit(ctx, program, dtype, opts.deviceMemoryBytes, kv);
   if (opts.weightFormat !== undefined && !GPU_BLOCK_FORMATS.includes(opts.weightFormat)) throw new Error(`weightFormat '${String(opts.weightFormat)}' is not one of ${GPU_BLOCK_FORMATS.join(", ")}`);
+  if (opts.fineSchedule !== undefined && !["auto", "token", "expert", "dense"].includes(opts.fineSchedule)) throw new Error(`fineSchedule '${String(opts.fineSchedule)}' is not one of auto, token, expert, dense`);
+  checkDeviceFit(ctx, program, dtype, opts.deviceMemoryBytes, kv, { ...(opts.weightFormat ? { weightFormat: opts.weightFormat } : {}), schedule: opts.fused === false ? "expert" : (opts.fineSchedule ?? "auto") }); // the unfused baseline reads pools in the dtype
   const store = new WeightStore(ctx.device, weights, dtype, maxBinding, opts.weightFormat);
   const exec = new GpuExecutor(ctx, program, store, opts);
   try {

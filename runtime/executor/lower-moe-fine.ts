@@ -29,6 +29,7 @@ import { expertCentricSteps, poolWeights, type RoutedSlots } from "./lower-moe-f
 import { ffnTensorNames, gpuForm, kindSchedule } from "./pool-view.js";
 import type { IrPool } from "../../compiler/ir/ir.js";
 import { routeSlots } from "./route-slots.js";
+import { measuredSteps, scheduleAt, type ScheduleStep } from "../tune/schedule-table.js";
 
 type MoeOp = Extract<IrOp, { op: "moe" }>;
 type SharedOp = Extract<IrOp, { op: "shared" }>;
@@ -42,6 +43,11 @@ type SharedOp = Extract<IrOp, { op: "shared" }>;
 export function poolUsesBlocks(b: BuildContext, pool: IrPool): boolean {
   if (pool.kind === "mixed" || !ffnTensorNames(pool)) return false;
   return b.weights.blocksFor(pool.dim) !== undefined && b.weights.blocksFor(pool.hidden) !== undefined;
+}
+
+/** A schedule asked for (fineSchedule, `--schedule`) that a pool cannot run: bad input, not a bug. */
+export class ScheduleUnsupportedError extends Error {
+  override name = "ScheduleUnsupportedError";
 }
 
 /** How a routed pool is scheduled (atom/lowrank pools; ffn pools when forced); `auto` decides per run. */
@@ -59,18 +65,22 @@ export function selectsAll(op: MoeOp): boolean {
 }
 
 /**
- * The `auto` policy, from measurements on lavapipe (bench/RESULTS.md, "Fine grains"): for atom and
+ * The `auto` policy. With `measured` steps (the tuning table's crossovers for the pool's nearest
+ * class, ffn pools only: measuredSteps in runtime/tune/schedule-table.ts), the step at T. Else the
+ * fixed rule, from measurements on lavapipe (bench/RESULTS.md, "Fine grains"): for atom and
  * lowrank pools the token-centric path won at every size measured (up to 256 rows per expert and
  * rank 64), except when every expert sees every token, where one pair of dense GEMMs wins from
  * T = 16 on. ffn pools keep the expert-centric grouped GEMMs (lower-moe-fused.ts) unless forced.
  */
-export function pickSchedule(schedule: FineSchedule, T: number, op: MoeOp): "token" | "expert" | "dense" {
+export function pickSchedule(schedule: FineSchedule, T: number, op: MoeOp, measured?: readonly ScheduleStep[]): "token" | "expert" | "dense" {
   if (schedule !== "auto") return schedule;
+  if (measured) return scheduleAt(measured, T);
   if (kindSchedule(op.pool) === "expert") return "expert";
   return selectsAll(op) && T >= DENSE_MIN_TOKENS ? "dense" : "token";
 }
 
-export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, name: string, schedule: FineSchedule = "auto"): Promise<Lowering> {
+/** `measured`: `auto` follows the tuning table's crossovers for this pool (lower-pools.ts found its class). */
+export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, name: string, schedule: FineSchedule = "auto", measured = false): Promise<Lowering> {
   const { pool } = op;
   if (pool.kind === "mixed") throw new Error(`internal: lowerMoeFine got a mixed pool`);
   const routed = await routeSlots(b, op, name);
@@ -84,9 +94,11 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
   const clears = [...routed.clears];
   const form = gpuForm(pool);
   const weighted = form === "ffn";
-  // Which schedules some run of this plan (T ≤ cap) may use.
+  const crossovers = measured && schedule === "auto" ? measuredSteps(b.tuning?.schedules, { experts: pool.count, k: maxK, dim: D, selectsAll: selectsAll(op), denseAllowed: !pool.bias }) : undefined;
+  // Which schedules some run of this plan (T ≤ cap) may use: those at T = 1, at cap and at each crossover below cap.
+  const reach = [1, cap, ...(crossovers ?? []).map((s) => s.from).filter((t) => t <= cap)];
   const may = (s: "token" | "expert" | "dense"): boolean =>
-    !weighted ? s === "token" : schedule === s || (schedule === "auto" && (pickSchedule("auto", 1, op) === s || pickSchedule("auto", cap, op) === s));
+    !weighted ? s === "token" : schedule === s || (schedule === "auto" && reach.some((T) => pickSchedule("auto", T, op, crossovers) === s));
 
   // Token-centric steps (also the whole story for identity and zero pools).
   const token: Step[] = [];
@@ -181,7 +193,7 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
     encode(rec, T) {
       routed.prepare(T);
       for (const s of routed.steps) record(rec, s, T);
-      const pick = weighted ? pickSchedule(schedule, T, op) : "token";
+      const pick = weighted ? pickSchedule(schedule, T, op, crossovers) : "token";
       const steps = (pick === "expert" && expert) || (pick === "dense" && dense) || token;
       for (const s of steps) record(rec, s, T);
     },
@@ -197,7 +209,7 @@ export async function lowerMoeFine(b: BuildContext, op: MoeOp, index: number, na
  */
 async function denseSteps(b: BuildContext, op: MoeOp, routed: RoutedSlots, name: string): Promise<{ steps: Step[]; clears: GPUBuffer[] }> {
   const { pool } = op;
-  if (pool.bias) throw new Error(`moe over pool '${pool.key}': the dense schedule does not take expert biases; use the token or expert schedule`);
+  if (pool.bias) throw new ScheduleUnsupportedError(`moe over pool '${pool.key}': the dense schedule does not take expert biases; use the token or expert schedule (--schedule, fineSchedule)`);
   const { tokCount, ids, wts, maxK } = routed;
   const N = pool.count;
   const R = pool.hidden;

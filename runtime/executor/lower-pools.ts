@@ -5,7 +5,8 @@
 import type { IrOp } from "../../compiler/ir/ir.js";
 import type { BuildContext, Lowering } from "./build-context.js";
 import { lowerMoeFused, lowerSharedFused } from "./lower-moe-fused.js";
-import { type FineSchedule, lowerMoeFine, lowerSharedNull, poolUsesBlocks } from "./lower-moe-fine.js";
+import { type FineSchedule, lowerMoeFine, lowerSharedNull, poolUsesBlocks, selectsAll } from "./lower-moe-fine.js";
+import { grainOf, nearestScheduleEntry } from "../tune/schedule-table.js";
 import { lowerMoeMixed } from "./lower-moe-mixed.js";
 import { ffnView, gpuForm, kindSchedule } from "./pool-view.js";
 
@@ -20,7 +21,10 @@ export function lowerRoutedPool(b: BuildContext, op: MoeOp, index: number, name:
   // Experts kept as blocks (weightFormat) are read by the token-centric kernels only, at every T.
   if (schedule === "auto" && gpuForm(op.pool) === "ffn" && poolUsesBlocks(b, ffnView(op.pool))) schedule = "token";
   if (schedule === "auto" && (b.generation?.mode === "decode" || b.generation?.mode === "batch" || b.generation?.mode === "group")) schedule = "token";
-  // Grouped-GEMM kinds take the token-centric or dense path only when asked (executor option fineSchedule).
+  // ffn experts: where `moec tune` measured the pool's grain, its crossovers pick the schedule per
+  // run (lower-moe-fine.ts, pickSchedule); else the grouped GEMMs unless fineSchedule forces another.
+  const measured = schedule === "auto" && kindSchedule(op.pool) === "expert" && gpuForm(op.pool) === "ffn" && nearestScheduleEntry(b.tuning?.schedules, grainOf(op.pool.count, selectsAll(op)), op.pool.dim) !== undefined;
+  if (measured) return lowerMoeFine(b, { ...op, pool: ffnView(op.pool) }, index, name, "auto", true);
   if (kindSchedule(op.pool) === "expert" && gpuForm(op.pool) === "ffn" && (schedule === "auto" || schedule === "expert")) return lowerMoeFused(b, { ...op, pool: ffnView(op.pool) }, index, name);
   return lowerMoeFine(b, { ...op, pool: ffnView(op.pool) }, index, name, schedule);
 }

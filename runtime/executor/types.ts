@@ -26,9 +26,11 @@ export interface ExecutorOptions {
   tuning?: TuningTable | null;
   /** false: use the workgroup-memory kernels even where the adapter has `subgroups` (tests, A/B). */
   subgroups?: boolean;
-  /** Schedule of routed atom/lowrank pools: token-centric gather–dot–axpy, expert-centric grouped
-   *  GEMMs, dense GEMMs over the whole pool, or `auto` (per run, from the rows each expert sees).
-   *  Default auto. */
+  /** Schedule of routed pools (`--schedule`): token-centric gather–dot–axpy, expert-centric grouped
+   *  GEMMs, dense GEMMs over the whole pool, or `auto` (per run, from T: for ffn pools the crossovers
+   *  `moec tune` measured for the nearest pool class in `tuning`, else fixed rules — grouped GEMMs for
+   *  ffn pools, token-centric for atom/lowrank ones, dense for those under dense selection from
+   *  T = 16; decode plans and block weights token-centric). Default auto (docs/kernels.md). */
   fineSchedule?: "auto" | "token" | "expert" | "dense";
   /** Compute routing statistics (LANGUAGE.md §10) on the GPU every run: `lastStats`. */
   stats?: boolean;

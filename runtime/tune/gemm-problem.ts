@@ -48,7 +48,7 @@ export function groupedProblem(k: KClass, quick: boolean): GemmProblem {
 /** A table with one entry: what the executor is given to build a candidate. */
 export function forcingTable(gpu: GpuContext, cls: ShapeClass, shape: TunedShape): TuningTable {
   const entry = { shape, ms: 0, fallback: shape, fallbackMs: 0, problem: "", candidates: [] };
-  return { moec_tuning: TUNING_FORMAT, key: keyOf(gpu.adapterInfo, ""), clock: "wall-clock", measured: "", entries: { [cls]: entry } };
+  return { moec_tuning: TUNING_FORMAT, key: keyOf(gpu.adapterInfo, ""), clock: "wall-clock", measured: "", entries: { [cls]: entry }, schedules: {} };
 }
 
 /** Ready-to-run state of one problem: its program, weights and inputs (shared by its candidates). */

@@ -1,6 +1,7 @@
 // The search `moec tune` runs: every shape class's candidates measured on its problem
 // (gemm-problem.ts, measure.ts), the fastest that computes the fallback's answer chosen, and the
-// whole recorded as a TuningTable for this adapter and moec version.
+// whole recorded as a TuningTable for this adapter and moec version; then the schedule step
+// (schedule-search.ts) with those GEMM shapes, whose crossovers go in the same table.
 
 import type { IrProgram } from "../../compiler/ir/ir.js";
 import { denseGemmShape, groupedGemmShape } from "../executor/gemm-shape.js";
@@ -8,6 +9,8 @@ import type { GpuContext } from "../gpu/device.js";
 import { denseCandidates, groupedCandidates } from "./candidates.js";
 import { denseProblem, groupedProblem, problemRunner, type GemmProblem } from "./gemm-problem.js";
 import { measureCandidates } from "./measure.js";
+import { measureSchedules } from "./schedule-search.js";
+import type { ScheduleClass } from "./schedule-table.js";
 import { K_CLASSES, ROW_CLASSES, type ShapeClass } from "./shape-class.js";
 import { fromGemvShape, shapeName, type TunedShape } from "./tuned-shape.js";
 import { keyOf, TUNING_FORMAT, type TuningEntry, type TuningTable } from "./tuning-table.js";
@@ -21,8 +24,10 @@ export interface TuneOptions {
   version: string;
   /** Progress (a terminal's status line): class i of n, candidate j of m. */
   progress?(text: string): void;
-  /** Only these classes (tests); default all. */
+  /** Only these GEMM classes (tests); default all. */
   classes?: readonly ShapeClass[];
+  /** Only these pool classes of the schedule step (tests; [] skips it); default all of `quick`'s. */
+  poolClasses?: readonly ScheduleClass[];
 }
 
 interface Plan {
@@ -67,5 +72,7 @@ export async function runTuning(gpu: GpuContext, o: TuneOptions): Promise<Tuning
     const fallback = measured.candidates[0]!;
     entries[problem.cls] = { shape: measured.best.shape, ms: measured.best.ms, fallback: fallback.shape, fallbackMs: fallback.ms!, problem: problem.label, candidates: measured.candidates };
   }
-  return { moec_tuning: TUNING_FORMAT, key: keyOf(gpu.adapterInfo, o.version), clock: gpu.features.timestamps ? "gpu-timestamps" : "wall-clock", measured: new Date().toISOString(), entries };
+  const table: TuningTable = { moec_tuning: TUNING_FORMAT, key: keyOf(gpu.adapterInfo, o.version), clock: gpu.features.timestamps ? "gpu-timestamps" : "wall-clock", measured: new Date().toISOString(), entries, schedules: {} };
+  table.schedules = await measureSchedules(gpu, { quick: o.quick, compile: o.compile, gemms: table, ...(o.poolClasses ? { classes: o.poolClasses } : {}), ...(o.progress ? { progress: o.progress } : {}) });
+  return table;
 }

@@ -2,14 +2,15 @@
 // adapter and driver under $XDG_CACHE_HOME/moec/tuning/ (default ~/.cache/moec/tuning/), named by
 // the adapter's description and a hash of its whole key, written atomically (a temporary file in
 // the same directory, then a rename) so a reader never sees half a table. MOEC_TUNING=off skips
-// it. A missing file is silent (the fallbacks of gemm-shape.ts apply); a corrupt one, or one another
-// moec version wrote, is a one-line warning naming it, and the fallbacks apply.
+// it. A missing file is silent (the fallbacks of gemm-shape.ts and lower-pools.ts apply); a corrupt
+// one, one of another table format (format 1 has no schedule crossovers) or one another moec
+// version wrote is a one-line warning naming it, and the fallbacks apply.
 
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import { homedir } from "node:os";
 import * as path from "node:path";
-import { parseTuningTable, serializeTuningTable, tableMatches, TuningTableError, type AdapterKey, type TuningTable } from "./tuning-table.js";
+import { parseTuningTable, serializeTuningTable, tableMatches, TuningFormatError, TuningTableError, type AdapterKey, type TuningTable } from "./tuning-table.js";
 
 export function tuningCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(homedir(), ".cache");
@@ -46,6 +47,10 @@ export function readTuningCache(adapter: AdapterKey, version: string, warn: (mes
     table = parseTuningTable(text);
   } catch (e) {
     if (!(e instanceof TuningTableError)) throw e;
+    if (e instanceof TuningFormatError) {
+      warn(`tuning cache ${file} has ${e.message}; using the default GEMM shapes and schedules (rerun \`moec tune\`)`);
+      return undefined;
+    }
     warn(`tuning cache ${file} is corrupt: ${e.message}; using the default GEMM shapes (rerun \`moec tune\`)`);
     return undefined;
   }

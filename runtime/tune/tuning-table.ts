@@ -1,13 +1,17 @@
 // The tuning table: per shape class the shape the search chose, with the times it measured (the
 // choice's, the fallback's, every candidate's), keyed by the adapter (vendor, architecture, device,
 // description — Dawn's description carries the driver) and the moec version that measured it.
-// Serialised to JSON for the cache (tuning-cache.ts); parsing checks every field, so a corrupt or
-// hand-edited file is reported by name and never reaches the kernel generator.
+// Format 2 adds `schedules`, the pool classes' schedule crossovers (schedule-table.ts), next to the
+// GEMM entries, which are unchanged. Serialised to JSON for the cache (tuning-cache.ts); parsing
+// checks every field, so a corrupt or hand-edited file is reported by name and never reaches the
+// kernel generator; a file of an older format is refused as such (TuningFormatError).
 
 import { allClasses, type ShapeClass } from "./shape-class.js";
 import { tunedShapeProblem, type TunedShape } from "./tuned-shape.js";
+import { allPoolClasses, scheduleEntriesProblem, type ScheduleClass, type ScheduleEntry } from "./schedule-table.js";
 
-export const TUNING_FORMAT = 1;
+/** 1: GEMM shapes; 2: also the schedule crossovers. */
+export const TUNING_FORMAT = 2;
 
 export interface AdapterKey {
   vendor: string;
@@ -47,10 +51,20 @@ export interface TuningTable {
   /** ISO time of the search. */
   measured: string;
   entries: Record<ShapeClass, TuningEntry>;
+  /** Per pool class, the schedule that won at each T and its crossovers (`auto`'s lookup). */
+  schedules: Record<ScheduleClass, ScheduleEntry>;
 }
 
 export class TuningTableError extends Error {
   override name = "TuningTableError";
+}
+
+/** A moec tuning table of another (older or newer) format. */
+export class TuningFormatError extends TuningTableError {
+  override name = "TuningFormatError";
+  constructor(readonly format: number) {
+    super(`format ${format}, not ${TUNING_FORMAT}${format < TUNING_FORMAT ? " (an earlier moec's, without the schedule crossovers)" : ""}`);
+  }
 }
 
 /** The chosen shape of `cls`, or undefined when the table has no entry for it. */
@@ -76,7 +90,8 @@ export function parseTuningTable(text: string): TuningTable {
   } catch (e) {
     throw new TuningTableError(`not JSON (${(e as Error).message})`);
   }
-  const t = data as Partial<TuningTable> | null;
+  const t = data as Partial<Omit<TuningTable, "moec_tuning">> & { moec_tuning?: unknown } | null;
+  if (typeof t === "object" && t !== null && typeof t.moec_tuning === "number" && Number.isSafeInteger(t.moec_tuning) && t.moec_tuning !== TUNING_FORMAT) throw new TuningFormatError(t.moec_tuning);
   if (typeof t !== "object" || t === null || t.moec_tuning !== TUNING_FORMAT) throw new TuningTableError(`not a moec tuning table of format ${TUNING_FORMAT} (field moec_tuning)`);
   const key = t.key as Partial<TuningKey> | undefined;
   for (const f of ["vendor", "architecture", "device", "description", "moec"] as const) {
@@ -96,5 +111,7 @@ export function parseTuningTable(text: string): TuningTable {
     }
     if (!Array.isArray(e.candidates)) throw new TuningTableError(`entries['${cls}'].candidates is not a list`);
   }
+  const schedules = scheduleEntriesProblem(t.schedules, new Set(allPoolClasses()));
+  if (schedules) throw new TuningTableError(schedules);
   return t as TuningTable;
 }

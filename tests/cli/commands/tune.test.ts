@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { tuningSummary } from "../../../cli/commands/tune.js";
+import { scheduleSummary, tuningSummary } from "../../../cli/commands/tune.js";
 import { tuningCacheFile } from "../../../runtime/tune/tuning-cache.js";
 import { moec } from "../../helpers/cli.js";
 import { describeGpu, itGpu } from "../../helpers/gpu-context.js";
@@ -29,12 +29,12 @@ it("takes no arguments (exit 2) and documents its flags", async () => {
   expect(r.code).toBe(2);
   expect(r.err).toContain("unexpected argument `x.moe` for `moec tune`");
   const h = await moec(["tune", "--help"]);
-  for (const f of ["--adapter NAME", "--quick", "--json", "--dry-run", "MOEC_TUNING=off", "only when asked"]) expect(h.out).toContain(f);
+  for (const f of ["--adapter NAME", "--quick", "--json", "--dry-run", "MOEC_TUNING=off", "only when asked", "schedule step", "crossover"]) expect(h.out).toContain(f);
 });
 
 it("the summary: one line per class, speed-up = fallback time / chosen time", () => {
   const lines = tuningSummary({
-    moec_tuning: 1,
+    moec_tuning: 2, schedules: {},
     key: { vendor: "", architecture: "", device: "", description: "x", moec: "0" },
     clock: "wall-clock",
     measured: "",
@@ -43,6 +43,24 @@ it("the summary: one line per class, speed-up = fallback time / chosen time", ()
   expect(lines).toHaveLength(2);
   expect(lines[0]).toMatch(/^class\s+problem\s+chosen\s+time\s+fallback\s+time\s+speed-up$/);
   expect(lines[1]!.split(/\s{2,}/)).toEqual(["dense/r1/k-small", "1 × 512 × 512", "gemv 1r×16l×2c", "0.500 ms", "gemv 1r×4l×2c", "1.250 ms", "2.50×"]);
+});
+
+it("the schedule summary: one line per pool class, the winner at each T and the crossovers", () => {
+  const base = { moec_tuning: 2 as const, key: { vendor: "", architecture: "", device: "", description: "x", moec: "0" }, clock: "wall-clock" as const, measured: "", entries: {} };
+  expect(scheduleSummary({ ...base, schedules: {} })).toEqual([]);
+  const lines = scheduleSummary({
+    ...base,
+    schedules: {
+      "schedule/coarse/d-small": {
+        experts: 8, k: 2, dim: 128, hidden: 256, problem: "D 128, 8 × ffn(256), top-2",
+        steps: [{ from: 1, schedule: "token" }, { from: 4, schedule: "expert" }],
+        points: [{ tokens: 1, ms: {}, winner: "token" }, { tokens: 2, ms: {}, winner: "token" }, { tokens: 4, ms: {}, winner: "expert" }, { tokens: 8, ms: {}, winner: "expert" }],
+      },
+    },
+  });
+  expect(lines).toHaveLength(2);
+  expect(lines[0]).toMatch(/^pool class\s+problem\s+winner by T\s+schedule \(auto\)$/);
+  expect(lines[1]!.split(/\s{2,}/)).toEqual(["schedule/coarse/d-small", "D 128, 8 × ffn(256), top-2", "1:token 2:token 4:expert 8:expert", "token, expert from T = 4"]);
 });
 
 describeGpu("a GPU command with a tuning cache", () => {

@@ -10,7 +10,7 @@ const info = { vendor: "mesa", architecture: "", device: "", description: "llvmp
 
 function table(entries: Record<string, TunedShape>): TuningTable {
   const e = (shape: TunedShape) => ({ shape, ms: 1, fallback: shape, fallbackMs: 1, problem: "", candidates: [] });
-  return { moec_tuning: 1, key: { ...info, moec: "0" }, clock: "wall-clock", measured: "", entries: Object.fromEntries(Object.entries(entries).map(([k, s]) => [k, e(s)])) };
+  return { moec_tuning: 2, schedules: {}, key: { ...info, moec: "0" }, clock: "wall-clock", measured: "", entries: Object.fromEntries(Object.entries(entries).map(([k, s]) => [k, e(s)])) };
 }
 
 const tuning = table({

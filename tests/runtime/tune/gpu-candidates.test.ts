@@ -33,7 +33,7 @@ function program(source: string): IrProgram {
 /** Every class forced to `shape` (the executor builds whatever class a plan's capacity falls in). */
 function forcing(shape: TunedShape, prefix: string): TuningTable {
   const entries = Object.fromEntries(allClasses().filter((c) => c.startsWith(prefix)).map((c) => [c, { shape, ms: 0, fallback: shape, fallbackMs: 0, problem: "", candidates: [] }]));
-  return { moec_tuning: 1, key: { ...gpu.adapterInfo, moec: "" }, clock: "wall-clock", measured: "", entries };
+  return { moec_tuning: 2, schedules: {}, key: { ...gpu.adapterInfo, moec: "" }, clock: "wall-clock", measured: "", entries };
 }
 
 function pickable(prefix: string): TunedShape[] {
