@@ -1,7 +1,9 @@
 // moec's GEMM against TF.js's WebGPU matMul, in one process on one Dawn instance (issue 16's
 // yardstick). Shapes: [M, 1024] × [1024, 1024] for M in MS (default 1, 64, 1024). moec runs a
-// one-op layer `linear(x, out = 1024)` (weights [N, K], the GEMM loop gemm-shape.ts picks for the
-// adapter); TF.js runs matMul with B as [K, N] and as [N, K] (transposeB), its two layouts. Each
+// one-op layer `linear(x, out = 1024)` twice: with the weight layout and GEMM loop gemm-shape.ts
+// picks for the adapter (`moec`: on a CPU adapter held [K, N], kn-loop.ts) and with the weights
+// kept [N, K] (`moec [N,K]`, gemmWeights "nk", the [N, K] register tile); TF.js runs matMul with
+// B as [K, N] and as [N, K] (transposeB), its two layouts. Each
 // side: upload-free (inputs resident), one dispatch chain, the result read back; medians of 5,
 // the sides alternating so machine load falls on both. Prints GFLOP/s and moec / TF.js.
 //   node bench/gemm-vs-tfjs.mjs            (after npm run build; MS=1,64,1024 to choose sizes)
@@ -29,6 +31,7 @@ if (!c.ok) throw new Error(c.formatDiagnostics());
 const program = c.program;
 const weights = randomWeights(program, 1);
 const exec = await createExecutor(moecGpu, program, weights);
+const execNK = await createExecutor(moecGpu, program, weights, { gemmWeights: "nk" });
 const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
 console.log(`adapter: ${moecGpu.adapterInfo.description || moecGpu.adapterInfo.vendor}`);
 for (const M of MS) {
@@ -36,6 +39,7 @@ for (const M of MS) {
   const a = tf.randomNormal([M, K]), bKN = tf.randomNormal([K, N]), bNK = tf.randomNormal([N, K]);
   const sides = {
     moec: async () => { await exec.run(x, M); },
+    "moec [N,K]": async () => { await execNK.run(x, M); },
     "tfjs [K,N]": async () => { const y = tf.matMul(a, bKN); await y.data(); y.dispose(); },
     "tfjs [N,K]": async () => { const y = tf.matMul(a, bNK, false, true); await y.data(); y.dispose(); },
   };
@@ -49,4 +53,5 @@ for (const M of MS) {
   for (const t of [a, bKN, bNK]) t.dispose();
 }
 exec.dispose();
+execNK.dispose();
 process.exit(0);

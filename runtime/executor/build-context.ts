@@ -98,6 +98,8 @@ export class BuildContext {
     readonly gemmLoops: "auto" | "tile" = "auto",
     /** The tuning table gemm-shape.ts asks first (ExecutorOptions.tuning). */
     readonly tuning?: TuningTable,
+    /** How linear GEMMs' weights are held (ExecutorOptions.gemmWeights; gemm-shape.ts). */
+    readonly gemmWeights: "auto" | "nk" | "kn" = "auto",
   ) {}
 
   /** The KV cache block of attention block `key` (a generation plan only). */

@@ -178,6 +178,7 @@ class GpuExecutor implements Executor {
   }
   private readonly fineSchedule: FineSchedule;
   private readonly gemmLoops: "auto" | "tile";
+  private readonly gemmWeights: "auto" | "nk" | "kn";
   private readonly tuning: TuningTable | undefined;
   private readonly deviceMemoryBytes: number | undefined;
   private readonly subgroups: boolean;
@@ -217,6 +218,7 @@ class GpuExecutor implements Executor {
     this.fused = opts.fused ?? true;
     this.fineSchedule = opts.fineSchedule ?? "auto";
     this.gemmLoops = opts.gemmLoops ?? "auto";
+    this.gemmWeights = opts.gemmWeights ?? "auto";
     this.tuning = opts.tuning === null ? undefined : (opts.tuning ?? gpu.tuning);
     this.deviceMemoryBytes = opts.deviceMemoryBytes;
     this.subgroups = gpu.features.subgroups && opts.subgroups !== false;
@@ -275,7 +277,7 @@ class GpuExecutor implements Executor {
   private async buildPlan(cap: number, sizing = false, generation?: GenerationBuild): Promise<Plan> {
     const values = new Map<ValueId, GPUBuffer>();
     const head = generation?.mode === "prefill" ? this.prefillHead : this.headIndex;
-    const build = new (sizing ? SizingContext : BuildContext)(this.buildGpu, this.program, this.dtype, cap, this.runUniform, this.weights, values, this.subgroups, { stats: this.stats, updateState: this.updateState }, generation, this.gemmLoops, this.tuning);
+    const build = new (sizing ? SizingContext : BuildContext)(this.buildGpu, this.program, this.dtype, cap, this.runUniform, this.weights, values, this.subgroups, { stats: this.stats, updateState: this.updateState }, generation, this.gemmLoops, this.tuning, this.gemmWeights);
     try {
       for (const v of this.program.values) {
         values.set(v.id, build.storage(this.rows(v.id, cap, head) * v.width, `value ${v.name}`, v.dtype === "i32" ? 4 : bytesPer(this.dtype)));
@@ -977,6 +979,7 @@ export async function createExecutor(
   if (opts.weightFormat !== undefined && !GPU_BLOCK_FORMATS.includes(opts.weightFormat)) throw new Error(`weightFormat '${String(opts.weightFormat)}' is not one of ${GPU_BLOCK_FORMATS.join(", ")}`);
   if (opts.fineSchedule !== undefined && !["auto", "token", "expert", "dense"].includes(opts.fineSchedule)) throw new Error(`fineSchedule '${String(opts.fineSchedule)}' is not one of auto, token, expert, dense`);
   checkDeviceFit(ctx, program, dtype, opts.deviceMemoryBytes, kv, { ...(opts.weightFormat ? { weightFormat: opts.weightFormat } : {}), schedule: opts.fused === false ? "expert" : (opts.fineSchedule ?? "auto") }); // the unfused baseline reads pools in the dtype
+  if (opts.gemmWeights !== undefined && !["auto", "nk", "kn"].includes(opts.gemmWeights)) throw new Error(`gemmWeights '${String(opts.gemmWeights)}' is not one of auto, nk, kn`);
   const store = new WeightStore(ctx.device, weights, dtype, maxBinding, opts.weightFormat);
   const exec = new GpuExecutor(ctx, program, store, opts);
   try {

@@ -46,6 +46,32 @@ export function denseGemmShape(b: Pick<BuildContext, "gpu" | "gemmLoops" | "tuni
   };
 }
 
+/** The register tile over [K, N] weights: 8 rows × 2 groups of 4 columns above GEMV_MAX_ROWS (the
+ *  measured best at 1024³), else the run's rows up to 4 (1, 2 or 4) × 2 groups. */
+function knShape(rows: number): GemvShape {
+  return { kind: "gemv", rows: rows > GEMV_MAX_ROWS ? 8 : Math.min(GEMV_ROWS_PER_GROUP, 2 ** Math.ceil(Math.log2(Math.max(1, rows)))), lanes: 1, cols: 2, vec4: true, layout: "kn" };
+}
+
+/**
+ * Whether `weight` ([N, K]) is held transposed for a linear GEMM (ExecutorOptions.gemmWeights:
+ * `auto` is [K, N] on a CPU adapter, where kn-loop.ts's register tile beats every [N, K] shape,
+ * bench/RESULTS.md "Transposed weights"; [N, K] on GPUs, unmeasured): the layout resolves
+ * to `kn`, the vec4 words divide (`words` as for denseGemmShape, with N), and no embedding gathers
+ * rows of the same tensor (a tied LM head keeps the table's [N, K], one copy for both).
+ */
+export function linearWeightLayout(b: Pick<BuildContext, "gpu" | "gemmLoops" | "gemmWeights" | "program">, weight: string, N: number, words: readonly number[]): "kn" | "nk" {
+  if (b.gemmLoops === "tile" || b.gemmWeights === "nk") return "nk";
+  if (b.gemmWeights === "auto" && !isCpuAdapter(b.gpu.adapterInfo)) return "nk";
+  if (!vec4Fits([N, ...words])) return "nk";
+  const gathered = b.program.ops.some((op) => op.op === "embed" && `${op.weight}.weight` === weight);
+  return gathered ? "nk" : "kn";
+}
+
+/** The shape of a linear GEMM whose weight is held in `layout` (linearWeightLayout). */
+export function linearGemmShape(b: Pick<BuildContext, "gpu" | "gemmLoops" | "tuning">, layout: "kn" | "nk", rows: number, words: readonly number[]): GemvShape | undefined {
+  return layout === "kn" ? knShape(rows) : denseGemmShape(b, rows, words);
+}
+
 /** The shape for a grouped expert GEMM over sorted slot tiles (undefined: the tile). */
 export function groupedGemmShape(b: Pick<BuildContext, "gpu" | "gemmLoops" | "tuning">, words: readonly number[]): GemvShape | undefined {
   const tuned = b.gemmLoops === "tile" ? undefined : tunedGemmShape(b.tuning, groupedClass(words[0] ?? 0), vec4Fits(words));

@@ -20,7 +20,8 @@ import { bytesPer, uploadFloats } from "../gpu/buffers.js";
 import { FLASH_BQ, flashAttentionKernel, flashKeyTile, flashParams } from "../kernels/attention/flash-attention.js";
 import { qkPrepareKernel, qkPrepareParams } from "../kernels/attention/qk-prepare.js";
 import { denseGrid, linearKernel, linearParams } from "../kernels/gemm/linear-gemm.js";
-import { denseGemmShape } from "./gemm-shape.js";
+import { linearGemmShape, linearWeightLayout } from "./gemm-shape.js";
+import { transpose } from "./weight-store.js";
 import { grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
 import { blockLinearSteps, usesBlocks } from "./block-linear.js";
@@ -133,7 +134,9 @@ export async function projection(b: BuildContext, key: string, parts: Projection
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
   const rows = parts.reduce((n, p) => n + p.rows, 0);
   const biased = parts.some((p) => p.bias);
-  const shape = denseGemmShape(b, b.cap, [K, lda, aOff]);
+  // Held [K, N] when every part is (linearWeightLayout; the concatenation is then transposed too).
+  const layout = parts.every((p) => linearWeightLayout(b, p.name, p.rows, [K, lda, aOff]) === "kn") ? "kn" : "nk";
+  const shape = linearGemmShape(b, layout, b.cap, [K, lda, aOff]);
   const grid = (ntn: number) => denseGrid(ntn, shape, maxDim);
   if (usesBlocks(b, K, lda, aOff)) {
     // Block weights: one GEMM per part (the parts are not concatenated as blocks).
@@ -147,8 +150,8 @@ export async function projection(b: BuildContext, key: string, parts: Projection
     return steps;
   }
   if (rows * K * bytesPer(b.dtype) <= b.weights.maxBindingBytes) {
-    const concat = (label: string, rowLen: number, pick: (p: ProjectionPart) => string | undefined) =>
-      b.weights.derivedBuffer(`${key}.${label}@${b.dtype}`, () => {
+    const concat = (label: string, rowLen: number, pick: (p: ProjectionPart) => string | undefined, transposed = false) =>
+      b.weights.derivedBuffer(`${key}.${label}@${b.dtype}${transposed ? "^T" : ""}`, () => {
         const all = new Float32Array(rows * rowLen);
         let at = 0;
         for (const p of parts) {
@@ -156,9 +159,9 @@ export async function projection(b: BuildContext, key: string, parts: Projection
           if (name) all.set(b.weights.host(name, rowLen === 1 ? [p.rows] : [p.rows, K], rowLen === 1 ? `${p.what} bias` : p.what), at);
           at += p.rows * rowLen;
         }
-        return uploadFloats(b.device, all, b.dtype, `${key} ${label}`);
+        return uploadFloats(b.device, transposed ? transpose(all, 0, rows, K) : all, b.dtype, `${key} ${label}${transposed ? "ᵀ" : ""}`);
       });
-    const weight = concat("weight", K, (p) => p.name);
+    const weight = concat("weight", K, (p) => p.name, layout === "kn");
     const bias = biased ? concat("bias", 1, (p) => p.bias) : b.dummy();
     const p = linearParams({ rows: 0, N: rows, K, bias: biased, ld, outOff, lda, aOff, shape });
     return [await b.step(linearKernel(b.dtype, false, shape), p.values, { a, weight, b: bias, out }, grid(p.ntn))];
@@ -167,7 +170,7 @@ export async function projection(b: BuildContext, key: string, parts: Projection
   let off = 0;
   for (const part of parts) {
     const bias = part.bias ? b.weights.whole(part.bias, [part.rows], `${part.what} bias`) : b.dummy();
-    for (const c of b.weights.chunked(part.name, part.rows, K, part.what).chunks) {
+    for (const c of b.weights.matrix(part.name, part.rows, K, part.what, layout).chunks) {
       const p = linearParams({ rows: 0, N: part.rows, K, g0: c.g0, g1: c.g1, bias: part.bias !== undefined, ld, outOff: outOff + off, lda, aOff, shape });
       steps.push(await b.step(linearKernel(b.dtype, false, shape), p.values, { a, weight: c.buffer, b: bias, out }, grid(p.ntn)));
     }
@@ -183,8 +186,9 @@ export async function outputProjection(b: BuildContext, wo: string, what: string
   if (usesBlocks(b, width)) {
     return blockLinearSteps(b, { weight: wo, what, N: D, K: width, planRows: b.cap, a: heads, out: b.value(to.out), ...(residual ? { residual: b.value(to.residual!) } : {}) });
   }
-  const chunks = b.weights.chunked(wo, D, width, what);
-  const shape = denseGemmShape(b, b.cap, [width]);
+  const layout = linearWeightLayout(b, wo, D, [width]);
+  const chunks = b.weights.matrix(wo, D, width, what, layout);
+  const shape = linearGemmShape(b, layout, b.cap, [width]);
   const steps: Step[] = [];
   for (const c of chunks.chunks) {
     const p = linearParams({ rows: 0, N: D, K: width, g0: c.g0, g1: c.g1, bias: false, ...(residual ? { residual: true } : {}), shape });

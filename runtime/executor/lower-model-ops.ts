@@ -12,7 +12,7 @@ import { type BuildContext, type Lowering, record, type Step } from "./build-con
 import { elementwiseGrid } from "./grids.js";
 import { linearKernel, linearParams } from "../kernels/gemm/linear-gemm.js";
 import { blockLinearSteps, usesBlocks } from "./block-linear.js";
-import { denseGemmShape } from "./gemm-shape.js";
+import { linearGemmShape, linearWeightLayout } from "./gemm-shape.js";
 import { bytesPer } from "../gpu/buffers.js";
 
 type EmbedOp = Extract<IrOp, { op: "embed" }>;
@@ -87,13 +87,15 @@ export async function lowerLastLogits(b: BuildContext, op: LinearOp, index: numb
   const bias = op.bias ? b.weights.whole(`${op.weight}.bias`, [op.outDim], `LM head '${op.weight}' bias`) : b.dummy();
   const maxDim = b.gpu.limits.maxComputeWorkgroupsPerDimension;
   const steps: Step[] = [];
-  const shape = denseGemmShape(b, 1, [K]);
+  const head = `${op.weight}.weight`;
+  const layout = linearWeightLayout(b, head, op.outDim, [K]);
+  const shape = linearGemmShape(b, layout, 1, [K]);
   const blocks = usesBlocks(b, K);
   if (blocks) {
     const what = `LM head '${op.weight}'`;
     steps.push(...(await blockLinearSteps(b, { weight: `${op.weight}.weight`, what, N: op.outDim, K, planRows: 1, fixedRows: 1, a: last, out: b.value(op.out), ...(op.bias ? { bias } : {}) }, (ntn) => () => grid2D(ntn, maxDim))));
   }
-  for (const c of blocks ? [] : b.weights.chunked(`${op.weight}.weight`, op.outDim, K, `LM head '${op.weight}'`).chunks) {
+  for (const c of blocks ? [] : b.weights.matrix(head, op.outDim, K, `LM head '${op.weight}'`, layout).chunks) {
     const p = linearParams({ rows: 1, N: op.outDim, K, g0: c.g0, g1: c.g1, bias: op.bias, shape });
     steps.push(await b.step(linearKernel(b.dtype, false, shape), p.values, { a: last, weight: c.buffer, b: bias, out: b.value(op.out) }, () => grid2D(p.ntn, maxDim)));
   }

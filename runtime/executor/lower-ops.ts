@@ -5,7 +5,7 @@ import type { IrOp } from "../../compiler/ir/ir.js";
 import { elementwiseGrid } from "./grids.js";
 import { binaryKernel, binaryParams, ELEMENTWISE_WG, scalarKernel, scalarParams, unaryKernel, unaryParams } from "../kernels/elementwise-kernels.js";
 import { denseGrid, linearKernel, linearParams } from "../kernels/gemm/linear-gemm.js";
-import { denseGemmShape } from "./gemm-shape.js";
+import { linearGemmShape, linearWeightLayout } from "./gemm-shape.js";
 import { softmaxKernel, softmaxParams } from "../kernels/softmax-kernel.js";
 import { grid2D } from "../kernels/wgsl-common.js";
 import { type BuildContext, type Lowering, record, type Step } from "./build-context.js";
@@ -26,9 +26,11 @@ export async function lowerSimpleOp(b: BuildContext, op: SimpleOp, index: number
         steps.push(...(await blockLinearSteps(b, { weight: `${op.weight}.weight`, what: `linear '${op.weight}'`, N: op.outDim, K: inDim, planRows: b.cap, a: b.value(op.x), out, ...(bias ? { bias } : {}) })));
         break;
       }
-      const w = b.weights.chunked(`${op.weight}.weight`, op.outDim, inDim, `linear '${op.weight}'`);
+      const name = `${op.weight}.weight`;
+      const layout = linearWeightLayout(b, name, op.outDim, [inDim]);
+      const w = b.weights.matrix(name, op.outDim, inDim, `linear '${op.weight}'`, layout);
       const bias = op.bias ? b.weights.whole(`${op.weight}.bias`, [op.outDim], `linear '${op.weight}' bias`) : b.dummy();
-      const shape = denseGemmShape(b, b.cap, [inDim]);
+      const shape = linearGemmShape(b, layout, b.cap, [inDim]);
       for (const c of w.chunks) {
         const p = linearParams({ rows: 0, N: op.outDim, K: inDim, g0: c.g0, g1: c.g1, bias: op.bias, shape });
         const bufs = { a: b.value(op.x), weight: c.buffer, b: bias, out };

@@ -21,6 +21,11 @@ export interface ExecutorOptions {
   /** `tile`: run every GEMM on the 16 × 64 workgroup-memory tile, never the few-row or register-
    *  tiled loop gemm-shape.ts would pick (tests of the tile on a CPU adapter, A/B). Default auto. */
   gemmLoops?: "auto" | "tile";
+  /** How the weights of linear GEMMs (`linear`, attention projections, the LM head) are held:
+   *  `kn` transposed once at upload to [K, N] for kn-loop.ts's register tile, `nk` as the
+   *  checkpoint has them, `auto` (default) `kn` on a CPU adapter, where it measured faster, `nk`
+   *  elsewhere (gemm-shape.ts). A table an embedding also gathers from keeps [N, K]. */
+  gemmWeights?: "auto" | "nk" | "kn";
   /** The GEMM shapes measured per shape class (runtime/tune/, `moec tune`); default the context's
    *  `gpu.tuning`; null: none, the deterministic fallbacks of gemm-shape.ts. */
   tuning?: TuningTable | null;

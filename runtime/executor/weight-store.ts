@@ -7,6 +7,7 @@
 // FP8 as read: when the weights hold a tensor's own FP8 bytes and scales (an FP8 checkpoint,
 // HostWeights.fp8Rows) and the format is fp8_e4m3, those are uploaded as they are, with no f32
 // round trip and no re-quantization.
+// A matrix a GEMM reads on a `kn` shape is transposed here, once (`transposedChunks`).
 
 import type { IrPool } from "../../compiler/ir/ir.js";
 import { bytesPer, type StorageDtype, uploadFloats } from "../gpu/buffers.js";
@@ -50,6 +51,17 @@ export interface ChunkedTensor {
 }
 
 const shapeText = (s: number[]): string => `[${s.join(", ")}]`;
+
+/** Rows [g0, g1) of a [rows, rowLen] matrix as the [rowLen, g1 − g0] matrix of their columns. */
+export function transpose(data: Float32Array, g0: number, g1: number, rowLen: number): Float32Array {
+  const n = g1 - g0;
+  const out = new Float32Array(n * rowLen);
+  for (let r = 0; r < n; r++) {
+    const src = (g0 + r) * rowLen;
+    for (let k = 0; k < rowLen; k++) out[k * n + r] = data[src + k]!;
+  }
+  return out;
+}
 
 export class WeightStore {
   private readonly uploaded = new Map<string, ChunkedTensor>();
@@ -162,6 +174,34 @@ export class WeightStore {
     for (let g0 = 0; g0 < rows; g0 += rowsPerChunk) {
       const g1 = Math.min(rows, g0 + rowsPerChunk);
       const buffer = uploadFloats(this.device, data.subarray(g0 * rowLen, g1 * rowLen), this.dtype, `${name}[${g0}:${g1}]`);
+      chunks.push({ buffer, g0, g1 });
+    }
+    const t: ChunkedTensor = { name, rows, rowLen, chunks };
+    this.uploaded.set(key, t);
+    return t;
+  }
+
+  /** `name` as the row chunks of `chunked` (`nk`) or the transposed chunks of `transposedChunks` (`kn`). */
+  matrix(name: string, rows: number, rowLen: number, what: string, layout: "nk" | "kn"): ChunkedTensor {
+    return layout === "kn" ? this.transposedChunks(name, rows, rowLen, what) : this.chunked(name, rows, rowLen, what);
+  }
+
+  /** Uploads `name` ([rows, rowLen], rows a multiple of 4) transposed, for GEMMs on a `kn` shape
+   *  (kn-loop.ts): chunk [g0, g1) holds rows g0…g1 of the matrix as a [rowLen, g1 − g0] buffer,
+   *  each chunk a multiple of 4 rows wide so its vec4 words never straddle two. */
+  transposedChunks(name: string, rows: number, rowLen: number, what: string): ChunkedTensor {
+    const key = `${name}@${this.dtype}^T`;
+    const have = this.uploaded.get(key);
+    if (have) return have;
+    if (rows % 4 !== 0) throw new WeightError(`internal: weight '${name}' [${rows}, ${rowLen}] cannot be kept transposed (rows not a multiple of 4)`);
+    const data = this.host(name, [rows, rowLen], what);
+    const rowBytes = rowLen * bytesPer(this.dtype);
+    const rowsPerChunk = 4 * Math.floor(this.maxBindingBytes / Math.max(1, 4 * rowBytes));
+    if (rowsPerChunk < 4) throw new WeightError(`weight '${name}': four rows of ${rowLen} values (${4 * rowBytes} bytes) exceed the device's storage binding limit of ${this.maxBindingBytes} bytes`);
+    const chunks: WeightChunk[] = [];
+    for (let g0 = 0; g0 < rows; g0 += rowsPerChunk) {
+      const g1 = Math.min(rows, g0 + rowsPerChunk);
+      const buffer = uploadFloats(this.device, transpose(data, g0, g1, rowLen), this.dtype, `${name}[${g0}:${g1}]ᵀ`);
       chunks.push({ buffer, g0, g1 });
     }
     const t: ChunkedTensor = { name, rows, rowLen, chunks };

@@ -17,7 +17,9 @@
 //             limit costs a dispatch per chunk), `expert-concat` (a shared pool's down projection:
 //             K runs over every expert's hidden units), `member-up` / `member-down` (packed
 //             heterogeneous members); `gated`: a second matrix (SwiGLU's gate) in the same tile.
-//   shape     `tile` (default) or `gemv` (rows per workgroup, threads per column).
+//   shape     `tile` (default) or `gemv` (rows per workgroup, threads per column); a `gemv` shape
+//             with layout `kn` reads B transposed, [K, N], on kn-loop.ts's register tile (a
+//             dense `rows` matrix over token rows, the store's transposed chunks).
 //   quant     B as Q8_0 / Q4_0 blocks (weights/quant/gpu-blocks.ts: values words in `b`, f16
 //             scales in `b_scale`), dequantized in the loads of quant-gemv-loop.ts; a dense
 //             `rows` matrix over token rows on the vec4 `gemv` shape only.
@@ -32,6 +34,7 @@ import { defineKernel, read, write, type BufferDecl, type Kernel } from "../defi
 import { ACT_WGSL, NONE, WG_BUILTINS, WG_LINEAR } from "../wgsl-common.js";
 import type { GpuBlockFormat } from "../../weights/quant/gpu-blocks.js";
 import { checkGemvShape, GEMV_WG, gemvColumns, gemvDecls, gemvLoop, type GemvShape } from "./gemv-loop.js";
+import { knLoop } from "./kn-loop.js";
 import { quantGemvLoop } from "./quant-gemv-loop.js";
 import { TILE_BM, TILE_BN, TILE_WG, tileDecls, tileLoop } from "./tile-loop.js";
 
@@ -147,6 +150,9 @@ interface WeightForm {
   load: (gated: string | undefined) => string;
   /** The same as vec4 words (`w`, `wg`: vec4<f32>; `k4` the word index along K), where the form has it. */
   load4?: (gated: string | undefined) => string;
+  /** Statements setting `w` (vec4<f32>) to B[k, c … c+3] of B held as [K, N] (a `kn` shape): the
+   *  bound chunk is rows [g0, g1) of the [N, K] matrix, transposed, so its rows are g1 − g0 wide. */
+  loadKn?: string;
   /** The column guard of a stored element (col = col0 + local column). */
   guard: string;
   /** Index of col's bias, and the K range (WGSL). */
@@ -166,6 +172,7 @@ function weightForm(d: GemmDesign): WeightForm {
   let col0 = p.g0 + tile_n * BN;`,
           load: (g) => `let col = col0 + c; if (col < p.g1) { let a = p.w_off + (col - p.g0) * p.K + k; w = f32(${d.b}[a]);${g ? ` wg = f32(${g}[a]);` : ""} }`,
           load4: (g) => `let col = col0 + c; if (col < p.g1) { let a = (p.w_off + (col - p.g0) * p.K) / 4u + k4; w = vec4<f32>(${d.b}[a]);${g ? ` wg = vec4<f32>(${g}[a]);` : ""} }`,
+          loadKn: `let col = col0 + c; if (col < p.g1) { w = vec4<f32>(${d.b}[(k * (p.g1 - p.g0) + col - p.g0) / 4u]); }`,
           guard: "col < p.g1",
           biasIndex: "p.b_off + col",
           k0: "0u",
@@ -316,6 +323,8 @@ export function gemmKernel(d: GemmDesign): GemmKernel {
   const vec4 = d.shape?.vec4 === true;
   if (d.quant && !(vec4 && denseRowsOf(d) && !gated)) throw new Error(`internal: GEMM '${d.name}': ${d.quant} weights need a vec4 gemv shape over a dense matrix of token rows, without a gate`);
   if (vec4 && !wf.load4) throw new Error(`internal: GEMM '${d.name}': weights '${d.weights}' have no vec4 loads`);
+  const kn = d.shape?.layout === "kn";
+  if (kn && (!wf.loadKn || gated || d.quant)) throw new Error(`internal: GEMM '${d.name}': a [K, N] shape needs a dense matrix over token rows, without a gate or blocks`);
   const aOff = denseRowsOf(d) ? "p.a_off + " : "";
   const loadA = vec4
     ? `let ar = ${aRow(d)}; if (ar != NONE) { v = vec4<f32>(${d.a}[(ar * p.lda + ${aOff}0u) / 4u + k4]); }`
@@ -325,7 +334,9 @@ export function gemmKernel(d: GemmDesign): GemmKernel {
   const store = `if (row_id[r] != NONE) { let col = col0 + c; if (${wf.guard}) {
         ${epilogue(d, wf, gated)}
     } }`;
-  const compute = d.quant && d.shape
+  const compute = kn
+    ? knLoop({ shape: d.shape!, K: wf.K, loadA, loadB: wf.loadKn!, store })
+    : d.quant && d.shape
     ? quantGemvLoop({
         shape: d.shape,
         format: d.quant,
@@ -382,6 +393,6 @@ fn main(${WG_BUILTINS}) {
 `;
   // Drop the blank lines left by choices that emit nothing, so the text reads as written.
   const tidy = body.replace(/\n[ \t]*(?=\n)/g, "").replace(/\n{3,}/g, "\n\n");
-  const shape = (d.shape ? `,gemv${d.shape.rows}x${d.shape.lanes}x${d.shape.cols}${d.shape.vec4 ? "v4" : ""}` : "") + (d.quant ? `,${d.quant}` : "");
+  const shape = (d.shape ? `,gemv${d.shape.rows}x${d.shape.lanes}x${d.shape.cols}${d.shape.vec4 ? "v4" : ""}${kn ? "kn" : ""}` : "") + (d.quant ? `,${d.quant}` : "");
   return defineKernel({ name: `${d.name}[${d.dtype}${shape}]`, dtype: d.dtype, uniforms: uniformsOf(d), buffers: buffersOf(d), body: tidy });
 }

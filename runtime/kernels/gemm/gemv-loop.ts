@@ -29,16 +29,20 @@ export interface GemvShape {
   cols: number;
   /** vec4 loads of A and B (the host checks K, strides and offsets are multiples of 4). */
   vec4: boolean;
+  /** `kn`: B held transposed, [K, N] (the weight store transposes it once at upload), and the
+   *  loop is kn-loop.ts's: `cols` counts vec4 groups of 4 adjacent columns, one lane. */
+  layout?: "kn";
 }
 
 /** Columns one workgroup computes (BN). */
-export const gemvColumns = (s: GemvShape): number => (GEMV_WG / s.lanes) * s.cols;
+export const gemvColumns = (s: GemvShape): number => (GEMV_WG / s.lanes) * s.cols * (s.layout === "kn" ? 4 : 1);
 
 export function checkGemvShape(s: GemvShape, name: string): void {
   const bad = (what: string) => new Error(`internal: GEMM '${name}': gemv ${what}`);
   if (!Number.isInteger(s.rows) || s.rows < 1 || s.rows > GEMV_MAX_ROWS) throw bad(`rows ${s.rows} outside 1…${GEMV_MAX_ROWS}`);
   if (!Number.isInteger(s.lanes) || s.lanes < 1 || GEMV_WG % s.lanes !== 0 || (s.lanes & (s.lanes - 1)) !== 0) throw bad(`lanes ${s.lanes} must be a power of two dividing ${GEMV_WG}`);
   if (!Number.isInteger(s.cols) || s.cols < 1 || s.cols > 4) throw bad(`cols ${s.cols} outside 1…4`);
+  if (s.layout === "kn" && (s.lanes !== 1 || !s.vec4)) throw bad(`over [K, N] weights needs one lane and vec4 loads (lanes ${s.lanes}, vec4 ${s.vec4})`);
 }
 
 export interface GemvLoopSpec {

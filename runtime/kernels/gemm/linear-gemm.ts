@@ -61,6 +61,8 @@ export const denseGrid = (ntn: number, shape: GemvShape | undefined, maxDim: num
 export function linearParams(o: { rows: number; N: number; K: number; wOff?: number; bOff?: number; g0?: number; g1?: number; bias: boolean; residual?: boolean; ld?: number; outOff?: number; lda?: number; aOff?: number; shape?: GemvShape }): { values: Record<string, number>; ntn: number } {
   const g0 = o.g0 ?? 0;
   const g1 = Math.min(o.g1 ?? o.N, o.N);
+  // A [K, N] chunk is addressed from its own start, in vec4 words of 4 columns.
+  if (o.shape?.layout === "kn" && ((o.wOff ?? 0) !== 0 || (g1 - g0) % 4 !== 0 || o.K % 4 !== 0)) throw new Error(`internal: a [K, N] linear needs its own chunk buffer (w_off ${o.wOff ?? 0}) of a multiple of 4 columns (${g1 - g0}) and K (${o.K})`);
   const ntn = chunkTiles(g0, g1, o.shape);
   const values: Record<string, number> = { ntn, lda: o.lda ?? o.K, ld: o.ld ?? o.N, out_off: o.outOff ?? 0, rows: o.rows, K: o.K, g0, g1, w_off: o.wOff ?? 0, b_off: o.bOff ?? 0, a_off: o.aOff ?? 0, bias: o.bias ? 1 : 0 };
   if (o.residual !== undefined) values["residual"] = o.residual ? 1 : 0;

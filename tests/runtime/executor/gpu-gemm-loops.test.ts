@@ -3,12 +3,13 @@
 // in its few-row-free cases. Here a Qwen-style layer (grouped routed experts, a dense shared
 // pool, a gate `linear`) and a small model (attention projections, LM head) run with
 // `gemmLoops: "tile"` and with the default, each against the float64 reference, at a row count
-// that is not a multiple of any tile. The shape policy itself is checked as a table.
+// that is not a multiple of any tile; the model also with its linear weights held [K, N] and
+// [N, K] (gemmWeights). The shape and layout policies themselves are checked as tables.
 import { afterAll, expect, it } from "vitest";
 import { compile } from "../../../compiler/index.js";
 import type { IrProgram } from "../../../compiler/ir/ir.js";
 import { createExecutor } from "../../../runtime/executor/executor.js";
-import { denseGemmShape, groupedGemmShape } from "../../../runtime/executor/gemm-shape.js";
+import { denseGemmShape, groupedGemmShape, linearGemmShape, linearWeightLayout } from "../../../runtime/executor/gemm-shape.js";
 import type { GpuContext } from "../../../runtime/gpu/device.js";
 import { interpretReference } from "../../../runtime/reference/interpret.js";
 import { randomWeights } from "../../../runtime/weights/random-weights.js";
@@ -79,6 +80,39 @@ describeGpu("the tile and the register-tiled loop give the reference's answer", 
       }
     }
   });
+
+  itGpu("a model's projections, fused QKV and LM head with weights held [K, N] and [N, K], prefill and a decode step", async () => {
+    // D = 32 and H·hd = 32 keep every linear weight's N a multiple of 4 (held transposed under `kn`).
+    const p = compile({ file: "examples/models/mixtral_8x7b.moe", set: { V: 40, D: 32, L: 1, H: 4, KV: 2, N: 4, I: 16 } }).program!;
+    const w = randomWeights(p, 6);
+    const T = 13;
+    const tokens = Int32Array.from({ length: T }, (_, t) => (t * 7 + 5) % 40);
+    const ref = interpretReference(p, w, new Map([["tokens", tokens]]), T).get("logits")!;
+    // The decode step's logits equal the reference's last row over T positions.
+    const last = ref.slice((T - 1) * 40);
+    for (const gemmWeights of ["kn", "nk"] as const) {
+      const e = await createExecutor(gpu, p, w, { gemmWeights });
+      try {
+        const profile = gpu.features.timestamps ? ("dispatch" as const) : undefined;
+        expectClose((await e.run(new Map([["tokens", tokens]]), T, { ...(profile ? { profile } : {}) })).get("logits")!, ref, 2e-4, 1e-4, `gemmWeights ${gemmWeights}`);
+        // The layout took effect: the kn register tile ran (q/k/v, o, the head) or did not.
+        if (profile) {
+          const kn = e.lastRunInfo!.kernels!.filter((k) => /^linear.*kn\]$/.test(k.kernel)).length;
+          if (gemmWeights === "kn") expect(kn).toBeGreaterThanOrEqual(3);
+          else expect(kn).toBe(0);
+        }
+      } finally {
+        e.dispose();
+      }
+      const d = await createExecutor(gpu, p, w, { gemmWeights, decode: { context: 16 } });
+      try {
+        await d.prefill(tokens.subarray(0, T - 1));
+        expectClose(await d.decodeStep(tokens[T - 1]!), last, 2e-4, 1e-4, `gemmWeights ${gemmWeights} decode`);
+      } finally {
+        d.dispose();
+      }
+    }
+  });
 });
 
 it("the shape policy: few rows → GEMV; many rows → the register tile on a CPU adapter only; vec4 needs multiples of 4; `tile` forces the tile", () => {
@@ -95,4 +129,23 @@ it("the shape policy: few rows → GEMV; many rows → the register tile on a CP
   expect(groupedGemmShape(asCtx(gpuAdapter), [1024])).toBeUndefined();
   expect(denseGemmShape(asCtx({ ...cpu, gemmLoops: "tile" }), 1, [1024])).toBeUndefined();
   expect(groupedGemmShape(asCtx({ ...cpu, gemmLoops: "tile" }), [1024])).toBeUndefined();
+});
+
+it("the weight layout policy: [K, N] on a CPU adapter for 4-aligned linears, never for a table an embedding gathers, never on a GPU under auto", () => {
+  const program = { ops: [{ op: "embed", weight: "tok_embeddings", out: 0, ids: 0, vocab: 40 }] } as unknown as IrProgram;
+  const cpu = { gpu: { adapterInfo: { vendor: "mesa", architecture: "", device: "", description: "llvmpipe (LLVM 15.0.6, 256 bits)" } }, gemmLoops: "auto", gemmWeights: "auto", program } as const;
+  const gpuAdapter = { ...cpu, gpu: { adapterInfo: { vendor: "nvidia", architecture: "hopper", device: "", description: "NVIDIA H200" } } } as const;
+  const asCtx = <T>(x: T) => x as unknown as Parameters<typeof linearWeightLayout>[0];
+  expect(linearWeightLayout(asCtx(cpu), "layers.0.wq.weight", 1024, [1024])).toBe("kn");
+  expect(linearWeightLayout(asCtx(cpu), "layers.0.wq.weight", 1022, [1024])).toBe("nk");
+  expect(linearWeightLayout(asCtx(cpu), "layers.0.wq.weight", 1024, [1024, 1024, 6])).toBe("nk");
+  expect(linearWeightLayout(asCtx(cpu), "tok_embeddings.weight", 40, [32])).toBe("nk"); // a tied LM head
+  expect(linearWeightLayout(asCtx(gpuAdapter), "layers.0.wq.weight", 1024, [1024])).toBe("nk");
+  expect(linearWeightLayout(asCtx({ ...gpuAdapter, gemmWeights: "kn" }), "layers.0.wq.weight", 1024, [1024])).toBe("kn");
+  expect(linearWeightLayout(asCtx({ ...cpu, gemmWeights: "nk" }), "layers.0.wq.weight", 1024, [1024])).toBe("nk");
+  expect(linearWeightLayout(asCtx({ ...cpu, gemmLoops: "tile" }), "layers.0.wq.weight", 1024, [1024])).toBe("nk");
+  expect(linearGemmShape(asCtx(cpu), "kn", 1, [1024])).toEqual({ kind: "gemv", rows: 1, lanes: 1, cols: 2, vec4: true, layout: "kn" });
+  expect(linearGemmShape(asCtx(cpu), "kn", 3, [1024])).toEqual({ kind: "gemv", rows: 4, lanes: 1, cols: 2, vec4: true, layout: "kn" });
+  expect(linearGemmShape(asCtx(cpu), "kn", 64, [1024])).toEqual({ kind: "gemv", rows: 8, lanes: 1, cols: 2, vec4: true, layout: "kn" });
+  expect(linearGemmShape(asCtx(cpu), "nk", 64, [1024])).toEqual({ kind: "gemv", rows: 8, lanes: 1, cols: 4, vec4: true });
 });

@@ -2,7 +2,8 @@
 // row and a few, rows not a multiple of the row group, K not a multiple of 4 (scalar loads) and a
 // multiple (vec4 loads), one lane and several per column, weight chunks [g0, g1) with offsets,
 // a column span of a wider A, bias and residual epilogues, SwiGLU's gated up projection, the
-// shared pool's expert-concatenated down projection, and f16 storage where the adapter has it.
+// shared pool's expert-concatenated down projection, f16 storage where the adapter has it, and the
+// register tile over transposed [K, N] weights (kn-loop.ts).
 
 import { afterAll, expect } from "vitest";
 import { type StorageDtype, uniformBuffer } from "../../../../runtime/gpu/buffers.js";
@@ -99,7 +100,11 @@ async function checkLinear(c: LinearCase, seed: number): Promise<void> {
   const res = stored(normals(r, c.T * ld), dtype);
   const out0 = stored(normals(r, c.T * ld), dtype); // what the output held: columns outside the chunk keep it
   const p = linearParams({ rows: 0, N: c.N, K: c.K, g0, g1, wOff, bias: c.bias ?? false, ld, outOff, lda, aOff, shape: c.shape, ...(c.residual !== undefined ? { residual: c.residual } : {}) });
-  const data: Record<string, Float32Array> = { a, weight: w, b: bias, out: out0.slice() };
+  // A `kn` shape reads the chunk transposed, [K, g1 − g0] (what WeightStore.transposedChunks uploads).
+  const n = g1 - g0;
+  const wKN = new Float32Array(c.K * n);
+  for (let col = 0; col < n; col++) for (let k = 0; k < c.K; k++) wKN[k * n + col] = w[wOff + col * c.K + k]!;
+  const data: Record<string, Float32Array> = { a, weight: c.shape.layout === "kn" ? wKN : w, b: bias, out: out0.slice() };
   if (c.residual !== undefined) data["res"] = res;
   const got = await dispatch(linearKernel(dtype, c.residual !== undefined, c.shape), p.values, data, "out", c.T, p.ntn, c.shape, dtype);
   const want = Float64Array.from(out0);
@@ -132,9 +137,22 @@ describeGpu("the gemv loop (few-row GEMMs) vs float64", () => {
     await checkLinear({ T: 1, N: 24, K: 32, shape: gemv(1, 4, 2, true), residual: false }, 7);
   });
 
+  itGpu("linear over [K, N] weights (kn-loop.ts): 1, 3 and 37 rows, N not a multiple of the tile, chunks, spans, bias and residual", async () => {
+    const kn = (rows: number, cols: number): GemvShape => ({ kind: "gemv", rows, lanes: 1, cols, vec4: true, layout: "kn" });
+    await checkLinear({ T: 1, N: 100, K: 64, shape: kn(1, 2), bias: true }, 11);
+    await checkLinear({ T: 3, N: 36, K: 12, shape: kn(4, 2) }, 12);
+    // 37 rows over 8-row groups (the last partial), 2 column tiles of 512 with the second partial.
+    await checkLinear({ T: 37, N: 548, K: 20, shape: kn(8, 2), bias: true }, 13);
+    await checkLinear({ T: 5, N: 44, K: 8, shape: kn(8, 1) }, 14);
+    // A chunk [g0, g1) of 4-column multiples, A a column span of a wider row, a wider output, a residual.
+    await checkLinear({ T: 9, N: 64, K: 16, g0: 12, g1: 40, lda: 28, aOff: 8, ld: 72, outOff: 4, shape: kn(8, 2), residual: true }, 15);
+    await checkLinear({ T: 2, N: 24, K: 32, shape: kn(2, 4), residual: false }, 16);
+  });
+
   itGpu("f16 storage, vec4 loads (f32 accumulation)", async () => {
     if (!gpu.features.f16) return;
     await checkLinear({ T: 1, N: 70, K: 64, shape: gemv(1, 4, 2, true), dtype: "f16", bias: true }, 8);
+    await checkLinear({ T: 10, N: 72, K: 64, shape: { kind: "gemv", rows: 8, lanes: 1, cols: 2, vec4: true, layout: "kn" }, dtype: "f16", bias: true }, 17);
   });
 
   itGpu("a shared pool's gated up projection and expert-concatenated down projection, in weight chunks", async () => {
@@ -191,5 +209,9 @@ describeGpu("the gemv loop (few-row GEMMs) vs float64", () => {
     expect(() => linearKernel("f32", false, gemv(9, 4, 2, true))).toThrow(/rows 9 outside 1…8/);
     expect(() => linearKernel("f32", false, gemv(1, 3, 2, true))).toThrow(/lanes 3/);
     expect(() => linearKernel("f32", false, gemv(1, 4, 5, true))).toThrow(/cols 5/);
+    expect(() => linearKernel("f32", false, { ...gemv(8, 2, 2, true), layout: "kn" })).toThrow(/one lane and vec4 loads/);
+    expect(() => linearKernel("f32", false, { ...gemv(8, 1, 2, false), layout: "kn" })).toThrow(/one lane and vec4 loads/);
+    expect(() => linearParams({ rows: 0, N: 16, K: 8, wOff: 8, bias: false, shape: { ...gemv(8, 1, 2, true), layout: "kn" } })).toThrow(/own chunk buffer/);
+    expect(() => linearParams({ rows: 0, N: 18, K: 8, bias: false, shape: { ...gemv(8, 1, 2, true), layout: "kn" } })).toThrow(/multiple of 4 columns/);
   });
 });
