@@ -12,10 +12,12 @@
 // row) is not measured yet — no GPU machine was lent; issue 16's tuning is to replace both guesses.
 
 import { isCpuAdapter } from "../gpu/adapter-class.js";
+import { bytesPer } from "../gpu/buffers.js";
 import type { BuildContext } from "./build-context.js";
 import { GEMV_MAX_ROWS, type GemvShape } from "../kernels/gemm/gemv-loop.js";
 import { tunedGemmShape } from "../tune/tuned-gemm-shape.js";
-import { denseClass, groupedClass } from "../tune/shape-class.js";
+import { denseClass, denseClassOf, groupedClass } from "../tune/shape-class.js";
+import { layoutOf } from "../tune/tuned-shape.js";
 
 /** Rows per workgroup of a few-row GEMM (more rows at once measured slower on lavapipe: 8 vs 4). */
 const GEMV_ROWS_PER_GROUP = 4;
@@ -56,20 +58,34 @@ function knShape(rows: number): GemvShape {
  * Whether `weight` ([N, K]) is held transposed for a linear GEMM (ExecutorOptions.gemmWeights:
  * `auto` is [K, N] on a CPU adapter, where kn-loop.ts's register tile beats every [N, K] shape,
  * bench/RESULTS.md "Transposed weights"; [N, K] on GPUs, unmeasured): the layout resolves
- * to `kn`, the vec4 words divide (`words` as for denseGemmShape, with N), and no embedding gathers
+ * to `kn`, four rows fit the binding limit, the vec4 words divide (`words` as for denseGemmShape, with N), and no embedding gathers
  * rows of the same tensor (a tied LM head keeps the table's [N, K], one copy for both).
  */
-export function linearWeightLayout(b: Pick<BuildContext, "gpu" | "gemmLoops" | "gemmWeights" | "program">, weight: string, N: number, words: readonly number[]): "kn" | "nk" {
-  if (b.gemmLoops === "tile" || b.gemmWeights === "nk") return "nk";
-  if (b.gemmWeights === "auto" && !isCpuAdapter(b.gpu.adapterInfo)) return "nk";
-  if (!vec4Fits([N, ...words])) return "nk";
+export function linearWeightLayout(b: Pick<BuildContext, "gpu" | "gemmLoops" | "gemmWeights" | "tuning" | "program" | "weights" | "dtype">, weight: string, N: number, words: readonly number[]): "kn" | "nk" {
+  if (adapterLinearLayout(b) === "nk" || !vec4Fits([N, ...words])) return "nk";
+  // Transposed chunks are 4 rows wide at least; where 4 rows exceed the binding limit, [N, K].
+  if (4 * (words[0] ?? 0) * bytesPer(b.dtype) > b.weights.maxBindingBytes) return "nk";
   const gathered = b.program.ops.some((op) => op.op === "embed" && `${op.weight}.weight` === weight);
   return gathered ? "nk" : "kn";
 }
 
-/** The shape of a linear GEMM whose weight is held in `layout` (linearWeightLayout). */
+/** The layout the executor's options give linear weights: `auto` takes the layout of the tuning
+ *  table's choice for many-row products with K ≤ 1024 (prefill, where a GEMM's time is; a table
+ *  measured with [K, N] candidates), else [K, N] on a CPU adapter and [N, K] elsewhere. */
+export function adapterLinearLayout(b: Pick<BuildContext, "gpu" | "gemmLoops" | "gemmWeights" | "tuning">): "kn" | "nk" {
+  if (b.gemmLoops === "tile" || b.gemmWeights === "nk") return "nk";
+  if (b.gemmWeights === "kn") return "kn";
+  const prefill = b.tuning?.entries[denseClassOf("65+", "small")];
+  if (prefill && prefill.candidates.some((c) => layoutOf(c.shape) === "kn")) return layoutOf(prefill.shape);
+  return isCpuAdapter(b.gpu.adapterInfo) ? "kn" : "nk";
+}
+
+/** The shape of a linear GEMM whose weight is held in `layout` (linearWeightLayout): the tuning
+ *  table's fastest shape over that layout for the class, else the fixed choice. */
 export function linearGemmShape(b: Pick<BuildContext, "gpu" | "gemmLoops" | "tuning">, layout: "kn" | "nk", rows: number, words: readonly number[]): GemvShape | undefined {
-  return layout === "kn" ? knShape(rows) : denseGemmShape(b, rows, words);
+  if (layout === "nk") return denseGemmShape(b, rows, words);
+  const tuned = tunedGemmShape(b.tuning, denseClass(rows, words[0] ?? 0), true, "kn");
+  return tuned ? tuned.shape : knShape(rows);
 }
 
 /** The shape for a grouped expert GEMM over sorted slot tiles (undefined: the tile). */

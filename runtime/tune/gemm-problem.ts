@@ -10,7 +10,7 @@ import type { GpuContext } from "../gpu/device.js";
 import { fillNormal, randomWeights, xoshiro128ss } from "../weights/random-weights.js";
 import type { OpenCandidate } from "./measure.js";
 import { classRows, denseClassOf, groupedClassOf, type KClass, type RowClass, type ShapeClass } from "./shape-class.js";
-import type { TunedShape } from "./tuned-shape.js";
+import { layoutOf, type TunedShape } from "./tuned-shape.js";
 import { keyOf, TUNING_FORMAT, type TuningTable } from "./tuning-table.js";
 
 export interface GemmProblem {
@@ -62,7 +62,8 @@ export function problemRunner(gpu: GpuContext, problem: GemmProblem, compile: (s
   const out = program.outputs[0]!.name;
   const timestamps = gpu.features.timestamps;
   return async (shape) => {
-    const exec = await createExecutor(gpu, program, weights, { tuning: forcingTable(gpu, problem.cls, shape) });
+    // A [K, N] shape needs the weights held transposed; every other shape reads them as [N, K].
+    const exec = await createExecutor(gpu, program, weights, { tuning: forcingTable(gpu, problem.cls, shape), gemmWeights: layoutOf(shape) });
     return {
       async run() {
         const t0 = performance.now();

@@ -4,7 +4,7 @@
 // (schedule-search.ts) with those GEMM shapes, whose crossovers go in the same table.
 
 import type { IrProgram } from "../../compiler/ir/ir.js";
-import { denseGemmShape, groupedGemmShape } from "../executor/gemm-shape.js";
+import { adapterLinearLayout, groupedGemmShape, linearGemmShape } from "../executor/gemm-shape.js";
 import type { GpuContext } from "../gpu/device.js";
 import { denseCandidates, groupedCandidates } from "./candidates.js";
 import { denseProblem, groupedProblem, problemRunner, type GemmProblem } from "./gemm-problem.js";
@@ -37,9 +37,10 @@ interface Plan {
 
 /** What gemm-shape.ts picks with no table: the baseline every choice is measured against. */
 function fallbackOf(gpu: GpuContext, problem: GemmProblem, grouped: boolean): TunedShape {
-  const ctx = { gpu, gemmLoops: "auto" as const, tuning: undefined };
+  const ctx = { gpu, gemmLoops: "auto" as const, gemmWeights: "auto" as const, tuning: undefined };
   const cap = 2 ** Math.ceil(Math.log2(problem.tokens));
-  return fromGemvShape(grouped ? groupedGemmShape(ctx, [problem.K]) : denseGemmShape(ctx, cap, [problem.K]));
+  // A dense class's problem is a `linear`: its default is the adapter's weight layout's fixed shape.
+  return fromGemvShape(grouped ? groupedGemmShape(ctx, [problem.K]) : linearGemmShape(ctx, adapterLinearLayout(ctx), cap, [problem.K]));
 }
 
 export function searchPlans(gpu: GpuContext, quick: boolean): Plan[] {

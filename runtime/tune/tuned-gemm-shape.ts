@@ -8,8 +8,8 @@ import { toGemvShape } from "./tuned-shape.js";
 import { tunedShapeFor, type TuningTable } from "./tuning-table.js";
 
 /** `{ shape }` (undefined shape: the tile) when the table decides, undefined when it does not. */
-export function tunedGemmShape(table: TuningTable | undefined, cls: ShapeClass, vec4: boolean): { shape: GemvShape | undefined } | undefined {
+export function tunedGemmShape(table: TuningTable | undefined, cls: ShapeClass, vec4: boolean, layout: "kn" | "nk" = "nk"): { shape: GemvShape | undefined } | undefined {
   if (!table || !vec4) return undefined;
-  const s = tunedShapeFor(table, cls);
+  const s = tunedShapeFor(table, cls, layout);
   return s ? { shape: toGemvShape(s, true) } : undefined;
 }

@@ -7,7 +7,7 @@
 // kernel generator; a file of an older format is refused as such (TuningFormatError).
 
 import { allClasses, type ShapeClass } from "./shape-class.js";
-import { tunedShapeProblem, type TunedShape } from "./tuned-shape.js";
+import { layoutOf, tunedShapeProblem, type TunedShape } from "./tuned-shape.js";
 import { allPoolClasses, scheduleEntriesProblem, type ScheduleClass, type ScheduleEntry } from "./schedule-table.js";
 
 /** 1: GEMM shapes; 2: also the schedule crossovers. */
@@ -68,8 +68,14 @@ export class TuningFormatError extends TuningTableError {
 }
 
 /** The chosen shape of `cls`, or undefined when the table has no entry for it. */
-export function tunedShapeFor(table: TuningTable | undefined, cls: ShapeClass): TunedShape | undefined {
-  return table?.entries[cls]?.shape;
+export function tunedShapeFor(table: TuningTable | undefined, cls: ShapeClass, layout?: "kn" | "nk"): TunedShape | undefined {
+  const e = table?.entries[cls];
+  if (!e || layout === undefined || layoutOf(e.shape) === layout) return e?.shape;
+  // Weights held in the other layout than the winner's: the fastest eligible candidate over this
+  // one, measured in the same round-robin (the layout is fixed per weight, not per row class).
+  let best: CandidateTime | undefined;
+  for (const c of e.candidates) if (c.ms !== undefined && layoutOf(c.shape) === layout && (!best || c.ms < best.ms!)) best = c;
+  return best?.shape;
 }
 
 export const keyOf = (adapter: AdapterKey, moec: string): TuningKey => ({ vendor: adapter.vendor, architecture: adapter.architecture, device: adapter.device, description: adapter.description, moec });

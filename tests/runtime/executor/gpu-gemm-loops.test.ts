@@ -133,7 +133,7 @@ it("the shape policy: few rows → GEMV; many rows → the register tile on a CP
 
 it("the weight layout policy: [K, N] on a CPU adapter for 4-aligned linears, never for a table an embedding gathers, never on a GPU under auto", () => {
   const program = { ops: [{ op: "embed", weight: "tok_embeddings", out: 0, ids: 0, vocab: 40 }] } as unknown as IrProgram;
-  const cpu = { gpu: { adapterInfo: { vendor: "mesa", architecture: "", device: "", description: "llvmpipe (LLVM 15.0.6, 256 bits)" } }, gemmLoops: "auto", gemmWeights: "auto", program } as const;
+  const cpu = { gpu: { adapterInfo: { vendor: "mesa", architecture: "", device: "", description: "llvmpipe (LLVM 15.0.6, 256 bits)" } }, gemmLoops: "auto", gemmWeights: "auto", program, weights: { maxBindingBytes: 2 ** 27 }, dtype: "f32" } as const;
   const gpuAdapter = { ...cpu, gpu: { adapterInfo: { vendor: "nvidia", architecture: "hopper", device: "", description: "NVIDIA H200" } } } as const;
   const asCtx = <T>(x: T) => x as unknown as Parameters<typeof linearWeightLayout>[0];
   expect(linearWeightLayout(asCtx(cpu), "layers.0.wq.weight", 1024, [1024])).toBe("kn");
@@ -144,6 +144,13 @@ it("the weight layout policy: [K, N] on a CPU adapter for 4-aligned linears, nev
   expect(linearWeightLayout(asCtx({ ...gpuAdapter, gemmWeights: "kn" }), "layers.0.wq.weight", 1024, [1024])).toBe("kn");
   expect(linearWeightLayout(asCtx({ ...cpu, gemmWeights: "nk" }), "layers.0.wq.weight", 1024, [1024])).toBe("nk");
   expect(linearWeightLayout(asCtx({ ...cpu, gemmLoops: "tile" }), "layers.0.wq.weight", 1024, [1024])).toBe("nk");
+  // Four rows of K = 1024 f32 (16 KiB) above a 8 KiB binding limit: the [N, K] chunks of one row.
+  expect(linearWeightLayout(asCtx({ ...cpu, weights: { maxBindingBytes: 8192 } }), "layers.0.wq.weight", 1024, [1024])).toBe("nk");
+  // A tuning table whose many-row choice (measured against [K, N] candidates) is [N, K] decides `auto`.
+  const entry = (shape: object) => ({ shape, ms: 1, fallback: shape, fallbackMs: 1, problem: "", candidates: [{ shape: { kind: "gemv", rows: 8, lanes: 1, cols: 2, layout: "kn" }, ms: 2 }, { shape, ms: 1 }] });
+  const tuning = { entries: { "dense/r65+/k-small": entry({ kind: "gemv", rows: 8, lanes: 1, cols: 4 }) } };
+  expect(linearWeightLayout(asCtx({ ...cpu, tuning }), "layers.0.wq.weight", 1024, [1024])).toBe("nk");
+  expect(linearWeightLayout(asCtx({ ...gpuAdapter, tuning: { entries: { "dense/r65+/k-small": entry({ kind: "gemv", rows: 8, lanes: 1, cols: 2, layout: "kn" }) } } }), "layers.0.wq.weight", 1024, [1024])).toBe("kn");
   expect(linearGemmShape(asCtx(cpu), "kn", 1, [1024])).toEqual({ kind: "gemv", rows: 1, lanes: 1, cols: 2, vec4: true, layout: "kn" });
   expect(linearGemmShape(asCtx(cpu), "kn", 3, [1024])).toEqual({ kind: "gemv", rows: 4, lanes: 1, cols: 2, vec4: true, layout: "kn" });
   expect(linearGemmShape(asCtx(cpu), "kn", 64, [1024])).toEqual({ kind: "gemv", rows: 8, lanes: 1, cols: 2, vec4: true, layout: "kn" });

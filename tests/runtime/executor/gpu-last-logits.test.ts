@@ -64,13 +64,14 @@ describeGpu("lastLogits: the LM head of the last position only", () => {
       const head = p.ops.findIndex((o) => o.op === "linear");
       const op = (info: typeof full.lastRunInfo) => info!.dispatchesPerOp.find((o) => o.op === head)!;
       // The full head over 37 rows: on a GPU the tile, ⌈100 / 64⌉ = 2 column tiles × ⌈37 / 16⌉ = 3
-      // row tiles; on a CPU adapter the register tile of 8 rows × 256 columns (64 threads × 4),
+      // row tiles; on a CPU adapter the head's weight is held [K, N] (V = 100 is a multiple of 4)
+      // and runs the register tile of 8 rows × 512 columns (64 threads × 2 groups of 4),
       // 1 × ⌈37 / 8⌉ = 5. The one-row head is a GEMV: one workgroup per block of columns and none
-      // for other rows (64 / lanes × cols columns: 64 / 4 × 2 = 32 on a CPU adapter, 64 / 16 × 2 =
-      // 8 elsewhere; gemm-shape.ts).
+      // for other rows (on a CPU adapter the [K, N] tile of 1 row × 512 columns; elsewhere
+      // 64 / lanes × cols columns, 64 / 16 × 2 = 8; gemm-shape.ts).
       const cpu = isCpuAdapter(gpu.adapterInfo);
       expect(op(full.lastRunInfo).workgroups).toBe(cpu ? 1 * 5 : 2 * 3);
-      const block = cpu ? 32 : 8;
+      const block = cpu ? 512 : 8;
       expect(op(last.lastRunInfo)).toMatchObject({ kind: "lm_head", dispatches: 1, workgroups: Math.ceil(V / block) });
       expect(last.lastRunInfo!.dispatches).toBe(full.lastRunInfo!.dispatches);
       expect(last.lastRunInfo!.commandBuffers).toBe(1);

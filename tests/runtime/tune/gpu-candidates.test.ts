@@ -11,7 +11,7 @@ import type { GpuContext } from "../../../runtime/gpu/device.js";
 import { interpretReference } from "../../../runtime/reference/interpret.js";
 import { allClasses } from "../../../runtime/tune/shape-class.js";
 import { searchPlans } from "../../../runtime/tune/tune-search.js";
-import { sameShape, shapeName, type TunedShape } from "../../../runtime/tune/tuned-shape.js";
+import { layoutOf, sameShape, shapeName, type TunedShape } from "../../../runtime/tune/tuned-shape.js";
 import type { TuningTable } from "../../../runtime/tune/tuning-table.js";
 import { randomWeights } from "../../../runtime/weights/random-weights.js";
 import { beforeAllGpu, describeGpu, itGpu, releaseTestGpu, testGpu } from "../../helpers/gpu-context.js";
@@ -42,26 +42,30 @@ function pickable(prefix: string): TunedShape[] {
 }
 
 describeGpu("every shape the tuning search can pick gives the float64 reference's answer", () => {
-  itGpu("dense: linear K = 36, N = 37 at 1, 3 and 67 rows", async () => {
-    const p = program(`layer g(x: [T, D], D = 36) {\n  let y = linear(x, out = 37)\n  return y\n}`);
-    const w = randomWeights(p, 3);
+  itGpu("dense: linear K = 36, N = 37 (N = 40 over [K, N] weights) at 1, 3 and 67 rows", async () => {
     const shapes = pickable("dense/");
     expect(shapes.length).toBeGreaterThan(8);
+    expect(shapes.some((s) => layoutOf(s) === "kn")).toBe(true);
     for (const shape of shapes) {
-      const e = await createExecutor(gpu, p, w, { tuning: forcing(shape, "dense/") });
+      // A [K, N] shape needs its weights held transposed, which needs N a multiple of 4.
+      const kn = layoutOf(shape) === "kn";
+      const N = kn ? 40 : 37;
+      const p = program(`layer g(x: [T, D], D = 36) {\n  let y = linear(x, out = ${N})\n  return y\n}`);
+      const w = randomWeights(p, 3);
+      const e = await createExecutor(gpu, p, w, { tuning: forcing(shape, "dense/"), gemmWeights: kn ? "kn" : "nk" });
       try {
         for (const T of [1, 3, 67]) {
           const x = new Map([["x", normals(rng(T), T * 36)]]);
           const y = (await e.run(x, T)).get("y")!;
           expectClose(y, interpretReference(p, w, x, T).get("y")!, 2e-4, 1e-4, `${shapeName(shape)}, ${T} rows`);
-          const [BM, BN] = shape.kind === "tile" ? [16, 64] : [shape.rows, (64 / shape.lanes) * shape.cols];
-          expect(e.lastRunInfo!.dispatchesPerOp.find((o) => o.kind === "linear")!.workgroups, shapeName(shape)).toBe(Math.ceil(37 / BN) * Math.ceil(T / BM));
+          const [BM, BN] = shape.kind === "tile" ? [16, 64] : [shape.rows, (64 / shape.lanes) * shape.cols * (kn ? 4 : 1)];
+          expect(e.lastRunInfo!.dispatchesPerOp.find((o) => o.kind === "linear")!.workgroups, shapeName(shape)).toBe(Math.ceil(N / BN) * Math.ceil(T / BM));
         }
       } finally {
         e.dispose();
       }
     }
-  });
+  }, 240_000); // ~20 shapes, each its own pipelines (seconds apiece on a cold lavapipe)
 
   itGpu("the context's table (the CLI attaches the cache there) applies unless the option says null", async () => {
     const p = program(`layer g(x: [T, D], D = 36) {\n  let y = linear(x, out = 37)\n  return y\n}`);

@@ -5,10 +5,10 @@
 // GEMMs are within 5 %, stopping after its first crossover; and the table survives its parser.
 import { afterAll, expect } from "vitest";
 import { compile } from "../../../compiler/index.js";
-import { denseGemmShape } from "../../../runtime/executor/gemm-shape.js";
+import { adapterLinearLayout, linearGemmShape } from "../../../runtime/executor/gemm-shape.js";
 import type { GpuContext } from "../../../runtime/gpu/device.js";
 import { runTuning } from "../../../runtime/tune/tune-search.js";
-import { fromGemvShape } from "../../../runtime/tune/tuned-shape.js";
+import { fromGemvShape, layoutOf } from "../../../runtime/tune/tuned-shape.js";
 import { parseTuningTable, serializeTuningTable } from "../../../runtime/tune/tuning-table.js";
 import { beforeAllGpu, describeGpu, itGpu, releaseTestGpu, testGpu } from "../../helpers/gpu-context.js";
 
@@ -26,7 +26,10 @@ describeGpu("runTuning", () => {
     expect(t.clock).toBe(gpu.features.timestamps ? "gpu-timestamps" : "wall-clock");
     expect(Object.keys(t.entries)).toEqual(["dense/r1/k-small"]);
     const e = t.entries["dense/r1/k-small"]!;
-    expect(e.fallback).toEqual(fromGemvShape(denseGemmShape({ gpu, gemmLoops: "auto", tuning: undefined }, 1, [512])));
+    // The fallback is what a one-op `linear` gets without a table: its weights in the adapter's layout.
+    const ctx = { gpu, gemmLoops: "auto", gemmWeights: "auto", tuning: undefined } as const;
+    expect(e.fallback).toEqual(fromGemvShape(linearGemmShape(ctx, adapterLinearLayout(ctx), 1, [512])));
+    expect(e.candidates.some((c) => layoutOf(c.shape) === "kn") && e.candidates.some((c) => layoutOf(c.shape) === "nk")).toBe(true);
     expect(e.candidates[0]!.shape).toEqual(e.fallback);
     expect(e.candidates[0]!.ms).toBe(e.fallbackMs);
     expect(e.candidates.every((c) => c.rejected === undefined && c.ms! > 0)).toBe(true);
