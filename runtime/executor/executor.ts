@@ -218,7 +218,9 @@ class GpuExecutor implements Executor {
     this.fused = opts.fused ?? true;
     this.fineSchedule = opts.fineSchedule ?? "auto";
     this.gemmLoops = opts.gemmLoops ?? "auto";
-    this.gemmWeights = opts.gemmWeights ?? "auto";
+    // A generation executor's time goes to one-row decode steps, whose GEMVs over weights larger
+    // than the caches stream faster from [N, K] (bench/RESULTS.md, "Transposed weights").
+    this.gemmWeights = opts.gemmWeights ?? (opts.decode ? "nk" : "auto");
     this.tuning = opts.tuning === null ? undefined : (opts.tuning ?? gpu.tuning);
     this.deviceMemoryBytes = opts.deviceMemoryBytes;
     this.subgroups = gpu.features.subgroups && opts.subgroups !== false;

@@ -23,9 +23,11 @@ export interface ExecutorOptions {
   gemmLoops?: "auto" | "tile";
   /** How the weights of linear GEMMs (`linear`, attention projections, the LM head) are held:
    *  `kn` transposed once at upload to [K, N] for kn-loop.ts's register tile, `nk` as the
-   *  checkpoint has them, `auto` (default) the layout the tuning table chose for many-row products
-   *  when it measured both, else `kn` on a CPU adapter, where it measured faster, `nk` elsewhere
-   *  (gemm-shape.ts). A table an embedding also gathers from keeps [N, K]. */
+   *  checkpoint has them, `auto` the layout the tuning table chose for many-row products when it
+   *  measured both, else `kn` on a CPU adapter, where it measured faster, `nk` elsewhere
+   *  (gemm-shape.ts). Default: `nk` for an executor made with `decode` (its one-row GEMVs over
+   *  weights larger than the caches stream faster from [N, K]), else `auto`. A table an embedding
+   *  also gathers from keeps [N, K]. */
   gemmWeights?: "auto" | "nk" | "kn";
   /** The GEMM shapes measured per shape class (runtime/tune/, `moec tune`); default the context's
    *  `gpu.tuning`; null: none, the deterministic fallbacks of gemm-shape.ts. */
