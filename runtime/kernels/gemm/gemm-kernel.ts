@@ -124,10 +124,16 @@ function rowSetup(d: GemmDesign): string {
   const { BM } = gemmBlock(d.shape);
   const perTile = GEMM_BM / BM;
   const tile = perTile === 1 ? "tile_m" : `(tile_m / ${perTile}u)`;
+  // A workgroup of fewer rows than the sorted tile whose first slot is padding has only padding
+  // (the sort pads each expert's segment at its end): it returns before the K loop. An expert with
+  // ≤ 8 rows — fine-grained pools at small T — then costs one 8-row workgroup per column tile, not two.
+  const padding = perTile === 1 ? "" : `
+  if (tid == 0u) { sh_u = sorted[tile_m * BM]; }
+  if (workgroupUniformLoad(&sh_u) == NONE) { return; }`;
   return `
   if (tid == 0u) { sh_u = tile_info[0]; }
   let ntiles = workgroupUniformLoad(&sh_u);
-  if (${tile} >= ntiles) { return; }
+  if (${tile} >= ntiles) { return; }${padding}
   if (tid == 0u) { sh_u = tile_expert[${tile}]; }
   let expert = workgroupUniformLoad(&sh_u);${members}
   if (tid < BM) {
