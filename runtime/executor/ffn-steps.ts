@@ -13,7 +13,7 @@ import { DISPATCH_SLOTS_PER_WORKGROUP, dispatchKernel, dispatchParams, maxRowTil
 import { ffnDownKernel, ffnDownParams, ffnUpKernel, ffnUpParams, GEMM_BM, isGatedAct } from "../kernels/gemm/ffn-gemms.js";
 import { denseGrid } from "../kernels/gemm/linear-gemm.js";
 import { grid2D } from "../kernels/wgsl-common.js";
-import { denseGemmShape, groupedGemmShape } from "./gemm-shape.js";
+import { denseGemmShape, groupedGemmShape, groupedKnShape } from "./gemm-shape.js";
 import { gemmBlock } from "../kernels/gemm/gemm-kernel.js";
 import type { BuildContext, Step } from "./build-context.js";
 import type { ChunkedTensor } from "./weight-store.js";
@@ -66,6 +66,8 @@ export interface FfnWeights {
   bDown: GPUBuffer;
   /** The down bias tensor's name, when the pool has biases (the dense path sums it over experts). */
   biasDown?: string;
+  /** `kn`: up, gate and down held transposed per expert (WeightStore.transposedExperts); grouped GEMMs only. */
+  layout?: "kn" | "nk";
 }
 
 /** Grouped up and down GEMMs of a routed pool over its sorted slots: h [rows, I] in sorted order, y [T·maxK, D] per slot. */
@@ -81,8 +83,9 @@ export async function groupedFfnSteps(
   const steps: Step[] = [];
   const gated = isGatedAct(pool.act);
   // A few-row design runs GEMM_BM / BM workgroups per sorted tile of GEMM_BM slots.
-  const upShape = groupedGemmShape(b, [D]);
-  const downShape = groupedGemmShape(b, [I]);
+  const kn = w.layout === "kn";
+  const upShape = kn ? groupedKnShape(I) : groupedGemmShape(b, [D]);
+  const downShape = kn ? groupedKnShape(D) : groupedGemmShape(b, [I]);
   const perTile = (s: typeof upShape) => GEMM_BM / gemmBlock(s).BM;
   const up = ffnUpKernel({ dtype: b.dtype, gated, mode: "grouped", shape: upShape });
   for (let c = 0; c < w.up.chunks.length; c++) {

@@ -88,6 +88,17 @@ export function linearGemmShape(b: Pick<BuildContext, "gpu" | "gemmLoops" | "tun
   return tuned ? tuned.shape : knShape(rows);
 }
 
+/** Whether a routed pool's expert matrices are held [K, N] per expert for its grouped GEMMs (the
+ *  caller's lowering reads them only there: lower-moe-fused.ts, not the token-centric or dense
+ *  schedules, which read the same rows as [N, K]): the executor's linear layout resolves to `kn`, D
+ *  and I are multiples of 4 and at least 256 (a [K, N] workgroup covers 256 or 512 columns). */
+export function expertWeightLayout(b: Pick<BuildContext, "gpu" | "gemmLoops" | "gemmWeights" | "tuning">, D: number, I: number): "kn" | "nk" {
+  return adapterLinearLayout(b) === "kn" && vec4Fits([D, I]) && D >= 256 && I >= 256 ? "kn" : "nk";
+}
+
+/** The [K, N] shape of a grouped GEMM with `ncols` output columns: 8 rows × 2 groups, 1 group below 512. */
+export const groupedKnShape = (ncols: number): GemvShape => ({ kind: "gemv", rows: 8, lanes: 1, cols: ncols >= 512 ? 2 : 1, vec4: true, layout: "kn" });
+
 /** The shape for a grouped expert GEMM over sorted slot tiles (undefined: the tile). */
 export function groupedGemmShape(b: Pick<BuildContext, "gpu" | "gemmLoops" | "tuning">, words: readonly number[]): GemvShape | undefined {
   const tuned = b.gemmLoops === "tile" ? undefined : tunedGemmShape(b.tuning, groupedClass(words[0] ?? 0), vec4Fits(words));

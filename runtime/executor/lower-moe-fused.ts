@@ -13,6 +13,8 @@ import { denseDownSteps, denseUpSteps, type FfnWeights, groupedFfnSteps, sortSlo
 import { elementwiseGrid } from "./grids.js";
 import { ffnTensorNames, isFfnLike } from "./pool-view.js";
 import { routeSlots } from "./route-slots.js";
+import { bytesPer } from "../gpu/buffers.js";
+import { expertWeightLayout } from "./gemm-shape.js";
 
 type MoeOp = Extract<IrOp, { op: "moe" }>;
 type SharedOp = Extract<IrOp, { op: "shared" }>;
@@ -26,7 +28,7 @@ export function checkFfnPool(pool: IrPool, where: string): void {
 
 /** Pool tensors, chunked to the binding limit (atom/lowrank pools under their FFN roles). */
 /** `matrices` false: only the biases (the token path's block form uploads the matrices itself). */
-export function poolWeights(b: BuildContext, pool: IrPool, matrices = true): FfnWeights {
+export function poolWeights(b: BuildContext, pool: IrPool, matrices = true, layout: "kn" | "nk" = "nk"): FfnWeights {
   const { key, count: N, hidden: I, dim: D } = pool;
   const gated = isGatedAct(pool.act);
   const what = (t: string): string => `pool '${key}' ${t}`;
@@ -34,22 +36,36 @@ export function poolWeights(b: BuildContext, pool: IrPool, matrices = true): Ffn
   const n = ffnTensorNames(pool);
   if (!n) throw new Error(`internal: pool '${key}' (${pool.kind}) has no FFN view`);
   const none = { name: "", rows: 0, rowLen: 0, chunks: [] };
+  // `kn`: each expert's matrices transposed ([D, I] up and gate, [I, D] down), whole experts a
+  // chunk — where one expert fits a binding (else [N, K], whose chunks may cut an expert).
+  if (layout === "kn" && matrices && I * D * bytesPer(b.dtype) <= b.weights.maxBindingBytes) {
+    const t = (name: string, rows: number, rowLen: number, w: string) => b.weights.transposedExperts(name, N, rows, rowLen, what(w))!;
+    return { ...biases(), up: t(n.up, I, D, n.what.up), gate: gated ? t(n.gate, I, D, n.what.gate) : undefined, down: t(n.down, D, I, n.what.down), layout: "kn" };
+  }
   return {
+    ...biases(),
     up: matrices ? b.weights.chunked(n.up, N * I, D, what(n.what.up)) : none,
     gate: gated && matrices ? b.weights.chunked(n.gate, N * I, D, what(n.what.gate)) : undefined,
     down: matrices ? b.weights.chunked(n.down, N * D, I, what(n.what.down)) : none,
-    biasDown: n.bias?.down,
-    bUp: n.bias ? b.weights.whole(n.bias.up, [N, I], what(`${local(n.bias.up)} [N, I]`)) : b.dummy(),
-    bGate: n.bias && gated ? b.weights.whole(n.bias.gate, [N, I], what(`${local(n.bias.gate)} [N, I]`)) : b.dummy(),
-    bDown: n.bias ? b.weights.whole(n.bias.down, [N, D], what(`${local(n.bias.down)} [N, D]`)) : b.dummy(),
+    layout: "nk",
   };
+  function biases() {
+    const bias = n!.bias;
+    return {
+      biasDown: bias?.down,
+      bUp: bias ? b.weights.whole(bias.up, [N, I], what(`${local(bias.up)} [N, I]`)) : b.dummy(),
+      bGate: bias && gated ? b.weights.whole(bias.gate, [N, I], what(`${local(bias.gate)} [N, I]`)) : b.dummy(),
+      bDown: bias ? b.weights.whole(bias.down, [N, D], what(`${local(bias.down)} [N, D]`)) : b.dummy(),
+    };
+  }
 }
 
 export async function lowerMoeFused(b: BuildContext, op: MoeOp, index: number, name: string): Promise<Lowering> {
   checkFfnPool(op.pool, `moe '${name}'`);
   // Routing (every §5 stage, plugin stages, expert choice, statistics, state): lower-router.ts.
   const routed = await routeSlots(b, op, name);
-  const experts = await expertCentricSteps(b, op, routed, name);
+  // The grouped GEMMs are the only reader of the expert matrices here (gemm-shape.ts, expertWeightLayout).
+  const experts = await expertCentricSteps(b, op, routed, name, expertWeightLayout(b, op.pool.dim, op.pool.hidden));
   return {
     op: index,
     kind: "moe",
@@ -78,7 +94,8 @@ export interface RoutedSlots {
  * dispatch ─► GEMM1 (+act) ─► GEMM2 (×weight) ─► combine, 4 dispatches (+2 per extra weight chunk).
  * `clears` must be zeroed at the start of every run.
  */
-export async function expertCentricSteps(b: BuildContext, op: MoeOp, routed: RoutedSlots, name: string): Promise<{ steps: Step[]; clears: GPUBuffer[] }> {
+/** `layout` `kn`: the expert matrices held transposed per expert (only where nothing else reads them: lowerMoeFused). */
+export async function expertCentricSteps(b: BuildContext, op: MoeOp, routed: RoutedSlots, name: string, layout: "kn" | "nk" = "nk"): Promise<{ steps: Step[]; clears: GPUBuffer[] }> {
   const { pool } = op;
   checkFfnPool(pool, `moe '${name}'`);
   const { tokCount, ids, wts, expertCount, maxK } = routed;
@@ -88,7 +105,7 @@ export async function expertCentricSteps(b: BuildContext, op: MoeOp, routed: Rou
   const h = b.storage(sort.slots.rowsCap * pool.hidden, `${name}.h`);
   const y = b.storage(b.cap * maxK * D, `${name}.y`);
   const out = b.value(op.out);
-  const gemms = await groupedFfnSteps(b, pool, poolWeights(b, pool), { x: b.value(op.x), wts, h, y, slots: sort.slots, maxK });
+  const gemms = await groupedFfnSteps(b, pool, poolWeights(b, pool, true, layout), { x: b.value(op.x), wts, h, y, slots: sort.slots, maxK });
   const combine = await b.step(combineKernel(b.dtype), { D, maxK }, { tok_count: tokCount, y, out }, (T) => elementwiseGrid(T * D, COMBINE_WG, maxDim));
   return { steps: [sort.step, ...gemms, combine], clears: sort.clears };
 }

@@ -209,6 +209,29 @@ export class WeightStore {
     return t;
   }
 
+  /** Uploads stacked experts `name` ([experts · rows, rowLen]) with each expert's [rows, rowLen]
+   *  block transposed to [rowLen, rows], for grouped GEMMs on a `kn` shape; chunks hold whole
+   *  experts. Undefined when one expert exceeds the binding limit (the caller keeps [N, K]). */
+  transposedExperts(name: string, experts: number, rows: number, rowLen: number, what: string): ChunkedTensor | undefined {
+    const key = `${name}@${this.dtype}^Texperts`;
+    const have = this.uploaded.get(key);
+    if (have) return have;
+    const expertBytes = rows * rowLen * bytesPer(this.dtype);
+    const perChunk = Math.floor(this.maxBindingBytes / Math.max(1, expertBytes));
+    if (perChunk < 1) return undefined;
+    const data = this.host(name, [experts * rows, rowLen], what);
+    const chunks: WeightChunk[] = [];
+    for (let e0 = 0; e0 < experts; e0 += perChunk) {
+      const e1 = Math.min(experts, e0 + perChunk);
+      const part = new Float32Array((e1 - e0) * rows * rowLen);
+      for (let e = e0; e < e1; e++) part.set(transpose(data, e * rows, (e + 1) * rows, rowLen), (e - e0) * rows * rowLen);
+      chunks.push({ buffer: uploadFloats(this.device, part, this.dtype, `${name}[${e0 * rows}:${e1 * rows}]ᵀ per expert`), g0: e0 * rows, g1: e1 * rows });
+    }
+    const t: ChunkedTensor = { name, rows: experts * rows, rowLen, chunks };
+    this.uploaded.set(key, t);
+    return t;
+  }
+
   /** A tensor the kernels bind whole (router weights, biases); errors if it exceeds the limit. */
   whole(name: string, shape: number[], what: string): GPUBuffer {
     const rows = shape[0] ?? 1;

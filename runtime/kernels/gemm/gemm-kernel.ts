@@ -18,8 +18,9 @@
 //             K runs over every expert's hidden units), `member-up` / `member-down` (packed
 //             heterogeneous members); `gated`: a second matrix (SwiGLU's gate) in the same tile.
 //   shape     `tile` (default) or `gemv` (rows per workgroup, threads per column); a `gemv` shape
-//             with layout `kn` reads B transposed, [K, N], on kn-loop.ts's register tile (a
-//             dense `rows` matrix over token rows, the store's transposed chunks).
+//             with layout `kn` reads B transposed, [K, N], on kn-loop.ts's register tile: a
+//             dense `rows` matrix over token rows (the store's transposed chunks), or stacked
+//             experts over sorted rows, each expert's block transposed (gated too).
 //   quant     B as Q8_0 / Q4_0 blocks (weights/quant/gpu-blocks.ts: values words in `b`, f16
 //             scales in `b_scale`), dequantized in the loads of quant-gemv-loop.ts; a dense
 //             `rows` matrix over token rows on the vec4 `gemv` shape only.
@@ -197,6 +198,9 @@ function weightForm(d: GemmDesign): WeightForm {
         if (col < p.ncols && gr >= p.g0 && gr < p.g1) { let a = (gr - p.g0) * p.K + k; w = f32(${d.b}[a]);${g ? ` wg = f32(${g}[a]);` : ""} }`,
         load4: (g) => `let col = col0 + c; let gr = base + col;
         if (col < p.ncols && gr >= p.g0 && gr < p.g1) { let a = (gr - p.g0) * (p.K / 4u) + k4; w = vec4<f32>(${d.b}[a]);${g ? ` wg = vec4<f32>(${g}[a]);` : ""} }`,
+        // Transposed per expert (WeightStore.transposedBlocks): the chunk's expert e is [K, ncols] at (e·ncols − g0)·K.
+        loadKn: `let col = col0 + c; let gr = base + col;
+        if (col < p.ncols && gr >= p.g0 && gr < p.g1) { let a = ((base - p.g0) * p.K + k * p.ncols + col) / 4u; w = vec4<f32>(${d.b}[a]);${gate ? ` wg = vec4<f32>(${gate}[a]);` : ""} }`,
         guard: "col < p.ncols && base + col >= p.g0 && base + col < p.g1",
         biasIndex: "base + col",
         k0: "0u",
@@ -330,7 +334,7 @@ export function gemmKernel(d: GemmDesign): GemmKernel {
   if (d.quant && !(vec4 && denseRowsOf(d) && !gated)) throw new Error(`internal: GEMM '${d.name}': ${d.quant} weights need a vec4 gemv shape over a dense matrix of token rows, without a gate`);
   if (vec4 && !wf.load4) throw new Error(`internal: GEMM '${d.name}': weights '${d.weights}' have no vec4 loads`);
   const kn = d.shape?.layout === "kn";
-  if (kn && (!wf.loadKn || gated || d.quant)) throw new Error(`internal: GEMM '${d.name}': a [K, N] shape needs a dense matrix over token rows, without a gate or blocks`);
+  if (kn && (!wf.loadKn || d.quant || (gated && d.rows.kind !== "sorted"))) throw new Error(`internal: GEMM '${d.name}': a [K, N] shape needs \`rows\` weights (a gate only over sorted rows), not blocks`);
   const aOff = denseRowsOf(d) ? "p.a_off + " : "";
   const loadA = vec4
     ? `let ar = ${aRow(d)}; if (ar != NONE) { v = vec4<f32>(${d.a}[(ar * p.lda + ${aOff}0u) / 4u + k4]); }`
@@ -341,7 +345,7 @@ export function gemmKernel(d: GemmDesign): GemmKernel {
         ${epilogue(d, wf, gated)}
     } }`;
   const compute = kn
-    ? knLoop({ shape: d.shape!, K: wf.K, loadA, loadB: wf.loadKn!, store })
+    ? knLoop({ shape: d.shape!, K: wf.K, loadA, loadB: wf.loadKn!, gated, store })
     : d.quant && d.shape
     ? quantGemvLoop({
         shape: d.shape,

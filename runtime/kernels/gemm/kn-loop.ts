@@ -20,9 +20,11 @@ export interface KnLoopSpec {
   /** Statements setting `v` (vec4<f32>) to A[r, 4·k4 … 4·k4+3] for tile-local row `r`, 0 outside. */
   loadA: string;
   /** Statements setting `w` (vec4<f32>) to B[k, c … c+3] for element index `k` and tile-local
-   *  column `c` (a multiple of 4), 0 outside. */
+   *  column `c` (a multiple of 4), 0 outside (and `wg` to the gate's, when gated). */
   loadB: string;
-  /** The store of tile-local row `r`, column `c` from `v`: guards and the epilogue. */
+  /** A second matrix (SwiGLU's gate) read at the same places, accumulated beside B's. */
+  gated: boolean;
+  /** The store of tile-local row `r`, column `c` from `v` (and `vg`): guards and the epilogue. */
   store: string;
 }
 
@@ -34,14 +36,16 @@ export function knLoop(s: KnLoopSpec): string {
   if (s.shape.layout !== "kn" || s.shape.lanes !== 1) throw new Error("internal: knLoop needs a one-lane `kn` shape");
   const R = range(BM);
   const J = range(CV);
-  const acc = R.flatMap((r) => J.map((j) => `var acc_${r}_${j} = vec4<f32>(0.0);`));
+  const g = s.gated;
+  const zero = "vec4<f32>(0.0)";
+  const acc = R.flatMap((r) => J.map((j) => `var acc_${r}_${j} = ${zero};${g ? ` var accg_${r}_${j} = ${zero};` : ""}`));
   // Group j of this thread is tile-local columns c0 + 4j … c0 + 4j + 3.
-  const loadsB = J.flatMap((j) => range(4).map((i) => `var w_${j}_${i} = vec4<f32>(0.0); { let c = c0 + ${4 * j}u; let k = k4 * 4u + ${i}u; var w = vec4<f32>(0.0); ${s.loadB} w_${j}_${i} = w; }`));
-  const fmas = R.map(
-    (r) =>
-      `{ let r = ${r}u; var v = vec4<f32>(0.0); ${s.loadA} ${J.map((j) => `acc_${r}_${j} = fma(vec4<f32>(v.x), w_${j}_0, fma(vec4<f32>(v.y), w_${j}_1, fma(vec4<f32>(v.z), w_${j}_2, fma(vec4<f32>(v.w), w_${j}_3, acc_${r}_${j}))));`).join(" ")} }`,
+  const loadsB = J.flatMap((j) =>
+    range(4).map((i) => `var w_${j}_${i} = ${zero};${g ? ` var wg_${j}_${i} = ${zero};` : ""} { let c = c0 + ${4 * j}u; let k = k4 * 4u + ${i}u; var w = ${zero};${g ? ` var wg = ${zero};` : ""} ${s.loadB} w_${j}_${i} = w;${g ? ` wg_${j}_${i} = wg;` : ""} }`),
   );
-  const stores = R.flatMap((r) => J.flatMap((j) => range(4).map((e) => `{ let r = ${r}u; let c = c0 + ${4 * j + e}u; var v = acc_${r}_${j}[${e}]; ${s.store} }`)));
+  const fma4 = (a: string, w: string, j: number) => `${a} = fma(vec4<f32>(v.x), ${w}_${j}_0, fma(vec4<f32>(v.y), ${w}_${j}_1, fma(vec4<f32>(v.z), ${w}_${j}_2, fma(vec4<f32>(v.w), ${w}_${j}_3, ${a}))));`;
+  const fmas = R.map((r) => `{ let r = ${r}u; var v = ${zero}; ${s.loadA} ${J.map((j) => fma4(`acc_${r}_${j}`, "w", j) + (g ? ` ${fma4(`accg_${r}_${j}`, "wg", j)}` : "")).join(" ")} }`);
+  const stores = R.flatMap((r) => J.flatMap((j) => range(4).map((e) => `{ let r = ${r}u; let c = c0 + ${4 * j + e}u; var v = acc_${r}_${j}[${e}];${g ? ` var vg = accg_${r}_${j}[${e}];` : ""} ${s.store} }`)));
   return `
   let c0 = tid * ${4 * CV}u;
   ${acc.join("\n  ")}

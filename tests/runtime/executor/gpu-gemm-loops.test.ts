@@ -65,6 +65,40 @@ describeGpu("the tile and the register-tiled loop give the reference's answer", 
     }
   });
 
+  itGpu("routed SwiGLU experts held [K, N] per expert (D = I = 256): grouped GEMMs = reference, also in weight chunks of whole experts", async () => {
+    const p = program(`layer experts(x: [T, D], D = 256, N = 4, I = 256) {\n  experts E[N] = ffn(hidden = I, act = swiglu)\n  router r = linear |> softmax |> topk(2)\n  return moe(x, r, E)\n}`);
+    const w = randomWeights(p, 8);
+    const T = 19;
+    const x = new Map([["x", normals(rng(9), T * 256)]]);
+    const routing = await (async () => {
+      const e = await createExecutor(gpu, p, w, { gemmWeights: "nk" });
+      try {
+        await e.run(x, T, { returnRouting: true });
+        return e.lastRouting!;
+      } finally {
+        e.dispose();
+      }
+    })();
+    const forced = new Map([...routing].map(([k, r]) => [k, Array.from({ length: T }, (_, t) => Array.from(r.ids.subarray(t * r.maxPerToken, t * r.maxPerToken + r.counts[t]!)))]));
+    const ref = interpretReference(p, w, x, T, { forcedSelection: forced }).get(p.outputs[0]!.name)!;
+    // One expert's matrix is 256 KiB: a 600 KiB binding limit holds 2 experts a chunk (2 chunks each).
+    for (const opts of [{ gemmWeights: "kn" as const }, { gemmWeights: "kn" as const, maxBindingBytes: 600 * 1024 }, { gemmWeights: "nk" as const }]) {
+      const profile = gpu.features.timestamps ? ("dispatch" as const) : undefined;
+      const e = await createExecutor(gpu, p, w, opts);
+      try {
+        const y = (await e.run(x, T, { ...(profile ? { profile } : {}) })).get(p.outputs[0]!.name)!;
+        expectClose(y, ref, 2e-4, 1e-4, JSON.stringify(opts));
+        if (profile) {
+          const kn = e.lastRunInfo!.kernels!.filter((k) => /^expert_gemm_(up|down).*kn\]$/.test(k.kernel)).length;
+          const chunks = opts.maxBindingBytes ? 2 : 1;
+          expect(kn, JSON.stringify(opts)).toBe(opts.gemmWeights === "kn" ? 2 * chunks : 0);
+        }
+      } finally {
+        e.dispose();
+      }
+    }
+  });
+
   itGpu("a model's projections and LM head over 21 positions", async () => {
     const p = compile({ file: "examples/models/mixtral_8x7b.moe", set: { V: 40, D: 32, L: 1, H: 4, KV: 2, N: 4, I: 16 } }).program!;
     const w = randomWeights(p, 5);
