@@ -37,23 +37,27 @@ const QWEN = `layer qwen_moe(x: [T, D], D = 32, N = 8, I = 16, SI = 24) {
   return x + moe(x, r, E) + sigmoid(g) * S(x)
 }`;
 
+/** The float64 reference on the experts the GPU selected (near-ties may select differently in float64). */
+async function referenceOnGpuSelection(p: IrProgram, w: Map<string, Float32Array>, x: Map<string, Float32Array>, T: number): Promise<Float32Array | Float64Array> {
+  const e = await createExecutor(gpu, p, w);
+  let routing;
+  try {
+    await e.run(x, T, { returnRouting: true });
+    routing = e.lastRouting!;
+  } finally {
+    e.dispose();
+  }
+  const forced = new Map([...routing].map(([k, r]) => [k, Array.from({ length: T }, (_, t) => Array.from(r.ids.subarray(t * r.maxPerToken, t * r.maxPerToken + r.counts[t]!)))]));
+  return interpretReference(p, w, x, T, { forcedSelection: forced }).get(p.outputs[0]!.name)!;
+}
+
 describeGpu("the tile and the register-tiled loop give the reference's answer", () => {
   itGpu("grouped experts, a dense shared pool and a gate linear over 37 rows", async () => {
     const p = program(QWEN);
     const w = randomWeights(p, 3);
     const T = 37;
     const x = new Map([["x", normals(rng(4), T * 32)]]);
-    const routing = await (async () => {
-      const e = await createExecutor(gpu, p, w);
-      try {
-        await e.run(x, T, { returnRouting: true });
-        return e.lastRouting!;
-      } finally {
-        e.dispose();
-      }
-    })();
-    const forced = new Map([...routing].map(([k, r]) => [k, Array.from({ length: T }, (_, t) => Array.from(r.ids.subarray(t * r.maxPerToken, t * r.maxPerToken + r.counts[t]!)))]));
-    const ref = interpretReference(p, w, x, T, { forcedSelection: forced }).get(p.outputs[0]!.name)!;
+    const ref = await referenceOnGpuSelection(p, w, x, T);
     for (const gemmLoops of ["auto", "tile"] as const) {
       const e = await createExecutor(gpu, p, w, { gemmLoops });
       try {
@@ -70,17 +74,7 @@ describeGpu("the tile and the register-tiled loop give the reference's answer", 
     const w = randomWeights(p, 8);
     const T = 19;
     const x = new Map([["x", normals(rng(9), T * 256)]]);
-    const routing = await (async () => {
-      const e = await createExecutor(gpu, p, w, { gemmWeights: "nk" });
-      try {
-        await e.run(x, T, { returnRouting: true });
-        return e.lastRouting!;
-      } finally {
-        e.dispose();
-      }
-    })();
-    const forced = new Map([...routing].map(([k, r]) => [k, Array.from({ length: T }, (_, t) => Array.from(r.ids.subarray(t * r.maxPerToken, t * r.maxPerToken + r.counts[t]!)))]));
-    const ref = interpretReference(p, w, x, T, { forcedSelection: forced }).get(p.outputs[0]!.name)!;
+    const ref = await referenceOnGpuSelection(p, w, x, T);
     // One expert's matrix is 256 KiB: a 600 KiB binding limit holds 2 experts a chunk (2 chunks each).
     for (const opts of [{ gemmWeights: "kn" as const }, { gemmWeights: "kn" as const, maxBindingBytes: 600 * 1024 }, { gemmWeights: "nk" as const }]) {
       const profile = gpu.features.timestamps ? ("dispatch" as const) : undefined;
