@@ -21,6 +21,8 @@ export function lowerRoutedPool(b: BuildContext, op: MoeOp, index: number, name:
   // Experts kept as blocks (weightFormat) are read by the token-centric kernels only, at every T.
   if (schedule === "auto" && gpuForm(op.pool) === "ffn" && poolUsesBlocks(b, ffnView(op.pool))) schedule = "token";
   if (schedule === "auto" && (b.generation?.mode === "decode" || b.generation?.mode === "batch" || b.generation?.mode === "group")) schedule = "token";
+  // A plan of one row (a plain run of T = 1) is a decode step too: one row per selected expert.
+  if (schedule === "auto" && b.cap === 1 && gpuForm(op.pool) === "ffn") schedule = "token";
   // ffn experts: where `moec tune` measured the pool's grain, its crossovers pick the schedule per
   // run (lower-moe-fine.ts, pickSchedule); else the grouped GEMMs unless fineSchedule forces another.
   const measured = schedule === "auto" && kindSchedule(op.pool) === "expert" && gpuForm(op.pool) === "ffn" && nearestScheduleEntry(b.tuning?.schedules, grainOf(op.pool.count, selectsAll(op)), op.pool.dim) !== undefined;
